@@ -1,0 +1,10 @@
+// Node entry: Node 20's fetch cannot load file: URLs, so the wasm bytes are read from disk.
+import { readFileSync } from "node:fs";
+import { initSync, RouterCore, version } from "../dist/wasm/llmux.js";
+import { defineRouter } from "./router.js";
+
+initSync({ module: readFileSync(new URL("../dist/wasm/llmux_bg.wasm", import.meta.url)) });
+
+export const Router = defineRouter(RouterCore);
+export { version };
+export * from "./errors.js";

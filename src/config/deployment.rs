@@ -1,0 +1,508 @@
+//! One `model_list` entry, validated: provider, endpoint, credentials, limits and model_info.
+//! Unknown fields are errors, so a typo never silently changes behaviour.
+
+use super::fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms};
+use crate::error::LlmError;
+use crate::providers;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// A credential that never prints: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Which OpenAI endpoint a deployment serves (`model_info.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Chat,
+    Completion,
+    Embedding,
+    ImageGeneration,
+    AudioTranscription,
+    AudioSpeech,
+    Moderation,
+    Rerank,
+}
+
+impl Mode {
+    pub const NAMES: [&'static str; 8] = [
+        "chat",
+        "completion",
+        "embedding",
+        "image_generation",
+        "audio_transcription",
+        "audio_speech",
+        "moderation",
+        "rerank",
+    ];
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        Some(match s {
+            "chat" => Mode::Chat,
+            "completion" => Mode::Completion,
+            "embedding" => Mode::Embedding,
+            "image_generation" => Mode::ImageGeneration,
+            "audio_transcription" => Mode::AudioTranscription,
+            "audio_speech" => Mode::AudioSpeech,
+            "moderation" => Mode::Moderation,
+            "rerank" => Mode::Rerank,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Chat => "chat",
+            Mode::Completion => "completion",
+            Mode::Embedding => "embedding",
+            Mode::ImageGeneration => "image_generation",
+            Mode::AudioTranscription => "audio_transcription",
+            Mode::AudioSpeech => "audio_speech",
+            Mode::Moderation => "moderation",
+            Mode::Rerank => "rerank",
+        }
+    }
+}
+
+/// `litellm_params` fields the router consumes itself (everything else must be an
+/// OpenAI request parameter, forwarded as a per-deployment default).
+const LITELLM_FIELDS: &[&str] = &[
+    "model",
+    "api_key",
+    "api_base",
+    "base_url",
+    "api_version",
+    "timeout",
+    "stream_timeout",
+    "max_retries",
+    "custom_llm_provider",
+    "rpm",
+    "tpm",
+    "weight",
+    "organization",
+    "extra_headers",
+    "headers",
+    "extra_body",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "cooldown_time",
+    "tags",
+];
+
+/// `litellm_params` that LiteLLM accepts and llmux does not implement yet: rejected
+/// with a clear error instead of being ignored.
+const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
+    ("order", "deployment tiers"),
+    ("max_parallel_requests", "per-deployment parallel limits"),
+    ("max_budget", "budgets"),
+    ("budget_duration", "budgets"),
+    ("azure_ad_token", "Azure AD tokens"),
+    ("input_cost_per_second", "per-second pricing"),
+    ("output_cost_per_second", "per-second pricing"),
+];
+
+/// OpenAI request parameters a deployment may set as defaults (the request wins).
+const REQUEST_DEFAULTS: &[&str] = &[
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "max_tokens",
+    "max_completion_tokens",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "seed",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning_effort",
+    "user",
+    "dimensions",
+    "encoding_format",
+    "service_tier",
+    "store",
+    "modalities",
+    "prediction",
+    "audio",
+    "web_search_options",
+    "verbosity",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub id: String,
+    pub mode: Option<Mode>,
+    pub input_cost_per_token: Option<f64>,
+    pub output_cost_per_token: Option<f64>,
+    pub max_tokens: Option<u64>,
+    pub max_input_tokens: Option<u64>,
+    pub max_output_tokens: Option<u64>,
+    /// The entry as written (with the generated `id`), returned by `getDeployments()`.
+    pub raw: Map<String, Value>,
+}
+
+/// A validated deployment: one provider endpoint serving a model group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub id: String,
+    pub model_group: String,
+    /// `custom_llm_provider`, from the `provider/` prefix or the explicit field.
+    pub provider: String,
+    /// The model name sent upstream (the prefix removed).
+    pub model: String,
+    pub api_key: Option<Secret>,
+    pub api_base: Option<String>,
+    pub api_version: Option<String>,
+    pub organization: Option<String>,
+    pub timeout_ms: Option<u64>,
+    pub stream_timeout_ms: Option<u64>,
+    /// Retries of a retryable failure against this same deployment, within one attempt.
+    pub max_retries: u32,
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub weight: Option<f64>,
+    pub cooldown_time_ms: Option<u64>,
+    pub headers: Vec<(String, String)>,
+    /// Request defaults (OpenAI parameters and `extra_body`), merged under the request.
+    pub request_defaults: Map<String, Value>,
+    pub input_cost_per_token: Option<f64>,
+    pub output_cost_per_token: Option<f64>,
+    pub model_info: ModelInfo,
+    /// `litellm_params` as given (after env resolution), for the redacted listing.
+    pub litellm_params_raw: Map<String, Value>,
+}
+
+impl Deployment {
+    /// Parses `entry` (already env-resolved, defaults merged) at `path` (`model_list[3]`).
+    pub fn parse(entry: &Value, path: &str) -> Result<Deployment, LlmError> {
+        let obj = entry.as_object().ok_or_else(|| {
+            LlmError::config(path, "must be an object with model_name and litellm_params")
+        })?;
+        for key in obj.keys() {
+            if !matches!(key.as_str(), "model_name" | "litellm_params" | "model_info") {
+                return Err(LlmError::config(
+                    format!("{path}.{key}"),
+                    "unknown field (expected model_name, litellm_params, model_info)",
+                ));
+            }
+        }
+        let model_group = match obj.get("model_name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(_) => {
+                return Err(LlmError::config(
+                    format!("{path}.model_name"),
+                    "must be a non-empty string",
+                ))
+            }
+            None => {
+                return Err(LlmError::config(
+                    format!("{path}.model_name"),
+                    "is required",
+                ))
+            }
+        };
+        let lp_path = format!("{path}.litellm_params");
+        let params = match obj.get("litellm_params") {
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(LlmError::config(&lp_path, "must be an object")),
+            None => return Err(LlmError::config(&lp_path, "is required")),
+        };
+        let field = |k: &str| format!("{lp_path}.{k}");
+
+        let mut request_defaults = Map::new();
+        for (key, value) in params {
+            if let Some((_, what)) = NOT_YET_SUPPORTED.iter().find(|(k, _)| k == key) {
+                if !value.is_null() {
+                    return Err(LlmError::config(
+                        field(key),
+                        format!("not yet supported by llmux ({what})"),
+                    ));
+                }
+            } else if REQUEST_DEFAULTS.contains(&key.as_str()) {
+                request_defaults.insert(key.clone(), value.clone());
+            } else if !LITELLM_FIELDS.contains(&key.as_str()) {
+                return Err(LlmError::config(
+                    field(key),
+                    "unknown field (not a LiteLLM deployment setting nor an OpenAI request parameter; put provider-specific body fields in extra_body)",
+                ));
+            }
+        }
+        if let Some(extra) = params.get("extra_body") {
+            match extra {
+                Value::Object(m) => request_defaults.extend(m.clone()),
+                Value::Null => {}
+                _ => return Err(LlmError::config(field("extra_body"), "must be an object")),
+            }
+        }
+
+        let full_model = match params.get("model") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(_) => {
+                return Err(LlmError::config(
+                    field("model"),
+                    "must be a non-empty string like \"openai/gpt-4o-mini\"",
+                ))
+            }
+            None => {
+                return Err(LlmError::config(
+                    field("model"),
+                    "is required (e.g. \"openai/gpt-4o-mini\")",
+                ))
+            }
+        };
+        let explicit_provider =
+            opt_str(params, "custom_llm_provider", &field("custom_llm_provider"))?;
+        let (provider, model) = providers::split_model(&full_model, explicit_provider.as_deref())
+            .map_err(|msg| LlmError::config(field("model"), msg))?;
+
+        let api_base = match opt_str(params, "api_base", &field("api_base"))? {
+            Some(b) => Some(b),
+            None => opt_str(params, "base_url", &field("base_url"))?,
+        };
+        if let Some(base) = &api_base {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                return Err(LlmError::config(
+                    field("api_base"),
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        let headers = parse_headers(params, &lp_path)?;
+        let weight = opt_f64(params, "weight", &field("weight"))?;
+        if let Some(w) = weight {
+            if w < 0.0 || !w.is_finite() {
+                return Err(LlmError::config(
+                    field("weight"),
+                    "must be a finite number >= 0",
+                ));
+            }
+        }
+        let max_retries = opt_u64(params, "max_retries", &field("max_retries"))?.unwrap_or(0);
+        let model_info = parse_model_info(
+            obj.get("model_info"),
+            &format!("{path}.model_info"),
+            &model_group,
+            params,
+        )?;
+        let deployment = Deployment {
+            id: model_info.id.clone(),
+            model_group,
+            provider,
+            model,
+            api_key: opt_str(params, "api_key", &field("api_key"))?.map(Secret::new),
+            api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
+            api_version: opt_str(params, "api_version", &field("api_version"))?,
+            organization: opt_str(params, "organization", &field("organization"))?,
+            timeout_ms: seconds_to_ms(
+                opt_f64(params, "timeout", &field("timeout"))?,
+                &field("timeout"),
+            )?,
+            stream_timeout_ms: seconds_to_ms(
+                opt_f64(params, "stream_timeout", &field("stream_timeout"))?,
+                &field("stream_timeout"),
+            )?,
+            max_retries: u32::try_from(max_retries)
+                .map_err(|_| LlmError::config(field("max_retries"), "is too large"))?,
+            rpm: opt_u64(params, "rpm", &field("rpm"))?,
+            tpm: opt_u64(params, "tpm", &field("tpm"))?,
+            weight,
+            cooldown_time_ms: seconds_to_ms(
+                opt_f64(params, "cooldown_time", &field("cooldown_time"))?,
+                &field("cooldown_time"),
+            )?,
+            headers,
+            request_defaults,
+            input_cost_per_token: opt_f64(
+                params,
+                "input_cost_per_token",
+                &field("input_cost_per_token"),
+            )?,
+            output_cost_per_token: opt_f64(
+                params,
+                "output_cost_per_token",
+                &field("output_cost_per_token"),
+            )?,
+            model_info,
+            litellm_params_raw: params.clone(),
+        };
+        providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?;
+        Ok(deployment)
+    }
+
+    /// The deployment as `getDeployments()` shows it: secrets replaced by `"***"`.
+    pub fn redacted(&self) -> Value {
+        let mut params = self.litellm_params_raw.clone();
+        for (key, value) in params.iter_mut() {
+            if is_secret_field(key) && !value.is_null() {
+                *value = Value::String("***".into());
+            }
+            if matches!(key.as_str(), "extra_headers" | "headers") {
+                if let Value::Object(h) = value {
+                    for (name, v) in h.iter_mut() {
+                        if is_secret_header(name) {
+                            *v = Value::String("***".into());
+                        }
+                    }
+                }
+            }
+        }
+        serde_json::json!({
+            "model_name": self.model_group,
+            "litellm_params": params,
+            "model_info": self.model_info.raw,
+        })
+    }
+}
+
+/// Field names whose values are credentials.
+pub fn is_secret_field(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("key")
+        || k.contains("secret")
+        || k.contains("token") && !k.contains("per_token")
+        || k.contains("password")
+        || k.contains("credential")
+}
+
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization"
+        || n.contains("key")
+        || n.contains("token")
+        || n.contains("secret")
+        || n == "cookie"
+}
+
+fn parse_headers(
+    params: &Map<String, Value>,
+    lp_path: &str,
+) -> Result<Vec<(String, String)>, LlmError> {
+    let mut headers = Vec::new();
+    for key in ["headers", "extra_headers"] {
+        match params.get(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(m)) => {
+                for (name, value) in m {
+                    let path = format!("{lp_path}.{key}.{name}");
+                    let value = match value {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        _ => return Err(LlmError::config(path, "header values must be strings")),
+                    };
+                    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                        return Err(LlmError::config(path, "is not a valid header name"));
+                    }
+                    if value.contains(['\r', '\n']) {
+                        return Err(LlmError::config(
+                            path,
+                            "header values cannot contain line breaks",
+                        ));
+                    }
+                    headers.push((name.clone(), value));
+                }
+            }
+            Some(_) => {
+                return Err(LlmError::config(
+                    format!("{lp_path}.{key}"),
+                    "must be an object of header names to values",
+                ))
+            }
+        }
+    }
+    Ok(headers)
+}
+
+fn parse_model_info(
+    value: Option<&Value>,
+    path: &str,
+    model_group: &str,
+    params: &Map<String, Value>,
+) -> Result<ModelInfo, LlmError> {
+    let mut raw = match value {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(LlmError::config(path, "must be an object")),
+    };
+    let field = |k: &str| format!("{path}.{k}");
+    let id = match raw.get("id") {
+        None | Some(Value::Null) => stable_id(model_group, params),
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(LlmError::config(field("id"), "must be a non-empty string")),
+    };
+    raw.insert("id".into(), Value::String(id.clone()));
+    let mode = match opt_str(&raw, "mode", &field("mode"))? {
+        None => None,
+        Some(m) => Some(Mode::parse(&m).ok_or_else(|| {
+            LlmError::config(
+                field("mode"),
+                format!(
+                    "unknown mode {m:?} (expected one of {})",
+                    Mode::NAMES.join(", ")
+                ),
+            )
+        })?),
+    };
+    for (key, value) in &raw {
+        if key.starts_with("supports_") {
+            opt_bool(&raw, key, &field(key))?;
+        } else if (key.ends_with("_cost_per_token") || key.starts_with("max_"))
+            && !(value.is_null() || value.is_number())
+        {
+            return Err(LlmError::config(field(key), "must be a number"));
+        }
+    }
+    Ok(ModelInfo {
+        id,
+        mode,
+        input_cost_per_token: opt_f64(
+            &raw,
+            "input_cost_per_token",
+            &field("input_cost_per_token"),
+        )?,
+        output_cost_per_token: opt_f64(
+            &raw,
+            "output_cost_per_token",
+            &field("output_cost_per_token"),
+        )?,
+        max_tokens: opt_u64(&raw, "max_tokens", &field("max_tokens"))?,
+        max_input_tokens: opt_u64(&raw, "max_input_tokens", &field("max_input_tokens"))?,
+        max_output_tokens: opt_u64(&raw, "max_output_tokens", &field("max_output_tokens"))?,
+        raw,
+    })
+}
+
+/// A deployment id derived from its group and params, as LiteLLM does (a hash over the
+/// model group and every litellm_params key and value), so it is stable across restarts
+/// and isolates. Secrets enter only through the hash, which is not reversible.
+pub fn stable_id(model_group: &str, params: &Map<String, Value>) -> String {
+    let mut text = String::from(model_group);
+    for (k, v) in params {
+        text.push_str(k);
+        match v {
+            Value::String(s) => text.push_str(s),
+            other => text.push_str(&other.to_string()),
+        }
+    }
+    crate::hash::sha256_hex(text.as_bytes())
+}

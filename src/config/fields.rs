@@ -1,0 +1,61 @@
+//! Typed readers for optional JSON config fields; each error names the field path.
+
+use crate::error::LlmError;
+use serde_json::{Map, Value};
+
+pub fn opt_str(
+    obj: &Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<String>, LlmError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(LlmError::config(path, "must be a string")),
+    }
+}
+
+pub fn opt_f64(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<f64>, LlmError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or_else(|| LlmError::config(path, "must be a finite number")),
+        // LiteLLM configs often come from YAML/env where numbers are strings.
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Some)
+            .ok_or_else(|| LlmError::config(path, format!("must be a number, got {s:?}"))),
+        Some(_) => Err(LlmError::config(path, "must be a number")),
+    }
+}
+
+pub fn opt_u64(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<u64>, LlmError> {
+    match opt_f64(obj, key, path)? {
+        None => Ok(None),
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= 9.0e15 => Ok(Some(f as u64)),
+        Some(_) => Err(LlmError::config(path, "must be a non-negative integer")),
+    }
+}
+
+pub fn opt_bool(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bool>, LlmError> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(LlmError::config(path, "must be true or false")),
+    }
+}
+
+/// Seconds (LiteLLM's unit) to whole milliseconds; negative values are errors.
+pub fn seconds_to_ms(seconds: Option<f64>, path: &str) -> Result<Option<u64>, LlmError> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if (0.0..=1.0e9).contains(&s) => Ok(Some((s * 1000.0).round() as u64)),
+        Some(_) => Err(LlmError::config(path, "must be a number of seconds >= 0")),
+    }
+}

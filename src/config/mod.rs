@@ -1,0 +1,516 @@
+//! LiteLLM `Router(...)` constructor options -> a validated `RouterConfig`.
+//! Every option LiteLLM accepts is known here: implemented, or refused clearly when set.
+
+mod deployment;
+mod env;
+mod fields;
+
+pub use deployment::{is_secret_field, is_secret_header, Deployment, Mode, ModelInfo, Secret};
+pub use env::{resolve_env_refs, ENV_PREFIX};
+
+use crate::error::LlmError;
+use crate::ports::LogLevel;
+use crate::reliability::policy::{AllowedFailsPolicy, RetryPolicy};
+use fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+
+/// LiteLLM's defaults (litellm/constants.py, v1.110.2).
+pub const DEFAULT_NUM_RETRIES: u32 = 2;
+pub const DEFAULT_MAX_FALLBACKS: u32 = 5;
+pub const DEFAULT_ALLOWED_FAILS: u32 = 3;
+pub const DEFAULT_COOLDOWN_MS: u64 = 5_000;
+pub const DEFAULT_TIMEOUT_MS: u64 = 6_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutingStrategy {
+    SimpleShuffle,
+}
+
+/// How an option is handled: `Supported` options have behaviour; the others are
+/// accepted at their default and refused (with the reason) when set to anything else.
+enum Support {
+    Supported,
+    NotYet(&'static str),
+    /// Meaningless for an in-process router on `fetch`; accepted and documented.
+    NoOp,
+}
+
+/// Every `Router.__init__` argument of LiteLLM 1.110.2 plus llmux's own, in LiteLLM's order.
+const OPTIONS: &[(&str, Support)] = &[
+    ("model_list", Support::Supported),
+    ("assistants_config", Support::NotYet("the Assistants API")),
+    ("search_tools", Support::NotYet("search tools")),
+    ("guardrail_list", Support::NotYet("guardrails")),
+    (
+        "redis_url",
+        Support::NotYet("Redis shared state and caching"),
+    ),
+    (
+        "redis_host",
+        Support::NotYet("Redis shared state and caching"),
+    ),
+    (
+        "redis_port",
+        Support::NotYet("Redis shared state and caching"),
+    ),
+    (
+        "redis_password",
+        Support::NotYet("Redis shared state and caching"),
+    ),
+    (
+        "redis_db",
+        Support::NotYet("Redis shared state and caching"),
+    ),
+    ("cache_responses", Support::NotYet("response caching")),
+    ("cache_kwargs", Support::NotYet("response caching")),
+    ("caching_groups", Support::NotYet("response caching")),
+    ("client_ttl", Support::NoOp),
+    ("polling_interval", Support::NotYet("the request scheduler")),
+    ("default_priority", Support::NotYet("the request scheduler")),
+    ("num_retries", Support::Supported),
+    ("max_fallbacks", Support::Supported),
+    ("timeout", Support::Supported),
+    ("stream_timeout", Support::Supported),
+    ("default_litellm_params", Support::Supported),
+    (
+        "default_max_parallel_requests",
+        Support::NotYet("parallel request limits"),
+    ),
+    ("set_verbose", Support::Supported),
+    ("debug_level", Support::Supported),
+    ("default_fallbacks", Support::Supported),
+    ("fallbacks", Support::Supported),
+    ("context_window_fallbacks", Support::Supported),
+    ("content_policy_fallbacks", Support::Supported),
+    ("model_group_alias", Support::Supported),
+    ("enable_pre_call_checks", Support::NotYet("pre-call checks")),
+    ("enable_tag_filtering", Support::NotYet("tag filtering")),
+    ("tag_filtering_match_any", Support::NotYet("tag filtering")),
+    ("tag_routing_prefix", Support::NotYet("tag filtering")),
+    ("plugins", Support::NotYet("router plugins")),
+    ("retry_after", Support::Supported),
+    ("retry_policy", Support::Supported),
+    ("model_group_retry_policy", Support::Supported),
+    ("allowed_fails", Support::Supported),
+    ("allowed_fails_policy", Support::Supported),
+    ("cooldown_time", Support::Supported),
+    ("disable_cooldowns", Support::Supported),
+    (
+        "fallback_on_unsupported_params",
+        Support::NotYet("unsupported-parameter fallbacks"),
+    ),
+    ("routing_strategy", Support::Supported),
+    (
+        "optional_pre_call_checks",
+        Support::NotYet("pre-call checks"),
+    ),
+    (
+        "routing_strategy_args",
+        Support::NotYet("routing strategy arguments"),
+    ),
+    ("routing_groups", Support::NotYet("routing groups")),
+    (
+        "provider_budget_config",
+        Support::NotYet("provider budgets"),
+    ),
+    ("alerting_config", Support::NotYet("alerting")),
+    (
+        "router_general_settings",
+        Support::NotYet("router general settings"),
+    ),
+    (
+        "deployment_affinity_ttl_seconds",
+        Support::NotYet("deployment affinity"),
+    ),
+    (
+        "model_group_affinity_config",
+        Support::NotYet("deployment affinity"),
+    ),
+    ("ignore_invalid_deployments", Support::Supported),
+    (
+        "enable_health_check_routing",
+        Support::NotYet("health-check routing"),
+    ),
+    (
+        "health_check_staleness_threshold",
+        Support::NotYet("health-check routing"),
+    ),
+    (
+        "health_check_ignore_transient_errors",
+        Support::NotYet("health-check routing"),
+    ),
+    (
+        "background_health_check_model_groups",
+        Support::NotYet("background health checks"),
+    ),
+    (
+        "enable_weighted_failover",
+        Support::NotYet("weighted failover"),
+    ),
+    (
+        "enable_mid_stream_fallback_continuation",
+        Support::NotYet("streaming"),
+    ),
+    (
+        "fallback_access_check",
+        Support::NotYet("fallback access checks"),
+    ),
+    (
+        "fallback_budget_check",
+        Support::NotYet("fallback budget checks"),
+    ),
+    (
+        "auto_router_capability_limit",
+        Support::NotYet("the auto router"),
+    ),
+    (
+        "session_affinity_repin_on_failover",
+        Support::NotYet("session affinity"),
+    ),
+    // llmux's own options (DESIGN.md §1); `fetch` and `logger` are taken by the JS host.
+    ("cache", Support::NotYet("response caching")),
+    ("state", Support::NotYet("shared state stores")),
+    ("gateway", Support::NotYet("the router.fetch gateway")),
+];
+
+/// A fallback list entry: `{ "group": ["fallback-a", "fallback-b"] }`; `"*"` matches any group.
+pub type FallbackMap = Vec<(String, Vec<String>)>;
+
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    pub deployments: Vec<Deployment>,
+    pub routing_strategy: RoutingStrategy,
+    pub num_retries: u32,
+    pub max_fallbacks: u32,
+    pub timeout_ms: u64,
+    pub stream_timeout_ms: Option<u64>,
+    /// Minimum backoff before a retry (`retry_after`, seconds in LiteLLM).
+    pub retry_after_ms: u64,
+    pub retry_policy: Option<RetryPolicy>,
+    pub model_group_retry_policy: HashMap<String, RetryPolicy>,
+    pub allowed_fails: u32,
+    pub allowed_fails_policy: Option<AllowedFailsPolicy>,
+    pub cooldown_ms: u64,
+    pub disable_cooldowns: bool,
+    pub fallbacks: FallbackMap,
+    pub default_fallbacks: Vec<String>,
+    pub context_window_fallbacks: FallbackMap,
+    pub content_policy_fallbacks: FallbackMap,
+    pub model_group_alias: HashMap<String, String>,
+    pub log_level: Option<LogLevel>,
+    /// Deployments dropped by `ignore_invalid_deployments`, with their errors.
+    pub skipped_deployments: Vec<LlmError>,
+}
+
+impl RouterConfig {
+    /// Parses the constructor options; `env` resolves `"os.environ/NAME"` references.
+    pub fn parse(options: &Value, env: &HashMap<String, String>) -> Result<RouterConfig, LlmError> {
+        let mut options = options.clone();
+        resolve_env_refs(&mut options, "", env)?;
+        let obj = options
+            .as_object()
+            .ok_or_else(|| LlmError::config("options", "Router options must be an object"))?;
+        check_option_names(obj)?;
+
+        let defaults = match obj.get("default_litellm_params") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => {
+                return Err(LlmError::config(
+                    "default_litellm_params",
+                    "must be an object",
+                ))
+            }
+        };
+        let ignore_invalid = opt_bool(
+            obj,
+            "ignore_invalid_deployments",
+            "ignore_invalid_deployments",
+        )?
+        .unwrap_or(false);
+        let (deployments, skipped_deployments) =
+            parse_model_list(obj.get("model_list"), &defaults, ignore_invalid)?;
+
+        let routing_strategy = match opt_str(obj, "routing_strategy", "routing_strategy")?.as_deref() {
+            None | Some("simple-shuffle") => RoutingStrategy::SimpleShuffle,
+            Some(s @ ("least-busy" | "usage-based-routing" | "usage-based-routing-v2" | "latency-based-routing" | "cost-based-routing")) => {
+                return Err(LlmError::config("routing_strategy", format!("{s:?} is not yet supported by llmux (use \"simple-shuffle\")")))
+            }
+            Some(other) => return Err(LlmError::config(
+                "routing_strategy",
+                format!("unknown strategy {other:?} (expected simple-shuffle, least-busy, usage-based-routing, usage-based-routing-v2, latency-based-routing, cost-based-routing)"),
+            )),
+        };
+
+        let log_level = match (
+            opt_bool(obj, "set_verbose", "set_verbose")?.unwrap_or(false),
+            opt_str(obj, "debug_level", "debug_level")?.as_deref(),
+        ) {
+            (_, Some("DEBUG")) => Some(LogLevel::Debug),
+            (true, None | Some("INFO")) => Some(LogLevel::Info),
+            (false, None | Some("INFO")) => None,
+            (_, Some(other)) => {
+                return Err(LlmError::config(
+                    "debug_level",
+                    format!("must be \"DEBUG\" or \"INFO\", got {other:?}"),
+                ))
+            }
+        };
+
+        Ok(RouterConfig {
+            deployments,
+            routing_strategy,
+            num_retries: to_u32(opt_u64(obj, "num_retries", "num_retries")?, "num_retries")?
+                .unwrap_or(DEFAULT_NUM_RETRIES),
+            max_fallbacks: to_u32(
+                opt_u64(obj, "max_fallbacks", "max_fallbacks")?,
+                "max_fallbacks",
+            )?
+            .unwrap_or(DEFAULT_MAX_FALLBACKS),
+            timeout_ms: seconds_to_ms(opt_f64(obj, "timeout", "timeout")?, "timeout")?
+                .unwrap_or(DEFAULT_TIMEOUT_MS),
+            stream_timeout_ms: seconds_to_ms(
+                opt_f64(obj, "stream_timeout", "stream_timeout")?,
+                "stream_timeout",
+            )?,
+            retry_after_ms: seconds_to_ms(
+                opt_f64(obj, "retry_after", "retry_after")?,
+                "retry_after",
+            )?
+            .unwrap_or(0),
+            retry_policy: match obj.get("retry_policy") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(RetryPolicy::parse(v, "retry_policy")?),
+            },
+            model_group_retry_policy: parse_group_retry_policies(
+                obj.get("model_group_retry_policy"),
+            )?,
+            allowed_fails: to_u32(
+                opt_u64(obj, "allowed_fails", "allowed_fails")?,
+                "allowed_fails",
+            )?
+            .unwrap_or(DEFAULT_ALLOWED_FAILS),
+            allowed_fails_policy: match obj.get("allowed_fails_policy") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(AllowedFailsPolicy::parse(v, "allowed_fails_policy")?),
+            },
+            cooldown_ms: seconds_to_ms(
+                opt_f64(obj, "cooldown_time", "cooldown_time")?,
+                "cooldown_time",
+            )?
+            .unwrap_or(DEFAULT_COOLDOWN_MS),
+            disable_cooldowns: opt_bool(obj, "disable_cooldowns", "disable_cooldowns")?
+                .unwrap_or(false),
+            fallbacks: parse_fallbacks(obj.get("fallbacks"), "fallbacks")?,
+            default_fallbacks: parse_group_list(obj.get("default_fallbacks"), "default_fallbacks")?,
+            context_window_fallbacks: parse_fallbacks(
+                obj.get("context_window_fallbacks"),
+                "context_window_fallbacks",
+            )?,
+            content_policy_fallbacks: parse_fallbacks(
+                obj.get("content_policy_fallbacks"),
+                "content_policy_fallbacks",
+            )?,
+            model_group_alias: parse_aliases(obj.get("model_group_alias"))?,
+            log_level,
+            skipped_deployments,
+        })
+    }
+}
+
+fn check_option_names(obj: &Map<String, Value>) -> Result<(), LlmError> {
+    for (key, value) in obj {
+        match OPTIONS.iter().find(|(name, _)| name == key) {
+            None => {
+                return Err(LlmError::config(
+                    key,
+                    "unknown Router option (see the README for the options LiteLLM's Router and llmux accept)",
+                ))
+            }
+            Some((_, Support::NotYet(what))) if !is_default_value(value) => {
+                return Err(LlmError::config(key, format!("not yet supported by llmux ({what})")))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `null`, `false`, `0`, `""`, `[]` and `{}` are every unsupported option's default.
+fn is_default_value(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+fn to_u32(v: Option<u64>, path: &str) -> Result<Option<u32>, LlmError> {
+    v.map(|n| u32::try_from(n).map_err(|_| LlmError::config(path, "is too large")))
+        .transpose()
+}
+
+/// Parses `model_list`: merges `default_litellm_params` under each entry's params, validates,
+/// and checks ids are unique.
+pub fn parse_model_list(
+    value: Option<&Value>,
+    defaults: &Map<String, Value>,
+    ignore_invalid: bool,
+) -> Result<(Vec<Deployment>, Vec<LlmError>), LlmError> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok((Vec::new(), Vec::new())),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(LlmError::config(
+                "model_list",
+                "must be an array of deployments",
+            ))
+        }
+    };
+    let mut deployments = Vec::with_capacity(items.len());
+    let mut skipped = Vec::new();
+    let mut ids = HashSet::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("model_list[{i}]");
+        match parse_entry(item, &path, defaults) {
+            Ok(d) => {
+                if !ids.insert(d.id.clone()) {
+                    return Err(LlmError::config(
+                        format!("{path}.model_info.id"),
+                        format!("duplicate deployment id {:?}", d.id),
+                    ));
+                }
+                deployments.push(d);
+            }
+            Err(e) if ignore_invalid => skipped.push(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((deployments, skipped))
+}
+
+/// Parses one deployment with `default_litellm_params` merged under its own params.
+pub fn parse_entry(
+    item: &Value,
+    path: &str,
+    defaults: &Map<String, Value>,
+) -> Result<Deployment, LlmError> {
+    if defaults.is_empty() {
+        return Deployment::parse(item, path);
+    }
+    let mut merged = item.clone();
+    if let Some(Value::Object(params)) = merged.get_mut("litellm_params") {
+        for (k, v) in defaults {
+            params.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    Deployment::parse(&merged, path)
+}
+
+fn parse_group_list(value: Option<&Value>, path: &str) -> Result<Vec<String>, LlmError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                _ => Err(LlmError::config(
+                    format!("{path}[{i}]"),
+                    "must be a model group name",
+                )),
+            })
+            .collect(),
+        Some(_) => Err(LlmError::config(
+            path,
+            "must be an array of model group names",
+        )),
+    }
+}
+
+/// Parses LiteLLM's `[{ "group": ["fallback", …] }, …]` shape.
+pub fn parse_fallbacks(value: Option<&Value>, path: &str) -> Result<FallbackMap, LlmError> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(LlmError::config(
+                path,
+                "must be an array like [{\"group\": [\"fallback-group\"]}]",
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let item_path = format!("{path}[{i}]");
+        let obj = item.as_object().ok_or_else(|| {
+            LlmError::config(
+                &item_path,
+                "must be an object like {\"group\": [\"fallback-group\"]}",
+            )
+        })?;
+        for (group, targets) in obj {
+            let targets = parse_group_list(Some(targets), &format!("{item_path}.{group}"))?;
+            out.push((group.clone(), targets));
+        }
+    }
+    Ok(out)
+}
+
+fn parse_aliases(value: Option<&Value>) -> Result<HashMap<String, String>, LlmError> {
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(HashMap::new()),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(LlmError::config(
+                "model_group_alias",
+                "must be an object of alias -> model group",
+            ))
+        }
+    };
+    obj.iter()
+        .map(|(alias, target)| {
+            let path = format!("model_group_alias.{alias}");
+            let group = match target {
+                Value::String(s) => s.clone(),
+                // LiteLLM also accepts { model: "group", hidden: bool }.
+                Value::Object(m) => opt_str(m, "model", &format!("{path}.model"))?
+                    .ok_or_else(|| LlmError::config(format!("{path}.model"), "is required"))?,
+                _ => {
+                    return Err(LlmError::config(
+                        path,
+                        "must be a model group name or {\"model\": name}",
+                    ))
+                }
+            };
+            Ok((alias.clone(), group))
+        })
+        .collect()
+}
+
+fn parse_group_retry_policies(
+    value: Option<&Value>,
+) -> Result<HashMap<String, RetryPolicy>, LlmError> {
+    let obj = match value {
+        None | Some(Value::Null) => return Ok(HashMap::new()),
+        Some(Value::Object(m)) => m,
+        Some(_) => {
+            return Err(LlmError::config(
+                "model_group_retry_policy",
+                "must be an object of model group -> retry policy",
+            ))
+        }
+    };
+    obj.iter()
+        .map(|(group, v)| {
+            Ok((
+                group.clone(),
+                RetryPolicy::parse(v, &format!("model_group_retry_policy.{group}"))?,
+            ))
+        })
+        .collect()
+}

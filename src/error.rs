@@ -1,0 +1,187 @@
+//! The one error taxonomy: every failure becomes an `LlmError` of one `ErrorKind`.
+//! Routing, retries, cooldowns and fallbacks decide on the kind alone.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The kinds mirror OpenAI's and LiteLLM's exception classes; the wasm layer maps
+/// each one to the JS class of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ErrorKind {
+    BadRequestError,
+    AuthenticationError,
+    PermissionDeniedError,
+    NotFoundError,
+    Timeout,
+    UnprocessableEntityError,
+    RateLimitError,
+    ContextWindowExceededError,
+    ContentPolicyViolationError,
+    InternalServerError,
+    ServiceUnavailableError,
+    APIConnectionError,
+    NoDeploymentsAvailableError,
+    ConfigError,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 14] = [
+        ErrorKind::BadRequestError,
+        ErrorKind::AuthenticationError,
+        ErrorKind::PermissionDeniedError,
+        ErrorKind::NotFoundError,
+        ErrorKind::Timeout,
+        ErrorKind::UnprocessableEntityError,
+        ErrorKind::RateLimitError,
+        ErrorKind::ContextWindowExceededError,
+        ErrorKind::ContentPolicyViolationError,
+        ErrorKind::InternalServerError,
+        ErrorKind::ServiceUnavailableError,
+        ErrorKind::APIConnectionError,
+        ErrorKind::NoDeploymentsAvailableError,
+        ErrorKind::ConfigError,
+    ];
+
+    /// The class name, as exported from the JS package under `errors`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequestError => "BadRequestError",
+            ErrorKind::AuthenticationError => "AuthenticationError",
+            ErrorKind::PermissionDeniedError => "PermissionDeniedError",
+            ErrorKind::NotFoundError => "NotFoundError",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::UnprocessableEntityError => "UnprocessableEntityError",
+            ErrorKind::RateLimitError => "RateLimitError",
+            ErrorKind::ContextWindowExceededError => "ContextWindowExceededError",
+            ErrorKind::ContentPolicyViolationError => "ContentPolicyViolationError",
+            ErrorKind::InternalServerError => "InternalServerError",
+            ErrorKind::ServiceUnavailableError => "ServiceUnavailableError",
+            ErrorKind::APIConnectionError => "APIConnectionError",
+            ErrorKind::NoDeploymentsAvailableError => "NoDeploymentsAvailableError",
+            ErrorKind::ConfigError => "ConfigError",
+        }
+    }
+
+    /// The HTTP status LiteLLM reports for the kind when the upstream gave none.
+    pub fn default_status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequestError
+            | ErrorKind::ContextWindowExceededError
+            | ErrorKind::ContentPolicyViolationError
+            | ErrorKind::ConfigError => 400,
+            ErrorKind::AuthenticationError => 401,
+            ErrorKind::PermissionDeniedError => 403,
+            ErrorKind::NotFoundError => 404,
+            ErrorKind::Timeout => 408,
+            ErrorKind::UnprocessableEntityError => 422,
+            ErrorKind::RateLimitError | ErrorKind::NoDeploymentsAvailableError => 429,
+            ErrorKind::InternalServerError | ErrorKind::APIConnectionError => 500,
+            ErrorKind::ServiceUnavailableError => 503,
+        }
+    }
+
+    /// Whether trying again (here or on another deployment) can succeed.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Timeout
+                | ErrorKind::RateLimitError
+                | ErrorKind::InternalServerError
+                | ErrorKind::ServiceUnavailableError
+                | ErrorKind::APIConnectionError
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A failure with everything a caller needs to act on it, and never a secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    /// Milliseconds the upstream asked us to wait (`retry-after`, `retry-after-ms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// For `ConfigError`: the offending field path, e.g. `model_list[2].litellm_params.model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Number of attempts made before giving up (set by the router).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+}
+
+impl LlmError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        LlmError {
+            kind,
+            message: message.into(),
+            status: kind.default_status(),
+            llm_provider: None,
+            model: None,
+            model_group: None,
+            deployment_id: None,
+            retry_after_ms: None,
+            field: None,
+            attempts: None,
+        }
+    }
+
+    /// A configuration error at `field`; the message starts with the path.
+    pub fn config(field: impl Into<String>, message: impl fmt::Display) -> Self {
+        let field = field.into();
+        let mut err = LlmError::new(ErrorKind::ConfigError, format!("{field}: {message}"));
+        err.field = Some(field);
+        err
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        LlmError::new(ErrorKind::BadRequestError, message)
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn with_retry_after(mut self, ms: Option<u64>) -> Self {
+        self.retry_after_ms = ms;
+        self
+    }
+
+    pub fn retryable(&self) -> bool {
+        self.kind.retryable()
+    }
+
+    /// The error as JSON for the JS layer (`retryable` included).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("retryable".into(), self.retryable().into());
+        }
+        value
+    }
+}
+
+impl fmt::Display for LlmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for LlmError {}
+
+pub type Result<T, E = LlmError> = std::result::Result<T, E>;

@@ -1,0 +1,123 @@
+//! Everything the core needs from its host: HTTP, time, sleep, randomness, logging.
+//! The wasm layer implements these with fetch/setTimeout/crypto; native tests with fakes.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+/// A boxed, single-threaded future (wasm has one thread; nothing here is `Send`).
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// Abort the whole exchange (headers and body) after this many milliseconds.
+    pub timeout_ms: Option<u64>,
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names are lower-case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Why an exchange produced no HTTP response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportError {
+    /// The timeout elapsed; the request was aborted.
+    Timeout,
+    /// Connection refused or reset, DNS failure, or the body broke off.
+    Connection(String),
+}
+
+pub trait Transport {
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> LocalFuture<'static, Result<HttpResponse, TransportError>>;
+}
+
+/// Milliseconds on a monotonic-enough clock (wall clock in wasm, manual in tests).
+pub trait Clock {
+    fn now_ms(&self) -> f64;
+}
+
+pub trait Sleeper {
+    fn sleep(&self, ms: u64) -> LocalFuture<'static, ()>;
+}
+
+/// Uniform randomness in `[0, 1)`.
+pub trait Rng {
+    fn next_f64(&self) -> f64;
+}
+
+/// SplitMix64: a tiny, fast PRNG. Seeded from the host's entropy in production and from a
+/// constant in tests; routing needs spread, not cryptographic strength.
+pub struct SplitMix64 {
+    state: std::cell::Cell<u64>,
+}
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        SplitMix64 {
+            state: std::cell::Cell::new(seed),
+        }
+    }
+}
+
+impl Rng for SplitMix64 {
+    fn next_f64(&self) -> f64 {
+        let mut z = self.state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.state.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+pub trait Logger {
+    fn log(&self, level: LogLevel, message: &str);
+}
+
+/// The host's implementations of every port, shared by one router.
+#[derive(Clone)]
+pub struct Ports {
+    pub transport: Rc<dyn Transport>,
+    pub clock: Rc<dyn Clock>,
+    pub sleeper: Rc<dyn Sleeper>,
+    pub rng: Rc<dyn Rng>,
+    pub logger: Rc<dyn Logger>,
+}

@@ -1,0 +1,163 @@
+//! Providers are pure translations: OpenAI-format request -> `HttpRequest`, and
+//! `HttpResponse` -> OpenAI-format response or `LlmError`. No I/O happens here.
+
+pub mod openai;
+
+use crate::config::Deployment;
+use crate::cost::CostMap;
+use crate::error::LlmError;
+use crate::ports::{HttpRequest, HttpResponse};
+use crate::types::Endpoint;
+use serde_json::{Map, Value};
+
+pub trait Provider {
+    /// The `custom_llm_provider` name.
+    fn name(&self) -> &'static str;
+    fn supports(&self, endpoint: Endpoint) -> bool;
+    /// `body` is the OpenAI-format request with router fields removed and defaults merged.
+    fn build_request(
+        &self,
+        deployment: &Deployment,
+        endpoint: Endpoint,
+        body: Map<String, Value>,
+        timeout_ms: u64,
+    ) -> Result<HttpRequest, LlmError>;
+    /// Turns any reply (2xx or not) into an OpenAI-format body or a classified error.
+    fn parse_response(
+        &self,
+        deployment: &Deployment,
+        endpoint: Endpoint,
+        response: &HttpResponse,
+    ) -> Result<Value, LlmError>;
+}
+
+/// Providers llmux speaks today.
+const SUPPORTED: &[&str] = &["openai"];
+
+/// Providers LiteLLM knows that llmux does not speak yet (a clear error, not "unknown").
+const NOT_YET: &[&str] = &[
+    "text-completion-openai",
+    "azure",
+    "azure_ai",
+    "anthropic",
+    "gemini",
+    "vertex_ai",
+    "bedrock",
+    "cohere",
+    "mistral",
+    "groq",
+    "deepseek",
+    "together_ai",
+    "fireworks_ai",
+    "openrouter",
+    "xai",
+    "perplexity",
+    "deepinfra",
+    "cerebras",
+    "ollama",
+    "ollama_chat",
+    "hosted_vllm",
+    "lm_studio",
+    "cloudflare",
+    "voyage",
+    "huggingface",
+    "replicate",
+    "sagemaker",
+    "databricks",
+    "watsonx",
+    "nvidia_nim",
+    "sambanova",
+    "custom_openai",
+];
+
+pub fn lookup(name: &str) -> Option<&'static dyn Provider> {
+    match name {
+        "openai" => Some(&openai::OpenAi),
+        _ => None,
+    }
+}
+
+/// Splits `"provider/model"` into its parts, honouring an explicit `custom_llm_provider`
+/// and inferring the provider of a bare model name from the bundled price data.
+pub fn split_model(full: &str, explicit: Option<&str>) -> Result<(String, String), String> {
+    let (provider, model) = match explicit {
+        Some(p) => (p.to_string(), full.strip_prefix(&format!("{p}/")).unwrap_or(full).to_string()),
+        None => match full.split_once('/') {
+            Some((p, m)) if SUPPORTED.contains(&p) || NOT_YET.contains(&p) => (p.to_string(), m.to_string()),
+            _ => match CostMap::bundled().provider_of(full).map(crate::cost::provider_family) {
+                Some(p) => (p.to_string(), full.to_string()),
+                None => {
+                    return Err(format!(
+                        "cannot tell the provider of {full:?}: write it as \"provider/model\" (e.g. \"openai/gpt-4o-mini\") or set custom_llm_provider; supported providers: {}",
+                        SUPPORTED.join(", ")
+                    ))
+                }
+            },
+        },
+    };
+    if model.is_empty() {
+        return Err(format!("{full:?} names no model after the provider"));
+    }
+    if SUPPORTED.contains(&provider.as_str()) {
+        Ok((provider, model))
+    } else if NOT_YET.contains(&provider.as_str()) {
+        Err(format!(
+            "provider {provider:?} is not yet supported by llmux (supported: {}; any OpenAI-compatible server works as \"openai/<model>\" with api_base)",
+            SUPPORTED.join(", ")
+        ))
+    } else {
+        Err(format!(
+            "unknown provider {provider:?} (supported: {})",
+            SUPPORTED.join(", ")
+        ))
+    }
+}
+
+/// Provider-specific checks of a parsed deployment (message only; the caller adds the path).
+pub fn validate(deployment: &Deployment) -> Result<(), String> {
+    match lookup(&deployment.provider) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "provider {:?} is not supported",
+            deployment.provider
+        )),
+    }
+}
+
+/// Joins an API base and an endpoint path without doubling slashes.
+pub fn join_url(base: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// The message inside an OpenAI-style error body, else a short, safe description of the body.
+pub fn error_message(response: &HttpResponse) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(&response.body) {
+        let msg = v
+            .pointer("/error/message")
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("error").filter(|e| e.is_string()))
+            .or_else(|| v.get("detail"))
+            .and_then(Value::as_str);
+        if let Some(m) = msg {
+            // Keep the code: classification (context window, content policy) reads it.
+            return match v.pointer("/error/code").and_then(Value::as_str) {
+                Some(code) if !m.contains(code) => format!("{m} (code: {code})"),
+                _ => m.to_string(),
+            };
+        }
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        format!("HTTP {} with an empty body", response.status)
+    } else if trimmed.starts_with('<') {
+        format!("HTTP {} with a non-JSON (HTML) body", response.status)
+    } else {
+        let cut: String = trimmed.chars().take(300).collect();
+        format!("HTTP {}: {cut}", response.status)
+    }
+}

@@ -1,0 +1,89 @@
+//! OpenAI and any OpenAI-compatible server (`api_base`): chat completions, legacy
+//! completions and embeddings, Bearer auth, organization and extra headers.
+
+use super::{error_message, join_url, Provider};
+use crate::config::Deployment;
+use crate::error::LlmError;
+use crate::ports::{HttpRequest, HttpResponse};
+use crate::reliability::classify;
+use crate::types::Endpoint;
+use serde_json::{Map, Value};
+
+pub const DEFAULT_API_BASE: &str = "https://api.openai.com/v1";
+
+pub struct OpenAi;
+
+impl Provider for OpenAi {
+    fn name(&self) -> &'static str {
+        "openai"
+    }
+
+    fn supports(&self, endpoint: Endpoint) -> bool {
+        matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Embedding
+        )
+    }
+
+    fn build_request(
+        &self,
+        d: &Deployment,
+        endpoint: Endpoint,
+        mut body: Map<String, Value>,
+        timeout_ms: u64,
+    ) -> Result<HttpRequest, LlmError> {
+        body.insert("model".into(), Value::String(d.model.clone()));
+        let base = d.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
+        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+        if let Some(key) = &d.api_key {
+            headers.push(("authorization".into(), format!("Bearer {}", key.expose())));
+        }
+        if let Some(org) = &d.organization {
+            headers.push(("openai-organization".into(), org.clone()));
+        }
+        headers.extend(d.headers.iter().cloned());
+        let body = serde_json::to_string(&Value::Object(body))
+            .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
+        Ok(HttpRequest {
+            method: "POST",
+            url: join_url(base, endpoint.path()),
+            headers,
+            body: Some(body),
+            timeout_ms: Some(timeout_ms),
+        })
+    }
+
+    fn parse_response(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        response: &HttpResponse,
+    ) -> Result<Value, LlmError> {
+        if !(200..300).contains(&response.status) {
+            return Err(classify::from_status(response, error_message(response)));
+        }
+        let value: Value = serde_json::from_slice(&response.body).map_err(|e| {
+            if response.body.is_empty() {
+                classify::malformed_body("empty body")
+            } else {
+                classify::malformed_body(&format!("invalid JSON ({e})"))
+            }
+        })?;
+        let expected = match endpoint {
+            Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
+            Endpoint::Embedding => "data",
+        };
+        if !value.get(expected).is_some_and(Value::is_array) {
+            // Some compatible servers answer 200 with an error object.
+            if value.get("error").is_some() {
+                let reply = HttpResponse {
+                    status: 500,
+                    ..response.clone()
+                };
+                return Err(classify::from_status(&reply, error_message(response)));
+            }
+            return Err(classify::malformed_body(&format!("no `{expected}` array")));
+        }
+        Ok(value)
+    }
+}

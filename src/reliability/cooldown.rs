@@ -1,0 +1,172 @@
+//! Which deployments are out of rotation, and until when: failures are counted per
+//! minute; too many, or one immediate-cooldown status, benches a deployment.
+
+use crate::error::LlmError;
+use std::collections::HashMap;
+
+const MINUTE_MS: f64 = 60_000.0;
+
+/// What decides a cooldown for one failure.
+#[derive(Debug, Clone, Copy)]
+pub struct CooldownRule {
+    pub allowed_fails: u32,
+    pub cooldown_ms: u64,
+    /// LiteLLM never cools down the only deployment of a group.
+    pub single_deployment: bool,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Health {
+    minute: i64,
+    fails: u32,
+    until_ms: Option<f64>,
+}
+
+/// Cooldown state of every deployment, keyed by deployment id.
+#[derive(Debug, Default)]
+pub struct CooldownBook {
+    entries: HashMap<String, Health>,
+}
+
+/// Statuses that cool a deployment down at once (LiteLLM: rate limit, bad key, unknown model, timeout).
+pub fn cools_down_immediately(status: u16) -> bool {
+    matches!(status, 429 | 401 | 404 | 408)
+}
+
+/// Whether the failure says something about the deployment (not about the request).
+pub fn counts_against_deployment(status: u16) -> bool {
+    !(400..500).contains(&status) || cools_down_immediately(status)
+}
+
+impl CooldownBook {
+    /// When the deployment comes back, if it is cooling down at `now_ms`.
+    pub fn cooling_until(&self, id: &str, now_ms: f64) -> Option<f64> {
+        self.entries
+            .get(id)
+            .and_then(|h| h.until_ms)
+            .filter(|until| *until > now_ms)
+    }
+
+    pub fn is_cooling(&self, id: &str, now_ms: f64) -> bool {
+        self.cooling_until(id, now_ms).is_some()
+    }
+
+    /// Failures counted for the deployment in the minute containing `now_ms`.
+    pub fn fails_this_minute(&self, id: &str, now_ms: f64) -> u32 {
+        let minute = (now_ms / MINUTE_MS).floor() as i64;
+        self.entries
+            .get(id)
+            .filter(|h| h.minute == minute)
+            .map_or(0, |h| h.fails)
+    }
+
+    /// Records a failure; returns the cooldown end when this failure starts a cooldown.
+    pub fn record_failure(
+        &mut self,
+        id: &str,
+        error: &LlmError,
+        rule: CooldownRule,
+        now_ms: f64,
+    ) -> Option<f64> {
+        if rule.disabled || rule.single_deployment || !counts_against_deployment(error.status) {
+            return None;
+        }
+        let minute = (now_ms / MINUTE_MS).floor() as i64;
+        let health = self.entries.entry(id.to_string()).or_default();
+        if health.minute != minute {
+            health.minute = minute;
+            health.fails = 0;
+        }
+        health.fails = health.fails.saturating_add(1);
+        if health.until_ms.is_some_and(|u| u > now_ms) {
+            return None;
+        }
+        if cools_down_immediately(error.status) || health.fails > rule.allowed_fails {
+            let duration = match (error.status, error.retry_after_ms) {
+                (429, Some(ra)) if ra > 0 => ra,
+                _ => rule.cooldown_ms,
+            };
+            let until = now_ms + duration as f64;
+            health.until_ms = Some(until);
+            return Some(until);
+        }
+        None
+    }
+
+    pub fn forget(&mut self, id: &str) {
+        self.entries.remove(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn rule() -> CooldownRule {
+        CooldownRule {
+            allowed_fails: 2,
+            cooldown_ms: 5_000,
+            single_deployment: false,
+            disabled: false,
+        }
+    }
+
+    fn err(status: u16) -> LlmError {
+        LlmError::new(ErrorKind::InternalServerError, "x").with_status(status)
+    }
+
+    #[test]
+    fn cools_down_after_allowed_fails_within_a_minute() {
+        let mut book = CooldownBook::default();
+        assert_eq!(book.record_failure("a", &err(500), rule(), 1_000.0), None);
+        assert_eq!(book.record_failure("a", &err(500), rule(), 2_000.0), None);
+        assert_eq!(
+            book.record_failure("a", &err(500), rule(), 3_000.0),
+            Some(8_000.0)
+        );
+        assert!(book.is_cooling("a", 7_999.0));
+        assert!(!book.is_cooling("a", 8_000.0));
+    }
+
+    #[test]
+    fn failures_in_different_minutes_do_not_add_up() {
+        let mut book = CooldownBook::default();
+        book.record_failure("a", &err(500), rule(), 59_000.0);
+        book.record_failure("a", &err(500), rule(), 59_500.0);
+        assert_eq!(book.record_failure("a", &err(500), rule(), 60_500.0), None);
+        assert_eq!(book.fails_this_minute("a", 60_500.0), 1);
+    }
+
+    #[test]
+    fn rate_limit_cools_down_at_once_for_its_retry_after() {
+        let mut book = CooldownBook::default();
+        let e = LlmError::new(ErrorKind::RateLimitError, "x")
+            .with_status(429)
+            .with_retry_after(Some(12_000));
+        assert_eq!(book.record_failure("a", &e, rule(), 0.0), Some(12_000.0));
+    }
+
+    #[test]
+    fn single_deployment_groups_never_cool_down() {
+        let mut book = CooldownBook::default();
+        let r = CooldownRule {
+            single_deployment: true,
+            ..rule()
+        };
+        assert_eq!(book.record_failure("a", &err(429), r, 0.0), None);
+    }
+
+    #[test]
+    fn bad_requests_do_not_count_against_a_deployment() {
+        let mut book = CooldownBook::default();
+        for t in 0..10 {
+            assert_eq!(
+                book.record_failure("a", &err(400), rule(), f64::from(t)),
+                None
+            );
+        }
+        assert_eq!(book.fails_this_minute("a", 5.0), 0);
+    }
+}

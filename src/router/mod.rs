@@ -1,0 +1,594 @@
+//! The orchestration: pick a deployment -> call it -> classify -> retry, cool down, fall back.
+//! State lives in `RefCell`s borrowed only between awaits, never across one.
+
+mod request;
+mod table;
+mod usage;
+
+pub use request::CallOptions;
+pub use table::DeploymentTable;
+pub use usage::{DeploymentUsage, UsageBook};
+
+use crate::config::{Deployment, FallbackMap, RouterConfig};
+use crate::cost::{completion_cost, CostMap};
+use crate::error::{ErrorKind, LlmError};
+use crate::ports::{LocalFuture, LogLevel, Ports};
+use crate::providers;
+use crate::reliability::{
+    backoff, classify,
+    cooldown::{CooldownBook, CooldownRule},
+};
+use crate::routing::shuffle;
+use crate::types::{usage::token_usage, Endpoint};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Router metadata for one answered request (`_hidden_params` in JS).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HiddenParams {
+    pub model_id: String,
+    pub model_group: String,
+    pub custom_llm_provider: String,
+    pub api_base: Option<String>,
+    pub response_cost: Option<f64>,
+    pub cache_hit: bool,
+    /// Upstream calls made for this request, the successful one included.
+    pub attempts: u32,
+    /// Retries made (within groups; fallbacks are counted separately).
+    pub retries: u32,
+    /// The fallback group that answered, when the requested group did not.
+    pub fallback_model_group: Option<String>,
+    pub latency_ms: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Routed {
+    pub body: Value,
+    pub hidden: HiddenParams,
+}
+
+struct Inner {
+    ports: Ports,
+    config: RouterConfig,
+    table: RefCell<Rc<DeploymentTable>>,
+    cooldowns: RefCell<CooldownBook>,
+    usage: RefCell<UsageBook>,
+}
+
+/// A LiteLLM-compatible router over the host's ports. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Router {
+    inner: Rc<Inner>,
+}
+
+/// Bookkeeping for one call across its retries and fallbacks.
+struct Call {
+    endpoint: Endpoint,
+    body: Map<String, Value>,
+    opts: CallOptions,
+    attempts: u32,
+    retries: u32,
+    fallback_model_group: Option<String>,
+}
+
+/// What answered a call.
+struct Answer {
+    body: Value,
+    deployment: Rc<Deployment>,
+}
+
+impl Router {
+    pub fn new(mut config: RouterConfig, ports: Ports) -> Router {
+        let deployments = std::mem::take(&mut config.deployments);
+        for skipped in &config.skipped_deployments {
+            ports.logger.log(
+                LogLevel::Warn,
+                &format!("llmux: ignoring invalid deployment: {}", skipped.message),
+            );
+        }
+        Router {
+            inner: Rc::new(Inner {
+                ports,
+                config,
+                table: RefCell::new(Rc::new(DeploymentTable::new(deployments))),
+                cooldowns: RefCell::new(CooldownBook::default()),
+                usage: RefCell::new(UsageBook::default()),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &RouterConfig {
+        &self.inner.config
+    }
+
+    /// The current deployment table (a snapshot).
+    pub fn table(&self) -> Rc<DeploymentTable> {
+        Rc::clone(&self.inner.table.borrow())
+    }
+
+    pub fn usage(&self, id: &str) -> Option<DeploymentUsage> {
+        self.inner.usage.borrow().get(id).cloned()
+    }
+
+    pub fn usage_all(&self) -> HashMap<String, DeploymentUsage> {
+        self.inner.usage.borrow().all().clone()
+    }
+
+    /// When deployment `id` comes back, if it is cooling down now.
+    pub fn cooling_until(&self, id: &str) -> Option<f64> {
+        self.inner.cooldowns.borrow().cooling_until(id, self.now())
+    }
+
+    fn now(&self) -> f64 {
+        self.inner.ports.clock.now_ms()
+    }
+
+    fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
+        if self.inner.config.log_level.is_some_and(|min| level >= min) || level >= LogLevel::Warn {
+            self.inner.ports.logger.log(level, &message());
+        }
+    }
+
+    /// Serves one request: `body` is the OpenAI-format request with LiteLLM's per-call kwargs.
+    pub async fn call(
+        &self,
+        endpoint: Endpoint,
+        mut body: Map<String, Value>,
+    ) -> Result<Routed, LlmError> {
+        let started = self.now();
+        let opts = CallOptions::extract(&mut body)?;
+        let group = opts.model.clone();
+        let mut call = Call {
+            endpoint,
+            body,
+            opts,
+            attempts: 0,
+            retries: 0,
+            fallback_model_group: None,
+        };
+        let result = self.with_fallbacks(&mut call, group, 0).await;
+        match result {
+            Ok(answer) => {
+                let d = &answer.deployment;
+                let usage = token_usage(&answer.body);
+                let response_cost = usage.and_then(|u| completion_cost(&model_cost(d), &u));
+                let latency_ms = self.now() - started;
+                self.inner.usage.borrow_mut().succeeded(
+                    &d.id,
+                    &d.model_group,
+                    usage,
+                    response_cost,
+                    latency_ms,
+                );
+                Ok(Routed {
+                    hidden: HiddenParams {
+                        model_id: d.id.clone(),
+                        model_group: d.model_group.clone(),
+                        custom_llm_provider: d.provider.clone(),
+                        api_base: d.api_base.clone(),
+                        response_cost,
+                        cache_hit: false,
+                        attempts: call.attempts,
+                        retries: call.retries,
+                        fallback_model_group: call.fallback_model_group,
+                        latency_ms,
+                    },
+                    body: answer.body,
+                })
+            }
+            Err(mut e) => {
+                e.attempts = Some(call.attempts);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `group` with its retries, then its fallbacks (each with their own retries).
+    fn with_fallbacks<'a>(
+        &'a self,
+        call: &'a mut Call,
+        group: String,
+        depth: u32,
+    ) -> LocalFuture<'a, Result<Answer, LlmError>> {
+        Box::pin(async move {
+            let group = self.resolve_alias(&group);
+            let first = if call.opts.mock_testing_fallbacks && depth == 0 {
+                let mut e = LlmError::new(
+                    ErrorKind::InternalServerError,
+                    format!("This is a mock exception for model={group}, to trigger a fallback (mock_testing_fallbacks)"),
+                );
+                e.model_group = Some(group.clone());
+                Err(e)
+            } else {
+                self.with_retries(call, &group).await
+            };
+            let err = match first {
+                Ok(answer) => return Ok(answer),
+                Err(e) => e,
+            };
+            let max_depth = call
+                .opts
+                .max_fallbacks
+                .unwrap_or(self.inner.config.max_fallbacks);
+            if call.opts.disable_fallbacks || depth >= max_depth {
+                return Err(err);
+            }
+            let targets = self.fallback_targets(&call.opts, &group, &err);
+            if targets.is_empty() {
+                return Err(err);
+            }
+            let mut last = err;
+            for target in targets {
+                if target == group {
+                    continue;
+                }
+                self.log(LogLevel::Info, || {
+                    format!(
+                        "llmux: falling back from {group} to {target} after {}",
+                        last.kind
+                    )
+                });
+                call.fallback_model_group = Some(target.clone());
+                match self.with_fallbacks(call, target, depth + 1).await {
+                    Ok(answer) => return Ok(answer),
+                    Err(e) => last = e,
+                }
+            }
+            Err(last)
+        })
+    }
+
+    fn resolve_alias(&self, group: &str) -> String {
+        self.inner
+            .config
+            .model_group_alias
+            .get(group)
+            .cloned()
+            .unwrap_or_else(|| group.to_string())
+    }
+
+    /// The fallback groups for `err` in `group`: the specific list for context-window and
+    /// content-policy errors when one applies, else `fallbacks` (the group's entry, the
+    /// `"*"` entry, then `default_fallbacks`).
+    fn fallback_targets(&self, opts: &CallOptions, group: &str, err: &LlmError) -> Vec<String> {
+        let cfg = &self.inner.config;
+        let find = |map: &FallbackMap| -> Option<Vec<String>> {
+            map.iter()
+                .find(|(g, _)| g == group)
+                .or_else(|| map.iter().find(|(g, _)| g == "*"))
+                .map(|(_, t)| t.clone())
+        };
+        let specific = match err.kind {
+            ErrorKind::ContextWindowExceededError => find(
+                opts.context_window_fallbacks
+                    .as_ref()
+                    .unwrap_or(&cfg.context_window_fallbacks),
+            ),
+            ErrorKind::ContentPolicyViolationError => find(
+                opts.content_policy_fallbacks
+                    .as_ref()
+                    .unwrap_or(&cfg.content_policy_fallbacks),
+            ),
+            _ => None,
+        };
+        specific
+            .or_else(|| find(opts.fallbacks.as_ref().unwrap_or(&cfg.fallbacks)))
+            .unwrap_or_else(|| cfg.default_fallbacks.clone())
+    }
+
+    /// Tries deployments of `group` until one answers or the retry budget is spent.
+    async fn with_retries(&self, call: &mut Call, group: &str) -> Result<Answer, LlmError> {
+        let table = self.table();
+        let members = table.group(group);
+        if members.is_empty() {
+            let known = table.group_names().join(", ");
+            let mut e = LlmError::bad_request(format!(
+                "no model group named {group:?} (model_name in model_list); available: [{known}]"
+            ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
+        let serving: Vec<Rc<Deployment>> = members
+            .iter()
+            .filter(|d| call.endpoint.served_by(d.model_info.mode))
+            .cloned()
+            .collect();
+        if serving.is_empty() {
+            let modes: Vec<&str> = members
+                .iter()
+                .filter_map(|d| d.model_info.mode.map(|m| m.name()))
+                .collect();
+            let mut e = LlmError::bad_request(format!(
+                "model group {group:?} serves mode {} and cannot answer {}()",
+                modes.first().copied().unwrap_or("?"),
+                call.endpoint.method()
+            ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
+        let cfg = &self.inner.config;
+        let default_retries = call.opts.num_retries.unwrap_or(cfg.num_retries);
+        let policy = cfg
+            .model_group_retry_policy
+            .get(group)
+            .or(cfg.retry_policy.as_ref());
+        let mut tried: Vec<String> = Vec::new();
+        let mut retries_done: u32 = 0;
+        loop {
+            let deployment = self.pick(&serving, &tried, group)?;
+            call.attempts += 1;
+            let err = match self.attempt(call, &deployment).await {
+                Ok(body) => return Ok(Answer { body, deployment }),
+                Err(e) => e,
+            };
+            self.record_failure(&deployment, &err, serving.len() <= 1);
+            if !tried.contains(&deployment.id) {
+                tried.push(deployment.id.clone());
+            }
+            let budget = policy
+                .and_then(|p| p.retries_for(&err))
+                .unwrap_or(default_retries);
+            let others = self.healthy_untried(&serving, &tried) > 0;
+            // Request errors (400, context window, content policy) fail the same way anywhere.
+            let deployment_specific = matches!(
+                err.kind,
+                ErrorKind::AuthenticationError
+                    | ErrorKind::PermissionDeniedError
+                    | ErrorKind::NotFoundError
+            );
+            let retry =
+                retries_done < budget && (err.retryable() || (deployment_specific && others));
+            if !retry {
+                return Err(err);
+            }
+            let delay = if others {
+                0
+            } else {
+                backoff::retry_delay_ms(
+                    retries_done,
+                    err.retry_after_ms,
+                    cfg.retry_after_ms,
+                    self.inner.ports.rng.next_f64(),
+                )
+            };
+            self.log(LogLevel::Info, || {
+                format!(
+                    "llmux: retry {} of {budget} for {group} after {} from deployment {} (waiting {delay} ms)",
+                    retries_done + 1,
+                    err.kind,
+                    deployment.id
+                )
+            });
+            if delay > 0 {
+                self.inner.ports.sleeper.sleep(delay).await;
+            }
+            retries_done += 1;
+            call.retries += 1;
+        }
+    }
+
+    fn healthy_untried(&self, serving: &[Rc<Deployment>], tried: &[String]) -> usize {
+        let now = self.now();
+        let cooldowns = self.inner.cooldowns.borrow();
+        serving
+            .iter()
+            .filter(|d| !tried.contains(&d.id) && !cooldowns.is_cooling(&d.id, now))
+            .count()
+    }
+
+    /// Healthy deployments not yet tried in this call, else any healthy one; the strategy picks.
+    fn pick(
+        &self,
+        serving: &[Rc<Deployment>],
+        tried: &[String],
+        group: &str,
+    ) -> Result<Rc<Deployment>, LlmError> {
+        let now = self.now();
+        let healthy: Vec<&Rc<Deployment>> = {
+            let cooldowns = self.inner.cooldowns.borrow();
+            serving
+                .iter()
+                .filter(|d| !cooldowns.is_cooling(&d.id, now))
+                .collect()
+        };
+        if healthy.is_empty() {
+            let cooldowns = self.inner.cooldowns.borrow();
+            let soonest = serving
+                .iter()
+                .filter_map(|d| cooldowns.cooling_until(&d.id, now))
+                .fold(f64::INFINITY, f64::min);
+            let wait_ms = if soonest.is_finite() {
+                (soonest - now).max(0.0)
+            } else {
+                0.0
+            };
+            let mut e = LlmError::new(
+                ErrorKind::NoDeploymentsAvailableError,
+                format!(
+                    "No deployments available for selected model, Try again in {:.1} seconds. Passed model={group}. {} deployment(s) cooling down.",
+                    wait_ms / 1000.0,
+                    serving.len()
+                ),
+            )
+            .with_retry_after(Some(wait_ms.ceil() as u64));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
+        let fresh: Vec<&Deployment> = healthy
+            .iter()
+            .filter(|d| !tried.contains(&d.id))
+            .map(|d| d.as_ref())
+            .collect();
+        let pool: Vec<&Deployment> = if fresh.is_empty() {
+            healthy.iter().map(|d| d.as_ref()).collect()
+        } else {
+            fresh
+        };
+        let index = shuffle::pick(&pool, self.inner.ports.rng.next_f64()).unwrap_or(0);
+        let id = pool.get(index).map(|d| d.id.as_str()).unwrap_or_default();
+        healthy
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| Rc::clone(d))
+            .ok_or_else(|| {
+                LlmError::new(
+                    ErrorKind::NoDeploymentsAvailableError,
+                    "no deployment could be picked",
+                )
+            })
+    }
+
+    fn record_failure(&self, d: &Deployment, err: &LlmError, single_deployment: bool) {
+        let cfg = &self.inner.config;
+        let allowed_fails = cfg
+            .allowed_fails_policy
+            .as_ref()
+            .and_then(|p| p.allowed_fails_for(err))
+            .unwrap_or(cfg.allowed_fails);
+        let rule = CooldownRule {
+            allowed_fails,
+            cooldown_ms: d.cooldown_time_ms.unwrap_or(cfg.cooldown_ms),
+            single_deployment,
+            disabled: cfg.disable_cooldowns,
+        };
+        let now = self.now();
+        let until = self
+            .inner
+            .cooldowns
+            .borrow_mut()
+            .record_failure(&d.id, err, rule, now);
+        self.inner
+            .usage
+            .borrow_mut()
+            .failed(&d.id, &d.model_group, err.kind.name());
+        if let Some(until) = until {
+            self.log(LogLevel::Info, || {
+                format!(
+                    "llmux: deployment {} ({}) cooling down for {:.1} s after {}",
+                    d.id,
+                    d.model_group,
+                    (until - now) / 1000.0,
+                    err.kind
+                )
+            });
+        }
+    }
+
+    /// One upstream exchange with a deployment (plus its own `max_retries`).
+    async fn attempt(&self, call: &Call, d: &Rc<Deployment>) -> Result<Value, LlmError> {
+        let _in_flight = InFlight::start(self, d);
+        let result = self.exchange(call, d).await;
+        result.map_err(|e| annotate(e, d))
+    }
+
+    async fn exchange(&self, call: &Call, d: &Deployment) -> Result<Value, LlmError> {
+        let provider = providers::lookup(&d.provider).ok_or_else(|| {
+            LlmError::bad_request(format!("provider {} is not supported", d.provider))
+        })?;
+        if !provider.supports(call.endpoint) {
+            return Err(LlmError::bad_request(format!(
+                "provider {} does not serve {}()",
+                d.provider,
+                call.endpoint.method()
+            )));
+        }
+        let mut body = d.request_defaults.clone();
+        body.extend(call.body.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let timeout_ms = call
+            .opts
+            .timeout_ms
+            .or(d.timeout_ms)
+            .unwrap_or(self.inner.config.timeout_ms);
+        let request = provider.build_request(d, call.endpoint, body, timeout_ms)?;
+        let mut local_retries = 0;
+        loop {
+            let outcome = match self.inner.ports.transport.send(request.clone()).await {
+                Ok(response) => provider.parse_response(d, call.endpoint, &response),
+                Err(te) => Err(classify::from_transport(&te, Some(timeout_ms))),
+            };
+            match outcome {
+                Err(e) if e.retryable() && local_retries < d.max_retries => {
+                    let delay = backoff::retry_delay_ms(
+                        local_retries,
+                        e.retry_after_ms,
+                        0,
+                        self.inner.ports.rng.next_f64(),
+                    );
+                    self.inner.ports.sleeper.sleep(delay).await;
+                    local_retries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Counts a request in flight for as long as it lives, even if its future is dropped.
+struct InFlight {
+    router: Router,
+    id: String,
+    group: String,
+}
+
+impl InFlight {
+    fn start(router: &Router, d: &Deployment) -> InFlight {
+        router
+            .inner
+            .usage
+            .borrow_mut()
+            .started(&d.id, &d.model_group);
+        InFlight {
+            router: router.clone(),
+            id: d.id.clone(),
+            group: d.model_group.clone(),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut usage) = self.router.inner.usage.try_borrow_mut() {
+            usage.finished(&self.id, &self.group);
+        }
+    }
+}
+
+/// Adds the deployment's identity to an error and scrubs its credentials from the message.
+fn annotate(mut e: LlmError, d: &Deployment) -> LlmError {
+    if let Some(key) = d
+        .api_key
+        .as_ref()
+        .map(|k| k.expose())
+        .filter(|k| k.len() >= 4)
+    {
+        if e.message.contains(key) {
+            e.message = e.message.replace(key, "***");
+        }
+    }
+    e.llm_provider = Some(d.provider.clone());
+    e.model = Some(d.model.clone());
+    e.model_group = Some(d.model_group.clone());
+    e.deployment_id = Some(d.id.clone());
+    e
+}
+
+/// Prices for a deployment: litellm_params, then model_info, then the bundled cost map.
+fn model_cost(d: &Deployment) -> crate::cost::ModelCost {
+    let mut cost = CostMap::bundled()
+        .lookup(&d.provider, &d.model)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(c) = d.input_cost_per_token.or(d.model_info.input_cost_per_token) {
+        cost.input_cost_per_token = Some(c);
+    }
+    if let Some(c) = d
+        .output_cost_per_token
+        .or(d.model_info.output_cost_per_token)
+    {
+        cost.output_cost_per_token = Some(c);
+    }
+    cost
+}

@@ -1,0 +1,155 @@
+//! A request's router-level kwargs (LiteLLM's per-call overrides), separated from the
+//! OpenAI body that goes upstream.
+
+use crate::config::{parse_fallbacks, FallbackMap};
+use crate::error::LlmError;
+use serde_json::{Map, Value};
+
+/// Per-call settings LiteLLM accepts next to the OpenAI parameters.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    pub model: String,
+    pub num_retries: Option<u32>,
+    pub timeout_ms: Option<u64>,
+    pub fallbacks: Option<FallbackMap>,
+    pub context_window_fallbacks: Option<FallbackMap>,
+    pub content_policy_fallbacks: Option<FallbackMap>,
+    /// `fallbacks: []` or `disable_fallbacks: true` turns fallbacks off for the call.
+    pub disable_fallbacks: bool,
+    pub max_fallbacks: Option<u32>,
+    /// LiteLLM's `mock_testing_fallbacks`: fail the first group to exercise fallbacks.
+    pub mock_testing_fallbacks: bool,
+}
+
+/// Fields a caller may not set per request: they would redirect our credentials.
+const FORBIDDEN: &[&str] = &[
+    "api_key",
+    "api_base",
+    "base_url",
+    "api_version",
+    "organization",
+    "extra_headers",
+    "headers",
+];
+
+/// Router-only fields removed from the upstream body and ignored there.
+const STRIPPED: &[&str] = &[
+    "metadata",
+    "litellm_metadata",
+    "specific_deployment",
+    "model_list",
+    "litellm_call_id",
+];
+
+impl CallOptions {
+    /// Removes router kwargs from `body`, leaving the OpenAI request.
+    pub fn extract(body: &mut Map<String, Value>) -> Result<CallOptions, LlmError> {
+        let model = match body.get("model") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(_) => {
+                return Err(LlmError::bad_request(
+                    "`model` must be a non-empty string (a model group name)",
+                ))
+            }
+            None => {
+                return Err(LlmError::bad_request(
+                    "`model` is required (a model group name)",
+                ))
+            }
+        };
+        for key in FORBIDDEN {
+            if body.contains_key(*key) {
+                return Err(LlmError::bad_request(format!(
+                    "`{key}` cannot be set per request; configure it on the deployment in model_list"
+                )));
+            }
+        }
+        if body.get("stream").and_then(Value::as_bool) == Some(true) {
+            return Err(LlmError::bad_request(
+                "stream: true is not yet supported by llmux",
+            ));
+        }
+        for key in ["cache", "caching"] {
+            if body.get(key).is_some_and(|v| !v.is_null()) {
+                body.remove(key);
+            }
+        }
+        for key in STRIPPED {
+            body.remove(*key);
+        }
+        let mut opts = CallOptions {
+            model,
+            ..CallOptions::default()
+        };
+        if let Some(v) = body.remove("num_retries") {
+            opts.num_retries = match &v {
+                Value::Null => None,
+                _ => Some(
+                    v.as_u64()
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(|| {
+                            LlmError::bad_request("`num_retries` must be a non-negative integer")
+                        })?,
+                ),
+            };
+        }
+        for key in ["timeout", "request_timeout"] {
+            if let Some(v) = body.remove(key) {
+                if v.is_null() {
+                    continue;
+                }
+                let secs = v
+                    .as_f64()
+                    .filter(|s| *s > 0.0 && s.is_finite())
+                    .ok_or_else(|| {
+                        LlmError::bad_request(format!(
+                            "`{key}` must be a positive number of seconds"
+                        ))
+                    })?;
+                opts.timeout_ms = Some((secs * 1000.0).round() as u64);
+            }
+        }
+        if let Some(v) = body.remove("max_fallbacks") {
+            opts.max_fallbacks = v.as_u64().and_then(|n| u32::try_from(n).ok());
+        }
+        opts.disable_fallbacks = body
+            .remove("disable_fallbacks")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        opts.mock_testing_fallbacks = body
+            .remove("mock_testing_fallbacks")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let fb =
+            |body: &mut Map<String, Value>, key: &str| -> Result<Option<FallbackMap>, LlmError> {
+                match body.remove(key) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(v) => parse_fallbacks(Some(&v), key)
+                        .map(Some)
+                        .map_err(|e| LlmError::bad_request(e.message)),
+                }
+            };
+        if let Some(Value::Array(a)) = body.get("fallbacks") {
+            if a.is_empty() {
+                opts.disable_fallbacks = true;
+            }
+        }
+        // LiteLLM also accepts per-request fallbacks as a plain list of groups.
+        if let Some(Value::Array(a)) = body.get("fallbacks") {
+            if a.iter().all(Value::is_string) && !a.is_empty() {
+                let groups = a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                body.remove("fallbacks");
+                opts.fallbacks = Some(vec![(opts.model.clone(), groups)]);
+            }
+        }
+        if opts.fallbacks.is_none() {
+            opts.fallbacks = fb(body, "fallbacks")?;
+        }
+        opts.context_window_fallbacks = fb(body, "context_window_fallbacks")?;
+        opts.content_policy_fallbacks = fb(body, "content_policy_fallbacks")?;
+        Ok(opts)
+    }
+}

@@ -1,0 +1,3 @@
+//! Deployment selection strategies.
+
+pub mod shuffle;

@@ -1,0 +1,44 @@
+//! OpenAI wire types the router reads. Bodies pass through as JSON so unknown fields
+//! survive; only what routing, cost and validation need is typed here.
+
+pub mod usage;
+
+use crate::config::Mode;
+
+/// A Router method and the OpenAI endpoint behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    ChatCompletion,
+    TextCompletion,
+    Embedding,
+}
+
+impl Endpoint {
+    /// Path below the API base (`/v1`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::ChatCompletion => "/chat/completions",
+            Endpoint::TextCompletion => "/completions",
+            Endpoint::Embedding => "/embeddings",
+        }
+    }
+
+    /// The JS method name, for error messages.
+    pub fn method(self) -> &'static str {
+        match self {
+            Endpoint::ChatCompletion => "completion",
+            Endpoint::TextCompletion => "textCompletion",
+            Endpoint::Embedding => "embedding",
+        }
+    }
+
+    /// Whether a deployment of `mode` serves this endpoint (no mode: any).
+    pub fn served_by(self, mode: Option<Mode>) -> bool {
+        match (self, mode) {
+            (_, None) => true,
+            (Endpoint::ChatCompletion, Some(m)) => m == Mode::Chat,
+            (Endpoint::TextCompletion, Some(m)) => m == Mode::Completion || m == Mode::Chat,
+            (Endpoint::Embedding, Some(m)) => m == Mode::Embedding,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Token usage as OpenAI reports it in `usage`.
+
+use crate::cost::TokenUsage;
+use serde_json::Value;
+
+/// Reads `usage` from a chat, completion or embedding response; absent fields are 0.
+pub fn token_usage(response: &Value) -> Option<TokenUsage> {
+    let usage = response.get("usage")?;
+    let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
+    Some(TokenUsage {
+        prompt_tokens: n(usage.get("prompt_tokens")),
+        completion_tokens: n(usage.get("completion_tokens")),
+        cached_prompt_tokens: n(usage.pointer("/prompt_tokens_details/cached_tokens")),
+        cache_creation_tokens: 0,
+    })
+}

@@ -1,0 +1,66 @@
+//! The JS host's clock, timers, entropy and logger behind the core's ports.
+
+use crate::ports::{Clock, LocalFuture, LogLevel, Logger, Sleeper};
+use wasm_bindgen::{JsCast, JsValue};
+
+pub struct DateClock;
+
+impl Clock for DateClock {
+    fn now_ms(&self) -> f64 {
+        js_sys::Date::now()
+    }
+}
+
+/// `setTimeout` through gloo-timers (available in every runtime we target).
+pub struct TimerSleeper;
+
+impl Sleeper for TimerSleeper {
+    fn sleep(&self, ms: u64) -> LocalFuture<'static, ()> {
+        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        Box::pin(gloo_timers::future::TimeoutFuture::new(ms))
+    }
+}
+
+/// A seed from `crypto.getRandomValues`; falls back to the clock if entropy is unavailable.
+pub fn entropy_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::getrandom(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => js_sys::Date::now().to_bits(),
+    }
+}
+
+/// Calls `logger.debug/info/warn/error(message)` on a JS object (default: `console`).
+pub struct JsLogger {
+    target: JsValue,
+}
+
+impl JsLogger {
+    pub fn new(target: JsValue) -> JsLogger {
+        let target = if target.is_object() {
+            target
+        } else {
+            js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("console"))
+                .unwrap_or(JsValue::UNDEFINED)
+        };
+        JsLogger { target }
+    }
+}
+
+impl Logger for JsLogger {
+    fn log(&self, level: LogLevel, message: &str) {
+        let method = match level {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        let f = js_sys::Reflect::get(&self.target, &JsValue::from_str(method))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        if let Some(f) = f {
+            // A throwing logger must not break a request.
+            let _ = f.call1(&self.target, &JsValue::from_str(message));
+        }
+    }
+}
