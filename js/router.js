@@ -52,12 +52,16 @@ function optionsJson(options) {
 
 function requestJson(request) {
   if (request === null || typeof request !== "object" || Array.isArray(request)) {
-    throw new BadRequestError("the request must be an object like { model, messages }", { status: 400 });
+    throw new BadRequestError("the request must be an object like { model, messages }", {
+      status: 400,
+    });
   }
   try {
     return JSON.stringify(request);
   } catch (e) {
-    throw new BadRequestError(`the request is not serialisable to JSON (${e.message})`, { status: 400 });
+    throw new BadRequestError(`the request is not serialisable to JSON (${e.message})`, {
+      status: 400,
+    });
   }
 }
 
@@ -82,13 +86,22 @@ export function defineRouter(RouterCore) {
         throw new ConfigError("options: Router options must be an object", { field: "options" });
       }
       if (options.fetch !== undefined && typeof options.fetch !== "function") {
-        throw new ConfigError("fetch: must be a function like globalThis.fetch", { field: "fetch" });
+        throw new ConfigError("fetch: must be a function like globalThis.fetch", {
+          field: "fetch",
+        });
       }
-      if (options.logger !== undefined && (options.logger === null || typeof options.logger !== "object")) {
-        throw new ConfigError("logger: must be an object with debug/info/warn/error methods", { field: "logger" });
+      if (
+        options.logger !== undefined &&
+        (options.logger === null || typeof options.logger !== "object")
+      ) {
+        throw new ConfigError("logger: must be an object with debug/info/warn/error methods", {
+          field: "logger",
+        });
       }
       if (options.env !== undefined && (options.env === null || typeof options.env !== "object")) {
-        throw new ConfigError("env: must be an object of variable names to strings", { field: "env" });
+        throw new ConfigError("env: must be an object of variable names to strings", {
+          field: "env",
+        });
       }
       const json = optionsJson(options);
       const env = JSON.stringify(referencedEnv(options, options.env));

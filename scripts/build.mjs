@@ -13,7 +13,16 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit"
 run("cargo", ["build", "--release", "--target", "wasm32-unknown-unknown", "--lib"]);
 mkdirSync(out, { recursive: true });
 const input = join(root, "target", "wasm32-unknown-unknown", "release", "llmux.wasm");
-run("wasm-bindgen", ["--target", "web", "--out-dir", out, "--out-name", "llmux", "--no-typescript", input]);
+run("wasm-bindgen", [
+  "--target",
+  "web",
+  "--out-dir",
+  out,
+  "--out-name",
+  "llmux",
+  "--no-typescript",
+  input,
+]);
 
 const wasm = join(out, "llmux_bg.wasm");
 const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");

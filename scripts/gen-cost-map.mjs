@@ -147,17 +147,15 @@ for (const key of Object.keys(raw).sort()) {
       cells.push(kind === "int" ? String(v) : shortestNumber(v));
     }
   }
-  cells.push(FLAGS.filter(([, field]) => entry[field] === true).map(([l]) => l).join(""));
+  cells.push(
+    FLAGS.filter(([, field]) => entry[field] === true)
+      .map(([l]) => l)
+      .join(""),
+  );
   rows.push(cells);
 }
 
-const header = [
-  "key",
-  "litellm_provider",
-  "mode",
-  ...NUMBER_COLUMNS.map(([f]) => f),
-  "flags",
-];
+const header = ["key", "litellm_provider", "mode", ...NUMBER_COLUMNS.map(([f]) => f), "flags"];
 
 // Columns empty in every row carry no information: drop them (the Rust
 // parser maps columns by the header line, so any subset works).
@@ -180,7 +178,9 @@ const rawBytes = Buffer.byteLength(out);
 const gzBytes = gzipSync(out, { level: 9 }).length;
 const dropped = header.filter((_, i) => !used[i]);
 console.log(`${outputPath}: ${rows.length} entries`);
-console.log(`raw ${rawBytes} bytes (${(rawBytes / 1024).toFixed(1)} KiB), gzip ${gzBytes} bytes (${(gzBytes / 1024).toFixed(1)} KiB)`);
+console.log(
+  `raw ${rawBytes} bytes (${(rawBytes / 1024).toFixed(1)} KiB), gzip ${gzBytes} bytes (${(gzBytes / 1024).toFixed(1)} KiB)`,
+);
 console.log(
   `skipped: ${skipped.mode} other modes, ${skipped.alias} dangling aliases, ${skipped.key} bad keys` +
     (dropped.length ? `; empty columns omitted: ${dropped.join(", ")}` : ""),

@@ -1,0 +1,367 @@
+// Type declarations for the llmux package (every public name).
+
+/** One `model_list` entry, as LiteLLM's Router takes it. */
+export interface DeploymentConfig {
+  model_name: string;
+  litellm_params: LiteLLMParams;
+  model_info?: ModelInfo;
+}
+
+export interface LiteLLMParams {
+  /** `provider/model`, e.g. `"openai/gpt-4o-mini"`; a bare OpenAI model name is inferred. */
+  model: string;
+  api_key?: string;
+  api_base?: string;
+  base_url?: string;
+  api_version?: string;
+  organization?: string;
+  /** Seconds. */
+  timeout?: number;
+  /** Seconds. */
+  stream_timeout?: number;
+  /** Retries of a retryable failure on this same deployment, within one attempt. Default 0. */
+  max_retries?: number;
+  custom_llm_provider?: string;
+  rpm?: number;
+  tpm?: number;
+  weight?: number;
+  /** Seconds this deployment cools down for (overrides the router's `cooldown_time`). */
+  cooldown_time?: number;
+  headers?: Record<string, string>;
+  extra_headers?: Record<string, string>;
+  extra_body?: Record<string, unknown>;
+  input_cost_per_token?: number;
+  output_cost_per_token?: number;
+  tags?: string[];
+  /** OpenAI request parameters used as per-deployment defaults (the request wins). */
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  seed?: number;
+  [openAiDefault: string]: unknown;
+}
+
+export interface ModelInfo {
+  /** Generated from the group and params (stable) when absent. */
+  id?: string;
+  mode?:
+    | "chat"
+    | "completion"
+    | "embedding"
+    | "image_generation"
+    | "audio_transcription"
+    | "audio_speech"
+    | "moderation"
+    | "rerank";
+  input_cost_per_token?: number;
+  output_cost_per_token?: number;
+  max_tokens?: number;
+  max_input_tokens?: number;
+  max_output_tokens?: number;
+  [supportsFlag: `supports_${string}`]: boolean | undefined;
+  [key: string]: unknown;
+}
+
+/** `[{ "group": ["fallback-group", …] }, …]`; the key `"*"` matches every group. */
+export type Fallbacks = Array<Record<string, string[]>>;
+
+export interface RetryPolicy {
+  BadRequestErrorRetries?: number;
+  AuthenticationErrorRetries?: number;
+  TimeoutErrorRetries?: number;
+  RateLimitErrorRetries?: number;
+  ContentPolicyViolationErrorRetries?: number;
+  InternalServerErrorRetries?: number;
+  ServiceUnavailableErrorRetries?: number;
+  NotFoundErrorRetries?: number;
+  DefaultRetries?: number;
+}
+
+export interface AllowedFailsPolicy {
+  BadRequestErrorAllowedFails?: number;
+  AuthenticationErrorAllowedFails?: number;
+  TimeoutErrorAllowedFails?: number;
+  RateLimitErrorAllowedFails?: number;
+  ContentPolicyViolationErrorAllowedFails?: number;
+  InternalServerErrorAllowedFails?: number;
+  ServiceUnavailableErrorAllowedFails?: number;
+  BadGatewayErrorAllowedFails?: number;
+  NotFoundErrorAllowedFails?: number;
+}
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** LiteLLM's `Router(...)` options plus llmux's own (`env`, `fetch`, `logger`). */
+export interface RouterOptions {
+  model_list: DeploymentConfig[];
+  routing_strategy?: "simple-shuffle";
+  /** Default 2. */
+  num_retries?: number;
+  /** Depth of nested fallbacks. Default 5. */
+  max_fallbacks?: number;
+  /** Seconds. Default 6000 (LiteLLM's). */
+  timeout?: number;
+  stream_timeout?: number;
+  /** Minimum seconds between retries. Default 0. */
+  retry_after?: number;
+  retry_policy?: RetryPolicy;
+  model_group_retry_policy?: Record<string, RetryPolicy>;
+  /** Failures per minute tolerated before a cooldown. Default 3. */
+  allowed_fails?: number;
+  allowed_fails_policy?: AllowedFailsPolicy;
+  /** Seconds. Default 5. */
+  cooldown_time?: number;
+  disable_cooldowns?: boolean;
+  fallbacks?: Fallbacks;
+  default_fallbacks?: string[];
+  context_window_fallbacks?: Fallbacks;
+  content_policy_fallbacks?: Fallbacks;
+  model_group_alias?: Record<string, string | { model: string; hidden?: boolean }>;
+  default_litellm_params?: Partial<LiteLLMParams>;
+  set_verbose?: boolean;
+  debug_level?: "DEBUG" | "INFO";
+  ignore_invalid_deployments?: boolean;
+  /** Accepted for compatibility; `fetch` pools connections itself. */
+  client_ttl?: number;
+  /** Values for `"os.environ/NAME"` references (before `process.env` / `Deno.env`). */
+  env?: Record<string, string | undefined>;
+  /** A fetch to use instead of `globalThis.fetch` (a Workers service binding, a test double). */
+  fetch?: typeof globalThis.fetch;
+  /** Where log lines go (default `console`); lines never contain credentials. */
+  logger?: Logger;
+  /** Other LiteLLM options are accepted at their defaults and refused with a ConfigError when set. */
+  [litellmOption: string]: unknown;
+}
+
+/** LiteLLM per-call kwargs accepted next to the OpenAI parameters. */
+export interface CallOptions {
+  num_retries?: number;
+  /** Seconds. */
+  timeout?: number;
+  fallbacks?: Fallbacks | string[];
+  context_window_fallbacks?: Fallbacks;
+  content_policy_fallbacks?: Fallbacks;
+  max_fallbacks?: number;
+  disable_fallbacks?: boolean;
+  /** Fail the requested group on purpose, to exercise fallbacks. */
+  mock_testing_fallbacks?: boolean;
+  metadata?: Record<string, unknown>;
+}
+
+export type ChatMessage =
+  | { role: "system" | "developer"; content: string | Array<{ type: "text"; text: string }>; name?: string }
+  | { role: "user"; content: string | Array<Record<string, unknown>>; name?: string }
+  | { role: "assistant"; content?: string | null; tool_calls?: ToolCall[]; refusal?: string | null; name?: string }
+  | { role: "tool"; content: string; tool_call_id: string };
+
+export interface ToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+export interface ChatCompletionRequest extends CallOptions {
+  model: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  top_p?: number;
+  n?: number;
+  stop?: string | string[];
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  seed?: number;
+  user?: string;
+  tools?: Array<{ type: "function"; function: { name: string; description?: string; parameters?: object } }>;
+  tool_choice?: "none" | "auto" | "required" | { type: "function"; function: { name: string } };
+  response_format?: { type: "text" | "json_object" | "json_schema"; json_schema?: object };
+  [openAiParam: string]: unknown;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+/** Router metadata on every response (non-enumerable: `JSON.stringify` stays pure OpenAI). */
+export interface HiddenParams {
+  model_id: string;
+  model_group: string;
+  custom_llm_provider: string;
+  api_base: string | null;
+  /** USD, from usage and the deployment's prices (model_info, litellm_params or the bundled map). */
+  response_cost: number | null;
+  cache_hit: boolean;
+  /** Upstream calls made for this request, the successful one included. */
+  attempts: number;
+  retries: number;
+  fallback_model_group: string | null;
+  latency_ms: number;
+}
+
+export interface WithHiddenParams {
+  readonly _hidden_params: HiddenParams;
+}
+
+export interface ChatCompletion extends WithHiddenParams {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  system_fingerprint?: string | null;
+  choices: Array<{
+    index: number;
+    message: { role: "assistant"; content: string | null; refusal?: string | null; tool_calls?: ToolCall[] };
+    logprobs: unknown;
+    finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | null;
+  }>;
+  usage?: Usage;
+}
+
+export interface TextCompletionRequest extends CallOptions {
+  model: string;
+  prompt: string | string[];
+  max_tokens?: number;
+  temperature?: number;
+  [openAiParam: string]: unknown;
+}
+
+export interface TextCompletion extends WithHiddenParams {
+  id: string;
+  object: "text_completion";
+  created: number;
+  model: string;
+  choices: Array<{ text: string; index: number; logprobs: unknown; finish_reason: string | null }>;
+  usage?: Usage;
+}
+
+export interface EmbeddingRequest extends CallOptions {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: "float" | "base64";
+  dimensions?: number;
+  user?: string;
+}
+
+export interface EmbeddingResponse extends WithHiddenParams {
+  object: "list";
+  data: Array<{ object: "embedding"; index: number; embedding: number[] | string }>;
+  model: string;
+  usage?: { prompt_tokens: number; total_tokens: number };
+}
+
+/** A deployment as `getDeployments()` returns it: credentials replaced by `"***"`. */
+export interface RedactedDeployment {
+  model_name: string;
+  litellm_params: Record<string, unknown>;
+  model_info: ModelInfo & { id: string };
+}
+
+export interface DeploymentUsage {
+  model_group: string;
+  requests: number;
+  successes: number;
+  failures: number;
+  failures_by_kind: Record<string, number>;
+  in_flight: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: number;
+  total_latency_ms: number;
+  /** Epoch ms when the deployment's cooldown ends, or null. */
+  cooldown_until_ms: number | null;
+}
+
+export declare class Router {
+  /** Synchronous; throws `errors.ConfigError` naming the offending field path. */
+  constructor(options: RouterOptions);
+  completion(request: ChatCompletionRequest): Promise<ChatCompletion>;
+  acompletion(request: ChatCompletionRequest): Promise<ChatCompletion>;
+  textCompletion(request: TextCompletionRequest): Promise<TextCompletion>;
+  text_completion(request: TextCompletionRequest): Promise<TextCompletion>;
+  atext_completion(request: TextCompletionRequest): Promise<TextCompletion>;
+  embedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
+  aembedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
+  getDeployments(): RedactedDeployment[];
+  get_deployments(): RedactedDeployment[];
+  getModelNames(): string[];
+  get_model_names(): string[];
+  getUsageStats(): Promise<Record<string, DeploymentUsage>>;
+  get_usage_stats(): Promise<Record<string, DeploymentUsage>>;
+}
+
+/** The crate version of the wasm core. */
+export declare function version(): string;
+
+export interface ErrorFields {
+  status?: number;
+  llm_provider?: string | null;
+  model?: string | null;
+  model_group?: string | null;
+  deployment_id?: string | null;
+  retryable?: boolean;
+  retry_after_ms?: number | null;
+  attempts?: number | null;
+  field?: string | null;
+}
+
+export declare class LlmuxError extends Error {
+  constructor(message: string, fields?: ErrorFields);
+  /** Upstream HTTP status, or LiteLLM's status for the kind. */
+  status: number;
+  llm_provider: string | null;
+  model: string | null;
+  model_group: string | null;
+  deployment_id: string | null;
+  /** Whether trying again can succeed. */
+  retryable: boolean;
+  /** What the upstream asked us to wait (`retry-after`), or when a cooled-down deployment returns. */
+  retry_after_ms: number | null;
+  /** Upstream calls made before giving up. */
+  attempts: number | null;
+}
+export declare class BadRequestError extends LlmuxError {}
+export declare class ContextWindowExceededError extends BadRequestError {}
+export declare class ContentPolicyViolationError extends BadRequestError {}
+export declare class AuthenticationError extends LlmuxError {}
+export declare class PermissionDeniedError extends LlmuxError {}
+export declare class NotFoundError extends LlmuxError {}
+export declare class Timeout extends LlmuxError {}
+export declare class UnprocessableEntityError extends LlmuxError {}
+export declare class RateLimitError extends LlmuxError {}
+export declare class NoDeploymentsAvailableError extends RateLimitError {}
+export declare class InternalServerError extends LlmuxError {}
+export declare class ServiceUnavailableError extends LlmuxError {}
+export declare class APIConnectionError extends LlmuxError {}
+export declare class ConfigError extends LlmuxError {
+  /** The offending option path, e.g. `model_list[2].litellm_params.model`. */
+  field: string | null;
+}
+
+export declare const errors: {
+  LlmuxError: typeof LlmuxError;
+  BadRequestError: typeof BadRequestError;
+  ContextWindowExceededError: typeof ContextWindowExceededError;
+  ContentPolicyViolationError: typeof ContentPolicyViolationError;
+  AuthenticationError: typeof AuthenticationError;
+  PermissionDeniedError: typeof PermissionDeniedError;
+  NotFoundError: typeof NotFoundError;
+  Timeout: typeof Timeout;
+  UnprocessableEntityError: typeof UnprocessableEntityError;
+  RateLimitError: typeof RateLimitError;
+  NoDeploymentsAvailableError: typeof NoDeploymentsAvailableError;
+  InternalServerError: typeof InternalServerError;
+  ServiceUnavailableError: typeof ServiceUnavailableError;
+  APIConnectionError: typeof APIConnectionError;
+  ConfigError: typeof ConfigError;
+};

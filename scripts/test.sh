@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# npm test: installs what is missing, builds, then runs every tier (DESIGN.md §4).
+# Each runner's own summary line is printed unchanged; the first failing tier fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tier() { printf '\n======== %s ========\n' "$*"; }
+
+tier "setup"
+bash scripts/setup.sh
+
+tier "build"
+npm run build --silent
+
+tier "lint: cargo fmt, clippy, prettier, tsc"
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+npx prettier --check "js/**/*.js" "tests/**/*.mjs" "bench/**/*.mjs" "examples/**/*.{js,mjs,ts}" scripts/*.mjs
+npx tsc -p tsconfig.json
+
+tier "1. native: cargo test"
+cargo test --all-targets
+
+tier "2. wasm-bindgen-test in Node and headless Chromium"
+bash tests/wasm/run.sh
+
+tier "3a. end-to-end in Node (node:test)"
+node --test --test-concurrency=1 tests/mock/ tests/js/node/
+
+tier "3b. end-to-end in Deno"
+node tests/js/deno/run.mjs
+
+tier "3c. end-to-end in workerd (Miniflare)"
+node --test tests/js/workerd/
+
+tier "3d. end-to-end in headless Chromium"
+node --test tests/js/browser/
+
+tier "4. packaging: npm pack, install, import in Node and Deno"
+node --test tests/js/pack/
+
+tier "done"
+echo "all tiers passed"
