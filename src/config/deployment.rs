@@ -181,14 +181,15 @@ pub struct Deployment {
     pub tpm: Option<u64>,
     pub weight: Option<f64>,
     pub cooldown_time_ms: Option<u64>,
-    pub headers: Vec<(String, String)>,
+    /// Extra headers; values are kept as secrets since they often carry credentials.
+    pub headers: Vec<(String, Secret)>,
     /// Request defaults (OpenAI parameters and `extra_body`), merged under the request.
     pub request_defaults: Map<String, Value>,
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
     pub model_info: ModelInfo,
-    /// `litellm_params` as given (after env resolution), for the redacted listing.
-    pub litellm_params_raw: Map<String, Value>,
+    /// `litellm_params` as given, credentials already replaced by `"***"` (for listings).
+    pub litellm_params_redacted: Map<String, Value>,
 }
 
 impl Deployment {
@@ -342,7 +343,7 @@ impl Deployment {
                 &field("output_cost_per_token"),
             )?,
             model_info,
-            litellm_params_raw: params.clone(),
+            litellm_params_redacted: redact_params(params),
         };
         providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?;
         Ok(deployment)
@@ -350,27 +351,32 @@ impl Deployment {
 
     /// The deployment as `getDeployments()` shows it: secrets replaced by `"***"`.
     pub fn redacted(&self) -> Value {
-        let mut params = self.litellm_params_raw.clone();
-        for (key, value) in params.iter_mut() {
-            if is_secret_field(key) && !value.is_null() {
-                *value = Value::String("***".into());
-            }
-            if matches!(key.as_str(), "extra_headers" | "headers") {
-                if let Value::Object(h) = value {
-                    for (name, v) in h.iter_mut() {
-                        if is_secret_header(name) {
-                            *v = Value::String("***".into());
-                        }
+        serde_json::json!({
+            "model_name": self.model_group,
+            "litellm_params": self.litellm_params_redacted,
+            "model_info": self.model_info.raw,
+        })
+    }
+}
+
+/// `litellm_params` with every credential (and credential-bearing header) replaced by `"***"`.
+fn redact_params(params: &Map<String, Value>) -> Map<String, Value> {
+    let mut params = params.clone();
+    for (key, value) in params.iter_mut() {
+        if is_secret_field(key) && !value.is_null() {
+            *value = Value::String("***".into());
+        }
+        if matches!(key.as_str(), "extra_headers" | "headers") {
+            if let Value::Object(h) = value {
+                for (name, v) in h.iter_mut() {
+                    if is_secret_header(name) {
+                        *v = Value::String("***".into());
                     }
                 }
             }
         }
-        serde_json::json!({
-            "model_name": self.model_group,
-            "litellm_params": params,
-            "model_info": self.model_info.raw,
-        })
     }
+    params
 }
 
 /// Field names whose values are credentials.
@@ -395,7 +401,7 @@ pub fn is_secret_header(name: &str) -> bool {
 fn parse_headers(
     params: &Map<String, Value>,
     lp_path: &str,
-) -> Result<Vec<(String, String)>, LlmError> {
+) -> Result<Vec<(String, Secret)>, LlmError> {
     let mut headers = Vec::new();
     for key in ["headers", "extra_headers"] {
         match params.get(key) {
@@ -418,7 +424,7 @@ fn parse_headers(
                             "header values cannot contain line breaks",
                         ));
                     }
-                    headers.push((name.clone(), value));
+                    headers.push((name.clone(), Secret::new(value)));
                 }
             }
             Some(_) => {

@@ -41,7 +41,11 @@ impl Provider for OpenAi {
         if let Some(org) = &d.organization {
             headers.push(("openai-organization".into(), org.clone()));
         }
-        headers.extend(d.headers.iter().cloned());
+        headers.extend(
+            d.headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_string())),
+        );
         let body = serde_json::to_string(&Value::Object(body))
             .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
         Ok(HttpRequest {
