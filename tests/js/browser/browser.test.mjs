@@ -1,0 +1,138 @@
+// Tier 3d: the package's browser entry (js/browser.js, top-level `await init(new URL(...))`) in
+// Debian's headless Chromium driven by playwright-core. The mock serves the package, its wasm
+// and page.html from /__static/ on the same origin as its API, so no CORS is involved; the
+// page runs the scenarios and writes what it observed as JSON into #result.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startMockServer } from "../../mock/server.mjs";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** @type {Awaited<ReturnType<typeof startMockServer>>} */
+let mock;
+/** @type {import("playwright-core").Browser} */
+let browser;
+/** What page.html observed, per scenario. */
+let result;
+const pageErrors = [];
+
+before(async () => {
+  mock = await startMockServer({ port: 0, staticRoot: root });
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const page = await browser.newPage();
+  page.on("console", (msg) => {
+    if (msg.type() !== "error") return;
+    console.error(`[page console.error] ${msg.text()}`);
+    // Chromium logs every fetch answered with an error status (the scripted 500) this way.
+    if (!msg.text().startsWith("Failed to load resource:")) pageErrors.push(msg.text());
+  });
+  page.on("pageerror", (err) => {
+    pageErrors.push(String(err));
+    console.error(`[page error] ${err.stack ?? err}`);
+  });
+  await page.goto(`${mock.url}/__static/tests/js/browser/page.html`);
+  await page.waitForSelector("#result[data-done]", { state: "attached", timeout: 20_000 });
+  result = JSON.parse(await page.textContent("#result"));
+});
+
+after(async () => {
+  await browser?.close();
+  await mock?.close();
+});
+
+/** One scenario's observations; fails with the page's error when the scenario threw. */
+function scenario(name) {
+  assert.equal(result.load_error, undefined, `the page failed to load llmux: ${result.load_error}`);
+  const s = result.scenarios[name];
+  assert.ok(s, `scenario ${name} did not run`);
+  assert.equal(
+    s.threw,
+    undefined,
+    `scenario ${name} threw: ${JSON.stringify(s.threw)}\n${s.stack}`,
+  );
+  return s;
+}
+
+test("the page loads the browser entry and its wasm from the mock's origin without errors", () => {
+  assert.equal(result.load_error, undefined, result.load_error);
+  assert.match(result.version, /^\d+\.\d+\.\d+/);
+  assert.deepEqual(pageErrors, []);
+  const names = new Set(mock.calls.map((c) => c.name));
+  assert.deepEqual(
+    [...names].filter((n) => !n.startsWith("br-")),
+    [],
+    "the page made no upstream call outside the scenarios' deployments",
+  );
+});
+
+test("a chat completion in the browser is answered by the mock with _hidden_params", () => {
+  const s = scenario("chat");
+  assert.equal(s.content, "Hello from br-chat");
+  assert.equal(s.hidden.model_group, "chat");
+  assert.equal(s.hidden.model_id, "br-chat");
+  assert.equal(s.hidden.api_base, mock.base("br-chat"));
+  assert.equal(s.hidden.attempts, 1);
+  assert.equal(s.hidden_enumerable, false, "_hidden_params is non-enumerable");
+  assert.equal(s.calls, 1);
+  assert.equal(mock.callsTo("br-chat").length, 1);
+  assert.equal(mock.callsTo("br-chat")[0].headers.authorization, "Bearer sk-browser-test");
+});
+
+test("a scripted 500 on the first deployment is retried on the second deployment", () => {
+  const s = scenario("retry");
+  assert.equal(s.hidden.model_id, "br-r-b");
+  assert.equal(s.hidden.attempts, 2);
+  assert.equal(s.hidden.retries, 1);
+  assert.equal(s.content, "Hello from br-r-b");
+  assert.equal(s.calls_a, 1);
+  assert.equal(s.calls_b, 1);
+});
+
+test("a hung upstream raises Timeout in the browser and the upstream request is aborted", () => {
+  const s = scenario("timeout");
+  assert.ok(s.error, "the call must fail");
+  assert.equal(s.error.constructor, "Timeout");
+  assert.ok(s.error.instance_of.includes("Timeout"), s.error.instance_of.join());
+  assert.equal(s.error.status, 408);
+  assert.equal(s.error.model_group, "slow");
+  assert.ok(s.elapsed_ms >= 250 && s.elapsed_ms < 3000, `elapsed ${s.elapsed_ms} ms`);
+  assert.equal(s.calls, 1);
+  assert.equal(s.aborted_delta, 1, "the mock saw the upstream request aborted");
+  assert.equal(mock.stats.aborted, 1);
+});
+
+test("an invalid model string throws ConfigError naming the field in the browser", () => {
+  const s = scenario("config_error");
+  assert.ok(s.error, "new Router must throw");
+  assert.equal(s.error.constructor, "ConfigError");
+  assert.ok(s.error.instance_of.includes("ConfigError"));
+  assert.equal(s.error.field, "model_list[1].litellm_params.model");
+  assert.equal(mock.callsTo("br-cfg").length, 0);
+});
+
+test("50 concurrent completions in the browser are all answered", () => {
+  const s = scenario("concurrent");
+  assert.deepEqual(s.rejected, []);
+  assert.equal(s.fulfilled, 50);
+  assert.equal(s.matching_content, 50, "each reply names the deployment that answered it");
+  assert.equal(s.calls_a + s.calls_b, 50, "one upstream call per completion");
+  const prompts = new Set(
+    [...mock.callsTo("br-many-a"), ...mock.callsTo("br-many-b")].map(
+      (c) => c.body.messages[0].content,
+    ),
+  );
+  assert.equal(prompts.size, 50, "every request reached the mock once");
+});

@@ -1,0 +1,180 @@
+// Tier 3b: the package's Deno entry (js/browser.js, top-level `await init(new URL(...))`)
+// against the loopback mock provider, driven over its HTTP control API. Run by run.mjs.
+// @ts-types="../../../js/index.d.ts"
+import { errors, Router, version } from "../../../js/browser.js";
+
+const MOCK_URL = Deno.env.get("MOCK_URL") ?? "";
+if (!MOCK_URL.startsWith("http://127.0.0.1:")) {
+  throw new Error("MOCK_URL is not set: run `node tests/js/deno/run.mjs`");
+}
+
+type Call = { name: string; path: string; headers: Record<string, string>; body: unknown };
+
+const base = (name: string) => `${MOCK_URL}/${name}/v1`;
+const messages = [{ role: "user" as const, content: "hi" }];
+
+async function getJson(path: string, init?: RequestInit): Promise<any> {
+  const res = await fetch(`${MOCK_URL}${path}`, init);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+const callsTo = async (name: string): Promise<Call[]> =>
+  (await getJson(`/__mock/calls?name=${encodeURIComponent(name)}`)).calls;
+const script = (name: string, ...steps: object[]) =>
+  getJson("/__mock/script", { method: "POST", body: JSON.stringify({ name, steps }) });
+const stats = (): Promise<{ open: number; aborted: number }> => getJson("/__mock/stats");
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+function assertEquals(actual: unknown, expected: unknown, what: string) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected the promise to reject, it resolved");
+}
+
+function deployment(group: string, mockName: string, id: string, extra: object = {}) {
+  return {
+    model_name: group,
+    litellm_params: {
+      model: "openai/gpt-4o-mini",
+      api_base: base(mockName),
+      api_key: "sk-deno-test",
+      ...extra,
+    },
+    model_info: { id },
+  };
+}
+
+Deno.test("version() reports the wasm core's crate version", () => {
+  assert(/^\d+\.\d+\.\d+/.test(version()), `version() = ${version()}`);
+});
+
+Deno.test(
+  "chat completion is answered by the mock with _hidden_params naming the deployment",
+  async () => {
+    const router = new Router({ model_list: [deployment("chat", "deno-chat", "deno-chat-1")] });
+    const res = await router.completion({ model: "chat", messages });
+    assertEquals(res.object, "chat.completion", "object");
+    assertEquals(res.choices[0].message.content, "Hello from deno-chat", "reply content");
+    assertEquals(res._hidden_params.model_group, "chat", "model_group");
+    assertEquals(res._hidden_params.model_id, "deno-chat-1", "model_id");
+    assertEquals(res._hidden_params.api_base, base("deno-chat"), "api_base");
+    assertEquals(res._hidden_params.attempts, 1, "attempts");
+    assert(!Object.keys(res).includes("_hidden_params"), "_hidden_params is non-enumerable");
+    const calls = await callsTo("deno-chat");
+    assertEquals(calls.length, 1, "mock calls to deno-chat");
+    assertEquals(calls[0].path, "/deno-chat/v1/chat/completions", "upstream path");
+  },
+);
+
+Deno.test("embedding is answered by the mock with one vector per input", async () => {
+  const router = new Router({
+    model_list: [
+      deployment("emb", "deno-emb", "deno-emb-1", { model: "openai/text-embedding-3-small" }),
+    ],
+  });
+  const res = await router.embedding({ model: "emb", input: ["alpha", "beta"] });
+  assertEquals(res.data.length, 2, "embeddings returned");
+  assertEquals((res.data[1].embedding as number[]).length, 8, "mock vector length");
+  assertEquals(res._hidden_params.model_group, "emb", "model_group");
+  assertEquals(res._hidden_params.model_id, "deno-emb-1", "model_id");
+  const calls = await callsTo("deno-emb");
+  assertEquals(calls.length, 1, "mock calls to deno-emb");
+  assertEquals(calls[0].path, "/deno-emb/v1/embeddings", "upstream path");
+});
+
+Deno.test(
+  "a scripted 500 on the first deployment is retried on the second deployment",
+  async () => {
+    // weight 1 vs 0: the first pick is always deno-r-a; the retry can only go to deno-r-b.
+    const router = new Router({
+      model_list: [
+        deployment("retry", "deno-r-a", "deno-r-a", { weight: 1 }),
+        deployment("retry", "deno-r-b", "deno-r-b", { weight: 0 }),
+      ],
+      num_retries: 2,
+    });
+    await script("deno-r-a", { error: "server" });
+    const res = await router.completion({ model: "retry", messages });
+    assertEquals(res._hidden_params.model_id, "deno-r-b", "answering deployment");
+    assertEquals(res._hidden_params.attempts, 2, "attempts");
+    assertEquals(res._hidden_params.retries, 1, "retries");
+    assertEquals(res.choices[0].message.content, "Hello from deno-r-b", "reply content");
+    assertEquals((await callsTo("deno-r-a")).length, 1, "calls to deno-r-a");
+    assertEquals((await callsTo("deno-r-b")).length, 1, "calls to deno-r-b");
+  },
+);
+
+Deno.test("a hung upstream raises Timeout and the upstream request is aborted", async () => {
+  const router = new Router({
+    model_list: [deployment("slow", "deno-hang", "deno-hang-1")],
+    timeout: 0.3,
+    num_retries: 0,
+  });
+  const before = (await stats()).aborted;
+  await script("deno-hang", { hang: true });
+  const started = performance.now();
+  const err = await rejection(router.completion({ model: "slow", messages }));
+  const elapsed = performance.now() - started;
+  assert(err instanceof errors.Timeout, `expected Timeout, got ${err}`);
+  assertEquals(err.status, 408, "Timeout status");
+  assertEquals(err.model_group, "slow", "Timeout model_group");
+  assert(elapsed >= 250 && elapsed < 3000, `timed out after ${elapsed.toFixed(0)} ms`);
+  assertEquals((await callsTo("deno-hang")).length, 1, "calls to deno-hang");
+  let aborted = before;
+  for (let i = 0; i < 100 && aborted <= before; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    aborted = (await stats()).aborted;
+  }
+  assertEquals(aborted, before + 1, "mock's aborted counter");
+});
+
+Deno.test("an invalid model string throws ConfigError naming the field", () => {
+  let err: unknown;
+  try {
+    new Router({
+      model_list: [
+        deployment("ok", "deno-cfg", "deno-cfg-1"),
+        { model_name: "bad", litellm_params: { model: "" } },
+      ],
+    });
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof errors.ConfigError, `expected ConfigError, got ${err}`);
+  assertEquals(err.field, "model_list[1].litellm_params.model", "ConfigError.field");
+});
+
+Deno.test("os.environ/NAME api_key is resolved from Deno.env and sent upstream", async () => {
+  Deno.env.set("LLMUX_DENO_TEST_KEY", "sk-from-deno-env");
+  try {
+    const router = new Router({
+      model_list: [
+        deployment("envchat", "deno-env", "deno-env-1", {
+          api_key: "os.environ/LLMUX_DENO_TEST_KEY",
+        }),
+      ],
+    });
+    const res = await router.completion({ model: "envchat", messages });
+    assertEquals(res._hidden_params.model_id, "deno-env-1", "model_id");
+    assert(
+      !JSON.stringify(router.getDeployments()).includes("sk-from-deno-env"),
+      "getDeployments() redacts the resolved key",
+    );
+  } finally {
+    Deno.env.delete("LLMUX_DENO_TEST_KEY");
+  }
+  const calls = await callsTo("deno-env");
+  assertEquals(calls.length, 1, "calls to deno-env");
+  assertEquals(calls[0].headers.authorization, "Bearer sk-from-deno-env", "authorization header");
+});

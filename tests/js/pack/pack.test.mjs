@@ -1,0 +1,230 @@
+// Tier 4: packaging smoke. `npm pack` the repo, check the tarball's file list, install it into
+// a scratch project, then import "llmux" by name from Node and Deno (each resolving its own
+// export condition) and type-check a TypeScript file against the shipped declarations.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { startMockServer } from "../../mock/server.mjs";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const bin = (name) => path.join(root, "node_modules", ".bin", name);
+
+/** @type {Awaited<ReturnType<typeof startMockServer>>} */
+let mock;
+let tmp = "";
+let tarball = "";
+let project = "";
+/** @type {string[]} */
+let files = [];
+
+/** Runs a command with a 30 s cap; the error names the command and carries its output. */
+async function sh(file, args, options = {}) {
+  try {
+    return await run(file, args, { timeout: 30_000, maxBuffer: 16 << 20, ...options });
+  } catch (e) {
+    const err = /** @type {any} */ (e);
+    err.message = `${file} ${args.join(" ")} failed (${err.code}):\n${err.stdout}\n${err.stderr}`;
+    throw err;
+  }
+}
+
+// What the scratch project's smoke script prints, under Node and under Deno alike.
+const SMOKE = `import { Router, errors, version } from "llmux";
+
+const api_base = \`\${process.env.MOCK_URL ?? Deno.env.get("MOCK_URL")}/\${globalThis.Deno ? "pack-deno" : "pack-node"}/v1\`;
+const router = new Router({
+  model_list: [
+    { model_name: "chat", litellm_params: { model: "openai/gpt-4o-mini", api_base, api_key: "sk-pack" }, model_info: { id: "pack-1" } },
+  ],
+  num_retries: 0,
+});
+const res = await router.completion({ model: "chat", messages: [{ role: "user", content: "hi" }] });
+let field = null;
+try {
+  new Router({ model_list: [{ model_name: "x", litellm_params: { model: "" } }] });
+} catch (e) {
+  field = e instanceof errors.ConfigError ? e.field : \`not a ConfigError: \${e}\`;
+}
+console.log(JSON.stringify({
+  entry: import.meta.resolve("llmux"),
+  version: version(),
+  content: res.choices[0].message.content,
+  hidden: res._hidden_params,
+  field,
+}));
+`;
+
+// Type-checked with the repo's tsc; each @ts-expect-error must be a real error, which proves
+// the declarations resolved (with `any` types every directive would be unused, an error too).
+const CHECK_TS = `import { Router, errors, version, type ChatCompletion, type RouterOptions } from "llmux";
+
+const options: RouterOptions = {
+  model_list: [{ model_name: "chat", litellm_params: { model: "openai/gpt-4o-mini", api_key: "sk-x" } }],
+  num_retries: 1,
+};
+const router = new Router(options);
+
+export async function ask(prompt: string): Promise<string | null> {
+  const res: ChatCompletion = await router.completion({ model: "chat", messages: [{ role: "user", content: prompt }] });
+  const modelId: string = res._hidden_params.model_id;
+  // @ts-expect-error model_id is a string
+  const wrong: number = res._hidden_params.model_id;
+  void wrong;
+  return res.choices[0].message.content ?? modelId;
+}
+
+export function fieldOf(e: unknown): string | null {
+  if (e instanceof errors.ConfigError) return e.field;
+  if (e instanceof errors.RateLimitError) return String(e.retry_after_ms);
+  return null;
+}
+
+export const v: string = version();
+
+// @ts-expect-error litellm_params is required
+export const broken = new Router({ model_list: [{ model_name: "chat" }] });
+
+// @ts-expect-error completion takes one request object with model and messages
+void router.completion("hi");
+`;
+
+before(async () => {
+  mock = await startMockServer({ port: 0 });
+  tmp = await mkdtemp(path.join(tmpdir(), "llmux-pack-"));
+  const packed = await sh("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: root });
+  const [info] = JSON.parse(packed.stdout);
+  tarball = path.join(tmp, info.filename);
+  files = (await sh("tar", ["-tzf", tarball])).stdout.split("\n").filter(Boolean);
+
+  project = path.join(tmp, "project");
+  await mkdir(project);
+  await sh("npm", ["init", "-y"], { cwd: project });
+  const pkgPath = path.join(project, "package.json");
+  const pkg = JSON.parse(await readFile(pkgPath, "utf8"));
+  await writeFile(pkgPath, JSON.stringify({ ...pkg, type: "module" }, null, 2));
+  await sh("npm", ["install", tarball, "--no-audit", "--no-fund", "--offline"], { cwd: project });
+  await writeFile(path.join(project, "smoke.mjs"), SMOKE);
+  await writeFile(path.join(project, "check.ts"), CHECK_TS);
+  const tsconfig = {
+    compilerOptions: {
+      target: "ES2022",
+      module: "NodeNext",
+      moduleResolution: "NodeNext",
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: [],
+    },
+    files: ["check.ts"],
+  };
+  await writeFile(path.join(project, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
+});
+
+after(async () => {
+  await mock?.close();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+test("the tarball ships js/, the wasm build, README.md, LICENSE and package.json", () => {
+  const names = files.map((f) => f.replace(/^package\//, ""));
+  for (const required of [
+    "package.json",
+    "README.md",
+    "LICENSE",
+    "dist/wasm/llmux.js",
+    "dist/wasm/llmux_bg.wasm",
+    "js/node.js",
+    "js/browser.js",
+    "js/workerd.js",
+    "js/router.js",
+    "js/errors.js",
+    "js/index.d.ts",
+  ]) {
+    assert.ok(
+      names.includes(required),
+      `${required} missing from the tarball: ${names.join(", ")}`,
+    );
+  }
+  assert.ok(
+    files.every((f) => f.startsWith("package/")),
+    "every entry is under package/",
+  );
+});
+
+test("the tarball leaves out sources, tests and build output", () => {
+  const names = files.map((f) => f.replace(/^package\//, ""));
+  const leaked = names.filter(
+    (f) =>
+      /^(src|tests|target|node_modules|scripts|bench|examples|\.ci|\.git)\//.test(f) ||
+      /^Cargo\.(toml|lock)$/.test(f),
+  );
+  assert.deepEqual(leaked, []);
+  const dist = names.filter((f) => f.startsWith("dist/"));
+  assert.deepEqual(dist.sort(), ["dist/wasm/llmux.js", "dist/wasm/llmux_bg.wasm"]);
+});
+
+test("Node imports the installed package by name and completes against the mock", async () => {
+  const { stdout } = await sh(process.execPath, ["smoke.mjs"], {
+    cwd: project,
+    env: { ...process.env, MOCK_URL: mock.url },
+  });
+  const out = JSON.parse(stdout);
+  assert.equal(out.entry, `file://${path.join(project, "node_modules/llmux/js/node.js")}`);
+  assert.match(out.version, /^\d+\.\d+\.\d+/);
+  assert.equal(out.content, "Hello from pack-node");
+  assert.equal(out.hidden.model_id, "pack-1");
+  assert.equal(out.hidden.model_group, "chat");
+  assert.equal(out.hidden.api_base, mock.base("pack-node"));
+  assert.equal(out.field, "model_list[0].litellm_params.model");
+  assert.equal(mock.callsTo("pack-node").length, 1);
+});
+
+/** What smoke.mjs printed under Deno (set by the first Deno test). */
+let denoOut;
+
+test("Deno imports the installed package by name and completes against the mock", async () => {
+  // A package.json next to node_modules: Deno 2 resolves "llmux" through
+  // node_modules/llmux/package.json's exports ("manual" node_modules mode, also its default here).
+  const { stdout } = await sh(
+    bin("deno"),
+    [
+      "run",
+      "--no-lock",
+      "--node-modules-dir=manual",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      "--allow-env",
+      "smoke.mjs",
+    ],
+    { cwd: project, env: { ...process.env, MOCK_URL: mock.url, NO_COLOR: "1" } },
+  );
+  denoOut = JSON.parse(stdout);
+  const out = denoOut;
+  assert.ok(
+    out.entry.startsWith(`file://${path.join(project, "node_modules/llmux/js/")}`),
+    `resolved to the installed package: ${out.entry}`,
+  );
+  assert.match(out.version, /^\d+\.\d+\.\d+/);
+  assert.equal(out.content, "Hello from pack-deno");
+  assert.equal(out.hidden.model_id, "pack-1");
+  assert.equal(out.hidden.api_base, mock.base("pack-deno"));
+  assert.equal(out.field, "model_list[0].litellm_params.model");
+  assert.equal(mock.callsTo("pack-deno").length, 1);
+});
+
+test('Deno resolves "llmux" through the "deno" export condition to js/browser.js', () => {
+  assert.ok(denoOut, "the Deno smoke run produced output");
+  assert.equal(denoOut.entry, `file://${path.join(project, "node_modules/llmux/js/browser.js")}`);
+});
+
+test("tsc type-checks a TypeScript file importing llmux against the shipped declarations", async () => {
+  const { stdout, stderr } = await sh(bin("tsc"), ["-p", "tsconfig.json"], { cwd: project });
+  assert.equal(stdout.trim(), "", "tsc reports no errors");
+  assert.equal(stderr.trim(), "");
+});

@@ -1,0 +1,93 @@
+// Worker for tier 3c (tests/js/workerd/workerd.test.mjs), run by Miniflare/workerd. It imports
+// the package's workerd entry by file path (modulesRoot = repo root) and builds one Router per
+// request from a JSON spec. The mock provider's URL and the upstream key arrive as bindings:
+//   MOCK_URL      base URL of tests/mock/server.mjs; deployments point at `${MOCK_URL}/<mock>/v1`
+//   UPSTREAM_KEY  resolved through `api_key: "os.environ/UPSTREAM_KEY"` via the `env` option
+//
+// POST /run  { deployments?: [{ group, mock, id, weight?, params? }], model_list?, options?,
+//              endpoint?: "completion" | "embedding", request, count? }
+//   → { config_error } when `new Router` throws, else { elapsed_ms, results: [...] } with one
+//     entry per call (`count` calls in parallel): { ok, body, hidden } or { ok: false, error }.
+// GET /version → { version }
+import { Router, errors, version } from "../../../js/workerd.js";
+
+const json = (value, status = 200) =>
+  new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
+
+function routerOptions(env, spec) {
+  const model_list =
+    spec.model_list ??
+    (spec.deployments ?? []).map((d) => ({
+      model_name: d.group,
+      litellm_params: {
+        model: "openai/gpt-4o-mini",
+        api_base: `${env.MOCK_URL}/${d.mock}/v1`,
+        api_key: "os.environ/UPSTREAM_KEY",
+        ...(d.weight === undefined ? {} : { weight: d.weight }),
+        ...d.params,
+      },
+      model_info: { id: d.id },
+    }));
+  return { ...spec.options, model_list, env: { UPSTREAM_KEY: env.UPSTREAM_KEY } };
+}
+
+/** Every field a test asserts, with the `errors` classes the value is an instance of. */
+function describeError(e) {
+  return {
+    name: e?.name,
+    constructor: e?.constructor?.name,
+    message: String(e?.message ?? e),
+    status: e?.status,
+    field: e?.field,
+    model_group: e?.model_group,
+    deployment_id: e?.deployment_id,
+    retryable: e?.retryable,
+    attempts: e?.attempts,
+    instance_of: Object.keys(errors).filter((name) => e instanceof errors[name]),
+    is_error: e instanceof Error,
+  };
+}
+
+async function run(env, spec) {
+  let router;
+  try {
+    router = new Router(routerOptions(env, spec));
+  } catch (e) {
+    return { config_error: describeError(e) };
+  }
+  const method = spec.endpoint ?? "completion";
+  const count = Math.min(Math.max(spec.count ?? 1, 1), 200);
+  const started = Date.now();
+  const settled = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) =>
+      router[method](
+        count === 1
+          ? spec.request
+          : { ...spec.request, messages: [{ role: "user", content: `request ${i}` }] },
+      ),
+    ),
+  );
+  return {
+    elapsed_ms: Date.now() - started,
+    results: settled.map((s) =>
+      s.status === "fulfilled"
+        ? {
+            ok: true,
+            body: s.value,
+            hidden: s.value._hidden_params,
+            hidden_enumerable: Object.keys(s.value).includes("_hidden_params"),
+          }
+        : { ok: false, error: describeError(s.reason) },
+    ),
+  };
+}
+
+export default {
+  async fetch(request, env) {
+    const { pathname } = new URL(request.url);
+    if (request.method === "GET" && pathname === "/version") return json({ version: version() });
+    if (request.method === "POST" && pathname === "/run")
+      return json(await run(env, await request.json()));
+    return json({ error: `no route ${request.method} ${pathname}` }, 404);
+  },
+};

@@ -1,0 +1,209 @@
+// Tier 3c: the package's workerd entry (js/workerd.js, wasm imported as a CompiledWasm module)
+// inside workerd via Miniflare, against the loopback mock provider. The worker (worker.js)
+// builds a Router per request from a JSON spec; the mock URL reaches it as a binding.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { startMockServer } from "../../mock/server.mjs";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const messages = [{ role: "user", content: "hi" }];
+
+/** @type {Awaited<ReturnType<typeof startMockServer>>} */
+let mock;
+/** @type {Miniflare} */
+let mf;
+
+before(async () => {
+  mock = await startMockServer({ port: 0 });
+  mf = new Miniflare({
+    modules: true,
+    modulesRoot: root,
+    scriptPath: fileURLToPath(new URL("worker.js", import.meta.url)),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2026-04-01",
+    bindings: { MOCK_URL: mock.url, UPSTREAM_KEY: "sk-workerd-binding" },
+  });
+  await mf.ready;
+});
+
+after(async () => {
+  await mf?.dispose();
+  await mock?.close();
+});
+
+/** POSTs a spec to the worker's /run route and returns its JSON. */
+async function run(spec) {
+  const res = await mf.dispatchFetch("http://worker.test/run", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(spec),
+  });
+  assert.equal(res.status, 200, "worker /run status");
+  return res.json();
+}
+
+/** Resolves once `check()` is true, polling every 20 ms for at most 2 s. */
+async function eventually(check, what) {
+  for (let i = 0; i < 100; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test("the worker loads the workerd entry and version() answers", async () => {
+  const res = await mf.dispatchFetch("http://worker.test/version");
+  const { version } = await res.json();
+  assert.match(version, /^\d+\.\d+\.\d+/);
+});
+
+test("a chat completion is answered by the mock with _hidden_params naming the deployment", async () => {
+  const out = await run({
+    deployments: [{ group: "chat", mock: "wd-chat", id: "wd-chat-1" }],
+    request: { model: "chat", messages },
+  });
+  assert.equal(out.results.length, 1);
+  const [r] = out.results;
+  assert.equal(r.ok, true, JSON.stringify(r.error));
+  assert.equal(r.body.object, "chat.completion");
+  assert.equal(r.body.choices[0].message.content, "Hello from wd-chat");
+  assert.equal(r.hidden.model_group, "chat");
+  assert.equal(r.hidden.model_id, "wd-chat-1");
+  assert.equal(r.hidden.api_base, mock.base("wd-chat"));
+  assert.equal(r.hidden.custom_llm_provider, "openai");
+  assert.equal(r.hidden.attempts, 1);
+  assert.equal(r.hidden_enumerable, false, "_hidden_params is non-enumerable");
+  const calls = mock.callsTo("wd-chat");
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].path, "/wd-chat/v1/chat/completions");
+  assert.equal(calls[0].headers.authorization, "Bearer sk-workerd-binding", "os.environ/ key");
+});
+
+test("a scripted 500 on the first deployment is retried on the second deployment", async () => {
+  mock.script("wd-r-a", { error: "server" });
+  // weight 1 vs 0: the first pick is always wd-r-a; the retry can only go to wd-r-b.
+  const out = await run({
+    deployments: [
+      { group: "retry", mock: "wd-r-a", id: "wd-r-a", weight: 1 },
+      { group: "retry", mock: "wd-r-b", id: "wd-r-b", weight: 0 },
+    ],
+    options: { num_retries: 2 },
+    request: { model: "retry", messages },
+  });
+  const [r] = out.results;
+  assert.equal(r.ok, true, JSON.stringify(r.error));
+  assert.equal(r.hidden.model_id, "wd-r-b");
+  assert.equal(r.hidden.attempts, 2);
+  assert.equal(r.hidden.retries, 1);
+  assert.equal(r.body.choices[0].message.content, "Hello from wd-r-b");
+  assert.equal(mock.callsTo("wd-r-a").length, 1);
+  assert.equal(mock.callsTo("wd-r-b").length, 1);
+});
+
+test("a hung upstream raises Timeout and the upstream request is aborted", async () => {
+  mock.script("wd-hang", { hang: true });
+  const before = mock.stats.aborted;
+  const out = await run({
+    deployments: [{ group: "slow", mock: "wd-hang", id: "wd-hang-1" }],
+    options: { timeout: 0.3, num_retries: 0 },
+    request: { model: "slow", messages },
+  });
+  const [r] = out.results;
+  assert.equal(r.ok, false, "the call must fail");
+  assert.equal(r.error.constructor, "Timeout");
+  assert.ok(r.error.instance_of.includes("Timeout"), r.error.instance_of.join());
+  assert.equal(r.error.status, 408);
+  assert.equal(r.error.model_group, "slow");
+  assert.ok(out.elapsed_ms >= 250 && out.elapsed_ms < 3000, `elapsed ${out.elapsed_ms} ms`);
+  assert.equal(mock.callsTo("wd-hang").length, 1);
+  await eventually(() => mock.stats.aborted === before + 1, "the mock to see the abort");
+  assert.equal(mock.stats.aborted, before + 1);
+});
+
+test("upstream error statuses map to the error classes, checked with instanceof in the worker", async () => {
+  const cases = [
+    { error: "rate_limit", cls: "RateLimitError", status: 429, not: "NoDeploymentsAvailableError" },
+    { error: "auth", cls: "AuthenticationError", status: 401 },
+    { error: "unavailable", cls: "ServiceUnavailableError", status: 503 },
+    { error: "server", cls: "InternalServerError", status: 500 },
+    {
+      error: "content_policy",
+      cls: "ContentPolicyViolationError",
+      status: 400,
+      also: "BadRequestError",
+    },
+  ];
+  for (const c of cases) {
+    const name = `wd-err-${c.error}`;
+    mock.script(name, { error: c.error });
+    const out = await run({
+      deployments: [{ group: "errs", mock: name, id: name }],
+      options: { num_retries: 0 },
+      request: { model: "errs", messages },
+    });
+    const [r] = out.results;
+    assert.equal(r.ok, false, `${c.error}: the call must fail`);
+    assert.equal(r.error.constructor, c.cls, c.error);
+    assert.equal(r.error.name, c.cls, c.error);
+    assert.equal(r.error.status, c.status, c.error);
+    assert.equal(r.error.is_error, true, c.error);
+    assert.ok(r.error.instance_of.includes(c.cls), `${c.error}: ${r.error.instance_of}`);
+    assert.ok(r.error.instance_of.includes("LlmuxError"), `${c.error}: ${r.error.instance_of}`);
+    if (c.also) assert.ok(r.error.instance_of.includes(c.also), `${c.error}: ${c.also}`);
+    if (c.not) assert.ok(!r.error.instance_of.includes(c.not), `${c.error}: not ${c.not}`);
+    assert.equal(r.error.deployment_id, name, c.error);
+    assert.equal(mock.callsTo(name).length, 1, `${c.error}: calls`);
+  }
+});
+
+test("an invalid model string throws ConfigError naming the field inside the worker", async () => {
+  const out = await run({
+    model_list: [
+      {
+        model_name: "ok",
+        litellm_params: { model: "openai/gpt-4o-mini", api_base: mock.base("x") },
+      },
+      { model_name: "bad", litellm_params: { model: "" } },
+    ],
+    request: { model: "ok", messages },
+  });
+  assert.ok(out.config_error, "new Router must throw");
+  assert.equal(out.config_error.constructor, "ConfigError");
+  assert.ok(out.config_error.instance_of.includes("ConfigError"));
+  assert.equal(out.config_error.field, "model_list[1].litellm_params.model");
+  assert.equal(mock.callsTo("x").length, 0);
+});
+
+test("50 concurrent completions in one worker invocation are all answered", async () => {
+  const out = await run({
+    deployments: [
+      { group: "many", mock: "wd-many-a", id: "wd-many-a" },
+      { group: "many", mock: "wd-many-b", id: "wd-many-b" },
+    ],
+    request: { model: "many", messages },
+    count: 50,
+  });
+  assert.equal(out.results.length, 50);
+  const failed = out.results.filter((r) => !r.ok);
+  assert.deepEqual(failed, [], "no call fails");
+  for (const r of out.results) {
+    assert.equal(r.body.choices[0].message.content, `Hello from ${r.hidden.model_id}`);
+    assert.equal(r.hidden.attempts, 1);
+  }
+  const a = mock.callsTo("wd-many-a").length;
+  const b = mock.callsTo("wd-many-b").length;
+  assert.equal(a + b, 50, "one upstream call per completion");
+  const prompts = new Set(
+    [...mock.callsTo("wd-many-a"), ...mock.callsTo("wd-many-b")].map(
+      (c) => c.body.messages[0].content,
+    ),
+  );
+  assert.equal(prompts.size, 50, "every request reached the mock once");
+  const answeredBy = out.results.filter((r) => r.hidden.model_id === "wd-many-a").length;
+  assert.equal(answeredBy, a, "answers from wd-many-a match its upstream calls");
+});
