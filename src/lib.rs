@@ -19,4 +19,4 @@ pub mod types;
 pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;

@@ -1,5 +1,6 @@
 //! The router's state machines on fakes: a scripted transport and a manual clock, so
 //! retries, backoffs, cooldowns and fallbacks are checked exactly, in virtual time.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

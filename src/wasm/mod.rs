@@ -20,6 +20,19 @@ fn js_error(e: &LlmError) -> JsValue {
     js_sys::JSON::parse(&e.to_json().to_string()).unwrap_or_else(|_| JsValue::from_str(&e.message))
 }
 
+/// The JS host's ports: `fetch` (a function, else `globalThis.fetch`) with AbortController
+/// timeouts, `setTimeout` sleeps, the `Date` clock, `crypto` entropy and `logger` (an object
+/// with debug/info/warn/error, else `console`). Errs when there is no fetch at all.
+pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
+    Ok(Ports {
+        transport: Rc::new(fetch::FetchTransport::new(fetch)?),
+        clock: Rc::new(host::DateClock),
+        sleeper: Rc::new(host::TimerSleeper),
+        rng: Rc::new(SplitMix64::new(host::entropy_seed())),
+        logger: Rc::new(host::JsLogger::new(logger)),
+    })
+}
+
 #[wasm_bindgen(js_name = RouterCore)]
 pub struct RouterCore {
     router: Router,
@@ -40,15 +53,8 @@ impl RouterCore {
             .map_err(|e| js_error(&LlmError::config("options", format!("not valid JSON: {e}"))))?;
         let env: HashMap<String, String> = serde_json::from_str(env).unwrap_or_default();
         let config = RouterConfig::parse(&options, &env).map_err(|e| js_error(&e))?;
-        let transport = fetch::FetchTransport::new(fetch)
-            .map_err(|m| js_error(&LlmError::config("fetch", m)))?;
-        let ports = Ports {
-            transport: Rc::new(transport),
-            clock: Rc::new(host::DateClock),
-            sleeper: Rc::new(host::TimerSleeper),
-            rng: Rc::new(SplitMix64::new(host::entropy_seed())),
-            logger: Rc::new(host::JsLogger::new(logger)),
-        };
+        let ports =
+            host_ports(fetch, logger).map_err(|m| js_error(&LlmError::config("fetch", m)))?;
         Ok(RouterCore {
             router: Router::new(config, ports),
         })

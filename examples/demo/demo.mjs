@@ -1,0 +1,428 @@
+// npm run demo: one llmux Router over a loopback mock provider, showing load balancing,
+// retries, timeouts, cooldowns, fallbacks, typed errors and cost. Every number printed comes
+// from the router (`_hidden_params`, `getUsageStats()`, `getDeployments()`) or from the mock's
+// call log. With OPENAI_API_KEY set, it also makes one real gpt-4o-mini call.
+import { setTimeout as sleep } from "node:timers/promises";
+import { Router, errors, version } from "../../js/node.js";
+import { startMockServer } from "../../tests/mock/server.mjs";
+import { c, table, section, print, ms, usd, pct, median } from "./format.mjs";
+
+const CHAT = ["healthy", "flaky", "slow"];
+const PRICES = {
+  healthy: [0.15e-6, 0.6e-6],
+  flaky: [0.5e-6, 1.5e-6],
+  slow: [2.5e-6, 10e-6],
+  backup: [1e-6, 3e-6],
+};
+/** Fake keys for the mock: the errors section checks that none leaks into a message. */
+const keyOf = (/** @type {string} */ id) => `sk-demo-${id}-0123456789abcdef`;
+
+const FLAKY = { kind: "flaky", fail_rate: 0.4, error: "server" };
+const SLOW = { kind: "slow", delay_ms: 700 };
+const OPTIONS = {
+  num_retries: 2,
+  allowed_fails: 1,
+  cooldown_time: 2,
+  fallbacks: [{ chat: ["backup"] }],
+};
+const BATCH = 30;
+
+const mock = await startMockServer();
+mock.mode("flaky", FLAKY);
+mock.mode("slow", SLOW);
+
+/** A chat deployment on the mock endpoint named like its id. */
+const chatDeployment = (/** @type {string} */ group, /** @type {string} */ id, extra = {}) => ({
+  model_name: group,
+  litellm_params: {
+    model: `openai/mock-${id}`,
+    api_base: mock.base(id),
+    api_key: keyOf(id),
+    ...extra,
+  },
+  model_info: {
+    id,
+    input_cost_per_token: PRICES[id][0],
+    output_cost_per_token: PRICES[id][1],
+  },
+});
+
+const model_list = [
+  chatDeployment("chat", "healthy", { weight: 3 }),
+  chatDeployment("chat", "flaky", { weight: 2 }),
+  chatDeployment("chat", "slow", { weight: 1, timeout: 0.5 }),
+  chatDeployment("backup", "backup"),
+  {
+    model_name: "embed",
+    litellm_params: {
+      model: "openai/mock-embedding",
+      api_base: mock.base("healthy"),
+      api_key: keyOf("embed"),
+    },
+    model_info: { id: "embed", mode: "embedding", input_cost_per_token: 0.02e-6 },
+  },
+];
+const realKey = Boolean(process.env.OPENAI_API_KEY);
+if (realKey) {
+  model_list.push({
+    model_name: "real",
+    litellm_params: {
+      model: "openai/gpt-4o-mini",
+      api_key: "os.environ/OPENAI_API_KEY",
+      timeout: 15,
+    },
+    model_info: { id: "real" },
+  });
+}
+
+const router = new Router({ model_list, ...OPTIONS });
+// Per-deployment settings as the router reports them (keys redacted).
+const deployments = router.getDeployments();
+const paramsOf = (/** @type {string} */ id) =>
+  deployments.find((d) => d.model_info.id === id)?.litellm_params ?? {};
+const weightOf = (/** @type {string} */ id) => paramsOf(id).weight ?? "—";
+const slowTimeout = `${paramsOf("slow").timeout} s`;
+
+/** Every response's `_hidden_params`, for the cost total. */
+const answered = [];
+let seq = 0;
+
+/**
+ * One tagged chat request; the tag finds its upstream calls in the mock's log.
+ * @returns {Promise<{ n: number, hp?: any, error?: any }>}
+ */
+async function ask(model = "chat", extra = {}) {
+  const n = ++seq;
+  const messages = [{ role: "user", content: `Say hello (request #${n})` }];
+  try {
+    const res = await router.completion({ model, messages, ...extra });
+    answered.push(res._hidden_params);
+    return { n, hp: res._hidden_params };
+  } catch (error) {
+    return { n, error };
+  }
+}
+const askMany = (/** @type {number} */ count) =>
+  Promise.all(Array.from({ length: count }, () => ask()));
+
+/** Mock endpoint names request #n reached, in order. @param {number} n */
+const pathOf = (n) =>
+  mock.calls
+    .filter((call) => call.body?.messages?.[0]?.content === `Say hello (request #${n})`)
+    .map((call) => call.name);
+/** "flaky ✗ → healthy ✓": every call but an answered request's last one failed. */
+function showPath(/** @type {{ n: number, hp?: any }} */ r) {
+  const names = pathOf(r.n);
+  return names
+    .map((name, i) =>
+      r.hp && i === names.length - 1 ? `${name} ${c.green("✓")}` : `${name} ${c.red("✗")}`,
+    )
+    .join(" → ");
+}
+/** @param {Array<{ n: number }>} reqs @param {string} name */
+const callsTo = (reqs, name) =>
+  reqs.reduce((k, r) => k + pathOf(r.n).filter((x) => x === name).length, 0);
+/** "healthy 7 · flaky 3" @param {Array<{ hp?: any }>} reqs */
+function answeredBy(reqs) {
+  const counts = new Map();
+  for (const r of reqs) {
+    const id = r.hp?.model_id ?? "error";
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return [...counts].map(([id, k]) => `${id} ${k}`).join(" · ");
+}
+/** Milliseconds until `id`'s cooldown ends (0 when it is not cooling down). @param {string} id */
+async function cooldownLeft(id) {
+  const until = (await router.getUsageStats())[id]?.cooldown_until_ms;
+  return until == null ? 0 : Math.max(0, until - Date.now());
+}
+/** Waits out the cooldowns of `ids`; returns the wait in ms. @param {string[]} ids */
+async function waitForCooldowns(ids) {
+  const left = Math.max(...(await Promise.all(ids.map(cooldownLeft))));
+  if (left > 0) await sleep(left + 25);
+  return left;
+}
+
+async function main() {
+  console.log(c.bold(`llmux ${version()} demo`) + ` · one Router · mock provider at ${mock.url}`);
+  const { num_retries, allowed_fails, cooldown_time } = OPTIONS;
+  print([
+    c.dim(
+      `chat = healthy (weight ${weightOf("healthy")}) + flaky (weight ${weightOf("flaky")}, ` +
+        `${FLAKY.fail_rate * 100}% 500s) + slow (weight ${weightOf("slow")},`,
+    ),
+    c.dim(
+      `replies in ${SLOW.delay_ms / 1000} s, timeout ${slowTimeout}) · backup · embed · ` +
+        `num_retries ${num_retries}, allowed_fails ${allowed_fails},`,
+    ),
+    c.dim(`cooldown_time ${cooldown_time} s, fallbacks chat → backup`),
+  ]);
+
+  // Node loads its fetch lazily: this first call (shown in section 7) takes that one-time cost.
+  const emb = await router.embedding({ model: "embed", input: ["alpha", "beta", "gamma"] });
+  answered.push(emb._hidden_params);
+
+  // 1. Balancing ------------------------------------------------------------------------------
+  section(`1. Balancing: ${BATCH} concurrent requests to "chat" (weighted simple-shuffle)`);
+  const batch = await askMany(BATCH);
+  const ok = batch.filter((r) => r.hp);
+  print(
+    table(
+      [
+        "deployment",
+        "weight",
+        "picked first",
+        "upstream calls",
+        "answered",
+        "share",
+        "p50 latency",
+      ],
+      CHAT.map((id) => {
+        const mine = ok.filter((r) => r.hp.model_id === id);
+        return [
+          id,
+          weightOf(id),
+          batch.filter((r) => pathOf(r.n)[0] === id).length,
+          callsTo(batch, id),
+          mine.length,
+          pct(mine.length, batch.length),
+          ms(median(mine.map((r) => r.hp.latency_ms))),
+        ];
+      }),
+    ),
+  );
+  const failedInBatch = batch.length - ok.length;
+  print([
+    c.dim(
+      `${ok.length}/${batch.length} answered` +
+        (failedInBatch ? `, ${failedInBatch} failed` : "") +
+        `; p50 of _hidden_params.latency_ms (whole request, retries included)`,
+    ),
+  ]);
+
+  // 2. Retries --------------------------------------------------------------------------------
+  section(`2. Retries: the requests above that reached "flaky" (num_retries ${num_retries})`);
+  const viaFlaky = ok.filter((r) => pathOf(r.n).includes("flaky"));
+  const flakyFailed = viaFlaky.filter((r) => r.hp.model_id !== "flaky");
+  const shown = [...flakyFailed.slice(0, 3), ...viaFlaky.filter((r) => r.hp.model_id === "flaky")];
+  print(
+    table(
+      ["request", "upstream path", "attempts", "retries"],
+      shown.slice(0, 4).map((r) => [`#${r.n}`, showPath(r), r.hp.attempts, r.hp.retries]),
+      { left: [1] },
+    ),
+  );
+  const stats1 = await router.getUsageStats();
+  const batchCalls = CHAT.reduce((k, id) => k + callsTo(batch, id), 0);
+  const attempts = ok.reduce((k, r) => k + r.hp.attempts, 0);
+  const retries = ok.reduce((k, r) => k + r.hp.retries, 0);
+  print([
+    `${ok.length} answers: Σ attempts ${attempts}, Σ retries ${retries} (_hidden_params); ` +
+      `mock log: ${batchCalls} upstream calls`,
+    `flaky: ${stats1.flaky?.failures ?? 0} of ${stats1.flaky?.requests ?? 0} calls failed ` +
+      `${JSON.stringify(stats1.flaky?.failures_by_kind ?? {})}, each retried on another deployment`,
+  ]);
+
+  // 3. Timeout + retry ------------------------------------------------------------------------
+  section(
+    `3. Timeout + retry: "slow" takes ${SLOW.delay_ms / 1000} s, its timeout is ${slowTimeout}`,
+  );
+  let viaSlow = ok.filter((r) => pathOf(r.n)[0] === "slow");
+  // Rare: the shuffle never picked slow first in the batch; ask until it does (bounded).
+  for (let i = 0; i < 20 && viaSlow.length === 0; i++) {
+    await waitForCooldowns(["slow"]);
+    const r = await ask();
+    if (r.hp && pathOf(r.n)[0] === "slow") viaSlow = [r];
+  }
+  print(
+    table(
+      ["request", "upstream path", "attempts", "answered by", "elapsed"],
+      viaSlow
+        .slice(0, 3)
+        .map((r) => [`#${r.n}`, showPath(r), r.hp.attempts, r.hp.model_id, ms(r.hp.latency_ms)]),
+      { left: [1, 3] },
+    ),
+  );
+  const stats3 = await router.getUsageStats();
+  print([
+    `slow: ${stats3.slow?.failures_by_kind?.Timeout ?? 0} Timeout failures (usage stats); ` +
+      `mock: ${mock.stats.aborted} requests aborted by the router`,
+  ]);
+
+  // 4. Cooldown -------------------------------------------------------------------------------
+  section(
+    `4. Cooldown: scripted 500s on "flaky" ` +
+      `(allowed_fails ${allowed_fails}, cooldown_time ${cooldown_time} s)`,
+  );
+  const waited = await waitForCooldowns(["flaky"]);
+  if (waited) print([c.dim(`(first waited ${ms(waited)} for flaky's cooldown from above to end)`)]);
+  // Queue one failure at a time, so none is left over once flaky is benched.
+  const phaseA = [];
+  let scripted = 0;
+  for (let i = 0; i < 30 && (await cooldownLeft("flaky")) === 0; i++) {
+    if (callsTo(phaseA, "flaky") >= scripted) {
+      mock.script("flaky", { error: "server" });
+      scripted++;
+    }
+    phaseA.push(await ask());
+  }
+  const benched = await cooldownLeft("flaky");
+  const phaseB = await askMany(10);
+  const stillBenched = await cooldownLeft("flaky");
+  await sleep(stillBenched + 25);
+  const back = await cooldownLeft("flaky");
+  const phaseC = [];
+  for (let round = 0; round < 4 && callsTo(phaseC, "flaky") === 0; round++) {
+    phaseC.push(...(await askMany(6)));
+  }
+  print(
+    table(
+      ["phase", "requests", "calls to flaky", "answered by", "flaky cooling for"],
+      [
+        ["scripted 500s", phaseA.length, callsTo(phaseA, "flaky"), answeredBy(phaseA), ms(benched)],
+        [
+          "while cooling",
+          phaseB.length,
+          callsTo(phaseB, "flaky"),
+          answeredBy(phaseB),
+          ms(stillBenched),
+        ],
+        [
+          `after ${cooldown_time} s`,
+          phaseC.length,
+          callsTo(phaseC, "flaky"),
+          answeredBy(phaseC),
+          ms(back),
+        ],
+      ],
+      { left: [3] },
+    ),
+  );
+  print([
+    c.dim(`cooling for = getUsageStats().flaky.cooldown_until_ms − now, after each phase; flaky`),
+    c.dim(
+      `is benched once its failures in the current minute (earlier ones too) exceed ${allowed_fails}`,
+    ),
+  ]);
+
+  // 5. Fallback -------------------------------------------------------------------------------
+  section(`5. Fallback: every "chat" deployment fails once (scripted) → group "backup"`);
+  await waitForCooldowns(CHAT);
+  mock.script("healthy", { error: "server" });
+  mock.script("flaky", { error: "unavailable" });
+  mock.script("slow", { error: "bad_gateway" });
+  const fb = await ask();
+  if (fb.hp) {
+    const hp = fb.hp;
+    print([
+      `#${fb.n}: ${showPath(fb)}`,
+      `answered by ${hp.model_id} · model_group ${hp.model_group} · ` +
+        `fallback_model_group ${JSON.stringify(hp.fallback_model_group)}`,
+      `attempts ${hp.attempts} · retries ${hp.retries} · elapsed ${ms(hp.latency_ms)}`,
+    ]);
+  } else {
+    print([c.red(`#${fb.n} failed: ${fb.error?.name}: ${fb.error?.message}`)]);
+  }
+
+  // 6. Errors ---------------------------------------------------------------------------------
+  section("6. Typed errors");
+  mock.script("backup", { error: "auth" });
+  const bad = await ask("backup");
+  const e = bad.error;
+  if (e instanceof errors.AuthenticationError) {
+    const leaked = e.message.includes(keyOf("backup"));
+    print([
+      `upstream 401 → ${e.name} (instanceof errors.AuthenticationError)`,
+      `  status ${e.status} · deployment_id ${e.deployment_id} · model_group ${e.model_group} · ` +
+        `retryable ${e.retryable}`,
+      `  message: ${JSON.stringify(e.message.length > 70 ? e.message.slice(0, 69) + "…" : e.message)}`,
+      `  api_key in message: ${leaked ? c.red("yes") : "no"}`,
+    ]);
+  } else {
+    print([c.red(`expected an AuthenticationError, got ${e ? e.name : "an answer"}`)]);
+  }
+  try {
+    new Router({
+      model_list: [{ model_name: "chat", litellm_params: { model: "openai/x", timeout: "fast" } }],
+    });
+  } catch (err) {
+    const ce = /** @type {any} */ (err);
+    print([
+      `new Router({ … timeout: "fast" }) → ${ce.name}` +
+        (err instanceof errors.ConfigError ? "" : c.red(" (not a ConfigError!)")),
+      `  field ${ce.field}`,
+    ]);
+  }
+
+  // 7. Cost -----------------------------------------------------------------------------------
+  section("7. Cost (model_info prices × upstream usage)");
+  const stats = await router.getUsageStats();
+  const ids = deployments.map((d) => d.model_info.id).filter((id) => stats[id]);
+  print(
+    table(
+      ["deployment", "calls", "ok", "failed", "tokens in/out", "cost"],
+      ids.map((id) => {
+        const s = stats[id];
+        return [
+          id,
+          s.requests,
+          s.successes,
+          s.failures,
+          `${s.prompt_tokens}/${s.completion_tokens}`,
+          usd(s.cost),
+        ];
+      }),
+    ),
+  );
+  const totalHidden = answered.reduce((k, hp) => k + (hp.response_cost ?? 0), 0);
+  const totalStats = ids.reduce((k, id) => k + stats[id].cost, 0);
+  print([
+    `total ${usd(totalStats)} (Σ getUsageStats() cost) = ${usd(totalHidden)} ` +
+      `(Σ response_cost, ${answered.length} responses)`,
+  ]);
+
+  // 8. Not yet --------------------------------------------------------------------------------
+  section("8. Streaming and caching");
+  print([`streaming: coming (issue #6)`, `caching: coming (issue #8)`]);
+
+  // 9. A real provider ------------------------------------------------------------------------
+  section("9. A real provider");
+  if (!realKey) {
+    print([
+      `skipped: OPENAI_API_KEY is not set. Run \`OPENAI_API_KEY=sk-… npm run demo\` to add an`,
+      `openai/gpt-4o-mini deployment (group "real") and make one real completion.`,
+    ]);
+    return;
+  }
+  try {
+    const res = await router.completion({
+      model: "real",
+      messages: [{ role: "user", content: "Say hello in five words." }],
+      max_tokens: 20,
+      num_retries: 0,
+    });
+    const hp = res._hidden_params;
+    print([
+      `${res.model}: ${JSON.stringify(res.choices[0]?.message?.content ?? "")}`,
+      `tokens ${res.usage?.prompt_tokens} in / ${res.usage?.completion_tokens} out · cost ` +
+        `${usd(hp.response_cost)} · ${ms(hp.latency_ms)}`,
+    ]);
+  } catch (err) {
+    const re = /** @type {any} */ (err);
+    // A connection error never reached OpenAI: its status is LiteLLM's placeholder 500.
+    const status = err instanceof errors.APIConnectionError ? "" : ` (status ${re.status})`;
+    print([
+      c.red(`real call failed: ${re.name}${status}: ${re.message}`),
+      `check the key and that this machine can reach https://api.openai.com`,
+    ]);
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(c.red(`demo failed: ${err instanceof Error ? err.stack : err}`));
+  process.exitCode = 1;
+} finally {
+  await mock.close();
+}
