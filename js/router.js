@@ -6,7 +6,7 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 const ENV_PREFIX = "os.environ/";
 
 /** Host-provided options that are JS values, not JSON. */
-const JS_OPTIONS = ["fetch", "logger", "env"];
+const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer"];
 
 function hostEnv(name) {
   const proc = globalThis.process;
@@ -98,6 +98,11 @@ export function defineRouter(RouterCore) {
           field: "logger",
         });
       }
+      if (options.tokenizer !== undefined && typeof options.tokenizer !== "function") {
+        throw new ConfigError("tokenizer: must be a function (request, model) => number of input tokens", {
+          field: "tokenizer",
+        });
+      }
       if (options.env !== undefined && (options.env === null || typeof options.env !== "object")) {
         throw new ConfigError("env: must be an object of variable names to strings", {
           field: "env",
@@ -106,7 +111,7 @@ export function defineRouter(RouterCore) {
       const json = optionsJson(options);
       const env = JSON.stringify(referencedEnv(options, options.env));
       try {
-        this.#core = new RouterCore(json, env, options.fetch, options.logger);
+        this.#core = new RouterCore(json, env, options.fetch, options.logger, options.tokenizer);
       } catch (e) {
         throw toError(e);
       }

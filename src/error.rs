@@ -86,6 +86,7 @@ impl ErrorKind {
             self,
             ErrorKind::Timeout
                 | ErrorKind::RateLimitError
+                | ErrorKind::NoDeploymentsAvailableError
                 | ErrorKind::InternalServerError
                 | ErrorKind::ServiceUnavailableError
                 | ErrorKind::APIConnectionError
@@ -122,6 +123,10 @@ pub struct LlmError {
     /// Number of attempts made before giving up (set by the router).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
+    /// Whether `status` is an HTTP status the upstream replied with (not one assigned here,
+    /// as for a client-side timeout). Only upstream statuses cool a deployment down at once.
+    #[serde(skip)]
+    pub from_upstream: bool,
 }
 
 impl LlmError {
@@ -137,6 +142,7 @@ impl LlmError {
             retry_after_ms: None,
             field: None,
             attempts: None,
+            from_upstream: false,
         }
     }
 

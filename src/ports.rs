@@ -112,6 +112,12 @@ pub trait Logger {
     fn log(&self, level: LogLevel, message: &str);
 }
 
+/// Counts a request's input tokens exactly (a tokenizer the host supplies). `None` from
+/// `count` falls back to the built-in estimate.
+pub trait TokenCounter {
+    fn count(&self, model: &str, body: &serde_json::Map<String, serde_json::Value>) -> Option<u64>;
+}
+
 /// The host's implementations of every port, shared by one router.
 #[derive(Clone)]
 pub struct Ports {
@@ -120,4 +126,6 @@ pub struct Ports {
     pub sleeper: Rc<dyn Sleeper>,
     pub rng: Rc<dyn Rng>,
     pub logger: Rc<dyn Logger>,
+    /// Optional exact token counting for pre-call checks.
+    pub token_counter: Option<Rc<dyn TokenCounter>>,
 }

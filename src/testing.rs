@@ -42,10 +42,21 @@ pub struct VirtualSleeper {
 }
 
 impl Sleeper for VirtualSleeper {
+    /// Yields once (so other futures in a `join`/`select` run), then advances the clock by
+    /// `ms` and completes. A sleep dropped before completing leaves the clock alone.
     fn sleep(&self, ms: u64) -> LocalFuture<'static, ()> {
         self.slept.borrow_mut().push(ms);
-        self.clock.advance(ms as f64);
-        Box::pin(async {})
+        let clock = Rc::clone(&self.clock);
+        let mut yielded = false;
+        Box::pin(std::future::poll_fn(move |_| {
+            if yielded {
+                clock.advance(ms as f64);
+                Poll::Ready(())
+            } else {
+                yielded = true;
+                Poll::Pending
+            }
+        }))
     }
 }
 
@@ -60,9 +71,23 @@ impl Logger for RecordingLogger {
     }
 }
 
+/// Holds scripted replies until the test opens it (to keep requests in flight).
+#[derive(Debug, Default)]
+pub struct Gate {
+    open: Cell<bool>,
+}
+
+impl Gate {
+    pub fn open(&self) {
+        self.open.set(true);
+    }
+}
+
 /// What the scripted upstream does with one request.
 #[derive(Debug, Clone)]
 pub enum Step {
+    /// Answers `ok_chat(content)` once the gate is open; pending until then.
+    Held(Rc<Gate>, String),
     Reply {
         status: u16,
         headers: Vec<(String, String)>,
@@ -231,6 +256,20 @@ impl Transport for ScriptedTransport {
                 Err(TransportError::Timeout)
             }
             Step::ConnectionError(m) => Err(TransportError::Connection(m)),
+            Step::Held(gate, content) => {
+                let reply = HttpResponse {
+                    status: 200,
+                    headers: vec![],
+                    body: chat_completion(&content).to_string().into_bytes(),
+                };
+                return Box::pin(std::future::poll_fn(move |_| {
+                    if gate.open.get() {
+                        Poll::Ready(Ok(reply.clone()))
+                    } else {
+                        Poll::Pending
+                    }
+                }));
+            }
         };
         Box::pin(async move { result })
     }
@@ -261,6 +300,7 @@ impl Fakes {
             sleeper: sleeper.clone(),
             rng: Rc::new(SplitMix64::new(seed)),
             logger: logger.clone(),
+            token_counter: None,
         };
         Fakes {
             clock,
@@ -277,7 +317,21 @@ impl Wake for NoopWake {
     fn wake(self: Arc<Self>) {}
 }
 
-/// Runs a future whose fakes are always ready (no real I/O) to completion.
+/// Returns `Pending` once, letting other futures in a `join` make progress.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|_| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Runs a future whose fakes never wait on real I/O to completion (busy-polls).
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let waker = Waker::from(Arc::new(NoopWake));
     let mut cx = Context::from_waker(&waker);

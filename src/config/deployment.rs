@@ -102,13 +102,13 @@ const LITELLM_FIELDS: &[&str] = &[
     "output_cost_per_token",
     "cooldown_time",
     "tags",
+    "max_parallel_requests",
 ];
 
 /// `litellm_params` that LiteLLM accepts and llmux does not implement yet: rejected
 /// with a clear error instead of being ignored.
 const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
     ("order", "deployment tiers"),
-    ("max_parallel_requests", "per-deployment parallel limits"),
     ("max_budget", "budgets"),
     ("budget_duration", "budgets"),
     ("azure_ad_token", "Azure AD tokens"),
@@ -181,6 +181,8 @@ pub struct Deployment {
     pub tpm: Option<u64>,
     pub weight: Option<f64>,
     pub cooldown_time_ms: Option<u64>,
+    /// Requests in flight at once on this deployment (`max_parallel_requests`).
+    pub max_parallel_requests: Option<u64>,
     /// Extra headers; values are kept as secrets since they often carry credentials.
     pub headers: Vec<(String, Secret)>,
     /// Request defaults (OpenAI parameters and `extra_body`), merged under the request.
@@ -330,6 +332,12 @@ impl Deployment {
                 opt_f64(params, "cooldown_time", &field("cooldown_time"))?,
                 &field("cooldown_time"),
             )?,
+            max_parallel_requests: opt_u64(
+                params,
+                "max_parallel_requests",
+                &field("max_parallel_requests"),
+            )?
+            .filter(|n| *n > 0),
             headers,
             request_defaults,
             input_cost_per_token: opt_f64(

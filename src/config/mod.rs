@@ -73,10 +73,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("timeout", Support::Supported),
     ("stream_timeout", Support::Supported),
     ("default_litellm_params", Support::Supported),
-    (
-        "default_max_parallel_requests",
-        Support::NotYet("parallel request limits"),
-    ),
+    ("default_max_parallel_requests", Support::Supported),
     ("set_verbose", Support::Supported),
     ("debug_level", Support::Supported),
     ("default_fallbacks", Support::Supported),
@@ -84,7 +81,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("context_window_fallbacks", Support::Supported),
     ("content_policy_fallbacks", Support::Supported),
     ("model_group_alias", Support::Supported),
-    ("enable_pre_call_checks", Support::NotYet("pre-call checks")),
+    ("enable_pre_call_checks", Support::Supported),
     ("enable_tag_filtering", Support::NotYet("tag filtering")),
     ("tag_filtering_match_any", Support::NotYet("tag filtering")),
     ("tag_routing_prefix", Support::NotYet("tag filtering")),
@@ -199,6 +196,10 @@ pub struct RouterConfig {
     pub content_policy_fallbacks: FallbackMap,
     pub model_group_alias: HashMap<String, String>,
     pub log_level: Option<LogLevel>,
+    /// Drop deployments whose context window or rpm/tpm cannot take the request.
+    pub enable_pre_call_checks: bool,
+    /// Parallel limit for deployments without `max_parallel_requests`.
+    pub default_max_parallel_requests: Option<u64>,
     /// Deployments dropped by `ignore_invalid_deployments`, with their errors.
     pub skipped_deployments: Vec<LlmError>,
 }
@@ -314,6 +315,18 @@ impl RouterConfig {
             )?,
             model_group_alias: parse_aliases(obj.get("model_group_alias"))?,
             log_level,
+            enable_pre_call_checks: opt_bool(
+                obj,
+                "enable_pre_call_checks",
+                "enable_pre_call_checks",
+            )?
+            .unwrap_or(false),
+            default_max_parallel_requests: opt_u64(
+                obj,
+                "default_max_parallel_requests",
+                "default_max_parallel_requests",
+            )?
+            .filter(|n| *n > 0),
             skipped_deployments,
         })
     }

@@ -81,9 +81,11 @@ pub fn retry_after_ms(response: &HttpResponse) -> Option<u64> {
 /// An HTTP error reply as an `LlmError`; `message` is the provider's own (already extracted).
 pub fn from_status(response: &HttpResponse, message: String) -> LlmError {
     let kind = kind_for_status(response.status, &message);
-    LlmError::new(kind, message)
+    let mut err = LlmError::new(kind, message)
         .with_status(response.status)
-        .with_retry_after(retry_after_ms(response))
+        .with_retry_after(retry_after_ms(response));
+    err.from_upstream = true;
+    err
 }
 
 pub fn from_transport(error: &TransportError, timeout_ms: Option<u64>) -> LlmError {

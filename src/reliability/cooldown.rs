@@ -82,7 +82,9 @@ impl CooldownBook {
         if health.until_ms.is_some_and(|u| u > now_ms) {
             return None;
         }
-        if cools_down_immediately(error.status) || health.fails > rule.allowed_fails {
+        // A client-side timeout counts like a 5xx; an upstream 408 benches at once (LiteLLM).
+        let immediate = error.from_upstream && cools_down_immediately(error.status);
+        if immediate || health.fails > rule.allowed_fails {
             let duration = match (error.status, error.retry_after_ms) {
                 (429, Some(ra)) if ra > 0 => ra,
                 _ => rule.cooldown_ms,
@@ -114,7 +116,9 @@ mod tests {
     }
 
     fn err(status: u16) -> LlmError {
-        LlmError::new(ErrorKind::InternalServerError, "x").with_status(status)
+        let mut e = LlmError::new(ErrorKind::InternalServerError, "x").with_status(status);
+        e.from_upstream = true;
+        e
     }
 
     #[test]
@@ -142,10 +146,24 @@ mod tests {
     #[test]
     fn rate_limit_cools_down_at_once_for_its_retry_after() {
         let mut book = CooldownBook::default();
-        let e = LlmError::new(ErrorKind::RateLimitError, "x")
+        let mut e = LlmError::new(ErrorKind::RateLimitError, "x")
             .with_status(429)
             .with_retry_after(Some(12_000));
+        e.from_upstream = true;
         assert_eq!(book.record_failure("a", &e, rule(), 0.0), Some(12_000.0));
+    }
+
+    #[test]
+    fn client_side_timeouts_count_but_do_not_bench_at_once() {
+        let mut book = CooldownBook::default();
+        let timeout = LlmError::new(ErrorKind::Timeout, "timed out");
+        assert_eq!(timeout.status, 408);
+        assert_eq!(book.record_failure("a", &timeout, rule(), 0.0), None);
+        assert_eq!(book.record_failure("a", &timeout, rule(), 1.0), None);
+        assert_eq!(
+            book.record_failure("a", &timeout, rule(), 2.0),
+            Some(5_002.0)
+        );
     }
 
     #[test]

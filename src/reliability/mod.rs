@@ -4,4 +4,5 @@
 pub mod backoff;
 pub mod classify;
 pub mod cooldown;
+pub mod limits;
 pub mod policy;

@@ -14,12 +14,13 @@ use crate::cost::{completion_cost, CostMap};
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{LocalFuture, LogLevel, Ports};
 use crate::providers;
+use crate::reliability::limits::{MinuteUsage, SlotSignal};
 use crate::reliability::{
     backoff, classify,
     cooldown::{CooldownBook, CooldownRule},
 };
 use crate::routing::shuffle;
-use crate::types::{usage::token_usage, Endpoint};
+use crate::types::{tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
@@ -56,6 +57,9 @@ struct Inner {
     table: RefCell<Rc<DeploymentTable>>,
     cooldowns: RefCell<CooldownBook>,
     usage: RefCell<UsageBook>,
+    minute_usage: RefCell<MinuteUsage>,
+    /// Notified whenever a request finishes, for requests waiting on a parallel limit.
+    slots: SlotSignal,
 }
 
 /// A LiteLLM-compatible router over the host's ports. Cheap to clone (shared state).
@@ -72,12 +76,16 @@ struct Call {
     attempts: u32,
     retries: u32,
     fallback_model_group: Option<String>,
+    /// Input tokens, counted once when a pre-call check first needs them.
+    input_tokens: Option<u64>,
 }
 
 /// What answered a call.
 struct Answer {
     body: Value,
     deployment: Rc<Deployment>,
+    /// Time of the answering exchange alone (what the deployment's latency is made of).
+    attempt_ms: f64,
 }
 
 impl Router {
@@ -96,6 +104,8 @@ impl Router {
                 table: RefCell::new(Rc::new(DeploymentTable::new(deployments))),
                 cooldowns: RefCell::new(CooldownBook::default()),
                 usage: RefCell::new(UsageBook::default()),
+                minute_usage: RefCell::new(MinuteUsage::default()),
+                slots: SlotSignal::default(),
             }),
         }
     }
@@ -148,6 +158,7 @@ impl Router {
             attempts: 0,
             retries: 0,
             fallback_model_group: None,
+            input_tokens: None,
         };
         let result = self.with_fallbacks(&mut call, group, 0).await;
         match result {
@@ -161,8 +172,15 @@ impl Router {
                     &d.model_group,
                     usage,
                     response_cost,
-                    latency_ms,
+                    answer.attempt_ms,
                 );
+                if let Some(u) = usage {
+                    let tokens = u.prompt_tokens + u.completion_tokens;
+                    self.inner
+                        .minute_usage
+                        .borrow_mut()
+                        .record_tokens(&d.id, tokens, self.now());
+                }
                 Ok(Routed {
                     hidden: HiddenParams {
                         model_id: d.id.clone(),
@@ -318,10 +336,17 @@ impl Router {
         let mut tried: Vec<String> = Vec::new();
         let mut retries_done: u32 = 0;
         loop {
-            let deployment = self.pick(&serving, &tried, group)?;
-            call.attempts += 1;
+            let deployment = self.acquire(call, &serving, &tried, group).await?;
+            let attempt_started = self.now();
             let err = match self.attempt(call, &deployment).await {
-                Ok(body) => return Ok(Answer { body, deployment }),
+                Ok(body) => {
+                    let attempt_ms = self.now() - attempt_started;
+                    return Ok(Answer {
+                        body,
+                        deployment,
+                        attempt_ms,
+                    });
+                }
                 Err(e) => e,
             };
             self.record_failure(&deployment, &err, serving.len() <= 1);
@@ -379,15 +404,139 @@ impl Router {
             .count()
     }
 
-    /// Healthy deployments not yet tried in this call, else any healthy one; the strategy picks.
-    fn pick(
+    /// Picks a deployment, waiting (up to the call's timeout) while every eligible one is at
+    /// its `max_parallel_requests`.
+    async fn acquire(
         &self,
+        call: &mut Call,
         serving: &[Rc<Deployment>],
         tried: &[String],
         group: &str,
     ) -> Result<Rc<Deployment>, LlmError> {
+        let timeout_ms = call.opts.timeout_ms.unwrap_or(self.inner.config.timeout_ms);
+        let deadline = self.now() + timeout_ms as f64;
+        loop {
+            if let Some(d) = self.pick(call, serving, tried, group)? {
+                return Ok(d);
+            }
+            let remaining = deadline - self.now();
+            if remaining <= 0.0 {
+                let mut e = LlmError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no deployment of {group} had a free slot (max_parallel_requests) within {:.3} seconds",
+                        timeout_ms as f64 / 1000.0
+                    ),
+                );
+                e.model_group = Some(group.to_string());
+                return Err(e);
+            }
+            let freed = Box::pin(self.inner.slots.changed());
+            let expired = self.inner.ports.sleeper.sleep(remaining.ceil() as u64);
+            futures_util::future::select(freed, expired).await;
+        }
+    }
+
+    /// The parallel limit of a deployment: its own, else the router's default.
+    fn parallel_limit(&self, d: &Deployment) -> Option<u64> {
+        d.max_parallel_requests
+            .or(self.inner.config.default_max_parallel_requests)
+    }
+
+    /// Context window of a deployment: model_info, else the bundled price data.
+    fn max_input_tokens(d: &Deployment) -> Option<u64> {
+        d.model_info
+            .max_input_tokens
+            .or(d.model_info.max_tokens)
+            .or_else(|| {
+                let cost = CostMap::bundled().lookup(&d.provider, &d.model)?;
+                cost.max_input_tokens.or(cost.max_tokens)
+            })
+    }
+
+    fn input_tokens(&self, call: &mut Call, model: &str) -> u64 {
+        if let Some(n) = call.input_tokens {
+            return n;
+        }
+        let counted = self
+            .inner
+            .ports
+            .token_counter
+            .as_ref()
+            .and_then(|c| c.count(model, &call.body))
+            .unwrap_or_else(|| estimate_input_tokens(&call.body));
+        call.input_tokens = Some(counted);
+        counted
+    }
+
+    /// The pre-call checks (`enable_pre_call_checks`): drops deployments whose context window
+    /// is smaller than the prompt, then those at their `rpm`/`tpm` for this minute.
+    fn pre_call_checks<'d>(
+        &self,
+        call: &mut Call,
+        healthy: Vec<&'d Rc<Deployment>>,
+        group: &str,
+    ) -> Result<Vec<&'d Rc<Deployment>>, LlmError> {
+        let model = healthy.first().map(|d| d.model.clone()).unwrap_or_default();
+        let tokens = self.input_tokens(call, &model);
+        let fitting: Vec<&Rc<Deployment>> = healthy
+            .iter()
+            .copied()
+            .filter(|d| Self::max_input_tokens(d).is_none_or(|max| tokens <= max))
+            .collect();
+        if fitting.is_empty() {
+            let largest = healthy
+                .iter()
+                .filter_map(|d| Self::max_input_tokens(d))
+                .max()
+                .unwrap_or(0);
+            let mut e = LlmError::new(
+                ErrorKind::ContextWindowExceededError,
+                format!(
+                    "the prompt (about {tokens} tokens) exceeds the context window of every deployment of {group} (largest: {largest} tokens)"
+                ),
+            );
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
         let now = self.now();
-        let healthy: Vec<&Rc<Deployment>> = {
+        let minute = self.inner.minute_usage.borrow();
+        let within: Vec<&Rc<Deployment>> = fitting
+            .into_iter()
+            .filter(|d| {
+                let (requests, used_tokens) = minute.current(&d.id, now);
+                d.rpm.is_none_or(|limit| requests < limit)
+                    && d.tpm.is_none_or(|limit| used_tokens < limit)
+            })
+            .collect();
+        if within.is_empty() {
+            let wait = MinuteUsage::ms_to_next_minute(now);
+            let mut e = LlmError::new(
+                ErrorKind::RateLimitError,
+                format!(
+                    "every deployment of {group} has reached its rpm/tpm limit for this minute; try again in {:.1} seconds",
+                    wait as f64 / 1000.0
+                ),
+            )
+            .with_retry_after(Some(wait));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
+        Ok(within)
+    }
+
+    /// Healthy deployments (not cooling down, passing the pre-call checks, below their
+    /// parallel limit), preferring those not yet tried in this call; the strategy picks.
+    /// `Ok(None)`: every eligible deployment is at its parallel limit.
+    fn pick(
+        &self,
+        call: &mut Call,
+        serving: &[Rc<Deployment>],
+        tried: &[String],
+        group: &str,
+    ) -> Result<Option<Rc<Deployment>>, LlmError> {
+        let now = self.now();
+        let mut healthy: Vec<&Rc<Deployment>> = {
             let cooldowns = self.inner.cooldowns.borrow();
             serving
                 .iter()
@@ -417,28 +566,35 @@ impl Router {
             e.model_group = Some(group.to_string());
             return Err(e);
         }
-        let fresh: Vec<&Deployment> = healthy
+        if self.inner.config.enable_pre_call_checks {
+            healthy = self.pre_call_checks(call, healthy, group)?;
+        }
+        let free: Vec<&Rc<Deployment>> = {
+            let usage = self.inner.usage.borrow();
+            healthy
+                .into_iter()
+                .filter(|d| {
+                    self.parallel_limit(d)
+                        .is_none_or(|limit| usage.get(&d.id).map_or(0, |u| u.in_flight) < limit)
+                })
+                .collect()
+        };
+        if free.is_empty() {
+            return Ok(None);
+        }
+        let fresh: Vec<&Deployment> = free
             .iter()
             .filter(|d| !tried.contains(&d.id))
             .map(|d| d.as_ref())
             .collect();
         let pool: Vec<&Deployment> = if fresh.is_empty() {
-            healthy.iter().map(|d| d.as_ref()).collect()
+            free.iter().map(|d| d.as_ref()).collect()
         } else {
             fresh
         };
         let index = shuffle::pick(&pool, self.inner.ports.rng.next_f64()).unwrap_or(0);
         let id = pool.get(index).map(|d| d.id.as_str()).unwrap_or_default();
-        healthy
-            .iter()
-            .find(|d| d.id == id)
-            .map(|d| Rc::clone(d))
-            .ok_or_else(|| {
-                LlmError::new(
-                    ErrorKind::NoDeploymentsAvailableError,
-                    "no deployment could be picked",
-                )
-            })
+        Ok(free.iter().find(|d| d.id == id).map(|d| Rc::clone(d)))
     }
 
     fn record_failure(&self, d: &Deployment, err: &LlmError, single_deployment: bool) {
@@ -478,13 +634,13 @@ impl Router {
     }
 
     /// One upstream exchange with a deployment (plus its own `max_retries`).
-    async fn attempt(&self, call: &Call, d: &Rc<Deployment>) -> Result<Value, LlmError> {
+    async fn attempt(&self, call: &mut Call, d: &Rc<Deployment>) -> Result<Value, LlmError> {
         let _in_flight = InFlight::start(self, d);
         let result = self.exchange(call, d).await;
         result.map_err(|e| annotate(e, d))
     }
 
-    async fn exchange(&self, call: &Call, d: &Deployment) -> Result<Value, LlmError> {
+    async fn exchange(&self, call: &mut Call, d: &Deployment) -> Result<Value, LlmError> {
         let provider = providers::lookup(&d.provider).ok_or_else(|| {
             LlmError::bad_request(format!("provider {} is not supported", d.provider))
         })?;
@@ -505,6 +661,7 @@ impl Router {
         let request = provider.build_request(d, call.endpoint, body, timeout_ms)?;
         let mut local_retries = 0;
         loop {
+            call.attempts += 1;
             let outcome = match self.inner.ports.transport.send(request.clone()).await {
                 Ok(response) => provider.parse_response(d, call.endpoint, &response),
                 Err(te) => Err(classify::from_transport(&te, Some(timeout_ms))),
@@ -540,6 +697,11 @@ impl InFlight {
             .usage
             .borrow_mut()
             .started(&d.id, &d.model_group);
+        router
+            .inner
+            .minute_usage
+            .borrow_mut()
+            .record_request(&d.id, router.now());
         InFlight {
             router: router.clone(),
             id: d.id.clone(),
@@ -553,19 +715,22 @@ impl Drop for InFlight {
         if let Ok(mut usage) = self.router.inner.usage.try_borrow_mut() {
             usage.finished(&self.id, &self.group);
         }
+        self.router.inner.slots.notify();
     }
 }
 
-/// Adds the deployment's identity to an error and scrubs its credentials from the message.
+/// Adds the deployment's identity to an error and scrubs its credentials (the API key and
+/// every extra header value) from the message, even when the upstream echoed them.
 fn annotate(mut e: LlmError, d: &Deployment) -> LlmError {
-    if let Some(key) = d
+    let secrets = d
         .api_key
-        .as_ref()
-        .map(|k| k.expose())
-        .filter(|k| k.len() >= 4)
-    {
-        if e.message.contains(key) {
-            e.message = e.message.replace(key, "***");
+        .iter()
+        .chain(d.headers.iter().map(|(_, v)| v))
+        .map(|s| s.expose())
+        .filter(|s| s.len() >= 4);
+    for secret in secrets {
+        if e.message.contains(secret) {
+            e.message = e.message.replace(secret, "***");
         }
     }
     e.llm_provider = Some(d.provider.clone());

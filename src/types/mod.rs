@@ -1,6 +1,7 @@
 //! OpenAI wire types the router reads. Bodies pass through as JSON so unknown fields
 //! survive; only what routing, cost and validation need is typed here.
 
+pub mod tokens;
 pub mod usage;
 
 use crate::config::Mode;

@@ -1,6 +1,6 @@
 //! The JS host's clock, timers, entropy and logger behind the core's ports.
 
-use crate::ports::{Clock, LocalFuture, LogLevel, Logger, Sleeper};
+use crate::ports::{Clock, LocalFuture, LogLevel, Logger, Sleeper, TokenCounter};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub struct DateClock;
@@ -62,5 +62,30 @@ impl Logger for JsLogger {
             // A throwing logger must not break a request.
             let _ = f.call1(&self.target, &JsValue::from_str(message));
         }
+    }
+}
+
+/// The `tokenizer` option: `(request) => number`, called with the OpenAI request body for
+/// pre-call context-window checks. A throw or a non-number falls back to the estimate.
+pub struct JsTokenCounter {
+    f: js_sys::Function,
+}
+
+impl JsTokenCounter {
+    pub fn new(f: js_sys::Function) -> JsTokenCounter {
+        JsTokenCounter { f }
+    }
+}
+
+impl TokenCounter for JsTokenCounter {
+    fn count(&self, model: &str, body: &serde_json::Map<String, serde_json::Value>) -> Option<u64> {
+        let text = serde_json::to_string(body).ok()?;
+        let request = js_sys::JSON::parse(&text).ok()?;
+        let n = self
+            .f
+            .call2(&JsValue::UNDEFINED, &request, &JsValue::from_str(model))
+            .ok()?
+            .as_f64()?;
+        (n.is_finite() && n >= 0.0).then_some(n.round() as u64)
     }
 }

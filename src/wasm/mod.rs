@@ -30,6 +30,7 @@ pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
         sleeper: Rc::new(host::TimerSleeper),
         rng: Rc::new(SplitMix64::new(host::entropy_seed())),
         logger: Rc::new(host::JsLogger::new(logger)),
+        token_counter: None,
     })
 }
 
@@ -41,20 +42,25 @@ pub struct RouterCore {
 #[wasm_bindgen(js_class = RouterCore)]
 impl RouterCore {
     /// `options`: the Router options as JSON text (functions removed); `env`: JSON object
-    /// of environment variables for `"os.environ/NAME"`; `fetch`/`logger`: optional JS values.
+    /// of environment variables for `"os.environ/NAME"`; `fetch`/`logger`/`tokenizer`:
+    /// optional JS values.
     #[wasm_bindgen(constructor)]
     pub fn new(
         options: &str,
         env: &str,
         fetch: JsValue,
         logger: JsValue,
+        tokenizer: JsValue,
     ) -> Result<RouterCore, JsValue> {
         let options: Value = serde_json::from_str(options)
             .map_err(|e| js_error(&LlmError::config("options", format!("not valid JSON: {e}"))))?;
         let env: HashMap<String, String> = serde_json::from_str(env).unwrap_or_default();
         let config = RouterConfig::parse(&options, &env).map_err(|e| js_error(&e))?;
-        let ports =
+        let mut ports =
             host_ports(fetch, logger).map_err(|m| js_error(&LlmError::config("fetch", m)))?;
+        if let Ok(f) = tokenizer.dyn_into::<js_sys::Function>() {
+            ports.token_counter = Some(Rc::new(host::JsTokenCounter::new(f)));
+        }
         Ok(RouterCore {
             router: Router::new(config, ports),
         })
