@@ -509,6 +509,7 @@ async fn router_core_resolves_to_a_hidden_and_body_envelope() {
         r#"{"MOCK_KEY":"sk-from-env"}"#,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     )
     .map_err(|e| to_json(&e))
     .unwrap();
@@ -551,6 +552,7 @@ async fn router_core_rejects_with_an_error_object_of_the_right_kind() {
         r#"{"MOCK_KEY":"sk-from-env"}"#,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     )
     .map_err(|e| to_json(&e))
     .unwrap();
@@ -590,6 +592,7 @@ fn router_core_constructor_rejects_bad_options_with_a_config_error() {
         "{}",
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     )
     .err()
     .map(|e| to_json(&e))
@@ -597,10 +600,16 @@ fn router_core_constructor_rejects_bad_options_with_a_config_error() {
     assert_eq!(err["kind"], "ConfigError", "{err}");
     assert_eq!(err["field"], "model_list[0].litellm_params.model");
 
-    let err = RouterCore::new("{not json", "{}", JsValue::UNDEFINED, JsValue::UNDEFINED)
-        .err()
-        .map(|e| to_json(&e))
-        .unwrap();
+    let err = RouterCore::new(
+        "{not json",
+        "{}",
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    )
+    .err()
+    .map(|e| to_json(&e))
+    .unwrap();
     assert_eq!(err["kind"], "ConfigError");
     assert_eq!(err["field"], "options");
 }

@@ -112,7 +112,7 @@ describe("responses through a real fetch", () => {
           ["embedding", 1],
         ],
       );
-      // Within 1e-12: exact equality is the separate (todo) test below.
+      // Within 1e-12: exact equality is the separate test below.
       for (const [i, text] of input.entries()) {
         const want = mockEmbedding(text);
         assert.equal(res.data[i].embedding.length, want.length);
@@ -123,22 +123,15 @@ describe("responses through a real fetch", () => {
     },
   );
 
-  it(
-    "embedding vectors reach the caller bit-exact (numbers are not re-rounded)",
-    {
-      ...T,
-      todo: "serde_json is built without the float_roundtrip feature: some floats come back 1 ULP off",
-    },
-    async () => {
-      const router = pricedRouter();
-      const inputs = Array.from({ length: 16 }, (_, i) => `text number ${i}`);
-      const res = await router.embedding({ model: "chat", input: inputs });
-      assert.deepEqual(
-        res.data.map((d) => d.embedding),
-        inputs.map((text) => mockEmbedding(text)),
-      );
-    },
-  );
+  it("embedding vectors reach the caller bit-exact (numbers are not re-rounded)", T, async () => {
+    const router = pricedRouter();
+    const inputs = Array.from({ length: 16 }, (_, i) => `text number ${i}`);
+    const res = await router.embedding({ model: "chat", input: inputs });
+    assert.deepEqual(
+      res.data.map((d) => d.embedding),
+      inputs.map((text) => mockEmbedding(text)),
+    );
+  });
 
   it("textCompletion returns the upstream text_completion with cost", T, async () => {
     const router = pricedRouter({ id: "txt" });

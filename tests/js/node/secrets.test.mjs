@@ -124,7 +124,7 @@ describe("secrets stay secret", () => {
 
   it(
     "a secret header value (api-key) echoed by the upstream is scrubbed from the error",
-    { ...T, todo: "only litellm_params.api_key is scrubbed from upstream error messages" },
+    T,
     async () => {
       const router = new Router({
         model_list: [
