@@ -99,9 +99,12 @@ export function defineRouter(RouterCore) {
         });
       }
       if (options.tokenizer !== undefined && typeof options.tokenizer !== "function") {
-        throw new ConfigError("tokenizer: must be a function (request, model) => number of input tokens", {
-          field: "tokenizer",
-        });
+        throw new ConfigError(
+          "tokenizer: must be a function (request, model) => number of input tokens",
+          {
+            field: "tokenizer",
+          },
+        );
       }
       if (options.env !== undefined && (options.env === null || typeof options.env !== "object")) {
         throw new ConfigError("env: must be an object of variable names to strings", {

@@ -26,9 +26,12 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install wasm-pack
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/miniflare ] || [ package.json -nt node_modules/.package-lock.json ]; then
+# A stamp newer than package.json and package-lock.json means the install is current.
+stamp=node_modules/.llmux-installed
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   step "npm install"
   npm install --no-audit --no-fund
+  touch "$stamp"
 fi
 
 apt_missing=()
