@@ -105,13 +105,26 @@ const LITELLM_FIELDS: &[&str] = &[
     "max_parallel_requests",
 ];
 
+/// Provider-specific `litellm_params` (LiteLLM's names), kept as secrets for the provider
+/// module to read with `Deployment::provider_param`.
+pub const PROVIDER_FIELDS: &[&str] = &[
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_region_name",
+    "aws_bedrock_runtime_endpoint",
+    "azure_ad_token",
+    "vertex_project",
+    "vertex_location",
+    "vertex_credentials",
+];
+
 /// `litellm_params` that LiteLLM accepts and llmux does not implement yet: rejected
 /// with a clear error instead of being ignored.
 const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
     ("order", "deployment tiers"),
     ("max_budget", "budgets"),
     ("budget_duration", "budgets"),
-    ("azure_ad_token", "Azure AD tokens"),
     ("input_cost_per_second", "per-second pricing"),
     ("output_cost_per_second", "per-second pricing"),
 ];
@@ -185,6 +198,8 @@ pub struct Deployment {
     pub max_parallel_requests: Option<u64>,
     /// Extra headers; values are kept as secrets since they often carry credentials.
     pub headers: Vec<(String, Secret)>,
+    /// Provider-specific settings (`PROVIDER_FIELDS`), strings as given, other JSON as text.
+    pub provider_params: Vec<(String, Secret)>,
     /// Request defaults (OpenAI parameters and `extra_body`), merged under the request.
     pub request_defaults: Map<String, Value>,
     pub input_cost_per_token: Option<f64>,
@@ -242,7 +257,9 @@ impl Deployment {
                 }
             } else if REQUEST_DEFAULTS.contains(&key.as_str()) {
                 request_defaults.insert(key.clone(), value.clone());
-            } else if !LITELLM_FIELDS.contains(&key.as_str()) {
+            } else if !LITELLM_FIELDS.contains(&key.as_str())
+                && !PROVIDER_FIELDS.contains(&key.as_str())
+            {
                 return Err(LlmError::config(
                     field(key),
                     "unknown field (not a LiteLLM deployment setting nor an OpenAI request parameter; put provider-specific body fields in extra_body)",
@@ -339,6 +356,17 @@ impl Deployment {
             )?
             .filter(|n| *n > 0),
             headers,
+            provider_params: params
+                .iter()
+                .filter(|(k, v)| PROVIDER_FIELDS.contains(&k.as_str()) && !v.is_null())
+                .map(|(k, v)| {
+                    let text = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), Secret::new(text))
+                })
+                .collect(),
             request_defaults,
             input_cost_per_token: opt_f64(
                 params,
@@ -355,6 +383,14 @@ impl Deployment {
         };
         providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?;
         Ok(deployment)
+    }
+
+    /// A provider-specific setting (`aws_region_name`, `vertex_project`, …), if set.
+    pub fn provider_param(&self, name: &str) -> Option<&str> {
+        self.provider_params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.expose())
     }
 
     /// The deployment as `getDeployments()` shows it: secrets replaced by `"***"`.

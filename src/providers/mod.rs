@@ -1,6 +1,12 @@
 //! Providers are pure translations: OpenAI-format request -> `HttpRequest`, and
 //! `HttpResponse` -> OpenAI-format response or `LlmError`. No I/O happens here.
 
+pub mod anthropic;
+pub mod azure;
+pub mod bedrock;
+pub mod cohere;
+pub mod compat;
+pub mod gemini;
 pub mod openai;
 
 use crate::config::Deployment;
@@ -9,6 +15,15 @@ use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
+
+/// What a request builder may need besides the deployment and body.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestContext {
+    /// Abort the exchange after this many milliseconds.
+    pub timeout_ms: u64,
+    /// The router clock (epoch milliseconds in production), for signatures such as SigV4.
+    pub now_ms: f64,
+}
 
 pub trait Provider {
     /// The `custom_llm_provider` name.
@@ -20,7 +35,7 @@ pub trait Provider {
         deployment: &Deployment,
         endpoint: Endpoint,
         body: Map<String, Value>,
-        timeout_ms: u64,
+        ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError>;
     /// Turns any reply (2xx or not) into an OpenAI-format body or a classified error.
     fn parse_response(

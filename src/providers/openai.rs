@@ -1,7 +1,7 @@
 //! OpenAI and any OpenAI-compatible server (`api_base`): chat completions, legacy
 //! completions and embeddings, Bearer auth, organization and extra headers.
 
-use super::{error_message, join_url, Provider};
+use super::{error_message, join_url, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
@@ -30,7 +30,7 @@ impl Provider for OpenAi {
         d: &Deployment,
         endpoint: Endpoint,
         mut body: Map<String, Value>,
-        timeout_ms: u64,
+        ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
         body.insert("model".into(), Value::String(d.model.clone()));
         let base = d.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
@@ -53,7 +53,7 @@ impl Provider for OpenAi {
             url: join_url(base, endpoint.path()),
             headers,
             body: Some(body),
-            timeout_ms: Some(timeout_ms),
+            timeout_ms: Some(ctx.timeout_ms),
         })
     }
 

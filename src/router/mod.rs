@@ -658,7 +658,11 @@ impl Router {
             .timeout_ms
             .or(d.timeout_ms)
             .unwrap_or(self.inner.config.timeout_ms);
-        let request = provider.build_request(d, call.endpoint, body, timeout_ms)?;
+        let ctx = providers::RequestContext {
+            timeout_ms,
+            now_ms: self.now(),
+        };
+        let request = provider.build_request(d, call.endpoint, body, &ctx)?;
         let mut local_retries = 0;
         loop {
             call.attempts += 1;
@@ -726,6 +730,7 @@ fn annotate(mut e: LlmError, d: &Deployment) -> LlmError {
         .api_key
         .iter()
         .chain(d.headers.iter().map(|(_, v)| v))
+        .chain(d.provider_params.iter().map(|(_, v)| v))
         .map(|s| s.expose())
         .filter(|s| s.len() >= 4);
     for secret in secrets {

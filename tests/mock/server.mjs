@@ -572,9 +572,12 @@ export async function startMockServer(options = {}) {
       at: Math.round((performance.now() - t0) * 1000) / 1000,
     });
     const endpoint = ENDPOINTS.get((segs[1] === "v1" ? segs.slice(2) : segs.slice(1)).join("/"));
-    if (!endpoint || req.method !== "POST")
+    // Any other provider's path (Anthropic, Gemini, Azure, Bedrock, …) is answered by the
+    // deployment's scripted steps, which carry that provider's real payloads.
+    const scripted = req.method === "POST" && (scripts.get(name)?.length ?? 0) > 0;
+    if ((!endpoint || req.method !== "POST") && !scripted)
       return sendJson(ctx, 404, errorBody(`Invalid URL (${req.method} ${pathname})`));
-    return respond(ctx, nextStep(name), name, endpoint, body);
+    return respond(ctx, nextStep(name), name, endpoint ?? "raw", body);
   }
 
   const server = http.createServer((req, res) => {

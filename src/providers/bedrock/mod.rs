@@ -1,0 +1,1 @@
+//! AWS Bedrock Converse with SigV4 (in progress).

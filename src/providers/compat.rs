@@ -1,0 +1,1 @@
+//! OpenAI-compatible presets (in progress).
