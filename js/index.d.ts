@@ -27,6 +27,8 @@ export interface LiteLLMParams {
   weight?: number;
   /** Seconds this deployment cools down for (overrides the router's `cooldown_time`). */
   cooldown_time?: number;
+  /** Requests in flight at once on this deployment. */
+  max_parallel_requests?: number;
   headers?: Record<string, string>;
   extra_headers?: Record<string, string>;
   extra_body?: Record<string, unknown>;
@@ -135,8 +137,54 @@ export interface RouterOptions {
   fetch?: typeof globalThis.fetch;
   /** Where log lines go (default `console`); lines never contain credentials. */
   logger?: Logger;
+  /** Exact input-token count for pre-call context-window checks (default: an estimate). */
+  tokenizer?: (request: Record<string, unknown>, model: string) => number;
+  /** Event callbacks; payloads never contain credentials. A throwing callback is ignored. */
+  on?: RouterEvents;
+  enable_pre_call_checks?: boolean;
+  default_max_parallel_requests?: number;
   /** Other LiteLLM options are accepted at their defaults and refused with a ConfigError when set. */
   [litellmOption: string]: unknown;
+}
+
+export interface RouterEvents {
+  success?(event: {
+    model_group: string;
+    model_id: string;
+    answered_by_group: string;
+    custom_llm_provider: string;
+    latency_ms: number;
+    response_cost: number | null;
+    attempts: number;
+    retries: number;
+    fallback_model_group: string | null;
+  }): void;
+  failure?(event: {
+    model_group: string;
+    error: string;
+    status: number;
+    message: string;
+    deployment_id: string | null;
+    attempts: number;
+    latency_ms: number;
+  }): void;
+  retry?(event: {
+    model_group: string;
+    model_id: string;
+    error: string;
+    status: number;
+    retry: number;
+    delay_ms: number;
+  }): void;
+  fallback?(event: { from: string; to: string; error: string }): void;
+  cooldown?(event: {
+    model_id: string;
+    model_group: string;
+    until_ms: number;
+    cooldown_ms: number;
+    error: string;
+    status: number;
+  }): void;
 }
 
 /** LiteLLM per-call kwargs accepted next to the OpenAI parameters. */
@@ -155,9 +203,19 @@ export interface CallOptions {
 }
 
 export type ChatMessage =
-  | { role: "system" | "developer"; content: string | Array<{ type: "text"; text: string }>; name?: string }
+  | {
+      role: "system" | "developer";
+      content: string | Array<{ type: "text"; text: string }>;
+      name?: string;
+    }
   | { role: "user"; content: string | Array<Record<string, unknown>>; name?: string }
-  | { role: "assistant"; content?: string | null; tool_calls?: ToolCall[]; refusal?: string | null; name?: string }
+  | {
+      role: "assistant";
+      content?: string | null;
+      tool_calls?: ToolCall[];
+      refusal?: string | null;
+      name?: string;
+    }
   | { role: "tool"; content: string; tool_call_id: string };
 
 export interface ToolCall {
@@ -179,7 +237,10 @@ export interface ChatCompletionRequest extends CallOptions {
   frequency_penalty?: number;
   seed?: number;
   user?: string;
-  tools?: Array<{ type: "function"; function: { name: string; description?: string; parameters?: object } }>;
+  tools?: Array<{
+    type: "function";
+    function: { name: string; description?: string; parameters?: object };
+  }>;
   tool_choice?: "none" | "auto" | "required" | { type: "function"; function: { name: string } };
   response_format?: { type: "text" | "json_object" | "json_schema"; json_schema?: object };
   [openAiParam: string]: unknown;
@@ -221,7 +282,12 @@ export interface ChatCompletion extends WithHiddenParams {
   system_fingerprint?: string | null;
   choices: Array<{
     index: number;
-    message: { role: "assistant"; content: string | null; refusal?: string | null; tool_calls?: ToolCall[] };
+    message: {
+      role: "assistant";
+      content: string | null;
+      refusal?: string | null;
+      tool_calls?: ToolCall[];
+    };
     logprobs: unknown;
     finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | null;
   }>;
@@ -267,8 +333,15 @@ export interface RedactedDeployment {
   model_info: ModelInfo & { id: string };
 }
 
+export interface LatencyPercentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
 export interface DeploymentUsage {
   model_group: string;
+  /** Upstream calls made to this deployment. */
   requests: number;
   successes: number;
   failures: number;
@@ -278,8 +351,68 @@ export interface DeploymentUsage {
   completion_tokens: number;
   cost: number;
   total_latency_ms: number;
+  /** Of the most recent 1,024 successful calls. */
+  latency_ms: LatencyPercentiles;
   /** Epoch ms when the deployment's cooldown ends, or null. */
   cooldown_until_ms: number | null;
+}
+
+export interface ModelGroupUsage {
+  /** Router calls made for this group. */
+  requests: number;
+  successes: number;
+  failures: number;
+  failures_by_kind: Record<string, number>;
+  retries: number;
+  /** Calls answered by a fallback group. */
+  fallbacks: number;
+  cache_hits: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: number;
+  in_flight: number;
+  /** Whole-call latency (retries and fallbacks included) of the most recent 1,024 calls. */
+  latency_ms: LatencyPercentiles;
+}
+
+export interface UsageStats {
+  deployments: Record<string, DeploymentUsage>;
+  model_groups: Record<string, ModelGroupUsage>;
+}
+
+export interface HealthEndpoint extends Record<string, unknown> {
+  model: string;
+  model_id: string;
+  model_name: string;
+  /** `"<ErrorClass>: <message>"`, on unhealthy endpoints. */
+  error?: string;
+  /** Why a deployment was not probed (its mode has no cheap probe). */
+  reason?: string;
+}
+
+export interface HealthCheckResult {
+  healthy_endpoints: HealthEndpoint[];
+  unhealthy_endpoints: HealthEndpoint[];
+  healthy_count: number;
+  unhealthy_count: number;
+  skipped_endpoints: HealthEndpoint[];
+}
+
+export interface ModelCost {
+  litellm_provider: string;
+  mode: string;
+  input_cost_per_token?: number;
+  output_cost_per_token?: number;
+  cache_read_input_token_cost?: number;
+  cache_creation_input_token_cost?: number;
+  input_cost_per_image?: number;
+  output_cost_per_image?: number;
+  input_cost_per_second?: number;
+  output_cost_per_second?: number;
+  input_cost_per_character?: number;
+  max_input_tokens?: number;
+  max_output_tokens?: number;
+  [flag: `supports_${string}`]: boolean | undefined;
 }
 
 export declare class Router {
@@ -294,10 +427,41 @@ export declare class Router {
   aembedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
   getDeployments(): RedactedDeployment[];
   get_deployments(): RedactedDeployment[];
+  getModelList(modelGroup?: string): RedactedDeployment[];
+  get_model_list(modelGroup?: string): RedactedDeployment[];
   getModelNames(): string[];
   get_model_names(): string[];
-  getUsageStats(): Promise<Record<string, DeploymentUsage>>;
-  get_usage_stats(): Promise<Record<string, DeploymentUsage>>;
+  getModelInfo(id: string): RedactedDeployment | null;
+  get_model_info(id: string): RedactedDeployment | null;
+  get_deployment(id: string): RedactedDeployment | null;
+  /** Throws ConfigError for an invalid entry or a duplicate id. */
+  addDeployment(deployment: DeploymentConfig): RedactedDeployment;
+  add_deployment(deployment: DeploymentConfig): RedactedDeployment;
+  deleteDeployment(id: string): RedactedDeployment | null;
+  delete_deployment(id: string): RedactedDeployment | null;
+  /** Deep-merges the patch (`null` removes a key) and revalidates the deployment. */
+  updateDeployment(
+    id: string,
+    patch: Partial<DeploymentConfig> | Record<string, unknown>,
+  ): RedactedDeployment;
+  update_deployment(
+    id: string,
+    patch: Partial<DeploymentConfig> | Record<string, unknown>,
+  ): RedactedDeployment;
+  setModelList(modelList: DeploymentConfig[]): void;
+  set_model_list(modelList: DeploymentConfig[]): void;
+  healthCheck(model?: string): Promise<HealthCheckResult>;
+  health_check(model?: string): Promise<HealthCheckResult>;
+  ahealth_check(model?: string): Promise<HealthCheckResult>;
+  getUsageStats(): Promise<UsageStats>;
+  get_usage_stats(): Promise<UsageStats>;
+  getModelCostMap(): Record<string, ModelCost>;
+  get_model_cost_map(): Record<string, ModelCost>;
+  resetCost(): void;
+  reset_cost(): void;
+  /** Logs (info) and returns an aligned table of per-deployment metrics. */
+  printDeploymentMetrics(): string;
+  print_deployment_metrics(): string;
 }
 
 /** The crate version of the wasm core. */

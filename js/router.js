@@ -6,7 +6,7 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 const ENV_PREFIX = "os.environ/";
 
 /** Host-provided options that are JS values, not JSON. */
-const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer"];
+const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on"];
 
 function hostEnv(name) {
   const proc = globalThis.process;
@@ -76,6 +76,39 @@ function withHiddenParams(text) {
   return body;
 }
 
+const METRIC_COLUMNS = [
+  ["deployment", (id) => id],
+  ["group", (id, d) => d.model_group],
+  ["requests", (id, d) => d.requests],
+  ["ok", (id, d) => d.successes],
+  ["failed", (id, d) => d.failures],
+  ["in flight", (id, d) => d.in_flight],
+  ["p50 ms", (id, d) => d.latency_ms?.p50 ?? "-"],
+  ["p95 ms", (id, d) => d.latency_ms?.p95 ?? "-"],
+  ["p99 ms", (id, d) => d.latency_ms?.p99 ?? "-"],
+  ["tokens in/out", (id, d) => `${d.prompt_tokens}/${d.completion_tokens}`],
+  ["cost $", (id, d) => Number(d.cost.toPrecision(6))],
+  [
+    "cooldown",
+    (id, d) =>
+      d.cooldown_until_ms === null
+        ? "-"
+        : `${Math.max(0, (d.cooldown_until_ms - Date.now()) / 1000).toFixed(1)} s`,
+  ],
+];
+
+/** An aligned plain-text table of per-deployment metrics (numbers right-aligned). */
+function formatMetrics(report) {
+  const rows = Object.entries(report.deployments).map(([id, d]) =>
+    METRIC_COLUMNS.map(([, cell]) => String(cell(id, d))),
+  );
+  const header = METRIC_COLUMNS.map(([name]) => name);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
 /** Builds the Router class over an initialised wasm module's `RouterCore`. */
 export function defineRouter(RouterCore) {
   class Router {
@@ -106,6 +139,12 @@ export function defineRouter(RouterCore) {
           },
         );
       }
+      if (options.on !== undefined && (options.on === null || typeof options.on !== "object")) {
+        throw new ConfigError(
+          "on: must be an object of callbacks { success, failure, retry, fallback, cooldown }",
+          { field: "on" },
+        );
+      }
       if (options.env !== undefined && (options.env === null || typeof options.env !== "object")) {
         throw new ConfigError("env: must be an object of variable names to strings", {
           field: "env",
@@ -115,6 +154,18 @@ export function defineRouter(RouterCore) {
       const env = JSON.stringify(referencedEnv(options, options.env));
       try {
         this.#core = new RouterCore(json, env, options.fetch, options.logger, options.tokenizer);
+      } catch (e) {
+        throw toError(e);
+      }
+      this.#logger = options.logger ?? globalThis.console;
+      if (options.on) this.#core.setEvents(options.on);
+    }
+
+    #logger;
+
+    #sync(fn) {
+      try {
+        return fn();
       } catch (e) {
         throw toError(e);
       }
@@ -148,7 +199,12 @@ export function defineRouter(RouterCore) {
 
     /** The deployments, with every credential replaced by "***". */
     getDeployments() {
-      return JSON.parse(this.#core.deploymentsJson());
+      return JSON.parse(this.#core.modelListJson(undefined));
+    }
+
+    /** The deployments of one model group (or all), credentials redacted. */
+    getModelList(modelGroup) {
+      return JSON.parse(this.#core.modelListJson(modelGroup ?? undefined));
     }
 
     /** The model group names, in configuration order. */
@@ -156,9 +212,60 @@ export function defineRouter(RouterCore) {
       return JSON.parse(this.#core.modelNamesJson());
     }
 
-    /** Per-deployment counters: requests, successes, failures, tokens, cost, in-flight, cooldown. */
+    /** One deployment by id (redacted), or null. */
+    getModelInfo(id) {
+      const json = this.#core.modelInfoJson(String(id));
+      return json === undefined ? null : JSON.parse(json);
+    }
+
+    /** Adds a deployment; returns it redacted. Throws ConfigError (duplicate id, invalid entry). */
+    addDeployment(deployment) {
+      return this.#sync(() => JSON.parse(this.#core.addDeployment(JSON.stringify(deployment))));
+    }
+
+    /** Removes a deployment; returns it redacted, or null when no deployment has that id. */
+    deleteDeployment(id) {
+      const json = this.#core.deleteDeployment(String(id));
+      return json === undefined ? null : JSON.parse(json);
+    }
+
+    /** Deep-merges `patch` into a deployment (null removes a key) and revalidates it. */
+    updateDeployment(id, patch) {
+      return this.#sync(() =>
+        JSON.parse(this.#core.updateDeployment(String(id), JSON.stringify(patch ?? null))),
+      );
+    }
+
+    /** Replaces every deployment; state survives for ids that stay. */
+    setModelList(modelList) {
+      this.#sync(() => this.#core.setModelList(JSON.stringify(modelList ?? null)));
+    }
+
+    /** Probes each deployment (of one group, or all); LiteLLM's health-check shape. */
+    async healthCheck(model) {
+      return JSON.parse(await this.#core.healthCheck(model ?? undefined));
+    }
+
+    /** Usage per deployment and per model group: counts, tokens, cost, latency, cooldowns. */
     async getUsageStats() {
       return JSON.parse(this.#core.usageJson());
+    }
+
+    /** The bundled price map: model -> prices, limits and capability flags. */
+    getModelCostMap() {
+      return JSON.parse(this.#core.costMapJson());
+    }
+
+    /** Zeroes the cost counters of every deployment and model group. */
+    resetCost() {
+      this.#core.resetCost();
+    }
+
+    /** Logs (info) and returns an aligned table of per-deployment metrics. */
+    printDeploymentMetrics() {
+      const table = formatMetrics(JSON.parse(this.#core.usageJson()));
+      this.#logger?.info?.(table);
+      return table;
     }
   }
 
@@ -169,8 +276,20 @@ export function defineRouter(RouterCore) {
     text_completion: "textCompletion",
     aembedding: "embedding",
     get_deployments: "getDeployments",
+    get_model_list: "getModelList",
     get_model_names: "getModelNames",
+    get_model_info: "getModelInfo",
+    get_deployment: "getModelInfo",
+    add_deployment: "addDeployment",
+    delete_deployment: "deleteDeployment",
+    update_deployment: "updateDeployment",
+    set_model_list: "setModelList",
+    health_check: "healthCheck",
+    ahealth_check: "healthCheck",
     get_usage_stats: "getUsageStats",
+    get_model_cost_map: "getModelCostMap",
+    reset_cost: "resetCost",
+    print_deployment_metrics: "printDeploymentMetrics",
   };
   for (const [alias, target] of Object.entries(aliases)) {
     Object.defineProperty(Router.prototype, alias, {

@@ -118,6 +118,12 @@ pub trait TokenCounter {
     fn count(&self, model: &str, body: &serde_json::Map<String, serde_json::Value>) -> Option<u64>;
 }
 
+/// Receives router events (`success`, `failure`, `retry`, `fallback`, `cooldown`) for the
+/// host's callbacks. Payloads never contain credentials.
+pub trait EventSink {
+    fn emit(&self, event: &str, payload: &serde_json::Value);
+}
+
 /// The host's implementations of every port, shared by one router.
 #[derive(Clone)]
 pub struct Ports {
@@ -128,4 +134,6 @@ pub struct Ports {
     pub logger: Rc<dyn Logger>,
     /// Optional exact token counting for pre-call checks.
     pub token_counter: Option<Rc<dyn TokenCounter>>,
+    /// Optional event callbacks.
+    pub events: Option<Rc<dyn EventSink>>,
 }

@@ -2,8 +2,8 @@
 //! time, a seeded RNG and a recording logger. Tests drive the router deterministically.
 
 use crate::ports::{
-    Clock, HttpRequest, HttpResponse, LocalFuture, LogLevel, Logger, Ports, Sleeper, SplitMix64,
-    Transport, TransportError,
+    Clock, EventSink, HttpRequest, HttpResponse, LocalFuture, LogLevel, Logger, Ports, Sleeper,
+    SplitMix64, Transport, TransportError,
 };
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -57,6 +57,30 @@ impl Sleeper for VirtualSleeper {
                 Poll::Pending
             }
         }))
+    }
+}
+
+/// Records router events in order.
+#[derive(Default)]
+pub struct RecordingEvents {
+    pub events: RefCell<Vec<(String, Value)>>,
+}
+
+impl RecordingEvents {
+    pub fn names(&self) -> Vec<String> {
+        self.events
+            .borrow()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+}
+
+impl EventSink for RecordingEvents {
+    fn emit(&self, event: &str, payload: &Value) {
+        self.events
+            .borrow_mut()
+            .push((event.to_string(), payload.clone()));
     }
 }
 
@@ -281,6 +305,7 @@ pub struct Fakes {
     pub sleeper: Rc<VirtualSleeper>,
     pub transport: Rc<ScriptedTransport>,
     pub logger: Rc<RecordingLogger>,
+    pub events: Rc<RecordingEvents>,
     pub ports: Ports,
 }
 
@@ -294,6 +319,7 @@ impl Fakes {
         });
         let transport = Rc::new(ScriptedTransport::new(Rc::clone(&clock)));
         let logger = Rc::new(RecordingLogger::default());
+        let events = Rc::new(RecordingEvents::default());
         let ports = Ports {
             transport: transport.clone(),
             clock: clock.clone(),
@@ -301,12 +327,14 @@ impl Fakes {
             rng: Rc::new(SplitMix64::new(seed)),
             logger: logger.clone(),
             token_counter: None,
+            events: Some(events.clone()),
         };
         Fakes {
             clock,
             sleeper,
             transport,
             logger,
+            events,
             ports,
         }
     }

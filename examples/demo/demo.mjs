@@ -133,7 +133,7 @@ function answeredBy(reqs) {
 }
 /** Milliseconds until `id`'s cooldown ends (0 when it is not cooling down). @param {string} id */
 async function cooldownLeft(id) {
-  const until = (await router.getUsageStats())[id]?.cooldown_until_ms;
+  const until = (await router.getUsageStats()).deployments[id]?.cooldown_until_ms;
   return until == null ? 0 : Math.max(0, until - Date.now());
 }
 /** Waits out the cooldowns of `ids`; returns the wait in ms. @param {string[]} ids */
@@ -212,7 +212,7 @@ async function main() {
       { left: [1] },
     ),
   );
-  const stats1 = await router.getUsageStats();
+  const stats1 = (await router.getUsageStats()).deployments;
   const batchCalls = CHAT.reduce((k, id) => k + callsTo(batch, id), 0);
   const attempts = ok.reduce((k, r) => k + r.hp.attempts, 0);
   const retries = ok.reduce((k, r) => k + r.hp.retries, 0);
@@ -243,7 +243,7 @@ async function main() {
       { left: [1, 3] },
     ),
   );
-  const stats3 = await router.getUsageStats();
+  const stats3 = (await router.getUsageStats()).deployments;
   print([
     `slow: ${stats3.slow?.failures_by_kind?.Timeout ?? 0} Timeout failures (usage stats); ` +
       `mock: ${mock.stats.aborted} requests aborted by the router`,
@@ -299,7 +299,7 @@ async function main() {
     ),
   );
   print([
-    c.dim(`cooling for = getUsageStats().flaky.cooldown_until_ms − now, after each phase; flaky`),
+    c.dim(`cooling for = getUsageStats().deployments.flaky.cooldown_until_ms − now, after each phase; flaky`),
     c.dim(
       `is benched once its failures in the current minute (earlier ones too) exceed ${allowed_fails}`,
     ),
@@ -356,7 +356,7 @@ async function main() {
 
   // 7. Cost -----------------------------------------------------------------------------------
   section("7. Cost (model_info prices × upstream usage)");
-  const stats = await router.getUsageStats();
+  const stats = (await router.getUsageStats()).deployments;
   const ids = deployments.map((d) => d.model_info.id).filter((id) => stats[id]);
   print(
     table(

@@ -26,6 +26,17 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A `model_list` entry as given (env references resolved, defaults not merged), kept so
+/// `updateDeployment` can deep-merge a patch into it. Never printed: it holds credentials.
+#[derive(Clone, Default, PartialEq)]
+pub struct SourceEntry(pub Value);
+
+impl fmt::Debug for SourceEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SourceEntry(..)")
+    }
+}
+
 /// Which OpenAI endpoint a deployment serves (`model_info.mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -205,6 +216,8 @@ pub struct Deployment {
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
     pub model_info: ModelInfo,
+    /// The entry as given, for deep-merge updates.
+    pub source: SourceEntry,
     /// `litellm_params` as given, credentials already replaced by `"***"` (for listings).
     pub litellm_params_redacted: Map<String, Value>,
 }
@@ -380,6 +393,7 @@ impl Deployment {
             )?,
             model_info,
             litellm_params_redacted: redact_params(params),
+            source: SourceEntry(entry.clone()),
         };
         providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?;
         Ok(deployment)

@@ -5,7 +5,9 @@ mod deployment;
 mod env;
 mod fields;
 
-pub use deployment::{is_secret_field, is_secret_header, Deployment, Mode, ModelInfo, Secret};
+pub use deployment::{
+    is_secret_field, is_secret_header, Deployment, Mode, ModelInfo, Secret, SourceEntry,
+};
 pub use env::{resolve_env_refs, ENV_PREFIX};
 
 use crate::error::LlmError;
@@ -202,6 +204,20 @@ pub struct RouterConfig {
     pub default_max_parallel_requests: Option<u64>,
     /// Deployments dropped by `ignore_invalid_deployments`, with their errors.
     pub skipped_deployments: Vec<LlmError>,
+    /// Merged under every deployment added later (`addDeployment`, `setModelList`).
+    pub default_litellm_params: Map<String, Value>,
+    /// Resolves `"os.environ/NAME"` in deployments added later.
+    pub env: EnvMap,
+}
+
+/// The environment map; never printed (its values are credentials).
+#[derive(Clone, Default)]
+pub struct EnvMap(pub HashMap<String, String>);
+
+impl std::fmt::Debug for EnvMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EnvMap({} variables)", self.0.len())
+    }
 }
 
 impl RouterConfig {
@@ -328,6 +344,8 @@ impl RouterConfig {
             )?
             .filter(|n| *n > 0),
             skipped_deployments,
+            default_litellm_params: defaults,
+            env: EnvMap(env.clone()),
         })
     }
 }
@@ -412,16 +430,19 @@ pub fn parse_entry(
     path: &str,
     defaults: &Map<String, Value>,
 ) -> Result<Deployment, LlmError> {
-    if defaults.is_empty() {
-        return Deployment::parse(item, path);
-    }
-    let mut merged = item.clone();
-    if let Some(Value::Object(params)) = merged.get_mut("litellm_params") {
-        for (k, v) in defaults {
-            params.entry(k.clone()).or_insert_with(|| v.clone());
+    let mut deployment = if defaults.is_empty() {
+        Deployment::parse(item, path)?
+    } else {
+        let mut merged = item.clone();
+        if let Some(Value::Object(params)) = merged.get_mut("litellm_params") {
+            for (k, v) in defaults {
+                params.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
-    }
-    Deployment::parse(&merged, path)
+        Deployment::parse(&merged, path)?
+    };
+    deployment.source = SourceEntry(item.clone());
+    Ok(deployment)
 }
 
 fn parse_group_list(value: Option<&Value>, path: &str) -> Result<Vec<String>, LlmError> {

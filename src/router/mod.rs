@@ -1,18 +1,21 @@
 //! The orchestration: pick a deployment -> call it -> classify -> retry, cool down, fall back.
 //! State lives in `RefCell`s borrowed only between awaits, never across one.
 
+mod health;
+mod manage;
 mod request;
 mod table;
 mod usage;
 
+pub use manage::deep_merge;
 pub use request::CallOptions;
 pub use table::DeploymentTable;
-pub use usage::{DeploymentUsage, UsageBook};
+pub use usage::{CallOutcome, DeploymentUsage, GroupUsage, UsageBook};
 
 use crate::config::{Deployment, FallbackMap, RouterConfig};
 use crate::cost::{completion_cost, CostMap};
 use crate::error::{ErrorKind, LlmError};
-use crate::ports::{LocalFuture, LogLevel, Ports};
+use crate::ports::{EventSink, LocalFuture, LogLevel, Ports};
 use crate::providers;
 use crate::reliability::limits::{MinuteUsage, SlotSignal};
 use crate::reliability::{
@@ -53,6 +56,8 @@ pub struct Routed {
 
 struct Inner {
     ports: Ports,
+    /// Event callbacks set after construction (`on`), in addition to `ports.events`.
+    events: RefCell<Option<Rc<dyn EventSink>>>,
     config: RouterConfig,
     table: RefCell<Rc<DeploymentTable>>,
     cooldowns: RefCell<CooldownBook>,
@@ -99,6 +104,7 @@ impl Router {
         }
         Router {
             inner: Rc::new(Inner {
+                events: RefCell::new(ports.events.clone()),
                 ports,
                 config,
                 table: RefCell::new(Rc::new(DeploymentTable::new(deployments))),
@@ -136,6 +142,34 @@ impl Router {
         self.inner.ports.clock.now_ms()
     }
 
+    /// Sends an event to the host's `on` callbacks, if any (payloads carry no secrets).
+    fn emit(&self, event: &str, payload: impl FnOnce() -> Value) {
+        let sink = self.inner.events.borrow().clone();
+        if let Some(sink) = sink {
+            sink.emit(event, &payload());
+        }
+    }
+
+    /// Replaces the event callbacks.
+    pub fn set_events(&self, sink: Option<Rc<dyn EventSink>>) {
+        *self.inner.events.borrow_mut() = sink;
+    }
+
+    /// Usage per deployment and per model group, with latency percentiles and cooldowns.
+    pub fn usage_report(&self) -> Value {
+        let now = self.now();
+        let cooldowns = self.inner.cooldowns.borrow();
+        self.inner
+            .usage
+            .borrow()
+            .report(|id| cooldowns.cooling_until(id, now))
+    }
+
+    /// Zeroes the cost counters (`resetCost()`).
+    pub fn reset_cost(&self) {
+        self.inner.usage.borrow_mut().reset_cost();
+    }
+
     fn log(&self, level: LogLevel, message: impl FnOnce() -> String) {
         if self.inner.config.log_level.is_some_and(|min| level >= min) || level >= LogLevel::Warn {
             self.inner.ports.logger.log(level, &message());
@@ -160,13 +194,30 @@ impl Router {
             fallback_model_group: None,
             input_tokens: None,
         };
-        let result = self.with_fallbacks(&mut call, group, 0).await;
+        let result = self.with_fallbacks(&mut call, group.clone(), 0).await;
+        let latency_ms = self.now() - started;
         match result {
             Ok(answer) => {
                 let d = &answer.deployment;
                 let usage = token_usage(&answer.body);
                 let response_cost = usage.and_then(|u| completion_cost(&model_cost(d), &u));
-                let latency_ms = self.now() - started;
+                self.inner.usage.borrow_mut().call_finished(CallOutcome {
+                    group: &group,
+                    error_kind: None,
+                    retries: call.retries,
+                    fell_back: call.fallback_model_group.is_some(),
+                    usage,
+                    cost: response_cost,
+                    latency_ms,
+                });
+                self.emit("success", || {
+                    serde_json::json!({
+                        "model_group": group, "model_id": d.id, "answered_by_group": d.model_group,
+                        "custom_llm_provider": d.provider, "latency_ms": latency_ms,
+                        "response_cost": response_cost, "attempts": call.attempts,
+                        "retries": call.retries, "fallback_model_group": call.fallback_model_group,
+                    })
+                });
                 self.inner.usage.borrow_mut().succeeded(
                     &d.id,
                     &d.model_group,
@@ -199,6 +250,22 @@ impl Router {
             }
             Err(mut e) => {
                 e.attempts = Some(call.attempts);
+                self.inner.usage.borrow_mut().call_finished(CallOutcome {
+                    group: &group,
+                    error_kind: Some(e.kind.name()),
+                    retries: call.retries,
+                    fell_back: false,
+                    usage: None,
+                    cost: None,
+                    latency_ms,
+                });
+                self.emit("failure", || {
+                    serde_json::json!({
+                        "model_group": group, "error": e.kind.name(), "status": e.status,
+                        "message": e.message, "deployment_id": e.deployment_id,
+                        "attempts": call.attempts, "latency_ms": latency_ms,
+                    })
+                });
                 Err(e)
             }
         }
@@ -249,6 +316,10 @@ impl Router {
                         last.kind
                     )
                 });
+                self.emit(
+                    "fallback",
+                    || serde_json::json!({"from": group, "to": target, "error": last.kind.name()}),
+                );
                 call.fallback_model_group = Some(target.clone());
                 match self.with_fallbacks(call, target, depth + 1).await {
                     Ok(answer) => return Ok(answer),
@@ -386,6 +457,12 @@ impl Router {
                     err.kind,
                     deployment.id
                 )
+            });
+            self.emit("retry", || {
+                serde_json::json!({
+                    "model_group": group, "model_id": deployment.id, "error": err.kind.name(),
+                    "status": err.status, "retry": retries_done + 1, "delay_ms": delay,
+                })
             });
             if delay > 0 {
                 self.inner.ports.sleeper.sleep(delay).await;
@@ -621,6 +698,12 @@ impl Router {
             .borrow_mut()
             .failed(&d.id, &d.model_group, err.kind.name());
         if let Some(until) = until {
+            self.emit("cooldown", || {
+                serde_json::json!({
+                    "model_id": d.id, "model_group": d.model_group, "until_ms": until,
+                    "cooldown_ms": until - now, "error": err.kind.name(), "status": err.status,
+                })
+            });
             self.log(LogLevel::Info, || {
                 format!(
                     "llmux: deployment {} ({}) cooling down for {:.1} s after {}",

@@ -15,9 +15,13 @@ pub struct DeploymentTable {
 
 impl DeploymentTable {
     pub fn new(deployments: Vec<Deployment>) -> DeploymentTable {
+        Self::from_shared(deployments.into_iter().map(Rc::new).collect())
+    }
+
+    /// A table over deployments shared with the previous table (unchanged ones keep their `Rc`).
+    pub fn from_shared(deployments: Vec<Rc<Deployment>>) -> DeploymentTable {
         let mut table = DeploymentTable::default();
         for d in deployments {
-            let d = Rc::new(d);
             if !table.groups.contains_key(&d.model_group) {
                 table.group_names.push(d.model_group.clone());
             }

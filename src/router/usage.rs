@@ -1,12 +1,49 @@
-//! Per-deployment counters: requests, outcomes, tokens, cost, in-flight requests.
+//! Usage counters per deployment and per model group: requests, outcomes, retries,
+//! fallbacks, tokens, cost, in-flight requests and latency percentiles.
 
 use crate::cost::TokenUsage;
 use serde::Serialize;
-use std::collections::HashMap;
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, VecDeque};
+
+/// Latency samples kept per deployment or group (the most recent ones).
+const LATENCY_WINDOW: usize = 1024;
+
+/// The most recent latency samples, for percentiles.
+#[derive(Debug, Clone, Default)]
+pub struct LatencyWindow {
+    samples: VecDeque<f64>,
+}
+
+impl LatencyWindow {
+    pub fn push(&mut self, ms: f64) {
+        if self.samples.len() == LATENCY_WINDOW {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(ms);
+    }
+
+    /// Nearest-rank percentiles `{p50, p95, p99}` in ms; nulls when there is no sample.
+    pub fn percentiles(&self) -> Value {
+        let mut sorted: Vec<f64> = self.samples.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let rank = |p: f64| -> Value {
+            if sorted.is_empty() {
+                return Value::Null;
+            }
+            let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+            sorted
+                .get(i)
+                .map_or(Value::Null, |v| json!((v * 10.0).round() / 10.0))
+        };
+        json!({"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99)})
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DeploymentUsage {
     pub model_group: String,
+    /// Upstream calls made to the deployment.
     pub requests: u64,
     pub successes: u64,
     pub failures: u64,
@@ -16,11 +53,45 @@ pub struct DeploymentUsage {
     pub completion_tokens: u64,
     pub cost: f64,
     pub total_latency_ms: f64,
+    #[serde(skip)]
+    pub latency: LatencyWindow,
+}
+
+/// Counters of router calls per requested model group.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupUsage {
+    /// Calls made to the group (`completion`, `embedding`, …).
+    pub requests: u64,
+    pub successes: u64,
+    pub failures: u64,
+    pub failures_by_kind: HashMap<String, u64>,
+    /// Retries within groups made for calls to this group.
+    pub retries: u64,
+    /// Calls answered by a fallback group.
+    pub fallbacks: u64,
+    pub cache_hits: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost: f64,
+    #[serde(skip)]
+    pub latency: LatencyWindow,
 }
 
 #[derive(Debug, Default)]
 pub struct UsageBook {
     by_deployment: HashMap<String, DeploymentUsage>,
+    by_group: HashMap<String, GroupUsage>,
+}
+
+/// How one router call ended, for the group counters.
+pub struct CallOutcome<'a> {
+    pub group: &'a str,
+    pub error_kind: Option<&'a str>,
+    pub retries: u32,
+    pub fell_back: bool,
+    pub usage: Option<TokenUsage>,
+    pub cost: Option<f64>,
+    pub latency_ms: f64,
 }
 
 impl UsageBook {
@@ -55,6 +126,7 @@ impl UsageBook {
         let u = self.entry(id, group);
         u.successes += 1;
         u.total_latency_ms += latency_ms;
+        u.latency.push(latency_ms);
         if let Some(t) = usage {
             u.prompt_tokens += t.prompt_tokens;
             u.completion_tokens += t.completion_tokens;
@@ -68,11 +140,129 @@ impl UsageBook {
         *u.failures_by_kind.entry(kind.to_string()).or_default() += 1;
     }
 
+    /// Records a finished router call against the requested group.
+    pub fn call_finished(&mut self, outcome: CallOutcome<'_>) {
+        let g = self.by_group.entry(outcome.group.to_string()).or_default();
+        g.requests += 1;
+        g.retries += u64::from(outcome.retries);
+        g.latency.push(outcome.latency_ms);
+        match outcome.error_kind {
+            None => g.successes += 1,
+            Some(kind) => {
+                g.failures += 1;
+                *g.failures_by_kind.entry(kind.to_string()).or_default() += 1;
+            }
+        }
+        if outcome.fell_back {
+            g.fallbacks += 1;
+        }
+        if let Some(t) = outcome.usage {
+            g.prompt_tokens += t.prompt_tokens;
+            g.completion_tokens += t.completion_tokens;
+        }
+        g.cost += outcome.cost.unwrap_or(0.0);
+    }
+
+    /// Zeroes every cost counter (`resetCost()`); other counters stay.
+    pub fn reset_cost(&mut self) {
+        for u in self.by_deployment.values_mut() {
+            u.cost = 0.0;
+        }
+        for g in self.by_group.values_mut() {
+            g.cost = 0.0;
+        }
+    }
+
+    pub fn forget(&mut self, id: &str) {
+        self.by_deployment.remove(id);
+    }
+
     pub fn get(&self, id: &str) -> Option<&DeploymentUsage> {
         self.by_deployment.get(id)
     }
 
     pub fn all(&self) -> &HashMap<String, DeploymentUsage> {
         &self.by_deployment
+    }
+
+    pub fn groups(&self) -> &HashMap<String, GroupUsage> {
+        &self.by_group
+    }
+
+    /// `{ deployments: { id: {…} }, model_groups: { group: {…} } }`, with latency
+    /// percentiles; `cooldown_until` gives each deployment's cooldown end (epoch ms) or None.
+    pub fn report(&self, cooldown_until: impl Fn(&str) -> Option<f64>) -> Value {
+        let mut deployments = Map::new();
+        let mut in_flight_by_group: HashMap<&str, u64> = HashMap::new();
+        let mut ids: Vec<&String> = self.by_deployment.keys().collect();
+        ids.sort();
+        for id in ids {
+            let Some(u) = self.by_deployment.get(id) else {
+                continue;
+            };
+            *in_flight_by_group
+                .entry(u.model_group.as_str())
+                .or_default() += u.in_flight;
+            let mut v = serde_json::to_value(u).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.insert("latency_ms".into(), u.latency.percentiles());
+                m.insert(
+                    "cooldown_until_ms".into(),
+                    cooldown_until(id).map_or(Value::Null, Value::from),
+                );
+            }
+            deployments.insert(id.clone(), v);
+        }
+        let mut groups = Map::new();
+        let mut names: Vec<&String> = self.by_group.keys().collect();
+        names.sort();
+        for name in names {
+            let Some(g) = self.by_group.get(name) else {
+                continue;
+            };
+            let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.insert("latency_ms".into(), g.latency.percentiles());
+                m.insert(
+                    "in_flight".into(),
+                    json!(in_flight_by_group.get(name.as_str()).copied().unwrap_or(0)),
+                );
+            }
+            groups.insert(name.clone(), v);
+        }
+        json!({"deployments": deployments, "model_groups": groups})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let mut w = LatencyWindow::default();
+        for ms in 1..=100 {
+            w.push(f64::from(ms));
+        }
+        assert_eq!(
+            w.percentiles(),
+            json!({"p50": 50.0, "p95": 95.0, "p99": 99.0})
+        );
+        assert_eq!(
+            LatencyWindow::default().percentiles(),
+            json!({"p50": null, "p95": null, "p99": null})
+        );
+    }
+
+    #[test]
+    fn latency_window_keeps_the_most_recent_samples() {
+        let mut w = LatencyWindow::default();
+        for _ in 0..LATENCY_WINDOW {
+            w.push(1000.0);
+        }
+        for _ in 0..LATENCY_WINDOW {
+            w.push(1.0);
+        }
+        assert_eq!(w.percentiles().get("p99"), Some(&json!(1.0)));
     }
 }

@@ -1,6 +1,6 @@
 //! The JS host's clock, timers, entropy and logger behind the core's ports.
 
-use crate::ports::{Clock, LocalFuture, LogLevel, Logger, Sleeper, TokenCounter};
+use crate::ports::{Clock, EventSink, LocalFuture, LogLevel, Logger, Sleeper, TokenCounter};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub struct DateClock;
@@ -87,5 +87,30 @@ impl TokenCounter for JsTokenCounter {
             .ok()?
             .as_f64()?;
         (n.is_finite() && n >= 0.0).then_some(n.round() as u64)
+    }
+}
+
+/// The `on` option: `{ success?, failure?, retry?, fallback?, cooldown? }` callbacks, each
+/// called with the event's payload object. A throwing callback never breaks a request.
+pub struct JsEvents {
+    on: JsValue,
+}
+
+impl JsEvents {
+    pub fn new(on: JsValue) -> JsEvents {
+        JsEvents { on }
+    }
+}
+
+impl EventSink for JsEvents {
+    fn emit(&self, event: &str, payload: &serde_json::Value) {
+        let f = js_sys::Reflect::get(&self.on, &JsValue::from_str(event))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        if let Some(f) = f {
+            if let Ok(arg) = js_sys::JSON::parse(&payload.to_string()) {
+                let _ = f.call1(&self.on, &arg);
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::error::LlmError;
 use crate::ports::{Ports, SplitMix64};
 use crate::router::{Routed, Router};
 use crate::types::Endpoint;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -31,6 +31,7 @@ pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
         rng: Rc::new(SplitMix64::new(host::entropy_seed())),
         logger: Rc::new(host::JsLogger::new(logger)),
         token_counter: None,
+        events: None,
     })
 }
 
@@ -102,14 +103,7 @@ impl RouterCore {
     /// The deployments as JSON text, credentials redacted.
     #[wasm_bindgen(js_name = deploymentsJson)]
     pub fn deployments_json(&self) -> String {
-        let list: Vec<Value> = self
-            .router
-            .table()
-            .deployments()
-            .iter()
-            .map(|d| d.redacted())
-            .collect();
-        Value::Array(list).to_string()
+        self.model_list_json(None)
     }
 
     /// Model group names, in configuration order, as JSON text.
@@ -118,23 +112,93 @@ impl RouterCore {
         serde_json::to_string(self.router.table().group_names()).unwrap_or_else(|_| "[]".into())
     }
 
-    /// Per-deployment counters as JSON text.
+    /// Usage per deployment and per model group as JSON text (`getUsageStats()`).
     #[wasm_bindgen(js_name = usageJson)]
     pub fn usage_json(&self) -> String {
-        let mut out = Map::new();
-        for (id, u) in self.router.usage_all() {
-            let mut v = serde_json::to_value(&u).unwrap_or(Value::Null);
-            if let Value::Object(m) = &mut v {
-                let until = self.router.cooling_until(&id);
-                m.insert(
-                    "cooldown_until_ms".into(),
-                    until.map_or(Value::Null, Value::from),
-                );
-            }
-            out.insert(id, v);
-        }
-        Value::Object(out).to_string()
+        self.router.usage_report().to_string()
     }
+
+    /// Routes router events to `on.success/failure/retry/fallback/cooldown` callbacks.
+    #[wasm_bindgen(js_name = setEvents)]
+    pub fn set_events(&self, on: JsValue) {
+        self.router.set_events(
+            on.is_object()
+                .then(|| Rc::new(host::JsEvents::new(on)) as Rc<dyn crate::ports::EventSink>),
+        );
+    }
+
+    /// Adds a deployment (JSON text); returns it redacted.
+    #[wasm_bindgen(js_name = addDeployment)]
+    pub fn add_deployment(&self, entry: &str) -> Result<String, JsValue> {
+        let entry = parse_json(entry, "deployment")?;
+        self.router
+            .add_deployment(&entry)
+            .map(|v| v.to_string())
+            .map_err(|e| js_error(&e))
+    }
+
+    /// Removes a deployment; returns it redacted, or undefined when there is none.
+    #[wasm_bindgen(js_name = deleteDeployment)]
+    pub fn delete_deployment(&self, id: &str) -> Option<String> {
+        self.router.delete_deployment(id).map(|v| v.to_string())
+    }
+
+    /// Deep-merges a patch (JSON text) into a deployment; returns it redacted.
+    #[wasm_bindgen(js_name = updateDeployment)]
+    pub fn update_deployment(&self, id: &str, patch: &str) -> Result<String, JsValue> {
+        let patch = parse_json(patch, "patch")?;
+        self.router
+            .update_deployment(id, &patch)
+            .map(|v| v.to_string())
+            .map_err(|e| js_error(&e))
+    }
+
+    /// Replaces every deployment (JSON text of a model_list).
+    #[wasm_bindgen(js_name = setModelList)]
+    pub fn set_model_list(&self, list: &str) -> Result<(), JsValue> {
+        let list = parse_json(list, "model_list")?;
+        self.router.set_model_list(&list).map_err(|e| js_error(&e))
+    }
+
+    /// The deployments (of one group, or all), redacted, as JSON text.
+    #[wasm_bindgen(js_name = modelListJson)]
+    pub fn model_list_json(&self, group: Option<String>) -> String {
+        Value::Array(self.router.model_list(group.as_deref())).to_string()
+    }
+
+    /// One deployment by id, redacted, as JSON text.
+    #[wasm_bindgen(js_name = modelInfoJson)]
+    pub fn model_info_json(&self, id: &str) -> Option<String> {
+        self.router.deployment_info(id).map(|v| v.to_string())
+    }
+
+    /// Probes deployments; resolves to LiteLLM's health-check shape as JSON text.
+    #[wasm_bindgen(js_name = healthCheck)]
+    pub fn health_check(&self, group: Option<String>) -> js_sys::Promise {
+        let router = self.router.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            Ok(JsValue::from_str(
+                &router.health_check(group.as_deref()).await.to_string(),
+            ))
+        })
+    }
+
+    /// The bundled price map as JSON text.
+    #[wasm_bindgen(js_name = costMapJson)]
+    pub fn cost_map_json(&self) -> String {
+        crate::cost::CostMap::bundled().to_json().to_string()
+    }
+
+    /// Zeroes the cost counters.
+    #[wasm_bindgen(js_name = resetCost)]
+    pub fn reset_cost(&self) {
+        self.router.reset_cost();
+    }
+}
+
+fn parse_json(text: &str, what: &str) -> Result<Value, JsValue> {
+    serde_json::from_str(text)
+        .map_err(|e| js_error(&LlmError::config(what, format!("not valid JSON: {e}"))))
 }
 
 fn envelope(routed: &Routed) -> String {

@@ -74,7 +74,7 @@ describe("concurrent requests on one Router", () => {
       assert.ok(mock.callsTo("c3").length > 0);
 
       // The Router's own counters agree, and nothing is left in flight.
-      const stats = await router.getUsageStats();
+      const stats = (await router.getUsageStats()).deployments;
       const sum = (k) => Object.values(stats).reduce((n, s) => n + s[k], 0);
       assert.equal(sum("requests"), mock.calls.length);
       assert.equal(sum("successes"), fulfilled.length);

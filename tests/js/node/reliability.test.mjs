@@ -225,7 +225,7 @@ describe("cooldowns", () => {
       const first = await router.completion(chatRequest());
       assert.equal(first._hidden_params.model_id, "b");
       assert.equal(first._hidden_params.attempts, 2);
-      const stats = await router.getUsageStats();
+      const stats = (await router.getUsageStats()).deployments;
       const until = stats.a.cooldown_until_ms;
       assert.equal(typeof until, "number");
       assert.ok(until > Date.now() && until <= Date.now() + 300, `cooldown_until_ms ${until}`);
@@ -239,7 +239,7 @@ describe("cooldowns", () => {
       assert.equal(mock.callsTo("a").length, 1);
       assert.equal(mock.callsTo("b").length, 6);
       await sleep(Math.max(0, until - Date.now()) + 30);
-      assert.equal((await router.getUsageStats()).a.cooldown_until_ms, null);
+      assert.equal((await router.getUsageStats()).deployments.a.cooldown_until_ms, null);
       const back = await router.completion(chatRequest());
       assert.equal(back._hidden_params.model_id, "a");
       assert.equal(mock.callsTo("a").length, 2);
@@ -260,7 +260,7 @@ describe("cooldowns", () => {
     );
     const res = await router.completion(chatRequest());
     assert.equal(res._hidden_params.model_id, "b");
-    const left = (await router.getUsageStats()).a.cooldown_until_ms - Date.now();
+    const left = (await router.getUsageStats()).deployments.a.cooldown_until_ms - Date.now();
     assert.ok(left > 500 && left <= 1000, `cooling for ${left} ms more`);
   });
 
@@ -277,9 +277,9 @@ describe("cooldowns", () => {
       { allowed_fails: 1 },
     );
     await router.completion(chatRequest());
-    assert.equal((await router.getUsageStats()).a.cooldown_until_ms, null);
+    assert.equal((await router.getUsageStats()).deployments.a.cooldown_until_ms, null);
     await router.completion(chatRequest());
-    assert.notEqual((await router.getUsageStats()).a.cooldown_until_ms, null);
+    assert.notEqual((await router.getUsageStats()).deployments.a.cooldown_until_ms, null);
     const res = await router.completion(chatRequest());
     assert.equal(res._hidden_params.attempts, 1);
     assert.equal(mock.callsTo("a").length, 2);
@@ -300,14 +300,14 @@ describe("cooldowns", () => {
     );
     for (let i = 0; i < 3; i++) await router.completion(chatRequest());
     assert.equal(mock.callsTo("a").length, 3);
-    assert.equal((await router.getUsageStats()).a.cooldown_until_ms, null);
+    assert.equal((await router.getUsageStats()).deployments.a.cooldown_until_ms, null);
   });
 
   it("a single-deployment group is never cooled down", T, async () => {
     mock.script("solo", { error: "rate_limit" });
     const router = routerOver(mock, { chat: ["solo"] }, { num_retries: 0 });
     await rejection(router.completion(chatRequest()));
-    assert.equal((await router.getUsageStats()).solo.cooldown_until_ms, null);
+    assert.equal((await router.getUsageStats()).deployments.solo.cooldown_until_ms, null);
     const res = await router.completion(chatRequest());
     assert.equal(res._hidden_params.model_id, "solo");
   });

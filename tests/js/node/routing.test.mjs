@@ -324,7 +324,7 @@ describe("management methods", () => {
     const r = routerOver(mock, { chat: ["a"] });
     const res1 = await r.completion(chatRequest());
     const res2 = await r.completion(chatRequest());
-    const stats = await r.getUsageStats();
+    const stats = (await r.getUsageStats()).deployments;
     assert.deepEqual(Object.keys(stats), ["a"]);
     const a = stats.a;
     assert.equal(a.model_group, "chat");

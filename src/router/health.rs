@@ -1,0 +1,118 @@
+//! `healthCheck()`: the cheapest real probe each deployment's mode allows, sent directly to
+//! the deployment (no retries, no fallbacks, no effect on cooldowns or usage counters).
+
+use super::{Call, CallOptions, Router};
+use crate::config::{Deployment, Mode};
+use crate::types::Endpoint;
+use futures_util::future::join_all;
+use serde_json::{json, Map, Value};
+use std::rc::Rc;
+
+/// Probes in flight at once.
+const CONCURRENCY: usize = 8;
+/// Upper bound on one probe, whatever the deployment's own timeout.
+const MAX_PROBE_MS: u64 = 60_000;
+
+/// The probe for a mode: endpoint and body, or `None` when llmux does not probe it.
+fn probe(mode: Option<Mode>) -> Option<(Endpoint, Value)> {
+    match mode {
+        None | Some(Mode::Chat) => Some((
+            Endpoint::ChatCompletion,
+            json!({"messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}),
+        )),
+        Some(Mode::Completion) => Some((
+            Endpoint::TextCompletion,
+            json!({"prompt": "ping", "max_tokens": 1}),
+        )),
+        Some(Mode::Embedding) => Some((Endpoint::Embedding, json!({"input": "ping"}))),
+        _ => None,
+    }
+}
+
+enum Outcome {
+    Healthy,
+    Unhealthy(String),
+    Skipped(&'static str),
+}
+
+impl Router {
+    /// LiteLLM's `ahealth_check` shape: `healthy_endpoints`, `unhealthy_endpoints` (each the
+    /// redacted `litellm_params` plus `model_id`, `model_name`, and `error` when unhealthy),
+    /// `healthy_count`, `unhealthy_count`, and llmux's `skipped_endpoints` for modes it does
+    /// not probe.
+    pub async fn health_check(&self, group: Option<&str>) -> Value {
+        let table = self.table();
+        let targets: Vec<Rc<Deployment>> = table
+            .deployments()
+            .iter()
+            .filter(|d| group.is_none_or(|g| d.model_group == g))
+            .cloned()
+            .collect();
+        let mut outcomes = Vec::with_capacity(targets.len());
+        for chunk in targets.chunks(CONCURRENCY) {
+            outcomes.extend(join_all(chunk.iter().map(|d| self.probe_one(d))).await);
+        }
+        let (mut healthy, mut unhealthy, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+        for (d, outcome) in targets.iter().zip(outcomes) {
+            let mut entry = match d.redacted().get("litellm_params") {
+                Some(Value::Object(m)) => m.clone(),
+                _ => Map::new(),
+            };
+            entry.insert("model_id".into(), json!(d.id));
+            entry.insert("model_name".into(), json!(d.model_group));
+            match outcome {
+                Outcome::Healthy => healthy.push(Value::Object(entry)),
+                Outcome::Unhealthy(error) => {
+                    entry.insert("error".into(), json!(error));
+                    unhealthy.push(Value::Object(entry));
+                }
+                Outcome::Skipped(why) => {
+                    entry.insert("reason".into(), json!(why));
+                    skipped.push(Value::Object(entry));
+                }
+            }
+        }
+        json!({
+            "healthy_endpoints": healthy,
+            "unhealthy_endpoints": unhealthy,
+            "healthy_count": healthy.len(),
+            "unhealthy_count": unhealthy.len(),
+            "skipped_endpoints": skipped,
+        })
+    }
+
+    async fn probe_one(&self, d: &Deployment) -> Outcome {
+        let Some((endpoint, body)) = probe(d.model_info.mode) else {
+            return Outcome::Skipped("llmux does not probe this mode");
+        };
+        let Value::Object(mut body) = body else {
+            return Outcome::Skipped("no probe");
+        };
+        body.insert("model".into(), json!(d.model_group));
+        let timeout = d
+            .timeout_ms
+            .unwrap_or(self.inner.config.timeout_ms)
+            .min(MAX_PROBE_MS);
+        let mut call = Call {
+            endpoint,
+            body,
+            opts: CallOptions {
+                model: d.model_group.clone(),
+                timeout_ms: Some(timeout),
+                ..CallOptions::default()
+            },
+            attempts: 0,
+            retries: 0,
+            fallback_model_group: None,
+            input_tokens: None,
+        };
+        match self.exchange(&mut call, d).await {
+            Ok(_) => Outcome::Healthy,
+            Err(e) => Outcome::Unhealthy(format!(
+                "{}: {}",
+                e.kind,
+                super::annotate(e.clone(), d).message
+            )),
+        }
+    }
+}
