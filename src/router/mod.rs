@@ -197,7 +197,14 @@ impl Router {
         let result = self.with_fallbacks(&mut call, group.clone(), 0).await;
         let latency_ms = self.now() - started;
         match result {
-            Ok(answer) => {
+            Ok(mut answer) => {
+                // Providers that report no creation time get the router's (Unix seconds).
+                if let Some(obj) = answer.body.as_object_mut() {
+                    let created = obj.get("created").and_then(Value::as_u64).unwrap_or(0);
+                    if created == 0 && obj.contains_key("choices") {
+                        obj.insert("created".into(), Value::from((self.now() / 1000.0) as u64));
+                    }
+                }
                 let d = &answer.deployment;
                 let usage = token_usage(&answer.body);
                 let response_cost = usage.and_then(|u| completion_cost(&model_cost(d), &u));

@@ -32,8 +32,11 @@ const FORBIDDEN: &[&str] = &[
     "headers",
 ];
 
-/// Router-only fields removed from the upstream body and ignored there.
+/// Router-only fields removed from the upstream body. `cache`/`caching` are LiteLLM's
+/// per-request cache controls; with no response cache configured they have nothing to control.
 const STRIPPED: &[&str] = &[
+    "cache",
+    "caching",
     "metadata",
     "litellm_metadata",
     "specific_deployment",
@@ -68,11 +71,6 @@ impl CallOptions {
             return Err(LlmError::bad_request(
                 "stream: true is not yet supported by llmux",
             ));
-        }
-        for key in ["cache", "caching"] {
-            if body.get(key).is_some_and(|v| !v.is_null()) {
-                body.remove(key);
-            }
         }
         for key in STRIPPED {
             body.remove(*key);
