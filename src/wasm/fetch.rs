@@ -14,6 +14,7 @@ const READ_HEADERS: &[&str] = &[
     "retry-after",
     "retry-after-ms",
     "x-request-id",
+    "x-amzn-errortype",
 ];
 
 pub struct FetchTransport {
