@@ -26,13 +26,16 @@ tier "2. wasm-bindgen-test in Node and headless Chromium"
 bash tests/wasm/run.sh
 
 tier "3a. end-to-end in Node (node:test)"
-node --test --test-concurrency=1 tests/mock/ tests/js/node/
+node --test --test-concurrency=1 tests/mock/ tests/js/node/ tests/js/providers/
 
 tier "3b. end-to-end in Deno"
 node tests/js/deno/run.mjs
 
 tier "3c. end-to-end in workerd (Miniflare)"
 node --test tests/js/workerd/
+
+tier "3e. fault injection (Node + workerd) and soak"
+node --test --test-concurrency=1 tests/js/faults/
 
 tier "3d. end-to-end in headless Chromium"
 node --test tests/js/browser/

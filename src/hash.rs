@@ -1,5 +1,5 @@
-//! SHA-256 (FIPS 180-4) for stable deployment ids and, later, cache keys; small enough
-//! that the wasm bundle needs no crypto crate.
+//! SHA-256 (FIPS 180-4) for stable deployment ids and cache keys, and HMAC-SHA256 for request
+//! signatures (AWS SigV4); small enough that the wasm bundle needs no crypto crate.
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -72,7 +72,37 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
-    sha256(data).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&sha256(data))
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// HMAC-SHA256 (RFC 2104) for request signatures such as AWS SigV4.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block_key = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block_key
+            .iter_mut()
+            .zip(sha256(key))
+            .for_each(|(slot, b)| *slot = b);
+    } else {
+        block_key
+            .iter_mut()
+            .zip(key.iter())
+            .for_each(|(slot, b)| *slot = *b);
+    }
+    let mut inner = Vec::with_capacity(BLOCK + data.len());
+    inner.extend(block_key.iter().map(|b| b ^ 0x36));
+    inner.extend_from_slice(data);
+    let inner_hash = sha256(&inner);
+    let mut outer = Vec::with_capacity(BLOCK + inner_hash.len());
+    outer.extend(block_key.iter().map(|b| b ^ 0x5c));
+    outer.extend_from_slice(&inner_hash);
+    sha256(&outer)
 }
 
 #[cfg(test)]
@@ -93,5 +123,45 @@ mod tests {
             sha256_hex(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
         );
+    }
+
+    /// RFC 4231 section 4: test cases 1-4, 6 and 7 (case 5 checks truncated output).
+    #[test]
+    fn hmac_sha256_matches_rfc_4231_vectors() {
+        let cases: [(Vec<u8>, Vec<u8>, &str); 6] = [
+            (
+                vec![0x0b; 20],
+                b"Hi There".to_vec(),
+                "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+            ),
+            (
+                b"Jefe".to_vec(),
+                b"what do ya want for nothing?".to_vec(),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+            ),
+            (
+                vec![0xaa; 20],
+                vec![0xdd; 50],
+                "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+            ),
+            (
+                (1u8..=25).collect(),
+                vec![0xcd; 50],
+                "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+            ),
+            (
+                vec![0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First".to_vec(),
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+            (
+                vec![0xaa; 131],
+                b"This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.".to_vec(),
+                "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+            ),
+        ];
+        for (key, data, expected) in cases {
+            assert_eq!(hex(&hmac_sha256(&key, &data)), expected);
+        }
     }
 }

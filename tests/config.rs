@@ -66,14 +66,18 @@ fn custom_llm_provider_makes_any_model_name_openai_compatible() {
 
 #[test]
 fn unsupported_and_unknown_providers_name_the_model_field() {
-    for model in ["azure/my-gpt", "nosuch/thing", "totally-unknown-model"] {
+    for model in [
+        "sagemaker/my-endpoint",
+        "nosuch/thing",
+        "totally-unknown-model",
+    ] {
         assert_eq!(
             field_of(entry(json!({"model": model}))),
             "model_list[0].litellm_params.model",
             "{model}"
         );
     }
-    let e = parse(entry(json!({"model": "azure/x"}))).unwrap_err();
+    let e = parse(entry(json!({"model": "sagemaker/x"}))).unwrap_err();
     assert!(e.message.contains("not yet supported"));
 }
 
@@ -231,7 +235,7 @@ fn ignore_invalid_deployments_keeps_the_valid_ones() {
         "ignore_invalid_deployments": true,
         "model_list": [
             {"model_name": "a", "litellm_params": {"model": "openai/x"}},
-            {"model_name": "b", "litellm_params": {"model": "azure/y"}}
+            {"model_name": "b", "litellm_params": {"model": "sagemaker/y"}}
         ]
     }))
     .unwrap();

@@ -603,3 +603,23 @@ fn concurrent_calls_each_get_exactly_one_answer() {
     let usage = router.usage_all();
     assert_eq!(usage.values().map(|u| u.in_flight).sum::<u64>(), 0);
 }
+
+#[test]
+fn falls_back_without_waiting_once_every_deployment_is_cooling_down() {
+    let options = json!({
+        "model_list": [deployment("chat", A, "a"), deployment("chat", B, "b"), deployment("fb", C, "c")],
+        "num_retries": 2, "cooldown_time": 30, "fallbacks": [{"chat": ["fb"]}]
+    });
+    let (router, fakes) = router_with(options, 5);
+    fakes.transport.script(A, [Step::error(429, "limit")]);
+    fakes.transport.script(B, [Step::error(429, "limit")]);
+    let t0 = fakes.clock.now_ms();
+    let routed = block_on(router.call(Endpoint::ChatCompletion, chat("chat"))).unwrap();
+    assert_eq!(routed.hidden.model_group, "fb");
+    assert_eq!(routed.hidden.attempts, 3);
+    assert!(
+        fakes.sleeper.slept.borrow().is_empty(),
+        "no backoff: nothing in the group could answer"
+    );
+    assert_eq!(fakes.clock.now_ms(), t0);
+}

@@ -536,9 +536,9 @@ async fn router_core_resolves_to_a_hidden_and_body_envelope() {
     let names: Value = serde_json::from_str(&core.model_names_json()).unwrap();
     assert_eq!(names, json!(["gpt"]));
     let usage: Value = serde_json::from_str(&core.usage_json()).unwrap();
-    assert_eq!(usage[format!("{name}-id")]["successes"], 1);
+    assert_eq!(usage["deployments"][format!("{name}-id")]["successes"], 1);
     assert_eq!(
-        usage[format!("{name}-id")]["cooldown_until_ms"],
+        usage["deployments"][format!("{name}-id")]["cooldown_until_ms"],
         Value::Null
     );
 }
@@ -612,4 +612,233 @@ fn router_core_constructor_rejects_bad_options_with_a_config_error() {
     .unwrap();
     assert_eq!(err["kind"], "ConfigError");
     assert_eq!(err["field"], "options");
+}
+
+// ---------------------------------------------------------------------------------------
+// fault injection: one Router through every fault the mock can script
+
+/// A chat request for `group` with LiteLLM's per-call `num_retries`.
+async fn ask_retries(router: &Router, group: &str, num_retries: u32) -> Result<Routed, LlmError> {
+    let mut request = chat(group);
+    request.insert("num_retries".into(), json!(num_retries));
+    within(
+        10_000,
+        "a router call",
+        router.call(Endpoint::ChatCompletion, request),
+    )
+    .await
+}
+
+#[wasm_bindgen_test]
+async fn router_survives_every_fault_and_keeps_serving() {
+    let solo = unique("wasm-fault-solo");
+    let first = unique("wasm-fault-a");
+    let second = unique("wasm-fault-b");
+    let mut a = deployment("pair", &first);
+    a["litellm_params"]["weight"] = json!(1_000_000);
+    let mut b = deployment("pair", &second);
+    b["litellm_params"]["weight"] = json!(1);
+    // One Router for the whole sequence. "solo" (a single deployment, never cooled down)
+    // surfaces each fault as a typed error; in "pair" the favoured deployment `a` takes the
+    // fault and the retry is answered by `b`. allowed_fails is high so that only a 429 benches.
+    let r = router(json!({
+        "model_list": [deployment("solo", &solo), a, b],
+        "timeout": 0.5,
+        "allowed_fails": 1000,
+        "cooldown_time": 30,
+    }));
+    let html_502 = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
+    let html_200 = "<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>";
+    let faults: Vec<(Value, ErrorKind, u16)> = vec![
+        (
+            json!({ "error": "server" }),
+            ErrorKind::InternalServerError,
+            500,
+        ),
+        (
+            json!({ "error": "bad_gateway" }),
+            ErrorKind::InternalServerError,
+            502,
+        ),
+        (
+            json!({ "error": "unavailable" }),
+            ErrorKind::ServiceUnavailableError,
+            503,
+        ),
+        (json!({ "status": 504 }), ErrorKind::Timeout, 504),
+        (json!({ "hang": true }), ErrorKind::Timeout, 408),
+        (
+            json!({ "reset": "before_headers" }),
+            ErrorKind::APIConnectionError,
+            500,
+        ),
+        (
+            json!({ "reset": "mid_body" }),
+            ErrorKind::APIConnectionError,
+            500,
+        ),
+        (
+            json!({ "body_raw": "{\"id\": " }),
+            ErrorKind::APIConnectionError,
+            500,
+        ),
+        (
+            json!({ "body_raw": "" }),
+            ErrorKind::APIConnectionError,
+            500,
+        ),
+        (
+            json!({ "status": 502, "body_raw": html_502 }),
+            ErrorKind::InternalServerError,
+            502,
+        ),
+        (
+            json!({ "status": 200, "body_raw": html_200 }),
+            ErrorKind::APIConnectionError,
+            500,
+        ),
+        (
+            json!({ "error": "auth" }),
+            ErrorKind::AuthenticationError,
+            401,
+        ),
+        (
+            json!({ "error": "not_found" }),
+            ErrorKind::NotFoundError,
+            404,
+        ),
+        (
+            json!({ "error": "bad_request" }),
+            ErrorKind::BadRequestError,
+            400,
+        ),
+        (
+            json!({ "error": "context_window" }),
+            ErrorKind::ContextWindowExceededError,
+            400,
+        ),
+        (
+            json!({ "error": "content_policy" }),
+            ErrorKind::ContentPolicyViolationError,
+            400,
+        ),
+        // Last: a 429 benches `a` for the rest of the test.
+        (
+            json!({ "error": "rate_limit", "headers": { "retry-after": "0" } }),
+            ErrorKind::RateLimitError,
+            429,
+        ),
+    ];
+
+    // Upstream calls per deployment, counted step by step.
+    let (mut solo_calls, mut first_calls, mut second_calls) = (0, 0, 0);
+    for (step, kind, status) in &faults {
+        // A browser silently resends a request whose reused keep-alive connection is reset
+        // before any response byte (Chromium's ShouldResendRequest), so that fault is a mode
+        // (every call resets) and may reach the mock more than once; anything else is one step.
+        let resend = step["reset"] == "before_headers";
+        let min_calls = |n: usize, delta: usize| {
+            if resend && !is_node() {
+                assert!(
+                    delta >= n,
+                    "{step}: {delta} upstream calls, expected at least {n}"
+                );
+            } else {
+                assert_eq!(delta, n, "{step}: upstream calls");
+            }
+        };
+        let fault = |name: String| {
+            let step = step.clone();
+            async move {
+                if resend {
+                    mode(&name, json!({ "kind": "down", "fail": step })).await;
+                } else {
+                    script(&name, json!([step])).await;
+                }
+            }
+        };
+        let heal = |name: String| async move {
+            if resend {
+                mode(&name, json!({ "kind": "healthy" })).await;
+            }
+        };
+
+        // The fault surfaces as its typed error after one upstream attempt.
+        fault(solo.clone()).await;
+        let before = calls_to(&solo).await.len();
+        let err = match ask_retries(&r, "solo", 0).await {
+            Err(e) => e,
+            Ok(ok) => panic!("{step}: answered by {}", ok.hidden.model_id),
+        };
+        heal(solo.clone()).await;
+        let delta = calls_to(&solo).await.len() - before;
+        min_calls(1, delta);
+        solo_calls += delta;
+        assert_eq!(err.kind, *kind, "{step}: {err}");
+        assert_eq!(err.status, *status, "{step}: {err}");
+        assert_eq!(err.attempts, Some(1), "{step}");
+        assert_eq!(err.deployment_id, Some(format!("{solo}-id")), "{step}");
+        assert_eq!(err.model_group.as_deref(), Some("solo"), "{step}");
+
+        // A retryable fault is recovered: retried at once on the other deployment.
+        if kind.retryable() {
+            fault(first.clone()).await;
+            let before = calls_to(&first).await.len();
+            let routed = ask_retries(&r, "pair", 1)
+                .await
+                .unwrap_or_else(|e| panic!("{step}: not recovered: {e}"));
+            heal(first.clone()).await;
+            let delta = calls_to(&first).await.len() - before;
+            min_calls(1, delta);
+            first_calls += delta;
+            second_calls += 1;
+            assert_eq!(
+                content(&routed.body),
+                format!("Hello from {second}"),
+                "{step}"
+            );
+            assert_eq!(routed.hidden.model_id, format!("{second}-id"), "{step}");
+            assert_eq!(
+                (routed.hidden.attempts, routed.hidden.retries),
+                (2, 1),
+                "{step}"
+            );
+        }
+    }
+
+    // After every fault, the same Router still answers healthy requests at once.
+    let routed = ask_retries(&r, "solo", 0).await.unwrap();
+    assert_eq!(content(&routed.body), format!("Hello from {solo}"));
+    assert_eq!(routed.hidden.attempts, 1);
+    let routed = ask_retries(&r, "pair", 0).await.unwrap();
+    assert_eq!(content(&routed.body), format!("Hello from {second}"));
+    assert_eq!(routed.hidden.attempts, 1);
+
+    // Accounting: the mock saw exactly the calls counted above (plus the two healthy ones);
+    // `a` took every retryable fault and is benched only by the final 429; nothing is left in
+    // flight.
+    assert_eq!(calls_to(&solo).await.len(), solo_calls + 1);
+    assert_eq!(calls_to(&first).await.len(), first_calls);
+    assert_eq!(calls_to(&second).await.len(), second_calls + 1);
+    let usage = r.usage(&format!("{solo}-id")).unwrap();
+    assert_eq!(
+        (usage.requests, usage.successes, usage.failures),
+        (faults.len() as u64 + 1, 1, faults.len() as u64)
+    );
+    assert!(
+        r.cooling_until(&format!("{solo}-id")).is_none(),
+        "a single deployment never cools down"
+    );
+    assert!(
+        r.cooling_until(&format!("{first}-id")).is_some(),
+        "the 429 benched a"
+    );
+    assert!(r.cooling_until(&format!("{second}-id")).is_none());
+    for id in [&solo, &first, &second] {
+        assert_eq!(
+            r.usage(&format!("{id}-id")).unwrap().in_flight,
+            0,
+            "{id} in flight"
+        );
+    }
 }

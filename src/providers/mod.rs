@@ -47,17 +47,10 @@ pub trait Provider {
 }
 
 /// Providers llmux speaks today.
-const SUPPORTED: &[&str] = &["openai"];
-
-/// Providers LiteLLM knows that llmux does not speak yet (a clear error, not "unknown").
-const NOT_YET: &[&str] = &[
-    "text-completion-openai",
-    "azure",
-    "azure_ai",
-    "anthropic",
-    "gemini",
-    "vertex_ai",
+const SUPPORTED: &[&str] = &[
+    "openai",
     "bedrock",
+    "gemini",
     "cohere",
     "mistral",
     "groq",
@@ -75,6 +68,15 @@ const NOT_YET: &[&str] = &[
     "lm_studio",
     "cloudflare",
     "voyage",
+    "anthropic",
+    "azure",
+    "azure_ai",
+];
+
+/// Providers LiteLLM knows that llmux does not speak yet (a clear error, not "unknown").
+const NOT_YET: &[&str] = &[
+    "text-completion-openai",
+    "vertex_ai",
     "huggingface",
     "replicate",
     "sagemaker",
@@ -88,6 +90,13 @@ const NOT_YET: &[&str] = &[
 pub fn lookup(name: &str) -> Option<&'static dyn Provider> {
     match name {
         "openai" => Some(&openai::OpenAi),
+        "bedrock" => Some(&bedrock::Bedrock),
+        "gemini" => Some(&gemini::Gemini),
+        "cohere" => Some(&cohere::Cohere),
+        "anthropic" => Some(&anthropic::Anthropic),
+        "azure" => Some(&azure::Azure),
+        "azure_ai" => Some(&azure::AzureAi),
+        name if compat::preset(name).is_some() => compat::provider(name),
         _ => None,
     }
 }
@@ -131,6 +140,9 @@ pub fn split_model(full: &str, explicit: Option<&str>) -> Result<(String, String
 /// Provider-specific checks of a parsed deployment (message only; the caller adds the path).
 pub fn validate(deployment: &Deployment) -> Result<(), String> {
     match lookup(&deployment.provider) {
+        Some(_) if deployment.provider == "bedrock" => bedrock::validate(deployment),
+        Some(_) if compat::preset(&deployment.provider).is_some() => compat::validate(deployment),
+        Some(p) if matches!(p.name(), "azure" | "azure_ai") => azure::validate(deployment),
         Some(_) => Ok(()),
         None => Err(format!(
             "provider {:?} is not supported",

@@ -435,6 +435,11 @@ impl Router {
                 .and_then(|p| p.retries_for(&err))
                 .unwrap_or(default_retries);
             let others = self.healthy_untried(&serving, &tried) > 0;
+            // Every deployment of the group is cooling down: waiting out a backoff cannot
+            // help, so the error goes to the fallbacks (or the caller) now, as in LiteLLM.
+            if !others && self.healthy_untried(&serving, &[]) == 0 {
+                return Err(err);
+            }
             // Request errors (400, context window, content policy) fail the same way anywhere.
             let deployment_specific = matches!(
                 err.kind,
@@ -835,10 +840,18 @@ fn annotate(mut e: LlmError, d: &Deployment) -> LlmError {
     e
 }
 
-/// Prices for a deployment: litellm_params, then model_info, then the bundled cost map.
+/// Prices for a deployment: litellm_params, then model_info, then the bundled cost map
+/// (under `model_info.base_model` when set, else the deployment's model).
 fn model_cost(d: &Deployment) -> crate::cost::ModelCost {
+    // `model_info.base_model` names the priced model behind a custom deployment name (Azure).
+    let priced = d
+        .model_info
+        .raw
+        .get("base_model")
+        .and_then(Value::as_str)
+        .unwrap_or(&d.model);
     let mut cost = CostMap::bundled()
-        .lookup(&d.provider, &d.model)
+        .lookup(&d.provider, priced)
         .cloned()
         .unwrap_or_default();
     if let Some(c) = d.input_cost_per_token.or(d.model_info.input_cost_per_token) {

@@ -11,6 +11,9 @@ pub fn token_usage(response: &Value) -> Option<TokenUsage> {
         prompt_tokens: n(usage.get("prompt_tokens")),
         completion_tokens: n(usage.get("completion_tokens")),
         cached_prompt_tokens: n(usage.pointer("/prompt_tokens_details/cached_tokens")),
-        cache_creation_tokens: 0,
+        // Anthropic-style cache writes, passed through by the providers that report them.
+        cache_creation_tokens: n(usage
+            .get("cache_creation_input_tokens")
+            .or_else(|| usage.pointer("/prompt_tokens_details/cache_creation_tokens"))),
     })
 }

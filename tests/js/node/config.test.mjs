@@ -57,11 +57,11 @@ describe("ConfigError names the offending field", () => {
     assert.match(e.message, /required/);
   });
 
-  it('model "azure/x" -> not yet supported, at litellm_params.model', () => {
-    const e = configError(oneDeployment({ model: "azure/x" }));
+  it('model "sagemaker/x" -> not yet supported, at litellm_params.model', () => {
+    const e = configError(oneDeployment({ model: "sagemaker/x" }));
     assert.equal(e.field, "model_list[0].litellm_params.model");
     assert.match(e.message, /not yet supported/);
-    assert.match(e.message, /azure/);
+    assert.match(e.message, /sagemaker/);
   });
 
   it('model "nosuchprovider/x" -> litellm_params.model', () => {

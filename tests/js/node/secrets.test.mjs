@@ -185,7 +185,7 @@ describe("secrets stay secret", () => {
       base({ bogus_field: 1 }),
       base({ api_base: "not-a-url" }),
       base({ headers: { Authorization: `Bearer ${HEADER_SECRET}\n` } }),
-      base({ model: "azure/x" }),
+      base({ model: "sagemaker/x" }),
       base({}, { cache_responses: true }),
       base({}, { not_an_option: SECRET }),
       base({ api_key: "os.environ/LLMUX_TEST_UNSET_VAR" }, { env: { OTHER: SECRET } }),
