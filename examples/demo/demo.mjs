@@ -299,7 +299,9 @@ async function main() {
     ),
   );
   print([
-    c.dim(`cooling for = getUsageStats().deployments.flaky.cooldown_until_ms − now, after each phase; flaky`),
+    c.dim(
+      `cooling for = getUsageStats().deployments.flaky.cooldown_until_ms − now, after each phase; flaky`,
+    ),
     c.dim(
       `is benched once its failures in the current minute (earlier ones too) exceed ${allowed_fails}`,
     ),
