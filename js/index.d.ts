@@ -326,6 +326,40 @@ export interface EmbeddingResponse extends WithHiddenParams {
   usage?: { prompt_tokens: number; total_tokens: number };
 }
 
+export interface ImageGenerationRequest extends CallOptions {
+  model: string;
+  prompt: string;
+  n?: number;
+  size?: string;
+  quality?: string;
+  style?: string;
+  response_format?: "url" | "b64_json";
+  user?: string;
+  [openAiParam: string]: unknown;
+}
+
+export interface ImageGenerationResponse extends WithHiddenParams {
+  created: number;
+  data: Array<{ url?: string; b64_json?: string; revised_prompt?: string }>;
+  usage?: Record<string, unknown>;
+}
+
+export interface ModerationRequest extends CallOptions {
+  model: string;
+  input: string | string[] | Array<Record<string, unknown>>;
+}
+
+export interface ModerationResponse extends WithHiddenParams {
+  id: string;
+  model: string;
+  results: Array<{
+    flagged: boolean;
+    categories: Record<string, boolean>;
+    category_scores: Record<string, number>;
+    [key: string]: unknown;
+  }>;
+}
+
 /** A deployment as `getDeployments()` returns it: credentials replaced by `"***"`. */
 export interface RedactedDeployment {
   model_name: string;
@@ -425,6 +459,11 @@ export declare class Router {
   atext_completion(request: TextCompletionRequest): Promise<TextCompletion>;
   embedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
   aembedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
+  imageGeneration(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;
+  image_generation(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;
+  aimage_generation(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;
+  moderation(request: ModerationRequest): Promise<ModerationResponse>;
+  amoderation(request: ModerationRequest): Promise<ModerationResponse>;
   getDeployments(): RedactedDeployment[];
   get_deployments(): RedactedDeployment[];
   getModelList(modelGroup?: string): RedactedDeployment[];

@@ -197,6 +197,16 @@ export function defineRouter(RouterCore) {
       return this.#call("embedding", request);
     }
 
+    /** Image generation (`/images/generations`). */
+    imageGeneration(request) {
+      return this.#call("image", request);
+    }
+
+    /** Moderation (`/moderations`). */
+    moderation(request) {
+      return this.#call("moderation", request);
+    }
+
     /** The deployments, with every credential replaced by "***". */
     getDeployments() {
       return JSON.parse(this.#core.modelListJson(undefined));
@@ -275,6 +285,9 @@ export function defineRouter(RouterCore) {
     atext_completion: "textCompletion",
     text_completion: "textCompletion",
     aembedding: "embedding",
+    aimage_generation: "imageGeneration",
+    image_generation: "imageGeneration",
+    amoderation: "moderation",
     get_deployments: "getDeployments",
     get_model_list: "getModelList",
     get_model_names: "getModelNames",

@@ -263,10 +263,11 @@ fn build_azure_ai(
         Endpoint::ChatCompletion if services => "/models/chat/completions",
         Endpoint::ChatCompletion => "/chat/completions",
         Endpoint::Embedding => "/embeddings",
-        Endpoint::TextCompletion => {
-            return Err(LlmError::bad_request(
-                "provider azure_ai does not serve textCompletion()",
-            ))
+        Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {
+            return Err(LlmError::bad_request(format!(
+                "provider azure_ai does not serve {}()",
+                endpoint.method()
+            )))
         }
     };
     if let Some(version) = &d.api_version {

@@ -106,10 +106,11 @@ impl Provider for Cohere {
         let (path, payload) = match endpoint {
             Endpoint::ChatCompletion => ("v2/chat", chat_body(&d.model, body)?),
             Endpoint::Embedding => ("v2/embed", embed_body(&d.model, body)?),
-            Endpoint::TextCompletion => {
-                return Err(LlmError::bad_request(
-                    "cohere does not serve textCompletion(); use completion()",
-                ))
+            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {
+                return Err(LlmError::bad_request(format!(
+                    "cohere does not serve {}()",
+                    endpoint.method()
+                )))
             }
         };
         let mut headers = vec![
@@ -154,9 +155,9 @@ impl Provider for Cohere {
         match endpoint {
             Endpoint::ChatCompletion => chat_response(&d.model, &value),
             Endpoint::Embedding => embed_response(&d.model, &value),
-            Endpoint::TextCompletion => Err(LlmError::bad_request(
-                "cohere does not serve textCompletion()",
-            )),
+            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => Err(
+                LlmError::bad_request(format!("cohere does not serve {}()", endpoint.method())),
+            ),
         }
     }
 }

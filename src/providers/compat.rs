@@ -720,7 +720,7 @@ impl Provider for Preset {
         match endpoint {
             Endpoint::ChatCompletion => self.adapt_chat(&mut body),
             Endpoint::Embedding => apply_params(&self.embedding, &mut body),
-            Endpoint::TextCompletion => {}
+            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {}
         }
         let mut auth = Vec::new();
         if let Some(key) = &d.api_key {
@@ -745,7 +745,7 @@ impl Provider for Preset {
         match endpoint {
             Endpoint::ChatCompletion => normalize_chat(&mut value),
             Endpoint::Embedding => normalize_embedding(&mut value),
-            Endpoint::TextCompletion => {}
+            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {}
         }
         Ok(value)
     }
@@ -841,7 +841,8 @@ fn error_in_success(endpoint: Endpoint, response: &HttpResponse) -> Option<HttpR
     let v: Value = serde_json::from_slice(&response.body).ok()?;
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
-        Endpoint::Embedding => "data",
+        Endpoint::Embedding | Endpoint::ImageGeneration => "data",
+        Endpoint::Moderation => "results",
     };
     if v.get(expected).is_some_and(Value::is_array) {
         return None;

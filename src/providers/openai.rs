@@ -21,7 +21,11 @@ impl Provider for OpenAi {
     fn supports(&self, endpoint: Endpoint) -> bool {
         matches!(
             endpoint,
-            Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Embedding
+            Endpoint::ChatCompletion
+                | Endpoint::TextCompletion
+                | Endpoint::Embedding
+                | Endpoint::ImageGeneration
+                | Endpoint::Moderation
         )
     }
 
@@ -99,7 +103,8 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
     })?;
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
-        Endpoint::Embedding => "data",
+        Endpoint::Embedding | Endpoint::ImageGeneration => "data",
+        Endpoint::Moderation => "results",
     };
     if !value.get(expected).is_some_and(Value::is_array) {
         // Some compatible servers answer 200 with an error object.

@@ -23,7 +23,7 @@ use crate::reliability::{
     cooldown::{CooldownBook, CooldownRule},
 };
 use crate::routing::shuffle;
-use crate::types::{tokens::estimate_input_tokens, usage::token_usage, Endpoint};
+use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::cell::RefCell;
@@ -207,7 +207,7 @@ impl Router {
                 }
                 let d = &answer.deployment;
                 let usage = token_usage(&answer.body);
-                let response_cost = usage.and_then(|u| completion_cost(&model_cost(d), &u));
+                let response_cost = response_cost(call.endpoint, d, &answer.body, usage);
                 self.inner.usage.borrow_mut().call_finished(CallOutcome {
                     group: &group,
                     error_kind: None,
@@ -739,7 +739,16 @@ impl Router {
         let provider = providers::lookup(&d.provider).ok_or_else(|| {
             LlmError::bad_request(format!("provider {} is not supported", d.provider))
         })?;
-        if !provider.supports(call.endpoint) {
+        // Text completion on a chat-only provider goes through chat, as in LiteLLM.
+        let via_chat = call.endpoint == Endpoint::TextCompletion
+            && !provider.supports(Endpoint::TextCompletion)
+            && provider.supports(Endpoint::ChatCompletion);
+        let endpoint = if via_chat {
+            Endpoint::ChatCompletion
+        } else {
+            call.endpoint
+        };
+        if !provider.supports(endpoint) {
             return Err(LlmError::bad_request(format!(
                 "provider {} does not serve {}()",
                 d.provider,
@@ -748,6 +757,9 @@ impl Router {
         }
         let mut body = d.request_defaults.clone();
         body.extend(call.body.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if via_chat {
+            body = text_completion::to_chat_request(body)?;
+        }
         let timeout_ms = call
             .opts
             .timeout_ms
@@ -757,12 +769,18 @@ impl Router {
             timeout_ms,
             now_ms: self.now(),
         };
-        let request = provider.build_request(d, call.endpoint, body, &ctx)?;
+        let request = provider.build_request(d, endpoint, body, &ctx)?;
         let mut local_retries = 0;
         loop {
             call.attempts += 1;
             let outcome = match self.inner.ports.transport.send(request.clone()).await {
-                Ok(response) => provider.parse_response(d, call.endpoint, &response),
+                Ok(response) => provider.parse_response(d, endpoint, &response).map(|v| {
+                    if via_chat {
+                        text_completion::from_chat_response(v)
+                    } else {
+                        v
+                    }
+                }),
                 Err(te) => Err(classify::from_transport(&te, Some(timeout_ms))),
             };
             match outcome {
@@ -838,6 +856,27 @@ fn annotate(mut e: LlmError, d: &Deployment) -> LlmError {
     e.model_group = Some(d.model_group.clone());
     e.deployment_id = Some(d.id.clone());
     e
+}
+
+/// USD cost of an answer: per token from usage, per image for image generation.
+fn response_cost(
+    endpoint: Endpoint,
+    d: &Deployment,
+    body: &Value,
+    usage: Option<crate::cost::TokenUsage>,
+) -> Option<f64> {
+    let cost = model_cost(d);
+    match endpoint {
+        Endpoint::ImageGeneration => {
+            let images = body
+                .get("data")
+                .and_then(Value::as_array)
+                .map_or(0, |a| a.len() as u64);
+            crate::cost::image_cost(&cost, images)
+        }
+        Endpoint::Moderation => Some(0.0),
+        _ => usage.and_then(|u| completion_cost(&cost, &u)),
+    }
 }
 
 /// Prices for a deployment: litellm_params, then model_info, then the bundled cost map

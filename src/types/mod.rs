@@ -1,6 +1,7 @@
 //! OpenAI wire types the router reads. Bodies pass through as JSON so unknown fields
 //! survive; only what routing, cost and validation need is typed here.
 
+pub mod text_completion;
 pub mod tokens;
 pub mod usage;
 
@@ -12,6 +13,8 @@ pub enum Endpoint {
     ChatCompletion,
     TextCompletion,
     Embedding,
+    ImageGeneration,
+    Moderation,
 }
 
 impl Endpoint {
@@ -21,6 +24,8 @@ impl Endpoint {
             Endpoint::ChatCompletion => "/chat/completions",
             Endpoint::TextCompletion => "/completions",
             Endpoint::Embedding => "/embeddings",
+            Endpoint::ImageGeneration => "/images/generations",
+            Endpoint::Moderation => "/moderations",
         }
     }
 
@@ -30,6 +35,8 @@ impl Endpoint {
             Endpoint::ChatCompletion => "completion",
             Endpoint::TextCompletion => "textCompletion",
             Endpoint::Embedding => "embedding",
+            Endpoint::ImageGeneration => "imageGeneration",
+            Endpoint::Moderation => "moderation",
         }
     }
 
@@ -40,6 +47,8 @@ impl Endpoint {
             (Endpoint::ChatCompletion, Some(m)) => m == Mode::Chat,
             (Endpoint::TextCompletion, Some(m)) => m == Mode::Completion || m == Mode::Chat,
             (Endpoint::Embedding, Some(m)) => m == Mode::Embedding,
+            (Endpoint::ImageGeneration, Some(m)) => m == Mode::ImageGeneration,
+            (Endpoint::Moderation, Some(m)) => m == Mode::Moderation,
         }
     }
 }

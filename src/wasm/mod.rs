@@ -75,6 +75,8 @@ impl RouterCore {
             "chat" => Some(Endpoint::ChatCompletion),
             "text" => Some(Endpoint::TextCompletion),
             "embedding" => Some(Endpoint::Embedding),
+            "image" => Some(Endpoint::ImageGeneration),
+            "moderation" => Some(Endpoint::Moderation),
             _ => None,
         };
         wasm_bindgen_futures::future_to_promise(async move {

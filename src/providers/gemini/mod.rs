@@ -150,10 +150,11 @@ impl Provider for Gemini {
         let (method, gemini_body) = match endpoint {
             Endpoint::ChatCompletion => ("generateContent", request::chat_body(model, body)?),
             Endpoint::Embedding => ("batchEmbedContents", embedding::request_body(model, &body)?),
-            Endpoint::TextCompletion => {
-                return Err(LlmError::bad_request(
-                    "provider gemini does not serve textCompletion(); use completion()",
-                ))
+            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {
+                return Err(LlmError::bad_request(format!(
+                    "provider gemini does not serve {}()",
+                    endpoint.method()
+                )))
             }
         };
         let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
@@ -190,6 +191,9 @@ impl Provider for Gemini {
             Endpoint::ChatCompletion | Endpoint::TextCompletion => {
                 response::parse_chat(&d.model, response)
             }
+            Endpoint::ImageGeneration | Endpoint::Moderation => Err(LlmError::bad_request(
+                format!("provider gemini does not serve {}()", endpoint.method()),
+            )),
         }
     }
 }
