@@ -297,14 +297,25 @@ describe("azure_ai (Azure AI Foundry / serverless)", () => {
     },
   );
 
-  it("textCompletion is refused before any upstream call", T, async () => {
-    const router = routerWith({
-      model: "azure_ai/Llama-3.3-70B-Instruct",
-      api_base: `${mock.url}/ai4`,
-      api_key: KEY,
-    });
-    const err = await rejection(router.textCompletion({ model: "chat", prompt: "Say hi" }));
-    assert.ok(err instanceof errors.BadRequestError, `${err.name}: ${err.message}`);
-    assert.equal(mock.callsTo("ai4").length, 0);
-  });
+  it(
+    "textCompletion goes through chat: one user message up, a text_completion back",
+    T,
+    async () => {
+      const router = routerWith({
+        model: "azure_ai/Llama-3.3-70B-Instruct",
+        api_base: `${mock.url}/ai4`,
+        api_key: KEY,
+      });
+      const reply = fixture("ai/chat_response.json");
+      mock.script("ai4", { status: 200, body: reply });
+      const res = await router.textCompletion({ model: "chat", prompt: "Say hi", max_tokens: 5 });
+      const [call] = mock.callsTo("ai4");
+      assert.match(call.path, /\/chat\/completions$/);
+      assert.deepEqual(call.body.messages, [{ role: "user", content: "Say hi" }]);
+      assert.equal(call.body.prompt, undefined);
+      assert.equal(res.object, "text_completion");
+      assert.equal(res.choices[0].text, reply.choices[0].message.content);
+      assert.deepEqual(res.usage, reply.usage);
+    },
+  );
 });

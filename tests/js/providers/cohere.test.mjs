@@ -160,10 +160,17 @@ describe("cohere", () => {
     assert.equal(err.status, 400);
   });
 
-  it("textCompletion is refused without calling Cohere", T, async () => {
+  it("textCompletion goes through /v2/chat and answers a text_completion", T, async () => {
     const router = routerFor("co6", "cohere/command-r-08-2024");
-    const err = await rejection(router.textCompletion({ model: "g", prompt: "hi" }));
-    assert.ok(err instanceof errors.BadRequestError, String(err));
-    assert.equal(mock.callsTo("co6").length, 0);
+    mock.script("co6", { status: 200, body: fixture("chat_response.json") });
+    const res = await router.textCompletion({ model: "g", prompt: "hi" });
+    const [call] = mock.callsTo("co6");
+    assert.equal(call.path, "/co6/v2/chat");
+    assert.deepEqual(call.body.messages, [{ role: "user", content: "hi" }]);
+    assert.equal(res.object, "text_completion");
+    assert.equal(
+      res.choices[0].text,
+      fixture("chat_response.openai.json").choices[0].message.content,
+    );
   });
 });
