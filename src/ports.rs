@@ -118,6 +118,17 @@ pub trait TokenCounter {
     fn count(&self, model: &str, body: &serde_json::Map<String, serde_json::Value>) -> Option<u64>;
 }
 
+/// Signs with RSASSA-PKCS1-v1_5 / SHA-256 (RS256), for service-account JWTs (Vertex AI).
+/// The wasm host uses WebCrypto (`crypto.subtle`), available in every runtime llmux targets.
+pub trait Signer {
+    /// `pkcs8_pem`: a `-----BEGIN PRIVATE KEY-----` PEM; returns the raw signature bytes.
+    fn sign_rs256(
+        &self,
+        pkcs8_pem: &str,
+        data: &[u8],
+    ) -> LocalFuture<'static, Result<Vec<u8>, String>>;
+}
+
 /// Receives router events (`success`, `failure`, `retry`, `fallback`, `cooldown`) for the
 /// host's callbacks. Payloads never contain credentials.
 pub trait EventSink {
@@ -136,4 +147,6 @@ pub struct Ports {
     pub token_counter: Option<Rc<dyn TokenCounter>>,
     /// Optional event callbacks.
     pub events: Option<Rc<dyn EventSink>>,
+    /// RS256 signing for OAuth service accounts; `None` where the host has no WebCrypto.
+    pub signer: Option<Rc<dyn Signer>>,
 }

@@ -328,6 +328,7 @@ impl Fakes {
             logger: logger.clone(),
             token_counter: None,
             events: Some(events.clone()),
+            signer: None,
         };
         Fakes {
             clock,

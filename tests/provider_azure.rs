@@ -20,6 +20,7 @@ const KEY: &str = "0123456789abcdef0123456789abcdef";
 const CTX: RequestContext = RequestContext {
     timeout_ms: 30_000,
     now_ms: 1_700_000_000_000.0,
+    bearer_token: None,
 };
 
 fn fixture_text(name: &str) -> String {

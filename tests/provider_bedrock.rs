@@ -80,6 +80,7 @@ fn ctx() -> RequestContext {
     RequestContext {
         timeout_ms: 30_000,
         now_ms: NOW_MS,
+        bearer_token: None,
     }
 }
 

@@ -12,17 +12,19 @@ pub mod openai;
 use crate::config::Deployment;
 use crate::cost::CostMap;
 use crate::error::LlmError;
-use crate::ports::{HttpRequest, HttpResponse};
+use crate::ports::{HttpRequest, HttpResponse, LocalFuture, Ports};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
 /// What a request builder may need besides the deployment and body.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RequestContext {
     /// Abort the exchange after this many milliseconds.
     pub timeout_ms: u64,
     /// The router clock (epoch milliseconds in production), for signatures such as SigV4.
     pub now_ms: f64,
+    /// An access token obtained by `Provider::auth` for this request (OAuth providers).
+    pub bearer_token: Option<String>,
 }
 
 pub trait Provider {
@@ -37,6 +39,16 @@ pub trait Provider {
         body: Map<String, Value>,
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError>;
+    /// An access token to obtain before building the request (e.g. an OAuth exchange),
+    /// using the host's ports; `None` for providers authenticated by static credentials.
+    fn auth<'a>(
+        &'a self,
+        _deployment: &'a Deployment,
+        _ports: &'a Ports,
+    ) -> Option<LocalFuture<'a, Result<String, LlmError>>> {
+        None
+    }
+
     /// Turns any reply (2xx or not) into an OpenAI-format body or a classified error.
     fn parse_response(
         &self,

@@ -765,9 +765,14 @@ impl Router {
             .timeout_ms
             .or(d.timeout_ms)
             .unwrap_or(self.inner.config.timeout_ms);
+        let bearer_token = match provider.auth(d, &self.inner.ports) {
+            Some(pending) => Some(pending.await?),
+            None => None,
+        };
         let ctx = providers::RequestContext {
             timeout_ms,
             now_ms: self.now(),
+            bearer_token,
         };
         let request = provider.build_request(d, endpoint, body, &ctx)?;
         let mut local_retries = 0;
