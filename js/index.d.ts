@@ -360,6 +360,36 @@ export interface ModerationResponse extends WithHiddenParams {
   }>;
 }
 
+export interface TranscriptionRequest extends CallOptions {
+  model: string;
+  /** The audio. A Blob/File gives its name and type; raw bytes are sniffed (wav, mp3, flac, ogg, webm, m4a). */
+  file: Blob | ArrayBuffer | Uint8Array;
+  /** The upload's file name when `file` has none (the extension tells the provider the format). */
+  filename?: string;
+  language?: string;
+  prompt?: string;
+  response_format?: "json" | "text" | "srt" | "verbose_json" | "vtt";
+  temperature?: number;
+  timestamp_granularities?: Array<"word" | "segment">;
+  [openAiParam: string]: unknown;
+}
+
+/** `text` always; `verbose_json` adds `language`, `duration`, `words`, `segments`. Text formats come back as `{ text }`. */
+export interface TranscriptionResponse extends WithHiddenParams {
+  text: string;
+  [key: string]: unknown;
+}
+
+export interface SpeechRequest extends CallOptions {
+  model: string;
+  input: string;
+  voice: string;
+  response_format?: "mp3" | "opus" | "aac" | "flac" | "wav" | "pcm";
+  speed?: number;
+  instructions?: string;
+  [openAiParam: string]: unknown;
+}
+
 /** A deployment as `getDeployments()` returns it: credentials replaced by `"***"`. */
 export interface RedactedDeployment {
   model_name: string;
@@ -463,6 +493,11 @@ export declare class Router {
   image_generation(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;
   aimage_generation(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;
   moderation(request: ModerationRequest): Promise<ModerationResponse>;
+  transcription(request: TranscriptionRequest): Promise<TranscriptionResponse>;
+  atranscription(request: TranscriptionRequest): Promise<TranscriptionResponse>;
+  /** Resolves to a standard `Response` whose body is the audio (content-type from the provider). */
+  speech(request: SpeechRequest): Promise<Response & WithHiddenParams>;
+  aspeech(request: SpeechRequest): Promise<Response & WithHiddenParams>;
   amoderation(request: ModerationRequest): Promise<ModerationResponse>;
   getDeployments(): RedactedDeployment[];
   get_deployments(): RedactedDeployment[];

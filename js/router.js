@@ -65,6 +65,47 @@ function requestJson(request) {
   }
 }
 
+/** Audio formats by their first bytes, for uploads that carry no name or type. */
+const AUDIO_SIGNATURES = [
+  ["RIFF", "wav", "audio/wav"],
+  ["fLaC", "flac", "audio/flac"],
+  ["OggS", "ogg", "audio/ogg"],
+  ["ID3", "mp3", "audio/mpeg"],
+  ["\x1aE\xdf\xa3", "webm", "audio/webm"],
+];
+
+function sniffAudio(bytes) {
+  const head = String.fromCharCode(...bytes.subarray(0, 12));
+  for (const [magic, ext, type] of AUDIO_SIGNATURES) {
+    if (head.startsWith(magic)) return [ext, type];
+  }
+  if (head.slice(4, 8) === "ftyp") return ["m4a", "audio/mp4"];
+  if (bytes[0] === 0xff && (bytes[1] & 0xe0) === 0xe0) return ["mp3", "audio/mpeg"];
+  return ["bin", "application/octet-stream"];
+}
+
+/** The bytes, file name and content type of a `Blob | File | ArrayBuffer | Uint8Array`. */
+async function uploadOf(file, filename) {
+  let bytes;
+  let name = filename;
+  let type;
+  if (typeof Blob !== "undefined" && file instanceof Blob) {
+    bytes = new Uint8Array(await file.arrayBuffer());
+    name ??= typeof file.name === "string" && file.name ? file.name : undefined;
+    type = file.type || undefined;
+  } else if (file instanceof ArrayBuffer) {
+    bytes = new Uint8Array(file);
+  } else if (ArrayBuffer.isView(file)) {
+    bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  } else {
+    throw new BadRequestError("`file` must be a Blob, File, ArrayBuffer or Uint8Array", {
+      status: 400,
+    });
+  }
+  const [ext, sniffed] = sniffAudio(bytes);
+  return { bytes, name: name ?? `audio.${ext}`, type: type ?? sniffed };
+}
+
 function withHiddenParams(text) {
   const { hidden, body } = JSON.parse(text);
   Object.defineProperty(body, "_hidden_params", {
@@ -207,6 +248,44 @@ export function defineRouter(RouterCore) {
       return this.#call("moderation", request);
     }
 
+    /** Speech to text (`/audio/transcriptions`, multipart upload of `file`). */
+    async transcription(request) {
+      if (request === null || typeof request !== "object")
+        return this.#call("transcription", request);
+      const { file, filename, ...rest } = request;
+      const upload = await uploadOf(file, filename);
+      const json = requestJson(rest);
+      try {
+        return withHiddenParams(
+          await this.#core.call("transcription", json, upload.bytes, upload.name, upload.type),
+        );
+      } catch (e) {
+        throw toError(e);
+      }
+    }
+
+    /** Text to speech (`/audio/speech`): a `Response` whose body is the audio. */
+    async speech(request) {
+      const json = requestJson(request);
+      let out;
+      try {
+        out = await this.#core.call("speech", json);
+      } catch (e) {
+        throw toError(e);
+      }
+      const response = new Response(out.bytes, {
+        status: 200,
+        headers: { "content-type": out.contentType },
+      });
+      Object.defineProperty(response, "_hidden_params", {
+        value: JSON.parse(out.hidden),
+        enumerable: false,
+        writable: true,
+        configurable: true,
+      });
+      return response;
+    }
+
     /** The deployments, with every credential replaced by "***". */
     getDeployments() {
       return JSON.parse(this.#core.modelListJson(undefined));
@@ -288,6 +367,8 @@ export function defineRouter(RouterCore) {
     aimage_generation: "imageGeneration",
     image_generation: "imageGeneration",
     amoderation: "moderation",
+    atranscription: "transcription",
+    aspeech: "speech",
     get_deployments: "getDeployments",
     get_model_list: "getModelList",
     get_model_names: "getModelNames",

@@ -14,6 +14,8 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
+    /// A binary body (multipart uploads), sent instead of `body`; shared, not copied, on retries.
+    pub binary_body: Option<Rc<Vec<u8>>>,
     /// Abort the whole exchange (headers and body) after this many milliseconds.
     pub timeout_ms: Option<u64>,
 }

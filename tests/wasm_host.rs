@@ -76,6 +76,7 @@ async fn control(method: &'static str, path: &str, body: Option<Value>) -> Value
             url: format!("{}/__mock/{path}", mock_url()),
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.map(|b| b.to_string()),
+            binary_body: None,
             timeout_ms: Some(5_000),
         })
         .await
@@ -157,7 +158,7 @@ async fn core_call(core: &RouterCore, endpoint: &str, request: String) -> Result
     within(
         10_000,
         "RouterCore.call",
-        JsFuture::from(core.call(endpoint, request)),
+        JsFuture::from(core.call(endpoint, request, None, None, None)),
     )
     .await
 }

@@ -263,7 +263,11 @@ fn build_azure_ai(
         Endpoint::ChatCompletion if services => "/models/chat/completions",
         Endpoint::ChatCompletion => "/chat/completions",
         Endpoint::Embedding => "/embeddings",
-        Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {
+        Endpoint::TextCompletion
+        | Endpoint::ImageGeneration
+        | Endpoint::Moderation
+        | Endpoint::Transcription
+        | Endpoint::Speech => {
             return Err(LlmError::bad_request(format!(
                 "provider azure_ai does not serve {}()",
                 endpoint.method()
@@ -323,6 +327,7 @@ fn finish(
         url,
         headers,
         body: Some(body),
+        binary_body: None,
         timeout_ms: Some(ctx.timeout_ms),
     })
 }

@@ -106,7 +106,11 @@ impl Provider for Cohere {
         let (path, payload) = match endpoint {
             Endpoint::ChatCompletion => ("v2/chat", chat_body(&d.model, body)?),
             Endpoint::Embedding => ("v2/embed", embed_body(&d.model, body)?),
-            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {
+            Endpoint::TextCompletion
+            | Endpoint::ImageGeneration
+            | Endpoint::Moderation
+            | Endpoint::Transcription
+            | Endpoint::Speech => {
                 return Err(LlmError::bad_request(format!(
                     "cohere does not serve {}()",
                     endpoint.method()
@@ -132,6 +136,7 @@ impl Provider for Cohere {
             url: join_url(&api_root(d.api_base.as_deref()), path),
             headers,
             body: Some(body),
+            binary_body: None,
             timeout_ms: Some(ctx.timeout_ms),
         })
     }
@@ -155,9 +160,14 @@ impl Provider for Cohere {
         match endpoint {
             Endpoint::ChatCompletion => chat_response(&d.model, &value),
             Endpoint::Embedding => embed_response(&d.model, &value),
-            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => Err(
-                LlmError::bad_request(format!("cohere does not serve {}()", endpoint.method())),
-            ),
+            Endpoint::TextCompletion
+            | Endpoint::ImageGeneration
+            | Endpoint::Moderation
+            | Endpoint::Transcription
+            | Endpoint::Speech => Err(LlmError::bad_request(format!(
+                "cohere does not serve {}()",
+                endpoint.method()
+            ))),
         }
     }
 }

@@ -720,7 +720,11 @@ impl Provider for Preset {
         match endpoint {
             Endpoint::ChatCompletion => self.adapt_chat(&mut body),
             Endpoint::Embedding => apply_params(&self.embedding, &mut body),
-            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {}
+            Endpoint::TextCompletion
+            | Endpoint::ImageGeneration
+            | Endpoint::Moderation
+            | Endpoint::Transcription
+            | Endpoint::Speech => {}
         }
         let mut auth = Vec::new();
         if let Some(key) = &d.api_key {
@@ -745,7 +749,11 @@ impl Provider for Preset {
         match endpoint {
             Endpoint::ChatCompletion => normalize_chat(&mut value),
             Endpoint::Embedding => normalize_embedding(&mut value),
-            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {}
+            Endpoint::TextCompletion
+            | Endpoint::ImageGeneration
+            | Endpoint::Moderation
+            | Endpoint::Transcription
+            | Endpoint::Speech => {}
         }
         Ok(value)
     }
@@ -843,6 +851,8 @@ fn error_in_success(endpoint: Endpoint, response: &HttpResponse) -> Option<HttpR
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
         Endpoint::Embedding | Endpoint::ImageGeneration => "data",
         Endpoint::Moderation => "results",
+        // Audio replies are not JSON lists; their errors come with error statuses.
+        Endpoint::Transcription | Endpoint::Speech => return None,
     };
     if v.get(expected).is_some_and(Value::is_array) {
         return None;

@@ -13,6 +13,7 @@ use crate::config::Deployment;
 use crate::cost::CostMap;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse, LocalFuture, Ports};
+use crate::types::audio::{Audio, Upload};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -47,6 +48,34 @@ pub trait Provider {
         _ports: &'a Ports,
     ) -> Option<LocalFuture<'a, Result<String, LlmError>>> {
         None
+    }
+
+    /// A multipart upload request (`transcription()`); providers without one refuse.
+    fn build_upload(
+        &self,
+        _deployment: &Deployment,
+        endpoint: Endpoint,
+        _body: Map<String, Value>,
+        _upload: &Upload,
+        _ctx: &RequestContext,
+    ) -> Result<HttpRequest, LlmError> {
+        Err(LlmError::bad_request(format!(
+            "provider {} does not serve {}()",
+            self.name(),
+            endpoint.method()
+        )))
+    }
+
+    /// Binary audio from a speech reply; providers without one refuse.
+    fn parse_audio(
+        &self,
+        _deployment: &Deployment,
+        _response: &HttpResponse,
+    ) -> Result<Audio, LlmError> {
+        Err(LlmError::bad_request(format!(
+            "provider {} does not serve speech()",
+            self.name()
+        )))
     }
 
     /// Turns any reply (2xx or not) into an OpenAI-format body or a classified error.

@@ -105,6 +105,8 @@ impl Router {
             retries: 0,
             fallback_model_group: None,
             input_tokens: None,
+            upload: None,
+            audio: None,
         };
         match self.exchange(&mut call, d).await {
             Ok(_) => Outcome::Healthy,

@@ -23,6 +23,7 @@ use crate::reliability::{
     cooldown::{CooldownBook, CooldownRule},
 };
 use crate::routing::shuffle;
+use crate::types::audio::{Audio, Upload};
 use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -51,6 +52,8 @@ pub struct HiddenParams {
 #[derive(Debug, Clone)]
 pub struct Routed {
     pub body: Value,
+    /// The audio of a `speech()` answer (`body` is then `{}`).
+    pub audio: Option<Audio>,
     pub hidden: HiddenParams,
 }
 
@@ -83,6 +86,10 @@ struct Call {
     fallback_model_group: Option<String>,
     /// Input tokens, counted once when a pre-call check first needs them.
     input_tokens: Option<u64>,
+    /// The file of a `transcription()` call.
+    upload: Option<Upload>,
+    /// The audio of the successful `speech()` exchange.
+    audio: Option<Audio>,
 }
 
 /// What answered a call.
@@ -180,7 +187,17 @@ impl Router {
     pub async fn call(
         &self,
         endpoint: Endpoint,
+        body: Map<String, Value>,
+    ) -> Result<Routed, LlmError> {
+        self.call_with_upload(endpoint, body, None).await
+    }
+
+    /// Serves one request that uploads a file (`transcription()`).
+    pub async fn call_with_upload(
+        &self,
+        endpoint: Endpoint,
         mut body: Map<String, Value>,
+        upload: Option<Upload>,
     ) -> Result<Routed, LlmError> {
         let started = self.now();
         let opts = CallOptions::extract(&mut body)?;
@@ -193,6 +210,8 @@ impl Router {
             retries: 0,
             fallback_model_group: None,
             input_tokens: None,
+            upload,
+            audio: None,
         };
         let result = self.with_fallbacks(&mut call, group.clone(), 0).await;
         let latency_ms = self.now() - started;
@@ -207,7 +226,7 @@ impl Router {
                 }
                 let d = &answer.deployment;
                 let usage = token_usage(&answer.body);
-                let response_cost = response_cost(call.endpoint, d, &answer.body, usage);
+                let response_cost = response_cost(&call, d, &answer.body, usage);
                 self.inner.usage.borrow_mut().call_finished(CallOutcome {
                     group: &group,
                     error_kind: None,
@@ -253,6 +272,7 @@ impl Router {
                         latency_ms,
                     },
                     body: answer.body,
+                    audio: call.audio.take(),
                 })
             }
             Err(mut e) => {
@@ -774,11 +794,20 @@ impl Router {
             now_ms: self.now(),
             bearer_token,
         };
-        let request = provider.build_request(d, endpoint, body, &ctx)?;
+        let request = match &call.upload {
+            Some(upload) => provider.build_upload(d, endpoint, body, upload, &ctx)?,
+            None => provider.build_request(d, endpoint, body, &ctx)?,
+        };
         let mut local_retries = 0;
         loop {
             call.attempts += 1;
             let outcome = match self.inner.ports.transport.send(request.clone()).await {
+                Ok(response) if endpoint == Endpoint::Speech => {
+                    provider.parse_audio(d, &response).map(|audio| {
+                        call.audio = Some(audio);
+                        Value::Object(Map::new())
+                    })
+                }
                 Ok(response) => provider.parse_response(d, endpoint, &response).map(|v| {
                     if via_chat {
                         text_completion::from_chat_response(v)
@@ -863,15 +892,16 @@ fn annotate(mut e: LlmError, d: &Deployment) -> LlmError {
     e
 }
 
-/// USD cost of an answer: per token from usage, per image for image generation.
+/// USD cost of an answer: per token from usage, per image, per second of transcribed audio
+/// or per character of synthesised speech, as the price data prices the model.
 fn response_cost(
-    endpoint: Endpoint,
+    call: &Call,
     d: &Deployment,
     body: &Value,
     usage: Option<crate::cost::TokenUsage>,
 ) -> Option<f64> {
     let cost = model_cost(d);
-    match endpoint {
+    match call.endpoint {
         Endpoint::ImageGeneration => {
             let images = body
                 .get("data")
@@ -880,6 +910,21 @@ fn response_cost(
             crate::cost::image_cost(&cost, images)
         }
         Endpoint::Moderation => Some(0.0),
+        // Per second of audio, when the reply says how long it was (`verbose_json`).
+        Endpoint::Transcription => body
+            .get("duration")
+            .and_then(Value::as_f64)
+            .and_then(|seconds| crate::cost::audio_cost(&cost, seconds))
+            .or_else(|| usage.and_then(|u| completion_cost(&cost, &u))),
+        // Per character of the input text.
+        Endpoint::Speech => {
+            let chars = call
+                .body
+                .get("input")
+                .and_then(Value::as_str)
+                .map(|t| t.chars().count())?;
+            cost.input_cost_per_character.map(|c| c * chars as f64)
+        }
         _ => usage.and_then(|u| completion_cost(&cost, &u)),
     }
 }

@@ -1,6 +1,7 @@
 //! OpenAI wire types the router reads. Bodies pass through as JSON so unknown fields
 //! survive; only what routing, cost and validation need is typed here.
 
+pub mod audio;
 pub mod text_completion;
 pub mod tokens;
 pub mod usage;
@@ -15,6 +16,8 @@ pub enum Endpoint {
     Embedding,
     ImageGeneration,
     Moderation,
+    Transcription,
+    Speech,
 }
 
 impl Endpoint {
@@ -26,6 +29,8 @@ impl Endpoint {
             Endpoint::Embedding => "/embeddings",
             Endpoint::ImageGeneration => "/images/generations",
             Endpoint::Moderation => "/moderations",
+            Endpoint::Transcription => "/audio/transcriptions",
+            Endpoint::Speech => "/audio/speech",
         }
     }
 
@@ -37,6 +42,8 @@ impl Endpoint {
             Endpoint::Embedding => "embedding",
             Endpoint::ImageGeneration => "imageGeneration",
             Endpoint::Moderation => "moderation",
+            Endpoint::Transcription => "transcription",
+            Endpoint::Speech => "speech",
         }
     }
 
@@ -49,6 +56,8 @@ impl Endpoint {
             (Endpoint::Embedding, Some(m)) => m == Mode::Embedding,
             (Endpoint::ImageGeneration, Some(m)) => m == Mode::ImageGeneration,
             (Endpoint::Moderation, Some(m)) => m == Mode::Moderation,
+            (Endpoint::Transcription, Some(m)) => m == Mode::AudioTranscription,
+            (Endpoint::Speech, Some(m)) => m == Mode::AudioSpeech,
         }
     }
 }

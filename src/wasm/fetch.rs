@@ -134,7 +134,9 @@ async fn send(
     let init = RequestInit::new();
     init.set_method(request.method);
     init.set_headers(&headers);
-    if let Some(body) = &request.body {
+    if let Some(bytes) = &request.binary_body {
+        init.set_body(&js_sys::Uint8Array::from(bytes.as_slice()));
+    } else if let Some(body) = &request.body {
         init.set_body(&JsValue::from_str(body));
     }
     init.set_signal(Some(&guard.controller.signal()));

@@ -8,6 +8,7 @@ use crate::config::RouterConfig;
 use crate::error::LlmError;
 use crate::ports::{Ports, SplitMix64};
 use crate::router::{Routed, Router};
+use crate::types::audio::Upload;
 use crate::types::Endpoint;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -69,8 +70,16 @@ impl RouterCore {
     }
 
     /// Serves one request. Resolves to `{"hidden":{…},"body":{…}}` as JSON text; rejects
-    /// with an error object.
-    pub fn call(&self, endpoint: &str, request: String) -> js_sys::Promise {
+    /// with an error object. `file`, `filename`, `content_type`: the upload of a
+    /// transcription. A speech answer resolves to `{ hidden, contentType, bytes }` instead.
+    pub fn call(
+        &self,
+        endpoint: &str,
+        request: String,
+        file: Option<Vec<u8>>,
+        filename: Option<String>,
+        content_type: Option<String>,
+    ) -> js_sys::Promise {
         let router = self.router.clone();
         let endpoint = match endpoint {
             "chat" => Some(Endpoint::ChatCompletion),
@@ -78,8 +87,15 @@ impl RouterCore {
             "embedding" => Some(Endpoint::Embedding),
             "image" => Some(Endpoint::ImageGeneration),
             "moderation" => Some(Endpoint::Moderation),
+            "transcription" => Some(Endpoint::Transcription),
+            "speech" => Some(Endpoint::Speech),
             _ => None,
         };
+        let upload = file.map(|bytes| Upload {
+            bytes: Rc::new(bytes),
+            filename: filename.unwrap_or_else(|| "audio".into()),
+            content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
+        });
         wasm_bindgen_futures::future_to_promise(async move {
             let endpoint =
                 endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
@@ -96,7 +112,24 @@ impl RouterCore {
                     ))))
                 }
             };
-            match router.call(endpoint, body).await {
+            match router.call_with_upload(endpoint, body, upload).await {
+                Ok(Routed {
+                    audio: Some(audio),
+                    hidden,
+                    ..
+                }) => {
+                    let out = js_sys::Object::new();
+                    let hidden = serde_json::to_string(&hidden).unwrap_or_else(|_| "{}".into());
+                    let set =
+                        |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v);
+                    set("hidden", &JsValue::from_str(&hidden))?;
+                    set("contentType", &JsValue::from_str(&audio.content_type))?;
+                    set(
+                        "bytes",
+                        &js_sys::Uint8Array::from(audio.bytes.as_slice()).into(),
+                    )?;
+                    Ok(out.into())
+                }
                 Ok(routed) => Ok(JsValue::from_str(&envelope(&routed))),
                 Err(e) => Err(js_error(&e)),
             }

@@ -116,6 +116,7 @@ impl Provider for Anthropic {
             url: messages_url(d.api_base.as_deref()),
             headers,
             body: Some(body),
+            binary_body: None,
             timeout_ms: Some(ctx.timeout_ms),
         })
     }

@@ -313,6 +313,7 @@ impl Provider for Bedrock {
             url,
             headers,
             body: Some(body),
+            binary_body: None,
             timeout_ms: Some(ctx.timeout_ms),
         })
     }

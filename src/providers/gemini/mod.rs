@@ -150,7 +150,11 @@ impl Provider for Gemini {
         let (method, gemini_body) = match endpoint {
             Endpoint::ChatCompletion => ("generateContent", request::chat_body(model, body)?),
             Endpoint::Embedding => ("batchEmbedContents", embedding::request_body(model, &body)?),
-            Endpoint::TextCompletion | Endpoint::ImageGeneration | Endpoint::Moderation => {
+            Endpoint::TextCompletion
+            | Endpoint::ImageGeneration
+            | Endpoint::Moderation
+            | Endpoint::Transcription
+            | Endpoint::Speech => {
                 return Err(LlmError::bad_request(format!(
                     "provider gemini does not serve {}()",
                     endpoint.method()
@@ -176,6 +180,7 @@ impl Provider for Gemini {
             ),
             headers,
             body: Some(body),
+            binary_body: None,
             timeout_ms: Some(ctx.timeout_ms),
         })
     }
@@ -191,9 +196,13 @@ impl Provider for Gemini {
             Endpoint::ChatCompletion | Endpoint::TextCompletion => {
                 response::parse_chat(&d.model, response)
             }
-            Endpoint::ImageGeneration | Endpoint::Moderation => Err(LlmError::bad_request(
-                format!("provider gemini does not serve {}()", endpoint.method()),
-            )),
+            Endpoint::ImageGeneration
+            | Endpoint::Moderation
+            | Endpoint::Transcription
+            | Endpoint::Speech => Err(LlmError::bad_request(format!(
+                "provider gemini does not serve {}()",
+                endpoint.method()
+            ))),
         }
     }
 }

@@ -107,3 +107,128 @@ describe("imageGeneration and moderation", () => {
     );
   });
 });
+
+describe("transcription and speech", () => {
+  const whisper = () =>
+    new Router({
+      model_list: [
+        deployment(
+          mock,
+          "stt",
+          "whisper",
+          { model: "openai/whisper-1" },
+          { mode: "audio_transcription" },
+        ),
+      ],
+    });
+  // 44-byte WAV header + 4 samples: a real RIFF/WAVE file.
+  const wav = () => {
+    const bytes = new Uint8Array(48);
+    bytes.set([...new TextEncoder().encode("RIFF")], 0);
+    bytes.set([...new TextEncoder().encode("WAVEfmt ")], 8);
+    bytes.set([...new TextEncoder().encode("data")], 36);
+    return bytes;
+  };
+
+  it("transcription uploads multipart form data and returns the text", T, async () => {
+    mock.script("whisper", { body: { text: "Hello from the mock." } });
+    const res = await whisper().transcription({ model: "stt", file: wav(), language: "en" });
+    assert.equal(res.text, "Hello from the mock.");
+    assert.equal(res._hidden_params.model_id, "whisper");
+    const call = mock.callsTo("whisper")[0];
+    assert.equal(call.path, "/whisper/v1/audio/transcriptions");
+    assert.match(
+      call.headers["content-type"],
+      /^multipart\/form-data; boundary=llmux-[0-9a-f]{16}$/,
+    );
+    assert.equal(call.headers.authorization, "Bearer sk-test-whisper");
+    const body = String(call.body);
+    assert.match(body, /name="model"\r\n\r\nwhisper-1\r\n/);
+    assert.match(body, /name="language"\r\n\r\nen\r\n/);
+    assert.match(
+      body,
+      /name="file"; filename="audio\.wav"\r\nContent-Type: audio\/wav\r\n\r\nRIFF/,
+    );
+    assert.ok(!/name="file"\r\n\r\n/.test(body), "the file is not also sent as a text field");
+  });
+
+  it("a File keeps its name and type; text formats come back as { text }", T, async () => {
+    mock.script("whisper", {
+      status: 200,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+      body_raw: "plain words",
+    });
+    const file = new File([wav()], "clip.mp3", { type: "audio/mpeg" });
+    const res = await whisper().transcription({ model: "stt", file, response_format: "text" });
+    assert.deepEqual(JSON.parse(JSON.stringify(res)), { text: "plain words" });
+    assert.match(
+      String(mock.callsTo("whisper")[0].body),
+      /filename="clip\.mp3"\r\nContent-Type: audio\/mpeg/,
+    );
+  });
+
+  it("verbose_json duration is priced per second from the price data", T, async () => {
+    const router = whisper();
+    const perSecond = router.getModelCostMap()["whisper-1"].input_cost_per_second;
+    assert.ok(perSecond > 0);
+    mock.script("whisper", { body: { text: "hi", language: "english", duration: 10.5 } });
+    const res = await router.transcription({
+      model: "stt",
+      file: wav().buffer,
+      response_format: "verbose_json",
+    });
+    assert.ok(Math.abs(res._hidden_params.response_cost - 10.5 * perSecond) < 1e-12);
+  });
+
+  it("a bad file is a BadRequestError before any upstream call", T, async () => {
+    await assert.rejects(
+      whisper().transcription({ model: "stt", file: "not bytes" }),
+      (e) => e instanceof errors.BadRequestError,
+    );
+    assert.equal(mock.callsTo("whisper").length, 0);
+  });
+
+  it("speech resolves to a Response whose body is the audio", T, async () => {
+    const router = new Router({
+      model_list: [
+        deployment(mock, "tts", "voice", { model: "openai/tts-1" }, { mode: "audio_speech" }),
+      ],
+    });
+    const audio = "ID3\u0004fake-mp3-frames";
+    mock.script("voice", {
+      status: 200,
+      headers: { "content-type": "audio/mpeg" },
+      body_raw: audio,
+    });
+    const input = "Hello, world.";
+    const res = await router.speech({ model: "tts", input, voice: "alloy" });
+    assert.ok(res instanceof Response);
+    assert.equal(res.headers.get("content-type"), "audio/mpeg");
+    assert.equal(await res.text(), audio);
+    assert.equal(res._hidden_params.model_id, "voice");
+    const perChar = router.getModelCostMap()["tts-1"].input_cost_per_character;
+    assert.ok(Math.abs(res._hidden_params.response_cost - input.length * perChar) < 1e-12);
+    const call = mock.callsTo("voice")[0];
+    assert.equal(call.path, "/voice/v1/audio/speech");
+    assert.deepEqual(call.body, { model: "tts-1", input, voice: "alloy" });
+  });
+
+  it("speech errors are typed; a JSON 200 is not audio", T, async () => {
+    const router = new Router({
+      model_list: [
+        deployment(mock, "tts", "voice", { model: "openai/tts-1" }, { mode: "audio_speech" }),
+      ],
+      num_retries: 0,
+    });
+    mock.script("voice", { error: "auth" });
+    await assert.rejects(
+      router.speech({ model: "tts", input: "x", voice: "alloy" }),
+      (e) => e instanceof errors.AuthenticationError && e.status === 401,
+    );
+    mock.script("voice", { body: { not: "audio" } });
+    await assert.rejects(
+      router.speech({ model: "tts", input: "x", voice: "alloy" }),
+      (e) => e instanceof errors.APIConnectionError,
+    );
+  });
+});
