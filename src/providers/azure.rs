@@ -50,6 +50,7 @@ use crate::cost::CostMap;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
+use crate::types::audio::{Audio, Upload};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -82,7 +83,11 @@ impl Provider for Azure {
     fn supports(&self, endpoint: Endpoint) -> bool {
         matches!(
             endpoint,
-            Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Embedding
+            Endpoint::ChatCompletion
+                | Endpoint::TextCompletion
+                | Endpoint::Embedding
+                | Endpoint::Transcription
+                | Endpoint::Speech
         )
     }
 
@@ -94,6 +99,42 @@ impl Provider for Azure {
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
         build_azure_openai(d, endpoint, body, ctx)
+    }
+
+    /// Whisper deployments: the same URL and auth as any Azure OpenAI call, multipart body.
+    fn build_upload(
+        &self,
+        d: &Deployment,
+        endpoint: Endpoint,
+        body: Map<String, Value>,
+        upload: &Upload,
+        ctx: &RequestContext,
+    ) -> Result<HttpRequest, LlmError> {
+        let target = build_azure_openai(d, endpoint, Map::new(), ctx)?;
+        let auth = target
+            .headers
+            .into_iter()
+            .filter(|(k, _)| k == "api-key" || k == "authorization")
+            .collect();
+        super::openai::build_upload(
+            &target.url,
+            deployment_name(&d.model),
+            auth,
+            d,
+            body,
+            upload,
+            ctx,
+        )
+    }
+
+    fn parse_audio(&self, _d: &Deployment, response: &HttpResponse) -> Result<Audio, LlmError> {
+        if !(200..300).contains(&response.status) {
+            return Err(classify::from_status(
+                response,
+                azure_error_message(response),
+            ));
+        }
+        super::openai::parse_audio(response)
     }
 
     fn parse_response(

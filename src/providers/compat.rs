@@ -41,6 +41,7 @@ use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
+use crate::types::audio::Upload;
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -176,6 +177,8 @@ const MAX_TOKENS: &[(&str, &str)] = &[("max_completion_tokens", "max_tokens")];
 
 const CHAT: &[Endpoint] = &[Endpoint::ChatCompletion];
 const CHAT_TEXT: &[Endpoint] = &[Endpoint::ChatCompletion, Endpoint::TextCompletion];
+/// Chat plus Whisper-style `/audio/transcriptions` (Groq).
+const CHAT_TRANSCRIBE: &[Endpoint] = &[Endpoint::ChatCompletion, Endpoint::Transcription];
 const CHAT_EMBED: &[Endpoint] = &[Endpoint::ChatCompletion, Endpoint::Embedding];
 const CHAT_TEXT_EMBED: &[Endpoint] = &[
     Endpoint::ChatCompletion,
@@ -247,6 +250,7 @@ pub static PRESETS: &[Preset] = &[
         auth: Auth::Bearer {
             env: "GROQ_API_KEY",
         },
+        endpoints: CHAT_TRANSCRIBE,
         chat: Params {
             drop: &["logprobs", "top_logprobs", "logit_bias"],
             ..ALL
@@ -731,6 +735,32 @@ impl Provider for Preset {
             auth.push(("authorization".into(), format!("Bearer {}", key.expose())));
         }
         openai::build(&base, &self.model(&d.model), auth, d, endpoint, body, ctx)
+    }
+
+    fn build_upload(
+        &self,
+        d: &Deployment,
+        endpoint: Endpoint,
+        body: Map<String, Value>,
+        upload: &Upload,
+        ctx: &RequestContext,
+    ) -> Result<HttpRequest, LlmError> {
+        if !self.supports(endpoint) {
+            return Err(LlmError::bad_request(format!(
+                "provider {} does not serve {}()",
+                self.name,
+                endpoint.method()
+            )));
+        }
+        let base = self.base(d).ok_or_else(|| {
+            LlmError::bad_request(format!("provider {} needs api_base", self.name))
+        })?;
+        let mut auth = Vec::new();
+        if let Some(key) = &d.api_key {
+            auth.push(("authorization".into(), format!("Bearer {}", key.expose())));
+        }
+        let url = super::join_url(&base, endpoint.path());
+        openai::build_upload(&url, &self.model(&d.model), auth, d, body, upload, ctx)
     }
 
     fn parse_response(

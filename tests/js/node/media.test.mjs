@@ -232,3 +232,64 @@ describe("transcription and speech", () => {
     );
   });
 });
+
+describe("transcription on Azure and Groq", () => {
+  it(
+    "azure uploads to the deployment's audio/transcriptions with api-key and api-version",
+    T,
+    async () => {
+      const router = new Router({
+        model_list: [
+          {
+            model_name: "stt",
+            litellm_params: {
+              model: "azure/my-whisper",
+              api_base: `${mock.url}/az`,
+              api_key: "azure-key-1234",
+              api_version: "2024-06-01",
+            },
+            model_info: { id: "az", mode: "audio_transcription" },
+          },
+        ],
+      });
+      mock.script("az", { body: { text: "from azure" } });
+      const res = await router.transcription({
+        model: "stt",
+        file: new Uint8Array([0x49, 0x44, 0x33, 4]),
+      });
+      assert.equal(res.text, "from azure");
+      const call = mock.callsTo("az")[0];
+      assert.equal(call.path, "/az/openai/deployments/my-whisper/audio/transcriptions");
+      assert.equal(call.query["api-version"], "2024-06-01");
+      assert.equal(call.headers["api-key"], "azure-key-1234");
+      assert.match(String(call.body), /name="model"\r\n\r\nmy-whisper\r\n/);
+      assert.match(String(call.body), /filename="audio\.mp3"\r\nContent-Type: audio\/mpeg/);
+    },
+  );
+
+  it("groq uploads to /audio/transcriptions with a Bearer key", T, async () => {
+    const router = new Router({
+      model_list: [
+        {
+          model_name: "stt",
+          litellm_params: {
+            model: "groq/whisper-large-v3",
+            api_base: `${mock.url}/gq/openai/v1`,
+            api_key: "gsk-test",
+          },
+          model_info: { id: "gq" },
+        },
+      ],
+    });
+    mock.script("gq", { body: { text: "from groq" } });
+    const res = await router.transcription({
+      model: "stt",
+      file: new Blob([new Uint8Array([0x66, 0x4c, 0x61, 0x43])]),
+    });
+    assert.equal(res.text, "from groq");
+    const call = mock.callsTo("gq")[0];
+    assert.equal(call.path, "/gq/openai/v1/audio/transcriptions");
+    assert.equal(call.headers.authorization, "Bearer gsk-test");
+    assert.match(String(call.body), /filename="audio\.flac"/);
+  });
+});
