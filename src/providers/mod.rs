@@ -90,6 +90,9 @@ pub trait Provider {
 /// Providers llmux speaks today.
 const SUPPORTED: &[&str] = &[
     "openai",
+    "text-completion-openai",
+    "cohere_chat",
+    "azure_text",
     "bedrock",
     "gemini",
     "cohere",
@@ -116,7 +119,6 @@ const SUPPORTED: &[&str] = &[
 
 /// Providers LiteLLM knows that llmux does not speak yet (a clear error, not "unknown").
 const NOT_YET: &[&str] = &[
-    "text-completion-openai",
     "vertex_ai",
     "huggingface",
     "replicate",
@@ -130,7 +132,11 @@ const NOT_YET: &[&str] = &[
 
 pub fn lookup(name: &str) -> Option<&'static dyn Provider> {
     match name {
-        "openai" => Some(&openai::OpenAi),
+        // LiteLLM's aliases: `text-completion-openai/` (the /completions endpoint, which the
+        // OpenAI provider serves too), `cohere_chat/` (Cohere), `azure_text/` (Azure).
+        "openai" | "text-completion-openai" => Some(&openai::OpenAi),
+        "cohere_chat" => Some(&cohere::Cohere),
+        "azure_text" => Some(&azure::Azure),
         "bedrock" => Some(&bedrock::Bedrock),
         "gemini" => Some(&gemini::Gemini),
         "cohere" => Some(&cohere::Cohere),
