@@ -371,3 +371,40 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// An RS256 signer for tests: the "signature" is the SHA-256 of the signed data
+/// (deterministic, see [`FakeSigner::signature_of`]), produced after yielding once so that
+/// concurrent callers overlap. Records every call; `fail_with` makes it fail.
+#[derive(Default)]
+pub struct FakeSigner {
+    /// `(pem, data)` of every call, in order.
+    pub calls: RefCell<Vec<(String, Vec<u8>)>>,
+    pub fail_with: RefCell<Option<String>>,
+}
+
+impl FakeSigner {
+    /// The bytes `sign_rs256` returns for `data`.
+    pub fn signature_of(data: &[u8]) -> Vec<u8> {
+        crate::hash::sha256(data).to_vec()
+    }
+}
+
+impl crate::ports::Signer for FakeSigner {
+    fn sign_rs256(
+        &self,
+        pkcs8_pem: &str,
+        data: &[u8],
+    ) -> LocalFuture<'static, Result<Vec<u8>, String>> {
+        self.calls
+            .borrow_mut()
+            .push((pkcs8_pem.to_string(), data.to_vec()));
+        let result = match self.fail_with.borrow().clone() {
+            Some(message) => Err(message),
+            None => Ok(FakeSigner::signature_of(data)),
+        };
+        Box::pin(async move {
+            yield_now().await;
+            result
+        })
+    }
+}

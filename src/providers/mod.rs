@@ -8,6 +8,7 @@ pub mod cohere;
 pub mod compat;
 pub mod gemini;
 pub mod openai;
+pub mod vertex;
 
 use crate::config::Deployment;
 use crate::cost::CostMap;
@@ -115,11 +116,11 @@ const SUPPORTED: &[&str] = &[
     "anthropic",
     "azure",
     "azure_ai",
+    "vertex_ai",
 ];
 
 /// Providers LiteLLM knows that llmux does not speak yet (a clear error, not "unknown").
 const NOT_YET: &[&str] = &[
-    "vertex_ai",
     "huggingface",
     "replicate",
     "sagemaker",
@@ -143,6 +144,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Provider> {
         "anthropic" => Some(&anthropic::Anthropic),
         "azure" => Some(&azure::Azure),
         "azure_ai" => Some(&azure::AzureAi),
+        "vertex_ai" => Some(&vertex::VertexAi),
         name if compat::preset(name).is_some() => compat::provider(name),
         _ => None,
     }
@@ -188,6 +190,7 @@ pub fn split_model(full: &str, explicit: Option<&str>) -> Result<(String, String
 pub fn validate(deployment: &Deployment) -> Result<(), String> {
     match lookup(&deployment.provider) {
         Some(_) if deployment.provider == "bedrock" => bedrock::validate(deployment),
+        Some(_) if deployment.provider == "vertex_ai" => vertex::validate(deployment),
         Some(_) if compat::preset(&deployment.provider).is_some() => compat::validate(deployment),
         Some(p) if matches!(p.name(), "azure" | "azure_ai") => azure::validate(deployment),
         Some(_) => Ok(()),

@@ -114,3 +114,108 @@ impl EventSink for JsEvents {
         }
     }
 }
+
+/// RS256 signing with WebCrypto (`globalThis.crypto.subtle`, present in Node 20, Deno,
+/// workerd and browsers; reached through `js_sys::global()`, never `window`). The PEM is
+/// decoded in Rust, imported once as a non-extractable PKCS#8 `RSASSA-PKCS1-v1_5`/SHA-256
+/// key and cached per SHA-256 of the PEM text for the life of the realm. Error messages
+/// never contain key material.
+pub struct WebCryptoSigner;
+
+thread_local! {
+    static IMPORTED_KEYS: std::cell::RefCell<std::collections::HashMap<String, JsValue>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// A JS exception or rejection as text (its `message`, else its string form).
+fn js_message(e: &JsValue) -> String {
+    js_sys::Reflect::get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+fn subtle_crypto() -> Result<JsValue, String> {
+    let crypto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+        .ok()
+        .filter(JsValue::is_object)
+        .ok_or("this runtime has no WebCrypto (globalThis.crypto)")?;
+    js_sys::Reflect::get(&crypto, &JsValue::from_str("subtle"))
+        .ok()
+        .filter(JsValue::is_object)
+        .ok_or_else(|| "this runtime has no WebCrypto (crypto.subtle)".to_string())
+}
+
+/// Calls `subtle[method](...args)` and awaits the promise it returns.
+async fn subtle_call(
+    subtle: &JsValue,
+    method: &str,
+    args: &js_sys::Array,
+) -> Result<JsValue, String> {
+    let f = js_sys::Reflect::get(subtle, &JsValue::from_str(method))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or_else(|| format!("crypto.subtle.{method} is not available"))?;
+    let promise = f
+        .apply(subtle, args)
+        .map_err(|e| format!("crypto.subtle.{method} failed: {}", js_message(&e)))?
+        .dyn_into::<js_sys::Promise>()
+        .map_err(|_| format!("crypto.subtle.{method} returned no promise"))?;
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("crypto.subtle.{method} failed: {}", js_message(&e)))
+}
+
+fn rsa_algorithm() -> Result<JsValue, String> {
+    let algorithm = js_sys::Object::new();
+    let set = |k: &str, v: &str| {
+        js_sys::Reflect::set(&algorithm, &JsValue::from_str(k), &JsValue::from_str(v))
+            .map_err(|e| js_message(&e))
+    };
+    set("name", "RSASSA-PKCS1-v1_5")?;
+    set("hash", "SHA-256")?;
+    Ok(algorithm.into())
+}
+
+async fn import_key(subtle: &JsValue, pem: &str) -> Result<JsValue, String> {
+    let cache_key = crate::hash::sha256_hex(pem.as_bytes());
+    if let Some(key) = IMPORTED_KEYS.with(|k| k.borrow().get(&cache_key).cloned()) {
+        return Ok(key);
+    }
+    let der = crate::providers::vertex::jwt::pem_to_der(pem)
+        .map_err(|e| format!("the private key is not a PEM: {e}"))?;
+    let usages = js_sys::Array::of1(&JsValue::from_str("sign"));
+    let args = js_sys::Array::of5(
+        &JsValue::from_str("pkcs8"),
+        &js_sys::Uint8Array::from(der.as_slice()).into(),
+        &rsa_algorithm()?,
+        &JsValue::FALSE,
+        &usages.into(),
+    );
+    let key = subtle_call(subtle, "importKey", &args).await?;
+    IMPORTED_KEYS.with(|k| k.borrow_mut().insert(cache_key, key.clone()));
+    Ok(key)
+}
+
+impl crate::ports::Signer for WebCryptoSigner {
+    fn sign_rs256(
+        &self,
+        pkcs8_pem: &str,
+        data: &[u8],
+    ) -> LocalFuture<'static, Result<Vec<u8>, String>> {
+        let pem = pkcs8_pem.to_string();
+        let data = data.to_vec();
+        Box::pin(async move {
+            let subtle = subtle_crypto()?;
+            let key = import_key(&subtle, &pem).await?;
+            let args = js_sys::Array::of3(
+                &JsValue::from_str("RSASSA-PKCS1-v1_5"),
+                &key,
+                &js_sys::Uint8Array::from(data.as_slice()).into(),
+            );
+            let signature = subtle_call(&subtle, "sign", &args).await?;
+            Ok(js_sys::Uint8Array::new(&signature).to_vec())
+        })
+    }
+}

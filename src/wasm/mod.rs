@@ -33,7 +33,7 @@ pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
         logger: Rc::new(host::JsLogger::new(logger)),
         token_counter: None,
         events: None,
-        signer: None,
+        signer: Some(Rc::new(host::WebCryptoSigner)),
     })
 }
 

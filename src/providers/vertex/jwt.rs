@@ -17,7 +17,12 @@ const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 fn encode(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     let sextet = |n: u32, shift: u32| {
-        char::from(alphabet.get(((n >> shift) & 63) as usize).copied().unwrap_or(b'='))
+        char::from(
+            alphabet
+                .get(((n >> shift) & 63) as usize)
+                .copied()
+                .unwrap_or(b'='),
+        )
     };
     for chunk in bytes.chunks(3) {
         let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
