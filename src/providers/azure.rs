@@ -308,12 +308,7 @@ fn build_azure_ai(
         | Endpoint::ImageGeneration
         | Endpoint::Moderation
         | Endpoint::Transcription
-        | Endpoint::Speech => {
-            return Err(LlmError::bad_request(format!(
-                "provider azure_ai does not serve {}()",
-                endpoint.method()
-            )))
-        }
+        | Endpoint::Speech => return Err(crate::providers::unsupported("azure_ai", endpoint)),
     };
     if let Some(version) = &d.api_version {
         if !query.iter().any(|(k, _)| k == "api-version") {

@@ -110,12 +110,7 @@ impl Provider for Cohere {
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => {
-                return Err(LlmError::bad_request(format!(
-                    "cohere does not serve {}()",
-                    endpoint.method()
-                )))
-            }
+            | Endpoint::Speech => return Err(crate::providers::unsupported("cohere", endpoint)),
         };
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
@@ -150,13 +145,7 @@ impl Provider for Cohere {
         if !(200..300).contains(&response.status) {
             return Err(error(response));
         }
-        let value: Value = serde_json::from_slice(&response.body).map_err(|e| {
-            if response.body.is_empty() {
-                classify::malformed_body("empty body")
-            } else {
-                classify::malformed_body(&format!("invalid JSON ({e})"))
-            }
-        })?;
+        let value: Value = classify::json_body(&response.body)?;
         match endpoint {
             Endpoint::ChatCompletion => chat_response(&d.model, &value),
             Endpoint::Embedding => embed_response(&d.model, &value),
@@ -164,10 +153,7 @@ impl Provider for Cohere {
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => Err(LlmError::bad_request(format!(
-                "cohere does not serve {}()",
-                endpoint.method()
-            ))),
+            | Endpoint::Speech => Err(crate::providers::unsupported("cohere", endpoint)),
         }
     }
 }

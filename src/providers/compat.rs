@@ -746,11 +746,7 @@ impl Provider for Preset {
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
         if !self.supports(endpoint) {
-            return Err(LlmError::bad_request(format!(
-                "provider {} does not serve {}()",
-                self.name,
-                endpoint.method()
-            )));
+            return Err(crate::providers::unsupported(self.name, endpoint));
         }
         let base = self.base(d).ok_or_else(|| {
             LlmError::bad_request(format!("provider {} needs api_base", self.name))

@@ -60,11 +60,7 @@ pub trait Provider {
         _upload: &Upload,
         _ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
-        Err(LlmError::bad_request(format!(
-            "provider {} does not serve {}()",
-            self.name(),
-            endpoint.method()
-        )))
+        Err(unsupported(self.name(), endpoint))
     }
 
     /// Binary audio from a speech reply; providers without one refuse.
@@ -199,6 +195,14 @@ pub fn validate(deployment: &Deployment) -> Result<(), String> {
             deployment.provider
         )),
     }
+}
+
+/// The error for an endpoint a provider does not serve (no upstream call is made).
+pub fn unsupported(provider: &str, endpoint: Endpoint) -> LlmError {
+    LlmError::bad_request(format!(
+        "provider {provider} does not serve {}()",
+        endpoint.method()
+    ))
 }
 
 /// Joins an API base and an endpoint path without doubling slashes.

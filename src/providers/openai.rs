@@ -211,13 +211,7 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
     if !(200..300).contains(&response.status) {
         return Err(classify::from_status(response, error_message(response)));
     }
-    let value: Value = serde_json::from_slice(&response.body).map_err(|e| {
-        if response.body.is_empty() {
-            classify::malformed_body("empty body")
-        } else {
-            classify::malformed_body(&format!("invalid JSON ({e})"))
-        }
-    })?;
+    let value: Value = classify::json_body(&response.body)?;
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
         Endpoint::Embedding | Endpoint::ImageGeneration => "data",

@@ -104,6 +104,18 @@ pub fn from_transport(error: &TransportError, timeout_ms: Option<u64>) -> LlmErr
     }
 }
 
+/// A 2xx reply's JSON body; empty or invalid JSON is an `APIConnectionError`, as LiteLLM
+/// reports a reply it cannot read.
+pub fn json_body(body: &[u8]) -> Result<serde_json::Value, LlmError> {
+    serde_json::from_slice(body).map_err(|e| {
+        if body.is_empty() {
+            malformed_body("empty body")
+        } else {
+            malformed_body(&format!("invalid JSON ({e})"))
+        }
+    })
+}
+
 /// A 2xx reply whose body could not be understood.
 pub fn malformed_body(what: &str) -> LlmError {
     LlmError::new(

@@ -91,10 +91,7 @@ impl Provider for Anthropic {
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
         if !self.supports(endpoint) {
-            return Err(LlmError::bad_request(format!(
-                "anthropic does not serve {}()",
-                endpoint.method()
-            )));
+            return Err(crate::providers::unsupported("anthropic", endpoint));
         }
         let body = request::translate(&d.model, body)?;
         let mut headers = vec![

@@ -11,13 +11,7 @@ pub fn parse(response: &HttpResponse) -> Result<Value, LlmError> {
     if !(200..300).contains(&response.status) {
         return Err(upstream_error(response, response.status));
     }
-    let value: Value = serde_json::from_slice(&response.body).map_err(|e| {
-        if response.body.is_empty() {
-            classify::malformed_body("empty body")
-        } else {
-            classify::malformed_body(&format!("invalid JSON ({e})"))
-        }
-    })?;
+    let value: Value = classify::json_body(&response.body)?;
     if value.get("type").and_then(Value::as_str) == Some("error") {
         // An error object in a 2xx reply: classify it by its type.
         let status = value

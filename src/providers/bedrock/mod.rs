@@ -327,13 +327,7 @@ impl Provider for Bedrock {
         if !(200..300).contains(&response.status) {
             return Err(error_from(response));
         }
-        let reply: Value = serde_json::from_slice(&response.body).map_err(|e| {
-            if response.body.is_empty() {
-                classify::malformed_body("empty body")
-            } else {
-                classify::malformed_body(&format!("invalid JSON ({e})"))
-            }
-        })?;
+        let reply: Value = classify::json_body(&response.body)?;
         let model = model_id(&d.model);
         match endpoint_kind {
             Endpoint::Embedding => {

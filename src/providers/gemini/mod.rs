@@ -154,12 +154,7 @@ impl Provider for Gemini {
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => {
-                return Err(LlmError::bad_request(format!(
-                    "provider gemini does not serve {}()",
-                    endpoint.method()
-                )))
-            }
+            | Endpoint::Speech => return Err(crate::providers::unsupported("gemini", endpoint)),
         };
         let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
         if let Some(key) = &d.api_key {
@@ -199,10 +194,7 @@ impl Provider for Gemini {
             Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => Err(LlmError::bad_request(format!(
-                "provider gemini does not serve {}()",
-                endpoint.method()
-            ))),
+            | Endpoint::Speech => Err(crate::providers::unsupported("gemini", endpoint)),
         }
     }
 }

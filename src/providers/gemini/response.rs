@@ -23,13 +23,7 @@ pub fn json_body(response: &HttpResponse) -> Result<Value, LlmError> {
     if !(200..300).contains(&response.status) {
         return Err(error(response));
     }
-    let value: Value = serde_json::from_slice(&response.body).map_err(|e| {
-        if response.body.is_empty() {
-            classify::malformed_body("empty body")
-        } else {
-            classify::malformed_body(&format!("invalid JSON ({e})"))
-        }
-    })?;
+    let value: Value = classify::json_body(&response.body)?;
     if value.get("error").is_some_and(Value::is_object) {
         // An error object in a 2xx reply (some gateways): classify by the code it carries.
         let status = value

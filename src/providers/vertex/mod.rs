@@ -407,10 +407,7 @@ impl Provider for VertexAi {
                 }
                 Ok(value)
             }
-            _ => Err(LlmError::bad_request(format!(
-                "provider vertex_ai does not serve {}()",
-                endpoint.method()
-            ))),
+            _ => Err(crate::providers::unsupported("vertex_ai", endpoint)),
         }
     }
 }
