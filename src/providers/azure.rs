@@ -86,6 +86,7 @@ impl Provider for Azure {
             Endpoint::ChatCompletion
                 | Endpoint::TextCompletion
                 | Endpoint::Embedding
+                | Endpoint::ImageGeneration
                 | Endpoint::Transcription
                 | Endpoint::Speech
         )

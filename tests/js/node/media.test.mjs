@@ -293,3 +293,30 @@ describe("transcription on Azure and Groq", () => {
     assert.match(String(call.body), /filename="audio\.flac"/);
   });
 });
+
+describe("image generation on Azure", () => {
+  it("azure posts to the deployment's images/generations with api-version", T, async () => {
+    const router = new Router({
+      model_list: [
+        {
+          model_name: "img",
+          litellm_params: {
+            model: "azure/dalle3",
+            api_base: `${mock.url}/azimg`,
+            api_key: "azure-key-5678",
+            api_version: "2024-10-21",
+          },
+          model_info: { id: "azimg", mode: "image_generation", base_model: "dall-e-3" },
+        },
+      ],
+    });
+    mock.script("azimg", { body: fixture("image_generation.response.json") });
+    const res = await router.imageGeneration({ model: "img", prompt: "an otter", n: 1 });
+    assert.equal(res.data.length, 1);
+    const call = mock.callsTo("azimg")[0];
+    assert.equal(call.path, "/azimg/openai/deployments/dalle3/images/generations");
+    assert.equal(call.query["api-version"], "2024-10-21");
+    assert.equal(call.headers["api-key"], "azure-key-5678");
+    assert.equal(call.body.prompt, "an otter");
+  });
+});
