@@ -31,8 +31,8 @@ node --test --test-concurrency=1 tests/mock/ tests/js/node/ tests/js/providers/
 tier "3b. end-to-end in Deno"
 node tests/js/deno/run.mjs
 
-tier "3c. end-to-end in workerd (Miniflare)"
-node --test tests/js/workerd/
+tier "3c. end-to-end in workerd (Miniflare): the package, then every provider"
+node --test tests/js/workerd/ tests/js/providers-workerd/
 
 tier "3e. fault injection (Node + workerd) and soak"
 node --test --test-concurrency=1 tests/js/faults/
