@@ -495,7 +495,7 @@ export declare class Router {
   moderation(request: ModerationRequest): Promise<ModerationResponse>;
   transcription(request: TranscriptionRequest): Promise<TranscriptionResponse>;
   atranscription(request: TranscriptionRequest): Promise<TranscriptionResponse>;
-  /** Resolves to a standard `Response` whose body is the audio (content-type from the provider). */
+  /** Resolves at the upstream's headers to a standard `Response` whose body streams the audio. */
   speech(request: SpeechRequest): Promise<Response & WithHiddenParams>;
   aspeech(request: SpeechRequest): Promise<Response & WithHiddenParams>;
   amoderation(request: ModerationRequest): Promise<ModerationResponse>;

@@ -264,7 +264,7 @@ export function defineRouter(RouterCore) {
       }
     }
 
-    /** Text to speech (`/audio/speech`): a `Response` whose body is the audio. */
+    /** Text to speech (`/audio/speech`): a `Response` whose body streams the upstream audio. */
     async speech(request) {
       const json = requestJson(request);
       let out;
@@ -273,7 +273,8 @@ export function defineRouter(RouterCore) {
       } catch (e) {
         throw toError(e);
       }
-      const response = new Response(out.bytes, {
+      // The upstream body, unread: the audio streams through to whoever reads this Response.
+      const response = new Response(out.stream ?? out.bytes, {
         status: 200,
         headers: { "content-type": out.contentType },
       });

@@ -56,11 +56,50 @@ pub enum TransportError {
     Connection(String),
 }
 
+/// A response body the core passes to the host without reading it (a JS `ReadableStream`).
+pub type BodyHandle = Rc<dyn std::any::Any>;
+
+/// A response whose 2xx body may be left unread (`stream`); an error body is always read.
+pub struct StreamedResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub stream: Option<BodyHandle>,
+}
+
+impl StreamedResponse {
+    /// The response with its body read (for error classification and parsing).
+    pub fn buffered(self) -> HttpResponse {
+        HttpResponse {
+            status: self.status,
+            headers: self.headers,
+            body: self.body,
+        }
+    }
+}
+
 pub trait Transport {
     fn send(
         &self,
         request: HttpRequest,
     ) -> LocalFuture<'static, Result<HttpResponse, TransportError>>;
+
+    /// Like `send`, but a 2xx body may come back unread as a handle the host can stream.
+    /// Transports that cannot stream read it (the default).
+    fn send_streamed(
+        &self,
+        request: HttpRequest,
+    ) -> LocalFuture<'static, Result<StreamedResponse, TransportError>> {
+        let sent = self.send(request);
+        Box::pin(async move {
+            sent.await.map(|r| StreamedResponse {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+                stream: None,
+            })
+        })
+    }
 }
 
 /// Milliseconds on a monotonic-enough clock (wall clock in wasm, manual in tests).

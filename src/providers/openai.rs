@@ -7,7 +7,7 @@ use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
-use crate::types::audio::{multipart, Audio, Upload};
+use crate::types::audio::{multipart, Audio, AudioBody, Upload};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -133,19 +133,22 @@ pub fn parse_audio(response: &HttpResponse) -> Result<Audio, LlmError> {
     if response.body.is_empty() {
         return Err(classify::malformed_body("empty audio body"));
     }
-    let content_type = response
-        .header("content-type")
-        .unwrap_or("audio/mpeg")
-        .to_string();
+    let content_type = audio_content_type(response)?;
+    Ok(Audio {
+        content_type,
+        body: AudioBody::Bytes(response.body.clone()),
+    })
+}
+
+/// The content type of a 2xx speech reply; JSON or HTML there is not audio.
+pub fn audio_content_type(response: &HttpResponse) -> Result<String, LlmError> {
+    let content_type = response.header("content-type").unwrap_or("audio/mpeg");
     if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
         return Err(classify::malformed_body(&format!(
             "expected audio, got {content_type}"
         )));
     }
-    Ok(Audio {
-        content_type,
-        bytes: response.body.clone(),
-    })
+    Ok(content_type.to_string())
 }
 
 /// A transcription reply: JSON (`json`, `verbose_json`) with `text`, or the plain text of

@@ -15,15 +15,16 @@ pub use usage::{CallOutcome, DeploymentUsage, GroupUsage, UsageBook};
 use crate::config::{Deployment, FallbackMap, RouterConfig};
 use crate::cost::{completion_cost, CostMap};
 use crate::error::{ErrorKind, LlmError};
-use crate::ports::{EventSink, LocalFuture, LogLevel, Ports};
+use crate::ports::{EventSink, HttpResponse, LocalFuture, LogLevel, Ports};
 use crate::providers;
+use crate::providers::openai;
 use crate::reliability::limits::{MinuteUsage, SlotSignal};
 use crate::reliability::{
     backoff, classify,
     cooldown::{CooldownBook, CooldownRule},
 };
 use crate::routing::shuffle;
-use crate::types::audio::{Audio, Upload};
+use crate::types::audio::{Audio, AudioBody, Upload};
 use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -801,13 +802,54 @@ impl Router {
         let mut local_retries = 0;
         loop {
             call.attempts += 1;
-            let outcome = match self.inner.ports.transport.send(request.clone()).await {
-                Ok(response) if endpoint == Endpoint::Speech => {
-                    provider.parse_audio(d, &response).map(|audio| {
+            if endpoint == Endpoint::Speech {
+                // Audio is passed through unread when the host can stream it.
+                let outcome = match self
+                    .inner
+                    .ports
+                    .transport
+                    .send_streamed(request.clone())
+                    .await
+                {
+                    Ok(r) => match r.stream {
+                        Some(handle) => {
+                            let head = HttpResponse {
+                                status: r.status,
+                                headers: r.headers,
+                                body: Vec::new(),
+                            };
+                            openai::audio_content_type(&head).map(|content_type| Audio {
+                                content_type,
+                                body: AudioBody::Stream(handle),
+                            })
+                        }
+                        None => provider.parse_audio(d, &r.buffered()),
+                    },
+                    Err(te) => Err(classify::from_transport(&te, Some(timeout_ms))),
+                };
+                match outcome {
+                    Ok(audio) => {
                         call.audio = Some(audio);
-                        Value::Object(Map::new())
-                    })
+                        return Ok(Value::Object(Map::new()));
+                    }
+                    Err(e) if e.retryable() && local_retries < d.max_retries => {
+                        self.inner
+                            .ports
+                            .sleeper
+                            .sleep(backoff::retry_delay_ms(
+                                local_retries,
+                                e.retry_after_ms,
+                                0,
+                                self.inner.ports.rng.next_f64(),
+                            ))
+                            .await;
+                        local_retries += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 }
+            }
+            let outcome = match self.inner.ports.transport.send(request.clone()).await {
                 Ok(response) => provider.parse_response(d, endpoint, &response).map(|v| {
                     if via_chat {
                         text_completion::from_chat_response(v)

@@ -1,6 +1,7 @@
 //! Audio endpoints: the file a transcription uploads (sent as multipart/form-data) and the
 //! binary audio a speech request returns.
 
+use crate::ports::BodyHandle;
 use serde_json::{Map, Value};
 use std::rc::Rc;
 
@@ -12,11 +13,27 @@ pub struct Upload {
     pub content_type: String,
 }
 
-/// Binary audio from `/audio/speech`.
-#[derive(Debug, Clone, PartialEq)]
+/// Audio from `/audio/speech`: read into memory, or the upstream body left unread for the
+/// host to stream to its caller.
+#[derive(Clone)]
+pub enum AudioBody {
+    Bytes(Vec<u8>),
+    Stream(BodyHandle),
+}
+
+impl std::fmt::Debug for AudioBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AudioBody::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            AudioBody::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Audio {
     pub content_type: String,
-    pub bytes: Vec<u8>,
+    pub body: AudioBody,
 }
 
 /// A multipart/form-data body: every request field as a text part (arrays as repeated

@@ -1,7 +1,9 @@
 //! `Transport` over the runtime's `fetch` (global or caller-supplied), with the timeout
 //! enforced by an `AbortController`: a timed-out or dropped request is really cancelled.
 
-use crate::ports::{HttpRequest, HttpResponse, LocalFuture, Transport, TransportError};
+use crate::ports::{
+    HttpRequest, HttpResponse, LocalFuture, StreamedResponse, Transport, TransportError,
+};
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
@@ -66,7 +68,24 @@ impl Transport for FetchTransport {
     ) -> LocalFuture<'static, Result<HttpResponse, TransportError>> {
         let fetch = self.fetch.clone();
         let this = self.this.clone();
-        Box::pin(async move { send(fetch, this, request).await })
+        Box::pin(async move {
+            send(fetch, this, request, false)
+                .await
+                .map(|r| HttpResponse {
+                    status: r.status,
+                    headers: r.headers,
+                    body: r.body,
+                })
+        })
+    }
+
+    fn send_streamed(
+        &self,
+        request: HttpRequest,
+    ) -> LocalFuture<'static, Result<StreamedResponse, TransportError>> {
+        let fetch = self.fetch.clone();
+        let this = self.this.clone();
+        Box::pin(async move { send(fetch, this, request, true).await })
     }
 }
 
@@ -96,11 +115,15 @@ fn describe(err: &JsValue) -> String {
     }
 }
 
+/// A 2xx body handed to JS unread: the fetch `Response`'s `ReadableStream`.
+pub struct JsBody(pub JsValue);
+
 async fn send(
     fetch: js_sys::Function,
     this: JsValue,
     request: HttpRequest,
-) -> Result<HttpResponse, TransportError> {
+    streamed: bool,
+) -> Result<StreamedResponse, TransportError> {
     let controller =
         AbortController::new().map_err(|e| TransportError::Connection(describe(&e)))?;
     let mut guard = AbortOnDrop {
@@ -159,14 +182,27 @@ async fn send(
             out_headers.push(((*name).to_string(), v));
         }
     }
+    if streamed && (200..300).contains(&status) {
+        if let Some(stream) = response.body() {
+            // The caller reads (or cancels) the body; the timeout covered the headers.
+            guard.done = true;
+            return Ok(StreamedResponse {
+                status,
+                headers: out_headers,
+                body: Vec::new(),
+                stream: Some(Rc::new(JsBody(stream.into()))),
+            });
+        }
+    }
     let buffer = JsFuture::from(response.array_buffer().map_err(fail)?)
         .await
         .map_err(fail)?;
     let body = js_sys::Uint8Array::new(&buffer).to_vec();
     guard.done = true;
-    Ok(HttpResponse {
+    Ok(StreamedResponse {
         status,
         headers: out_headers,
         body,
+        stream: None,
     })
 }

@@ -8,7 +8,7 @@ use crate::config::RouterConfig;
 use crate::error::LlmError;
 use crate::ports::{Ports, SplitMix64};
 use crate::router::{Routed, Router};
-use crate::types::audio::Upload;
+use crate::types::audio::{AudioBody, Upload};
 use crate::types::Endpoint;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -124,10 +124,16 @@ impl RouterCore {
                         |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v);
                     set("hidden", &JsValue::from_str(&hidden))?;
                     set("contentType", &JsValue::from_str(&audio.content_type))?;
-                    set(
-                        "bytes",
-                        &js_sys::Uint8Array::from(audio.bytes.as_slice()).into(),
-                    )?;
+                    match &audio.body {
+                        AudioBody::Bytes(bytes) => {
+                            set("bytes", &js_sys::Uint8Array::from(bytes.as_slice()).into())?;
+                        }
+                        AudioBody::Stream(handle) => {
+                            if let Some(body) = handle.downcast_ref::<fetch::JsBody>() {
+                                set("stream", &body.0)?;
+                            }
+                        }
+                    }
                     Ok(out.into())
                 }
                 Ok(routed) => Ok(JsValue::from_str(&envelope(&routed))),

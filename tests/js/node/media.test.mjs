@@ -320,3 +320,60 @@ describe("image generation on Azure", () => {
     assert.equal(call.body.prompt, "an otter");
   });
 });
+
+describe("speech streams", () => {
+  it(
+    "speech() resolves at the headers and the audio streams through as it arrives",
+    T,
+    async () => {
+      const router = new Router({
+        model_list: [
+          deployment(mock, "tts", "voice", { model: "openai/tts-1" }, { mode: "audio_speech" }),
+        ],
+      });
+      // Five frames, 150 ms apart: the whole body takes ~600 ms to arrive.
+      mock.script("voice", {
+        sse: ["frame1", "frame2", "frame3", "frame4", "frame5"],
+        chunk_delay_ms: 150,
+        done: false,
+        headers: { "content-type": "audio/mpeg" },
+      });
+      const started = performance.now();
+      const res = await router.speech({ model: "tts", input: "stream me", voice: "alloy" });
+      const atHeaders = performance.now() - started;
+      assert.equal(res.headers.get("content-type"), "audio/mpeg");
+      const text = await res.text();
+      const atEnd = performance.now() - started;
+      assert.ok(atHeaders < 450, `speech() resolved after ${atHeaders} ms, before the audio ended`);
+      assert.ok(
+        atEnd - atHeaders >= 300,
+        `the body kept arriving after the Response (${atEnd - atHeaders} ms)`,
+      );
+      for (let i = 1; i <= 5; i++) assert.ok(text.includes(`frame${i}`));
+    },
+  );
+
+  it("cancelling the audio stream closes the upstream connection", T, async () => {
+    const router = new Router({
+      model_list: [
+        deployment(mock, "tts", "voice", { model: "openai/tts-1" }, { mode: "audio_speech" }),
+      ],
+    });
+    mock.script("voice", {
+      sse: Array.from({ length: 40 }, (_, i) => `frame${i}`),
+      chunk_delay_ms: 100,
+      done: false,
+      headers: { "content-type": "audio/mpeg" },
+    });
+    const aborted = mock.stats.aborted;
+    const res = await router.speech({ model: "tts", input: "x", voice: "alloy" });
+    const reader = res.body.getReader();
+    await reader.read();
+    await reader.cancel();
+    const deadline = Date.now() + 3000;
+    while (mock.stats.aborted === aborted && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(mock.stats.aborted, aborted + 1, "the mock saw the client go away");
+  });
+});
