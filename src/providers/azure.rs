@@ -357,16 +357,7 @@ fn finish(
             .iter()
             .map(|(k, v)| (k.clone(), v.expose().to_string())),
     );
-    let body = serde_json::to_string(&Value::Object(body))
-        .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
-    Ok(HttpRequest {
-        method: "POST",
-        url,
-        headers,
-        body: Some(body),
-        binary_body: None,
-        timeout_ms: Some(ctx.timeout_ms),
-    })
+    crate::providers::post_json(url, headers, &Value::Object(body), ctx)
 }
 
 /// LiteLLM's Azure chat mapping: drop what Azure does not take, `tool_choice` without tools,

@@ -124,16 +124,12 @@ impl Provider for Cohere {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.expose().to_string())),
         );
-        let body = serde_json::to_string(&Value::Object(payload))
-            .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
-        Ok(HttpRequest {
-            method: "POST",
-            url: join_url(&api_root(d.api_base.as_deref()), path),
+        crate::providers::post_json(
+            join_url(&api_root(d.api_base.as_deref()), path),
             headers,
-            body: Some(body),
-            binary_body: None,
-            timeout_ms: Some(ctx.timeout_ms),
-        })
+            &Value::Object(payload),
+            ctx,
+        )
     }
 
     fn parse_response(

@@ -197,6 +197,25 @@ pub fn validate(deployment: &Deployment) -> Result<(), String> {
     }
 }
 
+/// A JSON POST: `payload` serialised as the body, with the call's timeout.
+pub fn post_json<T: serde::Serialize + ?Sized>(
+    url: impl Into<String>,
+    headers: Vec<(String, String)>,
+    payload: &T,
+    ctx: &RequestContext,
+) -> Result<HttpRequest, LlmError> {
+    let body = serde_json::to_string(payload)
+        .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
+    Ok(HttpRequest {
+        method: "POST",
+        url: url.into(),
+        headers,
+        body: Some(body),
+        binary_body: None,
+        timeout_ms: Some(ctx.timeout_ms),
+    })
+}
+
 /// The error for an endpoint a provider does not serve (no upstream call is made).
 pub fn unsupported(provider: &str, endpoint: Endpoint) -> LlmError {
     LlmError::bad_request(format!(

@@ -193,16 +193,12 @@ pub fn build(
             .iter()
             .map(|(k, v)| (k.clone(), v.expose().to_string())),
     );
-    let body = serde_json::to_string(&Value::Object(body))
-        .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
-    Ok(HttpRequest {
-        method: "POST",
-        url: join_url(base, endpoint.path()),
+    crate::providers::post_json(
+        join_url(base, endpoint.path()),
         headers,
-        body: Some(body),
-        binary_body: None,
-        timeout_ms: Some(ctx.timeout_ms),
-    })
+        &Value::Object(body),
+        ctx,
+    )
 }
 
 /// An OpenAI-format reply: the body as is on 2xx (checked for `choices`/`data`), else a

@@ -106,16 +106,12 @@ impl Provider for Anthropic {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value.expose().to_string()));
         }
-        let body = serde_json::to_string(&Value::Object(body))
-            .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
-        Ok(HttpRequest {
-            method: "POST",
-            url: messages_url(d.api_base.as_deref()),
+        crate::providers::post_json(
+            messages_url(d.api_base.as_deref()),
             headers,
-            body: Some(body),
-            binary_body: None,
-            timeout_ms: Some(ctx.timeout_ms),
-        })
+            &Value::Object(body),
+            ctx,
+        )
     }
 
     fn parse_response(

@@ -165,19 +165,11 @@ impl Provider for Gemini {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.expose().to_string())),
         );
-        let body = serde_json::to_string(&gemini_body)
-            .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
-        Ok(HttpRequest {
-            method: "POST",
-            url: join_url(
-                &versioned_base(d.api_base.as_deref(), d.api_version.as_deref()),
-                &format!("models/{model}:{method}"),
-            ),
-            headers,
-            body: Some(body),
-            binary_body: None,
-            timeout_ms: Some(ctx.timeout_ms),
-        })
+        let url = join_url(
+            &versioned_base(d.api_base.as_deref(), d.api_version.as_deref()),
+            &format!("models/{model}:{method}"),
+        );
+        crate::providers::post_json(url, headers, &gemini_body, ctx)
     }
 
     fn parse_response(

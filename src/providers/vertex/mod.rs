@@ -369,16 +369,7 @@ impl Provider for VertexAi {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value.expose().to_string()));
         }
-        let body = serde_json::to_string(&payload)
-            .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
-        Ok(HttpRequest {
-            method: "POST",
-            url,
-            headers,
-            body: Some(body),
-            binary_body: None,
-            timeout_ms: Some(ctx.timeout_ms),
-        })
+        crate::providers::post_json(url, headers, &payload, ctx)
     }
 
     fn parse_response(
