@@ -10,6 +10,8 @@
     clippy::result_large_err
 )]
 
+mod common;
+
 use llmux::config::Deployment;
 use llmux::error::{ErrorKind, LlmError};
 use llmux::ports::{HttpRequest, HttpResponse};
@@ -21,12 +23,7 @@ const KEY: &str = "sk-ant-api03-test-key";
 const MODEL: &str = "claude-haiku-4-5-20251001";
 
 fn fixture(path: &str) -> Value {
-    let full = format!(
-        "{}/tests/fixtures/anthropic/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
+    common::fixture("anthropic", path)
 }
 
 fn provider() -> &'static dyn Provider {
@@ -61,7 +58,7 @@ fn build(d: &Deployment, body: Value) -> Result<HttpRequest, LlmError> {
 }
 
 fn body_of(request: &HttpRequest) -> Value {
-    serde_json::from_str(request.body.as_deref().unwrap()).unwrap()
+    common::sent_json(request)
 }
 
 fn translated(body: Value) -> Result<Value, LlmError> {
@@ -69,14 +66,7 @@ fn translated(body: Value) -> Result<Value, LlmError> {
 }
 
 fn reply(status: u16, headers: &[(&str, &str)], body: &Value) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        body: serde_json::to_vec(body).unwrap(),
-    }
+    common::reply(status, headers, serde_json::to_vec(body).unwrap())
 }
 
 fn parse(response: &HttpResponse) -> Result<Value, LlmError> {

@@ -9,6 +9,8 @@
     clippy::result_large_err
 )]
 
+mod common;
+
 use llmux::config::Deployment;
 use llmux::error::{ErrorKind, LlmError};
 use llmux::ports::{HttpRequest, HttpResponse};
@@ -24,12 +26,11 @@ const CTX: RequestContext = RequestContext {
 };
 
 fn fixture_text(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/azure/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture_text("azure", name)
 }
 
 fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
+    common::fixture("azure", name)
 }
 
 fn body_of(name: &str) -> Map<String, Value> {
@@ -58,18 +59,11 @@ fn build(d: &Deployment, endpoint: Endpoint, body: &str) -> HttpRequest {
 }
 
 fn sent_body(r: &HttpRequest) -> Value {
-    serde_json::from_str(r.body.as_deref().unwrap()).unwrap()
+    common::sent_json(r)
 }
 
 fn reply(status: u16, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        body: body.as_bytes().to_vec(),
-    }
+    common::reply(status, headers, body)
 }
 
 fn parse_with(

@@ -11,6 +11,8 @@
     clippy::result_large_err
 )]
 
+mod common;
+
 use llmux::config::Deployment;
 use llmux::error::{ErrorKind, LlmError};
 use llmux::hash::sha256_hex;
@@ -100,7 +102,7 @@ fn chat(model: &str, body: Value) -> Result<HttpRequest, LlmError> {
 }
 
 fn body_of(request: &HttpRequest) -> Value {
-    serde_json::from_str(request.body.as_deref().unwrap()).unwrap()
+    common::sent_json(request)
 }
 
 fn converse_body(model: &str, body: Value) -> Value {
@@ -112,14 +114,7 @@ fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
 }
 
 fn reply(status: u16, headers: &[(&str, &str)], body: Vec<u8>) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        body,
-    }
+    common::reply(status, headers, body)
 }
 
 fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmError> {

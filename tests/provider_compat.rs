@@ -10,6 +10,8 @@
     clippy::result_large_err
 )]
 
+mod common;
+
 use llmux::config::Deployment;
 use llmux::error::{ErrorKind, LlmError};
 use llmux::ports::{HttpRequest, HttpResponse};
@@ -25,15 +27,11 @@ const CTX: RequestContext = RequestContext {
 };
 
 fn fixture_text(name: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/compat/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture_text("compat", name)
 }
 
 fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap()
+    common::fixture("compat", name)
 }
 
 fn parse_deployment(params: Value) -> Result<Deployment, LlmError> {
@@ -61,15 +59,11 @@ fn chat(d: &Deployment, body: Value) -> Value {
 }
 
 fn sent_body(r: &HttpRequest) -> Value {
-    serde_json::from_str(r.body.as_deref().unwrap()).unwrap()
+    common::sent_json(r)
 }
 
 fn reply(status: u16, body: &str) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: body.as_bytes().to_vec(),
-    }
+    common::json_reply(status, body)
 }
 
 fn parse(d: &Deployment, endpoint: Endpoint, status: u16, name: &str) -> Result<Value, LlmError> {

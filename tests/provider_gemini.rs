@@ -9,6 +9,8 @@
     clippy::result_large_err
 )]
 
+mod common;
+
 use llmux::config::Deployment;
 use llmux::error::{ErrorKind, LlmError};
 use llmux::ports::{HttpRequest, HttpResponse};
@@ -19,12 +21,7 @@ use serde_json::{json, Map, Value};
 const KEY: &str = "AIzaSyD-test-key-0123456789abcdefghij";
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/gemini/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture("gemini", name)
 }
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
@@ -70,15 +67,11 @@ fn build(d: &Deployment, endpoint: Endpoint, body: Value) -> Result<HttpRequest,
 }
 
 fn sent_body(request: &HttpRequest) -> Value {
-    serde_json::from_str(request.body.as_deref().unwrap()).unwrap()
+    common::sent_json(request)
 }
 
 fn reply(status: u16, body: Vec<u8>) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body,
-    }
+    common::json_reply(status, body)
 }
 
 fn parse_chat(d: &Deployment, status: u16, fixture_name: &str) -> Result<Value, LlmError> {

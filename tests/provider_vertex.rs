@@ -11,6 +11,8 @@
     clippy::result_large_err
 )]
 
+mod common;
+
 use futures_util::future::join_all;
 use llmux::config::{Deployment, RouterConfig};
 use llmux::error::{ErrorKind, LlmError};
@@ -29,12 +31,7 @@ const HOST: &str = "https://us-central1-aiplatform.googleapis.com";
 const TOKEN: &str = "ya29.c.c0ASRK0GbTestAccessToken";
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/vertex/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture("vertex", name)
 }
 
 fn object(v: Value) -> Map<String, Value> {
@@ -109,15 +106,11 @@ fn build(d: &Deployment, endpoint: Endpoint, body: Value) -> Result<HttpRequest,
 }
 
 fn sent_body(request: &HttpRequest) -> Value {
-    serde_json::from_str(request.body.as_deref().unwrap()).unwrap()
+    common::sent_json(request)
 }
 
 fn reply(status: u16, body: Value) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: body.to_string().into_bytes(),
-    }
+    common::json_reply(status, body.to_string())
 }
 
 fn token_calls(fakes: &Fakes, token_uri: &str) -> Vec<HttpRequest> {
