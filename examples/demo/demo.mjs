@@ -1,7 +1,8 @@
 // npm run demo: one llmux Router over a loopback mock provider, showing load balancing,
 // retries, timeouts, cooldowns, fallbacks, typed errors and cost. Every number printed comes
 // from the router (`_hidden_params`, `getUsageStats()`, `getDeployments()`) or from the mock's
-// call log. With OPENAI_API_KEY set, it also makes one real gpt-4o-mini call.
+// call log. With OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY set, it also makes one
+// real call to each of those providers.
 import { setTimeout as sleep } from "node:timers/promises";
 import { Router, errors, version } from "../../js/node.js";
 import { startMockServer } from "../../tests/mock/server.mjs";
@@ -62,16 +63,17 @@ const model_list = [
     model_info: { id: "embed", mode: "embedding", input_cost_per_token: 0.02e-6 },
   },
 ];
-const realKey = Boolean(process.env.OPENAI_API_KEY);
-if (realKey) {
+// Real providers, each added when its key is in the environment.
+const REAL = [
+  { env: "OPENAI_API_KEY", group: "real-openai", model: "openai/gpt-4o-mini" },
+  { env: "ANTHROPIC_API_KEY", group: "real-anthropic", model: "anthropic/claude-haiku-4-5" },
+  { env: "GEMINI_API_KEY", group: "real-gemini", model: "gemini/gemini-2.5-flash" },
+].filter((r) => Boolean(process.env[r.env]));
+for (const r of REAL) {
   model_list.push({
-    model_name: "real",
-    litellm_params: {
-      model: "openai/gpt-4o-mini",
-      api_key: "os.environ/OPENAI_API_KEY",
-      timeout: 15,
-    },
-    model_info: { id: "real" },
+    model_name: r.group,
+    litellm_params: { model: r.model, api_key: `os.environ/${r.env}`, timeout: 15 },
+    model_info: { id: r.group },
   });
 }
 
@@ -388,35 +390,37 @@ async function main() {
   print([`streaming: coming (issue #6)`, `caching: coming (issue #8)`]);
 
   // 9. A real provider ------------------------------------------------------------------------
-  section("9. A real provider");
-  if (!realKey) {
+  section("9. Real providers");
+  if (REAL.length === 0) {
     print([
-      `skipped: OPENAI_API_KEY is not set. Run \`OPENAI_API_KEY=sk-… npm run demo\` to add an`,
-      `openai/gpt-4o-mini deployment (group "real") and make one real completion.`,
+      `skipped: set OPENAI_API_KEY, ANTHROPIC_API_KEY and/or GEMINI_API_KEY to add`,
+      `gpt-4o-mini, claude-haiku-4-5 and gemini-2.5-flash and make one real call to each.`,
     ]);
     return;
   }
-  try {
-    const res = await router.completion({
-      model: "real",
-      messages: [{ role: "user", content: "Say hello in five words." }],
-      max_tokens: 20,
-      num_retries: 0,
-    });
-    const hp = res._hidden_params;
-    print([
-      `${res.model}: ${JSON.stringify(res.choices[0]?.message?.content ?? "")}`,
-      `tokens ${res.usage?.prompt_tokens} in / ${res.usage?.completion_tokens} out · cost ` +
-        `${usd(hp.response_cost)} · ${ms(hp.latency_ms)}`,
-    ]);
-  } catch (err) {
-    const re = /** @type {any} */ (err);
-    // A connection error never reached OpenAI: its status is LiteLLM's placeholder 500.
-    const status = err instanceof errors.APIConnectionError ? "" : ` (status ${re.status})`;
-    print([
-      c.red(`real call failed: ${re.name}${status}: ${re.message}`),
-      `check the key and that this machine can reach https://api.openai.com`,
-    ]);
+  for (const r of REAL) {
+    try {
+      const res = await router.completion({
+        model: r.group,
+        messages: [{ role: "user", content: "Say hello in five words." }],
+        max_tokens: 20,
+        num_retries: 0,
+      });
+      const hp = res._hidden_params;
+      print([
+        `${r.model} → ${res.model}: ${JSON.stringify(res.choices[0]?.message?.content ?? "")}`,
+        `  tokens ${res.usage?.prompt_tokens} in / ${res.usage?.completion_tokens} out · cost ` +
+          `${usd(hp.response_cost)} · ${ms(hp.latency_ms)}`,
+      ]);
+    } catch (err) {
+      const re = /** @type {any} */ (err);
+      // A connection error never reached the provider: its status is a placeholder.
+      const status = err instanceof errors.APIConnectionError ? "" : ` (status ${re.status})`;
+      print([
+        c.red(`${r.model} failed: ${re.name}${status}: ${re.message}`),
+        `  check ${r.env} and that this machine can reach the provider`,
+      ]);
+    }
   }
 }
 
