@@ -102,7 +102,19 @@ export interface Logger {
 /** LiteLLM's `Router(...)` options plus llmux's own (`env`, `fetch`, `logger`). */
 export interface RouterOptions {
   model_list: DeploymentConfig[];
-  routing_strategy?: "simple-shuffle";
+  routing_strategy?:
+    | "simple-shuffle"
+    | "least-busy"
+    | "usage-based-routing"
+    | "usage-based-routing-v2"
+    | "latency-based-routing"
+    | "cost-based-routing";
+  /** For latency-based-routing: `ttl` (seconds, 3600), `lowest_latency_buffer` (0), `max_latency_list_size` (10). */
+  routing_strategy_args?: {
+    ttl?: number;
+    lowest_latency_buffer?: number;
+    max_latency_list_size?: number;
+  };
   /** Default 2. */
   num_retries?: number;
   /** Depth of nested fallbacks. Default 5. */

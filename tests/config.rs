@@ -150,8 +150,8 @@ fn unknown_and_unsupported_router_options_are_refused_by_name() {
         "redis_url"
     );
     assert_eq!(
-        field_of(json!({"model_list": [], "routing_strategy": "least-busy"})),
-        "routing_strategy"
+        field_of(json!({"model_list": [], "routing_strategy_args": {"ttl": 5}})),
+        "routing_strategy_args.ttl"
     );
     assert_eq!(
         field_of(json!({"model_list": [], "routing_strategy": "fastest"})),

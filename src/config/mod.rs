@@ -24,9 +24,26 @@ pub const DEFAULT_ALLOWED_FAILS: u32 = 3;
 pub const DEFAULT_COOLDOWN_MS: u64 = 5_000;
 pub const DEFAULT_TIMEOUT_MS: u64 = 6_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `routing_strategy` (with `routing_strategy_args` where LiteLLM has them).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RoutingStrategy {
+    /// Weighted random by `weight`, else `rpm`, else `tpm`, else uniform.
     SimpleShuffle,
+    /// Fewest requests in flight.
+    LeastBusy,
+    /// Fewest tokens this minute, skipping deployments at their `rpm`/`tpm` (LiteLLM's
+    /// `usage-based-routing` and `-v2` behave alike here).
+    UsageBased,
+    /// Lowest average latency over the samples of the last `ttl_ms`, choosing at random
+    /// among those within `buffer` (a fraction) of the best.
+    LatencyBased {
+        ttl_ms: u64,
+        buffer: f64,
+        /// Samples kept per deployment (LiteLLM's `max_latency_list_size`, default 10).
+        max_samples: usize,
+    },
+    /// Cheapest input + output price per token.
+    CostBased,
 }
 
 /// How an option is handled: `Supported` options have behaviour; the others are
@@ -104,10 +121,7 @@ const OPTIONS: &[(&str, Support)] = &[
         "optional_pre_call_checks",
         Support::NotYet("pre-call checks"),
     ),
-    (
-        "routing_strategy_args",
-        Support::NotYet("routing strategy arguments"),
-    ),
+    ("routing_strategy_args", Support::Supported),
     ("routing_groups", Support::NotYet("routing groups")),
     (
         "provider_budget_config",
@@ -249,16 +263,7 @@ impl RouterConfig {
         let (deployments, skipped_deployments) =
             parse_model_list(obj.get("model_list"), &defaults, ignore_invalid)?;
 
-        let routing_strategy = match opt_str(obj, "routing_strategy", "routing_strategy")?.as_deref() {
-            None | Some("simple-shuffle") => RoutingStrategy::SimpleShuffle,
-            Some(s @ ("least-busy" | "usage-based-routing" | "usage-based-routing-v2" | "latency-based-routing" | "cost-based-routing")) => {
-                return Err(LlmError::config("routing_strategy", format!("{s:?} is not yet supported by llmux (use \"simple-shuffle\")")))
-            }
-            Some(other) => return Err(LlmError::config(
-                "routing_strategy",
-                format!("unknown strategy {other:?} (expected simple-shuffle, least-busy, usage-based-routing, usage-based-routing-v2, latency-based-routing, cost-based-routing)"),
-            )),
-        };
+        let routing_strategy = parse_strategy(obj)?;
 
         let log_level = match (
             opt_bool(obj, "set_verbose", "set_verbose")?.unwrap_or(false),
@@ -348,6 +353,80 @@ impl RouterConfig {
             env: EnvMap(env.clone()),
         })
     }
+}
+
+const STRATEGIES: &str = "simple-shuffle, least-busy, usage-based-routing, usage-based-routing-v2, latency-based-routing, cost-based-routing";
+
+/// `routing_strategy` and its `routing_strategy_args` (`ttl`, `lowest_latency_buffer`,
+/// `max_latency_list_size` for latency-based routing; LiteLLM's defaults: 1 hour, 0, 10).
+fn parse_strategy(obj: &Map<String, Value>) -> Result<RoutingStrategy, LlmError> {
+    let args = match obj.get("routing_strategy_args") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            return Err(LlmError::config(
+                "routing_strategy_args",
+                "must be an object",
+            ))
+        }
+    };
+    let name = opt_str(obj, "routing_strategy", "routing_strategy")?;
+    let allowed: &[&str] = match name.as_deref() {
+        Some("latency-based-routing") => &["ttl", "lowest_latency_buffer", "max_latency_list_size"],
+        _ => &[],
+    };
+    if let Some(key) = args.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(LlmError::config(
+            format!("routing_strategy_args.{key}"),
+            format!(
+                "not an argument of {:?}",
+                name.as_deref().unwrap_or("simple-shuffle")
+            ),
+        ));
+    }
+    Ok(match name.as_deref() {
+        None | Some("simple-shuffle") => RoutingStrategy::SimpleShuffle,
+        Some("least-busy") => RoutingStrategy::LeastBusy,
+        Some("usage-based-routing" | "usage-based-routing-v2") => RoutingStrategy::UsageBased,
+        Some("latency-based-routing") => {
+            let ttl_ms = seconds_to_ms(
+                opt_f64(&args, "ttl", "routing_strategy_args.ttl")?,
+                "routing_strategy_args.ttl",
+            )?
+            .unwrap_or(3_600_000);
+            let buffer = opt_f64(
+                &args,
+                "lowest_latency_buffer",
+                "routing_strategy_args.lowest_latency_buffer",
+            )?
+            .unwrap_or(0.0);
+            if !(0.0..=10.0).contains(&buffer) {
+                return Err(LlmError::config(
+                    "routing_strategy_args.lowest_latency_buffer",
+                    "must be a fraction between 0 and 10",
+                ));
+            }
+            let max_samples = opt_u64(
+                &args,
+                "max_latency_list_size",
+                "routing_strategy_args.max_latency_list_size",
+            )?
+            .unwrap_or(10)
+            .clamp(1, 1024) as usize;
+            RoutingStrategy::LatencyBased {
+                ttl_ms,
+                buffer,
+                max_samples,
+            }
+        }
+        Some("cost-based-routing") => RoutingStrategy::CostBased,
+        Some(other) => {
+            return Err(LlmError::config(
+                "routing_strategy",
+                format!("unknown strategy {other:?} (expected {STRATEGIES})"),
+            ))
+        }
+    })
 }
 
 fn check_option_names(obj: &Map<String, Value>) -> Result<(), LlmError> {

@@ -12,6 +12,7 @@ pub use request::CallOptions;
 pub use table::DeploymentTable;
 pub use usage::{CallOutcome, DeploymentUsage, GroupUsage, UsageBook};
 
+use crate::config::RoutingStrategy;
 use crate::config::{Deployment, FallbackMap, RouterConfig};
 use crate::cost::{completion_cost, CostMap};
 use crate::error::{ErrorKind, LlmError};
@@ -24,6 +25,10 @@ use crate::reliability::{
     cooldown::{CooldownBook, CooldownRule},
 };
 use crate::routing::shuffle;
+use crate::routing::strategy::{self, Candidate};
+
+/// The latency sample a timed-out attempt leaves (LiteLLM's penalty: 1,000 s).
+const TIMEOUT_PENALTY_MS: f64 = 1_000_000.0;
 use crate::types::audio::{Audio, AudioBody, Upload};
 use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use serde::Serialize;
@@ -440,6 +445,7 @@ impl Router {
             let err = match self.attempt(call, &deployment).await {
                 Ok(body) => {
                     let attempt_ms = self.now() - attempt_started;
+                    self.record_latency(&deployment, attempt_ms);
                     return Ok(Answer {
                         body,
                         deployment,
@@ -449,6 +455,10 @@ impl Router {
                 Err(e) => e,
             };
             self.record_failure(&deployment, &err, serving.len() <= 1);
+            if err.kind == ErrorKind::Timeout {
+                // LiteLLM's latency router penalises a timeout with a 1,000 s sample.
+                self.record_latency(&deployment, TIMEOUT_PENALTY_MS);
+            }
             if !tried.contains(&deployment.id) {
                 tried.push(deployment.id.clone());
             }
@@ -547,6 +557,49 @@ impl Router {
         }
     }
 
+    /// What the strategies look at for each deployment of `pool`.
+    fn candidates(&self, pool: &[&Deployment], strategy: RoutingStrategy) -> Vec<Candidate> {
+        let now = self.now();
+        let usage = self.inner.usage.borrow();
+        let minute = self.inner.minute_usage.borrow();
+        pool.iter()
+            .map(|d| Candidate {
+                in_flight: usage.get(&d.id).map_or(0, |u| u.in_flight),
+                minute_tokens: minute.current(&d.id, now).1,
+                latency_ms: match strategy {
+                    RoutingStrategy::LatencyBased { ttl_ms, .. } => {
+                        usage.recent_latency(&d.id, now, ttl_ms)
+                    }
+                    _ => None,
+                },
+                cost_per_token: match strategy {
+                    RoutingStrategy::CostBased => {
+                        let cost = model_cost(d);
+                        cost.input_cost_per_token
+                            .zip(cost.output_cost_per_token)
+                            .map(|(i, o)| i + o)
+                    }
+                    _ => None,
+                },
+            })
+            .collect()
+    }
+
+    fn record_latency(&self, d: &Deployment, latency_ms: f64) {
+        if let RoutingStrategy::LatencyBased { max_samples, .. } =
+            self.inner.config.routing_strategy
+        {
+            let now = self.now();
+            self.inner.usage.borrow_mut().record_latency(
+                &d.id,
+                &d.model_group,
+                now,
+                latency_ms,
+                max_samples,
+            );
+        }
+    }
+
     /// The parallel limit of a deployment: its own, else the router's default.
     fn parallel_limit(&self, d: &Deployment) -> Option<u64> {
         d.max_parallel_requests
@@ -609,9 +662,19 @@ impl Router {
             e.model_group = Some(group.to_string());
             return Err(e);
         }
+        self.within_limits(fitting, group)
+    }
+
+    /// Drops deployments that reached their `rpm` (requests sent) or `tpm` (tokens of
+    /// answered requests) this minute; all of them at their limit is a `RateLimitError`.
+    fn within_limits<'d>(
+        &self,
+        candidates: Vec<&'d Rc<Deployment>>,
+        group: &str,
+    ) -> Result<Vec<&'d Rc<Deployment>>, LlmError> {
         let now = self.now();
         let minute = self.inner.minute_usage.borrow();
-        let within: Vec<&Rc<Deployment>> = fitting
+        let within: Vec<&Rc<Deployment>> = candidates
             .into_iter()
             .filter(|d| {
                 let (requests, used_tokens) = minute.current(&d.id, now);
@@ -678,6 +741,9 @@ impl Router {
         }
         if self.inner.config.enable_pre_call_checks {
             healthy = self.pre_call_checks(call, healthy, group)?;
+        } else if self.inner.config.routing_strategy == RoutingStrategy::UsageBased {
+            // Usage-based routing always respects rpm/tpm, as LiteLLM's does.
+            healthy = self.within_limits(healthy, group)?;
         }
         let free: Vec<&Rc<Deployment>> = {
             let usage = self.inner.usage.borrow();
@@ -702,7 +768,12 @@ impl Router {
         } else {
             fresh
         };
-        let index = shuffle::pick(&pool, self.inner.ports.rng.next_f64()).unwrap_or(0);
+        let random = self.inner.ports.rng.next_f64();
+        let index = match self.inner.config.routing_strategy {
+            RoutingStrategy::SimpleShuffle => shuffle::pick(&pool, random),
+            strategy => strategy::pick(strategy, &self.candidates(&pool, strategy), random),
+        }
+        .unwrap_or(0);
         let id = pool.get(index).map(|d| d.id.as_str()).unwrap_or_default();
         Ok(free.iter().find(|d| d.id == id).map(|d| Rc::clone(d)))
     }

@@ -55,6 +55,10 @@ pub struct DeploymentUsage {
     pub total_latency_ms: f64,
     #[serde(skip)]
     pub latency: LatencyWindow,
+    /// Recent `(at_ms, latency_ms)` samples for latency-based routing (failures included
+    /// as penalties).
+    #[serde(skip)]
+    pub recent: VecDeque<(f64, f64)>,
 }
 
 /// Counters of router calls per requested model group.
@@ -132,6 +136,34 @@ impl UsageBook {
             u.completion_tokens += t.completion_tokens;
         }
         u.cost += cost.unwrap_or(0.0);
+    }
+
+    /// Adds a latency sample for latency-based routing, keeping the last `cap`.
+    pub fn record_latency(
+        &mut self,
+        id: &str,
+        group: &str,
+        at_ms: f64,
+        latency_ms: f64,
+        cap: usize,
+    ) {
+        let u = self.entry(id, group);
+        while u.recent.len() >= cap.max(1) {
+            u.recent.pop_front();
+        }
+        u.recent.push_back((at_ms, latency_ms));
+    }
+
+    /// Average of the deployment's samples taken within `ttl_ms` of `now_ms`.
+    pub fn recent_latency(&self, id: &str, now_ms: f64, ttl_ms: u64) -> Option<f64> {
+        let u = self.by_deployment.get(id)?;
+        let fresh: Vec<f64> = u
+            .recent
+            .iter()
+            .filter(|(at, _)| now_ms - at <= ttl_ms as f64)
+            .map(|(_, ms)| *ms)
+            .collect();
+        (!fresh.is_empty()).then(|| fresh.iter().sum::<f64>() / fresh.len() as f64)
     }
 
     pub fn failed(&mut self, id: &str, group: &str, kind: &str) {

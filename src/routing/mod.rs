@@ -1,3 +1,4 @@
 //! Deployment selection strategies.
 
 pub mod shuffle;
+pub mod strategy;

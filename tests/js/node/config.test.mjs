@@ -109,11 +109,20 @@ describe("ConfigError names the offending field", () => {
     assert.deepEqual(ok.getModelNames(), ["chat"]);
   });
 
-  it('routing_strategy "least-busy" -> not yet supported; "simple-shuffle" accepted', () => {
-    const e = configError({ model_list: [], routing_strategy: "least-busy" });
+  it("routing_strategy: an unknown name -> ConfigError; every LiteLLM strategy accepted", () => {
+    const e = configError({ model_list: [], routing_strategy: "fastest" });
     assert.equal(e.field, "routing_strategy");
-    assert.match(e.message, /not yet supported/);
-    new Router({ model_list: [], routing_strategy: "simple-shuffle" });
+    assert.match(e.message, /least-busy/);
+    for (const routing_strategy of [
+      "simple-shuffle",
+      "least-busy",
+      "usage-based-routing",
+      "usage-based-routing-v2",
+      "latency-based-routing",
+      "cost-based-routing",
+    ]) {
+      new Router({ model_list: [], routing_strategy });
+    }
   });
 
   it("a not-yet-supported litellm_params key (order) -> its path", () => {
