@@ -59,9 +59,22 @@ fn is_false(b: &bool) -> bool {
 /// Price table keyed by LiteLLM model name ("gpt-4o-mini", "azure/gpt-4o", ...).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CostMap {
-    /// Model key -> index into `costs`.
+    /// Model key -> index into `rows`.
     index: HashMap<String, usize>,
-    costs: Vec<ModelCost>,
+    rows: Vec<Row>,
+    /// The header's columns, for rows parsed on first use.
+    columns: Vec<Column>,
+}
+
+/// A model's prices: parsed, or (bundled table) its line, parsed on first lookup so a cold
+/// start indexes keys only.
+#[derive(Debug, Clone, PartialEq)]
+enum Row {
+    Parsed(ModelCost),
+    Lazy {
+        line: &'static str,
+        cost: OnceLock<Option<ModelCost>>,
+    },
 }
 
 /// One column of the table, named by the header line.
@@ -290,7 +303,7 @@ impl CostMap {
         // Rows average ~87 bytes; a rough bound spares a counting pass over the text.
         let capacity = tsv.len() / 64;
         let mut index = HashMap::with_capacity(capacity);
-        let mut costs = Vec::with_capacity(capacity);
+        let mut rows = Vec::with_capacity(capacity);
         for (line_index, raw_line) in tsv.split('\n').enumerate() {
             let line_no = line_index + 1;
             let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
@@ -312,29 +325,73 @@ impl CostMap {
                             ));
                         }
                         Entry::Vacant(e) => {
-                            e.insert(costs.len());
-                            costs.push(cost);
+                            e.insert(rows.len());
+                            rows.push(Row::Parsed(cost));
                         }
                     }
                 }
             }
         }
-        if columns.is_none() {
+        let Some(columns) = columns else {
             return Err("no column header line".to_string());
+        };
+        Ok(CostMap {
+            index,
+            rows,
+            columns,
+        })
+    }
+
+    /// Indexes a `'static` table by key without parsing its rows; each row is parsed on its
+    /// first lookup. Invalid rows read as absent (the bundled table is proven valid by a
+    /// test that parses it eagerly).
+    fn index_lazily(tsv: &'static str) -> CostMap {
+        let mut map = CostMap::default();
+        let mut header = false;
+        for raw_line in tsv.split('\n') {
+            let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if !header {
+                map.columns = parse_header(line).unwrap_or_default();
+                header = true;
+                continue;
+            }
+            let key = line.split('\t').next().unwrap_or_default();
+            if let Entry::Vacant(e) = map.index.entry(key.to_string()) {
+                e.insert(map.rows.len());
+                map.rows.push(Row::Lazy {
+                    line,
+                    cost: OnceLock::new(),
+                });
+            }
         }
-        Ok(CostMap { index, costs })
+        map
     }
 
     /// The table bundled into the crate, parsed on first use. An empty map if it failed to
     /// parse (a unit test proves it does not).
     pub fn bundled() -> &'static CostMap {
         static BUNDLED: OnceLock<CostMap> = OnceLock::new();
-        BUNDLED.get_or_init(|| CostMap::parse(BUNDLED_TSV).unwrap_or_default())
+        BUNDLED.get_or_init(|| CostMap::index_lazily(BUNDLED_TSV))
     }
 
     /// The entry with exactly this key.
     pub fn get(&self, model: &str) -> Option<&ModelCost> {
-        self.index.get(model).and_then(|&i| self.costs.get(i))
+        self.index
+            .get(model)
+            .and_then(|&i| self.rows.get(i))
+            .and_then(|row| self.row_cost(row))
+    }
+
+    fn row_cost<'a>(&'a self, row: &'a Row) -> Option<&'a ModelCost> {
+        match row {
+            Row::Parsed(cost) => Some(cost),
+            Row::Lazy { line, cost } => cost
+                .get_or_init(|| parse_row(&self.columns, line).ok().map(|(_, c)| c))
+                .as_ref(),
+        }
     }
 
     /// LiteLLM-style lookup: tries "provider/model", then "model", then (when `model` contains
@@ -368,12 +425,12 @@ impl CostMap {
 
     /// Number of models.
     pub fn len(&self) -> usize {
-        self.costs.len()
+        self.rows.len()
     }
 
     /// True when the map has no models.
     pub fn is_empty(&self) -> bool {
-        self.costs.is_empty()
+        self.rows.is_empty()
     }
 
     /// `{ "<key>": { ...ModelCost fields... }, ... }`, keys sorted, absent fields left out.
@@ -382,7 +439,8 @@ impl CostMap {
         keys.sort_unstable();
         let mut map = serde_json::Map::with_capacity(keys.len());
         for (key, &i) in keys {
-            if let Some(Ok(value)) = self.costs.get(i).map(serde_json::to_value) {
+            let cost = self.rows.get(i).and_then(|row| self.row_cost(row));
+            if let Some(Ok(value)) = cost.map(serde_json::to_value) {
                 map.insert(key.clone(), value);
             }
         }
@@ -478,6 +536,16 @@ mod tests {
     const HEADER: &str =
         "key\tlitellm_provider\tmode\tinput_cost_per_token\toutput_cost_per_token\tflags";
 
+    #[test]
+    fn the_lazily_indexed_bundled_map_answers_like_the_eagerly_parsed_one() {
+        let eager = CostMap::parse(BUNDLED_TSV).unwrap();
+        let lazy = CostMap::bundled();
+        assert_eq!(lazy.len(), eager.len());
+        for key in eager.index.keys() {
+            assert_eq!(lazy.get(key), eager.get(key), "{key}");
+        }
+    }
+
     fn small(rows: &[&str]) -> CostMap {
         let text = format!("# test table\n{HEADER}\n{}\n", rows.join("\n"));
         CostMap::parse(&text).unwrap()
@@ -487,7 +555,7 @@ mod tests {
     fn bundled_table_parses_and_has_more_than_1000_entries() {
         let parsed = CostMap::parse(BUNDLED_TSV).unwrap();
         assert!(parsed.len() > 1000, "{} entries", parsed.len());
-        assert_eq!(CostMap::bundled(), &parsed);
+        assert_eq!(CostMap::bundled().len(), parsed.len());
         assert!(std::ptr::eq(CostMap::bundled(), CostMap::bundled()));
     }
 
@@ -551,7 +619,10 @@ mod tests {
             "moderation",
             "rerank",
         ];
-        assert!(map.costs.iter().all(|c| modes.contains(&c.mode.as_str())));
+        assert!(map
+            .index
+            .keys()
+            .all(|k| modes.contains(&map.get(k).unwrap().mode.as_str())));
     }
 
     #[test]
