@@ -873,62 +873,24 @@ impl Router {
         let mut local_retries = 0;
         loop {
             call.attempts += 1;
-            if endpoint == Endpoint::Speech {
-                // Audio is passed through unread when the host can stream it.
-                let outcome = match self
-                    .inner
-                    .ports
-                    .transport
-                    .send_streamed(request.clone())
+            let outcome = if endpoint == Endpoint::Speech {
+                self.send_speech(provider, d, request.clone(), timeout_ms)
                     .await
-                {
-                    Ok(r) => match r.stream {
-                        Some(handle) => {
-                            let head = HttpResponse {
-                                status: r.status,
-                                headers: r.headers,
-                                body: Vec::new(),
-                            };
-                            openai::audio_content_type(&head).map(|content_type| Audio {
-                                content_type,
-                                body: AudioBody::Stream(handle),
-                            })
-                        }
-                        None => provider.parse_audio(d, &r.buffered()),
-                    },
-                    Err(te) => Err(classify::from_transport(&te, Some(timeout_ms))),
-                };
-                match outcome {
-                    Ok(audio) => {
+                    .map(|audio| {
                         call.audio = Some(audio);
-                        return Ok(Value::Object(Map::new()));
-                    }
-                    Err(e) if e.retryable() && local_retries < d.max_retries => {
-                        self.inner
-                            .ports
-                            .sleeper
-                            .sleep(backoff::retry_delay_ms(
-                                local_retries,
-                                e.retry_after_ms,
-                                0,
-                                self.inner.ports.rng.next_f64(),
-                            ))
-                            .await;
-                        local_retries += 1;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
+                        Value::Object(Map::new())
+                    })
+            } else {
+                match self.inner.ports.transport.send(request.clone()).await {
+                    Ok(response) => provider.parse_response(d, endpoint, &response).map(|v| {
+                        if via_chat {
+                            text_completion::from_chat_response(v)
+                        } else {
+                            v
+                        }
+                    }),
+                    Err(te) => Err(classify::from_transport(&te, Some(timeout_ms))),
                 }
-            }
-            let outcome = match self.inner.ports.transport.send(request.clone()).await {
-                Ok(response) => provider.parse_response(d, endpoint, &response).map(|v| {
-                    if via_chat {
-                        text_completion::from_chat_response(v)
-                    } else {
-                        v
-                    }
-                }),
-                Err(te) => Err(classify::from_transport(&te, Some(timeout_ms))),
             };
             match outcome {
                 Err(e) if e.retryable() && local_retries < d.max_retries => {
@@ -943,6 +905,38 @@ impl Router {
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// One speech exchange: the audio body is passed through unread when the host can
+    /// stream it; otherwise (and for errors) the provider parses the read body.
+    async fn send_speech(
+        &self,
+        provider: &dyn providers::Provider,
+        d: &Deployment,
+        request: crate::ports::HttpRequest,
+        timeout_ms: u64,
+    ) -> Result<Audio, LlmError> {
+        let reply = self
+            .inner
+            .ports
+            .transport
+            .send_streamed(request)
+            .await
+            .map_err(|te| classify::from_transport(&te, Some(timeout_ms)))?;
+        match reply.stream {
+            Some(handle) => {
+                let head = HttpResponse {
+                    status: reply.status,
+                    headers: reply.headers,
+                    body: Vec::new(),
+                };
+                openai::audio_content_type(&head).map(|content_type| Audio {
+                    content_type,
+                    body: AudioBody::Stream(handle),
+                })
+            }
+            None => provider.parse_audio(d, &reply.buffered()),
         }
     }
 }
