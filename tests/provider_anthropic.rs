@@ -47,6 +47,7 @@ fn ctx() -> RequestContext {
         timeout_ms: 30_000,
         now_ms: 1_700_000_000_000.0,
         bearer_token: None,
+        stream: false,
     }
 }
 

@@ -23,6 +23,7 @@ const CTX: RequestContext = RequestContext {
     timeout_ms: 30_000,
     now_ms: 1_700_000_000_000.0,
     bearer_token: None,
+    stream: false,
 };
 
 fn fixture_text(name: &str) -> String {

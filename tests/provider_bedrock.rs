@@ -83,6 +83,7 @@ fn ctx() -> RequestContext {
         timeout_ms: 30_000,
         now_ms: NOW_MS,
         bearer_token: None,
+        stream: false,
     }
 }
 

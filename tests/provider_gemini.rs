@@ -58,6 +58,7 @@ fn ctx() -> RequestContext {
         timeout_ms: 30_000,
         now_ms: 1_750_000_000_000.0,
         bearer_token: None,
+        stream: false,
     }
 }
 

@@ -98,6 +98,7 @@ fn ctx(token: Option<&str>) -> RequestContext {
         timeout_ms: 30_000,
         now_ms: 1_750_000_000_000.0,
         bearer_token: token.map(String::from),
+        stream: false,
     }
 }
 

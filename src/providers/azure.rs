@@ -44,12 +44,14 @@
 //!   `azure` sends it (LiteLLM switches such models to its Azure OpenAI path).
 
 use super::openai::OpenAi;
+use super::openai::OpenAiStream;
 use super::{error_message, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::cost::CostMap;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::audio::{Audio, Upload};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
@@ -138,6 +140,19 @@ impl Provider for Azure {
         super::openai::parse_audio(response)
     }
 
+    fn stream_decoder(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        _ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::TextCompletion
+        )
+        .then(|| Box::new(OpenAiStream::new(self.name())) as Box<dyn StreamDecoder>)
+    }
+
     fn parse_response(
         &self,
         d: &Deployment,
@@ -169,6 +184,19 @@ impl Provider for AzureAi {
         } else {
             build_azure_ai(d, endpoint, body, ctx)
         }
+    }
+
+    fn stream_decoder(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        _ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::TextCompletion
+        )
+        .then(|| Box::new(OpenAiStream::new(self.name())) as Box<dyn StreamDecoder>)
     }
 
     fn parse_response(
@@ -240,6 +268,9 @@ fn build_azure_openai(
     ctx: &RequestContext,
 ) -> Result<HttpRequest, LlmError> {
     let base = d.api_base.as_deref().ok_or_else(|| missing_base(d))?;
+    if ctx.stream {
+        super::openai::request_stream(&mut body, endpoint, true);
+    }
     let deployment = deployment_name(&d.model);
     let version = d.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION);
     let v1 = V1_API_VERSIONS.contains(&version);
@@ -299,6 +330,9 @@ fn build_azure_ai(
     ctx: &RequestContext,
 ) -> Result<HttpRequest, LlmError> {
     let base = d.api_base.as_deref().ok_or_else(|| missing_base(d))?;
+    if ctx.stream {
+        super::openai::request_stream(&mut body, endpoint, true);
+    }
     let (path, mut query) = split_query(base);
     let services = host_of(path).ends_with(".services.ai.azure.com");
     let ending = match endpoint {

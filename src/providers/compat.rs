@@ -730,11 +730,35 @@ impl Provider for Preset {
             | Endpoint::Transcription
             | Endpoint::Speech => {}
         }
+        if ctx.stream {
+            // Presets that list their parameters and leave out `stream_options` reject it.
+            let usage = self
+                .chat
+                .supported
+                .is_none_or(|list| list.contains(&"stream_options"));
+            openai::request_stream(&mut body, endpoint, usage);
+        }
         let mut auth = Vec::new();
         if let Some(key) = &d.api_key {
             auth.push(("authorization".into(), format!("Bearer {}", key.expose())));
         }
         openai::build(&base, &self.model(&d.model), auth, d, endpoint, body, ctx)
+    }
+
+    fn stream_decoder(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        _ctx: &crate::stream::StreamContext,
+    ) -> Option<Box<dyn crate::stream::StreamDecoder>> {
+        (self.supports(endpoint)
+            && matches!(
+                endpoint,
+                Endpoint::ChatCompletion | Endpoint::TextCompletion
+            ))
+        .then(|| {
+            Box::new(openai::OpenAiStream::new(self.name)) as Box<dyn crate::stream::StreamDecoder>
+        })
     }
 
     fn build_upload(

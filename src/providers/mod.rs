@@ -14,6 +14,7 @@ use crate::config::Deployment;
 use crate::cost::CostMap;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse, LocalFuture, Ports};
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::audio::{Audio, Upload};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
@@ -27,6 +28,9 @@ pub struct RequestContext {
     pub now_ms: f64,
     /// An access token obtained by `Provider::auth` for this request (OAuth providers).
     pub bearer_token: Option<String>,
+    /// Ask for a streamed reply (the router has removed `stream`/`stream_options` from the
+    /// body; the provider adds what its API needs, including usage in the stream).
+    pub stream: bool,
 }
 
 pub trait Provider {
@@ -73,6 +77,17 @@ pub trait Provider {
             "provider {} does not serve speech()",
             self.name()
         )))
+    }
+
+    /// A decoder for the body of a 2xx streaming reply to a request built with
+    /// `ctx.stream`; `None` when the provider cannot stream `endpoint`.
+    fn stream_decoder(
+        &self,
+        _deployment: &Deployment,
+        _endpoint: Endpoint,
+        _ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        None
     }
 
     /// Turns any reply (2xx or not) into an OpenAI-format body or a classified error.

@@ -7,6 +7,7 @@ use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
+use crate::stream::{sse::SseDecoder, StreamContext, StreamDecoder};
 use crate::types::audio::{multipart, Audio, AudioBody, Upload};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
@@ -41,7 +42,24 @@ impl Provider for OpenAi {
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
         let base = d.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
+        let mut body = body;
+        if ctx.stream {
+            request_stream(&mut body, endpoint, true);
+        }
         build(base, &d.model, auth(d), d, endpoint, body, ctx)
+    }
+
+    fn stream_decoder(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        _ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::TextCompletion
+        )
+        .then(|| Box::new(OpenAiStream::new("openai")) as Box<dyn StreamDecoder>)
     }
 
     fn build_upload(
@@ -233,4 +251,151 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
         return Err(classify::malformed_body(&format!("no `{expected}` array")));
     }
     Ok(value)
+}
+
+/// Adds what an OpenAI-format API needs to stream: `stream: true` and, when the server
+/// accepts it, `stream_options.include_usage` (so the cost of a stream is known).
+pub fn request_stream(body: &mut Map<String, Value>, endpoint: Endpoint, with_usage: bool) {
+    if !matches!(
+        endpoint,
+        Endpoint::ChatCompletion | Endpoint::TextCompletion
+    ) {
+        return;
+    }
+    body.insert("stream".into(), Value::Bool(true));
+    if with_usage {
+        body.insert(
+            "stream_options".into(),
+            serde_json::json!({ "include_usage": true }),
+        );
+    }
+}
+
+/// Decodes an OpenAI-format SSE stream (OpenAI, Azure and the compatible presets): chunks pass
+/// through as they are, except that usage — wherever the server puts it (a final
+/// `choices: []` chunk, the last content chunk, Groq's `x_groq.usage`) — is moved to one final
+/// usage chunk. In-stream `{"error": …}` events become typed errors.
+pub struct OpenAiStream {
+    sse: SseDecoder,
+    provider: &'static str,
+    done: bool,
+    finished_choice: bool,
+    usage: Option<Value>,
+    last: Option<(String, String, u64)>,
+}
+
+impl OpenAiStream {
+    pub fn new(provider: &'static str) -> OpenAiStream {
+        OpenAiStream {
+            sse: SseDecoder::new(),
+            provider,
+            done: false,
+            finished_choice: false,
+            usage: None,
+            last: None,
+        }
+    }
+
+    fn event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
+        let data = data.trim();
+        if data == "[DONE]" {
+            self.done = true;
+            return Ok(());
+        }
+        if data.is_empty() || self.done {
+            return Ok(());
+        }
+        let mut chunk: Value = serde_json::from_str(data)
+            .map_err(|e| crate::stream::malformed_event(self.provider, e))?;
+        let Some(obj) = chunk.as_object_mut() else {
+            return Err(crate::stream::malformed_event(
+                self.provider,
+                "not an object",
+            ));
+        };
+        if let Some(error) = obj.get("error").filter(|e| !e.is_null()) {
+            return Err(in_stream_error(error));
+        }
+        if let Some(usage) = obj.remove("usage").filter(|u| !u.is_null()) {
+            self.usage = Some(usage);
+        }
+        if let Some(usage) = obj
+            .get_mut("x_groq")
+            .and_then(Value::as_object_mut)
+            .and_then(|x| x.remove("usage"))
+        {
+            self.usage.get_or_insert(usage);
+        }
+        let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
+        let model = obj.get("model").and_then(Value::as_str).unwrap_or_default();
+        let created = obj.get("created").and_then(Value::as_u64).unwrap_or(0);
+        self.last = Some((id.to_string(), model.to_string(), created));
+        let choices = obj.get("choices").and_then(Value::as_array);
+        if choices.is_some_and(|c| {
+            c.iter()
+                .any(|choice| choice.get("finish_reason").is_some_and(|f| !f.is_null()))
+        }) {
+            self.finished_choice = true;
+        }
+        // A chunk that only carried usage is replaced by the final usage chunk.
+        if choices.is_some_and(|c| !c.is_empty())
+            || obj.keys().any(|k| k == "prompt_filter_results")
+        {
+            out.push(chunk);
+        }
+        Ok(())
+    }
+}
+
+/// An `{"error": {message, type, code}}` sent inside a stream.
+fn in_stream_error(error: &Value) -> LlmError {
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .or_else(|| error.as_str())
+        .unwrap_or("the provider reported an error in the stream");
+    let kind = error
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let code = error
+        .get("code")
+        .and_then(|c| c.as_u64())
+        .and_then(|c| u16::try_from(c).ok());
+    let status = code.unwrap_or(match kind {
+        "rate_limit_exceeded" | "rate_limit_error" | "tokens" | "requests" => 429,
+        "invalid_request_error" => 400,
+        "authentication_error" => 401,
+        "overloaded_error" | "service_unavailable" => 503,
+        _ => 500,
+    });
+    crate::stream::stream_error(status, message)
+}
+
+impl StreamDecoder for OpenAiStream {
+    fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
+        let mut out = Vec::new();
+        for event in self.sse.feed(bytes)? {
+            self.event(&event.data, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<Value>, LlmError> {
+        let mut out = Vec::new();
+        if let Some(event) = self.sse.finish()? {
+            self.event(&event.data, &mut out)?;
+        }
+        if !self.done && !self.finished_choice {
+            return Err(crate::stream::cut_short(self.provider));
+        }
+        if let (Some(usage), Some((id, model, created))) = (self.usage.take(), self.last.take()) {
+            let ctx = StreamContext {
+                created,
+                ..StreamContext::default()
+            };
+            out.push(crate::stream::usage_chunk(&ctx, &id, &model, usage));
+        }
+        Ok(out)
+    }
 }

@@ -107,6 +107,7 @@ impl Router {
             input_tokens: None,
             upload: None,
             audio: None,
+            stream: false,
         };
         match self.exchange(&mut call, d).await {
             Ok(_) => Outcome::Healthy,

@@ -96,6 +96,8 @@ struct Call {
     upload: Option<Upload>,
     /// The audio of the successful `speech()` exchange.
     audio: Option<Audio>,
+    /// A streamed call (`stream: true`).
+    stream: bool,
 }
 
 /// What answered a call.
@@ -218,6 +220,7 @@ impl Router {
             input_tokens: None,
             upload,
             audio: None,
+            stream: false,
         };
         let result = self.with_fallbacks(&mut call, group.clone(), 0).await;
         let latency_ms = self.now() - started;
@@ -865,6 +868,7 @@ impl Router {
             timeout_ms,
             now_ms: self.now(),
             bearer_token,
+            stream: call.stream,
         };
         let request = match &call.upload {
             Some(upload) => provider.build_upload(d, endpoint, body, upload, &ctx)?,

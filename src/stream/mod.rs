@@ -1,0 +1,114 @@
+//! Streaming: byte-level decoders (SSE, AWS event stream), the provider stream decoders'
+//! common interface, OpenAI chunk construction and the chunk assembler.
+//!
+//! A provider's [`StreamDecoder`] turns the body of its streaming reply, fed in arbitrary
+//! pieces, into OpenAI `chat.completion.chunk` objects (or `text_completion` chunks for the
+//! legacy endpoint). Usage, wherever the provider reports it, ends the stream as one final
+//! chunk with `choices: []` and `usage` (OpenAI's `stream_options.include_usage` shape); the
+//! router drops that chunk when the caller did not ask for it.
+
+pub mod sse;
+
+use crate::error::{ErrorKind, LlmError};
+use serde_json::{json, Map, Value};
+
+/// What a decoder needs to stamp chunks the provider leaves unstamped.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StreamContext {
+    /// `chatcmpl-…` id for providers that send none.
+    pub id: String,
+    /// Unix seconds.
+    pub created: u64,
+    /// The deployment's model name (without provider prefix), for providers that send none.
+    pub model: String,
+}
+
+/// Decodes one streaming reply body, incrementally.
+pub trait StreamDecoder {
+    /// Consumes the next piece of the body (split anywhere); returns the chunks it completes.
+    /// A provider error event is returned as `Err` with its classified kind.
+    fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError>;
+
+    /// The body ended: returns the last chunks, or an error when the stream was cut short
+    /// (no terminal event). Called once.
+    fn finish(&mut self) -> Result<Vec<Value>, LlmError>;
+}
+
+/// An OpenAI `chat.completion.chunk` with one choice.
+pub fn chat_chunk(
+    ctx: &StreamContext,
+    id: &str,
+    model: &str,
+    delta: Value,
+    finish_reason: Option<&str>,
+) -> Value {
+    json!({
+        "id": id,
+        "object": "chat.completion.chunk",
+        "created": ctx.created,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "delta": delta,
+            "logprobs": null,
+            "finish_reason": finish_reason,
+        }],
+    })
+}
+
+/// The final usage chunk (`choices: []`), as OpenAI sends with `include_usage`.
+pub fn usage_chunk(ctx: &StreamContext, id: &str, model: &str, usage: Value) -> Value {
+    json!({
+        "id": id,
+        "object": "chat.completion.chunk",
+        "created": ctx.created,
+        "model": model,
+        "choices": [],
+        "usage": usage,
+    })
+}
+
+/// OpenAI's usage object from prompt and completion token counts (plus optional details).
+pub fn usage_value(
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    extra: Option<Map<String, Value>>,
+) -> Value {
+    let mut usage = Map::new();
+    usage.insert("prompt_tokens".into(), prompt_tokens.into());
+    usage.insert("completion_tokens".into(), completion_tokens.into());
+    usage.insert(
+        "total_tokens".into(),
+        (prompt_tokens + completion_tokens).into(),
+    );
+    if let Some(extra) = extra {
+        usage.extend(extra);
+    }
+    Value::Object(usage)
+}
+
+/// A stream that ended without its terminal event (connection closed mid-answer).
+pub fn cut_short(provider: &str) -> LlmError {
+    LlmError::new(
+        ErrorKind::APIConnectionError,
+        format!("the {provider} stream ended before the answer was complete"),
+    )
+}
+
+/// A stream event or chunk that could not be read.
+pub fn malformed_event(provider: &str, detail: impl std::fmt::Display) -> LlmError {
+    LlmError::new(
+        ErrorKind::APIConnectionError,
+        format!("Malformed {provider} stream event: {detail}"),
+    )
+}
+
+/// An error reported inside a stream (an `error` event), classified as the same error
+/// would be with `status` as its HTTP status.
+pub fn stream_error(status: u16, message: impl Into<String>) -> LlmError {
+    let message = message.into();
+    let kind = crate::reliability::classify::kind_for_status(status, &message);
+    let mut e = LlmError::new(kind, message).with_status(status);
+    e.from_upstream = true;
+    e
+}

@@ -1,0 +1,234 @@
+//! An incremental Server-Sent Events decoder (the WHATWG `text/event-stream` rules).
+//!
+//! Bytes may arrive split anywhere — inside a UTF-8 character, between the `\r` and `\n` of a
+//! line ending, inside a field name — and the decoder yields exactly the events the whole body
+//! would. Comments (`:` lines) and `retry:` are skipped; `data:` lines of one event are joined
+//! with `\n`; `event:` names and `id:` are kept.
+
+use crate::error::LlmError;
+
+/// One dispatched event.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvent {
+    /// The `event:` field, when the event had one (`None` means the default "message").
+    pub event: Option<String>,
+    pub data: String,
+    pub id: Option<String>,
+}
+
+impl SseEvent {
+    /// The event name, `"message"` when none was given.
+    pub fn name(&self) -> &str {
+        self.event.as_deref().unwrap_or("message")
+    }
+}
+
+/// Feed it bytes; it returns each event once its terminating blank line has arrived.
+#[derive(Debug, Default)]
+pub struct SseDecoder {
+    /// The bytes of the line being read (not yet terminated).
+    line: Vec<u8>,
+    /// The previous byte was a `\r`: a `\n` right after it ends nothing new.
+    after_cr: bool,
+    /// Fields of the event being assembled.
+    event: Option<String>,
+    data: String,
+    has_data: bool,
+    id: Option<String>,
+}
+
+/// Upper bound on one line: a stream that never ends a line is broken, not a long answer.
+const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+impl SseDecoder {
+    pub fn new() -> SseDecoder {
+        SseDecoder::default()
+    }
+
+    /// Consumes `bytes`; returns the events they complete, in order.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, LlmError> {
+        let mut out = Vec::new();
+        let mut rest = bytes;
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        if self.after_cr {
+            if let Some((b'\n', tail)) = rest.split_first() {
+                rest = tail;
+            }
+            self.after_cr = false;
+        }
+        while let Some(pos) = rest.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            let (head, tail) = rest.split_at(pos);
+            self.line.extend_from_slice(head);
+            let mut tail = tail;
+            match tail.split_first() {
+                Some((b'\r', after)) => {
+                    tail = after;
+                    match after.split_first() {
+                        Some((b'\n', after_lf)) => tail = after_lf,
+                        Some(_) => {}
+                        // The chunk ends on `\r`: a `\n` may open the next one.
+                        None => self.after_cr = true,
+                    }
+                }
+                Some((_, after)) => tail = after,
+                None => {}
+            }
+            let line = std::mem::take(&mut self.line);
+            if let Some(event) = self.line_done(&line)? {
+                out.push(event);
+            }
+            rest = tail;
+        }
+        self.line.extend_from_slice(rest);
+        if self.line.len() > MAX_LINE_BYTES {
+            return Err(LlmError::new(
+                crate::error::ErrorKind::APIConnectionError,
+                "the event stream sent a line longer than 16 MiB",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The body ended. An event whose blank line never came is still dispatched (servers
+    /// that close right after the last `data:` line are common); a partial line is kept.
+    pub fn finish(&mut self) -> Result<Option<SseEvent>, LlmError> {
+        let line = std::mem::take(&mut self.line);
+        if !line.is_empty() {
+            if let Some(event) = self.line_done(&line)? {
+                return Ok(Some(event));
+            }
+        }
+        Ok(self.dispatch())
+    }
+
+    fn line_done(&mut self, line: &[u8]) -> Result<Option<SseEvent>, LlmError> {
+        if line.is_empty() {
+            return Ok(self.dispatch());
+        }
+        let line = std::str::from_utf8(line).map_err(|_| {
+            LlmError::new(
+                crate::error::ErrorKind::APIConnectionError,
+                "the event stream is not valid UTF-8",
+            )
+        })?;
+        if line.starts_with(':') {
+            return Ok(None);
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line, ""),
+        };
+        match field {
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
+            "event" => self.event = Some(value.to_string()),
+            "id" if !value.contains('\0') => self.id = Some(value.to_string()),
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        let event = self.event.take();
+        if !self.has_data {
+            return None;
+        }
+        self.has_data = false;
+        Some(SseEvent {
+            event,
+            data: std::mem::take(&mut self.data),
+            id: self.id.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn decode_all(pieces: &[&[u8]]) -> Vec<SseEvent> {
+        let mut d = SseDecoder::new();
+        let mut out = Vec::new();
+        for p in pieces {
+            out.extend(d.feed(p).unwrap());
+        }
+        out.extend(d.finish().unwrap());
+        out
+    }
+
+    fn ev(event: Option<&str>, data: &str) -> SseEvent {
+        SseEvent {
+            event: event.map(str::to_string),
+            data: data.to_string(),
+            id: None,
+        }
+    }
+
+    const BODY: &str = ": comment\r\nevent: message_start\r\ndata: {\"a\":\"h\u{e9}llo \u{1F600}\"}\r\n\r\ndata: line one\ndata:line two\n\nretry: 10\nid: 7\ndata: x\r\rdata: [DONE]\n\n";
+
+    fn expected() -> Vec<SseEvent> {
+        vec![
+            ev(Some("message_start"), "{\"a\":\"h\u{e9}llo \u{1F600}\"}"),
+            ev(None, "line one\nline two"),
+            SseEvent {
+                event: None,
+                data: "x".into(),
+                id: Some("7".into()),
+            },
+            SseEvent {
+                event: None,
+                data: "[DONE]".into(),
+                id: Some("7".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn decodes_fields_comments_and_every_line_ending() {
+        assert_eq!(decode_all(&[BODY.as_bytes()]), expected());
+    }
+
+    #[test]
+    fn every_split_point_and_every_pair_of_split_points_gives_the_same_events() {
+        let bytes = BODY.as_bytes();
+        for i in 0..=bytes.len() {
+            let (a, b) = bytes.split_at(i);
+            assert_eq!(decode_all(&[a, b]), expected(), "split at {i}");
+            for j in i..=bytes.len() {
+                let (b1, b2) = b.split_at(j - i);
+                assert_eq!(decode_all(&[a, b1, b2]), expected(), "split at {i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn byte_at_a_time() {
+        let pieces: Vec<&[u8]> = BODY.as_bytes().chunks(1).collect();
+        assert_eq!(decode_all(&pieces), expected());
+    }
+
+    #[test]
+    fn an_event_without_its_blank_line_is_dispatched_at_the_end() {
+        assert_eq!(decode_all(&[b"data: tail"]), vec![ev(None, "tail")]);
+        assert_eq!(decode_all(&[b"data: tail\n"]), vec![ev(None, "tail")]);
+    }
+
+    #[test]
+    fn events_without_data_are_not_dispatched() {
+        assert!(decode_all(&[b"event: ping\n\n: keepalive\n\n"]).is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        let mut d = SseDecoder::new();
+        assert!(d.feed(b"data: \xff\xfe\n\n").is_err());
+    }
+}
