@@ -10,7 +10,7 @@ mod usage;
 
 pub use manage::deep_merge;
 pub use request::CallOptions;
-pub use stream::ChunkStream;
+pub use stream::{ChunkStream, StreamAbort};
 pub use table::DeploymentTable;
 pub use usage::{CallOutcome, DeploymentUsage, GroupUsage, UsageBook};
 
