@@ -7,7 +7,8 @@
 //! the index; LiteLLM's `thinking_blocks` fragments merged into whole blocks (a `thinking`
 //! block's text fragments joined and closed by its `signature`; other blocks as they came);
 //! the last non-null `finish_reason` (`"stop"` when none came, as LiteLLM defaults). `id`,
-//! `model`, `created` and `system_fingerprint` come from the first chunk that has them;
+//! `model`, `created` and `system_fingerprint` come from the first chunk that has them (not
+//! empty, not 0: Azure's filter chunks carry neither);
 //! `usage` from the last chunk that carries one (`usage`, else Groq's `x_groq.usage`), and is
 //! left out when no chunk did. Legacy `text_completion` chunks join their `text` instead.
 
@@ -185,7 +186,7 @@ pub fn assemble(chunks: &[Value]) -> Result<Value, LlmError> {
         chunks
             .iter()
             .filter_map(|c| c.get(key))
-            .find(|v| !v.is_null() && v.as_str() != Some(""))
+            .find(|v| !v.is_null() && v.as_str() != Some("") && v.as_u64() != Some(0))
             .cloned()
     };
     let mut choices: Vec<(u64, Choice)> = Vec::new();
