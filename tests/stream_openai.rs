@@ -19,7 +19,7 @@ mod stream_replay;
 
 use llmux::config::Deployment;
 use llmux::error::ErrorKind;
-use llmux::providers::{self, Provider, RequestContext};
+use llmux::providers::{self, RequestContext};
 use llmux::stream::{assemble, StreamContext, StreamDecoder};
 use llmux::types::Endpoint;
 use serde_json::{json, Value};
