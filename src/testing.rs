@@ -329,6 +329,7 @@ impl Fakes {
             token_counter: None,
             events: Some(events.clone()),
             signer: None,
+            cache: None,
         };
         Fakes {
             clock,

@@ -1,6 +1,7 @@
 //! A request's router-level kwargs (LiteLLM's per-call overrides), separated from the
 //! OpenAI body that goes upstream.
 
+use crate::cache::CacheControls;
 use crate::config::{parse_fallbacks, FallbackMap};
 use crate::error::LlmError;
 use serde_json::{Map, Value};
@@ -19,6 +20,8 @@ pub struct CallOptions {
     pub max_fallbacks: Option<u32>,
     /// LiteLLM's `mock_testing_fallbacks`: fail the first group to exercise fallbacks.
     pub mock_testing_fallbacks: bool,
+    /// `cache` / `caching`: per-request cache controls (validated even with no cache).
+    pub cache: CacheControls,
 }
 
 /// Fields a caller may not set per request: they would redirect our credentials.
@@ -32,11 +35,9 @@ const FORBIDDEN: &[&str] = &[
     "headers",
 ];
 
-/// Router-only fields removed from the upstream body. `cache`/`caching` are LiteLLM's
-/// per-request cache controls; with no response cache configured they have nothing to control.
+/// Router-only fields removed from the upstream body (`cache`/`caching` are parsed into
+/// `CallOptions::cache`).
 const STRIPPED: &[&str] = &[
-    "cache",
-    "caching",
     "metadata",
     "litellm_metadata",
     "specific_deployment",
@@ -77,6 +78,7 @@ impl CallOptions {
         }
         let mut opts = CallOptions {
             model,
+            cache: CacheControls::parse(body.remove("cache"), body.remove("caching"))?,
             ..CallOptions::default()
         };
         if let Some(v) = body.remove("num_retries") {

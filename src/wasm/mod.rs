@@ -34,6 +34,7 @@ pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
         token_counter: None,
         events: None,
         signer: Some(Rc::new(host::WebCryptoSigner)),
+        cache: None,
     })
 }
 
