@@ -7,3 +7,4 @@ await init({ module_or_path: new URL("../dist/wasm/llmux_bg.wasm", import.meta.u
 export const Router = defineRouter(RouterCore);
 export { version };
 export * from "./errors.js";
+export { workersKvCache } from "./stores/workers-kv-cache.js";

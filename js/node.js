@@ -8,3 +8,4 @@ initSync({ module: readFileSync(new URL("../dist/wasm/llmux_bg.wasm", import.met
 export const Router = defineRouter(RouterCore);
 export { version };
 export * from "./errors.js";
+export { workersKvCache } from "./stores/workers-kv-cache.js";

@@ -8,3 +8,4 @@ initSync({ module: wasmModule });
 export const Router = defineRouter(RouterCore);
 export { version };
 export * from "./errors.js";
+export { workersKvCache } from "./stores/workers-kv-cache.js";
