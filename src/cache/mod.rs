@@ -134,24 +134,24 @@ pub fn canonical_json(value: &Value) -> String {
     out
 }
 
+fn write_canonical_map(m: &Map<String, Value>, out: &mut String) {
+    let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(k.clone()).to_string());
+        out.push(':');
+        write_canonical(v, out);
+    }
+    out.push('}');
+}
+
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                if let Some(v) = m.get(k) {
-                    write_canonical(v, out);
-                }
-            }
-            out.push('}');
-        }
+        Value::Object(m) => write_canonical_map(m, out),
         Value::Array(a) => {
             out.push('[');
             for (i, v) in a.iter().enumerate() {
@@ -182,12 +182,16 @@ pub fn storage_key(
     group: &str,
     fields: &Map<String, Value>,
 ) -> String {
-    let mut material = Map::new();
-    material.insert("v".into(), Value::from(FORMAT_VERSION));
-    material.insert("call".into(), Value::from(call));
-    material.insert("group".into(), Value::from(group));
-    material.insert("request".into(), Value::Object(fields.clone()));
-    let hash = crate::hash::sha256_hex(canonical_json(&Value::Object(material)).as_bytes());
+    // The canonical JSON of the object, written directly (keys in sorted order).
+    let mut material = String::with_capacity(256);
+    material.push_str("{\"call\":");
+    material.push_str(&Value::from(call).to_string());
+    material.push_str(",\"group\":");
+    material.push_str(&Value::from(group).to_string());
+    material.push_str(",\"request\":");
+    write_canonical_map(fields, &mut material);
+    material.push_str(&format!(",\"v\":{FORMAT_VERSION}}}"));
+    let hash = crate::hash::sha256_hex(material.as_bytes());
     match namespace {
         Some(ns) if !ns.is_empty() => format!("{ns}:{hash}"),
         _ => hash,
