@@ -199,12 +199,33 @@ pub fn storage_key(
 }
 
 /// Which deployment produced a cached answer (restored into `_hidden_params` on a hit).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Origin {
     pub model_id: String,
     pub model_group: String,
     pub custom_llm_provider: String,
     pub api_base: Option<String>,
+}
+
+impl Origin {
+    fn to_json(&self) -> Value {
+        serde_json::json!({
+            "model_id": self.model_id,
+            "model_group": self.model_group,
+            "custom_llm_provider": self.custom_llm_provider,
+            "api_base": self.api_base,
+        })
+    }
+
+    fn from_json(v: &Value) -> Option<Origin> {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        Some(Origin {
+            model_id: text("model_id")?,
+            model_group: text("model_group")?,
+            custom_llm_provider: text("custom_llm_provider")?,
+            api_base: text("api_base"),
+        })
+    }
 }
 
 /// One stored answer: `{"v":1,"stored_at_ms":…,"expires_at_ms":…|null,"origin":{…},"body":…}`.
@@ -223,7 +244,7 @@ impl Entry {
             "v": FORMAT_VERSION,
             "stored_at_ms": self.stored_at_ms,
             "expires_at_ms": self.expires_at_ms,
-            "origin": self.origin,
+            "origin": self.origin.to_json(),
             "body": self.body,
         })
         .to_string()
@@ -239,7 +260,7 @@ impl Entry {
         Some(Entry {
             stored_at_ms: obj.get("stored_at_ms").and_then(Value::as_f64)?,
             expires_at_ms: obj.get("expires_at_ms").and_then(Value::as_f64),
-            origin: serde_json::from_value(obj.remove("origin")?).ok()?,
+            origin: Origin::from_json(obj.get("origin")?)?,
             body: obj.remove("body")?,
         })
     }
