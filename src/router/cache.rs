@@ -181,6 +181,7 @@ impl Router {
 
     fn report_backend_error(&self, cache: &ResponseCache, op: &str, message: &str) {
         if !cache.reported.replace(true) {
+            let message = scrub_userinfo(message);
             self.inner.ports.logger.log(
                 LogLevel::Warn,
                 &format!(
@@ -414,12 +415,14 @@ impl Router {
         let fresh = embeddings_by_index(&routed.body, missing.len());
         let origin = origin_of(&routed.hidden);
         let model = routed.body.get("model").cloned().unwrap_or(Value::Null);
-        for (j, i) in missing.iter().enumerate() {
-            if let (Some(Some(item)), Some(key)) = (fresh.get(j), keys.get(*i)) {
-                let body = json!({"data": item, "model": model});
-                self.cache_put(key, body, origin.clone(), &opts).await;
-            }
-        }
+        let puts = missing.iter().enumerate().filter_map(|(j, i)| {
+            let (Some(Some(item)), Some(key)) = (fresh.get(j), keys.get(*i)) else {
+                return None;
+            };
+            let body = json!({"data": item, "model": model});
+            Some(self.cache_put(key, body, origin.clone(), &opts))
+        });
+        futures_util::future::join_all(puts).await;
         if !partial {
             return Ok(routed);
         }
@@ -516,11 +519,58 @@ fn embeddings_by_index(body: &Value, n: usize) -> Vec<Option<Value>> {
     out
 }
 
+/// Replaces the `user:password@` part of URLs in a store's error message (a Redis client may
+/// echo its connection URL) with `***@`, and bounds the message's length.
+fn scrub_userinfo(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    // Bounded: each pass consumes at least the "://" it found.
+    for _ in 0..message.len() {
+        let Some(at) = rest.find("://") else {
+            break;
+        };
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let authority_end = tail
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let (authority, after) = tail.split_at(authority_end);
+        match authority.rfind('@') {
+            Some(i) => {
+                out.push_str("***");
+                out.push_str(authority.get(i..).unwrap_or_default());
+            }
+            None => out.push_str(authority),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out.chars().take(300).collect()
+}
+
 fn origin_of(hidden: &HiddenParams) -> Origin {
     Origin {
         model_id: hidden.model_id.clone(),
         model_group: hidden.model_group.clone(),
         custom_llm_provider: hidden.custom_llm_provider.clone(),
         api_base: hidden.api_base.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub_userinfo;
+
+    #[test]
+    fn store_errors_lose_url_credentials() {
+        assert_eq!(
+            scrub_userinfo("connect failed: redis://default:hunter2@10.0.0.1:6379/0 refused"),
+            "connect failed: redis://***@10.0.0.1:6379/0 refused"
+        );
+        assert_eq!(scrub_userinfo("ECONNREFUSED"), "ECONNREFUSED");
+        assert_eq!(
+            scrub_userinfo("https://x.test/a and rediss://u:p@h"),
+            "https://x.test/a and rediss://***@h"
+        );
     }
 }
