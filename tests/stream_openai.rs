@@ -106,7 +106,7 @@ fn openai_chat_with_include_usage_ends_with_one_usage_chunk() {
     let answer = assemble(&chunks).unwrap();
     assert_eq!(
         answer["choices"][0]["message"],
-        json!({"role": "assistant", "content": "Hello! How can I assist you today?"})
+        json!({"role": "assistant", "content": "Hello! How can I assist you today?", "refusal": null})
     );
     assert_eq!(answer["created"], 1_738_960_059);
     assert_eq!(answer["system_fingerprint"], "fp_bd83329f63");

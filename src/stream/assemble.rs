@@ -28,6 +28,8 @@ struct Choice {
     role: Option<String>,
     content: Option<String>,
     refusal: Option<String>,
+    /// A delta carried a `refusal` key (OpenAI's messages then carry `refusal: null`).
+    saw_refusal: bool,
     reasoning: Option<String>,
     /// By the tool call's index, in order of first appearance.
     tool_calls: Vec<(u64, ToolCall)>,
@@ -64,6 +66,7 @@ impl Choice {
             self.role.get_or_insert_with(|| role.to_string());
         }
         append(&mut self.content, delta.get("content"));
+        self.saw_refusal |= delta.contains_key("refusal");
         append(&mut self.refusal, delta.get("refusal"));
         append(&mut self.reasoning, delta.get("reasoning_content"));
         if let Some(calls) = delta.get("tool_calls").filter(|c| !c.is_null()) {
@@ -147,8 +150,14 @@ impl Choice {
                 .filter(|c| !c.is_empty())
                 .map_or(Value::Null, Value::String),
         );
-        if let Some(refusal) = self.refusal.filter(|r| !r.is_empty()) {
-            message.insert("refusal".into(), Value::String(refusal));
+        match self.refusal.filter(|r| !r.is_empty()) {
+            Some(refusal) => {
+                message.insert("refusal".into(), Value::String(refusal));
+            }
+            None if self.saw_refusal => {
+                message.insert("refusal".into(), Value::Null);
+            }
+            None => {}
         }
         if !self.tool_calls.is_empty() {
             let mut calls = self.tool_calls;
