@@ -13,6 +13,7 @@ pub mod providers;
 pub mod reliability;
 pub mod router;
 pub mod routing;
+pub mod state;
 pub mod types;
 
 #[cfg(not(target_arch = "wasm32"))]

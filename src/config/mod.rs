@@ -3,7 +3,7 @@
 
 mod deployment;
 mod env;
-mod fields;
+pub(crate) mod fields;
 
 pub use deployment::{
     is_secret_field, is_secret_header, Deployment, Mode, ModelInfo, Secret, SourceEntry,
@@ -183,7 +183,10 @@ const OPTIONS: &[(&str, Support)] = &[
     ),
     // llmux's own options (DESIGN.md §1); `fetch` and `logger` are taken by the JS host.
     ("cache", Support::NotYet("response caching")),
-    ("state", Support::NotYet("shared state stores")),
+    // `state` is a store object on the JS side; the core sees `true` when one is attached.
+    ("state", Support::Supported),
+    ("state_prefix", Support::Supported),
+    ("state_sync_interval_ms", Support::Supported),
     ("gateway", Support::NotYet("the router.fetch gateway")),
 ];
 
@@ -222,6 +225,8 @@ pub struct RouterConfig {
     pub default_litellm_params: Map<String, Value>,
     /// Resolves `"os.environ/NAME"` in deployments added later.
     pub env: EnvMap,
+    /// Shared state across isolates (`state`, `state_prefix`, `state_sync_interval_ms`).
+    pub state: crate::state::StateOptions,
 }
 
 /// The environment map; never printed (its values are credentials).
@@ -351,6 +356,7 @@ impl RouterConfig {
             skipped_deployments,
             default_litellm_params: defaults,
             env: EnvMap(env.clone()),
+            state: crate::state::StateOptions::parse(obj)?,
         })
     }
 }
