@@ -2,9 +2,12 @@
 import { readFileSync } from "node:fs";
 import { initSync, RouterCore, version } from "../dist/wasm/llmux.js";
 import { defineRouter } from "./router.js";
+import { redisStore } from "./stores/redis.js";
 
 initSync({ module: readFileSync(new URL("../dist/wasm/llmux_bg.wasm", import.meta.url)) });
 
-export const Router = defineRouter(RouterCore);
+export const Router = defineRouter(RouterCore, { redis: redisStore });
 export { version };
 export * from "./errors.js";
+export { redisStore } from "./stores/redis.js";
+export { upstashStore } from "./stores/upstash.js";

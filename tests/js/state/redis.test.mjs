@@ -1,0 +1,209 @@
+// Shared state through a real redis-server (started here on a loopback port) between router
+// instances in separate Node processes: cooldowns, rpm counters, Redis dying mid-run, AUTH +
+// SELECT, and the Upstash REST protocol (through a loopback REST shim in front of Redis).
+import assert from "node:assert/strict";
+import http from "node:http";
+import { after, before, test } from "node:test";
+import { deployment, startMockServer } from "../node/fixture.mjs";
+import { RedisClient } from "../../../js/stores/redis.js";
+import { redisRaw, startInstance, startRedis } from "./harness.mjs";
+
+const T = { timeout: 30_000 };
+
+let mock;
+before(async () => {
+  mock = await startMockServer({ port: 0 });
+});
+after(() => mock.close());
+
+/** Waits out the last 5 s of a clock minute, so per-minute counters stay in one window. */
+async function awayFromMinuteEdge() {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 5_000) await new Promise((r) => setTimeout(r, left + 100));
+}
+
+const pairOf = (list) => [
+  deployment(mock, "chat", list[0][0], list[0][1]),
+  deployment(mock, "chat", list[1][0], list[1][1]),
+];
+
+async function withInstances(options, n, body) {
+  const instances = [];
+  try {
+    for (let i = 0; i < n; i++) instances.push(await startInstance({ options }));
+    await body(instances);
+  } finally {
+    await Promise.all(instances.map((x) => x.stop()));
+  }
+}
+
+test("a cooldown set in one process is seen by a router in another", T, async () => {
+  mock.reset();
+  const redis = await startRedis();
+  try {
+    const model_list = pairOf([
+      ["c1", { weight: 1_000_000 }],
+      ["c2", { weight: 1 }],
+    ]);
+    await withInstances({ model_list, redis_url: redis.url }, 2, async ([a, b]) => {
+      mock.script("c1", { error: "rate_limit" });
+      assert.deepEqual(await a.send("chat"), { seq: 1, ok: true, id: "c2" });
+      await a.send("sync");
+      await b.send("sync");
+      for (let i = 0; i < 4; i++) assert.equal((await b.send("chat")).id, "c2");
+      assert.equal(mock.callsTo("c1").length, 1, "only A's request reached c1");
+      const stats = (await b.send("stats")).stats;
+      assert.equal(stats.state.store_down, false);
+      assert.ok(stats.state.syncs >= 1);
+      // The mark is in Redis under the namespaced key, holding the cooldown's end.
+      const raw = await redisRaw(redis.port, "GET", "llmux:default:cooldown:c1");
+      assert.match(raw, /^\$\d+\r\n\d{13}\r\n$/);
+    });
+  } finally {
+    await redis.stop();
+  }
+});
+
+test(
+  "rpm counts are summed across processes (redis_host/port/password/db, AUTH + SELECT)",
+  T,
+  async () => {
+    mock.reset();
+    await awayFromMinuteEdge();
+    const redis = await startRedis({ password: "s3cret-pw" });
+    try {
+      const model_list = pairOf([
+        ["r1", { weight: 1_000_000, rpm: 2 }],
+        ["r2", { weight: 1 }],
+      ]);
+      const options = {
+        model_list,
+        enable_pre_call_checks: true,
+        redis_host: "127.0.0.1",
+        redis_port: redis.port,
+        redis_password: "s3cret-pw",
+        redis_db: 3,
+      };
+      await withInstances(options, 2, async ([a, b]) => {
+        assert.equal((await a.send("chat")).id, "r1");
+        assert.equal((await b.send("chat")).id, "r1");
+        await a.send("sync");
+        await b.send("sync");
+        await a.send("sync");
+        // r1 had 1 request from each process: 2 of its rpm 2. Both now skip it.
+        assert.equal((await a.send("chat")).id, "r2");
+        assert.equal((await b.send("chat")).id, "r2");
+        assert.equal(mock.callsTo("r1").length, 2);
+        const minute = Math.floor(Date.now() / 60_000);
+        const got = await new RedisClient({
+          host: "127.0.0.1",
+          port: redis.port,
+          password: "s3cret-pw",
+          db: 3,
+        });
+        try {
+          assert.equal(await got.command("GET", `llmux:default:rpm:r1:${minute}`), "2");
+        } finally {
+          got.close();
+        }
+        for (const x of [a, b]) {
+          const w = (await x.send("warnings")).warnings;
+          assert.ok(!w.some((m) => m.includes("s3cret-pw")), "no password in logs");
+        }
+      });
+    } finally {
+      await redis.stop();
+    }
+  },
+);
+
+test("Redis dying mid-run fails no request; each process warns once", T, async () => {
+  mock.reset();
+  const redis = await startRedis();
+  const model_list = pairOf([
+    ["k1", { weight: 1 }],
+    ["k2", { weight: 1 }],
+  ]);
+  let stopped = false;
+  try {
+    await withInstances({ model_list, redis_url: redis.url }, 2, async ([a, b]) => {
+      for (const x of [a, b]) assert.equal((await x.send("chat")).ok, true);
+      await a.send("sync");
+      await redis.stop();
+      stopped = true;
+      for (let i = 0; i < 5; i++) {
+        for (const x of [a, b]) {
+          const r = await x.send("chat");
+          assert.equal(r.ok, true, JSON.stringify(r));
+          await x.send("sync");
+        }
+      }
+      for (const x of [a, b]) {
+        const w = (await x.send("warnings")).warnings;
+        assert.equal(w.length, 1, JSON.stringify(w));
+        assert.match(w[0], /state store failed/);
+        assert.equal((await x.send("stats")).stats.state.store_down, true);
+      }
+    });
+  } finally {
+    if (!stopped) await redis.stop();
+  }
+  assert.equal(mock.callsTo("k1").length + mock.callsTo("k2").length, 12);
+});
+
+/** A loopback stand-in for Upstash's REST API (`POST /pipeline`), forwarding to Redis. */
+async function upstashShim(redisPort, token) {
+  const client = new RedisClient({ host: "127.0.0.1", port: redisPort });
+  const requests = [];
+  const server = http.createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    requests.push({ path: req.url, auth: req.headers.authorization });
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      res.writeHead(401, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ error: "Unauthorized" }));
+    }
+    const replies = await client.pipeline(JSON.parse(body));
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(
+      JSON.stringify(
+        replies.map((r) => (r instanceof Error ? { error: r.message } : { result: r })),
+      ),
+    );
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests,
+    async close() {
+      client.close();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+test("an http(s) redis_url speaks Upstash's REST pipeline protocol", T, async () => {
+  mock.reset();
+  const redis = await startRedis();
+  const shim = await upstashShim(redis.port, "tok-123");
+  try {
+    const model_list = pairOf([
+      ["u1", { weight: 1_000_000 }],
+      ["u2", { weight: 1 }],
+    ]);
+    const options = { model_list, redis_url: shim.url, redis_password: "tok-123" };
+    await withInstances(options, 2, async ([a, b]) => {
+      mock.script("u1", { error: "rate_limit" });
+      assert.equal((await a.send("chat")).id, "u2");
+      await a.send("sync");
+      await b.send("sync");
+      assert.equal((await b.send("chat")).id, "u2");
+      assert.equal(mock.callsTo("u1").length, 1);
+    });
+    assert.ok(shim.requests.length >= 3);
+    assert.ok(shim.requests.every((r) => r.path === "/pipeline" && r.auth === "Bearer tok-123"));
+  } finally {
+    await shim.close();
+    await redis.stop();
+  }
+});
