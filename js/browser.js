@@ -2,7 +2,7 @@
 // Redis over TCP works in Deno (node:net); browsers use an https:// Upstash REST URL.
 import init, { RouterCore, version } from "../dist/wasm/llmux.js";
 import { defineRouter } from "./router.js";
-import { hostRedis } from "./stores/fetch-only.js";
+import { hostRedis } from "./stores/host-redis.js";
 
 await init({ module_or_path: new URL("../dist/wasm/llmux_bg.wasm", import.meta.url) });
 

@@ -3,11 +3,11 @@
 import wasmModule from "../dist/wasm/llmux_bg.wasm";
 import { initSync, RouterCore, version } from "../dist/wasm/llmux.js";
 import { defineRouter } from "./router.js";
-import { hostRedis } from "./stores/fetch-only.js";
+import { redisOverFetch } from "./stores/fetch-only.js";
 
 initSync({ module: wasmModule });
 
-export const Router = defineRouter(RouterCore, { redis: (o) => hostRedis(o, { tcp: false }) });
+export const Router = defineRouter(RouterCore, { redis: redisOverFetch });
 export { version };
 export * from "./errors.js";
 export { upstashStore } from "./stores/upstash.js";

@@ -90,8 +90,10 @@ export function durableObjectStore(namespace, name = "llmux-state") {
   if (!namespace || typeof namespace.idFromName !== "function") {
     throw new TypeError("durableObjectStore: pass a Durable Object namespace binding");
   }
-  const stub = namespace.get(namespace.idFromName(name));
+  const id = namespace.idFromName(name);
   async function call(body) {
+    // A stub is bound to the request that made it (workerd refuses cross-request I/O).
+    const stub = namespace.get(id);
     const res = await stub.fetch("https://llmux-state/", {
       method: "POST",
       headers: { "content-type": "application/json" },
