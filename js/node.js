@@ -11,3 +11,6 @@ export { version };
 export * from "./errors.js";
 export { redisStore } from "./stores/redis.js";
 export { upstashStore } from "./stores/upstash.js";
+export { workersKvStore } from "./stores/workers-kv.js";
+export { durableObjectStore, LlmuxStateObject } from "./stores/durable-object.js";
+export { denoKvStore } from "./stores/deno-kv.js";

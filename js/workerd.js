@@ -10,6 +10,9 @@ initSync({ module: wasmModule });
 export const Router = defineRouter(RouterCore, { redis: redisOverFetch });
 export { version };
 export * from "./errors.js";
+// Redis over TCP is unavailable here: `redisStore` takes https:// Upstash REST URLs only.
+export { redisOverFetch as redisStore } from "./stores/fetch-only.js";
 export { upstashStore } from "./stores/upstash.js";
 export { workersKvStore } from "./stores/workers-kv.js";
 export { durableObjectStore, LlmuxStateObject } from "./stores/durable-object.js";
+export { denoKvStore } from "./stores/deno-kv.js";
