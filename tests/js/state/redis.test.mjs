@@ -207,3 +207,38 @@ test("an http(s) redis_url speaks Upstash's REST pipeline protocol", T, async ()
     await redis.stop();
   }
 });
+
+test("state and redis_* options are validated with ConfigErrors naming the field", async () => {
+  const { Router, errors } = await import("../node/fixture.mjs");
+  const model_list = [deployment(mock, "chat", "v1")];
+  const field = (options) => {
+    try {
+      new Router({ model_list, ...options });
+    } catch (e) {
+      assert.ok(e instanceof errors.ConfigError, String(e));
+      assert.ok(!e.message.includes("hunter2"), "no password in the message");
+      return e.field;
+    }
+    assert.fail("no ConfigError");
+  };
+  assert.equal(field({ redis_url: "mysql://:hunter2@db:3306" }), "redis_url");
+  assert.equal(field({ redis_host: "127.0.0.1", redis_port: 99999 }), "redis_host");
+  assert.equal(field({ redis_password: "os.environ/LLMUX_TEST_UNSET_VAR" }), "redis_password");
+  assert.equal(field({ state: "redis" }), "state");
+  assert.equal(field({ state: { get() {} } }), "state");
+  assert.equal(field({ state_prefix: "has space" }), "state_prefix");
+  // A router with a store object is fine, and its deployments never show the store.
+  const memory = {
+    incr: async (ops) => ops.map((o) => o.by),
+    get: async (keys) => keys.map(() => null),
+    set: async () => {},
+  };
+  const r = new Router({ model_list, state: memory, state_sync_interval_ms: 50 });
+  assert.equal(
+    (await r.completion({ model: "chat", messages: [{ role: "user", content: "x" }] }))
+      ._hidden_params.model_id,
+    "v1",
+  );
+  await r.syncState();
+  assert.equal((await r.getUsageStats()).state.store_down, false);
+});
