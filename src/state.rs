@@ -235,6 +235,10 @@ pub struct SharedState {
     /// Store failures seen (for getUsageStats and tests).
     failures: Cell<u64>,
     syncs: Cell<u64>,
+    /// Syncs started, and the newest one whose outcome was applied: a sync that finishes
+    /// after a newer one (a background sync racing `sync_state`) does not overwrite it.
+    started: Cell<u64>,
+    applied: Cell<u64>,
 }
 
 impl SharedState {
@@ -261,6 +265,8 @@ impl SharedState {
             down: Cell::new(false),
             failures: Cell::new(0),
             syncs: Cell::new(0),
+            started: Cell::new(0),
+            applied: Cell::new(0),
         }
     }
 
@@ -420,8 +426,14 @@ impl SharedState {
         let now = self.clock.now_ms();
         self.last_sync_ms.set(now);
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        let result = self.exchange(pending, now).await;
+        let seq = self.started.get() + 1;
+        self.started.set(seq);
+        let result = self.exchange(pending, now, seq).await;
         self.syncs.set(self.syncs.get() + 1);
+        if seq < self.applied.get() {
+            return;
+        }
+        self.applied.set(seq);
         match result {
             Ok(()) => {
                 if self.down.replace(false) {
@@ -446,7 +458,7 @@ impl SharedState {
         }
     }
 
-    async fn exchange(&self, pending: Pending, now: f64) -> Result<(), String> {
+    async fn exchange(&self, pending: Pending, now: f64, seq: u64) -> Result<(), String> {
         let incr: Vec<IncrOp> = pending
             .counters
             .into_iter()
@@ -505,8 +517,10 @@ impl SharedState {
                 }
             }
         }
-        *self.remote.borrow_mut() = remote;
-        *self.remote_cooldowns.borrow_mut() = cooldowns;
+        if seq > self.applied.get() {
+            *self.remote.borrow_mut() = remote;
+            *self.remote_cooldowns.borrow_mut() = cooldowns;
+        }
         Ok(())
     }
 }
