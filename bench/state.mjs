@@ -83,7 +83,7 @@ function counted(store) {
   };
 }
 
-async function measure(strategy, state, extra = {}) {
+async function measure(strategy, state, extra = {}, calls = { n: 0 }) {
   const router = new Router({
     model_list,
     routing_strategy: strategy,
@@ -106,6 +106,7 @@ async function measure(strategy, state, extra = {}) {
     await new Promise((r) => setImmediate(r));
   }
   await router.syncState();
+  const roundTrips = calls.n / (CALLS + WARMUP);
   // One sync (flush + snapshot) timed on its own, after one request each time.
   const SYNCS = 200;
   let syncMs = 0;
@@ -121,6 +122,7 @@ async function measure(strategy, state, extra = {}) {
     mean: mean * 1000,
     p50: times[Math.floor(CALLS / 2)] * 1000,
     sync: (syncMs / SYNCS) * 1000,
+    roundTrips,
   };
 }
 
@@ -130,16 +132,16 @@ try {
   for (const strategy of STRATEGIES) {
     const none = await measure(strategy, null);
     const mem = counted(memoryStore());
-    const memory = await measure(strategy, mem.store);
-    const memRt = mem.calls.n / (CALLS + WARMUP);
+    const memory = await measure(strategy, mem.store, {}, mem.calls);
+    const memRt = memory.roundTrips;
     const r = redisStore({ url: redis.url });
     const red = counted(r);
-    const redisT = await measure(strategy, red.store);
-    const redisRt = red.calls.n / (CALLS + WARMUP);
+    const redisT = await measure(strategy, red.store, {}, red.calls);
+    const redisRt = redisT.roundTrips;
     const r0 = redisStore({ url: redis.url });
     const red0 = counted(r0);
-    const redis0 = await measure(strategy, red0.store, { state_sync_interval_ms: 0 });
-    const redis0Rt = red0.calls.n / (CALLS + WARMUP);
+    const redis0 = await measure(strategy, red0.store, { state_sync_interval_ms: 0 }, red0.calls);
+    const redis0Rt = redis0.roundTrips;
     r.close();
     r0.close();
     rows.push({ strategy, none, memory, memRt, redisT, redisRt, redis0, redis0Rt });
