@@ -19,6 +19,7 @@ use llmux::types::Endpoint;
 use serde_json::{json, Map, Value};
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::rc::Rc;
 
 fn base(name: &str) -> String {
@@ -291,4 +292,52 @@ fn state_options_are_validated() {
         bad(json!({"state": "redis"})).field.as_deref(),
         Some("state")
     );
+}
+
+#[test]
+fn least_busy_counts_the_requests_in_flight_on_every_router() {
+    let fakes = Fakes::new(11);
+    let store: Rc<dyn StateStore> = Rc::new(MemoryStore::new(fakes.clock.clone()));
+    let spawner = Rc::new(QueueSpawner::default());
+    let make = |names: &[&str]| {
+        let list: Vec<Value> = names.iter().map(|n| deployment(n, json!({}))).collect();
+        let options = json!({"routing_strategy": "least-busy", "model_list": list});
+        let r = Router::new(
+            RouterConfig::parse(&options, &HashMap::new()).unwrap(),
+            fakes.ports.clone(),
+        );
+        r.attach_state(Rc::clone(&store), spawner.clone());
+        r
+    };
+    // A routes to x only; B to x and y.
+    let a = make(&["x"]);
+    let b = make(&["x", "y"]);
+    let gate = Rc::new(llmux::testing::Gate::default());
+    fakes.transport.script(
+        &base("x"),
+        (0..3).map(|_| Step::Held(Rc::clone(&gate), "held".into())),
+    );
+    let mut held: Vec<_> = (0..3)
+        .map(|_| Box::pin(a.call(Endpoint::ChatCompletion, chat())))
+        .collect();
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for f in &mut held {
+        assert!(f.as_mut().poll(&mut cx).is_pending(), "held upstream");
+    }
+    block_on(a.sync_state());
+    block_on(b.sync_state());
+    // x has 3 requests in flight (on A), y none: B sends everything to y.
+    for _ in 0..6 {
+        assert_eq!(answer(&b), "y");
+    }
+    assert_eq!(fakes.transport.calls_to(&base("x")), 3);
+    gate.open();
+    for f in held {
+        assert_eq!(block_on(f).unwrap().hidden.model_id, "x");
+    }
+    // A's requests are done: after a sync B sees x idle again and uses it.
+    block_on(a.sync_state());
+    block_on(b.sync_state());
+    let picks: Vec<String> = (0..20).map(|_| answer(&b)).collect();
+    assert!(picks.iter().any(|p| p == "x"), "{picks:?}");
 }
