@@ -230,6 +230,8 @@ pub struct SharedState {
     ids: RefCell<Vec<String>>,
     last_sync_ms: Cell<f64>,
     in_progress: Cell<bool>,
+    /// A sync was asked for (a new cooldown) while one was running: run another after it.
+    rerun: Cell<bool>,
     /// The store failed at the last attempt (a warning was logged once for this outage).
     down: Cell<bool>,
     /// Store failures seen (for getUsageStats and tests).
@@ -262,6 +264,7 @@ impl SharedState {
             ids: RefCell::default(),
             last_sync_ms: Cell::new(f64::NEG_INFINITY),
             in_progress: Cell::new(false),
+            rerun: Cell::new(false),
             down: Cell::new(false),
             failures: Cell::new(0),
             syncs: Cell::new(0),
@@ -405,12 +408,20 @@ impl SharedState {
 
     fn spawn_sync(self: &Rc<Self>) {
         if self.in_progress.get() {
+            self.rerun.set(true);
             return;
         }
         let me = Rc::clone(self);
         self.in_progress.set(true);
         self.spawner.spawn(Box::pin(async move {
-            me.sync().await;
+            // At most one follow-up: changes queued meanwhile go with it.
+            for _ in 0..2 {
+                me.rerun.set(false);
+                me.sync().await;
+                if !me.rerun.get() {
+                    break;
+                }
+            }
             me.in_progress.set(false);
         }));
     }
