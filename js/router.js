@@ -235,6 +235,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
           field: "env",
         });
       }
+      const redis = REDIS_OPTIONS.find((k) => options[k] !== undefined && options[k] !== null);
+      if (options.state != null && redis) {
+        throw new ConfigError(`${redis}: set either \`state\` or the redis_* options, not both`, {
+          field: redis,
+        });
+      }
       const store = options.state ?? redisFromOptions(options, hostStores.redis);
       const json = optionsJson({ ...options, state: store ?? undefined });
       // The store is a JS object (a KV binding, a client): not walked for env references.

@@ -227,6 +227,8 @@ test("state and redis_* options are validated with ConfigErrors naming the field
   assert.equal(field({ state: "redis" }), "state");
   assert.equal(field({ state: { get() {} } }), "state");
   assert.equal(field({ state_prefix: "has space" }), "state_prefix");
+  const store = { incr: async () => [], get: async () => [], set: async () => {} };
+  assert.equal(field({ state: store, redis_url: "redis://127.0.0.1:1" }), "redis_url");
   // A router with a store object is fine, and its deployments never show the store.
   const memory = {
     incr: async (ops) => ops.map((o) => o.by),
