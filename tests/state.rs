@@ -341,3 +341,31 @@ fn least_busy_counts_the_requests_in_flight_on_every_router() {
     let picks: Vec<String> = (0..20).map(|_| answer(&b)).collect();
     assert!(picks.iter().any(|p| p == "x"), "{picks:?}");
 }
+
+#[test]
+fn allowed_fails_counts_the_failures_of_every_router() {
+    let p = pair(
+        json!({"allowed_fails": 1, "model_list": [
+            deployment("d1", json!({"weight": 1_000_000})),
+            deployment("d2", json!({"weight": 1})),
+        ]}),
+        None,
+    );
+    p.fakes.transport.script(
+        &base("d1"),
+        [Step::error(500, "boom"), Step::error(500, "boom")],
+    );
+    // One 500 on each router: 1 failure each is within allowed_fails = 1 ...
+    assert_eq!(answer(&p.a), "d2");
+    assert_eq!(p.a.cooling_until("d1"), None);
+    block_on(p.a.sync_state());
+    block_on(p.b.sync_state());
+    // ... but 2 in this minute across both routers: B's failure benches d1.
+    assert_eq!(answer(&p.b), "d2");
+    let until = p.b.cooling_until("d1").expect("d1 cools down on B");
+    p.spawner.run_all();
+    block_on(p.a.sync_state());
+    assert_eq!(p.a.cooling_until("d1"), Some(until), "and A learns of it");
+    assert_eq!(answer(&p.a), "d2");
+    assert_eq!(p.fakes.transport.calls_to(&base("d1")), 2);
+}
