@@ -276,6 +276,16 @@ function check(replies) {
 
 const isInt = (n) => Number.isInteger(n) && Math.abs(n) < 2 ** 53;
 
+/** The commands of StateStore.incr (shared with the Upstash store). */
+export function incrCommands(ops) {
+  const commands = [];
+  for (const op of ops) {
+    commands.push(["SET", op.key, "0", "PX", Math.max(1, Math.ceil(op.ttl_ms)), "NX"]);
+    commands.push(isInt(op.by) ? ["INCRBY", op.key, op.by] : ["INCRBYFLOAT", op.key, op.by]);
+  }
+  return commands;
+}
+
 /**
  * A StateStore (and response-cache KV) over Redis. `{ url }` (`redis://`, `rediss://`, or an
  * `https://` Upstash REST URL with the token as password) or `{ host, port, password, db }`.
@@ -289,19 +299,13 @@ export function redisStore(options = {}) {
   return {
     kind: "redis",
     client,
-    /** StateStore.incr: INCRBY (or INCRBYFLOAT) + PEXPIRE NX per op, one pipeline. */
+    /**
+     * StateStore.incr: per op `SET key 0 PX ttl NX` (creates it with its expiry, only when
+     * absent) then `INCRBY` (keeps the expiry), all in one pipeline. Works on any Redis ≥ 2.6.12.
+     */
     async incr(ops) {
-      const commands = [];
-      for (const op of ops) {
-        commands.push(isInt(op.by) ? ["INCRBY", op.key, op.by] : ["INCRBYFLOAT", op.key, op.by], [
-          "PEXPIRE",
-          op.key,
-          Math.max(1, Math.ceil(op.ttl_ms)),
-          "NX",
-        ]);
-      }
-      const replies = check(await client.pipeline(commands));
-      return ops.map((_, i) => Number(replies[2 * i]));
+      const replies = check(await client.pipeline(incrCommands(ops)));
+      return ops.map((_, i) => Number(replies[2 * i + 1]));
     },
     /** StateStore.get (an array of keys: MGET) or cache get (one key: GET). */
     async get(keys) {

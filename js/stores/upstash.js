@@ -58,15 +58,16 @@ export function upstashStore({ url, token, fetch: fetchFn } = {}) {
   return {
     kind: "upstash",
     async incr(ops) {
+      // As Redis: SET key 0 PX ttl NX (expiry at creation), then INCRBY, in one pipeline.
       const commands = [];
       for (const op of ops) {
+        commands.push(["SET", op.key, "0", "PX", Math.max(1, Math.ceil(op.ttl_ms)), "NX"]);
         commands.push(
           Number.isInteger(op.by) ? ["INCRBY", op.key, op.by] : ["INCRBYFLOAT", op.key, op.by],
-          ["PEXPIRE", op.key, Math.max(1, Math.ceil(op.ttl_ms)), "NX"],
         );
       }
       const replies = await pipeline(commands);
-      return ops.map((_, i) => Number(replies[2 * i]));
+      return ops.map((_, i) => Number(replies[2 * i + 1]));
     },
     async get(keys) {
       if (Array.isArray(keys)) {

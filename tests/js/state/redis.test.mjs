@@ -103,6 +103,9 @@ test(
         });
         try {
           assert.equal(await got.command("GET", `llmux:default:rpm:r1:${minute}`), "2");
+          // The per-minute counter expires 2 minutes after its creation.
+          const ttl = await got.command("PTTL", `llmux:default:rpm:r1:${minute}`);
+          assert.ok(ttl > 100_000 && ttl <= 120_000, `PTTL ${ttl}`);
         } finally {
           got.close();
         }
