@@ -2,11 +2,12 @@
 // this file only converts at the boundary and attaches `_hidden_params`.
 
 import { ConfigError, BadRequestError, toError } from "./errors.js";
+import { handleFetch, parseGateway } from "./gateway.js";
 
 const ENV_PREFIX = "os.environ/";
 
 /** Host-provided options that are JS values, not JSON. */
-const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on"];
+const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on", "gateway"];
 
 function hostEnv(name) {
   const proc = globalThis.process;
@@ -191,6 +192,7 @@ export function defineRouter(RouterCore) {
           field: "env",
         });
       }
+      const gateway = this.#gatewayOf(options);
       const json = optionsJson(options);
       const env = JSON.stringify(referencedEnv(options, options.env));
       try {
@@ -200,9 +202,28 @@ export function defineRouter(RouterCore) {
       }
       this.#logger = options.logger ?? globalThis.console;
       if (options.on) this.#core.setEvents(options.on);
+      this.#gateway = gateway;
     }
 
     #logger;
+    #gateway;
+
+    /** The `gateway` option, validated once (ConfigError at `gateway.*`). */
+    #gatewayOf(options) {
+      return parseGateway(options.gateway, {
+        lookup: (name) => options.env?.[name] ?? hostEnv(name),
+        logger: options.logger ?? globalThis.console,
+        aliases: options.model_group_alias,
+      });
+    }
+
+    /**
+     * An OpenAI-compatible HTTP handler (README, "Gateway"): `export default { fetch: (r, e, c)
+     * => router.fetch(r, e, c) }` is a whole Worker. Refuses every request (401) without keys.
+     */
+    fetch(request, env, ctx) {
+      return handleFetch(this, this.#gateway, request, env, ctx);
+    }
 
     #sync(fn) {
       try {

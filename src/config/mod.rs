@@ -181,10 +181,10 @@ const OPTIONS: &[(&str, Support)] = &[
         "session_affinity_repin_on_failover",
         Support::NotYet("session affinity"),
     ),
-    // llmux's own options (DESIGN.md §1); `fetch` and `logger` are taken by the JS host.
+    // llmux's own options (DESIGN.md §1); `fetch`, `logger` and `gateway` (router.fetch,
+    // js/gateway.js) are taken by the JS host and never reach the core.
     ("cache", Support::NotYet("response caching")),
     ("state", Support::NotYet("shared state stores")),
-    ("gateway", Support::NotYet("the router.fetch gateway")),
 ];
 
 /// A fallback list entry: `{ "group": ["fallback-a", "fallback-b"] }`; `"*"` matches any group.
