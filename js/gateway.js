@@ -179,6 +179,7 @@ function parseCors(cors) {
       "gateway.cors",
       'must be false (default), true / "*" (any origin), an origin or an array of origins',
     );
+  if (list.includes("*")) return { any: true, origins: new Set() };
   return { any: false, origins: new Set(list.map((o) => o.replace(/\/+$/, ""))) };
 }
 
@@ -322,7 +323,9 @@ async function readBody(request, limit) {
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      reader.cancel().catch(() => {});
+      // Not cancelled: the host discards the rest (cancelling would reset some connections
+      // before the 413 is read).
+      reader.releaseLock();
       throw tooLarge();
     }
     chunks.push(value);
