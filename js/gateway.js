@@ -560,16 +560,15 @@ function routePath(gw, pathname) {
   return path.length > 1 ? path.replace(/\/+$/, "") : path;
 }
 
+/** Ready when at least one deployment exists and is not cooling down. */
 async function readiness(router) {
-  const usage = await router.getUsageStats();
+  const usage = (await router.getUsageStats()).deployments ?? {};
   const now = Date.now();
-  const deployments = Object.values(usage.deployments ?? {});
-  const available = deployments.filter(
-    (d) => d.cooldown_until_ms === null || d.cooldown_until_ms <= now,
-  ).length;
+  const ids = router.getDeployments().map((d) => d.model_info?.id);
+  const available = ids.filter((id) => !(usage[id]?.cooldown_until_ms > now)).length;
   const ready = available > 0;
   return jsonResponse(
-    { status: ready ? "ready" : "not ready", deployments: deployments.length, available },
+    { status: ready ? "ready" : "not ready", deployments: ids.length, available },
     ready ? 200 : 503,
   );
 }
