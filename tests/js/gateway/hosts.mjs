@@ -15,7 +15,7 @@ export async function startNode(env) {
   return start({ port: 0, env });
 }
 
-/** examples/deno/main.ts in a `deno run` child; resolves once it printed its URL. */
+/** examples/deno/main.js in a `deno run` child; resolves once it printed its URL. */
 export async function startDeno(env) {
   const deno = path.join(root, "node_modules", ".bin", "deno");
   const child = spawn(
@@ -27,7 +27,7 @@ export async function startDeno(env) {
       "--allow-env",
       "--config",
       "examples/deno/deno.json",
-      "examples/deno/main.ts",
+      "examples/deno/main.js",
     ],
     {
       cwd: root,

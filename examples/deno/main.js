@@ -1,5 +1,5 @@
 // An OpenAI-compatible LLM gateway on Deno.serve:
-//   deno run --allow-net --allow-read --allow-env main.ts
+//   deno run --allow-net --allow-read --allow-env main.js
 // Any OpenAI SDK pointed at http://127.0.0.1:8787/v1 with LLMUX_MASTER_KEY as its API key talks
 // to the router, which holds the provider key (OPENAI_API_KEY) and never shows it to callers.
 //   LLMUX_MASTER_KEY  the key callers send (without it every request is a 401)
@@ -13,12 +13,12 @@ import { Router } from "llmux";
 
 const env = Deno.env.toObject();
 
-const params = (model: string) => ({
+const params = (model) => ({
   model: `openai/${model}`,
   api_key: "os.environ/OPENAI_API_KEY",
   ...(env.OPENAI_BASE_URL ? { api_base: env.OPENAI_BASE_URL } : {}),
 });
-const group = (model: string, mode: string) => ({
+const group = (model, mode) => ({
   model_name: model,
   litellm_params: params(model),
   model_info: { mode },
