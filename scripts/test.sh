@@ -40,6 +40,9 @@ node --test --test-concurrency=1 tests/js/faults/
 tier "3d. end-to-end in headless Chromium"
 node --test tests/js/browser/
 
+tier "3f. gateway (router.fetch): handler; Node, Deno and workerd examples under the openai client; browser example in headless Chromium"
+node --test --test-concurrency=1 tests/js/gateway/
+
 tier "4. packaging: npm pack, install, import in Node and Deno"
 node --test tests/js/pack/
 
