@@ -652,8 +652,10 @@ async function serve(router, gw, request, env) {
     },
     async generate(name) {
       const body = await c.body();
-      if (body.stream === true) return streamResponse(await router[name](body));
-      return resultResponse(await router[name](body));
+      const result = await router[name](body);
+      if (body.stream === true && typeof result?.toReadableStream === "function")
+        return streamResponse(result);
+      return resultResponse(result);
     },
     async speech() {
       return speechResponse(await router.speech(await c.body()));
