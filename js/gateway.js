@@ -8,7 +8,7 @@ import { ConfigError, LlmuxError } from "./errors.js";
 const ENV_PREFIX = "os.environ/";
 
 /** 25 MiB: OpenAI's own upload limit, so every request OpenAI would take fits. */
-export const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
 
 const GATEWAY_FIELDS = ["master_key", "keys", "max_body_bytes", "prefix", "cors"];
 
@@ -58,7 +58,7 @@ const FORBIDDEN_PREFIXES = ["aws_", "vertex_", "azure_"];
 const FALLBACK_FIELDS = ["fallbacks", "context_window_fallbacks", "content_policy_fallbacks"];
 
 /** The response headers router.fetch sets (and exposes to browsers when CORS is on). */
-export const GATEWAY_HEADERS = [
+const GATEWAY_HEADERS = [
   "x-litellm-call-id",
   "x-litellm-model-id",
   "x-litellm-model-group",
@@ -118,7 +118,8 @@ function checkKey(value, field) {
 /**
  * Validates the `gateway` option. `lookup(name)` reads a variable from the Router's `env`
  * option or the host environment; `aliases` are `model_group_alias` (name -> hidden).
- * @returns the normalised settings, or null when `gateway` is not set (every request is a 401)
+ * @returns the normalised settings; with no `gateway` (or no keys) `entries` is empty and every
+ *   request is a 401
  */
 export function parseGateway(value, { lookup, logger, aliases }) {
   const base = { lookup, logger, aliases: aliasNames(aliases), created: nowSeconds() };
@@ -265,7 +266,7 @@ function warnOnce(gw, message) {
 }
 
 /** The matching key's permissions; every configured key is compared (no early exit). */
-async function authenticate(gw, request, env) {
+function authenticate(gw, request, env) {
   const entries = resolvedEntries(gw, env);
   if (entries.length === 0)
     throw new HttpError(
@@ -310,8 +311,11 @@ async function readBody(request, limit) {
   if (declared !== null && Number(declared) > limit) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
   // A declared length within the limit is what the host's HTTP framing will deliver.
-  if (declared !== null && /^\d+$/.test(declared))
-    return new Uint8Array(await request.arrayBuffer());
+  if (declared !== null && /^\d+$/.test(declared)) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > limit) throw tooLarge();
+    return bytes;
+  }
   const reader = request.body.getReader();
   const chunks = [];
   let size = 0;
@@ -618,7 +622,7 @@ async function serve(router, gw, request, env) {
     if (HEALTH.has(path)) return jsonResponse({ status: "healthy" });
     if (path === "/health/readiness") return readiness(router);
   }
-  const principal = await authenticate(gw, request, env);
+  const principal = authenticate(gw, request, env);
   if (path === null) throw new HttpError(404, `no route ${url.pathname}`, { code: "not_found" });
   const modelPath = /^\/models\/(.+)$/.exec(path);
   if (modelPath && request.method === "GET") {
