@@ -150,8 +150,14 @@ describe("authentication", () => {
     '"os.environ/NAME" keys resolve from router.fetch\'s env, then the env option',
     T,
     async () => {
-      const r = gatewayRouter({ master_key: "os.environ/GW_MASTER" });
+      const warned = [];
+      const logger = { debug() {}, info() {}, warn: (line) => warned.push(line), error() {} };
+      const r = gatewayRouter({ master_key: "os.environ/GW_MASTER" }, { logger });
       assert.equal((await call(r, "/v1/models", { key: MASTER })).status, 401, "not set anywhere");
+      assert.equal((await call(r, "/v1/models", { key: MASTER })).status, 401);
+      assert.deepEqual(warned, [
+        "router.fetch: os.environ/GW_MASTER is not set; that gateway key accepts no request",
+      ]);
       const env = { GW_MASTER: MASTER };
       assert.equal((await call(r, "/v1/models", { key: MASTER, env })).status, 200);
       const withOption = gatewayRouter(
