@@ -9,8 +9,6 @@
 //   LLMUX_MAX_BODY_BYTES  optional: request body limit (default 25 MiB)
 //   PORT, HOST        default 8787, 127.0.0.1
 import http from "node:http";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { Router } from "llmux";
 
@@ -46,32 +44,43 @@ export function createRouter(env = process.env) {
   });
 }
 
+/** Writes a web `ReadableStream` to `res`, with backpressure; a client gone cancels it. */
+async function sendBody(res, body) {
+  const reader = body.getReader();
+  res.once("close", () => {
+    if (!res.writableFinished) reader.cancel().catch(() => {});
+  });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done || res.destroyed) break;
+    if (!res.write(value))
+      await new Promise((resolve) => {
+        res.once("drain", resolve);
+        res.once("close", resolve);
+      });
+  }
+  res.end();
+}
+
 /** A node:http listener that hands each request to `router.fetch` as a web `Request`. */
 export function nodeListener(router) {
   return async (req, res) => {
-    const abort = new AbortController();
-    res.once("close", () => {
-      if (!res.writableFinished) abort.abort();
-    });
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      for (const v of Array.isArray(value) ? value : [value ?? ""]) headers.append(name, v);
-    }
-    const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, {
-      method: req.method,
-      headers,
-      body: hasBody ? Readable.toWeb(req) : undefined,
-      duplex: hasBody ? "half" : undefined,
-      signal: abort.signal,
-    });
+    const headers = Object.entries(req.headersDistinct).flatMap(([k, vs]) => vs.map((v) => [k, v]));
     try {
-      const response = await router.fetch(request);
-      const headers = Object.fromEntries(response.headers);
+      const response = await router.fetch(
+        new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, {
+          method: req.method,
+          headers,
+          body: hasBody ? ReadableStream.from(req) : undefined,
+          duplex: hasBody ? "half" : undefined,
+        }),
+      );
+      const out = Object.fromEntries(response.headers);
       // A body left unread (a refused upload) cannot be skipped: close instead of reusing.
-      if (!req.complete) headers.connection = "close";
-      res.writeHead(response.status, headers);
-      if (response.body) await pipeline(Readable.fromWeb(response.body), res);
+      if (!req.complete) out.connection = "close";
+      res.writeHead(response.status, out);
+      if (response.body) await sendBody(res, response.body);
       else res.end();
     } catch {
       // The client went away mid-response, or writing failed: nothing left to answer.
