@@ -1,6 +1,7 @@
-// `npm run bench`: starts the loopback mock in this process, runs the Node, Deno and workerd
-// suites one after another (each in its own process), writes bench/results.json and prints
-// the Markdown report on stdout (progress on stderr).
+// `npm run bench`: starts the loopback mock in this process, runs the Node, Deno, workerd and
+// gateway suites one after another (each in its own process; `npm run bench -- gateway` runs the
+// named ones only), writes bench/results.json and prints the Markdown report on stdout (progress
+// on stderr).
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
