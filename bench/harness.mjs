@@ -4,6 +4,8 @@
 export const MODEL = "gpt-4o-mini";
 export const GROUP = "chat";
 export const API_KEY = "sk-bench-0000000000000000";
+/** The key bench clients send to the gateway (`router.fetch`). */
+export const GATEWAY_KEY = "sk-bench-gateway-000000000";
 export const MESSAGES = [{ role: "user", content: "Hello! Please answer with a short greeting." }];
 
 /** The mock deployment name of deployment `i` (the floor always talks to deployment 0). */

@@ -1,6 +1,7 @@
-// `npm run bench`: starts the loopback mock in this process, runs the Node, Deno and workerd
-// suites one after another (each in its own process), writes bench/results.json and prints
-// the Markdown report on stdout (progress on stderr).
+// `npm run bench`: starts the loopback mock in this process, runs the Node, Deno, workerd and
+// gateway suites one after another (each in its own process; `npm run bench -- gateway` runs the
+// named ones only), writes bench/results.json and prints the Markdown report on stdout (progress
+// on stderr).
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -15,7 +16,10 @@ const at = (p) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const log = (msg) => process.stderr.write(`${msg}\n`);
 
 /** Hard limits per runtime (the suites' own phase budgets keep them well inside). */
-const LIMIT_MS = { node: 60_000, deno: 60_000, workerd: 75_000 };
+const LIMIT_MS = { node: 60_000, deno: 60_000, workerd: 75_000, gateway: 90_000 };
+/** `node bench/run.mjs [suite…]` runs only those suites (node, deno, workerd, gateway). */
+const only = process.argv.slice(2);
+const wanted = (name) => only.length === 0 || only.includes(name);
 
 function denoVersion() {
   try {
@@ -269,6 +273,7 @@ function markdown(r) {
       `at 64, ${count(iw?.inproc?.total)} fake-fetch calls.`,
     "",
   );
+  lines.push(...gatewayMarkdown(r.runtimes.gateway));
   const warn = [node, deno, workerd].some((x) =>
     [
       x?.network?.c1,
@@ -290,6 +295,66 @@ function markdown(r) {
   return lines.join("\n");
 }
 
+const GATEWAY_ROWS = [
+  ["floor: bare `fetch` to the mock", "floor"],
+  ["Node: minimal proxy (`node:http` + `fetch`)", "node_proxy"],
+  ["Node: `router.fetch` (examples/node adapter)", "node_gateway"],
+  ["workerd: minimal proxy Worker (`fetch`)", "workerd_proxy"],
+  ["workerd: `router.fetch` Worker", "workerd_gateway"],
+];
+
+function gatewayMarkdown(g) {
+  if (!g?.network) return [];
+  const lines = ["### Gateway (`router.fetch`) over HTTP", ""];
+  lines.push(
+    "An HTTP client in a Node process sends the chat request through each path to the same mock " +
+      "deployment. **added** = that path's percentile − the floor's; **over proxy** = " +
+      "`router.fetch` − the minimal proxy in the same host (the gateway's own cost: auth, body " +
+      "checks, routing, retries bookkeeping, headers). Paths are interleaved in rounds after a " +
+      "warm-up; the Node host runs in its own process, workerd in Miniflare.",
+    "",
+  );
+  lines.push(
+    row([
+      "path",
+      "concurrency",
+      "p50 / p99",
+      "added p50 / p99",
+      "over proxy p50 / p99",
+      "req/s",
+      "/ floor",
+    ]),
+    row(["---", "--:", "--:", "--:", "--:", "--:", "--:"]),
+  );
+  for (const key of ["c1", "c64"]) {
+    const c = g.network[key];
+    if (!c) continue;
+    for (const [label, name] of GATEWAY_ROWS) {
+      const s = c[name];
+      const vs = c.vs_floor[name];
+      const over =
+        name === "node_gateway"
+          ? c.gateway_vs_proxy.node
+          : name === "workerd_gateway"
+            ? c.gateway_vs_proxy.workerd
+            : null;
+      lines.push(
+        row([
+          label,
+          String(c.concurrency) + (c.truncated ? " ⚠" : ""),
+          pair(s.p50_us, s.p99_us),
+          vs ? `**${us(vs.added_p50_us)}** / ${us(vs.added_p99_us)}` : "–",
+          over ? `**${us(over.added_p50_us)}** / ${us(over.added_p99_us)}` : "–",
+          rps(s.rps),
+          vs ? ratio(vs.rps_ratio) : "1.00",
+        ]),
+      );
+    }
+  }
+  lines.push("");
+  return lines;
+}
+
 // ---------- main ----------
 
 const wasmPath = at("dist/wasm/llmux_bg.wasm");
@@ -299,19 +364,30 @@ const mock = await startMockServer({ port: 0 });
 log(`bench: mock at ${mock.url}`);
 const runtimes = {};
 try {
-  log("bench: Node");
-  runtimes.node = await runSuite("node", process.execPath, ["bench/node.mjs", mock.url]);
-  mock.reset();
-  log("bench: Deno");
-  runtimes.deno = await runSuite("deno", at("node_modules/.bin/deno"), [
-    "run",
-    "-A",
-    "bench/deno.mjs",
-    mock.url,
-  ]);
-  mock.reset();
-  log("bench: workerd (Miniflare)");
-  runtimes.workerd = await runSuite("workerd", process.execPath, ["bench/workerd.mjs", mock.url]);
+  if (wanted("node")) {
+    log("bench: Node");
+    runtimes.node = await runSuite("node", process.execPath, ["bench/node.mjs", mock.url]);
+    mock.reset();
+  }
+  if (wanted("deno")) {
+    log("bench: Deno");
+    runtimes.deno = await runSuite("deno", at("node_modules/.bin/deno"), [
+      "run",
+      "-A",
+      "bench/deno.mjs",
+      mock.url,
+    ]);
+    mock.reset();
+  }
+  if (wanted("workerd")) {
+    log("bench: workerd (Miniflare)");
+    runtimes.workerd = await runSuite("workerd", process.execPath, ["bench/workerd.mjs", mock.url]);
+    mock.reset();
+  }
+  if (wanted("gateway")) {
+    log("bench: gateway (router.fetch over HTTP in workerd and Node)");
+    runtimes.gateway = await runSuite("gateway", process.execPath, ["bench/gateway.mjs", mock.url]);
+  }
 } finally {
   await mock.close();
 }

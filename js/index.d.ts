@@ -177,8 +177,29 @@ export interface RouterOptions {
   redis_port?: number | string;
   redis_password?: string;
   redis_db?: number | string;
+  /** `router.fetch` settings; without `master_key` or `keys` every request is a 401. */
+  gateway?: GatewayOptions;
   /** Other LiteLLM options are accepted at their defaults and refused with a ConfigError when set. */
   [litellmOption: string]: unknown;
+}
+
+/** The `gateway` option: how `router.fetch` authenticates and what it accepts. */
+export interface GatewayOptions {
+  /** A key with access to every model group; `"os.environ/NAME"` resolves at request time too. */
+  master_key?: string;
+  /** Virtual keys (`"os.environ/NAME"` allowed) and the model groups each may use (`"*"`: all). */
+  keys?: Record<string, { models: string[] }>;
+  /** Request body limit in bytes (413 above it). Default 25 MiB. */
+  max_body_bytes?: number;
+  /** Mount path, e.g. `"/llm"` serves `/llm/v1/chat/completions`. Default none. */
+  prefix?: string;
+  /** Off by default; `true`/`"*"` allows any origin, or list the allowed origins. */
+  cors?: boolean | string | string[];
+}
+
+/** The `ctx` of a Workers fetch handler (only `waitUntil` is used). */
+export interface GatewayContext {
+  waitUntil(promise: Promise<unknown>): void;
 }
 
 export interface RouterEvents {
@@ -798,6 +819,15 @@ export declare class Router {
   get_model_cost_map(): Record<string, ModelCost>;
   resetCost(): void;
   reset_cost(): void;
+  /**
+   * An OpenAI-compatible HTTP handler: `export default { fetch: (r, e, c) => router.fetch(r, e,
+   * c) }` is a whole Worker. `env` resolves `"os.environ/NAME"` gateway keys first.
+   */
+  fetch(
+    request: Request,
+    env?: Record<string, unknown>,
+    ctx?: GatewayContext,
+  ): Promise<Response>;
   /** Logs (info) and returns an aligned table of per-deployment metrics. */
   printDeploymentMetrics(): string;
   print_deployment_metrics(): string;

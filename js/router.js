@@ -3,11 +3,12 @@
 
 import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream } from "./stream.js";
+import { handleFetch, parseGateway } from "./gateway.js";
 
 const ENV_PREFIX = "os.environ/";
 
 /** Host-provided options that are JS values, not JSON. */
-const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on"];
+const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on", "gateway"];
 
 /** LiteLLM's Redis options: the JS entry turns them into a `state` store. */
 const REDIS_OPTIONS = ["redis_url", "redis_host", "redis_port", "redis_password", "redis_db"];
@@ -264,6 +265,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
           field: "env",
         });
       }
+      const gateway = this.#gatewayOf(options);
       const redis = REDIS_OPTIONS.find((k) => options[k] !== undefined && options[k] !== null);
       if (options.state != null && redis) {
         throw new ConfigError(`${redis}: set either \`state\` or the redis_* options, not both`, {
@@ -284,7 +286,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
         cache_kwargs: cacheKwargs,
       });
       // The store is a JS object (a KV binding, a client): not walked for env references.
-      const env = JSON.stringify(referencedEnv({ ...options, state: undefined }, options.env));
+      const env = JSON.stringify(
+        referencedEnv({ ...options, state: undefined, gateway: undefined }, options.env),
+      );
       try {
         this.#core = new RouterCore(
           json,
@@ -300,9 +304,28 @@ export function defineRouter(RouterCore, hostStores = {}) {
       }
       this.#logger = options.logger ?? globalThis.console;
       if (options.on) this.#core.setEvents(options.on);
+      this.#gateway = gateway;
     }
 
     #logger;
+    #gateway;
+
+    /** The `gateway` option, validated once (ConfigError at `gateway.*`). */
+    #gatewayOf(options) {
+      return parseGateway(options.gateway, {
+        lookup: (name) => options.env?.[name] ?? hostEnv(name),
+        logger: options.logger ?? globalThis.console,
+        aliases: options.model_group_alias,
+      });
+    }
+
+    /**
+     * An OpenAI-compatible HTTP handler (README, "Gateway"): `export default { fetch: (r, e, c)
+     * => router.fetch(r, e, c) }` is a whole Worker. Refuses every request (401) without keys.
+     */
+    fetch(request, env, ctx) {
+      return handleFetch(this, this.#gateway, request, env, ctx);
+    }
 
     #sync(fn) {
       try {

@@ -34,14 +34,17 @@ node tests/js/deno/run.mjs
 tier "3c. end-to-end in workerd (Miniflare): the package, then every provider"
 node --test tests/js/workerd/ tests/js/providers-workerd/
 
-tier "3f. shared state: redis-server + Node processes, Miniflare KV + Durable Object, Deno KV"
-node --test --test-concurrency=1 tests/js/state/
+tier "3d. end-to-end in headless Chromium"
+node --test tests/js/browser/
 
 tier "3e. fault injection (Node + workerd) and soak"
 node --test --test-concurrency=1 tests/js/faults/
 
-tier "3d. end-to-end in headless Chromium"
-node --test tests/js/browser/
+tier "3f. shared state: redis-server + Node processes, Miniflare KV + Durable Object, Deno KV"
+node --test --test-concurrency=1 tests/js/state/
+
+tier "3g. gateway (router.fetch): handler; Node, Deno and workerd examples under the openai client; browser example in headless Chromium"
+node --test --test-concurrency=1 tests/js/gateway/
 
 tier "4. packaging: npm pack, install, import in Node and Deno"
 node --test tests/js/pack/

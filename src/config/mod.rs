@@ -181,13 +181,13 @@ const OPTIONS: &[(&str, Support)] = &[
         "session_affinity_repin_on_failover",
         Support::NotYet("session affinity"),
     ),
-    // llmux's own options (DESIGN.md §1); `fetch` and `logger` are taken by the JS host.
+    // llmux's own options (DESIGN.md §1); `fetch`, `logger` and `gateway` (router.fetch,
+    // js/gateway.js) are taken by the JS host and never reach the core.
     ("cache", Support::Supported),
     // `state` is a store object on the JS side; the core sees `true` when one is attached.
     ("state", Support::Supported),
     ("state_prefix", Support::Supported),
     ("state_sync_interval_ms", Support::Supported),
-    ("gateway", Support::NotYet("the router.fetch gateway")),
 ];
 
 /// A fallback list entry: `{ "group": ["fallback-a", "fallback-b"] }`; `"*"` matches any group.

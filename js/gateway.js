@@ -1,0 +1,705 @@
+// router.fetch(request, env?, ctx?): an OpenAI-compatible HTTP handler over a Router (README,
+// "Gateway"). This file parses the `gateway` option, authenticates callers in constant time,
+// refuses caller-supplied credentials and endpoints, limits body sizes, maps routes to the
+// Router's methods, and answers in OpenAI's wire format (errors included), with CORS when asked.
+
+import { ConfigError, LlmuxError } from "./errors.js";
+
+const ENV_PREFIX = "os.environ/";
+
+/** 25 MiB: OpenAI's own upload limit, so every request OpenAI would take fits. */
+const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
+
+const GATEWAY_FIELDS = ["master_key", "keys", "max_body_bytes", "prefix", "cors"];
+
+/**
+ * Request fields a caller may not set: they would aim the router's credentials at another
+ * server, change which credentials or provider are used, or rewrite pricing and routing.
+ * The core refuses the first seven too; the gateway refuses all of them before any call.
+ */
+const FORBIDDEN_FIELDS = new Set([
+  "api_key",
+  "api_base",
+  "base_url",
+  "api_version",
+  "organization",
+  "extra_headers",
+  "headers",
+  "custom_llm_provider",
+  "azure_ad_token",
+  "azure_ad_token_provider",
+  "azure_username",
+  "azure_password",
+  "tenant_id",
+  "client_id",
+  "client_secret",
+  "vertex_credentials",
+  "vertex_project",
+  "vertex_location",
+  "vertex_ai_project",
+  "vertex_ai_location",
+  "litellm_params",
+  "model_list",
+  "specific_deployment",
+  "deployment_id",
+  "mock_response",
+  "input_cost_per_token",
+  "output_cost_per_token",
+  "input_cost_per_second",
+  "output_cost_per_second",
+  "user_config",
+  "proxy_server_request",
+  "secret_fields",
+]);
+/** Whole families: every `aws_*` (Bedrock credentials, region, endpoint) and `vertex_*` field. */
+const FORBIDDEN_PREFIXES = ["aws_", "vertex_", "azure_"];
+
+/** Per-request fallback lists name model groups: a restricted key may only name its own. */
+const FALLBACK_FIELDS = ["fallbacks", "context_window_fallbacks", "content_policy_fallbacks"];
+
+/** The response headers router.fetch sets (and exposes to browsers when CORS is on). */
+const GATEWAY_HEADERS = [
+  "x-litellm-call-id",
+  "x-litellm-model-id",
+  "x-litellm-model-group",
+  "x-litellm-response-cost",
+  "x-litellm-attempted-retries",
+  "x-litellm-response-duration-ms",
+  "x-llmux-attempts",
+  "x-llmux-provider",
+  "x-llmux-fallback-model-group",
+];
+
+const TEXT_TRANSCRIPTION_FORMATS = new Set(["text", "srt", "vtt"]);
+
+/** OpenAI's error `type` per llmux error class. */
+const ERROR_TYPES = {
+  AuthenticationError: "authentication_error",
+  PermissionDeniedError: "permission_error",
+  RateLimitError: "rate_limit_error",
+  NoDeploymentsAvailableError: "rate_limit_error",
+  Timeout: "timeout_error",
+  InternalServerError: "server_error",
+  ServiceUnavailableError: "server_error",
+  APIConnectionError: "api_connection_error",
+};
+const ERROR_CODES = {
+  ContextWindowExceededError: "context_length_exceeded",
+  ContentPolicyViolationError: "content_policy_violation",
+  NoDeploymentsAvailableError: "no_deployments_available",
+};
+
+/** An error answered to the caller as-is (status, OpenAI error body). */
+class HttpError extends Error {
+  constructor(status, message, { type = "invalid_request_error", code = null, param = null } = {}) {
+    super(message);
+    this.status = status;
+    this.type = type;
+    this.code = code;
+    this.param = param;
+  }
+}
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+function configError(field, message) {
+  return new ConfigError(`${field}: ${message}`, { field });
+}
+
+/** A key or an `"os.environ/NAME"` reference to one. */
+function checkKey(value, field) {
+  if (typeof value !== "string" || value.trim() === "")
+    throw configError(field, 'must be a non-empty string (or "os.environ/NAME")');
+  if (value.startsWith(ENV_PREFIX) && value.length === ENV_PREFIX.length)
+    throw configError(field, '"os.environ/" needs a variable name');
+  return value;
+}
+
+/**
+ * Validates the `gateway` option. `lookup(name)` reads a variable from the Router's `env`
+ * option or the host environment; `aliases` are `model_group_alias` (name -> hidden).
+ * @returns the normalised settings; with no `gateway` (or no keys) `entries` is empty and every
+ *   request is a 401
+ */
+export function parseGateway(value, { lookup, logger, aliases }) {
+  const base = { lookup, logger, aliases: aliasNames(aliases), created: nowSeconds() };
+  if (value === undefined || value === null) return { ...base, entries: [], ...defaults() };
+  if (!isObject(value))
+    throw configError(
+      "gateway",
+      "must be an object { master_key, keys, max_body_bytes, prefix, cors }",
+    );
+  for (const key of Object.keys(value)) {
+    if (!GATEWAY_FIELDS.includes(key))
+      throw configError(
+        `gateway.${key}`,
+        `unknown gateway option (one of ${GATEWAY_FIELDS.join(", ")})`,
+      );
+  }
+  const entries = [];
+  if (value.master_key !== undefined && value.master_key !== null)
+    entries.push({ key: checkKey(value.master_key, "gateway.master_key"), models: null });
+  if (value.keys !== undefined && value.keys !== null) {
+    if (!isObject(value.keys))
+      throw configError("gateway.keys", 'must be an object { "<key>": { models: ["group", …] } }');
+    // Paths name an entry by position: the key itself is a secret and never goes into an error.
+    Object.entries(value.keys).forEach(([key, spec], i) => {
+      const field = `gateway.keys[${i}]`;
+      checkKey(key, field);
+      if (!isObject(spec)) throw configError(field, 'must be an object { models: ["group", …] }');
+      for (const name of Object.keys(spec)) {
+        if (name !== "models") throw configError(`${field}.${name}`, "unknown key option (models)");
+      }
+      const { models } = spec;
+      if (!Array.isArray(models) || !models.every((m) => typeof m === "string" && m !== ""))
+        throw configError(
+          `${field}.models`,
+          'must be an array of model group names ("*" allows every group)',
+        );
+      entries.push({ key, models: models.includes("*") ? null : new Set(models) });
+    });
+  }
+  const max = value.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(max) || max <= 0)
+    throw configError("gateway.max_body_bytes", "must be a positive integer (bytes)");
+  let prefix = value.prefix ?? "";
+  if (typeof prefix !== "string" || (prefix !== "" && !/^\/[^?#]*$/.test(prefix)))
+    throw configError("gateway.prefix", 'must be a path starting with "/", like "/llm"');
+  prefix = prefix.replace(/\/+$/, "");
+  return { ...base, entries, max_body_bytes: max, prefix, cors: parseCors(value.cors) };
+}
+
+const defaults = () => ({ max_body_bytes: DEFAULT_MAX_BODY_BYTES, prefix: "", cors: null });
+
+function parseCors(cors) {
+  if (cors === undefined || cors === null || cors === false) return null;
+  if (cors === true || cors === "*") return { any: true, origins: new Set() };
+  const list = typeof cors === "string" ? [cors] : cors;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((o) => typeof o === "string" && o))
+    throw configError(
+      "gateway.cors",
+      'must be false (default), true / "*" (any origin), an origin or an array of origins',
+    );
+  if (list.includes("*")) return { any: true, origins: new Set() };
+  return { any: false, origins: new Set(list.map((o) => o.replace(/\/+$/, ""))) };
+}
+
+function aliasNames(aliases) {
+  const all = new Set();
+  const listed = new Set();
+  if (isObject(aliases)) {
+    for (const [alias, target] of Object.entries(aliases)) {
+      all.add(alias);
+      if (!(isObject(target) && target.hidden === true)) listed.add(alias);
+    }
+  }
+  return { all, listed };
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+// ---- authentication -------------------------------------------------------------------------
+
+const encoder = new TextEncoder();
+/** UTF-8 bytes of configured key values (a handful; keyed by value). */
+const keyBytes = new Map();
+
+function bytesOf(key) {
+  let b = keyBytes.get(key);
+  if (!b) {
+    b = encoder.encode(key);
+    keyBytes.set(key, b);
+  }
+  return b;
+}
+
+/**
+ * Whether `presented` equals the configured `key`, in time that depends only on the configured
+ * key's length: every byte is compared (no early exit) and the lengths are folded in.
+ */
+function sameKey(key, presented) {
+  let diff = key.length ^ presented.length;
+  for (let i = 0; i < key.length; i++)
+    diff |= key[i] ^ (presented[i % (presented.length || 1)] ?? 0);
+  return diff === 0;
+}
+
+/** The key the caller presented: `Authorization: Bearer <key>` or `api-key: <key>` (Azure's). */
+function presentedKey(request) {
+  const auth = request.headers.get("authorization");
+  if (auth !== null) {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    return m ? m[1].trim() : null;
+  }
+  const apiKey = request.headers.get("api-key") ?? request.headers.get("x-api-key");
+  return apiKey === null ? null : apiKey.trim();
+}
+
+/** Key values for this request: references resolve from `env` (router.fetch's) first. */
+function resolvedEntries(gw, env) {
+  const out = [];
+  for (const entry of gw.entries) {
+    let key = entry.key;
+    if (key.startsWith(ENV_PREFIX)) {
+      const name = key.slice(ENV_PREFIX.length);
+      const found = (isObject(env) ? env[name] : undefined) ?? gw.lookup(name);
+      if (typeof found !== "string" || found === "") {
+        warnOnce(gw, `router.fetch: ${key} is not set; that gateway key accepts no request`);
+        continue;
+      }
+      key = found;
+    }
+    out.push({ key, models: entry.models });
+  }
+  return out;
+}
+
+function warnOnce(gw, message) {
+  gw.warned ??= new Set();
+  if (gw.warned.has(message)) return;
+  gw.warned.add(message);
+  try {
+    gw.logger?.warn?.(message);
+  } catch {
+    // A throwing logger never affects a request.
+  }
+}
+
+/** The matching key's permissions; every configured key is compared (no early exit). */
+function authenticate(gw, request, env) {
+  const entries = resolvedEntries(gw, env);
+  if (entries.length === 0)
+    throw new HttpError(
+      401,
+      "this gateway has no key configured (gateway.master_key or gateway.keys)",
+      {
+        type: "authentication_error",
+        code: "invalid_api_key",
+      },
+    );
+  const presented = presentedKey(request);
+  if (!presented)
+    throw new HttpError(401, "missing API key: send `Authorization: Bearer <key>`", {
+      type: "authentication_error",
+      code: "invalid_api_key",
+    });
+  const bytes = encoder.encode(presented);
+  let match = null;
+  for (const entry of entries) {
+    const same = sameKey(bytesOf(entry.key), bytes);
+    if (same && match === null) match = entry;
+  }
+  if (match === null)
+    throw new HttpError(401, "invalid API key", {
+      type: "authentication_error",
+      code: "invalid_api_key",
+    });
+  return { models: match.models };
+}
+
+const allows = (principal, model) => principal.models === null || principal.models.has(model);
+
+// ---- requests -------------------------------------------------------------------------------
+
+/** The body, at most `limit` bytes (a declared larger length is refused before reading). */
+async function readBody(request, limit) {
+  const tooLarge = () =>
+    new HttpError(413, `request body larger than ${limit} bytes (gateway.max_body_bytes)`, {
+      code: "request_too_large",
+    });
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  // A declared length within the limit is what the host's HTTP framing will deliver.
+  if (declared !== null && /^\d+$/.test(declared)) {
+    const bytes = new Uint8Array(await request.arrayBuffer());
+    if (bytes.byteLength > limit) throw tooLarge();
+    return bytes;
+  }
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  // Bounded: each read adds bytes until the limit, and empty reads are capped too.
+  for (let reads = 0; reads <= limit; reads++) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      // Not cancelled: the host discards the rest (cancelling would reset some connections
+      // before the 413 is read).
+      reader.releaseLock();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return bytes;
+}
+
+async function jsonBody(request, gw) {
+  const bytes = await readBody(request, gw.max_body_bytes);
+  let body;
+  try {
+    body = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new HttpError(400, "the request body is not valid JSON");
+  }
+  if (!isObject(body)) throw new HttpError(400, "the request body must be a JSON object");
+  return body;
+}
+
+/** Multipart fields (`name[]` repeated -> an array) and the uploaded `file`. */
+async function formBody(request, gw) {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^multipart\/form-data/i.test(type))
+    throw new HttpError(400, "this endpoint takes multipart/form-data with a `file` part");
+  const bytes = await readBody(request, gw.max_body_bytes);
+  let form;
+  try {
+    form = await new Response(bytes, { headers: { "content-type": type } }).formData();
+  } catch {
+    throw new HttpError(400, "the multipart body could not be parsed");
+  }
+  const body = {};
+  for (const [name, value] of form.entries()) {
+    if (name === "file") {
+      body.file = value;
+    } else if (name.endsWith("[]")) {
+      const key = name.slice(0, -2);
+      (body[key] ??= []).push(String(value));
+    } else {
+      body[name] = typeof value === "string" ? value : String(value);
+    }
+  }
+  if (typeof Blob === "undefined" || !(body.file instanceof Blob))
+    throw new HttpError(400, "the `file` part (an audio file) is required", { param: "file" });
+  return body;
+}
+
+/** Refuses caller-supplied credentials/endpoints and, for restricted keys, foreign models. */
+function checkRequest(body, principal, gw, router) {
+  for (const field of Object.keys(body)) {
+    if (FORBIDDEN_FIELDS.has(field) || FORBIDDEN_PREFIXES.some((p) => field.startsWith(p)))
+      throw new HttpError(
+        400,
+        `\`${field}\` cannot be set through the gateway: credentials, endpoints and providers belong to the deployments`,
+        { code: "forbidden_parameter", param: field },
+      );
+  }
+  const { model } = body;
+  if (typeof model !== "string" || model === "")
+    throw new HttpError(400, "`model` is required (a model group name; see GET /v1/models)", {
+      param: "model",
+    });
+  if (!allows(principal, model))
+    throw new HttpError(403, `this key may not use model \`${model}\``, {
+      type: "permission_error",
+      code: "model_not_allowed",
+      param: "model",
+    });
+  if (!modelExists(router, gw, model))
+    throw new HttpError(404, `The model \`${model}\` does not exist`, {
+      code: "model_not_found",
+      param: "model",
+    });
+  if (principal.models !== null) {
+    for (const field of FALLBACK_FIELDS) {
+      for (const group of groupsIn(body[field])) {
+        if (!allows(principal, group))
+          throw new HttpError(403, `this key may not use model \`${group}\` (in \`${field}\`)`, {
+            type: "permission_error",
+            code: "model_not_allowed",
+            param: field,
+          });
+      }
+    }
+  }
+}
+
+/** Group names a fallbacks value targets: `["g"]` or `[{ "from": ["g", …] }]`. */
+function groupsIn(value) {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((item) =>
+    typeof item === "string"
+      ? [item]
+      : isObject(item)
+        ? Object.values(item).flatMap((v) => (Array.isArray(v) ? v.map(String) : [String(v)]))
+        : [],
+  );
+}
+
+const modelExists = (router, gw, model) =>
+  gw.aliases.all.has(model) || router.getModelNames().includes(model);
+
+function modelObject(gw, id) {
+  return { id, object: "model", created: gw.created, owned_by: "llmux" };
+}
+
+function listModels(router, gw, principal) {
+  const names = [...new Set([...router.getModelNames(), ...gw.aliases.listed])];
+  return {
+    object: "list",
+    data: names.filter((n) => allows(principal, n)).map((n) => modelObject(gw, n)),
+  };
+}
+
+// ---- responses ------------------------------------------------------------------------------
+
+function jsonResponse(value, status = 200, headers = {}) {
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+/** `x-litellm-*` / `x-llmux-*` headers from a result's `_hidden_params`. */
+function routerHeaders(hidden) {
+  if (!isObject(hidden)) return {};
+  const h = {};
+  if (hidden.model_id) h["x-litellm-model-id"] = String(hidden.model_id);
+  if (hidden.model_group) h["x-litellm-model-group"] = String(hidden.model_group);
+  if (typeof hidden.response_cost === "number")
+    h["x-litellm-response-cost"] = String(hidden.response_cost);
+  if (typeof hidden.retries === "number") h["x-litellm-attempted-retries"] = String(hidden.retries);
+  if (typeof hidden.latency_ms === "number")
+    h["x-litellm-response-duration-ms"] = String(Math.round(hidden.latency_ms * 1000) / 1000);
+  if (typeof hidden.attempts === "number") h["x-llmux-attempts"] = String(hidden.attempts);
+  if (hidden.custom_llm_provider) h["x-llmux-provider"] = String(hidden.custom_llm_provider);
+  if (hidden.fallback_model_group)
+    h["x-llmux-fallback-model-group"] = String(hidden.fallback_model_group);
+  return h;
+}
+
+function resultResponse(result) {
+  return jsonResponse(result, 200, routerHeaders(result?._hidden_params));
+}
+
+/** OpenAI's error body for anything thrown while serving; never a stack or a secret. */
+function errorResponse(e) {
+  if (e instanceof HttpError) {
+    const { status, type, code, param } = e;
+    const headers = status === 405 ? { allow: e.allow } : {};
+    return jsonResponse({ error: { message: e.message, type, param, code } }, status, headers);
+  }
+  if (e instanceof LlmuxError) {
+    const status =
+      Number.isInteger(e.status) && e.status >= 400 && e.status <= 599 ? e.status : 500;
+    const type = ERROR_TYPES[e.name] ?? (status >= 500 ? "server_error" : "invalid_request_error");
+    const headers = {};
+    if (typeof e.retry_after_ms === "number" && e.retry_after_ms >= 0)
+      headers["retry-after"] = String(Math.ceil(e.retry_after_ms / 1000));
+    if (e.model_group) headers["x-litellm-model-group"] = String(e.model_group);
+    if (typeof e.attempts === "number") headers["x-llmux-attempts"] = String(e.attempts);
+    const body = { message: e.message, type, param: null, code: ERROR_CODES[e.name] ?? null };
+    return jsonResponse({ error: body }, status, headers);
+  }
+  return jsonResponse(
+    { error: { message: "internal gateway error", type: "server_error", param: null, code: null } },
+    500,
+  );
+}
+
+/** A streaming result (`toReadableStream()`, `_hidden_params`) as an SSE response. */
+function streamResponse(stream) {
+  return new Response(stream.toReadableStream(), {
+    status: 200,
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      ...routerHeaders(stream._hidden_params),
+    },
+  });
+}
+
+async function speechResponse(audio) {
+  const headers = { ...routerHeaders(audio._hidden_params) };
+  const type = audio.headers.get("content-type");
+  if (type) headers["content-type"] = type;
+  return new Response(audio.body, { status: 200, headers });
+}
+
+function transcriptionResponse(result, format) {
+  if (TEXT_TRANSCRIPTION_FORMATS.has(format))
+    return new Response(String(result.text ?? ""), {
+      status: 200,
+      headers: {
+        "content-type": "text/plain; charset=utf-8",
+        ...routerHeaders(result._hidden_params),
+      },
+    });
+  return resultResponse(result);
+}
+
+// ---- routing --------------------------------------------------------------------------------
+
+/** path (without prefix and `/v1`) -> [method, handler]. */
+const ROUTES = {
+  "/chat/completions": ["POST", (c) => c.generate("completion")],
+  "/completions": ["POST", (c) => c.generate("textCompletion")],
+  "/embeddings": ["POST", (c) => c.call("embedding")],
+  "/images/generations": ["POST", (c) => c.call("imageGeneration")],
+  "/moderations": ["POST", (c) => c.call("moderation")],
+  "/audio/speech": ["POST", (c) => c.speech()],
+  "/audio/transcriptions": ["POST", (c) => c.transcription()],
+  "/models": ["GET", (c) => jsonResponse(listModels(c.router, c.gw, c.principal))],
+};
+
+const HEALTH = new Set(["/health", "/health/liveness", "/health/liveliness"]);
+
+/** The path inside the mount prefix, without `/v1`; null when outside the prefix. */
+function routePath(gw, pathname) {
+  let path = pathname;
+  if (gw.prefix) {
+    if (path !== gw.prefix && !path.startsWith(`${gw.prefix}/`)) return null;
+    path = path.slice(gw.prefix.length) || "/";
+  }
+  if (path === "/v1" || path.startsWith("/v1/")) path = path.slice(3) || "/";
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
+/** Ready when at least one deployment exists and is not cooling down. */
+async function readiness(router) {
+  const usage = (await router.getUsageStats()).deployments ?? {};
+  const now = Date.now();
+  const ids = router.getDeployments().map((d) => d.model_info?.id);
+  const available = ids.filter((id) => !(usage[id]?.cooldown_until_ms > now)).length;
+  const ready = available > 0;
+  return jsonResponse(
+    { status: ready ? "ready" : "not ready", deployments: ids.length, available },
+    ready ? 200 : 503,
+  );
+}
+
+function corsHeaders(gw, request) {
+  if (!gw.cors) return null;
+  const origin = request.headers.get("origin");
+  if (origin === null) return null;
+  const allowed = gw.cors.any || gw.cors.origins.has(origin);
+  if (!allowed) return null;
+  return {
+    "access-control-allow-origin": gw.cors.any ? "*" : origin,
+    "access-control-expose-headers": GATEWAY_HEADERS.join(", "),
+    ...(gw.cors.any ? {} : { vary: "Origin" }),
+  };
+}
+
+function preflight(request, cors) {
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...cors,
+      "access-control-allow-methods": "GET, POST, OPTIONS",
+      "access-control-allow-headers":
+        request.headers.get("access-control-request-headers") ??
+        "authorization, api-key, content-type",
+      "access-control-max-age": "600",
+    },
+  });
+}
+
+/** Adds headers to a response (every response here is built by us, so its headers are mutable). */
+function withHeaders(response, extra) {
+  try {
+    for (const [k, v] of Object.entries(extra)) response.headers.set(k, v);
+    return response;
+  } catch {
+    const headers = new Headers(response.headers);
+    for (const [k, v] of Object.entries(extra)) headers.set(k, v);
+    return new Response(response.body, { status: response.status, headers });
+  }
+}
+
+async function serve(router, gw, request, env) {
+  const url = new URL(request.url);
+  const path = routePath(gw, url.pathname);
+  const noKeys = gw.entries.length === 0;
+  if (path !== null && !noKeys && request.method === "GET") {
+    if (HEALTH.has(path)) return jsonResponse({ status: "healthy" });
+    if (path === "/health/readiness") return readiness(router);
+  }
+  const principal = authenticate(gw, request, env);
+  if (path === null) throw new HttpError(404, `no route ${url.pathname}`, { code: "not_found" });
+  const modelPath = /^\/models\/(.+)$/.exec(path);
+  if (modelPath && request.method === "GET") {
+    const id = decodeURIComponent(modelPath[1]);
+    if (!allows(principal, id) || !modelExists(router, gw, id))
+      throw new HttpError(404, `The model \`${id}\` does not exist`, { code: "model_not_found" });
+    return jsonResponse(modelObject(gw, id));
+  }
+  const route = ROUTES[path];
+  if (!route)
+    throw new HttpError(404, `no route ${request.method} ${url.pathname}`, { code: "not_found" });
+  const [method, handler] = route;
+  if (request.method !== method) {
+    const e = new HttpError(405, `${request.method} is not allowed here; use ${method}`, {
+      code: "method_not_allowed",
+    });
+    e.allow = method;
+    throw e;
+  }
+  const c = {
+    router,
+    gw,
+    principal,
+    async body() {
+      const body = await jsonBody(request, gw);
+      checkRequest(body, principal, gw, router);
+      return body;
+    },
+    async call(name) {
+      return resultResponse(await router[name](await c.body()));
+    },
+    async generate(name) {
+      const body = await c.body();
+      const result = await router[name](body);
+      if (body.stream === true && typeof result?.toReadableStream === "function")
+        return streamResponse(result);
+      return resultResponse(result);
+    },
+    async speech() {
+      return speechResponse(await router.speech(await c.body()));
+    },
+    async transcription() {
+      const body = await formBody(request, gw);
+      checkRequest(body, principal, gw, router);
+      return transcriptionResponse(await router.transcription(body), body.response_format);
+    },
+  };
+  return handler(c);
+}
+
+/**
+ * router.fetch: answers one HTTP request. `env` (Workers' bindings) resolves
+ * `"os.environ/NAME"` keys first; `ctx.waitUntil` receives the router's post-response work.
+ */
+export async function handleFetch(router, gw, request, env, ctx) {
+  const callId = globalThis.crypto?.randomUUID?.() ?? String(Date.now());
+  const cors = corsHeaders(gw, request);
+  let response;
+  if (
+    request.method === "OPTIONS" &&
+    cors &&
+    request.headers.has("access-control-request-method")
+  ) {
+    response = preflight(request, cors);
+  } else {
+    try {
+      response = await serve(router, gw, request, env);
+    } catch (e) {
+      response = errorResponse(e);
+    }
+  }
+  if (typeof router.flush === "function" && typeof ctx?.waitUntil === "function") {
+    try {
+      ctx.waitUntil(Promise.resolve(router.flush()).catch(() => {}));
+    } catch {
+      // waitUntil outside a request context: nothing to keep alive.
+    }
+  }
+  return withHeaders(response, { "x-litellm-call-id": callId, ...cors });
+}
