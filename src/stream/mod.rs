@@ -7,6 +7,7 @@
 //! chunk with `choices: []` and `usage` (OpenAI's `stream_options.include_usage` shape); the
 //! router drops that chunk when the caller did not ask for it.
 
+pub mod eventstream;
 pub mod sse;
 
 use crate::error::{ErrorKind, LlmError};
