@@ -98,6 +98,8 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
 #[derive(Debug, Default)]
 pub struct EventStreamDecoder {
     buffer: Vec<u8>,
+    /// An error found after messages that were returned: reported on the next call.
+    failed: Option<LlmError>,
 }
 
 impl EventStreamDecoder {
@@ -106,23 +108,57 @@ impl EventStreamDecoder {
     }
 
     /// Consumes `bytes`; returns the messages they complete, in order.
+    /// A corrupt message after complete ones in the same piece: those are returned, and the
+    /// error on the next call.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Message>, LlmError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         self.buffer.extend_from_slice(bytes);
         let mut out = Vec::new();
         let mut start = 0;
-        while let Some(total) = self.frame_length(start)? {
-            let Some(frame) = self.buffer.get(start..start + total) else {
-                break;
+        let result = loop {
+            let total = match self.frame_length(start) {
+                Ok(Some(total)) => total,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
             };
-            out.push(decode_frame(frame)?);
+            let Some(frame) = self.buffer.get(start..start + total) else {
+                break Ok(());
+            };
+            match decode_frame(frame) {
+                Ok(message) => out.push(message),
+                Err(e) => break Err(e),
+            }
             start += total;
+        };
+        match result {
+            Ok(()) => {
+                self.buffer.drain(..start);
+                Ok(out)
+            }
+            Err(e) => {
+                // Nothing after a corrupt frame can be trusted.
+                self.buffer.clear();
+                if out.is_empty() {
+                    return Err(e);
+                }
+                self.failed = Some(e);
+                Ok(out)
+            }
         }
-        self.buffer.drain(..start);
-        Ok(out)
+    }
+
+    /// Bytes of an incomplete message held back (a body ending now would be cut short).
+    pub fn partial_bytes(&self) -> usize {
+        self.buffer.len()
     }
 
     /// The body ended: an error when it stopped inside a message.
     pub fn finish(&mut self) -> Result<(), LlmError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if self.buffer.is_empty() {
             return Ok(());
         }
