@@ -83,24 +83,13 @@ fn replayed(name: &str) -> Outcome {
     )
 }
 
-/// The expected chunks of a fixture (`LLMUX_BLESS=1` rewrites them from the decoder's output,
-/// for review).
-fn expected_chunks(name: &str, actual: &[Value]) -> Value {
-    let file = format!("{name}.chunks.json");
-    if std::env::var_os("LLMUX_BLESS").is_some() {
-        let path = format!(
-            "{}/tests/fixtures/bedrock/stream/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = serde_json::to_string_pretty(&json!(actual)).unwrap() + "\n";
-        std::fs::write(path, text).unwrap();
-    }
-    common::fixture("bedrock/stream", &file)
-}
-
 fn assert_fixture(name: &str) -> Vec<Value> {
     let chunks = replayed(name).ok();
-    assert_eq!(json!(chunks), expected_chunks(name, &chunks), "{name}");
+    assert_eq!(
+        json!(chunks),
+        replay::expected_chunks("bedrock/stream", name, &chunks),
+        "{name}"
+    );
     chunks
 }
 

@@ -96,6 +96,23 @@ pub fn cut_short(provider: &str) -> LlmError {
     )
 }
 
+/// The chunks a feed completed, or its error when it completed none (else the error waits in
+/// `pending` for the next call, so no chunk decoded before it is lost however the body splits).
+pub fn deliver(
+    out: Vec<Value>,
+    result: Result<(), LlmError>,
+    pending: &mut Option<LlmError>,
+) -> Result<Vec<Value>, LlmError> {
+    match result {
+        Ok(()) => Ok(out),
+        Err(e) if out.is_empty() => Err(e),
+        Err(e) => {
+            *pending = Some(e);
+            Ok(out)
+        }
+    }
+}
+
 /// A stream event or chunk that could not be read.
 pub fn malformed_event(provider: &str, detail: impl std::fmt::Display) -> LlmError {
     LlmError::new(

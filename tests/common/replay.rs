@@ -103,3 +103,18 @@ pub fn replay(make: &dyn Fn() -> Box<dyn StreamDecoder>, body: &[u8]) -> Outcome
     }
     whole
 }
+
+/// `tests/fixtures/<dir>/<name>.chunks.json`, the chunks a fixture stream must give. With
+/// `LLMUX_BLESS=1` the file is first rewritten from `actual` (review the diff before committing).
+pub fn expected_chunks(dir: &str, name: &str, actual: &[Value]) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/{dir}/{name}.chunks.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    if std::env::var_os("LLMUX_BLESS").is_some() {
+        let text = serde_json::to_string_pretty(&Value::from(actual.to_vec())).unwrap() + "\n";
+        std::fs::write(&path, text).unwrap();
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

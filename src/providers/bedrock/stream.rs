@@ -29,7 +29,7 @@ use super::converse::{self, JSON_TOOL_NAME};
 use crate::error::{ErrorKind, LlmError};
 use crate::stream::eventstream::{EventStreamDecoder, Message};
 use crate::stream::StreamDecoder;
-use crate::stream::{chat_chunk, cut_short, malformed_event, usage_chunk, StreamContext};
+use crate::stream::{chat_chunk, cut_short, deliver, malformed_event, usage_chunk, StreamContext};
 use serde_json::{json, Map, Value};
 
 const PROVIDER: &str = "bedrock";
@@ -64,12 +64,16 @@ impl ConverseStream {
     }
 
     fn chunk(&mut self, delta: Map<String, Value>, finish: Option<&str>) -> Value {
-        let mut delta = delta;
-        if !self.started {
+        let delta = if self.started {
+            delta
+        } else {
             self.started = true;
-            delta.insert("role".into(), json!("assistant"));
-            delta.entry("content").or_insert_with(|| json!(""));
-        }
+            let mut first = Map::new();
+            first.insert("role".into(), json!("assistant"));
+            first.insert("content".into(), json!(""));
+            first.extend(delta);
+            first
+        };
         chat_chunk(
             &self.ctx,
             &self.ctx.id,
@@ -259,23 +263,6 @@ fn exception(message: &Message) -> LlmError {
         first.make_ascii_uppercase();
     }
     typed_error(exception_status(kind), format!("{name}: {text}"))
-}
-
-/// The chunks a feed completed, or its error when it completed none (else the error waits in
-/// `pending` for the next call, so no chunk decoded before it is lost however the body splits).
-pub(crate) fn deliver(
-    out: Vec<Value>,
-    result: Result<(), LlmError>,
-    pending: &mut Option<LlmError>,
-) -> Result<Vec<Value>, LlmError> {
-    match result {
-        Ok(()) => Ok(out),
-        Err(e) if out.is_empty() => Err(e),
-        Err(e) => {
-            *pending = Some(e);
-            Ok(out)
-        }
-    }
 }
 
 impl StreamDecoder for ConverseStream {
