@@ -43,6 +43,11 @@
 //!   floats), `user`. Usage is the sum of `statistics.token_count`. Token-array inputs are a
 //!   `BadRequestError` (Vertex embeds text).
 //!
+//! Streaming (`stream: true`): Gemini models post the same body to
+//! `:streamGenerateContent?alt=sse` and the SSE reply is decoded by the `gemini` module's
+//! stream decoder; Claude models post to `:streamRawPredict` with `stream: true`, whose
+//! Anthropic-format reply has no decoder here yet.
+//!
 //! Text completion goes through chat (the router converts). Not yet supported (refused when
 //! the deployment is configured): partner models other than Claude (Llama, Mistral,
 //! Codestral, Jamba, `publisher/model` MaaS names), numeric endpoint ids and `gemini/<id>`
@@ -69,6 +74,7 @@ use crate::cost::CostMap;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse, LocalFuture, Ports};
 use crate::reliability::classify;
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::Endpoint;
 use auth::Credentials;
 use serde_json::{json, Map, Value};
@@ -192,6 +198,9 @@ fn claude_body(
     if let Some(obj) = value.as_object_mut() {
         obj.remove("model");
         obj.insert("anthropic_version".into(), json!(ANTHROPIC_VERSION));
+        if ctx.stream {
+            obj.insert("stream".into(), json!(true));
+        }
     }
     Ok(value)
 }
@@ -343,11 +352,29 @@ impl Provider for VertexAi {
         let model = d.model.as_str();
         let (url, payload) = match (endpoint, family(model)) {
             (Endpoint::ChatCompletion, Family::Google) => (
-                model_url(d, "google", model, "generateContent")?,
+                model_url(
+                    d,
+                    "google",
+                    model,
+                    if ctx.stream {
+                        "streamGenerateContent?alt=sse"
+                    } else {
+                        "generateContent"
+                    },
+                )?,
                 gemini::request::chat_body(model, body)?,
             ),
             (Endpoint::ChatCompletion, Family::Claude) => (
-                model_url(d, "anthropic", model, "rawPredict")?,
+                model_url(
+                    d,
+                    "anthropic",
+                    model,
+                    if ctx.stream {
+                        "streamRawPredict"
+                    } else {
+                        "rawPredict"
+                    },
+                )?,
                 claude_body(d, body, ctx)?,
             ),
             (Endpoint::Embedding, Family::Google) => (
@@ -370,6 +397,22 @@ impl Provider for VertexAi {
             headers.push((name.clone(), value.expose().to_string()));
         }
         crate::providers::post_json(url, headers, &payload, ctx)
+    }
+
+    /// Gemini models stream through the `gemini` decoder. Claude's `streamRawPredict` reply is
+    /// Anthropic's SSE format: it has no decoder here yet (`None`: the router refuses).
+    fn stream_decoder(
+        &self,
+        d: &Deployment,
+        endpoint: Endpoint,
+        ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        match (endpoint, family(&d.model)) {
+            (Endpoint::ChatCompletion, Family::Google) => Some(Box::new(
+                gemini::stream::GeminiStream::new("vertex_ai", ctx),
+            )),
+            _ => None,
+        }
     }
 
     fn parse_response(
