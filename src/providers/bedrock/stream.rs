@@ -121,11 +121,7 @@ impl ConverseStream {
             .and_then(Value::as_u64)
             .unwrap_or(0);
         match event {
-            "messageStart" => {
-                if !self.started {
-                    out.push(self.chunk(Map::new(), None));
-                }
-            }
+            "messageStart" if !self.started => out.push(self.chunk(Map::new(), None)),
             "contentBlockStart" => {
                 let Some(tool) = payload.pointer("/start/toolUse") else {
                     return Ok(());
