@@ -265,7 +265,122 @@ export async function runLocalSuite({ Router, mockUrl, now, log }) {
     overhead_p50_us: llmux.p50_us - floor.p50_us,
   };
 
+  log("streaming (fake fetch, one SSE event per read)");
+  const streaming = await streamingCase({ Router, mockUrl, now });
+
   log("new Router(config)");
   const construction = constructionTimes(Router, mockUrl, now);
-  return { network, in_process: inProcess, construction };
+  return { network, in_process: inProcess, streaming, construction };
+}
+
+/** Words in the streamed benchmark answer (one chunk each, plus role/finish/usage chunks). */
+const STREAM_WORDS = 100;
+
+/** A plain SSE reader: what a caller does without llmux (read, split events, parse JSON). */
+async function readSse(res) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let chunks = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (event.startsWith("data: ") && event !== "data: [DONE]") {
+        JSON.parse(event.slice(6));
+        chunks++;
+      }
+    }
+  }
+  return chunks;
+}
+
+/**
+ * Per-chunk overhead of a stream through llmux against reading the same SSE with a plain
+ * `fetch` reader: both get a fake fetch that replays one real mock stream, one event per read.
+ */
+export async function streamingCase({ Router, mockUrl, now }) {
+  const name = "bench-stream";
+  const reply = Array.from({ length: STREAM_WORDS }, (_, i) => `word${i}`).join(" ");
+  await fetch(`${mockUrl}/__mock/mode`, {
+    method: "POST",
+    body: JSON.stringify({ name, spec: { kind: "healthy", reply } }),
+  }).then((r) => r.text());
+  const url = `${mockUrl}/${name}/v1/chat/completions`;
+  const body = JSON.stringify({ model: MODEL, messages: MESSAGES, stream: true });
+  const sse = await (await fetch(url, { method: "POST", headers: HEADERS, body })).text();
+  const encoder = new TextEncoder();
+  const events = sse
+    .split("\n\n")
+    .filter((e) => e.length > 0)
+    .map((e) => encoder.encode(`${e}\n\n`));
+  const replay = async () =>
+    new Response(
+      new ReadableStream({
+        pull(controller) {
+          if (controller.i === undefined) controller.i = 0;
+          if (controller.i < events.length) controller.enqueue(events[controller.i++]);
+          else controller.close();
+        },
+      }),
+      { status: 200, headers: { "content-type": "text/event-stream" } },
+    );
+  const floor = async () => readSse(await replay());
+  const router = new Router(
+    routerOptions(mockUrl, 1, {
+      fetch: replay,
+      model_list: [
+        {
+          model_name: GROUP,
+          litellm_params: {
+            model: `openai/${MODEL}`,
+            api_base: `${mockUrl}/${name}/v1`,
+            api_key: API_KEY,
+          },
+        },
+      ],
+    }),
+  );
+  const llmux = async () => {
+    let chunks = 0;
+    for await (const _ of await router.completion({
+      model: GROUP,
+      messages: MESSAGES,
+      stream: true,
+    }))
+      chunks++;
+    return chunks;
+  };
+  const chunks = await floor();
+  const routed = await llmux();
+  if (routed < STREAM_WORDS || chunks < routed) {
+    throw new Error(`streaming: floor read ${chunks} chunks, llmux ${routed}`);
+  }
+  const variants = { floor, llmux };
+  const warm = now() + 2_000;
+  for (const fn of Object.values(variants)) {
+    await runBatch(fn, { n: 200, concurrency: 1, now, deadline: warm, record: false });
+  }
+  const { acc, truncated } = await interleave(variants, {
+    concurrency: 1,
+    total: 600,
+    rounds: 6,
+    budgetMs: 8_000,
+    now,
+  });
+  const f = summarize(acc.floor);
+  const l = summarize(acc.llmux);
+  return {
+    truncated,
+    chunks: routed,
+    floor: f,
+    llmux: l,
+    per_chunk_floor_us: f.mean_us / chunks,
+    per_chunk_llmux_us: l.mean_us / routed,
+    overhead_per_chunk_us: (l.mean_us - f.mean_us) / routed,
+  };
 }

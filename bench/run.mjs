@@ -180,6 +180,35 @@ function markdown(r) {
   }
   lines.push("");
 
+  lines.push("### Streaming: overhead per chunk (µs), fake `fetch` replaying one SSE stream", "");
+  lines.push(
+    "The same recorded mock stream (a 100-word answer: one chunk per word plus the role, " +
+      "finish and usage chunks), one SSE event per read. The floor reads it with a plain " +
+      "`fetch` reader (split on blank lines, `JSON.parse` each event); llmux decodes it in Rust " +
+      "and hands the chunks to `for await`.",
+    "",
+  );
+  lines.push(
+    row(["runtime", "chunks", "floor µs/chunk", "llmux µs/chunk", "**overhead µs/chunk**"]),
+    row(["---", "--:", "--:", "--:", "--:"]),
+  );
+  for (const [label, x] of [
+    ["Node", node?.streaming],
+    ["Deno", deno?.streaming],
+  ]) {
+    if (!x) continue;
+    lines.push(
+      row([
+        label + (x.truncated ? " ⚠" : ""),
+        String(x.chunks),
+        us(x.per_chunk_floor_us),
+        us(x.per_chunk_llmux_us),
+        `**${us(x.overhead_per_chunk_us)}**`,
+      ]),
+    );
+  }
+  lines.push("");
+
   lines.push("### `new Router(config)` (median) and package size", "");
   lines.push(row(["", "10 deployments", "1,000 deployments"]), row(["---", "--:", "--:"]));
   for (const [label, x] of [

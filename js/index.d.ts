@@ -306,6 +306,68 @@ export interface ChatCompletion extends WithHiddenParams {
   usage?: Usage;
 }
 
+/** Per-request streaming options (`stream: true`). */
+export interface StreamOptions {
+  stream?: boolean;
+  /** End the stream with a chunk carrying `usage` (and `choices: []`). */
+  stream_options?: { include_usage?: boolean };
+  /** Seconds to wait for the first byte and between chunks; overrides the Router's. */
+  stream_timeout?: number;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  system_fingerprint?: string | null;
+  choices: Array<{
+    index: number;
+    delta: {
+      role?: "assistant";
+      content?: string | null;
+      reasoning_content?: string;
+      refusal?: string | null;
+      tool_calls?: Array<{
+        index: number;
+        id?: string;
+        type?: "function";
+        function?: { name?: string; arguments?: string };
+      }>;
+    };
+    logprobs: unknown;
+    finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | "function_call" | null;
+  }>;
+  /** Only on the last chunk, with `stream_options.include_usage`. */
+  usage?: Usage | null;
+}
+
+export interface TextCompletionChunk {
+  id: string;
+  object: "text_completion";
+  created: number;
+  model: string;
+  choices: Array<{ text: string; index: number; logprobs: unknown; finish_reason: string | null }>;
+  usage?: Usage | null;
+}
+
+/**
+ * A streamed completion (`stream: true`): iterate it with `for await`, or pipe
+ * `toReadableStream()` into a `Response`. One consumer only. Leaving the loop, `abort()` or
+ * cancelling the ReadableStream closes the upstream connection. A failure after the first chunk
+ * is thrown from the iterator as a typed error (an `error` SSE event in `toReadableStream()`).
+ */
+export declare class LlmuxStream<Chunk> implements AsyncIterable<Chunk> {
+  private constructor();
+  /** Router metadata; `response_cost` is set once the stream has ended. */
+  readonly _hidden_params: HiddenParams;
+  [Symbol.asyncIterator](): AsyncIterator<Chunk>;
+  /** OpenAI SSE bytes: `data: {chunk}\n\n` … `data: [DONE]\n\n`, pulled as the reader reads. */
+  toReadableStream(): ReadableStream<Uint8Array>;
+  /** Stops the stream and closes the upstream connection. */
+  abort(): void;
+}
+
 export interface TextCompletionRequest extends CallOptions {
   model: string;
   prompt: string | string[];
@@ -494,11 +556,26 @@ export interface ModelCost {
 export declare class Router {
   /** Synchronous; throws `errors.ConfigError` naming the offending field path. */
   constructor(options: RouterOptions);
-  completion(request: ChatCompletionRequest): Promise<ChatCompletion>;
-  acompletion(request: ChatCompletionRequest): Promise<ChatCompletion>;
-  textCompletion(request: TextCompletionRequest): Promise<TextCompletion>;
-  text_completion(request: TextCompletionRequest): Promise<TextCompletion>;
-  atext_completion(request: TextCompletionRequest): Promise<TextCompletion>;
+  completion(
+    request: ChatCompletionRequest & StreamOptions & { stream: true },
+  ): Promise<LlmuxStream<ChatCompletionChunk>>;
+  completion(request: ChatCompletionRequest & StreamOptions): Promise<ChatCompletion>;
+  acompletion(
+    request: ChatCompletionRequest & StreamOptions & { stream: true },
+  ): Promise<LlmuxStream<ChatCompletionChunk>>;
+  acompletion(request: ChatCompletionRequest & StreamOptions): Promise<ChatCompletion>;
+  textCompletion(
+    request: TextCompletionRequest & StreamOptions & { stream: true },
+  ): Promise<LlmuxStream<TextCompletionChunk>>;
+  textCompletion(request: TextCompletionRequest & StreamOptions): Promise<TextCompletion>;
+  text_completion(
+    request: TextCompletionRequest & StreamOptions & { stream: true },
+  ): Promise<LlmuxStream<TextCompletionChunk>>;
+  text_completion(request: TextCompletionRequest & StreamOptions): Promise<TextCompletion>;
+  atext_completion(
+    request: TextCompletionRequest & StreamOptions & { stream: true },
+  ): Promise<LlmuxStream<TextCompletionChunk>>;
+  atext_completion(request: TextCompletionRequest & StreamOptions): Promise<TextCompletion>;
   embedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
   aembedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
   imageGeneration(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;

@@ -2,6 +2,7 @@
 // this file only converts at the boundary and attaches `_hidden_params`.
 
 import { ConfigError, BadRequestError, toError } from "./errors.js";
+import { LlmuxStream } from "./stream.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -223,14 +224,25 @@ export function defineRouter(RouterCore) {
       return withHiddenParams(text);
     }
 
-    /** Chat completion (`/chat/completions`). */
-    completion(request) {
-      return this.#call("chat", request);
+    async #stream(endpoint, request) {
+      const json = requestJson(request);
+      let core;
+      try {
+        core = await this.#core.stream(endpoint, json);
+      } catch (e) {
+        throw toError(e);
+      }
+      return new LlmuxStream(core);
     }
 
-    /** Legacy text completion (`/completions`). */
+    /** Chat completion (`/chat/completions`); with `stream: true`, an `LlmuxStream` of chunks. */
+    completion(request) {
+      return request?.stream === true ? this.#stream("chat", request) : this.#call("chat", request);
+    }
+
+    /** Legacy text completion (`/completions`); `stream: true` streams `text_completion` chunks. */
     textCompletion(request) {
-      return this.#call("text", request);
+      return request?.stream === true ? this.#stream("text", request) : this.#call("text", request);
     }
 
     /** Embeddings (`/embeddings`). */

@@ -78,7 +78,47 @@ impl StreamedResponse {
     }
 }
 
+/// A response body read piece by piece (a streamed reply).
+pub trait ByteStream {
+    /// The next piece of the body; `Ok(None)` once it has ended.
+    fn read(&self) -> LocalFuture<'static, Result<Option<Vec<u8>>, TransportError>>;
+    /// Stops the exchange: the upstream connection is closed and a pending `read` ends.
+    fn cancel(&self);
+}
+
+/// The body of an opened response.
+pub enum OpenBody {
+    /// Read in full (every error reply, and every reply of a transport that cannot stream).
+    Read(Vec<u8>),
+    /// A 2xx body still arriving.
+    Stream(Rc<dyn ByteStream>),
+}
+
+/// A response whose 2xx body is read by the core as it arrives.
+pub struct OpenResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: OpenBody,
+}
+
 pub trait Transport {
+    /// Like `send`, but a 2xx body is returned as a [`ByteStream`] as soon as the headers
+    /// have arrived (the request's timeout covers the headers only). Transports that cannot
+    /// stream read the body (the default).
+    fn open(
+        &self,
+        request: HttpRequest,
+    ) -> LocalFuture<'static, Result<OpenResponse, TransportError>> {
+        let sent = self.send(request);
+        Box::pin(async move {
+            sent.await.map(|r| OpenResponse {
+                status: r.status,
+                headers: r.headers,
+                body: OpenBody::Read(r.body),
+            })
+        })
+    }
+
     fn send(
         &self,
         request: HttpRequest,

@@ -2,8 +2,8 @@
 //! time, a seeded RNG and a recording logger. Tests drive the router deterministically.
 
 use crate::ports::{
-    Clock, EventSink, HttpRequest, HttpResponse, LocalFuture, LogLevel, Logger, Ports, Sleeper,
-    SplitMix64, Transport, TransportError,
+    ByteStream, Clock, EventSink, HttpRequest, HttpResponse, LocalFuture, LogLevel, Logger,
+    OpenBody, OpenResponse, Ports, Sleeper, SplitMix64, Transport, TransportError,
 };
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -121,6 +121,55 @@ pub enum Step {
     /// The request hangs until its timeout fires (the clock advances by the timeout).
     Hang,
     ConnectionError(String),
+    /// A 200 reply whose body arrives in `pieces` (one per read of an opened stream).
+    Stream(Vec<Piece>),
+}
+
+/// One read of a scripted streamed body.
+#[derive(Debug, Clone)]
+pub enum Piece {
+    Bytes(Vec<u8>),
+    /// The read never completes (a stalled upstream).
+    Stall,
+    /// The read fails (a reset connection).
+    Reset(String),
+}
+
+impl Piece {
+    pub fn text(s: &str) -> Piece {
+        Piece::Bytes(s.as_bytes().to_vec())
+    }
+}
+
+/// OpenAI-format SSE pieces: one `data:` event per chunk, then `[DONE]`.
+pub fn sse_pieces(chunks: &[Value]) -> Vec<Piece> {
+    let mut pieces: Vec<Piece> = chunks
+        .iter()
+        .map(|c| Piece::Bytes(format!("data: {c}\n\n").into_bytes()))
+        .collect();
+    pieces.push(Piece::text("data: [DONE]\n\n"));
+    pieces
+}
+
+/// An OpenAI chat stream answering `words` one per chunk, with usage at the end.
+pub fn chat_stream(words: &[&str]) -> Step {
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1_700_000_000,
+               "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+    };
+    let mut chunks = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    chunks.extend(
+        words
+            .iter()
+            .map(|w| chunk(json!({"content": w}), Value::Null)),
+    );
+    chunks.push(chunk(json!({}), json!("stop")));
+    chunks.push(json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1_700_000_000,
+        "model": "gpt-4o-mini", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": words.len(), "total_tokens": 9 + words.len()}}));
+    Step::Stream(sse_pieces(&chunks))
 }
 
 impl Step {
@@ -198,6 +247,7 @@ pub struct ScriptedTransport {
     clock: Rc<ManualClock>,
     scripts: RefCell<HashMap<String, VecDeque<Step>>>,
     pub calls: RefCell<Vec<RecordedCall>>,
+    bodies: RefCell<Vec<Rc<ScriptedBody>>>,
 }
 
 impl ScriptedTransport {
@@ -206,6 +256,7 @@ impl ScriptedTransport {
             clock,
             scripts: RefCell::default(),
             calls: RefCell::default(),
+            bodies: RefCell::default(),
         }
     }
 
@@ -247,6 +298,54 @@ impl ScriptedTransport {
 }
 
 impl Transport for ScriptedTransport {
+    fn open(
+        &self,
+        request: HttpRequest,
+    ) -> LocalFuture<'static, Result<OpenResponse, TransportError>> {
+        let url = request.url.clone();
+        let step = {
+            let mut scripts = self.scripts.borrow_mut();
+            let best = scripts
+                .iter_mut()
+                .filter(|(prefix, _)| url.starts_with(prefix.as_str()))
+                .max_by_key(|(prefix, _)| prefix.len());
+            best.and_then(|(_, q)| {
+                if matches!(q.front(), Some(Step::Stream(_))) {
+                    q.pop_front()
+                } else {
+                    None
+                }
+            })
+        };
+        let Some(Step::Stream(pieces)) = step else {
+            let sent = self.send(request);
+            return Box::pin(async move {
+                sent.await.map(|r| OpenResponse {
+                    status: r.status,
+                    headers: r.headers,
+                    body: OpenBody::Read(r.body),
+                })
+            });
+        };
+        self.calls.borrow_mut().push(RecordedCall {
+            request,
+            at_ms: self.clock.now_ms(),
+        });
+        let body = Rc::new(ScriptedBody {
+            pieces: RefCell::new(pieces.into()),
+            reads: Cell::new(0),
+            cancelled: Cell::new(false),
+        });
+        self.bodies.borrow_mut().push(Rc::clone(&body));
+        Box::pin(async move {
+            Ok(OpenResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/event-stream".into())],
+                body: OpenBody::Stream(body),
+            })
+        })
+    }
+
     fn send(
         &self,
         request: HttpRequest,
@@ -280,6 +379,26 @@ impl Transport for ScriptedTransport {
                 Err(TransportError::Timeout)
             }
             Step::ConnectionError(m) => Err(TransportError::Connection(m)),
+            Step::Stream(pieces) => {
+                let mut body = Vec::new();
+                for piece in pieces {
+                    match piece {
+                        Piece::Bytes(b) => body.extend(b),
+                        Piece::Stall => {
+                            self.clock.advance(request.timeout_ms.unwrap_or(0) as f64);
+                            return Box::pin(async { Err(TransportError::Timeout) });
+                        }
+                        Piece::Reset(m) => {
+                            return Box::pin(async move { Err(TransportError::Connection(m)) })
+                        }
+                    }
+                }
+                Ok(HttpResponse {
+                    status: 200,
+                    headers: vec![("content-type".into(), "text/event-stream".into())],
+                    body,
+                })
+            }
             Step::Held(gate, content) => {
                 let reply = HttpResponse {
                     status: 200,
@@ -296,6 +415,39 @@ impl Transport for ScriptedTransport {
             }
         };
         Box::pin(async move { result })
+    }
+}
+
+/// A scripted streamed body: one piece per read; records reads and cancellation.
+pub struct ScriptedBody {
+    pieces: RefCell<VecDeque<Piece>>,
+    pub reads: Cell<usize>,
+    pub cancelled: Cell<bool>,
+}
+
+impl ByteStream for ScriptedBody {
+    fn read(&self) -> LocalFuture<'static, Result<Option<Vec<u8>>, TransportError>> {
+        if self.cancelled.get() {
+            return Box::pin(async { Err(TransportError::Connection("aborted".into())) });
+        }
+        self.reads.set(self.reads.get() + 1);
+        match self.pieces.borrow_mut().pop_front() {
+            None => Box::pin(async { Ok(None) }),
+            Some(Piece::Bytes(b)) => Box::pin(async move { Ok(Some(b)) }),
+            Some(Piece::Reset(m)) => Box::pin(async move { Err(TransportError::Connection(m)) }),
+            Some(Piece::Stall) => Box::pin(std::future::pending()),
+        }
+    }
+
+    fn cancel(&self) {
+        self.cancelled.set(true);
+    }
+}
+
+impl ScriptedTransport {
+    /// The bodies of the streams opened so far, in order.
+    pub fn bodies(&self) -> Vec<Rc<ScriptedBody>> {
+        self.bodies.borrow().clone()
     }
 }
 

@@ -385,9 +385,76 @@ async function main() {
       `(Σ response_cost, ${answered.length} responses)`,
   ]);
 
-  // 8. Not yet --------------------------------------------------------------------------------
-  section("8. Streaming and caching");
-  print([`streaming: coming (issue #6)`, `caching: coming (issue #8)`]);
+  // 8. Streaming ------------------------------------------------------------------------------
+  section("8. Streaming (stream: true)");
+  mock.script("backup", {
+    reply: "Streams arrive chunk by chunk, decoded in Rust.",
+    chunk_delay_ms: 30,
+  });
+  const t0 = performance.now();
+  const stream = await router.completion({
+    model: "backup",
+    messages: [{ role: "user", content: "Stream something" }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const firstChunkMs = performance.now() - t0;
+  let text = "";
+  let chunks = 0;
+  let usage;
+  for await (const chunk of stream) {
+    chunks++;
+    text += chunk.choices[0]?.delta?.content ?? "";
+    usage ??= chunk.usage ?? undefined;
+  }
+  print([
+    `${JSON.stringify(text)}`,
+    `  ${chunks} chunks · first after ${ms(firstChunkMs)} · all after ${ms(performance.now() - t0)}` +
+      ` · usage ${usage?.prompt_tokens} in / ${usage?.completion_tokens} out · cost ` +
+      usd(stream._hidden_params.response_cost),
+  ]);
+  answered.push(stream._hidden_params);
+
+  // Before the first chunk a failure is retried like any call; after it, it is a typed error.
+  mock.script("backup", { reset: "before_headers" });
+  const retried = await router.completion({
+    model: "backup",
+    messages: [{ role: "user", content: "Stream after a reset" }],
+    stream: true,
+  });
+  for await (const _ of retried);
+  print([
+    `reset before the first chunk → retried: attempts ${retried._hidden_params.attempts}, ` +
+      `answered by ${retried._hidden_params.model_id}`,
+  ]);
+  mock.script("backup", { reply: "one two three four five six seven eight", reset: "mid_body" });
+  const cut = await router.completion({
+    model: "backup",
+    messages: [{ role: "user", content: "Stream that breaks" }],
+    stream: true,
+  });
+  let delivered = 0;
+  try {
+    for await (const _ of cut) delivered++;
+  } catch (err) {
+    const ce = /** @type {any} */ (err);
+    print([
+      `reset after ${delivered} chunks → ${ce.name} thrown from the iterator (no silent retry)`,
+    ]);
+  }
+  const abortedBefore = mock.stats.aborted;
+  mock.script("backup", { reply: "one two three four five six seven eight", chunk_delay_ms: 40 });
+  const early = await router.completion({
+    model: "backup",
+    messages: [{ role: "user", content: "Stream I leave early" }],
+    stream: true,
+  });
+  for await (const chunk of early) if (chunk.choices[0]?.delta?.content) break;
+  await sleep(50);
+  print([
+    `break out of for-await → upstream connection closed ` +
+      `(mock saw ${mock.stats.aborted - abortedBefore} aborted)`,
+  ]);
 
   // 9. A real provider ------------------------------------------------------------------------
   section("9. Real providers");
@@ -411,6 +478,26 @@ async function main() {
         `${r.model} → ${res.model}: ${JSON.stringify(res.choices[0]?.message?.content ?? "")}`,
         `  tokens ${res.usage?.prompt_tokens} in / ${res.usage?.completion_tokens} out · cost ` +
           `${usd(hp.response_cost)} · ${ms(hp.latency_ms)}`,
+      ]);
+      const started = performance.now();
+      const stream = await router.completion({
+        model: r.group,
+        messages: [{ role: "user", content: "Count from one to ten in words." }],
+        max_tokens: 40,
+        num_retries: 0,
+        stream: true,
+      });
+      const firstMs = performance.now() - started;
+      let text = "";
+      let chunks = 0;
+      for await (const chunk of stream) {
+        chunks++;
+        text += chunk.choices[0]?.delta?.content ?? "";
+      }
+      print([
+        `  streamed: ${JSON.stringify(text.trim())}`,
+        `  ${chunks} chunks · first after ${ms(firstMs)} · cost ` +
+          usd(stream._hidden_params.response_cost),
       ]);
     } catch (err) {
       const re = /** @type {any} */ (err);

@@ -93,22 +93,15 @@ impl Router {
             .timeout_ms
             .unwrap_or(self.inner.config.timeout_ms)
             .min(MAX_PROBE_MS);
-        let mut call = Call {
+        let mut call = Call::new(
             endpoint,
             body,
-            opts: CallOptions {
+            CallOptions {
                 model: d.model_group.clone(),
                 timeout_ms: Some(timeout),
                 ..CallOptions::default()
             },
-            attempts: 0,
-            retries: 0,
-            fallback_model_group: None,
-            input_tokens: None,
-            upload: None,
-            audio: None,
-            stream: false,
-        };
+        );
         match self.exchange(&mut call, d).await {
             Ok(_) => Outcome::Healthy,
             Err(e) => Outcome::Unhealthy(format!(

@@ -4,11 +4,13 @@
 mod health;
 mod manage;
 mod request;
+mod stream;
 mod table;
 mod usage;
 
 pub use manage::deep_merge;
 pub use request::CallOptions;
+pub use stream::{ChunkStream, StreamAbort};
 pub use table::DeploymentTable;
 pub use usage::{CallOutcome, DeploymentUsage, GroupUsage, UsageBook};
 
@@ -98,6 +100,27 @@ struct Call {
     audio: Option<Audio>,
     /// A streamed call (`stream: true`).
     stream: bool,
+    /// The stream the successful exchange of a streamed call opened.
+    opened: Option<stream::OpenStream>,
+}
+
+impl Call {
+    fn new(endpoint: Endpoint, body: Map<String, Value>, opts: CallOptions) -> Call {
+        let stream = opts.stream;
+        Call {
+            endpoint,
+            body,
+            opts,
+            attempts: 0,
+            retries: 0,
+            fallback_model_group: None,
+            input_tokens: None,
+            upload: None,
+            audio: None,
+            stream,
+            opened: None,
+        }
+    }
 }
 
 /// What answered a call.
@@ -209,19 +232,14 @@ impl Router {
     ) -> Result<Routed, LlmError> {
         let started = self.now();
         let opts = CallOptions::extract(&mut body)?;
+        if opts.stream {
+            return Err(LlmError::bad_request(
+                "stream: true is served by the streaming entry point (completion/textCompletion return a stream)",
+            ));
+        }
         let group = opts.model.clone();
-        let mut call = Call {
-            endpoint,
-            body,
-            opts,
-            attempts: 0,
-            retries: 0,
-            fallback_model_group: None,
-            input_tokens: None,
-            upload,
-            audio: None,
-            stream: false,
-        };
+        let mut call = Call::new(endpoint, body, opts);
+        call.upload = upload;
         let result = self.with_fallbacks(&mut call, group.clone(), 0).await;
         let latency_ms = self.now() - started;
         match result {
@@ -233,78 +251,122 @@ impl Router {
                         obj.insert("created".into(), Value::from((self.now() / 1000.0) as u64));
                     }
                 }
-                let d = &answer.deployment;
+                let d = Rc::clone(&answer.deployment);
                 let usage = token_usage(&answer.body);
-                let response_cost = response_cost(&call, d, &answer.body, usage);
-                self.inner.usage.borrow_mut().call_finished(CallOutcome {
-                    group: &group,
-                    error_kind: None,
-                    retries: call.retries,
-                    fell_back: call.fallback_model_group.is_some(),
-                    usage,
-                    cost: response_cost,
-                    latency_ms,
-                });
-                self.emit("success", || {
-                    serde_json::json!({
-                        "model_group": group, "model_id": d.id, "answered_by_group": d.model_group,
-                        "custom_llm_provider": d.provider, "latency_ms": latency_ms,
-                        "response_cost": response_cost, "attempts": call.attempts,
-                        "retries": call.retries, "fallback_model_group": call.fallback_model_group,
-                    })
-                });
-                self.inner.usage.borrow_mut().succeeded(
-                    &d.id,
-                    &d.model_group,
+                let response_cost = response_cost(&call, &d, &answer.body, usage);
+                let hidden = self.book_success(
+                    &group,
+                    &call,
+                    &d,
                     usage,
                     response_cost,
+                    latency_ms,
                     answer.attempt_ms,
+                    None,
                 );
-                if let Some(u) = usage {
-                    let tokens = u.prompt_tokens + u.completion_tokens;
-                    self.inner
-                        .minute_usage
-                        .borrow_mut()
-                        .record_tokens(&d.id, tokens, self.now());
-                }
                 Ok(Routed {
-                    hidden: HiddenParams {
-                        model_id: d.id.clone(),
-                        model_group: d.model_group.clone(),
-                        custom_llm_provider: d.provider.clone(),
-                        api_base: d.api_base.clone(),
-                        response_cost,
-                        cache_hit: false,
-                        attempts: call.attempts,
-                        retries: call.retries,
-                        fallback_model_group: call.fallback_model_group,
-                        latency_ms,
-                    },
+                    hidden,
                     body: answer.body,
                     audio: call.audio.take(),
                 })
             }
-            Err(mut e) => {
-                e.attempts = Some(call.attempts);
-                self.inner.usage.borrow_mut().call_finished(CallOutcome {
-                    group: &group,
-                    error_kind: Some(e.kind.name()),
-                    retries: call.retries,
-                    fell_back: false,
-                    usage: None,
-                    cost: None,
-                    latency_ms,
-                });
-                self.emit("failure", || {
-                    serde_json::json!({
-                        "model_group": group, "error": e.kind.name(), "status": e.status,
-                        "message": e.message, "deployment_id": e.deployment_id,
-                        "attempts": call.attempts, "latency_ms": latency_ms,
-                    })
-                });
-                Err(e)
-            }
+            Err(e) => Err(self.book_failure(&group, &call, e, latency_ms)),
         }
+    }
+
+    /// Books an answered call: usage and cost counters, tokens per minute and the `success`
+    /// event; returns its `_hidden_params`. `deployment_ms`: the answering exchange alone
+    /// (for a stream, from its request to its last chunk); `ttft_ms`: a stream's time to its
+    /// first chunk.
+    #[allow(clippy::too_many_arguments)]
+    fn book_success(
+        &self,
+        group: &str,
+        call: &Call,
+        d: &Deployment,
+        usage: Option<crate::cost::TokenUsage>,
+        response_cost: Option<f64>,
+        latency_ms: f64,
+        deployment_ms: f64,
+        ttft_ms: Option<f64>,
+    ) -> HiddenParams {
+        self.inner.usage.borrow_mut().call_finished(CallOutcome {
+            group,
+            error_kind: None,
+            retries: call.retries,
+            fell_back: call.fallback_model_group.is_some(),
+            usage,
+            cost: response_cost,
+            latency_ms,
+        });
+        self.emit("success", || {
+            serde_json::json!({
+                "model_group": group, "model_id": d.id, "answered_by_group": d.model_group,
+                "custom_llm_provider": d.provider, "latency_ms": latency_ms,
+                "response_cost": response_cost, "attempts": call.attempts,
+                "retries": call.retries, "fallback_model_group": call.fallback_model_group,
+                "stream": call.stream, "time_to_first_token_ms": ttft_ms,
+            })
+        });
+        self.inner.usage.borrow_mut().succeeded(
+            &d.id,
+            &d.model_group,
+            usage,
+            response_cost,
+            deployment_ms,
+        );
+        if let Some(u) = usage {
+            let tokens = u.prompt_tokens + u.completion_tokens;
+            self.inner
+                .minute_usage
+                .borrow_mut()
+                .record_tokens(&d.id, tokens, self.now());
+        }
+        self.hidden_params(call, d, response_cost, latency_ms)
+    }
+
+    fn hidden_params(
+        &self,
+        call: &Call,
+        d: &Deployment,
+        response_cost: Option<f64>,
+        latency_ms: f64,
+    ) -> HiddenParams {
+        HiddenParams {
+            model_id: d.id.clone(),
+            model_group: d.model_group.clone(),
+            custom_llm_provider: d.provider.clone(),
+            api_base: d.api_base.clone(),
+            response_cost,
+            cache_hit: false,
+            attempts: call.attempts,
+            retries: call.retries,
+            fallback_model_group: call.fallback_model_group.clone(),
+            latency_ms,
+        }
+    }
+
+    /// Books a failed call (counters and the `failure` event); returns the error with the
+    /// number of attempts made.
+    fn book_failure(&self, group: &str, call: &Call, mut e: LlmError, latency_ms: f64) -> LlmError {
+        e.attempts = Some(call.attempts);
+        self.inner.usage.borrow_mut().call_finished(CallOutcome {
+            group,
+            error_kind: Some(e.kind.name()),
+            retries: call.retries,
+            fell_back: false,
+            usage: None,
+            cost: None,
+            latency_ms,
+        });
+        self.emit("failure", || {
+            serde_json::json!({
+                "model_group": group, "error": e.kind.name(), "status": e.status,
+                "message": e.message, "deployment_id": e.deployment_id,
+                "attempts": call.attempts, "latency_ms": latency_ms, "stream": call.stream,
+            })
+        });
+        e
     }
 
     /// Runs `group` with its retries, then its fallbacks (each with their own retries).
@@ -825,8 +887,12 @@ impl Router {
 
     /// One upstream exchange with a deployment (plus its own `max_retries`).
     async fn attempt(&self, call: &mut Call, d: &Rc<Deployment>) -> Result<Value, LlmError> {
-        let _in_flight = InFlight::start(self, d);
+        let in_flight = InFlight::start(self, d);
         let result = self.exchange(call, d).await;
+        if let Some(open) = call.opened.as_mut() {
+            // A stream stays in flight until it ends.
+            open.in_flight = Some(in_flight);
+        }
         result.map_err(|e| annotate(e, d))
     }
 
@@ -855,11 +921,20 @@ impl Router {
         if via_chat {
             body = text_completion::to_chat_request(body)?;
         }
-        let timeout_ms = call
+        let mut timeout_ms = call
             .opts
             .timeout_ms
             .or(d.timeout_ms)
             .unwrap_or(self.inner.config.timeout_ms);
+        if call.stream {
+            // `stream_timeout` bounds the wait for the headers and for each later piece.
+            timeout_ms = call
+                .opts
+                .stream_timeout_ms
+                .or(d.stream_timeout_ms)
+                .or(self.inner.config.stream_timeout_ms)
+                .unwrap_or(timeout_ms);
+        }
         let bearer_token = match provider.auth(d, &self.inner.ports) {
             Some(pending) => Some(pending.await?),
             None => None,
@@ -870,6 +945,27 @@ impl Router {
             bearer_token,
             stream: call.stream,
         };
+        let decoder_for = |ctx: &crate::stream::StreamContext| {
+            provider.stream_decoder(d, endpoint, ctx).ok_or_else(|| {
+                LlmError::bad_request(format!(
+                    "provider {} cannot stream {}()",
+                    d.provider,
+                    call.endpoint.method()
+                ))
+            })
+        };
+        let stream_ctx = crate::stream::StreamContext {
+            id: format!(
+                "chatcmpl-{:016x}",
+                (self.inner.ports.rng.next_f64() * 2f64.powi(53)) as u64
+            ),
+            created: (self.now() / 1000.0) as u64,
+            model: d.model.clone(),
+        };
+        if call.stream {
+            // Refuse before any upstream call when the provider cannot stream.
+            decoder_for(&stream_ctx)?;
+        }
         let request = match &call.upload {
             Some(upload) => provider.build_upload(d, endpoint, body, upload, &ctx)?,
             None => provider.build_request(d, endpoint, body, &ctx)?,
@@ -877,7 +973,23 @@ impl Router {
         let mut local_retries = 0;
         loop {
             call.attempts += 1;
-            let outcome = if endpoint == Endpoint::Speech {
+            let outcome = if call.stream {
+                let decoder = decoder_for(&stream_ctx)?;
+                self.open_stream(
+                    provider,
+                    d,
+                    endpoint,
+                    request.clone(),
+                    decoder,
+                    timeout_ms,
+                    via_chat,
+                )
+                .await
+                .map(|open| {
+                    call.opened = Some(open);
+                    Value::Null
+                })
+            } else if endpoint == Endpoint::Speech {
                 self.send_speech(provider, d, request.clone(), timeout_ms)
                     .await
                     .map(|audio| {

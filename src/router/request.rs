@@ -19,6 +19,12 @@ pub struct CallOptions {
     pub max_fallbacks: Option<u32>,
     /// LiteLLM's `mock_testing_fallbacks`: fail the first group to exercise fallbacks.
     pub mock_testing_fallbacks: bool,
+    /// `stream: true`.
+    pub stream: bool,
+    /// `stream_options.include_usage`: end the stream with a usage chunk.
+    pub include_usage: bool,
+    /// Per-request `stream_timeout` (to the first byte, and between chunks).
+    pub stream_timeout_ms: Option<u64>,
 }
 
 /// Fields a caller may not set per request: they would redirect our credentials.
@@ -67,11 +73,6 @@ impl CallOptions {
                 )));
             }
         }
-        if body.get("stream").and_then(Value::as_bool) == Some(true) {
-            return Err(LlmError::bad_request(
-                "stream: true is not yet supported by llmux",
-            ));
-        }
         for key in STRIPPED {
             body.remove(*key);
         }
@@ -79,6 +80,30 @@ impl CallOptions {
             model,
             ..CallOptions::default()
         };
+        opts.stream = match body.remove("stream") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => b,
+            Some(_) => return Err(LlmError::bad_request("`stream` must be true or false")),
+        };
+        if let Some(options) = body.remove("stream_options") {
+            opts.include_usage = options
+                .get("include_usage")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        }
+        if let Some(v) = body.remove("stream_timeout") {
+            if !v.is_null() {
+                let secs = v
+                    .as_f64()
+                    .filter(|s| *s > 0.0 && s.is_finite())
+                    .ok_or_else(|| {
+                        LlmError::bad_request(
+                            "`stream_timeout` must be a positive number of seconds",
+                        )
+                    })?;
+                opts.stream_timeout_ms = Some((secs * 1000.0).round() as u64);
+            }
+        }
         if let Some(v) = body.remove("num_retries") {
             opts.num_retries = match &v {
                 Value::Null => None,

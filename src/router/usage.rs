@@ -55,6 +55,11 @@ pub struct DeploymentUsage {
     pub total_latency_ms: f64,
     #[serde(skip)]
     pub latency: LatencyWindow,
+    /// Streams answered.
+    pub streams: u64,
+    /// Time to the first chunk of streams.
+    #[serde(skip)]
+    pub ttft: LatencyWindow,
     /// Recent `(at_ms, latency_ms)` samples for latency-based routing (failures included
     /// as penalties).
     #[serde(skip)]
@@ -112,6 +117,13 @@ impl UsageBook {
         let u = self.entry(id, group);
         u.requests += 1;
         u.in_flight += 1;
+    }
+
+    /// A stream's first chunk arrived `ttft_ms` after its request.
+    pub fn first_chunk(&mut self, id: &str, group: &str, ttft_ms: f64) {
+        let u = self.entry(id, group);
+        u.streams += 1;
+        u.ttft.push(ttft_ms);
     }
 
     pub fn finished(&mut self, id: &str, group: &str) {
@@ -238,6 +250,7 @@ impl UsageBook {
             let mut v = serde_json::to_value(u).unwrap_or(Value::Null);
             if let Value::Object(m) = &mut v {
                 m.insert("latency_ms".into(), u.latency.percentiles());
+                m.insert("time_to_first_token_ms".into(), u.ttft.percentiles());
                 m.insert(
                     "cooldown_until_ms".into(),
                     cooldown_until(id).map_or(Value::Null, Value::from),

@@ -31,6 +31,15 @@ pub fn to_chat_request(mut body: Map<String, Value>) -> Result<Map<String, Value
 
 /// A `chat.completion` -> the `text_completion` a `/completions` caller expects.
 pub fn from_chat_response(chat: Value) -> Value {
+    convert(chat, "/message/content")
+}
+
+/// A `chat.completion.chunk` -> a streamed `text_completion` chunk.
+pub fn from_chat_chunk(chunk: Value) -> Value {
+    convert(chunk, "/delta/content")
+}
+
+fn convert(chat: Value, content: &str) -> Value {
     let choices: Vec<Value> = chat
         .get("choices")
         .and_then(Value::as_array)
@@ -40,7 +49,7 @@ pub fn from_chat_response(chat: Value) -> Value {
                 .enumerate()
                 .map(|(i, c)| {
                     json!({
-                        "text": c.pointer("/message/content").and_then(Value::as_str).unwrap_or_default(),
+                        "text": c.pointer(content).and_then(Value::as_str).unwrap_or_default(),
                         "index": c.get("index").cloned().unwrap_or(json!(i)),
                         "logprobs": null,
                         "finish_reason": c.get("finish_reason").cloned().unwrap_or(Value::Null),

@@ -2,7 +2,8 @@
 //! enforced by an `AbortController`: a timed-out or dropped request is really cancelled.
 
 use crate::ports::{
-    HttpRequest, HttpResponse, LocalFuture, StreamedResponse, Transport, TransportError,
+    ByteStream, HttpRequest, HttpResponse, LocalFuture, OpenBody, OpenResponse, StreamedResponse,
+    Transport, TransportError,
 };
 use std::cell::Cell;
 use std::rc::Rc;
@@ -71,7 +72,7 @@ impl Transport for FetchTransport {
         Box::pin(async move {
             send(fetch, this, request, false)
                 .await
-                .map(|r| HttpResponse {
+                .map(|(r, _)| HttpResponse {
                     status: r.status,
                     headers: r.headers,
                     body: r.body,
@@ -85,7 +86,100 @@ impl Transport for FetchTransport {
     ) -> LocalFuture<'static, Result<StreamedResponse, TransportError>> {
         let fetch = self.fetch.clone();
         let this = self.this.clone();
-        Box::pin(async move { send(fetch, this, request, true).await })
+        Box::pin(async move { send(fetch, this, request, true).await.map(|(r, _)| r) })
+    }
+
+    fn open(
+        &self,
+        request: HttpRequest,
+    ) -> LocalFuture<'static, Result<OpenResponse, TransportError>> {
+        let fetch = self.fetch.clone();
+        let this = self.this.clone();
+        Box::pin(async move {
+            let (reply, controller) = send(fetch, this, request, true).await?;
+            let body = match (reply.stream, controller) {
+                (Some(handle), Some(controller)) => {
+                    let stream = handle
+                        .downcast_ref::<JsBody>()
+                        .map(|b| b.0.clone())
+                        .ok_or_else(|| TransportError::Connection("no response body".into()))?;
+                    OpenBody::Stream(Rc::new(FetchBody::new(stream, controller)?))
+                }
+                _ => OpenBody::Read(reply.body),
+            };
+            Ok(OpenResponse {
+                status: reply.status,
+                headers: reply.headers,
+                body,
+            })
+        })
+    }
+}
+
+/// A fetch body read chunk by chunk through its `ReadableStreamDefaultReader`; `cancel`
+/// aborts the fetch, which closes the connection and ends a pending read.
+struct FetchBody {
+    reader: JsValue,
+    read: js_sys::Function,
+    controller: AbortController,
+}
+
+impl FetchBody {
+    fn new(stream: JsValue, controller: AbortController) -> Result<FetchBody, TransportError> {
+        let method = |target: &JsValue, name: &str| {
+            js_sys::Reflect::get(target, &JsValue::from_str(name))
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                .ok_or_else(|| {
+                    TransportError::Connection(format!("the response body has no {name}()"))
+                })
+        };
+        let reader = method(&stream, "getReader")?
+            .call0(&stream)
+            .map_err(|e| TransportError::Connection(describe(&e)))?;
+        let read = method(&reader, "read")?;
+        Ok(FetchBody {
+            reader,
+            read,
+            controller,
+        })
+    }
+}
+
+impl ByteStream for FetchBody {
+    fn read(&self) -> LocalFuture<'static, Result<Option<Vec<u8>>, TransportError>> {
+        let pending = self.read.call0(&self.reader);
+        Box::pin(async move {
+            let promise: js_sys::Promise = pending
+                .map_err(|e| TransportError::Connection(describe(&e)))?
+                .dyn_into()
+                .map_err(|_| {
+                    TransportError::Connection("read() did not return a Promise".into())
+                })?;
+            let result = JsFuture::from(promise)
+                .await
+                .map_err(|e| TransportError::Connection(describe(&e)))?;
+            let done = js_sys::Reflect::get(&result, &JsValue::from_str("done"))
+                .map(|d| d.is_truthy())
+                .unwrap_or(true);
+            if done {
+                return Ok(None);
+            }
+            let value = js_sys::Reflect::get(&result, &JsValue::from_str("value"))
+                .map_err(|e| TransportError::Connection(describe(&e)))?;
+            Ok(Some(js_sys::Uint8Array::new(&value).to_vec()))
+        })
+    }
+
+    fn cancel(&self) {
+        self.controller.abort();
+    }
+}
+
+impl Drop for FetchBody {
+    fn drop(&mut self) {
+        // A body dropped unread must not keep its connection open.
+        self.controller.abort();
     }
 }
 
@@ -118,12 +212,13 @@ fn describe(err: &JsValue) -> String {
 /// A 2xx body handed to JS unread: the fetch `Response`'s `ReadableStream`.
 pub struct JsBody(pub JsValue);
 
+/// One fetch; a streamed 2xx body comes back unread with the controller that aborts it.
 async fn send(
     fetch: js_sys::Function,
     this: JsValue,
     request: HttpRequest,
     streamed: bool,
-) -> Result<StreamedResponse, TransportError> {
+) -> Result<(StreamedResponse, Option<AbortController>), TransportError> {
     let controller =
         AbortController::new().map_err(|e| TransportError::Connection(describe(&e)))?;
     let mut guard = AbortOnDrop {
@@ -186,12 +281,15 @@ async fn send(
         if let Some(stream) = response.body() {
             // The caller reads (or cancels) the body; the timeout covered the headers.
             guard.done = true;
-            return Ok(StreamedResponse {
-                status,
-                headers: out_headers,
-                body: Vec::new(),
-                stream: Some(Rc::new(JsBody(stream.into()))),
-            });
+            return Ok((
+                StreamedResponse {
+                    status,
+                    headers: out_headers,
+                    body: Vec::new(),
+                    stream: Some(Rc::new(JsBody(stream.into()))),
+                },
+                Some(guard.controller.clone()),
+            ));
         }
     }
     let buffer = JsFuture::from(response.array_buffer().map_err(fail)?)
@@ -199,10 +297,13 @@ async fn send(
         .map_err(fail)?;
     let body = js_sys::Uint8Array::new(&buffer).to_vec();
     guard.done = true;
-    Ok(StreamedResponse {
-        status,
-        headers: out_headers,
-        body,
-        stream: None,
-    })
+    Ok((
+        StreamedResponse {
+            status,
+            headers: out_headers,
+            body,
+            stream: None,
+        },
+        None,
+    ))
 }

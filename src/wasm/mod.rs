@@ -7,10 +7,11 @@ mod host;
 use crate::config::RouterConfig;
 use crate::error::LlmError;
 use crate::ports::{Ports, SplitMix64};
-use crate::router::{Routed, Router};
+use crate::router::{ChunkStream, Routed, Router, StreamAbort};
 use crate::types::audio::{AudioBody, Upload};
 use crate::types::Endpoint;
 use serde_json::Value;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -81,16 +82,7 @@ impl RouterCore {
         content_type: Option<String>,
     ) -> js_sys::Promise {
         let router = self.router.clone();
-        let endpoint = match endpoint {
-            "chat" => Some(Endpoint::ChatCompletion),
-            "text" => Some(Endpoint::TextCompletion),
-            "embedding" => Some(Endpoint::Embedding),
-            "image" => Some(Endpoint::ImageGeneration),
-            "moderation" => Some(Endpoint::Moderation),
-            "transcription" => Some(Endpoint::Transcription),
-            "speech" => Some(Endpoint::Speech),
-            _ => None,
-        };
+        let endpoint = endpoint_of(endpoint);
         let upload = file.map(|bytes| Upload {
             bytes: Rc::new(bytes),
             filename: filename.unwrap_or_else(|| "audio".into()),
@@ -99,19 +91,7 @@ impl RouterCore {
         wasm_bindgen_futures::future_to_promise(async move {
             let endpoint =
                 endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
-            let body = match serde_json::from_str::<Value>(&request) {
-                Ok(Value::Object(m)) => m,
-                Ok(_) => {
-                    return Err(js_error(&LlmError::bad_request(
-                        "the request must be an object",
-                    )))
-                }
-                Err(e) => {
-                    return Err(js_error(&LlmError::bad_request(format!(
-                        "the request is not valid JSON: {e}"
-                    ))))
-                }
-            };
+            let body = request_object(&request)?;
             match router.call_with_upload(endpoint, body, upload).await {
                 Ok(Routed {
                     audio: Some(audio),
@@ -139,6 +119,23 @@ impl RouterCore {
                 Ok(routed) => Ok(JsValue::from_str(&envelope(&routed))),
                 Err(e) => Err(js_error(&e)),
             }
+        })
+    }
+
+    /// Serves a `stream: true` request; resolves (once the first chunk has arrived) to a
+    /// `StreamCore`, or rejects with an error object.
+    pub fn stream(&self, endpoint: &str, request: String) -> js_sys::Promise {
+        let router = self.router.clone();
+        let endpoint = endpoint_of(endpoint);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let endpoint =
+                endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
+            let body = request_object(&request)?;
+            let stream = router
+                .call_stream(endpoint, body)
+                .await
+                .map_err(|e| js_error(&e))?;
+            Ok(StreamCore::new(stream).into())
         })
     }
 
@@ -235,6 +232,114 @@ impl RouterCore {
     #[wasm_bindgen(js_name = resetCost)]
     pub fn reset_cost(&self) {
         self.router.reset_cost();
+    }
+}
+
+fn endpoint_of(name: &str) -> Option<Endpoint> {
+    Some(match name {
+        "chat" => Endpoint::ChatCompletion,
+        "text" => Endpoint::TextCompletion,
+        "embedding" => Endpoint::Embedding,
+        "image" => Endpoint::ImageGeneration,
+        "moderation" => Endpoint::Moderation,
+        "transcription" => Endpoint::Transcription,
+        "speech" => Endpoint::Speech,
+        _ => return None,
+    })
+}
+
+fn request_object(request: &str) -> Result<serde_json::Map<String, Value>, JsValue> {
+    match serde_json::from_str::<Value>(request) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(js_error(&LlmError::bad_request(
+            "the request must be an object",
+        ))),
+        Err(e) => Err(js_error(&LlmError::bad_request(format!(
+            "the request is not valid JSON: {e}"
+        )))),
+    }
+}
+
+/// An open stream for JS: `next()` resolves to the next chunks as JSON text (an array) or
+/// `undefined` at the end; `abort()` closes the upstream even while a `next()` is pending.
+#[wasm_bindgen(js_name = StreamCore)]
+pub struct StreamCore {
+    /// `None` while a `next()` is pending, and once the stream is over.
+    stream: Rc<RefCell<Option<ChunkStream>>>,
+    hidden: Rc<RefCell<String>>,
+    over: Rc<Cell<bool>>,
+    abort: StreamAbort,
+}
+
+impl StreamCore {
+    fn new(stream: ChunkStream) -> StreamCore {
+        StreamCore {
+            hidden: Rc::new(RefCell::new(hidden_json(&stream))),
+            abort: stream.abort_handle(),
+            stream: Rc::new(RefCell::new(Some(stream))),
+            over: Rc::new(Cell::new(false)),
+        }
+    }
+}
+
+fn hidden_json(stream: &ChunkStream) -> String {
+    serde_json::to_string(stream.hidden()).unwrap_or_else(|_| "{}".into())
+}
+
+#[wasm_bindgen(js_class = StreamCore)]
+impl StreamCore {
+    /// `_hidden_params` as JSON text (with `response_cost` once the stream has ended).
+    pub fn hidden(&self) -> String {
+        self.hidden.borrow().clone()
+    }
+
+    pub fn next(&self) -> js_sys::Promise {
+        let cell = Rc::clone(&self.stream);
+        let hidden = Rc::clone(&self.hidden);
+        let over = Rc::clone(&self.over);
+        wasm_bindgen_futures::future_to_promise(async move {
+            if over.get() {
+                return Ok(JsValue::UNDEFINED);
+            }
+            let taken = cell.borrow_mut().take();
+            let Some(mut stream) = taken else {
+                return Err(js_error(&LlmError::bad_request(
+                    "next() was called while another next() was pending",
+                )));
+            };
+            let result = stream.next().await;
+            *hidden.borrow_mut() = hidden_json(&stream);
+            match result {
+                Ok(Some(chunks)) => {
+                    if over.get() {
+                        // Aborted while this read was pending.
+                        return Ok(JsValue::UNDEFINED);
+                    }
+                    *cell.borrow_mut() = Some(stream);
+                    Ok(JsValue::from_str(&Value::Array(chunks).to_string()))
+                }
+                Ok(None) => {
+                    over.set(true);
+                    Ok(JsValue::UNDEFINED)
+                }
+                Err(e) => {
+                    over.set(true);
+                    Err(js_error(&e))
+                }
+            }
+        })
+    }
+
+    /// Stops the stream: the upstream fetch is aborted; later `next()` calls resolve to
+    /// `undefined`.
+    pub fn abort(&self) {
+        self.over.set(true);
+        self.abort.abort();
+        let taken = self.stream.borrow_mut().take();
+        if let Some(mut stream) = taken {
+            stream.abort();
+            *self.hidden.borrow_mut() = hidden_json(&stream);
+        }
     }
 }
 

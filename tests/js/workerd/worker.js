@@ -8,6 +8,10 @@
 //              endpoint?: "completion" | "embedding", request, count? }
 //   → { config_error } when `new Router` throws, else { elapsed_ms, results: [...] } with one
 //     entry per call (`count` calls in parallel): { ok, body, hidden } or { ok: false, error }.
+// POST /stream { deployments, options?, request, break_after? }
+//   → the stream piped through toReadableStream() as the response (SSE), or with
+//     `break_after: n`, { text } after leaving `for await` at the n-th content chunk; an error
+//     before the first chunk → 502 { error }.
 // GET /version → { version }
 import { Router, errors, version } from "../../../js/workerd.js";
 
@@ -82,10 +86,40 @@ async function run(env, spec) {
   };
 }
 
+/** A streamed completion as the worker's response (what a gateway Worker does). */
+async function stream(env, spec) {
+  let chunks;
+  try {
+    const router = new Router(routerOptions(env, spec));
+    chunks = await router.completion({ ...spec.request, stream: true });
+  } catch (e) {
+    return json({ error: describeError(e) }, 502);
+  }
+  if (spec.break_after === undefined) {
+    return new Response(chunks.toReadableStream(), {
+      headers: {
+        "content-type": "text/event-stream",
+        "x-llmux-model-id": chunks._hidden_params.model_id,
+      },
+    });
+  }
+  let text = "";
+  let seen = 0;
+  for await (const chunk of chunks) {
+    const piece = chunk.choices[0]?.delta?.content;
+    if (!piece) continue;
+    text += piece;
+    if (++seen >= spec.break_after) break;
+  }
+  return json({ text });
+}
+
 export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
     if (request.method === "GET" && pathname === "/version") return json({ version: version() });
+    if (request.method === "POST" && pathname === "/stream")
+      return stream(env, await request.json());
     if (request.method === "POST" && pathname === "/run")
       return json(await run(env, await request.json()));
     return json({ error: `no route ${request.method} ${pathname}` }, 404);

@@ -207,3 +207,86 @@ test("50 concurrent completions in one worker invocation are all answered", asyn
   const answeredBy = out.results.filter((r) => r.hidden.model_id === "wd-many-a").length;
   assert.equal(answeredBy, a, "answers from wd-many-a match its upstream calls");
 });
+
+/** POSTs a spec to the worker's /stream route. */
+const streamRoute = (spec) =>
+  mf.dispatchFetch("http://worker.test/stream", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(spec),
+  });
+
+const STREAM_REPLY = "Streaming from inside workerd works";
+
+/** The text of an SSE response, parsed by the official openai client (throws its errors). */
+async function openaiText(res) {
+  const { Stream } = await import("openai/core/streaming");
+  let text = "";
+  for await (const chunk of Stream.fromSSEResponse(res, new AbortController()))
+    text += chunk.choices[0]?.delta?.content ?? "";
+  return text;
+}
+
+test("a stream piped into the worker's Response reads back with the openai client", async () => {
+  mock.reset();
+  mock.script("s", { reply: STREAM_REPLY });
+  const res = await streamRoute({
+    deployments: [{ group: "chat", mock: "s", id: "s" }],
+    request: { model: "chat", messages },
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("x-llmux-model-id"), "s");
+  assert.equal(await openaiText(res), STREAM_REPLY);
+  assert.equal(mock.callsTo("s")[0].body.stream, true);
+});
+
+test("leaving for-await inside the worker closes the upstream connection", async () => {
+  mock.reset();
+  mock.script("s", { reply: STREAM_REPLY, chunk_delay_ms: 50 });
+  const res = await streamRoute({
+    deployments: [{ group: "chat", mock: "s", id: "s" }],
+    request: { model: "chat", messages },
+    break_after: 1,
+  });
+  assert.deepEqual(await res.json(), { text: "Streaming" });
+  await eventually(() => mock.stats.aborted === 1, "the mock to see the connection close");
+});
+
+test("a mid-stream reset in workerd reaches the openai client as an APIError", async () => {
+  mock.reset();
+  mock.script("s", { reply: STREAM_REPLY, reset: "mid_body" });
+  const res = await streamRoute({
+    deployments: [{ group: "chat", mock: "s", id: "s" }],
+    request: { model: "chat", messages },
+  });
+  const { APIError } = await import("openai");
+  await assert.rejects(openaiText(res), (e) => e instanceof APIError);
+});
+
+test("stream_timeout ends a stalled stream in workerd", async () => {
+  mock.reset();
+  mock.script("s", { reply: STREAM_REPLY, chunk_delay_ms: 3000 });
+  const started = Date.now();
+  const res = await streamRoute({
+    deployments: [{ group: "chat", mock: "s", id: "s" }],
+    options: { stream_timeout: 0.3 },
+    request: { model: "chat", messages },
+  });
+  await assert.rejects(openaiText(res), /stream_timeout/);
+  assert.ok(Date.now() - started < 2500, "did not wait for the stalled chunk");
+});
+
+test("an error before the first chunk is retried inside workerd", async () => {
+  mock.reset();
+  mock.script("a", { error: "server" });
+  const res = await streamRoute({
+    deployments: [
+      { group: "chat", mock: "a", id: "a", weight: 1_000_000 },
+      { group: "chat", mock: "b", id: "b", weight: 1 },
+    ],
+    request: { model: "chat", messages },
+  });
+  assert.equal(res.headers.get("x-llmux-model-id"), "b");
+  assert.equal(await openaiText(res), "Hello from b");
+  assert.equal(mock.calls.length, 2);
+});

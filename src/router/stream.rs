@@ -1,0 +1,444 @@
+//! Streamed calls. Opening a stream is part of an attempt: everything up to the first chunk
+//! (status, connection, `stream_timeout`, an error event) is retried and falls back like a
+//! non-streaming call. After the first chunk has been handed out there is no silent retry:
+//! a failure ends the stream with a typed error. Chunks are read from upstream only when
+//! the consumer asks for the next ones (backpressure).
+
+use super::{annotate, response_cost, Answer, Call, InFlight, Router};
+use crate::config::Deployment;
+use crate::error::{ErrorKind, LlmError};
+use crate::ports::{ByteStream, HttpRequest, HttpResponse, OpenBody, Sleeper};
+use crate::providers::{self, Provider};
+use crate::reliability::classify;
+use crate::stream::StreamDecoder;
+use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
+use futures_util::future::{select, Either};
+use serde_json::Value;
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// A stream whose first chunk has arrived.
+pub(super) struct OpenStream {
+    /// `None` when the transport read the whole body at once.
+    body: Option<Rc<dyn ByteStream>>,
+    decoder: Box<dyn StreamDecoder>,
+    /// Decoded chunks not yet handed out.
+    pending: VecDeque<Value>,
+    ended: bool,
+    /// The deployment's in-flight count, held until the stream ends.
+    pub(super) in_flight: Option<InFlight>,
+    via_chat: bool,
+    /// `stream_timeout`: the longest wait for the next piece of the body.
+    gap_ms: u64,
+}
+
+impl OpenStream {
+    fn cancel(&mut self) {
+        if let Some(body) = self.body.take() {
+            body.cancel();
+        }
+        self.ended = true;
+    }
+
+    /// Reads until a chunk is pending or the body has ended.
+    async fn fill(&mut self, sleeper: &dyn Sleeper) -> Result<(), LlmError> {
+        while self.pending.is_empty() && !self.ended {
+            let Some(body) = self.body.clone() else {
+                self.ended = true;
+                break;
+            };
+            match read_within(sleeper, body.as_ref(), self.gap_ms).await? {
+                Some(bytes) => self.pending.extend(self.decoder.feed(&bytes)?),
+                None => {
+                    self.ended = true;
+                    self.body = None;
+                    self.pending.extend(self.decoder.finish()?);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The next piece of `body`, or a `Timeout` when none arrives within `ms`.
+async fn read_within(
+    sleeper: &dyn Sleeper,
+    body: &dyn ByteStream,
+    ms: u64,
+) -> Result<Option<Vec<u8>>, LlmError> {
+    match select(body.read(), sleeper.sleep(ms)).await {
+        Either::Left((piece, _)) => piece.map_err(|te| classify::from_transport(&te, Some(ms))),
+        Either::Right(_) => {
+            body.cancel();
+            Err(LlmError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "the stream sent nothing for {:.3} seconds (stream_timeout)",
+                    ms as f64 / 1000.0
+                ),
+            ))
+        }
+    }
+}
+
+impl Router {
+    /// One streamed exchange, up to its first chunk.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn open_stream(
+        &self,
+        provider: &dyn Provider,
+        d: &Deployment,
+        endpoint: Endpoint,
+        request: HttpRequest,
+        decoder: Box<dyn StreamDecoder>,
+        timeout_ms: u64,
+        via_chat: bool,
+    ) -> Result<OpenStream, LlmError> {
+        let response = self
+            .inner
+            .ports
+            .transport
+            .open(request)
+            .await
+            .map_err(|te| classify::from_transport(&te, Some(timeout_ms)))?;
+        let mut open = OpenStream {
+            body: None,
+            decoder,
+            pending: VecDeque::new(),
+            ended: false,
+            in_flight: None,
+            via_chat,
+            gap_ms: timeout_ms,
+        };
+        let ok = (200..300).contains(&response.status);
+        match response.body {
+            OpenBody::Read(bytes) => {
+                let reply = HttpResponse {
+                    status: response.status,
+                    headers: response.headers,
+                    body: bytes,
+                };
+                if !ok {
+                    return Err(error_reply(provider, d, endpoint, &reply));
+                }
+                open.pending.extend(open.decoder.feed(&reply.body)?);
+                open.pending.extend(open.decoder.finish()?);
+                open.ended = true;
+            }
+            OpenBody::Stream(body) => {
+                if !ok {
+                    body.cancel();
+                    let reply = HttpResponse {
+                        status: response.status,
+                        headers: response.headers,
+                        body: Vec::new(),
+                    };
+                    return Err(error_reply(provider, d, endpoint, &reply));
+                }
+                open.body = Some(body);
+                if let Err(e) = open.fill(self.inner.ports.sleeper.as_ref()).await {
+                    open.cancel();
+                    return Err(e);
+                }
+            }
+        }
+        if open.pending.is_empty() {
+            return Err(classify::malformed_body(
+                "the stream ended without any chunk",
+            ));
+        }
+        Ok(open)
+    }
+
+    /// Serves a `stream: true` request (`completion`/`textCompletion`): resolves once the
+    /// first chunk has arrived, with retries and fallbacks applied until then.
+    pub async fn call_stream(
+        &self,
+        endpoint: Endpoint,
+        mut body: serde_json::Map<String, Value>,
+    ) -> Result<ChunkStream, LlmError> {
+        let started = self.now();
+        let mut opts = super::CallOptions::extract(&mut body)?;
+        if !matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::TextCompletion
+        ) {
+            return Err(LlmError::bad_request(format!(
+                "stream: true is supported by completion() and textCompletion(), not {}()",
+                endpoint.method()
+            )));
+        }
+        opts.stream = true;
+        let group = opts.model.clone();
+        let mut call = Call::new(endpoint, body, opts);
+        let answer = match self.with_fallbacks(&mut call, group.clone(), 0).await {
+            Ok(answer) => answer,
+            Err(e) => return Err(self.book_failure(&group, &call, e, self.now() - started)),
+        };
+        let Some(open) = call.opened.take() else {
+            let e = classify::malformed_body("the exchange opened no stream");
+            return Err(self.book_failure(&group, &call, e, self.now() - started));
+        };
+        Ok(ChunkStream::new(
+            self.clone(),
+            group,
+            call,
+            answer,
+            open,
+            started,
+        ))
+    }
+}
+
+/// The classified error of a non-2xx reply to a streaming request.
+fn error_reply(
+    provider: &dyn Provider,
+    d: &Deployment,
+    endpoint: Endpoint,
+    reply: &HttpResponse,
+) -> LlmError {
+    match provider.parse_response(d, endpoint, reply) {
+        Err(e) => e,
+        Ok(_) => classify::from_status(reply, providers::error_message(reply)),
+    }
+}
+
+/// Stops a stream from outside (`abort()`), even while a read is pending.
+#[derive(Clone)]
+pub struct StreamAbort {
+    body: Option<Rc<dyn ByteStream>>,
+    aborted: Rc<Cell<bool>>,
+}
+
+impl StreamAbort {
+    pub fn abort(&self) {
+        self.aborted.set(true);
+        if let Some(body) = &self.body {
+            body.cancel();
+        }
+    }
+}
+
+/// An open stream of OpenAI chunks (`chat.completion.chunk`, or `text_completion` chunks for
+/// `textCompletion`). Usage and cost are booked when it ends; dropping it before then closes
+/// the upstream connection and books what was delivered.
+pub struct ChunkStream {
+    router: Router,
+    group: String,
+    call: Call,
+    deployment: Rc<Deployment>,
+    open: OpenStream,
+    started_ms: f64,
+    /// When the answering exchange began (its request was sent).
+    exchange_started_ms: f64,
+    ttft_ms: f64,
+    usage: Option<Value>,
+    /// Characters of content delivered, for a usage estimate when the provider sent none.
+    completion_chars: usize,
+    aborted: Rc<Cell<bool>>,
+    finished: bool,
+    hidden: super::HiddenParams,
+}
+
+impl ChunkStream {
+    fn new(
+        router: Router,
+        group: String,
+        call: Call,
+        answer: Answer,
+        open: OpenStream,
+        started_ms: f64,
+    ) -> ChunkStream {
+        let now = router.now();
+        let d = answer.deployment;
+        router
+            .inner
+            .usage
+            .borrow_mut()
+            .first_chunk(&d.id, &d.model_group, answer.attempt_ms);
+        let hidden = router.hidden_params(&call, &d, None, now - started_ms);
+        ChunkStream {
+            group,
+            deployment: d,
+            open,
+            started_ms,
+            exchange_started_ms: now - answer.attempt_ms,
+            ttft_ms: answer.attempt_ms,
+            usage: None,
+            completion_chars: 0,
+            aborted: Rc::new(Cell::new(false)),
+            finished: false,
+            hidden,
+            call,
+            router,
+        }
+    }
+
+    /// Router metadata: final (with `response_cost`) once the stream has ended.
+    pub fn hidden(&self) -> &super::HiddenParams {
+        &self.hidden
+    }
+
+    /// Milliseconds from the request to the first chunk.
+    pub fn time_to_first_chunk_ms(&self) -> f64 {
+        self.ttft_ms
+    }
+
+    pub fn abort_handle(&self) -> StreamAbort {
+        StreamAbort {
+            body: self.open.body.clone(),
+            aborted: Rc::clone(&self.aborted),
+        }
+    }
+
+    /// The next chunks (at least one), `Ok(None)` at the end, or the error that cut the
+    /// stream short (after which it is over).
+    pub async fn next(&mut self) -> Result<Option<Vec<Value>>, LlmError> {
+        loop {
+            if self.finished {
+                return Ok(None);
+            }
+            if self.aborted.get() {
+                self.finish_cancelled();
+                return Ok(None);
+            }
+            let sleeper = Rc::clone(&self.router.inner.ports.sleeper);
+            if let Err(e) = self.open.fill(sleeper.as_ref()).await {
+                if self.aborted.get() {
+                    self.finish_cancelled();
+                    return Ok(None);
+                }
+                return Err(self.fail(e));
+            }
+            if self.open.pending.is_empty() {
+                self.finish_ok();
+                return Ok(None);
+            }
+            let pending: Vec<Value> = self.open.pending.drain(..).collect();
+            let out: Vec<Value> = pending
+                .into_iter()
+                .filter_map(|c| self.deliver(c))
+                .collect();
+            if !out.is_empty() {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    /// Stops the stream now: the upstream connection is closed.
+    pub fn abort(&mut self) {
+        self.aborted.set(true);
+        self.finish_cancelled();
+    }
+
+    /// Books the usage chunk, counts content, converts for `textCompletion`; `None` for a
+    /// chunk the caller did not ask for (usage without `include_usage`).
+    fn deliver(&mut self, chunk: Value) -> Option<Value> {
+        let no_choices = chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .is_none_or(|c| c.is_empty());
+        if let Some(usage) = chunk.get("usage").filter(|u| !u.is_null()) {
+            self.usage = Some(usage.clone());
+            if no_choices && !self.call.opts.include_usage {
+                return None;
+            }
+        }
+        if let Some(choices) = chunk.get("choices").and_then(Value::as_array) {
+            for c in choices {
+                for pointer in ["/delta/content", "/delta/reasoning_content", "/text"] {
+                    if let Some(text) = c.pointer(pointer).and_then(Value::as_str) {
+                        self.completion_chars += text.len();
+                    }
+                }
+                if let Some(calls) = c.pointer("/delta/tool_calls").and_then(Value::as_array) {
+                    for call in calls {
+                        let args = call.pointer("/function/arguments").and_then(Value::as_str);
+                        let name = call.pointer("/function/name").and_then(Value::as_str);
+                        self.completion_chars +=
+                            args.map_or(0, str::len) + name.map_or(0, str::len);
+                    }
+                }
+            }
+        }
+        Some(if self.open.via_chat {
+            text_completion::from_chat_chunk(chunk)
+        } else {
+            chunk
+        })
+    }
+
+    /// Usage as reported, else estimated from the prompt and the delivered content.
+    fn usage_now(&self) -> Option<crate::cost::TokenUsage> {
+        let reported = self
+            .usage
+            .as_ref()
+            .and_then(|u| token_usage(&serde_json::json!({ "usage": u })));
+        reported.or_else(|| {
+            let prompt_tokens = estimate_input_tokens(&self.call.body);
+            let completion_tokens = self.completion_chars.div_ceil(4) as u64;
+            token_usage(&serde_json::json!({"usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            }}))
+        })
+    }
+
+    fn finish_ok(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let now = self.router.now();
+        let usage = self.usage_now();
+        let d = Rc::clone(&self.deployment);
+        let cost = response_cost(&self.call, &d, &Value::Null, usage);
+        self.hidden = self.router.book_success(
+            &self.group,
+            &self.call,
+            &d,
+            usage,
+            cost,
+            now - self.started_ms,
+            now - self.exchange_started_ms,
+            Some(self.ttft_ms),
+        );
+        self.open.in_flight = None;
+    }
+
+    /// A stream stopped by its consumer: the upstream is closed and what was delivered is
+    /// booked as the answer (usage estimated when the provider had not reported it yet).
+    fn finish_cancelled(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.open.cancel();
+        self.finish_ok();
+    }
+
+    /// A failure after the first chunk: no retry; the deployment is charged with it.
+    fn fail(&mut self, e: LlmError) -> LlmError {
+        self.finished = true;
+        self.open.cancel();
+        let d = Rc::clone(&self.deployment);
+        let e = annotate(e, &d);
+        let single = self.router.table().group(&d.model_group).len() <= 1;
+        self.router.record_failure(&d, &e, single);
+        let latency = self.router.now() - self.started_ms;
+        let e = self
+            .router
+            .book_failure(&self.group, &self.call, e, latency);
+        self.open.in_flight = None;
+        e
+    }
+}
+
+impl Drop for ChunkStream {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finish_cancelled();
+        }
+    }
+}
