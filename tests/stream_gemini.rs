@@ -279,6 +279,44 @@ fn an_unreadable_event_is_malformed() {
 }
 
 #[test]
+fn each_candidate_is_its_own_choice_and_the_answer_ends_when_all_have_finished() {
+    let chunks = assert_fixture("candidates");
+    let of = |index: u64| -> Vec<&Value> {
+        chunks
+            .iter()
+            .filter(|c| c["choices"][0]["index"] == index)
+            .collect()
+    };
+    let text = |index: u64| -> String {
+        of(index)
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+            .collect()
+    };
+    assert_eq!(text(0), "Red apples.");
+    assert_eq!(text(1), "Blue skies and ");
+    for index in [0, 1] {
+        assert_eq!(of(index)[0]["choices"][0]["delta"]["role"], "assistant");
+    }
+    assert_eq!(of(0).last().unwrap()["choices"][0]["finish_reason"], "stop");
+    assert_eq!(
+        of(1).last().unwrap()["choices"][0]["finish_reason"],
+        "tool_calls"
+    );
+    let call = &of(1)[2]["choices"][0]["delta"]["tool_calls"][0];
+    assert_eq!(call["index"], 0);
+    assert_eq!(call["function"]["name"], "paint");
+    // Candidate 1 never finished: the answer is incomplete.
+    let whole = body("candidates");
+    let last_event = String::from_utf8(whole.clone())
+        .unwrap()
+        .rfind("data: ")
+        .unwrap();
+    let (kind, _, _) = replay(&decoder, &whole[..last_event]).err().clone();
+    assert_eq!(kind, ErrorKind::APIConnectionError);
+}
+
+#[test]
 fn only_chat_streams() {
     assert!(gemini()
         .stream_decoder(&deployment(), Endpoint::Embedding, &replay::ctx(MODEL))

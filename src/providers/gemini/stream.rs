@@ -1,21 +1,22 @@
 //! Gemini `streamGenerateContent?alt=sse` (Google AI Studio and Vertex AI) → OpenAI
 //! `chat.completion.chunk`s.
 //!
-//! Each SSE `data:` is a `GenerateContentResponse` carrying the next piece of
-//! `candidates[0].content.parts`: `text` parts → `content` deltas (`thought: true` ones →
-//! `reasoning_content`), non-image inline data → a data-URL `content` delta (as the
-//! non-streaming parser), `functionCall` parts → one complete tool-call delta each (`index`,
+//! Each SSE `data:` is a `GenerateContentResponse` carrying the next piece of each candidate's
+//! `content.parts` (candidate `index` → the choice's `index`, for `n > 1`): `text` parts →
+//! `content` deltas (`thought: true` ones → `reasoning_content`), non-image inline data → a
+//! data-URL `content` delta (as the non-streaming parser), `functionCall` parts → one complete tool-call delta each (`index`,
 //! an `id` derived as the non-streaming parser derives it — from `responseId` and the part's
 //! position in the stream —, `name` and the whole `arguments`). `finishReason` → the
 //! `finish_reason` chunk (`tool_calls` when the answer called tools, otherwise the
 //! non-streaming mapping: `SAFETY` and the other flagged reasons → `content_filter`,
 //! `MAX_TOKENS` → `length`). `usageMetadata` is cumulative: the last one becomes the final
 //! usage chunk, with the non-streaming usage fields. `id` is `responseId`, `model` the
-//! reply's `modelVersion` (else the stream context's).
+//! reply's `modelVersion` (else the stream context's). The answer is complete when every
+//! candidate has its `finishReason`.
 //!
 //! A prompt blocked by `promptFeedback.blockReason` is a `ContentPolicyViolationError` (400),
 //! an `{"error": {code, message, status}}` event is classified as the same Google error body
-//! over HTTP with status `code`. A stream that ends before any `finishReason` is cut short.
+//! over HTTP with status `code`. A stream that ends before that is cut short.
 
 use super::response;
 use crate::error::LlmError;
@@ -33,13 +34,22 @@ pub struct GeminiStream {
     ctx: StreamContext,
     id: Option<String>,
     model: Option<String>,
+    /// Every candidate seen so far, in order of appearance.
+    candidates: Vec<Candidate>,
+    usage: Option<Value>,
+    pending: Option<LlmError>,
+}
+
+/// The progress of one candidate (one OpenAI choice).
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    index: u64,
+    /// Its first chunk (carrying the role) has been sent.
     started: bool,
-    /// Parts of candidate 0 seen so far (positions for tool-call ids).
+    /// Parts seen so far (positions for tool-call ids).
     parts: usize,
     tool_calls: usize,
     finished: bool,
-    usage: Option<Value>,
-    pending: Option<LlmError>,
 }
 
 impl GeminiStream {
@@ -51,10 +61,7 @@ impl GeminiStream {
             ctx: ctx.clone(),
             id: None,
             model: None,
-            started: false,
-            parts: 0,
-            tool_calls: 0,
-            finished: false,
+            candidates: Vec::new(),
             usage: None,
             pending: None,
         }
@@ -68,24 +75,109 @@ impl GeminiStream {
         self.model.as_deref().unwrap_or(&self.ctx.model)
     }
 
-    fn chunk(&mut self, delta: Map<String, Value>, finish: Option<&str>) -> Value {
-        let delta = if self.started {
+    /// The answer is complete once every candidate it started has a finish reason.
+    fn finished(&self) -> bool {
+        !self.candidates.is_empty() && self.candidates.iter().all(|c| c.finished)
+    }
+
+    /// A chunk of choice `c.index`; the choice's first chunk carries the role.
+    fn chunk(&self, c: &mut Candidate, delta: Map<String, Value>, finish: Option<&str>) -> Value {
+        let delta = if c.started {
             delta
         } else {
-            self.started = true;
+            c.started = true;
             let mut first = Map::new();
             first.insert("role".into(), json!("assistant"));
             first.insert("content".into(), json!(""));
             first.extend(delta);
             first
         };
-        chat_chunk(
+        let mut chunk = chat_chunk(
             &self.ctx,
             self.id(),
             self.model(),
             Value::Object(delta),
             finish,
-        )
+        );
+        if let Some(choice) = chunk.pointer_mut("/choices/0") {
+            choice["index"] = json!(c.index);
+        }
+        chunk
+    }
+
+    /// The chunks of one candidate's piece of the answer.
+    fn candidate(&mut self, position: usize, candidate: &Value, out: &mut Vec<Value>) {
+        let index = candidate
+            .get("index")
+            .and_then(Value::as_u64)
+            .unwrap_or(position as u64);
+        let slot = match self.candidates.iter().position(|c| c.index == index) {
+            Some(slot) => slot,
+            None => {
+                self.candidates.push(Candidate {
+                    index,
+                    started: false,
+                    parts: 0,
+                    tool_calls: 0,
+                    finished: false,
+                });
+                self.candidates.len() - 1
+            }
+        };
+        // A copy while its chunks are built (they borrow the stream's id and model).
+        let Some(mut c) = self.candidates.get(slot).copied() else {
+            return;
+        };
+        let parts = candidate
+            .pointer("/content/parts")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for part in parts {
+            let part_position = c.parts;
+            c.parts += 1;
+            if let Some(call) = part.get("functionCall") {
+                let (name, arguments) = response::function_call(call);
+                let signature = part.get("thoughtSignature").and_then(Value::as_str);
+                let id = response::tool_call_id(self.id(), index, part_position, signature);
+                let mut delta = Map::new();
+                delta.insert(
+                    "tool_calls".into(),
+                    json!([{
+                        "index": c.tool_calls,
+                        "id": id,
+                        "type": "function",
+                        "function": {"name": name, "arguments": arguments},
+                    }]),
+                );
+                c.tool_calls += 1;
+                out.push(self.chunk(&mut c, delta, None));
+                continue;
+            }
+            let Some(text) = response::part_text(part).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let key = if part.get("thought").and_then(Value::as_bool) == Some(true) {
+                "reasoning_content"
+            } else {
+                "content"
+            };
+            let mut delta = Map::new();
+            delta.insert(key.into(), Value::String(text));
+            out.push(self.chunk(&mut c, delta, None));
+        }
+        if let Some(reason) = candidate.get("finishReason").and_then(Value::as_str) {
+            let finish = if c.tool_calls > 0 && !response::is_flagged(reason) {
+                "tool_calls"
+            } else {
+                response::finish_reason(Some(reason))
+            };
+            c.finished = true;
+            out.push(self.chunk(&mut c, Map::new(), Some(finish)));
+        }
+        if let Some(stored) = self.candidates.get_mut(slot) {
+            *stored = c;
+        }
     }
 
     fn event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
@@ -125,60 +217,13 @@ impl GeminiStream {
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let Some(candidate) = candidates.first() else {
+        if candidates.is_empty() {
             if let Some(e) = response::blocked_prompt(&value) {
                 return Err(e);
             }
-            return Ok(());
-        };
-        let index = candidate.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let parts = candidate
-            .pointer("/content/parts")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for part in parts {
-            let position = self.parts;
-            self.parts += 1;
-            if let Some(call) = part.get("functionCall") {
-                let (name, arguments) = response::function_call(call);
-                let signature = part.get("thoughtSignature").and_then(Value::as_str);
-                let seed = self.id().to_string();
-                let id = response::tool_call_id(&seed, index, position, signature);
-                let mut delta = Map::new();
-                delta.insert(
-                    "tool_calls".into(),
-                    json!([{
-                        "index": self.tool_calls,
-                        "id": id,
-                        "type": "function",
-                        "function": {"name": name, "arguments": arguments},
-                    }]),
-                );
-                self.tool_calls += 1;
-                out.push(self.chunk(delta, None));
-                continue;
-            }
-            let Some(text) = response::part_text(part).filter(|t| !t.is_empty()) else {
-                continue;
-            };
-            let key = if part.get("thought").and_then(Value::as_bool) == Some(true) {
-                "reasoning_content"
-            } else {
-                "content"
-            };
-            let mut delta = Map::new();
-            delta.insert(key.into(), Value::String(text));
-            out.push(self.chunk(delta, None));
         }
-        if let Some(reason) = candidate.get("finishReason").and_then(Value::as_str) {
-            let finish = if self.tool_calls > 0 && !response::is_flagged(reason) {
-                "tool_calls"
-            } else {
-                response::finish_reason(Some(reason))
-            };
-            self.finished = true;
-            out.push(self.chunk(Map::new(), Some(finish)));
+        for (position, candidate) in candidates.iter().enumerate() {
+            self.candidate(position, candidate, out);
         }
         Ok(())
     }
@@ -206,11 +251,11 @@ impl StreamDecoder for GeminiStream {
         if let Some(event) = self.sse.finish()? {
             // An event without its blank line is usually a body cut inside it.
             match self.event(&event.data, &mut out) {
-                Err(_) if !self.finished => return Err(cut_short(self.provider)),
+                Err(_) if !self.finished() => return Err(cut_short(self.provider)),
                 result => result?,
             }
         }
-        if !self.finished {
+        if !self.finished() {
             return Err(cut_short(self.provider));
         }
         if let Some(usage) = self.usage.take() {
