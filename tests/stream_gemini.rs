@@ -317,6 +317,21 @@ fn each_candidate_is_its_own_choice_and_the_answer_ends_when_all_have_finished()
 }
 
 #[test]
+fn a_repeated_finish_reason_and_a_trailing_usage_event_end_the_choice_once() {
+    let mut body = body("text");
+    body.extend_from_slice(
+        b"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"\"}], \"role\": \"model\"}, \"finishReason\": \"STOP\", \"index\": 0}], \"usageMetadata\": {\"promptTokenCount\": 8, \"candidatesTokenCount\": 18, \"totalTokenCount\": 26}}\r\n\r\n",
+    );
+    let chunks = replay(&decoder, &body).ok();
+    let finishes = chunks
+        .iter()
+        .filter(|c| !c["choices"][0]["finish_reason"].is_null())
+        .count();
+    assert_eq!(finishes, 1);
+    assert_eq!(chunks.last().unwrap()["usage"]["total_tokens"], 26);
+}
+
+#[test]
 fn only_chat_streams() {
     assert!(gemini()
         .stream_decoder(&deployment(), Endpoint::Embedding, &replay::ctx(MODEL))

@@ -166,7 +166,12 @@ impl GeminiStream {
             delta.insert(key.into(), Value::String(text));
             out.push(self.chunk(&mut c, delta, None));
         }
-        if let Some(reason) = candidate.get("finishReason").and_then(Value::as_str) {
+        // One finish chunk per choice, should a later event repeat the reason.
+        let reason = candidate
+            .get("finishReason")
+            .and_then(Value::as_str)
+            .filter(|_| !c.finished);
+        if let Some(reason) = reason {
             let finish = if c.tool_calls > 0 && !response::is_flagged(reason) {
                 "tool_calls"
             } else {
