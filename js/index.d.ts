@@ -368,6 +368,20 @@ export declare class LlmuxStream<Chunk> implements AsyncIterable<Chunk> {
   abort(): void;
 }
 
+/**
+ * LiteLLM's `stream_chunk_builder`: the chunks of one stream -> the `chat.completion` (or
+ * `text_completion`) the same call would have answered unstreamed (content joined, tool calls
+ * merged by index, the last finish_reason, usage from the usage chunk when there is one).
+ */
+export declare function streamChunkBuilder(
+  chunks: ChatCompletionChunk[],
+): Omit<ChatCompletion, "_hidden_params">;
+export declare function streamChunkBuilder(
+  chunks: TextCompletionChunk[],
+): Omit<TextCompletion, "_hidden_params">;
+/** Alias of `streamChunkBuilder` (LiteLLM's name). */
+export declare const stream_chunk_builder: typeof streamChunkBuilder;
+
 export interface TextCompletionRequest extends CallOptions {
   model: string;
   prompt: string | string[];

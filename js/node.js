@@ -1,10 +1,14 @@
 // Node entry: Node 20's fetch cannot load file: URLs, so the wasm bytes are read from disk.
 import { readFileSync } from "node:fs";
-import { initSync, RouterCore, version } from "../dist/wasm/llmux.js";
+import { initSync, RouterCore, assembleChunks, version } from "../dist/wasm/llmux.js";
 import { defineRouter } from "./router.js";
+import { defineChunkBuilder } from "./stream.js";
 
 initSync({ module: readFileSync(new URL("../dist/wasm/llmux_bg.wasm", import.meta.url)) });
 
 export const Router = defineRouter(RouterCore);
+/** LiteLLM's `stream_chunk_builder`: a stream's chunks -> the full completion. */
+export const streamChunkBuilder = defineChunkBuilder(assembleChunks);
+export const stream_chunk_builder = streamChunkBuilder;
 export { version };
 export * from "./errors.js";

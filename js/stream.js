@@ -139,3 +139,18 @@ export class LlmuxStream {
     this.#end();
   }
 }
+
+/**
+ * LiteLLM's `stream_chunk_builder` over the wasm core's assembler: the chunks of one stream
+ * (chat or text) -> the `chat.completion` / `text_completion` the call would have answered.
+ */
+export function defineChunkBuilder(assembleChunks) {
+  return function streamChunkBuilder(chunks) {
+    if (!Array.isArray(chunks)) throw new TypeError("streamChunkBuilder: chunks must be an array");
+    try {
+      return JSON.parse(assembleChunks(JSON.stringify(chunks)));
+    } catch (e) {
+      throw toError(e);
+    }
+  };
+}

@@ -13,7 +13,7 @@
 )]
 
 mod common;
-#[path = "common/replay.rs"]
+#[path = "common/stream_replay.rs"]
 mod replay;
 
 use llmux::config::Deployment;
@@ -21,7 +21,7 @@ use llmux::error::ErrorKind;
 use llmux::ports::HttpRequest;
 use llmux::providers::{self, Provider, RequestContext};
 use llmux::stream::eventstream::{self, HeaderValue};
-use llmux::stream::StreamDecoder;
+use llmux::stream::{StreamContext, StreamDecoder};
 use llmux::types::Endpoint;
 use replay::{replay, Outcome};
 use serde_json::{json, Value};
@@ -30,6 +30,15 @@ const CLAUDE: &str = "anthropic.claude-3-5-sonnet-20241022-v2:0";
 const SESSION_TOKEN: &str = "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
 /// 2025-11-25T23:15:00Z.
 const NOW_MS: f64 = 1_764_112_500_000.0;
+
+/// The stream context every fixture's expected chunks are stamped with.
+fn ctx(model: &str) -> StreamContext {
+    StreamContext {
+        id: "chatcmpl-llmux-stream-test".into(),
+        created: 1_764_112_500,
+        model: model.into(),
+    }
+}
 
 fn provider() -> &'static dyn Provider {
     providers::lookup("bedrock").expect("bedrock is registered")
@@ -68,11 +77,7 @@ fn build(endpoint: Endpoint, body: Value, stream: bool) -> HttpRequest {
 
 fn decoder() -> Box<dyn StreamDecoder> {
     provider()
-        .stream_decoder(
-            &deployment(),
-            Endpoint::ChatCompletion,
-            &replay::ctx(CLAUDE),
-        )
+        .stream_decoder(&deployment(), Endpoint::ChatCompletion, &ctx(CLAUDE))
         .expect("bedrock streams chat")
 }
 
@@ -86,8 +91,8 @@ fn replayed(name: &str) -> Outcome {
 fn assert_fixture(name: &str) -> Vec<Value> {
     let chunks = replayed(name).ok();
     assert_eq!(
-        json!(chunks),
-        replay::expected_chunks("bedrock/stream", name, &chunks),
+        chunks,
+        replay::expected_chunks("bedrock/stream", &format!("{name}.chunks.json"), &chunks),
         "{name}"
     );
     chunks
@@ -273,7 +278,7 @@ fn exception_events_are_typed_errors_with_their_http_status() {
     ];
     for (name, kind, status, message) in cases {
         let outcome = replayed(name);
-        let (k, m, s) = outcome.err();
+        let (k, s, m) = outcome.err();
         assert_eq!((k, *s), (&kind, status), "{name}: {m}");
         assert!(m.starts_with(message), "{name}: {m}");
     }
@@ -300,7 +305,7 @@ fn generic_error_messages_are_server_errors() {
         b"",
     );
     let outcome = replay(&decoder, &frame);
-    let (kind, message, status) = outcome.err();
+    let (kind, status, message) = outcome.err();
     assert_eq!(*status, 500);
     assert_eq!(*kind, ErrorKind::ServiceUnavailableError);
     assert_eq!(message, "InternalFailure: An internal error occurred");
@@ -328,7 +333,7 @@ fn a_stream_without_message_stop_is_cut_short() {
         .sum();
     for cut in [before_stop, before_stop + 10, body.len() - 3] {
         let outcome = replay(&decoder, &body[..cut]);
-        let (kind, message, _) = outcome.err();
+        let (kind, _, message) = outcome.err();
         assert_eq!(*kind, ErrorKind::APIConnectionError, "cut at {cut}");
         assert!(
             message.contains("ended before the answer was complete"),
@@ -345,7 +350,7 @@ fn a_corrupt_frame_is_a_connection_error_naming_the_crc() {
     let last = body.len() - 20;
     body[last] ^= 0x01;
     let outcome = replay(&decoder, &body);
-    let (kind, message, _) = outcome.err();
+    let (kind, _, message) = outcome.err();
     assert_eq!(*kind, ErrorKind::APIConnectionError);
     assert!(message.contains("message CRC mismatch"), "{message}");
 }
@@ -375,6 +380,6 @@ fn streaming_request_posts_the_converse_body_to_converse_stream_signed_as_botoco
 fn only_chat_streams() {
     let d = deployment();
     assert!(provider()
-        .stream_decoder(&d, Endpoint::Embedding, &replay::ctx(CLAUDE))
+        .stream_decoder(&d, Endpoint::Embedding, &ctx(CLAUDE))
         .is_none());
 }

@@ -13,20 +13,29 @@
 )]
 
 mod common;
-#[path = "common/replay.rs"]
+#[path = "common/stream_replay.rs"]
 mod replay;
 
 use llmux::config::Deployment;
 use llmux::error::ErrorKind;
 use llmux::ports::HttpRequest;
 use llmux::providers::{self, Provider, RequestContext};
-use llmux::stream::StreamDecoder;
+use llmux::stream::{StreamContext, StreamDecoder};
 use llmux::types::Endpoint;
 use replay::{replay, Outcome};
 use serde_json::{json, Value};
 
 const KEY: &str = "AIzaSyD-test-key-0123456789abcdefghij";
 const MODEL: &str = "gemini-2.5-flash";
+
+/// The stream context every fixture's expected chunks are stamped with.
+fn ctx(model: &str) -> StreamContext {
+    StreamContext {
+        id: "chatcmpl-llmux-stream-test".into(),
+        created: 1_764_112_500,
+        model: model.into(),
+    }
+}
 
 fn deployment() -> Deployment {
     Deployment::parse(
@@ -61,7 +70,7 @@ fn build(body: Value, stream: bool) -> HttpRequest {
 
 fn decoder() -> Box<dyn StreamDecoder> {
     gemini()
-        .stream_decoder(&deployment(), Endpoint::ChatCompletion, &replay::ctx(MODEL))
+        .stream_decoder(&deployment(), Endpoint::ChatCompletion, &ctx(MODEL))
         .expect("gemini streams chat")
 }
 
@@ -76,8 +85,8 @@ fn replayed(name: &str) -> Outcome {
 fn assert_fixture(name: &str) -> Vec<Value> {
     let chunks = replayed(name).ok();
     assert_eq!(
-        json!(chunks),
-        replay::expected_chunks("gemini/stream", name, &chunks),
+        chunks,
+        replay::expected_chunks("gemini/stream", &format!("{name}.chunks.json"), &chunks),
         "{name}"
     );
     chunks
@@ -220,7 +229,7 @@ fn safety_finish_is_content_filter() {
 fn a_blocked_prompt_is_a_content_policy_violation() {
     let outcome = replayed("blocked_prompt");
     assert!(outcome.chunks.is_empty());
-    let (kind, message, status) = outcome.err();
+    let (kind, status, message) = outcome.err();
     assert_eq!(*kind, ErrorKind::ContentPolicyViolationError);
     assert_eq!(*status, 400);
     assert!(message.contains("blockReason: SAFETY"), "{message}");
@@ -230,13 +239,13 @@ fn a_blocked_prompt_is_a_content_policy_violation() {
 fn error_events_are_classified_as_the_same_google_error_over_http() {
     let outcome = replayed("error_overloaded");
     assert_eq!(joined(&outcome.chunks, "content"), "Once upon a time");
-    let (kind, message, status) = outcome.err();
+    let (kind, status, message) = outcome.err();
     assert_eq!(*kind, ErrorKind::ServiceUnavailableError);
     assert_eq!(*status, 503);
     assert!(message.starts_with("The model is overloaded"), "{message}");
 
     let outcome = replayed("error_rate_limit");
-    let (kind, _, status) = outcome.err();
+    let (kind, status, _) = outcome.err();
     assert_eq!(*kind, ErrorKind::RateLimitError);
     assert_eq!(*status, 429);
     // RetryInfo's delay is kept, as for the HTTP error.
@@ -255,7 +264,7 @@ fn a_stream_without_a_finish_reason_is_cut_short() {
         .unwrap();
     for cut in [last_event, last_event + 40, whole.len() - 30] {
         let outcome = replay(&decoder, &whole[..cut]);
-        let (kind, message, _) = outcome.err();
+        let (kind, _, message) = outcome.err();
         assert_eq!(*kind, ErrorKind::APIConnectionError, "cut at {cut}");
         assert!(
             message.contains("gemini stream ended before the answer was complete"),
@@ -270,7 +279,7 @@ fn an_unreadable_event_is_malformed() {
     let mut broken = body("text");
     broken.splice(0..0, b"data: {\"candidates\": [\r\n\r\n".iter().copied());
     let outcome = replay(&decoder, &broken);
-    let (kind, message, _) = outcome.err();
+    let (kind, _, message) = outcome.err();
     assert_eq!(*kind, ErrorKind::APIConnectionError);
     assert!(
         message.contains("Malformed gemini stream event"),
@@ -334,6 +343,6 @@ fn a_repeated_finish_reason_and_a_trailing_usage_event_end_the_choice_once() {
 #[test]
 fn only_chat_streams() {
     assert!(gemini()
-        .stream_decoder(&deployment(), Endpoint::Embedding, &replay::ctx(MODEL))
+        .stream_decoder(&deployment(), Endpoint::Embedding, &ctx(MODEL))
         .is_none());
 }

@@ -12,14 +12,14 @@
 )]
 
 mod common;
-#[path = "common/replay.rs"]
+#[path = "common/stream_replay.rs"]
 mod replay;
 
 use llmux::config::Deployment;
 use llmux::error::ErrorKind;
 use llmux::ports::HttpRequest;
 use llmux::providers::{self, Provider, RequestContext};
-use llmux::stream::StreamDecoder;
+use llmux::stream::{StreamContext, StreamDecoder};
 use llmux::types::Endpoint;
 use replay::replay;
 use serde_json::{json, Value};
@@ -28,6 +28,15 @@ const PROJECT: &str = "llmux-test-project";
 const TOKEN: &str = "ya29.c.c0ASRK0GbTestAccessToken";
 const GEMINI: &str = "gemini-2.5-flash";
 const CLAUDE: &str = "claude-sonnet-4-5@20250929";
+
+/// The stream context every fixture's expected chunks are stamped with.
+fn ctx(model: &str) -> StreamContext {
+    StreamContext {
+        id: "chatcmpl-llmux-stream-test".into(),
+        created: 1_764_112_500,
+        model: model.into(),
+    }
+}
 
 fn deployment(model: &str, extra: Value) -> Deployment {
     let mut params = json!({
@@ -73,7 +82,7 @@ fn decoder() -> Box<dyn StreamDecoder> {
         .stream_decoder(
             &deployment(GEMINI, json!({})),
             Endpoint::ChatCompletion,
-            &replay::ctx(GEMINI),
+            &ctx(GEMINI),
         )
         .expect("vertex streams gemini chat")
 }
@@ -109,7 +118,7 @@ fn gemini_streaming_request_posts_the_same_body_to_stream_generate_content() {
 }
 
 #[test]
-fn claude_streaming_request_posts_stream_raw_predict_with_stream_true() {
+fn claude_streams_stream_raw_predict_through_the_anthropic_decoder_with_the_deployment_model() {
     let d = deployment(CLAUDE, json!({}));
     let plain = build(&d, chat(), false);
     let streamed = build(&d, chat(), true);
@@ -119,10 +128,32 @@ fn claude_streaming_request_posts_stream_raw_predict_with_stream_true() {
     let mut expected = common::sent_json(&plain);
     expected["stream"] = json!(true);
     assert_eq!(common::sent_json(&streamed), expected);
-    // Anthropic's SSE format has no decoder on this route yet.
-    assert!(vertex()
-        .stream_decoder(&d, Endpoint::ChatCompletion, &replay::ctx(CLAUDE))
-        .is_none());
+
+    // Anthropic's recorded stream gives the anthropic decoder's chunks, but for the model,
+    // which is the deployment's (as the non-streaming reply has it).
+    let claude = || {
+        vertex()
+            .stream_decoder(&d, Endpoint::ChatCompletion, &ctx(CLAUDE))
+            .expect("vertex streams claude chat")
+    };
+    let body = common::fixture_bytes("anthropic/stream", "text.sse");
+    let chunks = replay(&claude, &body).ok();
+    let want = common::fixture("anthropic/stream", "text.chunks.json");
+    let strip = |c: &Value| {
+        let mut c = c.clone();
+        c.as_object_mut().unwrap().remove("created");
+        c.as_object_mut().unwrap().remove("model");
+        c
+    };
+    assert_eq!(
+        chunks.iter().map(strip).collect::<Vec<_>>(),
+        want.as_array()
+            .unwrap()
+            .iter()
+            .map(strip)
+            .collect::<Vec<_>>()
+    );
+    assert!(chunks.iter().all(|c| c["model"] == CLAUDE));
 }
 
 #[test]
@@ -130,8 +161,8 @@ fn gemini_stream_replays_into_the_expected_chunks() {
     let body = common::fixture_bytes("vertex/stream", "gemini_text.sse");
     let chunks = replay(&decoder, &body).ok();
     assert_eq!(
-        json!(chunks),
-        replay::expected_chunks("vertex/stream", "gemini_text", &chunks)
+        chunks,
+        replay::expected_chunks("vertex/stream", "gemini_text.chunks.json", &chunks)
     );
     assert_eq!(chunks[0]["id"], "x1RAaIbNOcbSmecP3Pn3uAk");
     // `created` is the router's clock, as for every stream.
@@ -155,13 +186,13 @@ fn gemini_stream_replays_into_the_expected_chunks() {
 fn quota_error_event_is_a_rate_limit_and_a_cut_stream_names_vertex() {
     let body = common::fixture_bytes("vertex/stream", "gemini_error_quota.sse");
     let outcome = replay(&decoder, &body);
-    let (kind, message, status) = outcome.err();
+    let (kind, status, message) = outcome.err();
     assert_eq!((*kind, *status), (ErrorKind::RateLimitError, 429));
     assert!(message.contains("RESOURCE_EXHAUSTED"), "{message}");
 
     let body = common::fixture_bytes("vertex/stream", "gemini_text.sse");
     let outcome = replay(&decoder, &body[..body.len() / 2]);
-    let (kind, message, _) = outcome.err();
+    let (kind, _, message) = outcome.err();
     assert_eq!(*kind, ErrorKind::APIConnectionError);
     assert!(
         message.contains("vertex_ai stream ended before the answer was complete"),
@@ -175,7 +206,7 @@ fn embeddings_do_not_stream() {
         .stream_decoder(
             &deployment("text-embedding-005", json!({})),
             Endpoint::Embedding,
-            &replay::ctx("text-embedding-005"),
+            &ctx("text-embedding-005"),
         )
         .is_none());
 }

@@ -843,3 +843,88 @@ async fn router_survives_every_fault_and_keeps_serving() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Streams through the fetch body reader
+
+/// Chat stream request for `group`.
+fn stream_request(group: &str) -> Map<String, Value> {
+    let mut m = chat(group);
+    m.insert("stream".into(), Value::Bool(true));
+    m
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_is_read_piece_by_piece_from_the_fetch_body() {
+    let name = unique("wasm-stream");
+    script(
+        &name,
+        json!([{ "reply": "one two three four", "chunk_delay_ms": 20 }]),
+    )
+    .await;
+    let r = router(json!({ "model_list": [deployment("gpt", &name)], "num_retries": 0 }));
+    let mut stream = within(
+        10_000,
+        "opening a stream",
+        r.call_stream(Endpoint::ChatCompletion, stream_request("gpt")),
+    )
+    .await
+    .unwrap();
+    let mut text = String::new();
+    let mut batches = 0;
+    while let Some(chunks) = within(10_000, "next()", stream.next()).await.unwrap() {
+        batches += 1;
+        for c in chunks {
+            text.push_str(c["choices"][0]["delta"]["content"].as_str().unwrap_or(""));
+        }
+    }
+    assert_eq!(text, "one two three four");
+    assert!(
+        batches >= 4,
+        "chunks arrived over {batches} reads, expected one per event"
+    );
+    let sent = &calls_to(&name).await[0]["body"];
+    assert_eq!(sent["stream"], true);
+}
+
+#[wasm_bindgen_test]
+async fn aborting_a_stream_aborts_the_fetch_even_while_a_read_is_pending() {
+    let name = unique("wasm-stream-abort");
+    script(
+        &name,
+        json!([{ "reply": "one two three four", "chunk_delay_ms": 2000 }]),
+    )
+    .await;
+    let before = aborted().await;
+    let r = router(json!({ "model_list": [deployment("gpt", &name)], "num_retries": 0 }));
+    let mut stream = within(
+        10_000,
+        "opening a stream",
+        r.call_stream(Endpoint::ChatCompletion, stream_request("gpt")),
+    )
+    .await
+    .unwrap();
+    let first = within(10_000, "first chunks", stream.next()).await.unwrap();
+    assert!(first.is_some());
+    let handle = stream.abort_handle();
+    // The next read waits 2 s for the mock; abort it from a timer while it is pending.
+    gloo_timers::callback::Timeout::new(50, move || handle.abort()).forget();
+    let started = now();
+    let rest = within(5_000, "the aborted read", stream.next())
+        .await
+        .unwrap();
+    assert!(rest.is_none(), "an aborted stream ends");
+    assert!(
+        now() - started < 1_500.0,
+        "the pending read ended with the abort"
+    );
+    let mut seen = aborted().await;
+    for _ in 0..50 {
+        if seen > before {
+            break;
+        }
+        TimeoutFuture::new(20).await;
+        seen = aborted().await;
+    }
+    assert_eq!(seen, before + 1, "the mock saw the connection close");
+}

@@ -942,30 +942,36 @@ fn normalize_chat(value: &mut Value) {
         }
     }
     if let Some(Value::Object(usage)) = value.get_mut("usage") {
-        let get = |u: &Map<String, Value>, k: &str| u.get(k).and_then(Value::as_u64);
-        let prompt = get(usage, "prompt_tokens").unwrap_or(0);
-        let mut completion = get(usage, "completion_tokens").unwrap_or(0);
-        let reasoning = usage
-            .get("completion_tokens_details")
-            .and_then(|d| d.get("reasoning_tokens"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        match get(usage, "total_tokens") {
-            Some(total) if reasoning > 0 && total == prompt + completion + reasoning => {
-                completion += reasoning;
-                usage.insert("completion_tokens".into(), completion.into());
-            }
-            Some(_) => {}
-            None => {
-                usage.insert("total_tokens".into(), (prompt + completion).into());
-            }
+        normalize_usage(usage);
+    }
+}
+
+/// Usage as OpenAI counts it: reasoning tokens reported outside `completion_tokens` (xAI)
+/// moved in, a missing `total_tokens` added. Shared with the stream decoder.
+pub(crate) fn normalize_usage(usage: &mut Map<String, Value>) {
+    let get = |u: &Map<String, Value>, k: &str| u.get(k).and_then(Value::as_u64);
+    let prompt = get(usage, "prompt_tokens").unwrap_or(0);
+    let mut completion = get(usage, "completion_tokens").unwrap_or(0);
+    let reasoning = usage
+        .get("completion_tokens_details")
+        .and_then(|d| d.get("reasoning_tokens"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    match get(usage, "total_tokens") {
+        Some(total) if reasoning > 0 && total == prompt + completion + reasoning => {
+            completion += reasoning;
+            usage.insert("completion_tokens".into(), completion.into());
+        }
+        Some(_) => {}
+        None => {
+            usage.insert("total_tokens".into(), (prompt + completion).into());
         }
     }
 }
 
 /// A reply `content` given as a list of blocks (text, Mistral's thinking) as a string, the
 /// thinking as `reasoning_content`.
-fn flatten_reply_content(message: &mut Map<String, Value>) {
+pub(crate) fn flatten_reply_content(message: &mut Map<String, Value>) {
     let Some(Value::Array(blocks)) = message.get("content") else {
         return;
     };

@@ -7,7 +7,8 @@ use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
-use crate::stream::{sse::SseDecoder, StreamContext, StreamDecoder};
+use crate::stream::sse::{SseDecoder, SseEvent};
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::audio::{multipart, Audio, AudioBody, Upload};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
@@ -274,14 +275,23 @@ pub fn request_stream(body: &mut Map<String, Value>, endpoint: Endpoint, with_us
 /// Decodes an OpenAI-format SSE stream (OpenAI, Azure and the compatible presets): chunks pass
 /// through as they are, except that usage — wherever the server puts it (a final
 /// `choices: []` chunk, the last content chunk, Groq's `x_groq.usage`) — is moved to one final
-/// usage chunk. In-stream `{"error": …}` events become typed errors.
+/// usage chunk (a `text_completion` one for the legacy endpoint). In-stream errors (an
+/// `{"error": …}` chunk, or an `event: error` event) become typed errors, returned after the
+/// chunks before them.
 pub struct OpenAiStream {
     sse: SseDecoder,
     provider: &'static str,
     done: bool,
     finished_choice: bool,
     usage: Option<Value>,
-    last: Option<(String, String, u64)>,
+    /// The last non-empty id, model, created and object seen, for the usage chunk.
+    id: String,
+    model: String,
+    created: u64,
+    object: Option<String>,
+    /// A tool-call delta was seen (an empty `finish_reason` then means `tool_calls`).
+    tool_calls: bool,
+    failed: Option<LlmError>,
 }
 
 impl OpenAiStream {
@@ -292,12 +302,17 @@ impl OpenAiStream {
             done: false,
             finished_choice: false,
             usage: None,
-            last: None,
+            id: String::new(),
+            model: String::new(),
+            created: 0,
+            object: None,
+            tool_calls: false,
+            failed: None,
         }
     }
 
-    fn event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
-        let data = data.trim();
+    fn event(&mut self, event: &SseEvent, out: &mut Vec<Value>) -> Result<(), LlmError> {
+        let data = event.data.trim();
         if data == "[DONE]" {
             self.done = true;
             return Ok(());
@@ -316,6 +331,9 @@ impl OpenAiStream {
         if let Some(error) = obj.get("error").filter(|e| !e.is_null()) {
             return Err(in_stream_error(error));
         }
+        if event.name() == "error" {
+            return Err(in_stream_error(&Value::Object(obj.clone())));
+        }
         if let Some(usage) = obj.remove("usage").filter(|u| !u.is_null()) {
             self.usage = Some(usage);
         }
@@ -326,10 +344,33 @@ impl OpenAiStream {
         {
             self.usage.get_or_insert(usage);
         }
-        let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
-        let model = obj.get("model").and_then(Value::as_str).unwrap_or_default();
-        let created = obj.get("created").and_then(Value::as_u64).unwrap_or(0);
-        self.last = Some((id.to_string(), model.to_string(), created));
+        let text = |key: &str| {
+            obj.get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        if let Some(id) = text("id") {
+            self.id = id;
+        }
+        if let Some(model) = text("model") {
+            self.model = model;
+        }
+        if let Some(object) = text("object") {
+            self.object = Some(object);
+        }
+        if let Some(created) = obj
+            .get("created")
+            .and_then(Value::as_u64)
+            .filter(|c| *c > 0)
+        {
+            self.created = created;
+        }
+        if let Some(Value::Array(choices)) = obj.get_mut("choices") {
+            for choice in choices.iter_mut().filter_map(Value::as_object_mut) {
+                self.normalize_choice(choice);
+            }
+        }
         let choices = obj.get("choices").and_then(Value::as_array);
         if choices.is_some_and(|c| {
             c.iter()
@@ -347,6 +388,30 @@ impl OpenAiStream {
     }
 }
 
+impl OpenAiStream {
+    /// Normalises one streamed choice the way the compatible presets' replies are: a list
+    /// `content` (Mistral's thinking blocks) becomes `content` text plus `reasoning_content`,
+    /// and an empty `finish_reason` (xAI) becomes `tool_calls` after tool calls, else `stop`.
+    fn normalize_choice(&mut self, choice: &mut Map<String, Value>) {
+        if let Some(Value::Object(delta)) = choice.get_mut("delta") {
+            if delta.get("tool_calls").is_some_and(|c| !c.is_null()) {
+                self.tool_calls = true;
+            }
+            if delta.get("content").is_some_and(Value::is_array) {
+                super::compat::flatten_reply_content(delta);
+            }
+        }
+        if choice.get("finish_reason").and_then(Value::as_str) == Some("") {
+            let reason = if self.tool_calls {
+                "tool_calls"
+            } else {
+                "stop"
+            };
+            choice.insert("finish_reason".into(), Value::String(reason.into()));
+        }
+    }
+}
+
 /// An `{"error": {message, type, code}}` sent inside a stream.
 fn in_stream_error(error: &Value) -> LlmError {
     let message = error
@@ -357,44 +422,68 @@ fn in_stream_error(error: &Value) -> LlmError {
     let kind = error
         .get("type")
         .and_then(Value::as_str)
+        .or_else(|| error.get("code").and_then(Value::as_str))
         .unwrap_or_default();
     let code = error
         .get("code")
         .and_then(|c| c.as_u64())
-        .and_then(|c| u16::try_from(c).ok());
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|c| (400..600).contains(c));
     let status = code.unwrap_or(match kind {
         "rate_limit_exceeded" | "rate_limit_error" | "tokens" | "requests" => 429,
-        "invalid_request_error" => 400,
-        "authentication_error" => 401,
+        "invalid_request_error" | "context_length_exceeded" => 400,
+        "authentication_error" | "invalid_api_key" => 401,
         "overloaded_error" | "service_unavailable" => 503,
         _ => 500,
     });
+    let message = match error.get("code").and_then(Value::as_str) {
+        // Keep the code: classification (context window, content policy) reads it.
+        Some(code) if !message.contains(code) => format!("{message} (code: {code})"),
+        _ => message.to_string(),
+    };
     crate::stream::stream_error(status, message)
 }
 
 impl StreamDecoder for OpenAiStream {
     fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
-        let mut out = Vec::new();
-        for event in self.sse.feed(bytes)? {
-            self.event(&event.data, &mut out)?;
+        if let Some(e) = self.failed.take() {
+            return Err(e);
         }
-        Ok(out)
+        let mut out = Vec::new();
+        let result = self.sse.feed(bytes).and_then(|events| {
+            events
+                .iter()
+                .try_for_each(|event| self.event(event, &mut out))
+        });
+        crate::stream::deliver(out, result, &mut self.failed)
     }
 
     fn finish(&mut self) -> Result<Vec<Value>, LlmError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let mut out = Vec::new();
         if let Some(event) = self.sse.finish()? {
-            self.event(&event.data, &mut out)?;
+            self.event(&event, &mut out)?;
         }
         if !self.done && !self.finished_choice {
             return Err(crate::stream::cut_short(self.provider));
         }
-        if let (Some(usage), Some((id, model, created))) = (self.usage.take(), self.last.take()) {
+        if let Some(mut usage) = self.usage.take() {
+            if let Some(usage) = usage.as_object_mut() {
+                super::compat::normalize_usage(usage);
+            }
             let ctx = StreamContext {
-                created,
+                created: self.created,
                 ..StreamContext::default()
             };
-            out.push(crate::stream::usage_chunk(&ctx, &id, &model, usage));
+            let mut chunk = crate::stream::usage_chunk(&ctx, &self.id, &self.model, usage);
+            if let (Some("text_completion"), Some(obj)) =
+                (self.object.as_deref(), chunk.as_object_mut())
+            {
+                obj.insert("object".into(), Value::String("text_completion".into()));
+            }
+            out.push(chunk);
         }
         Ok(out)
     }

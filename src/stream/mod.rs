@@ -7,8 +7,11 @@
 //! chunk with `choices: []` and `usage` (OpenAI's `stream_options.include_usage` shape); the
 //! router drops that chunk when the caller did not ask for it.
 
+pub mod assemble;
 pub mod eventstream;
 pub mod sse;
+
+pub use assemble::assemble;
 
 use crate::error::{ErrorKind, LlmError};
 use serde_json::{json, Map, Value};
@@ -96,23 +99,6 @@ pub fn cut_short(provider: &str) -> LlmError {
     )
 }
 
-/// The chunks a feed completed, or its error when it completed none (else the error waits in
-/// `pending` for the next call, so no chunk decoded before it is lost however the body splits).
-pub fn deliver(
-    out: Vec<Value>,
-    result: Result<(), LlmError>,
-    pending: &mut Option<LlmError>,
-) -> Result<Vec<Value>, LlmError> {
-    match result {
-        Ok(()) => Ok(out),
-        Err(e) if out.is_empty() => Err(e),
-        Err(e) => {
-            *pending = Some(e);
-            Ok(out)
-        }
-    }
-}
-
 /// A stream event or chunk that could not be read.
 pub fn malformed_event(provider: &str, detail: impl std::fmt::Display) -> LlmError {
     LlmError::new(
@@ -129,4 +115,22 @@ pub fn stream_error(status: u16, message: impl Into<String>) -> LlmError {
     let mut e = LlmError::new(kind, message).with_status(status);
     e.from_upstream = true;
     e
+}
+
+/// The result of one `feed`: the chunks made before an error are returned first and the error
+/// is kept in `failed` for the next call, so a split of the body never changes what a
+/// caller receives. Without chunks the error is returned at once.
+pub fn deliver(
+    chunks: Vec<Value>,
+    result: Result<(), LlmError>,
+    failed: &mut Option<LlmError>,
+) -> Result<Vec<Value>, LlmError> {
+    match result {
+        Ok(()) => Ok(chunks),
+        Err(e) if chunks.is_empty() => Err(e),
+        Err(e) => {
+            *failed = Some(e);
+            Ok(chunks)
+        }
+    }
 }

@@ -353,6 +353,20 @@ fn envelope(routed: &Routed) -> String {
     format!("{{\"hidden\":{hidden},\"body\":{}}}", routed.body)
 }
 
+/// LiteLLM's `stream_chunk_builder`: the chunks of one stream (JSON text of an array) ->
+/// the `chat.completion` (or `text_completion`) as JSON text; throws an error object.
+#[wasm_bindgen(js_name = assembleChunks)]
+pub fn assemble_chunks(chunks: &str) -> Result<String, JsValue> {
+    let chunks: Vec<Value> = serde_json::from_str(chunks).map_err(|e| {
+        js_error(&LlmError::bad_request(format!(
+            "chunks must be an array of chunk objects: {e}"
+        )))
+    })?;
+    crate::stream::assemble::assemble(&chunks)
+        .map(|v| v.to_string())
+        .map_err(|e| js_error(&e))
+}
+
 /// The crate version, for diagnostics.
 #[wasm_bindgen]
 pub fn version() -> String {

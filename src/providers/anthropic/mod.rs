@@ -42,22 +42,28 @@
 //! reads, `cache_read_input_tokens` / `cache_creation_input_tokens` passed through. `created`
 //! is left 0 (Anthropic reports no time; the router stamps it).
 //!
+//! Streaming (`ctx.stream`): the same request with `"stream": true`; the SSE events are
+//! decoded by [`AnthropicStream`] (see `stream.rs`), which Claude on Vertex can share.
+//!
 //! Errors (`{type: "error", error: {type, message}}`): "prompt is too long" ->
 //! ContextWindowExceededError, `overloaded_error` (529) -> InternalServerError, "content
 //! filtering policy" -> ContentPolicyViolationError, else by status.
 
 mod request;
 mod response;
+mod stream;
 
 use super::{Provider, RequestContext};
 use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
 pub use request::{default_max_tokens, DEFAULT_MAX_TOKENS, JSON_TOOL_NAME};
 pub use response::finish_reason;
+pub use stream::AnthropicStream;
 
 pub const DEFAULT_API_BASE: &str = "https://api.anthropic.com";
 pub const API_VERSION: &str = "2023-06-01";
@@ -93,7 +99,10 @@ impl Provider for Anthropic {
         if !self.supports(endpoint) {
             return Err(crate::providers::unsupported("anthropic", endpoint));
         }
-        let body = request::translate(&d.model, body)?;
+        let mut body = request::translate(&d.model, body)?;
+        if ctx.stream {
+            body.insert("stream".into(), Value::Bool(true));
+        }
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
             ("accept".to_string(), "application/json".to_string()),
@@ -112,6 +121,16 @@ impl Provider for Anthropic {
             &Value::Object(body),
             ctx,
         )
+    }
+
+    fn stream_decoder(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        self.supports(endpoint)
+            .then(|| Box::new(AnthropicStream::new(ctx)) as Box<dyn StreamDecoder>)
     }
 
     fn parse_response(

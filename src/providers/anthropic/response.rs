@@ -26,6 +26,21 @@ pub fn parse(response: &HttpResponse) -> Result<Value, LlmError> {
     Ok(to_chat_completion(&value, content))
 }
 
+/// An `error` event inside a stream (`{type: "error", error: {type, message}}`), classified
+/// exactly as the same body would be with the status Anthropic documents for its type.
+pub fn stream_error(event: &Value) -> LlmError {
+    let status = event
+        .pointer("/error/type")
+        .and_then(Value::as_str)
+        .map_or(500, status_of_error_type);
+    let reply = HttpResponse {
+        status,
+        headers: Vec::new(),
+        body: serde_json::to_vec(event).unwrap_or_default(),
+    };
+    upstream_error(&reply, status)
+}
+
 /// The HTTP status Anthropic documents for each `error.type`.
 fn status_of_error_type(kind: &str) -> u16 {
     match kind {
@@ -179,7 +194,7 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
 
 /// Anthropic usage -> OpenAI usage the way LiteLLM counts it: prompt tokens include cache
 /// reads and cache writes; both are also reported on their own.
-fn usage(usage: Option<&Value>) -> Value {
+pub fn usage(usage: Option<&Value>) -> Value {
     let n = |key: &str| {
         usage
             .and_then(|u| u.get(key))

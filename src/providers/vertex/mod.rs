@@ -45,8 +45,8 @@
 //!
 //! Streaming (`stream: true`): Gemini models post the same body to
 //! `:streamGenerateContent?alt=sse` and the SSE reply is decoded by the `gemini` module's
-//! stream decoder; Claude models post to `:streamRawPredict` with `stream: true`, whose
-//! Anthropic-format reply has no decoder here yet.
+//! stream decoder; Claude models post to `:streamRawPredict` with `stream: true` and the reply
+//! is decoded by the `anthropic` module's, with the deployment's model on every chunk.
 //!
 //! Text completion goes through chat (the router converts). Not yet supported (refused when
 //! the deployment is configured): partner models other than Claude (Llama, Mistral,
@@ -399,8 +399,8 @@ impl Provider for VertexAi {
         crate::providers::post_json(url, headers, &payload, ctx)
     }
 
-    /// Gemini models stream through the `gemini` decoder. Claude's `streamRawPredict` reply is
-    /// Anthropic's SSE format: it has no decoder here yet (`None`: the router refuses).
+    /// Gemini models stream through the `gemini` decoder; Claude's `streamRawPredict` reply
+    /// is Anthropic's SSE format, decoded by the `anthropic` decoder.
     fn stream_decoder(
         &self,
         d: &Deployment,
@@ -411,6 +411,10 @@ impl Provider for VertexAi {
             (Endpoint::ChatCompletion, Family::Google) => Some(Box::new(
                 gemini::stream::GeminiStream::new("vertex_ai", ctx),
             )),
+            (Endpoint::ChatCompletion, Family::Claude) => Some(Box::new(ClaudeStream {
+                inner: anthropic::AnthropicStream::new(ctx),
+                model: d.model.clone(),
+            })),
             _ => None,
         }
     }
@@ -443,6 +447,36 @@ impl Provider for VertexAi {
             }
             _ => Err(crate::providers::unsupported("vertex_ai", endpoint)),
         }
+    }
+}
+
+/// Claude's Anthropic-format stream, with the deployment's model on every chunk (as the
+/// non-streaming reply has it, and LiteLLM).
+struct ClaudeStream {
+    inner: anthropic::AnthropicStream,
+    model: String,
+}
+
+impl ClaudeStream {
+    fn stamp(&self, mut chunks: Vec<Value>) -> Vec<Value> {
+        for chunk in &mut chunks {
+            if let Some(obj) = chunk.as_object_mut() {
+                obj.insert("model".into(), json!(self.model));
+            }
+        }
+        chunks
+    }
+}
+
+impl StreamDecoder for ClaudeStream {
+    fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
+        let chunks = self.inner.feed(bytes)?;
+        Ok(self.stamp(chunks))
+    }
+
+    fn finish(&mut self) -> Result<Vec<Value>, LlmError> {
+        let chunks = self.inner.finish()?;
+        Ok(self.stamp(chunks))
     }
 }
 

@@ -6,6 +6,7 @@ import { after, beforeEach, describe, it } from "node:test";
 import { Stream } from "openai/core/streaming";
 import { APIError } from "openai";
 
+import { streamChunkBuilder, stream_chunk_builder } from "../../../js/node.js";
 import {
   T,
   chatRequest,
@@ -223,5 +224,22 @@ describe("stream: true", () => {
     const e = await rejection(router.embedding({ model: "chat", input: "x", stream: true }));
     assert.ok(e instanceof errors.BadRequestError, e.name);
     assert.equal(mock.calls.length, 0);
+  });
+
+  it("streamChunkBuilder assembles the chunks into the unstreamed answer", T, async () => {
+    mock.script("a", { reply: REPLY }, { reply: REPLY });
+    const router = routerOver(mock, { chat: ["a"] });
+    const plain = await router.completion(chatRequest("chat", { seed: 1 }));
+    const chunks = await collect(
+      await router.completion(
+        chatRequest("chat", { stream: true, stream_options: { include_usage: true } }),
+      ),
+    );
+    const built = streamChunkBuilder(chunks);
+    assert.equal(built.object, "chat.completion");
+    assert.deepEqual(built.choices, plain.choices);
+    assert.deepEqual(built.usage, plain.usage);
+    assert.equal(stream_chunk_builder, streamChunkBuilder);
+    assert.throws(() => streamChunkBuilder("nope"), TypeError);
   });
 });

@@ -319,20 +319,40 @@ describe("vertex_ai provider", () => {
     },
   );
 
-  it("a Claude model refuses stream: true before any upstream call", T, async () => {
-    const router = vertexRouter("claude-sonnet-4-5@20250929", {
-      vertex_project: PROJECT,
-      api_key: TOKEN,
-    });
-    const err = await rejection(
-      router.completion({
+  it(
+    "a Claude model streams streamRawPredict as Anthropic SSE, with the deployment's model",
+    T,
+    async () => {
+      const sse = readFileSync(
+        new URL("../../fixtures/anthropic/stream/text.sse", import.meta.url),
+        "utf8",
+      );
+      mock.script("vertex", { sse: sse.split(/(?<=\n\n)/), done: false });
+      const router = vertexRouter("claude-sonnet-4-5@20250929", {
+        vertex_project: PROJECT,
+        api_key: TOKEN,
+      });
+      const stream = await router.completion({
         model: "vertex-chat",
         messages: [{ role: "user", content: "hi" }],
+        max_tokens: 100,
         stream: true,
-      }),
-    );
-    assert.ok(err instanceof errors.BadRequestError, `${err?.name}: ${err?.message}`);
-    assert.match(err.message, /cannot stream/);
-    assert.equal(mock.callsTo("vertex").length, 0);
-  });
+      });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      const [call] = mock.callsTo("vertex");
+      assert.equal(
+        call.path,
+        modelPath("anthropic", "claude-sonnet-4-5@20250929", "streamRawPredict"),
+      );
+      assert.equal(call.body.stream, true);
+      assert.equal(call.body.anthropic_version, "vertex-2023-10-16");
+      const want = fixture("../anthropic/stream/text.chunks.json").slice(0, -1);
+      assert.deepEqual(
+        chunks.map(({ created, model, ...c }) => c),
+        want.map(({ created, model, ...c }) => c),
+      );
+      assert.ok(chunks.every((c) => c.model === "claude-sonnet-4-5@20250929"));
+    },
+  );
 });

@@ -18,7 +18,7 @@
 //!   `seed`, `frequency_penalty`, `presence_penalty` as is; `response_format`
 //!   `json_object` as is, `json_schema` -> `{type: "json_object", json_schema: <schema>}`,
 //!   `text` left out; `n` must be 1 (Cohere returns one generation; `n > 1` is a
-//!   `BadRequestError`). `stream: false` is always sent.
+//!   `BadRequestError`). `stream: false` is sent, `stream: true` for a streamed call.
 //! - Dropped OpenAI params (LiteLLM's drop_params for Cohere): `logit_bias`, `logprobs`,
 //!   `top_logprobs`, `user`, `parallel_tool_calls`, `stream_options`, `service_tier`, `store`,
 //!   `modalities`, `audio`, `prediction`, `reasoning_effort`, `web_search_options`,
@@ -34,6 +34,8 @@
 //! `usage.cached_tokens` as `prompt_tokens_details.cached_tokens`. `created` is 0: Cohere
 //! sends no timestamp and parsing has no clock.
 //!
+//! Streaming (`ctx.stream`): `stream: true`, decoded by [`CohereStream`] (`stream.rs`).
+//!
 //! Embeddings: `input` (a string or a list of strings; token arrays are a `BadRequestError`)
 //! -> `texts`, or `images` with `input_type: "image"` when every input is a `data:image/`
 //! URI; `input_type` defaults to `"search_document"` (LiteLLM's
@@ -48,11 +50,16 @@
 //! deny-listed token) and "blocked input"/"blocked output" on 400/422 ->
 //! `ContentPolicyViolationError`.
 
+mod stream;
+
+pub use stream::CohereStream;
+
 use super::{error_message, join_url, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::Endpoint;
 use serde_json::{json, Map, Value};
 
@@ -104,7 +111,7 @@ impl Provider for Cohere {
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
         let (path, payload) = match endpoint {
-            Endpoint::ChatCompletion => ("v2/chat", chat_body(&d.model, body)?),
+            Endpoint::ChatCompletion => ("v2/chat", chat_body(&d.model, body, ctx.stream)?),
             Endpoint::Embedding => ("v2/embed", embed_body(&d.model, body)?),
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
@@ -130,6 +137,16 @@ impl Provider for Cohere {
             &Value::Object(payload),
             ctx,
         )
+    }
+
+    fn stream_decoder(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        (endpoint == Endpoint::ChatCompletion)
+            .then(|| Box::new(CohereStream::new(ctx)) as Box<dyn StreamDecoder>)
     }
 
     fn parse_response(
@@ -184,7 +201,11 @@ fn error(response: &HttpResponse) -> LlmError {
     err
 }
 
-fn chat_body(model: &str, body: Map<String, Value>) -> Result<Map<String, Value>, LlmError> {
+fn chat_body(
+    model: &str,
+    body: Map<String, Value>,
+    stream: bool,
+) -> Result<Map<String, Value>, LlmError> {
     let mut out = Map::new();
     out.insert("model".into(), Value::String(model.to_string()));
     let messages = match body.get("messages") {
@@ -192,7 +213,7 @@ fn chat_body(model: &str, body: Map<String, Value>) -> Result<Map<String, Value>
         _ => return Err(LlmError::bad_request("messages must be a list of messages")),
     };
     out.insert("messages".into(), Value::Array(messages));
-    out.insert("stream".into(), Value::Bool(false));
+    out.insert("stream".into(), Value::Bool(stream));
     let mut max_tokens = None;
     let mut max_completion_tokens = None;
     for (key, value) in body {
@@ -367,6 +388,30 @@ fn finish_reason(reason: Option<&str>) -> &'static str {
     }
 }
 
+/// Cohere chat `usage` -> OpenAI usage: `tokens` (falling back to `billed_units`), with
+/// `cached_tokens` as `prompt_tokens_details.cached_tokens`.
+fn chat_usage(usage: Option<&Value>) -> Value {
+    let count = |path: &str| usage.and_then(|u| u.pointer(path)).and_then(Value::as_f64);
+    let prompt = count("/tokens/input_tokens")
+        .or_else(|| count("/billed_units/input_tokens"))
+        .unwrap_or(0.0) as u64;
+    let completion = count("/tokens/output_tokens")
+        .or_else(|| count("/billed_units/output_tokens"))
+        .unwrap_or(0.0) as u64;
+    let mut out = json!({
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    });
+    if let (Some(cached), Some(u)) = (count("/cached_tokens"), out.as_object_mut()) {
+        u.insert(
+            "prompt_tokens_details".into(),
+            json!({"cached_tokens": cached as u64}),
+        );
+    }
+    out
+}
+
 fn chat_response(model: &str, v: &Value) -> Result<Value, LlmError> {
     let message = v
         .get("message")
@@ -400,24 +445,7 @@ fn chat_response(model: &str, v: &Value) -> Result<Value, LlmError> {
         msg.insert("tool_calls".into(), Value::Array(tool_calls));
     }
     let finish = finish_reason(v.get("finish_reason").and_then(Value::as_str));
-    let count = |path: &str| v.pointer(path).and_then(Value::as_f64);
-    let prompt = count("/usage/tokens/input_tokens")
-        .or_else(|| count("/usage/billed_units/input_tokens"))
-        .unwrap_or(0.0) as u64;
-    let completion = count("/usage/tokens/output_tokens")
-        .or_else(|| count("/usage/billed_units/output_tokens"))
-        .unwrap_or(0.0) as u64;
-    let mut usage = json!({
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    });
-    if let (Some(cached), Some(u)) = (count("/usage/cached_tokens"), usage.as_object_mut()) {
-        u.insert(
-            "prompt_tokens_details".into(),
-            json!({"cached_tokens": cached as u64}),
-        );
-    }
+    let usage = chat_usage(v.get("usage"));
     Ok(json!({
         "id": v.get("id").cloned().unwrap_or(Value::Null),
         "object": "chat.completion",
