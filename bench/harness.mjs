@@ -201,7 +201,40 @@ export const SIZES = {
   c1: { concurrency: 1, total: 2000, rounds: 10, budgetMs: 12_000 },
   c64: { concurrency: 64, total: 5000, rounds: 5, budgetMs: 12_000 },
   inproc: { concurrency: 1, total: 5000, rounds: 5, budgetMs: 6_000 },
+  cacheHit: { concurrency: 1, total: 2000, rounds: 5, budgetMs: 6_000 },
 };
+
+/**
+ * Cache hits against the network floor at concurrency 1: a Router with `cache_responses`
+ * answers the suite's request from its in-memory cache (primed once; every timed call is
+ * checked to be a hit), interleaved with bare fetches to the mock.
+ */
+export async function cacheHitPhase({ Router, mockUrl, now }) {
+  const router = new Router(routerOptions(mockUrl, 1, { cache_responses: true }));
+  await checkReply(routerCall(router), "llmux (priming the cache)");
+  let misses = 0;
+  const hit = async () => {
+    const res = await router.completion({ model: GROUP, messages: MESSAGES });
+    if (!res._hidden_params.cache_hit) misses++;
+    return res;
+  };
+  const variants = { floor: floorCall(mockUrl), hit };
+  const warm = now() + 2_000;
+  for (const fn of Object.values(variants)) {
+    await runBatch(fn, { n: 500, concurrency: 1, now, deadline: warm, record: false });
+  }
+  const { acc, truncated } = await interleave(variants, { ...SIZES.cacheHit, now });
+  if (misses > 0) throw new Error(`cache-hit phase: ${misses} calls missed the cache`);
+  const floor = summarize(acc.floor);
+  const llmux = summarize(acc.hit);
+  return {
+    truncated,
+    floor,
+    hit: llmux,
+    saved_p50_us: floor.p50_us - llmux.p50_us,
+    speedup_p50: floor.p50_us / llmux.p50_us,
+  };
+}
 
 /**
  * The whole suite for a host with a sub-millisecond clock (Node, Deno): warm-up, then
@@ -268,9 +301,13 @@ export async function runLocalSuite({ Router, mockUrl, now, log }) {
   log("streaming (fake fetch, one SSE event per read)");
   const streaming = await streamingCase({ Router, mockUrl, now });
 
+  log("cache hits vs the floor");
+  const cacheHit = await cacheHitPhase({ Router, mockUrl, now });
+  await resetMock(mockUrl);
+
   log("new Router(config)");
   const construction = constructionTimes(Router, mockUrl, now);
-  return { network, in_process: inProcess, streaming, construction };
+  return { network, in_process: inProcess, streaming, cache_hit: cacheHit, construction };
 }
 
 /** Words in the streamed benchmark answer (one chunk each, plus role/finish/usage chunks). */

@@ -209,6 +209,33 @@ function markdown(r) {
   }
   lines.push("");
 
+  lines.push("### Cache hit vs the floor (µs), concurrency 1", "");
+  lines.push(
+    "`cache_responses: true`, the same request answered from the in-memory cache (every timed " +
+      "call checked to be a hit) against the bare-fetch floor to the loopback mock. " +
+      `Node and Deno: ${count(SIZES.cacheHit.total)} requests per variant.`,
+    "",
+  );
+  lines.push(
+    row(["runtime", "floor p50 / p99", "cache hit p50 / p99", "floor / hit (p50)"]),
+    row(["---", "--:", "--:", "--:"]),
+  );
+  for (const [label, x] of [
+    ["Node", node?.cache_hit],
+    ["Deno", deno?.cache_hit],
+  ]) {
+    if (!x) continue;
+    lines.push(
+      row([
+        label + (x.truncated ? " ⚠" : ""),
+        pair(x.floor.p50_us, x.floor.p99_us),
+        `**${pair(x.hit.p50_us, x.hit.p99_us)}**`,
+        `${ratio(x.speedup_p50)}×`,
+      ]),
+    );
+  }
+  lines.push("");
+
   lines.push("### `new Router(config)` (median) and package size", "");
   lines.push(row(["", "10 deployments", "1,000 deployments"]), row(["---", "--:", "--:"]));
   for (const [label, x] of [
@@ -243,9 +270,14 @@ function markdown(r) {
     "",
   );
   const warn = [node, deno, workerd].some((x) =>
-    [x?.network?.c1, x?.network?.c64, x?.in_worker?.c1, x?.in_worker?.c64, x?.in_process].some(
-      (c) => c?.truncated,
-    ),
+    [
+      x?.network?.c1,
+      x?.network?.c64,
+      x?.in_worker?.c1,
+      x?.in_worker?.c64,
+      x?.in_process,
+      x?.cache_hit,
+    ].some((c) => c?.truncated),
   );
   if (warn)
     lines.push("⚠ hit its time budget: fewer calls than planned (see `n` in results.json).", "");

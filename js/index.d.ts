@@ -153,6 +153,13 @@ export interface RouterOptions {
   tokenizer?: (request: Record<string, unknown>, model: string) => number;
   /** Event callbacks; payloads never contain credentials. A throwing callback is ignored. */
   on?: RouterEvents;
+  /** Response caching for completion, text completion and embedding calls. Default false. */
+  cache_responses?: boolean;
+  cache_kwargs?: CacheKwargs;
+  /** Model groups that share cached answers, e.g. `[["gpt-4o-openai", "gpt-4o-azure"]]`. */
+  caching_groups?: string[][];
+  /** A KV store for cached answers instead of the in-memory LRU (needs `cache_responses`). */
+  cache?: CacheStore;
   enable_pre_call_checks?: boolean;
   default_max_parallel_requests?: number;
   /** Other LiteLLM options are accepted at their defaults and refused with a ConfigError when set. */
@@ -170,6 +177,8 @@ export interface RouterEvents {
     attempts: number;
     retries: number;
     fallback_model_group: string | null;
+    /** Present (true) when the answer came from the cache. */
+    cache_hit?: boolean;
   }): void;
   failure?(event: {
     model_group: string;
@@ -199,8 +208,71 @@ export interface RouterEvents {
   }): void;
 }
 
+/** `cache_kwargs`: how answers are cached. */
+export interface CacheKwargs {
+  /** `"local"` (the in-memory LRU, default). `"redis"` is not wired yet (ConfigError). */
+  type?: "local";
+  /** Seconds an answer stays cached. Default 600. */
+  ttl?: number;
+  /** Prefix of every key (`<namespace>:<sha256>`). */
+  namespace?: string;
+  /** Bound of the in-memory cache in bytes (keys + entries). Default 64 MiB. */
+  max_size_bytes?: number;
+  /** Default: every cacheable call type. */
+  supported_call_types?: Array<
+    | "completion"
+    | "acompletion"
+    | "text_completion"
+    | "atext_completion"
+    | "embedding"
+    | "aembedding"
+  >;
+}
+
+/**
+ * A key-value store for cached answers (Workers KV, Deno KV, Upstash, Redis, a Map, …).
+ * Values are strings that carry their own expiry; `ttl` (whole seconds) is a hint. Methods
+ * may return Promises. A throwing or rejecting store is bypassed (logged once), never fatal.
+ */
+export interface CacheStore {
+  get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  set(key: string, value: string, options: { ttl?: number }): unknown;
+  delete?(key: string): unknown;
+}
+
+/** The parts of a Workers KV namespace binding `workersKvCache` uses. */
+export interface KVNamespaceLike {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * A `cache` store over a Workers KV namespace binding. KV's minimum TTL is 60 s: shorter
+ * TTLs are stored for 60 s and expire on the entry's own expiry.
+ */
+export declare function workersKvCache(namespace: KVNamespaceLike): CacheStore;
+
+/** LiteLLM's per-request cache controls. */
+export interface CacheControls {
+  /** Skip the lookup; the fresh answer is still stored. */
+  "no-cache"?: boolean;
+  /** Do not store this answer. */
+  "no-store"?: boolean;
+  /** Seconds to keep this answer (overrides `cache_kwargs.ttl`). */
+  ttl?: number;
+  /** Namespace of this request's key (overrides `cache_kwargs.namespace`). */
+  namespace?: string;
+  /** Accept only a cached answer at most this many seconds old. */
+  "s-maxage"?: number;
+}
+
 /** LiteLLM per-call kwargs accepted next to the OpenAI parameters. */
 export interface CallOptions {
+  /** Per-request cache controls (with `cache_responses: true`). */
+  cache?: CacheControls;
+  /** `false`: neither read nor write the cache for this call. */
+  caching?: boolean;
   num_retries?: number;
   /** Seconds. */
   timeout?: number;
@@ -498,6 +570,8 @@ export interface DeploymentUsage {
   successes: number;
   failures: number;
   failures_by_kind: Record<string, number>;
+  /** Calls answered from the cache with an answer this deployment produced. */
+  cache_hits: number;
   in_flight: number;
   prompt_tokens: number;
   completion_tokens: number;

@@ -12,3 +12,4 @@ export const streamChunkBuilder = defineChunkBuilder(assembleChunks);
 export const stream_chunk_builder = streamChunkBuilder;
 export { version };
 export * from "./errors.js";
+export { workersKvCache } from "./stores/workers-kv-cache.js";

@@ -187,6 +187,20 @@ export function defineRouter(RouterCore) {
           { field: "on" },
         );
       }
+      if (options.cache !== undefined && options.cache !== null) {
+        const c = options.cache;
+        if (
+          typeof c !== "object" ||
+          typeof c.get !== "function" ||
+          typeof c.set !== "function" ||
+          (c.delete !== undefined && typeof c.delete !== "function")
+        ) {
+          throw new ConfigError(
+            "cache: must be an object { get(key), set(key, value, { ttl }), delete?(key) } (e.g. workersKvCache(env.KV))",
+            { field: "cache" },
+          );
+        }
+      }
       if (options.env !== undefined && (options.env === null || typeof options.env !== "object")) {
         throw new ConfigError("env: must be an object of variable names to strings", {
           field: "env",
@@ -195,7 +209,14 @@ export function defineRouter(RouterCore) {
       const json = optionsJson(options);
       const env = JSON.stringify(referencedEnv(options, options.env));
       try {
-        this.#core = new RouterCore(json, env, options.fetch, options.logger, options.tokenizer);
+        this.#core = new RouterCore(
+          json,
+          env,
+          options.fetch,
+          options.logger,
+          options.tokenizer,
+          options.cache ?? undefined,
+        );
       } catch (e) {
         throw toError(e);
       }

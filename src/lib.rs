@@ -4,6 +4,7 @@
 // LlmError is large but only travels on the cold path; boxing it would add noise everywhere.
 #![allow(clippy::result_large_err)]
 
+pub mod cache;
 pub mod config;
 pub mod cost;
 pub mod error;

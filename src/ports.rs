@@ -230,4 +230,6 @@ pub struct Ports {
     pub events: Option<Rc<dyn EventSink>>,
     /// RS256 signing for OAuth service accounts; `None` where the host has no WebCrypto.
     pub signer: Option<Rc<dyn Signer>>,
+    /// The host's KV store for cached answers (the `cache` option); `None`: in memory.
+    pub cache: Option<Rc<dyn crate::cache::CacheBackend>>,
 }

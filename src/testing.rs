@@ -112,6 +112,8 @@ impl Gate {
 pub enum Step {
     /// Answers `ok_chat(content)` once the gate is open; pending until then.
     Held(Rc<Gate>, String),
+    /// Answers an error (`Step::error(status, message)`) once the gate is open.
+    HeldError(Rc<Gate>, u16, String),
     Reply {
         status: u16,
         headers: Vec<(String, String)>,
@@ -413,6 +415,21 @@ impl Transport for ScriptedTransport {
                     }
                 }));
             }
+            Step::HeldError(gate, status, message) => {
+                let body = json!({"error": {"message": message, "type": "error", "param": null, "code": null}});
+                let reply = HttpResponse {
+                    status,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: body.to_string().into_bytes(),
+                };
+                return Box::pin(std::future::poll_fn(move |_| {
+                    if gate.open.get() {
+                        Poll::Ready(Ok(reply.clone()))
+                    } else {
+                        Poll::Pending
+                    }
+                }));
+            }
         };
         Box::pin(async move { result })
     }
@@ -481,6 +498,7 @@ impl Fakes {
             token_counter: None,
             events: Some(events.clone()),
             signer: None,
+            cache: None,
         };
         Fakes {
             clock,

@@ -142,8 +142,8 @@ fn unknown_and_unsupported_router_options_are_refused_by_name() {
         "num_retrys"
     );
     assert_eq!(
-        field_of(json!({"model_list": [], "cache_responses": true})),
-        "cache_responses"
+        field_of(json!({"model_list": [], "enable_tag_filtering": true})),
+        "enable_tag_filtering"
     );
     assert_eq!(
         field_of(json!({"model_list": [], "redis_url": "redis://x"})),

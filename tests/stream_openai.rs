@@ -333,6 +333,29 @@ fn xai_empty_finish_reason_and_reasoning_tokens_are_normalised() {
 }
 
 #[test]
+fn chunks_without_id_or_model_take_the_context_s() {
+    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}\n\n\
+                data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n";
+    let d = preset("ollama/llama3.2");
+    let chunks = replay(
+        &|| decoder_for(&d, Endpoint::ChatCompletion),
+        body.as_bytes(),
+    )
+    .ok();
+    assert_eq!(chunks.len(), 2);
+    for chunk in &chunks {
+        assert_eq!(chunk["id"], "chatcmpl-local");
+        assert_eq!(chunk["model"], "llama3.2");
+        assert_eq!(chunk["created"], 1);
+        assert_eq!(chunk["object"], "chat.completion.chunk");
+    }
+    assert_eq!(
+        chunks[1]["usage"]["total_tokens"], 2,
+        "a missing total is added"
+    );
+}
+
+#[test]
 fn streaming_requests_ask_for_usage_in_the_stream() {
     let body = json!({"model": "chat", "messages": [{"role": "user", "content": "Hi"}]});
     let Value::Object(map) = body else {

@@ -391,3 +391,73 @@ fn endpoints_without_streams_and_providers_without_decoders_are_refused_before_a
     assert_eq!(err.kind, ErrorKind::BadRequestError);
     assert_eq!(fakes.transport.calls.borrow().len(), 0);
 }
+
+fn cached_router() -> (Router, Fakes) {
+    router_with(json!({"model_list": [deployment("chat", A, "a")], "cache_responses": true}))
+}
+
+#[test]
+fn a_completed_stream_is_cached_and_replayed_as_chunks() {
+    let (router, fakes) = cached_router();
+    fakes.transport.script(A, [chat_stream(&["Hel", "lo"])]);
+    let mut first =
+        block_on(router.call_stream(Endpoint::ChatCompletion, request(json!({})))).unwrap();
+    assert_eq!(text(&drain(&mut first).0), "Hello");
+    let mut again = block_on(router.call_stream(
+        Endpoint::ChatCompletion,
+        request(json!({"stream_options": {"include_usage": true}})),
+    ))
+    .unwrap();
+    assert!(again.hidden().cache_hit);
+    let (chunks, err) = drain(&mut again);
+    assert!(err.is_none());
+    assert_eq!(text(&chunks), "Hello");
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    assert!(chunks
+        .iter()
+        .any(|c| c["choices"][0]["finish_reason"] == "stop"));
+    assert_eq!(chunks.last().unwrap()["usage"]["completion_tokens"], 2);
+    // A plain request for the same answer is a hit too (stream is not part of the key).
+    let plain = block_on(router.call(Endpoint::ChatCompletion, {
+        let mut r = request(json!({}));
+        r.remove("stream");
+        r
+    }))
+    .unwrap();
+    assert!(plain.hidden.cache_hit);
+    assert_eq!(plain.body["choices"][0]["message"]["content"], "Hello");
+    assert_eq!(
+        fakes.transport.calls.borrow().len(),
+        1,
+        "one upstream call in all"
+    );
+}
+
+#[test]
+fn failed_and_cancelled_streams_are_never_cached() {
+    let (router, fakes) = cached_router();
+    let first = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"},\"finish_reason\":null}]}\n\n";
+    fakes.transport.script(
+        A,
+        [
+            Step::Stream(vec![Piece::text(first), Piece::Reset("ECONNRESET".into())]),
+            chat_stream(&["1", "2", "3"]),
+            chat_stream(&["whole"]),
+        ],
+    );
+    let mut cut =
+        block_on(router.call_stream(Endpoint::ChatCompletion, request(json!({})))).unwrap();
+    assert!(drain(&mut cut).1.is_some());
+    let mut left =
+        block_on(router.call_stream(Endpoint::ChatCompletion, request(json!({})))).unwrap();
+    block_on(left.next()).unwrap();
+    left.abort();
+    let mut whole =
+        block_on(router.call_stream(Endpoint::ChatCompletion, request(json!({})))).unwrap();
+    assert!(
+        !whole.hidden().cache_hit,
+        "neither the cut nor the cancelled stream was stored"
+    );
+    assert_eq!(text(&drain(&mut whole).0), "whole");
+    assert_eq!(fakes.transport.calls.borrow().len(), 3);
+}

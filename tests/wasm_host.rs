@@ -511,6 +511,7 @@ async fn router_core_resolves_to_a_hidden_and_body_envelope() {
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     )
     .map_err(|e| to_json(&e))
     .unwrap();
@@ -554,6 +555,7 @@ async fn router_core_rejects_with_an_error_object_of_the_right_kind() {
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     )
     .map_err(|e| to_json(&e))
     .unwrap();
@@ -594,6 +596,7 @@ fn router_core_constructor_rejects_bad_options_with_a_config_error() {
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
     )
     .err()
     .map(|e| to_json(&e))
@@ -604,6 +607,7 @@ fn router_core_constructor_rejects_bad_options_with_a_config_error() {
     let err = RouterCore::new(
         "{not json",
         "{}",
+        JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,

@@ -3,7 +3,7 @@
 
 mod deployment;
 mod env;
-mod fields;
+pub(crate) mod fields;
 
 pub use deployment::{
     is_secret_field, is_secret_header, Deployment, Mode, ModelInfo, Secret, SourceEntry,
@@ -81,9 +81,9 @@ const OPTIONS: &[(&str, Support)] = &[
         "redis_db",
         Support::NotYet("Redis shared state and caching"),
     ),
-    ("cache_responses", Support::NotYet("response caching")),
-    ("cache_kwargs", Support::NotYet("response caching")),
-    ("caching_groups", Support::NotYet("response caching")),
+    ("cache_responses", Support::Supported),
+    ("cache_kwargs", Support::Supported),
+    ("caching_groups", Support::Supported),
     ("client_ttl", Support::NoOp),
     ("polling_interval", Support::NotYet("the request scheduler")),
     ("default_priority", Support::NotYet("the request scheduler")),
@@ -182,7 +182,7 @@ const OPTIONS: &[(&str, Support)] = &[
         Support::NotYet("session affinity"),
     ),
     // llmux's own options (DESIGN.md §1); `fetch` and `logger` are taken by the JS host.
-    ("cache", Support::NotYet("response caching")),
+    ("cache", Support::Supported),
     ("state", Support::NotYet("shared state stores")),
     ("gateway", Support::NotYet("the router.fetch gateway")),
 ];
@@ -222,6 +222,8 @@ pub struct RouterConfig {
     pub default_litellm_params: Map<String, Value>,
     /// Resolves `"os.environ/NAME"` in deployments added later.
     pub env: EnvMap,
+    /// Response caching (`cache_responses: true`), else `None`.
+    pub cache: Option<crate::cache::CacheConfig>,
 }
 
 /// The environment map; never printed (its values are credentials).
@@ -351,6 +353,7 @@ impl RouterConfig {
             skipped_deployments,
             default_litellm_params: defaults,
             env: EnvMap(env.clone()),
+            cache: crate::cache::parse_config(obj)?,
         })
     }
 }

@@ -144,13 +144,13 @@ impl Provider for Azure {
         &self,
         _d: &Deployment,
         endpoint: Endpoint,
-        _ctx: &StreamContext,
+        ctx: &StreamContext,
     ) -> Option<Box<dyn StreamDecoder>> {
         matches!(
             endpoint,
             Endpoint::ChatCompletion | Endpoint::TextCompletion
         )
-        .then(|| Box::new(OpenAiStream::new(self.name())) as Box<dyn StreamDecoder>)
+        .then(|| Box::new(OpenAiStream::new(self.name(), ctx)) as Box<dyn StreamDecoder>)
     }
 
     fn parse_response(
@@ -190,13 +190,13 @@ impl Provider for AzureAi {
         &self,
         _d: &Deployment,
         endpoint: Endpoint,
-        _ctx: &StreamContext,
+        ctx: &StreamContext,
     ) -> Option<Box<dyn StreamDecoder>> {
         matches!(
             endpoint,
             Endpoint::ChatCompletion | Endpoint::TextCompletion
         )
-        .then(|| Box::new(OpenAiStream::new(self.name())) as Box<dyn StreamDecoder>)
+        .then(|| Box::new(OpenAiStream::new(self.name(), ctx)) as Box<dyn StreamDecoder>)
     }
 
     fn parse_response(

@@ -749,7 +749,7 @@ impl Provider for Preset {
         &self,
         _d: &Deployment,
         endpoint: Endpoint,
-        _ctx: &crate::stream::StreamContext,
+        ctx: &crate::stream::StreamContext,
     ) -> Option<Box<dyn crate::stream::StreamDecoder>> {
         (self.supports(endpoint)
             && matches!(
@@ -757,7 +757,8 @@ impl Provider for Preset {
                 Endpoint::ChatCompletion | Endpoint::TextCompletion
             ))
         .then(|| {
-            Box::new(openai::OpenAiStream::new(self.name)) as Box<dyn crate::stream::StreamDecoder>
+            Box::new(openai::OpenAiStream::new(self.name, ctx))
+                as Box<dyn crate::stream::StreamDecoder>
         })
     }
 

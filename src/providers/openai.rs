@@ -54,13 +54,13 @@ impl Provider for OpenAi {
         &self,
         _d: &Deployment,
         endpoint: Endpoint,
-        _ctx: &StreamContext,
+        ctx: &StreamContext,
     ) -> Option<Box<dyn StreamDecoder>> {
         matches!(
             endpoint,
             Endpoint::ChatCompletion | Endpoint::TextCompletion
         )
-        .then(|| Box::new(OpenAiStream::new("openai")) as Box<dyn StreamDecoder>)
+        .then(|| Box::new(OpenAiStream::new("openai", ctx)) as Box<dyn StreamDecoder>)
     }
 
     fn build_upload(
@@ -275,30 +275,36 @@ pub fn request_stream(body: &mut Map<String, Value>, endpoint: Endpoint, with_us
 /// Decodes an OpenAI-format SSE stream (OpenAI, Azure and the compatible presets): chunks pass
 /// through as they are, except that usage — wherever the server puts it (a final
 /// `choices: []` chunk, the last content chunk, Groq's `x_groq.usage`) — is moved to one final
-/// usage chunk (a `text_completion` one for the legacy endpoint). In-stream errors (an
-/// `{"error": …}` chunk, or an `event: error` event) become typed errors, returned after the
-/// chunks before them.
+/// usage chunk (a `text_completion` one for the legacy endpoint). Chunks without an id, model,
+/// object or `created` (Azure's filter-result chunks) are stamped with the stream's (held back
+/// until the stream's first id is known; `ctx`'s when the server sends none), and a chat
+/// choice without a `delta` gets an empty one. In-stream errors (an `{"error": …}` chunk, or
+/// an `event: error` event) become typed errors, returned after the chunks before them.
 pub struct OpenAiStream {
     sse: SseDecoder,
     provider: &'static str,
+    ctx: StreamContext,
     done: bool,
     finished_choice: bool,
     usage: Option<Value>,
-    /// The last non-empty id, model, created and object seen, for the usage chunk.
+    /// The last non-empty id, model, created and object seen.
     id: String,
     model: String,
     created: u64,
     object: Option<String>,
+    /// Chunks without an id that came before the first chunk with one.
+    held: Vec<Value>,
     /// A tool-call delta was seen (an empty `finish_reason` then means `tool_calls`).
     tool_calls: bool,
     failed: Option<LlmError>,
 }
 
 impl OpenAiStream {
-    pub fn new(provider: &'static str) -> OpenAiStream {
+    pub fn new(provider: &'static str, ctx: &StreamContext) -> OpenAiStream {
         OpenAiStream {
             sse: SseDecoder::new(),
             provider,
+            ctx: ctx.clone(),
             done: false,
             finished_choice: false,
             usage: None,
@@ -306,9 +312,76 @@ impl OpenAiStream {
             model: String::new(),
             created: 0,
             object: None,
+            held: Vec::new(),
             tool_calls: false,
             failed: None,
         }
+    }
+
+    /// Fills what `chunk` lacks from the stream (or `ctx`): id, model, created, object, and an
+    /// empty `delta` on chat choices without one.
+    fn stamp(&self, chunk: &mut Value) {
+        let Some(obj) = chunk.as_object_mut() else {
+            return;
+        };
+        let blank = |v: Option<&Value>| {
+            v.is_none_or(|v| v.is_null() || v.as_str() == Some("") || v.as_u64() == Some(0))
+        };
+        let pick = |own: &str, fallback: &str| {
+            if own.is_empty() {
+                fallback.to_string()
+            } else {
+                own.to_string()
+            }
+        };
+        if blank(obj.get("id")) {
+            obj.insert("id".into(), Value::String(pick(&self.id, &self.ctx.id)));
+        }
+        if blank(obj.get("model")) {
+            obj.insert(
+                "model".into(),
+                Value::String(pick(&self.model, &self.ctx.model)),
+            );
+        }
+        if blank(obj.get("created")) {
+            let created = if self.created > 0 {
+                self.created
+            } else {
+                self.ctx.created
+            };
+            obj.insert("created".into(), created.into());
+        }
+        let object = self.object.as_deref().unwrap_or("chat.completion.chunk");
+        if blank(obj.get("object")) {
+            obj.insert("object".into(), Value::String(object.to_string()));
+        }
+        if object == "chat.completion.chunk" {
+            if let Some(Value::Array(choices)) = obj.get_mut("choices") {
+                for choice in choices.iter_mut().filter_map(Value::as_object_mut) {
+                    choice
+                        .entry("delta")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                }
+            }
+        }
+    }
+
+    /// Delivers `chunk`, stamped; chunks without an id wait for the stream's first id.
+    fn push(&mut self, mut chunk: Value, out: &mut Vec<Value>) {
+        let has_id = chunk
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| !id.is_empty());
+        if !has_id && self.id.is_empty() {
+            self.held.push(chunk);
+            return;
+        }
+        for mut held in std::mem::take(&mut self.held) {
+            self.stamp(&mut held);
+            out.push(held);
+        }
+        self.stamp(&mut chunk);
+        out.push(chunk);
     }
 
     fn event(&mut self, event: &SseEvent, out: &mut Vec<Value>) -> Result<(), LlmError> {
@@ -382,7 +455,7 @@ impl OpenAiStream {
         if choices.is_some_and(|c| !c.is_empty())
             || obj.keys().any(|k| k == "prompt_filter_results")
         {
-            out.push(chunk);
+            self.push(chunk, out);
         }
         Ok(())
     }
@@ -469,20 +542,21 @@ impl StreamDecoder for OpenAiStream {
         if !self.done && !self.finished_choice {
             return Err(crate::stream::cut_short(self.provider));
         }
+        for mut held in std::mem::take(&mut self.held) {
+            self.stamp(&mut held);
+            out.push(held);
+        }
         if let Some(mut usage) = self.usage.take() {
             if let Some(usage) = usage.as_object_mut() {
                 super::compat::normalize_usage(usage);
             }
-            let ctx = StreamContext {
-                created: self.created,
-                ..StreamContext::default()
-            };
-            let mut chunk = crate::stream::usage_chunk(&ctx, &self.id, &self.model, usage);
-            if let (Some("text_completion"), Some(obj)) =
-                (self.object.as_deref(), chunk.as_object_mut())
-            {
-                obj.insert("object".into(), Value::String("text_completion".into()));
+            // Blank id, model and created, filled by `stamp` like any other chunk's.
+            let blank = StreamContext::default();
+            let mut chunk = crate::stream::usage_chunk(&blank, "", "", usage);
+            if let (Some(object), Some(obj)) = (self.object.as_deref(), chunk.as_object_mut()) {
+                obj.insert("object".into(), Value::String(object.to_string()));
             }
+            self.stamp(&mut chunk);
             out.push(chunk);
         }
         Ok(out)

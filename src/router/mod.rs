@@ -1,6 +1,7 @@
 //! The orchestration: pick a deployment -> call it -> classify -> retry, cool down, fall back.
 //! State lives in `RefCell`s borrowed only between awaits, never across one.
 
+mod cache;
 mod health;
 mod manage;
 mod request;
@@ -76,6 +77,8 @@ struct Inner {
     minute_usage: RefCell<MinuteUsage>,
     /// Notified whenever a request finishes, for requests waiting on a parallel limit.
     slots: SlotSignal,
+    /// The response cache (`cache_responses: true`).
+    cache: Option<Rc<cache::ResponseCache>>,
 }
 
 /// A LiteLLM-compatible router over the host's ports. Cheap to clone (shared state).
@@ -140,8 +143,13 @@ impl Router {
                 &format!("llmux: ignoring invalid deployment: {}", skipped.message),
             );
         }
+        let cache = config
+            .cache
+            .clone()
+            .map(|c| Rc::new(cache::ResponseCache::new(c, &ports)));
         Router {
             inner: Rc::new(Inner {
+                cache,
                 events: RefCell::new(ports.events.clone()),
                 ports,
                 config,
@@ -237,9 +245,17 @@ impl Router {
                 "stream: true is served by the streaming entry point (completion/textCompletion return a stream)",
             ));
         }
-        let group = opts.model.clone();
         let mut call = Call::new(endpoint, body, opts);
         call.upload = upload;
+        match self.cache_plan(&call) {
+            Some(plan) => self.call_cached(call, plan, started).await,
+            None => self.call_upstream(call, started).await,
+        }
+    }
+
+    /// Routes a call upstream (retries, fallbacks) and books its outcome.
+    async fn call_upstream(&self, mut call: Call, started: f64) -> Result<Routed, LlmError> {
+        let group = call.opts.model.clone();
         let result = self.with_fallbacks(&mut call, group.clone(), 0).await;
         let latency_ms = self.now() - started;
         match result {

@@ -1,6 +1,7 @@
 //! A request's router-level kwargs (LiteLLM's per-call overrides), separated from the
 //! OpenAI body that goes upstream.
 
+use crate::cache::CacheControls;
 use crate::config::{parse_fallbacks, FallbackMap};
 use crate::error::LlmError;
 use serde_json::{Map, Value};
@@ -25,6 +26,8 @@ pub struct CallOptions {
     pub include_usage: bool,
     /// Per-request `stream_timeout` (to the first byte, and between chunks).
     pub stream_timeout_ms: Option<u64>,
+    /// `cache` / `caching`: per-request cache controls (validated even with no cache).
+    pub cache: CacheControls,
 }
 
 /// Fields a caller may not set per request: they would redirect our credentials.
@@ -38,11 +41,9 @@ const FORBIDDEN: &[&str] = &[
     "headers",
 ];
 
-/// Router-only fields removed from the upstream body. `cache`/`caching` are LiteLLM's
-/// per-request cache controls; with no response cache configured they have nothing to control.
+/// Router-only fields removed from the upstream body (`cache`/`caching` are parsed into
+/// `CallOptions::cache`).
 const STRIPPED: &[&str] = &[
-    "cache",
-    "caching",
     "metadata",
     "litellm_metadata",
     "specific_deployment",
@@ -78,6 +79,7 @@ impl CallOptions {
         }
         let mut opts = CallOptions {
             model,
+            cache: CacheControls::parse(body.remove("cache"), body.remove("caching"))?,
             ..CallOptions::default()
         };
         opts.stream = match body.remove("stream") {

@@ -171,6 +171,13 @@ impl Router {
         }
         opts.stream = true;
         let group = opts.model.clone();
+        let cache_key = self.cache_key(endpoint, &body, &opts);
+        if let Some(key) = &cache_key {
+            if let Some(hit) = self.cache_lookup(key, &opts, started).await {
+                let chunks = crate::stream::replay_chunks(&hit.body, opts.include_usage);
+                return Ok(ChunkStream::replay(hit.hidden, chunks));
+            }
+        }
         let mut call = Call::new(endpoint, body, opts);
         let answer = match self.with_fallbacks(&mut call, group.clone(), 0).await {
             Ok(answer) => answer,
@@ -180,14 +187,15 @@ impl Router {
             let e = classify::malformed_body("the exchange opened no stream");
             return Err(self.book_failure(&group, &call, e, self.now() - started));
         };
-        Ok(ChunkStream::new(
+        Ok(ChunkStream::live(LiveStream::new(
             self.clone(),
             group,
             call,
             answer,
             open,
             started,
-        ))
+            cache_key,
+        )))
     }
 }
 
@@ -221,9 +229,89 @@ impl StreamAbort {
 }
 
 /// An open stream of OpenAI chunks (`chat.completion.chunk`, or `text_completion` chunks for
-/// `textCompletion`). Usage and cost are booked when it ends; dropping it before then closes
-/// the upstream connection and books what was delivered.
+/// `textCompletion`): read from upstream, or replayed from the response cache.
 pub struct ChunkStream {
+    source: Source,
+}
+
+enum Source {
+    Live(Box<LiveStream>),
+    /// A cached answer, replayed as chunks.
+    Replay {
+        chunks: VecDeque<Value>,
+        hidden: super::HiddenParams,
+        aborted: Rc<Cell<bool>>,
+    },
+}
+
+impl ChunkStream {
+    fn live(stream: LiveStream) -> ChunkStream {
+        ChunkStream {
+            source: Source::Live(Box::new(stream)),
+        }
+    }
+
+    fn replay(hidden: super::HiddenParams, chunks: Vec<Value>) -> ChunkStream {
+        ChunkStream {
+            source: Source::Replay {
+                chunks: chunks.into(),
+                hidden,
+                aborted: Rc::new(Cell::new(false)),
+            },
+        }
+    }
+
+    /// Router metadata: final (with `response_cost`) once the stream has ended.
+    pub fn hidden(&self) -> &super::HiddenParams {
+        match &self.source {
+            Source::Live(s) => &s.hidden,
+            Source::Replay { hidden, .. } => hidden,
+        }
+    }
+
+    pub fn abort_handle(&self) -> StreamAbort {
+        match &self.source {
+            Source::Live(s) => s.abort_handle(),
+            Source::Replay { aborted, .. } => StreamAbort {
+                body: None,
+                aborted: Rc::clone(aborted),
+            },
+        }
+    }
+
+    /// The next chunks (at least one), `Ok(None)` at the end, or the error that cut the
+    /// stream short (after which it is over).
+    pub async fn next(&mut self) -> Result<Option<Vec<Value>>, LlmError> {
+        match &mut self.source {
+            Source::Live(s) => s.next().await,
+            Source::Replay {
+                chunks, aborted, ..
+            } => {
+                if aborted.get() || chunks.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(chunks.drain(..).collect()))
+            }
+        }
+    }
+
+    /// Stops the stream now: the upstream connection is closed.
+    pub fn abort(&mut self) {
+        match &mut self.source {
+            Source::Live(s) => s.abort(),
+            Source::Replay {
+                chunks, aborted, ..
+            } => {
+                aborted.set(true);
+                chunks.clear();
+            }
+        }
+    }
+}
+
+/// A stream being read from upstream. Usage and cost are booked when it ends; dropping it
+/// before then closes the upstream connection and books what was delivered.
+struct LiveStream {
     router: Router,
     group: String,
     call: Call,
@@ -239,9 +327,13 @@ pub struct ChunkStream {
     aborted: Rc<Cell<bool>>,
     finished: bool,
     hidden: super::HiddenParams,
+    /// Where the assembled answer is cached once the stream has ended well.
+    cache_key: Option<String>,
+    /// Every chunk (the usage chunk included), kept for the cache.
+    delivered: Vec<Value>,
 }
 
-impl ChunkStream {
+impl LiveStream {
     fn new(
         router: Router,
         group: String,
@@ -249,7 +341,8 @@ impl ChunkStream {
         answer: Answer,
         open: OpenStream,
         started_ms: f64,
-    ) -> ChunkStream {
+        cache_key: Option<String>,
+    ) -> LiveStream {
         let now = router.now();
         let d = answer.deployment;
         router
@@ -258,7 +351,7 @@ impl ChunkStream {
             .borrow_mut()
             .first_chunk(&d.id, &d.model_group, answer.attempt_ms);
         let hidden = router.hidden_params(&call, &d, None, now - started_ms);
-        ChunkStream {
+        LiveStream {
             group,
             deployment: d,
             open,
@@ -270,31 +363,21 @@ impl ChunkStream {
             aborted: Rc::new(Cell::new(false)),
             finished: false,
             hidden,
+            cache_key,
+            delivered: Vec::new(),
             call,
             router,
         }
     }
 
-    /// Router metadata: final (with `response_cost`) once the stream has ended.
-    pub fn hidden(&self) -> &super::HiddenParams {
-        &self.hidden
-    }
-
-    /// Milliseconds from the request to the first chunk.
-    pub fn time_to_first_chunk_ms(&self) -> f64 {
-        self.ttft_ms
-    }
-
-    pub fn abort_handle(&self) -> StreamAbort {
+    fn abort_handle(&self) -> StreamAbort {
         StreamAbort {
             body: self.open.body.clone(),
             aborted: Rc::clone(&self.aborted),
         }
     }
 
-    /// The next chunks (at least one), `Ok(None)` at the end, or the error that cut the
-    /// stream short (after which it is over).
-    pub async fn next(&mut self) -> Result<Option<Vec<Value>>, LlmError> {
+    async fn next(&mut self) -> Result<Option<Vec<Value>>, LlmError> {
         loop {
             if self.finished {
                 return Ok(None);
@@ -313,6 +396,7 @@ impl ChunkStream {
             }
             if self.open.pending.is_empty() {
                 self.finish_ok();
+                self.store_in_cache().await;
                 return Ok(None);
             }
             let pending: Vec<Value> = self.open.pending.drain(..).collect();
@@ -326,8 +410,7 @@ impl ChunkStream {
         }
     }
 
-    /// Stops the stream now: the upstream connection is closed.
-    pub fn abort(&mut self) {
+    fn abort(&mut self) {
         self.aborted.set(true);
         self.finish_cancelled();
     }
@@ -335,6 +418,14 @@ impl ChunkStream {
     /// Books the usage chunk, counts content, converts for `textCompletion`; `None` for a
     /// chunk the caller did not ask for (usage without `include_usage`).
     fn deliver(&mut self, chunk: Value) -> Option<Value> {
+        let chunk = if self.open.via_chat {
+            text_completion::from_chat_chunk(chunk)
+        } else {
+            chunk
+        };
+        if self.cache_key.is_some() {
+            self.delivered.push(chunk.clone());
+        }
         let no_choices = chunk
             .get("choices")
             .and_then(Value::as_array)
@@ -362,11 +453,25 @@ impl ChunkStream {
                 }
             }
         }
-        Some(if self.open.via_chat {
-            text_completion::from_chat_chunk(chunk)
-        } else {
-            chunk
-        })
+        Some(chunk)
+    }
+
+    /// Caches the assembled answer of a stream that ended well (never a partial one).
+    async fn store_in_cache(&mut self) {
+        let Some(key) = self.cache_key.take() else {
+            return;
+        };
+        let chunks = std::mem::take(&mut self.delivered);
+        if let Ok(body) = crate::stream::assemble::assemble(&chunks) {
+            let routed = super::Routed {
+                body,
+                audio: None,
+                hidden: self.hidden.clone(),
+            };
+            self.router
+                .cache_store(&key, &routed, &self.call.opts)
+                .await;
+        }
     }
 
     /// Usage as reported, else estimated from the prompt and the delivered content.
@@ -414,6 +519,7 @@ impl ChunkStream {
         if self.finished {
             return;
         }
+        self.cache_key = None;
         self.open.cancel();
         self.finish_ok();
     }
@@ -421,6 +527,7 @@ impl ChunkStream {
     /// A failure after the first chunk: no retry; the deployment is charged with it.
     fn fail(&mut self, e: LlmError) -> LlmError {
         self.finished = true;
+        self.cache_key = None;
         self.open.cancel();
         let d = Rc::clone(&self.deployment);
         let e = annotate(e, &d);
@@ -435,7 +542,7 @@ impl ChunkStream {
     }
 }
 
-impl Drop for ChunkStream {
+impl Drop for LiveStream {
     fn drop(&mut self) {
         if !self.finished {
             self.finish_cancelled();

@@ -48,6 +48,8 @@ pub struct DeploymentUsage {
     pub successes: u64,
     pub failures: u64,
     pub failures_by_kind: HashMap<String, u64>,
+    /// Calls answered from the cache with an answer this deployment produced.
+    pub cache_hits: u64,
     pub in_flight: u64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -205,6 +207,19 @@ impl UsageBook {
             g.completion_tokens += t.completion_tokens;
         }
         g.cost += outcome.cost.unwrap_or(0.0);
+    }
+
+    /// Counts a call answered from the cache against its group and, when it is still in
+    /// the table, the deployment that produced the cached answer.
+    /// `deployment`: `(id, its model group)`.
+    pub fn cache_hit(&mut self, group: &str, deployment: Option<(&str, &str)>) {
+        self.by_group
+            .entry(group.to_string())
+            .or_default()
+            .cache_hits += 1;
+        if let Some((id, deployment_group)) = deployment {
+            self.entry(id, deployment_group).cache_hits += 1;
+        }
     }
 
     /// Zeroes every cost counter (`resetCost()`); other counters stay.

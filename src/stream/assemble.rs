@@ -388,4 +388,49 @@ mod tests {
             Some(&json!("stop"))
         );
     }
+
+    #[test]
+    fn choices_assemble_by_index_and_usage_comes_from_the_usage_chunk() {
+        let two = |a: &str, b: &str, finish: Option<&str>| {
+            json!({
+                "id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 9, "model": "m",
+                "choices": [
+                    {"index": 1, "delta": {"content": b}, "finish_reason": finish},
+                    {"index": 0, "delta": {"content": a}, "finish_reason": finish},
+                ],
+            })
+        };
+        let usage = json!({"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7});
+        let chunks = [
+            two("Hel", "Bon", None),
+            two("lo", "jour", Some("stop")),
+            json!({"id": "chatcmpl-2", "object": "chat.completion.chunk", "created": 9,
+                "model": "m", "choices": [], "usage": usage}),
+        ];
+        let out = assemble(&chunks).unwrap_or_default();
+        assert_eq!(out.pointer("/choices/0/index"), Some(&json!(0)));
+        assert_eq!(
+            out.pointer("/choices/0/message/content"),
+            Some(&json!("Hello"))
+        );
+        assert_eq!(
+            out.pointer("/choices/1/message/content"),
+            Some(&json!("Bonjour"))
+        );
+        assert_eq!(out.get("usage"), Some(&usage));
+    }
+
+    #[test]
+    fn text_completion_chunks_join_their_text() {
+        let chunk = |text: &str, finish: Option<&str>| {
+            json!({"id": "cmpl-1", "object": "text_completion", "created": 5, "model": "m",
+                "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": finish}]})
+        };
+        let out = assemble(&[chunk("a", None), chunk("b", Some("length"))]).unwrap_or_default();
+        assert_eq!(
+            out,
+            json!({"id": "cmpl-1", "object": "text_completion", "created": 5, "model": "m",
+                "choices": [{"index": 0, "text": "ab", "logprobs": null, "finish_reason": "length"}]})
+        );
+    }
 }

@@ -134,3 +134,84 @@ pub fn deliver(
         }
     }
 }
+
+/// A complete answer (`chat.completion` or `text_completion`) as the chunks of a stream, for
+/// replaying a cached answer to `stream: true`: per choice, one chunk with the whole message
+/// (role, content, reasoning, tool calls with their index) and one with its `finish_reason`;
+/// then, with `include_usage`, the usage chunk.
+pub fn replay_chunks(answer: &Value, include_usage: bool) -> Vec<Value> {
+    let text = answer.get("object").and_then(Value::as_str) == Some("text_completion");
+    let head = |choices: Value| {
+        let mut chunk = Map::new();
+        for key in ["id", "created", "model", "system_fingerprint"] {
+            if let Some(v) = answer.get(key) {
+                chunk.insert(key.into(), v.clone());
+            }
+        }
+        let object = if text {
+            "text_completion"
+        } else {
+            "chat.completion.chunk"
+        };
+        chunk.insert("object".into(), object.into());
+        chunk.insert("choices".into(), choices);
+        Value::Object(chunk)
+    };
+    let mut out = Vec::new();
+    let choices = answer.get("choices").and_then(Value::as_array);
+    for (position, choice) in choices.into_iter().flatten().enumerate() {
+        let index = choice
+            .get("index")
+            .cloned()
+            .unwrap_or_else(|| position.into());
+        let finish = choice.get("finish_reason").cloned().unwrap_or(Value::Null);
+        if text {
+            let t = choice.get("text").cloned().unwrap_or_else(|| "".into());
+            out.push(head(
+                json!([{"text": t, "index": index, "logprobs": null, "finish_reason": finish}]),
+            ));
+            continue;
+        }
+        let message = choice.get("message").and_then(Value::as_object);
+        let mut delta = Map::new();
+        delta.insert("role".into(), "assistant".into());
+        let content = message.and_then(|m| m.get("content")).cloned();
+        delta.insert("content".into(), content.unwrap_or(Value::Null));
+        for key in ["reasoning_content", "refusal"] {
+            if let Some(v) = message.and_then(|m| m.get(key)).filter(|v| !v.is_null()) {
+                delta.insert(key.into(), v.clone());
+            }
+        }
+        if let Some(calls) = message
+            .and_then(|m| m.get("tool_calls"))
+            .and_then(Value::as_array)
+        {
+            let indexed: Vec<Value> = calls
+                .iter()
+                .enumerate()
+                .map(|(i, call)| {
+                    let mut call = call.as_object().cloned().unwrap_or_default();
+                    call.insert("index".into(), i.into());
+                    Value::Object(call)
+                })
+                .collect();
+            delta.insert("tool_calls".into(), Value::Array(indexed));
+        }
+        out.push(head(
+            json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": null}]),
+        ));
+        out.push(head(
+            json!([{"index": index, "delta": {}, "logprobs": null, "finish_reason": finish}]),
+        ));
+    }
+    if include_usage {
+        if let Some(usage) = answer.get("usage").filter(|u| !u.is_null()) {
+            let mut last = head(json!([]));
+            if let Value::Object(m) = &mut last {
+                m.insert("usage".into(), usage.clone());
+            }
+            out.push(last);
+        }
+    }
+    out
+}

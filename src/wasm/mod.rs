@@ -1,6 +1,7 @@
 //! The only place that knows wasm-bindgen: builds the ports from the JS host and exports
 //! `RouterCore`, whose methods take and return JSON text (the cheapest boundary crossing).
 
+mod cache;
 mod fetch;
 mod host;
 
@@ -35,6 +36,7 @@ pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
         token_counter: None,
         events: None,
         signer: Some(Rc::new(host::WebCryptoSigner)),
+        cache: None,
     })
 }
 
@@ -45,9 +47,9 @@ pub struct RouterCore {
 
 #[wasm_bindgen(js_class = RouterCore)]
 impl RouterCore {
-    /// `options`: the Router options as JSON text (functions removed); `env`: JSON object
-    /// of environment variables for `"os.environ/NAME"`; `fetch`/`logger`/`tokenizer`:
-    /// optional JS values.
+    /// `options`: the Router options as JSON text (functions removed; `cache: true` when a
+    /// cache object is given); `env`: JSON object of environment variables for
+    /// `"os.environ/NAME"`; `fetch`/`logger`/`tokenizer`/`cache`: optional JS values.
     #[wasm_bindgen(constructor)]
     pub fn new(
         options: &str,
@@ -55,6 +57,7 @@ impl RouterCore {
         fetch: JsValue,
         logger: JsValue,
         tokenizer: JsValue,
+        cache: JsValue,
     ) -> Result<RouterCore, JsValue> {
         let options: Value = serde_json::from_str(options)
             .map_err(|e| js_error(&LlmError::config("options", format!("not valid JSON: {e}"))))?;
@@ -64,6 +67,15 @@ impl RouterCore {
             host_ports(fetch, logger).map_err(|m| js_error(&LlmError::config("fetch", m)))?;
         if let Ok(f) = tokenizer.dyn_into::<js_sys::Function>() {
             ports.token_counter = Some(Rc::new(host::JsTokenCounter::new(f)));
+        }
+        if config.cache.as_ref().is_some_and(|c| c.host_backend) {
+            let backend = cache::JsCache::new(cache).ok_or_else(|| {
+                js_error(&LlmError::config(
+                    "cache",
+                    "must be an object { get(key), set(key, value, { ttl }), delete?(key) }",
+                ))
+            })?;
+            ports.cache = Some(Rc::new(backend));
         }
         Ok(RouterCore {
             router: Router::new(config, ports),

@@ -19,7 +19,7 @@ use super::request::JSON_TOOL_NAME;
 use super::response::{finish_reason, stream_error, usage};
 use crate::error::LlmError;
 use crate::stream::sse::SseDecoder;
-use crate::stream::{chat_chunk, cut_short, malformed_event, usage_chunk};
+use crate::stream::{chat_chunk, cut_short, deliver, malformed_event, usage_chunk};
 use crate::stream::{StreamContext, StreamDecoder};
 use serde_json::{json, Map, Value};
 
@@ -271,7 +271,7 @@ impl StreamDecoder for AnthropicStream {
                 .iter()
                 .try_for_each(|event| self.event(&event.data, &mut out))
         });
-        crate::stream::deliver(out, result, &mut self.failed)
+        deliver(out, result, &mut self.failed)
     }
 
     fn finish(&mut self) -> Result<Vec<Value>, LlmError> {
@@ -279,14 +279,8 @@ impl StreamDecoder for AnthropicStream {
             return Err(e);
         }
         let mut out = Vec::new();
-        let last = self.sse.finish();
-        let result = last.and_then(|event| match event {
-            Some(event) => self.event(&event.data, &mut out),
-            None => Ok(()),
-        });
-        let out = crate::stream::deliver(out, result, &mut self.failed)?;
-        if let Some(e) = self.failed.take() {
-            return Err(e);
+        if let Some(event) = self.sse.finish()? {
+            self.event(&event.data, &mut out)?;
         }
         if !self.done {
             return Err(cut_short(PROVIDER));

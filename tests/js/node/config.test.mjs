@@ -101,11 +101,17 @@ describe("ConfigError names the offending field", () => {
     assert.match(e.message, /unknown Router option/);
   });
 
-  it("a not-yet-supported option set (cache_responses: true) is refused; its default (false) is accepted", () => {
-    const e = configError({ model_list: [deployment(mock, "chat", "a")], cache_responses: true });
-    assert.equal(e.field, "cache_responses");
+  it("a not-yet-supported option set (enable_tag_filtering: true) is refused; its default (false) is accepted", () => {
+    const e = configError({
+      model_list: [deployment(mock, "chat", "a")],
+      enable_tag_filtering: true,
+    });
+    assert.equal(e.field, "enable_tag_filtering");
     assert.match(e.message, /not yet supported/);
-    const ok = new Router({ model_list: [deployment(mock, "chat", "a")], cache_responses: false });
+    const ok = new Router({
+      model_list: [deployment(mock, "chat", "a")],
+      enable_tag_filtering: false,
+    });
     assert.deepEqual(ok.getModelNames(), ["chat"]);
   });
 

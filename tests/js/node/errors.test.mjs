@@ -191,10 +191,17 @@ describe("requests refused before any upstream call", () => {
     });
   }
 
-  it("stream: true -> BadRequestError 'not yet supported'", T, async () => {
-    const err = await rejection(router().completion(chatRequest("chat", { stream: true })));
+  it("stream: true on embedding() -> BadRequestError before any upstream call", T, async () => {
+    const err = await rejection(router().embedding({ model: "chat", input: "x", stream: true }));
     assert.ok(err instanceof errors.BadRequestError, err.name);
-    assert.match(err.message, /not yet supported/);
+    assert.match(err.message, /stream/);
+    assert.equal(mock.calls.length, 0);
+  });
+
+  it("a non-boolean stream -> BadRequestError", T, async () => {
+    const err = await rejection(router().completion(chatRequest("chat", { stream: "yes" })));
+    assert.ok(err instanceof errors.BadRequestError, err.name);
+    assert.match(err.message, /`stream` must be true or false/);
     assert.equal(mock.calls.length, 0);
   });
 

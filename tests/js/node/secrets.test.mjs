@@ -186,7 +186,7 @@ describe("secrets stay secret", () => {
       base({ api_base: "not-a-url" }),
       base({ headers: { Authorization: `Bearer ${HEADER_SECRET}\n` } }),
       base({ model: "sagemaker/x" }),
-      base({}, { cache_responses: true }),
+      base({}, { cache_responses: true, cache_kwargs: { password: SECRET } }),
       base({}, { not_an_option: SECRET }),
       base({ api_key: "os.environ/LLMUX_TEST_UNSET_VAR" }, { env: { OTHER: SECRET } }),
       base({}, { model_list: [{ model_name: "chat", litellm_params: { api_key: SECRET } }] }),

@@ -62,7 +62,7 @@ console.log(JSON.stringify({
 
 // Type-checked with the repo's tsc; each @ts-expect-error must be a real error, which proves
 // the declarations resolved (with `any` types every directive would be unused, an error too).
-const CHECK_TS = `import { Router, errors, version, type ChatCompletion, type RouterOptions } from "llmux";
+const CHECK_TS = `import { Router, errors, version, workersKvCache, type CacheStore, type ChatCompletion, type RouterOptions } from "llmux";
 
 const options: RouterOptions = {
   model_list: [{ model_name: "chat", litellm_params: { model: "openai/gpt-4o-mini", api_key: "sk-x" } }],
@@ -92,6 +92,12 @@ export const broken = new Router({ model_list: [{ model_name: "chat" }] });
 
 // @ts-expect-error completion takes one request object with model and messages
 void router.completion("hi");
+
+const store: CacheStore = workersKvCache({ get: async () => null, put: async () => {}, delete: async () => {} });
+export const cached = new Router({ ...options, cache_responses: true, cache: store, cache_kwargs: { ttl: 60 } });
+// @ts-expect-error a cache store needs get and set
+export const badStore: CacheStore = { get: () => null };
+void router.completion({ model: "chat", messages: [], cache: { "no-cache": true, ttl: 5 }, caching: true });
 `;
 
 before(async () => {

@@ -18,6 +18,12 @@ const PRICE = { input: 1e-6, output: 5e-6, cacheRead: 1e-7, cacheWrite: 1.25e-6 
 const fixture = (path) =>
   JSON.parse(readFileSync(new URL(`../../fixtures/anthropic/${path}`, import.meta.url), "utf8"));
 
+/** A recorded stream under tests/fixtures/anthropic, as the mock's raw SSE events. */
+const sseEvents = (path) =>
+  readFileSync(new URL(`../../fixtures/anthropic/${path}`, import.meta.url), "utf8")
+    .split(/(?<=\n\n)/)
+    .filter((e) => e.length > 0);
+
 const mock = await startMockServer();
 after(() => mock.close());
 beforeEach(() => mock.reset());
@@ -250,4 +256,81 @@ describe("anthropic provider", () => {
     assert.ok(err instanceof errors.BadRequestError, `${err?.constructor?.name}: ${err?.message}`);
     assert.equal(mock.callsTo("anthropic").length, 0);
   });
+
+  it("stream: true streams Anthropic events as OpenAI chunks with usage", T, async () => {
+    mock.script("anthropic", { sse: sseEvents("stream/text.sse"), done: false });
+    const router = anthropicRouter();
+    const stream = await router.completion({
+      model: "claude",
+      messages: [{ role: "user", content: "Name the primary colours." }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const sent = mock.callsTo("anthropic")[0];
+    assert.equal(sent.path, "/anthropic/v1/messages");
+    assert.equal(sent.body.stream, true);
+    assert.equal(sent.body.stream_options, undefined);
+    assert.ok(chunks.every((c) => c.object === "chat.completion.chunk"));
+    assert.equal(chunks[0].choices[0].delta.role, "assistant");
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    assert.equal(text, "Red, yellow and blue.");
+    assert.equal(chunks.at(-2).choices[0].finish_reason, "stop");
+    assert.deepEqual(chunks.at(-1).choices, []);
+    assert.deepEqual(chunks.at(-1).usage, fixture("responses/text.openai.json").usage);
+    // The usage Anthropic reported is what the router books.
+    const stats = await router.getUsageStats();
+    assert.equal(stats.deployments["claude-a"].completion_tokens, 10);
+    assert.equal(stats.deployments["claude-a"].streams, 1);
+  });
+
+  it("streamed tool_use blocks become tool-call deltas numbered from 0", T, async () => {
+    mock.script("anthropic", { sse: sseEvents("stream/tool_use.sse"), done: false });
+    const stream = await anthropicRouter().completion({
+      ...fixture("requests/tools.openai.json"),
+      stream: true,
+    });
+    const calls = new Map();
+    let finish;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (!choice) continue;
+      finish = choice.finish_reason ?? finish;
+      for (const call of choice.delta.tool_calls ?? []) {
+        const seen = calls.get(call.index) ?? { id: call.id, name: call.function.name, args: "" };
+        seen.args += call.function.arguments ?? "";
+        calls.set(call.index, seen);
+      }
+    }
+    assert.deepEqual([...calls.keys()], [0, 1]);
+    assert.equal(calls.get(0).id, "toolu_01A09q90qw90lq917835lq9");
+    assert.deepEqual(JSON.parse(calls.get(0).args), { location: "Paris, France", unit: "celsius" });
+    assert.deepEqual(JSON.parse(calls.get(1).args), { location: "Tokyo, Japan" });
+    assert.equal(finish, "tool_calls");
+  });
+
+  it(
+    "a mid-stream overloaded_error event is an InternalServerError from the iterator",
+    T,
+    async () => {
+      mock.script("anthropic", { sse: sseEvents("stream/error_overloaded.sse"), done: false });
+      const stream = await anthropicRouter().completion({
+        model: "claude",
+        messages: [{ role: "user", content: "Hi" }],
+        stream: true,
+      });
+      const seen = [];
+      const err = await rejection(
+        (async () => {
+          for await (const chunk of stream) seen.push(chunk);
+        })(),
+      );
+      assert.ok(err instanceof errors.InternalServerError, `${err?.name}: ${err?.message}`);
+      assert.equal(err.status, 529);
+      assert.match(err.message, /Overloaded/);
+      assert.equal(seen.map((c) => c.choices[0]?.delta?.content ?? "").join(""), "Hel");
+      assert.equal(mock.callsTo("anthropic").length, 1, "no retry after the first chunk");
+    },
+  );
 });

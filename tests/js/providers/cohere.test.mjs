@@ -15,6 +15,13 @@ const MESSAGES = [{ role: "user", content: "Tell me about LLMs" }];
 const fixture = (name) =>
   JSON.parse(fs.readFileSync(new URL(`../../fixtures/cohere/${name}`, import.meta.url), "utf8"));
 
+/** A recorded stream under tests/fixtures/cohere, as the mock's raw SSE events. */
+const sseEvents = (name) =>
+  fs
+    .readFileSync(new URL(`../../fixtures/cohere/${name}`, import.meta.url), "utf8")
+    .split(/(?<=\n\n)/)
+    .filter((e) => e.length > 0);
+
 const mock = await startMockServer();
 after(() => mock.close());
 beforeEach(() => mock.reset());
@@ -172,5 +179,57 @@ describe("cohere", () => {
       res.choices[0].text,
       fixture("chat_response.openai.json").choices[0].message.content,
     );
+  });
+
+  it("stream: true sends stream: true and streams v2 events as OpenAI chunks", T, async () => {
+    mock.script("co7", { sse: sseEvents("stream/tool_calls.sse"), done: false });
+    const router = routerFor("co7", "cohere/command-r-08-2024");
+    const stream = await router.completion({
+      model: "g",
+      messages: MESSAGES,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const calls = new Map();
+    const chunks = [];
+    for await (const chunk of stream) {
+      chunks.push(chunk);
+      for (const call of chunk.choices[0]?.delta?.tool_calls ?? []) {
+        const seen = calls.get(call.index) ?? { id: call.id, name: call.function.name, args: "" };
+        seen.args += call.function.arguments ?? "";
+        calls.set(call.index, seen);
+      }
+    }
+    const [call] = mock.callsTo("co7");
+    assert.equal(call.path, "/co7/v2/chat");
+    assert.equal(call.body.stream, true);
+    const want = fixture("chat_tool_calls_response.openai.json");
+    assert.deepEqual(
+      [...calls.values()].map((c) => ({
+        id: c.id,
+        type: "function",
+        function: { name: c.name, arguments: c.args },
+      })),
+      want.choices[0].message.tool_calls,
+    );
+    assert.equal(chunks.at(-2).choices[0].finish_reason, "tool_calls");
+    assert.deepEqual(chunks.at(-1).usage, want.usage);
+  });
+
+  it("a cut Cohere stream is an APIConnectionError from the iterator", T, async () => {
+    const events = sseEvents("stream/text.sse");
+    mock.script("co8", { sse: events.slice(0, -1), done: false });
+    const stream = await routerFor("co8", "cohere/command-r-08-2024").completion({
+      model: "g",
+      messages: MESSAGES,
+      stream: true,
+    });
+    const err = await rejection(
+      (async () => {
+        for await (const _ of stream);
+      })(),
+    );
+    assert.ok(err instanceof errors.APIConnectionError, `${err?.name}: ${err?.message}`);
+    assert.match(err.message, /cohere stream ended/);
   });
 });
