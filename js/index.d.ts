@@ -162,6 +162,21 @@ export interface RouterOptions {
   cache?: CacheStore;
   enable_pre_call_checks?: boolean;
   default_max_parallel_requests?: number;
+  /**
+   * Shares cooldowns, rpm/tpm and failure counters, latency and in-flight counts with other
+   * Router instances (other processes, isolates, Workers) through a store. See "Shared state".
+   */
+  state?: StateStore;
+  /** Key namespace of the shared state: keys are `llmux:<state_prefix>:…`. Default "default". */
+  state_prefix?: string;
+  /** Least time between two background syncs with the store, in ms. Default 1000. */
+  state_sync_interval_ms?: number;
+  /** LiteLLM's Redis options: make a Redis `state` store (https:// = Upstash REST). */
+  redis_url?: string;
+  redis_host?: string;
+  redis_port?: number | string;
+  redis_password?: string;
+  redis_db?: number | string;
   /** Other LiteLLM options are accepted at their defaults and refused with a ConfigError when set. */
   [litellmOption: string]: unknown;
 }
@@ -604,7 +619,73 @@ export interface ModelGroupUsage {
 export interface UsageStats {
   deployments: Record<string, DeploymentUsage>;
   model_groups: Record<string, ModelGroupUsage>;
+  /** Present when a shared-state store is attached. */
+  state?: {
+    /** Syncs attempted (flush + snapshot). */
+    syncs: number;
+    store_failures: number;
+    /** The last sync failed: decisions use this instance's state only. */
+    store_down: boolean;
+    /** Keys with changes not yet flushed. */
+    pending_keys: number;
+  };
 }
+
+/**
+ * What every shared-state store implements (one round trip per call). Keys are
+ * `llmux:<prefix>:<kind>:<deployment id>[:<minute>]`, never secrets.
+ */
+export interface StateStore {
+  /** Atomically add `by` to each counter (created at 0 with expiry `ttl_ms`); the new values. */
+  incr(ops: { key: string; by: number; ttl_ms: number }[]): Promise<number[]>;
+  /** Values (counters as decimal strings); null when absent or expired. */
+  get(keys: string[]): Promise<(string | null)[]>;
+  /** Set values with expiry. */
+  set(ops: { key: string; value: string; ttl_ms: number }[]): Promise<void>;
+}
+
+/** A shipped store: a StateStore that is also a KV for the response cache (ttl in seconds). */
+export interface KvStateStore extends StateStore {
+  readonly kind: "redis" | "upstash" | "workers-kv" | "durable-object" | "deno-kv";
+  get(keys: string[]): Promise<(string | null)[]>;
+  get(key: string): Promise<string | null>;
+  set(ops: { key: string; value: string; ttl_ms: number }[]): Promise<void>;
+  set(key: string, value: unknown, options?: { ttl?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Closes the connection, if any. */
+  close(): void;
+}
+
+export interface RedisStoreOptions {
+  /** `redis://[:password@]host[:port][/db]`, `rediss://…` (TLS), or an `https://` Upstash REST URL. */
+  url?: string;
+  host?: string;
+  port?: number | string;
+  username?: string;
+  password?: string;
+  db?: number | string;
+  tls?: boolean;
+}
+
+/** Redis over TCP (Node, Deno; RESP2, pipelined) or Upstash REST for an `https://` url. */
+export declare function redisStore(options: RedisStoreOptions): KvStateStore;
+/** Redis over Upstash's REST API (`fetch` only: Workers, browsers, Deno, Node). */
+export declare function upstashStore(options: {
+  url: string;
+  token?: string;
+  fetch?: typeof globalThis.fetch;
+}): KvStateStore;
+/** Workers KV (read-modify-write counters: approximate; eventually consistent; TTL >= 60 s). */
+export declare function workersKvStore(namespace: unknown): KvStateStore;
+/** A Durable Object (`LlmuxStateObject`) by name: exact, strongly consistent counters. */
+export declare function durableObjectStore(namespace: unknown, name?: string): KvStateStore;
+/** The Durable Object class behind `durableObjectStore`; export it from your Worker. */
+export declare class LlmuxStateObject {
+  constructor(state: unknown, env?: unknown);
+  fetch(request: Request): Promise<Response>;
+}
+/** Deno KV (`Deno.openKv(path)`; an open `Deno.Kv` also works): exact counters. */
+export declare function denoKvStore(kv?: string | object): KvStateStore;
 
 export interface HealthEndpoint extends Record<string, unknown> {
   model: string;
@@ -706,6 +787,13 @@ export declare class Router {
   ahealth_check(model?: string): Promise<HealthCheckResult>;
   getUsageStats(): Promise<UsageStats>;
   get_usage_stats(): Promise<UsageStats>;
+  /**
+   * Flushes queued shared-state changes and reads the other instances' state now; never
+   * rejects (a store failure is logged once and routing stays local).
+   */
+  syncState(): Promise<void>;
+  /** Same as `syncState()`; in a Worker, `ctx.waitUntil(router.flushState())`. */
+  flushState(): Promise<void>;
   getModelCostMap(): Record<string, ModelCost>;
   get_model_cost_map(): Record<string, ModelCost>;
   resetCost(): void;

@@ -9,6 +9,9 @@ const ENV_PREFIX = "os.environ/";
 /** Host-provided options that are JS values, not JSON. */
 const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on"];
 
+/** LiteLLM's Redis options: the JS entry turns them into a `state` store. */
+const REDIS_OPTIONS = ["redis_url", "redis_host", "redis_port", "redis_password", "redis_db"];
+
 function hostEnv(name) {
   const proc = globalThis.process;
   if (proc?.env && typeof proc.env[name] === "string") return proc.env[name];
@@ -40,7 +43,7 @@ function referencedEnv(value, env, out = {}) {
 function optionsJson(options) {
   const rest = {};
   for (const [key, value] of Object.entries(options)) {
-    if (JS_OPTIONS.includes(key) || value === undefined) continue;
+    if (JS_OPTIONS.includes(key) || REDIS_OPTIONS.includes(key) || value === undefined) continue;
     // Callback objects (cache, state) cross as a flag; the core decides if it supports them.
     rest[key] = (key === "cache" || key === "state") && value !== null ? true : value;
   }
@@ -151,8 +154,63 @@ function formatMetrics(report) {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-/** Builds the Router class over an initialised wasm module's `RouterCore`. */
-export function defineRouter(RouterCore) {
+/**
+ * The store LiteLLM's `redis_*` options describe, made by the entry's `redis` factory, or
+ * null when none is set. `"os.environ/NAME"` values are resolved like the rest.
+ */
+function redisCacheOf(options, store) {
+  const type = options.cache_kwargs?.type;
+  const redis = REDIS_OPTIONS.some((k) => options[k] !== undefined && options[k] !== null);
+  if (type === "redis" && !redis) {
+    throw new ConfigError(
+      'cache_kwargs.type: "redis" needs redis_url, or redis_host and redis_port (redis_password, redis_db)',
+      { field: "cache_kwargs.type" },
+    );
+  }
+  // As LiteLLM: with Redis configured, cache_responses caches in Redis unless type is "local".
+  if (!options.cache_responses || !redis || type === "local") return null;
+  return store;
+}
+
+function redisFromOptions(options, makeRedis) {
+  const resolved = {};
+  for (const key of REDIS_OPTIONS) {
+    let value = options[key];
+    if (value === undefined || value === null || value === "") continue;
+    if (typeof value === "string" && value.startsWith(ENV_PREFIX)) {
+      const name = value.slice(ENV_PREFIX.length);
+      value = options.env?.[name] ?? hostEnv(name);
+      if (typeof value !== "string") {
+        throw new ConfigError(`${key}: environment variable ${name} is not set`, { field: key });
+      }
+    }
+    resolved[key] = value;
+  }
+  if (Object.keys(resolved).length === 0) return null;
+  if (!makeRedis) {
+    throw new ConfigError("redis_url: Redis is not available in this runtime", {
+      field: "redis_url",
+    });
+  }
+  try {
+    return makeRedis({
+      url: resolved.redis_url,
+      host: resolved.redis_host,
+      port: resolved.redis_port,
+      password: resolved.redis_password,
+      db: resolved.redis_db,
+    });
+  } catch (e) {
+    const field = resolved.redis_url !== undefined ? "redis_url" : "redis_host";
+    throw new ConfigError(`${field}: ${e.message}`, { field });
+  }
+}
+
+/**
+ * Builds the Router class over an initialised wasm module's `RouterCore`. `hostStores.redis`
+ * makes a StateStore from `{ url, host, port, password, db }` (the entry's Redis support).
+ */
+export function defineRouter(RouterCore, hostStores = {}) {
   class Router {
     #core;
 
@@ -206,8 +264,27 @@ export function defineRouter(RouterCore) {
           field: "env",
         });
       }
-      const json = optionsJson(options);
-      const env = JSON.stringify(referencedEnv(options, options.env));
+      const redis = REDIS_OPTIONS.find((k) => options[k] !== undefined && options[k] !== null);
+      if (options.state != null && redis) {
+        throw new ConfigError(`${redis}: set either \`state\` or the redis_* options, not both`, {
+          field: redis,
+        });
+      }
+      const store = options.state ?? redisFromOptions(options, hostStores.redis);
+      // LiteLLM's redis_* options back the response cache too (cache_kwargs.type "redis").
+      const cacheStore = options.cache ?? redisCacheOf(options, store);
+      const cacheKwargs =
+        cacheStore && options.cache === undefined && options.cache_kwargs
+          ? { ...options.cache_kwargs, type: undefined }
+          : options.cache_kwargs;
+      const json = optionsJson({
+        ...options,
+        state: store ?? undefined,
+        cache: cacheStore ?? undefined,
+        cache_kwargs: cacheKwargs,
+      });
+      // The store is a JS object (a KV binding, a client): not walked for env references.
+      const env = JSON.stringify(referencedEnv({ ...options, state: undefined }, options.env));
       try {
         this.#core = new RouterCore(
           json,
@@ -215,8 +292,9 @@ export function defineRouter(RouterCore) {
           options.fetch,
           options.logger,
           options.tokenizer,
-          options.cache ?? undefined,
+          cacheStore ?? undefined,
         );
+        if (store) this.#core.setState(store);
       } catch (e) {
         throw toError(e);
       }
@@ -371,7 +449,24 @@ export function defineRouter(RouterCore) {
 
     /** Usage per deployment and per model group: counts, tokens, cost, latency, cooldowns. */
     async getUsageStats() {
-      return JSON.parse(this.#core.usageJson());
+      const stats = JSON.parse(this.#core.usageJson());
+      const state = this.#core.stateJson();
+      if (state !== undefined) stats.state = JSON.parse(state);
+      return stats;
+    }
+
+    /**
+     * Flushes the queued shared-state changes and reads the other instances' state now.
+     * Resolves when done; never rejects (a store failure is logged, routing stays local).
+     * In a Worker: `ctx.waitUntil(router.flushState())`.
+     */
+    syncState() {
+      return this.#core.syncState();
+    }
+
+    /** Same as `syncState()`. */
+    flushState() {
+      return this.#core.syncState();
     }
 
     /** The bundled price map: model -> prices, limits and capability flags. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the test tiers need, only when missing (idempotent):
 # the wasm32 target, wasm-bindgen-cli pinned to Cargo.lock's wasm-bindgen, wasm-pack,
-# npm dependencies, and Debian's chromium + chromium-driver.
+# npm dependencies, and Debian's chromium + chromium-driver and redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +37,8 @@ fi
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
+# The shared-state tests start a real redis-server on a loopback port.
+command -v redis-server >/dev/null 2>&1 || apt_missing+=(redis-server)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   step "apt-get install ${apt_missing[*]}"
   SUDO=""

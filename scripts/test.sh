@@ -34,6 +34,9 @@ node tests/js/deno/run.mjs
 tier "3c. end-to-end in workerd (Miniflare): the package, then every provider"
 node --test tests/js/workerd/ tests/js/providers-workerd/
 
+tier "3f. shared state: redis-server + Node processes, Miniflare KV + Durable Object, Deno KV"
+node --test --test-concurrency=1 tests/js/state/
+
 tier "3e. fault injection (Node + workerd) and soak"
 node --test --test-concurrency=1 tests/js/faults/
 

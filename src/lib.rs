@@ -14,6 +14,7 @@ pub mod providers;
 pub mod reliability;
 pub mod router;
 pub mod routing;
+pub mod state;
 pub mod stream;
 pub mod types;
 

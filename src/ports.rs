@@ -210,6 +210,12 @@ pub trait Signer {
     ) -> LocalFuture<'static, Result<Vec<u8>, String>>;
 }
 
+/// Runs background work (shared-state syncs) without the caller awaiting it:
+/// `wasm_bindgen_futures::spawn_local` in wasm, a queue the test drives in native tests.
+pub trait Spawner {
+    fn spawn(&self, task: LocalFuture<'static, ()>);
+}
+
 /// Receives router events (`success`, `failure`, `retry`, `fallback`, `cooldown`) for the
 /// host's callbacks. Payloads never contain credentials.
 pub trait EventSink {

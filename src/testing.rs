@@ -578,3 +578,37 @@ impl crate::ports::Signer for FakeSigner {
         })
     }
 }
+
+/// A spawner that queues background tasks until the test runs them (`run_all`).
+#[derive(Default)]
+pub struct QueueSpawner {
+    tasks: RefCell<Vec<LocalFuture<'static, ()>>>,
+}
+
+impl QueueSpawner {
+    /// Runs every queued task (and any they queue) to completion; returns how many ran.
+    pub fn run_all(&self) -> usize {
+        let mut ran = 0;
+        for _ in 0..1_000 {
+            let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                block_on(task);
+                ran += 1;
+            }
+        }
+        ran
+    }
+
+    pub fn queued(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+}
+
+impl crate::ports::Spawner for QueueSpawner {
+    fn spawn(&self, task: LocalFuture<'static, ()>) {
+        self.tasks.borrow_mut().push(task);
+    }
+}

@@ -183,7 +183,10 @@ const OPTIONS: &[(&str, Support)] = &[
     ),
     // llmux's own options (DESIGN.md §1); `fetch` and `logger` are taken by the JS host.
     ("cache", Support::Supported),
-    ("state", Support::NotYet("shared state stores")),
+    // `state` is a store object on the JS side; the core sees `true` when one is attached.
+    ("state", Support::Supported),
+    ("state_prefix", Support::Supported),
+    ("state_sync_interval_ms", Support::Supported),
     ("gateway", Support::NotYet("the router.fetch gateway")),
 ];
 
@@ -224,6 +227,8 @@ pub struct RouterConfig {
     pub env: EnvMap,
     /// Response caching (`cache_responses: true`), else `None`.
     pub cache: Option<crate::cache::CacheConfig>,
+    /// Shared state across isolates (`state`, `state_prefix`, `state_sync_interval_ms`).
+    pub state: crate::state::StateOptions,
 }
 
 /// The environment map; never printed (its values are credentials).
@@ -354,6 +359,7 @@ impl RouterConfig {
             default_litellm_params: defaults,
             env: EnvMap(env.clone()),
             cache: crate::cache::parse_config(obj)?,
+            state: crate::state::StateOptions::parse(obj)?,
         })
     }
 }

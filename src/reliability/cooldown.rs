@@ -69,6 +69,19 @@ impl CooldownBook {
         rule: CooldownRule,
         now_ms: f64,
     ) -> Option<f64> {
+        self.record_failure_with(id, error, rule, now_ms, 0)
+    }
+
+    /// Like `record_failure`, with `elsewhere` failures of the deployment this minute counted
+    /// by other router instances (shared state) added to this one's count.
+    pub fn record_failure_with(
+        &mut self,
+        id: &str,
+        error: &LlmError,
+        rule: CooldownRule,
+        now_ms: f64,
+        elsewhere: u32,
+    ) -> Option<f64> {
         if rule.disabled || rule.single_deployment || !counts_against_deployment(error.status) {
             return None;
         }
@@ -84,7 +97,7 @@ impl CooldownBook {
         }
         // A client-side timeout counts like a 5xx; an upstream 408 benches at once (LiteLLM).
         let immediate = error.from_upstream && cools_down_immediately(error.status);
-        if immediate || health.fails > rule.allowed_fails {
+        if immediate || health.fails.saturating_add(elsewhere) > rule.allowed_fails {
             let duration = match (error.status, error.retry_after_ms) {
                 (429, Some(ra)) if ra > 0 => ra,
                 _ => rule.cooldown_ms,
@@ -94,6 +107,15 @@ impl CooldownBook {
             return Some(until);
         }
         None
+    }
+
+    /// Marks a deployment cooling down until `until_ms` (a cooldown set by another router
+    /// instance); an existing later end is kept.
+    pub fn mark(&mut self, id: &str, until_ms: f64) {
+        let health = self.entries.entry(id.to_string()).or_default();
+        if health.until_ms.is_none_or(|u| u < until_ms) {
+            health.until_ms = Some(until_ms);
+        }
     }
 
     pub fn forget(&mut self, id: &str) {

@@ -5,6 +5,7 @@ mod cache;
 mod health;
 mod manage;
 mod request;
+mod shared;
 mod stream;
 mod table;
 mod usage;
@@ -79,6 +80,8 @@ struct Inner {
     slots: SlotSignal,
     /// The response cache (`cache_responses: true`).
     cache: Option<Rc<cache::ResponseCache>>,
+    /// The shared-state sync engine, when a store is attached.
+    shared: RefCell<Option<Rc<crate::state::SharedState>>>,
 }
 
 /// A LiteLLM-compatible router over the host's ports. Cheap to clone (shared state).
@@ -158,6 +161,7 @@ impl Router {
                 usage: RefCell::new(UsageBook::default()),
                 minute_usage: RefCell::new(MinuteUsage::default()),
                 slots: SlotSignal::default(),
+                shared: RefCell::new(None),
             }),
         }
     }
@@ -239,6 +243,7 @@ impl Router {
         upload: Option<Upload>,
     ) -> Result<Routed, LlmError> {
         let started = self.now();
+        self.state_tick();
         let opts = CallOptions::extract(&mut body)?;
         if opts.stream {
             return Err(LlmError::bad_request(
@@ -258,6 +263,7 @@ impl Router {
         let group = call.opts.model.clone();
         let result = self.with_fallbacks(&mut call, group.clone(), 0).await;
         let latency_ms = self.now() - started;
+        self.state_tick();
         match result {
             Ok(mut answer) => {
                 // Providers that report no creation time get the router's (Unix seconds).
@@ -337,6 +343,7 @@ impl Router {
                 .minute_usage
                 .borrow_mut()
                 .record_tokens(&d.id, tokens, self.now());
+            self.share_tokens(&d.id, tokens, self.now());
         }
         self.hidden_params(call, d, response_cost, latency_ms)
     }
@@ -645,12 +652,13 @@ impl Router {
         let minute = self.inner.minute_usage.borrow();
         pool.iter()
             .map(|d| Candidate {
-                in_flight: usage.get(&d.id).map_or(0, |u| u.in_flight),
-                minute_tokens: minute.current(&d.id, now).1,
+                in_flight: self
+                    .global_in_flight(&d.id, usage.get(&d.id).map_or(0, |u| u.in_flight)),
+                minute_tokens: self.global_minute(&d.id, minute.current(&d.id, now), now).1,
                 latency_ms: match strategy {
-                    RoutingStrategy::LatencyBased { ttl_ms, .. } => {
-                        usage.recent_latency(&d.id, now, ttl_ms)
-                    }
+                    RoutingStrategy::LatencyBased { ttl_ms, .. } => self
+                        .global_latency(&d.id, now)
+                        .or_else(|| usage.recent_latency(&d.id, now, ttl_ms)),
                     _ => None,
                 },
                 cost_per_token: match strategy {
@@ -678,6 +686,7 @@ impl Router {
                 latency_ms,
                 max_samples,
             );
+            self.share_latency(&d.id, latency_ms, now);
         }
     }
 
@@ -758,7 +767,8 @@ impl Router {
         let within: Vec<&Rc<Deployment>> = candidates
             .into_iter()
             .filter(|d| {
-                let (requests, used_tokens) = minute.current(&d.id, now);
+                let (requests, used_tokens) =
+                    self.global_minute(&d.id, minute.current(&d.id, now), now);
                 d.rpm.is_none_or(|limit| requests < limit)
                     && d.tpm.is_none_or(|limit| used_tokens < limit)
             })
@@ -873,11 +883,23 @@ impl Router {
             disabled: cfg.disable_cooldowns,
         };
         let now = self.now();
+        let counted = !rule.disabled
+            && !rule.single_deployment
+            && crate::reliability::cooldown::counts_against_deployment(err.status);
+        let elsewhere = if counted {
+            let local = self.inner.cooldowns.borrow().fails_this_minute(&d.id, now);
+            self.failures_elsewhere(&d.id, local, now)
+        } else {
+            0
+        };
         let until = self
             .inner
             .cooldowns
             .borrow_mut()
-            .record_failure(&d.id, err, rule, now);
+            .record_failure_with(&d.id, err, rule, now, elsewhere);
+        if counted {
+            self.share_failure(&d.id, now, until);
+        }
         self.inner
             .usage
             .borrow_mut()
@@ -1092,6 +1114,7 @@ impl InFlight {
             .minute_usage
             .borrow_mut()
             .record_request(&d.id, router.now());
+        router.share_request(&d.id, router.now());
         InFlight {
             router: router.clone(),
             id: d.id.clone(),
@@ -1105,6 +1128,7 @@ impl Drop for InFlight {
         if let Ok(mut usage) = self.router.inner.usage.try_borrow_mut() {
             usage.finished(&self.id, &self.group);
         }
+        self.router.share_request_end(&self.id);
         self.router.inner.slots.notify();
     }
 }

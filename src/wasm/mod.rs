@@ -4,6 +4,7 @@
 mod cache;
 mod fetch;
 mod host;
+mod state;
 
 use crate::config::RouterConfig;
 use crate::error::LlmError;
@@ -238,6 +239,38 @@ impl RouterCore {
     #[wasm_bindgen(js_name = costMapJson)]
     pub fn cost_map_json(&self) -> String {
         crate::cost::CostMap::bundled().to_json().to_string()
+    }
+
+    /// Shares routing state through `store` (the `state` option: an object with `incr`, `get`
+    /// and `set`, see StateStore in js/index.d.ts). Throws a ConfigError for anything else.
+    #[wasm_bindgen(js_name = setState)]
+    pub fn set_state(&self, store: JsValue) -> Result<(), JsValue> {
+        let store = state::JsStateStore::new(store).ok_or_else(|| {
+            js_error(&LlmError::config(
+                "state",
+                "must be a store object with incr, get and set methods (see StateStore)",
+            ))
+        })?;
+        self.router
+            .attach_state(Rc::new(store), Rc::new(state::SpawnLocal));
+        Ok(())
+    }
+
+    /// Flushes queued shared-state deltas and reads the remote snapshot; resolves when done
+    /// (never rejects: a store failure is logged and routing stays local).
+    #[wasm_bindgen(js_name = syncState)]
+    pub fn sync_state(&self) -> js_sys::Promise {
+        let router = self.router.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            router.sync_state().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `{ syncs, store_failures, store_down, pending_keys }` as JSON text, or undefined.
+    #[wasm_bindgen(js_name = stateJson)]
+    pub fn state_json(&self) -> Option<String> {
+        self.router.state_report().map(|v| v.to_string())
     }
 
     /// Zeroes the cost counters.

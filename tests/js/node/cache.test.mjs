@@ -205,7 +205,7 @@ describe("response caching", () => {
     }
     const redis = configError({ cache_kwargs: { type: "redis" } });
     assert.equal(redis.field, "cache_kwargs.type");
-    assert.match(redis.message, /Redis store/);
+    assert.match(redis.message, /needs redis_url/);
     const stray = routerOver.bind(null, mock, { chat: ["a"] });
     assert.throws(
       () => stray({ cache: mapStore() }),
