@@ -8,6 +8,7 @@
 //! router drops that chunk when the caller did not ask for it.
 
 pub mod assemble;
+pub mod eventstream;
 pub mod sse;
 
 pub use assemble::assemble;

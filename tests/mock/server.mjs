@@ -25,7 +25,8 @@ import { fileURLToPath } from "node:url";
  * @property {boolean} [hang] never answer
  * @property {"before_headers" | "mid_body"} [reset] destroy the socket
  * @property {string} [body_raw] raw body (HTML page, malformed JSON, "")
- * @property {Array<object | string>} [sse] events: objects as `data: <json>\n\n`, strings raw
+ * @property {Array<object | string | Uint8Array>} [sse] events: objects as `data: <json>\n\n`,
+ *   strings and bytes (in-process only: binary streams such as AWS event streams) raw
  * @property {number} [chunk_delay_ms] delay between SSE events (also for healthy streams)
  * @property {boolean} [done] with `sse`: end with `data: [DONE]` (default true)
  * @property {string} [reply] assistant content of a healthy reply
@@ -210,7 +211,7 @@ const sleep = (ms, res) =>
     res.once("close", done);
   });
 
-/** Writes and waits for the flush (or the close). @param {http.ServerResponse} res @param {string | Buffer} data */
+/** Writes and waits for the flush (or the close). @param {http.ServerResponse} res @param {string | Uint8Array} data */
 const write = (res, data) =>
   new Promise((resolve) => {
     if (res.destroyed) return resolve(undefined);
@@ -412,7 +413,7 @@ export async function startMockServer(options = {}) {
   /**
    * SSE reply: each event, then `[DONE]` (unless `done: false`); with `cut`, destroys the
    * socket instead of sending `[DONE]`.
-   * @param {Ctx} ctx @param {Array<object | string>} events
+   * @param {Ctx} ctx @param {Array<object | string | Uint8Array>} events
    * @param {{ status?: number, headers: Record<string, string>, delayMs?: number, done?: boolean, cut: boolean }} o
    */
   async function writeSse(ctx, events, o) {
@@ -427,7 +428,8 @@ export async function startMockServer(options = {}) {
       if (i > 0 && o.delayMs) await sleep(o.delayMs, res);
       if (res.destroyed) return;
       const e = list[i];
-      await write(res, typeof e === "string" ? e : `data: ${JSON.stringify(e)}\n\n`);
+      const raw = typeof e === "string" || e instanceof Uint8Array;
+      await write(res, raw ? e : `data: ${JSON.stringify(e)}\n\n`);
     }
     ctx.killed ||= o.cut;
     if (o.cut) res.destroy();

@@ -13,7 +13,8 @@
 //! accepted and stripped (chat always uses Converse). The model id (an inference profile such as
 //! `us.anthropic…` or an ARN works too) is percent-encoded into the path — `:` becomes `%3A`,
 //! which SigV4 encodes once more in the canonical URI. Chat: `POST /model/{id}/converse`
-//! (see [`converse`]); embeddings: `POST /model/{id}/invoke` (see [`embed`]).
+//! (see [`converse`]), streamed: `POST /model/{id}/converse-stream` with the same body and
+//! signing (see [`stream`]); embeddings: `POST /model/{id}/invoke` (see [`embed`]).
 //!
 //! Errors: Bedrock's `{"message": …}` bodies, classified as LiteLLM's `_map_bedrock_exception`
 //! does: "Input is too long" / "too many input tokens" / "expected maxLength:" / "prompt is too
@@ -29,6 +30,7 @@
 pub mod converse;
 pub mod embed;
 pub mod sigv4;
+pub mod stream;
 
 use super::{error_message, join_url, Provider, RequestContext};
 use crate::config::Deployment;
@@ -36,6 +38,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::hash::sha256_hex;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -245,7 +248,14 @@ impl Provider for Bedrock {
         let model = model_id(&d.model);
         let base = base_model(model);
         let (payload, operation) = match endpoint_kind {
-            Endpoint::ChatCompletion => (converse::build_body(base, body)?, "converse"),
+            Endpoint::ChatCompletion => (
+                converse::build_body(base, body)?,
+                if ctx.stream {
+                    "converse-stream"
+                } else {
+                    "converse"
+                },
+            ),
             Endpoint::Embedding => {
                 let family = embed::family(base).ok_or_else(|| {
                     bad(format!(
@@ -316,6 +326,16 @@ impl Provider for Bedrock {
             binary_body: None,
             timeout_ms: Some(ctx.timeout_ms),
         })
+    }
+
+    fn stream_decoder(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        (endpoint == Endpoint::ChatCompletion)
+            .then(|| Box::new(stream::ConverseStream::new(ctx)) as Box<dyn StreamDecoder>)
     }
 
     fn parse_response(

@@ -85,6 +85,11 @@
 //! LiteLLM returns an empty `content_filter` choice instead. No candidates without a block
 //! reason is an `APIConnectionError` (malformed reply, retried).
 //!
+//! # Streaming
+//!
+//! A streamed chat posts the same body to `models/{model}:streamGenerateContent?alt=sse`; the
+//! SSE reply is decoded by [`stream::GeminiStream`] (see its docs).
+//!
 //! # Errors
 //!
 //! Google's `{"error": {"code", "message", "status", "details"}}` (also wrapped in a one-element
@@ -112,11 +117,13 @@ mod embedding;
 pub mod request;
 pub mod response;
 pub mod schema;
+pub mod stream;
 
 use super::{join_url, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -165,11 +172,25 @@ impl Provider for Gemini {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.expose().to_string())),
         );
+        let (method, query) = match endpoint {
+            Endpoint::ChatCompletion if ctx.stream => ("streamGenerateContent", "?alt=sse"),
+            _ => (method, ""),
+        };
         let url = join_url(
             &versioned_base(d.api_base.as_deref(), d.api_version.as_deref()),
-            &format!("models/{model}:{method}"),
+            &format!("models/{model}:{method}{query}"),
         );
         crate::providers::post_json(url, headers, &gemini_body, ctx)
+    }
+
+    fn stream_decoder(
+        &self,
+        _d: &Deployment,
+        endpoint: Endpoint,
+        ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        (endpoint == Endpoint::ChatCompletion)
+            .then(|| Box::new(stream::GeminiStream::new("gemini", ctx)) as Box<dyn StreamDecoder>)
     }
 
     fn parse_response(

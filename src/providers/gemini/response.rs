@@ -126,7 +126,7 @@ fn n(v: Option<&Value>) -> u64 {
 }
 
 /// `usageMetadata` → OpenAI `usage`, counting thoughts as completion tokens as LiteLLM does.
-fn usage(meta: Option<&Value>) -> Value {
+pub fn usage(meta: Option<&Value>) -> Value {
     let meta = meta.unwrap_or(&Value::Null);
     let prompt = n(meta.get("promptTokenCount"));
     let candidates = n(meta.get("candidatesTokenCount"));
@@ -161,7 +161,13 @@ fn usage(meta: Option<&Value>) -> Value {
     Value::Object(usage)
 }
 
-fn finish_reason(reason: Option<&str>) -> &'static str {
+/// Whether a `finishReason` means the candidate was filtered (its tool calls do not count).
+pub fn is_flagged(reason: &str) -> bool {
+    FLAGGED.contains(&reason)
+}
+
+/// OpenAI `finish_reason` of a candidate's `finishReason` (tool calls aside).
+pub fn finish_reason(reason: Option<&str>) -> &'static str {
     match reason {
         Some("MAX_TOKENS") => "length",
         Some(r) if FLAGGED.contains(&r) || r == "LANGUAGE" || r == "OTHER" => "content_filter",
@@ -226,6 +232,63 @@ fn unix_seconds(rfc3339: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
 }
 
+/// The `ContentPolicyViolationError` of a reply whose prompt was blocked
+/// (`promptFeedback.blockReason`), if it was.
+pub fn blocked_prompt(value: &Value) -> Option<LlmError> {
+    let reason = value
+        .pointer("/promptFeedback/blockReason")
+        .and_then(Value::as_str)?;
+    let detail = value
+        .pointer("/promptFeedback/blockReasonMessage")
+        .and_then(Value::as_str)
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    let mut e = LlmError::new(
+        ErrorKind::ContentPolicyViolationError,
+        format!("Gemini blocked the prompt (blockReason: {reason}){detail}"),
+    )
+    .with_status(400);
+    e.from_upstream = true;
+    Some(e)
+}
+
+/// The id of the tool call of part `part` of candidate `index` (`call_<24 hex>` from `seed`,
+/// plus the part's thought signature when it has one).
+pub fn tool_call_id(seed: &str, index: u64, part: usize, signature: Option<&str>) -> String {
+    let digest = sha256_hex(format!("{seed}/{index}/{part}").as_bytes());
+    let id = format!("call_{}", digest.get(..24).unwrap_or(&digest));
+    match signature {
+        Some(sig) => format!("{id}{THOUGHT_SIGNATURE_SEPARATOR}{sig}"),
+        None => id,
+    }
+}
+
+/// A `functionCall` part's name and JSON-text arguments.
+pub fn function_call(call: &Value) -> (&str, String) {
+    let name = call.get("name").and_then(Value::as_str).unwrap_or("");
+    let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
+    let arguments = serde_json::to_string(&args).unwrap_or_else(|_| "{}".into());
+    (name, arguments)
+}
+
+/// The text a non-call part contributes: its `text`, or non-image, non-audio inline data as a
+/// data URL; `None` for anything else.
+pub fn part_text(part: &Value) -> Option<String> {
+    match (part.get("text"), part.get("inlineData")) {
+        (Some(Value::String(t)), _) => Some(t.clone()),
+        (_, Some(blob)) => {
+            let mime = blob.get("mimeType").and_then(Value::as_str).unwrap_or("");
+            // Images and audio are not text; other inline data is returned as a data URL.
+            if mime.starts_with("image/") || mime.starts_with("audio/") {
+                return None;
+            }
+            let data = blob.get("data").and_then(Value::as_str).unwrap_or("");
+            Some(format!("data:{mime};base64,{data}"))
+        }
+        _ => None,
+    }
+}
+
 /// A `chat.completion` from a `generateContent` reply.
 pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmError> {
     let value = json_body(response)?;
@@ -235,21 +298,7 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
         .map(Vec::as_slice)
         .unwrap_or(&[]);
     if candidates.is_empty() {
-        if let Some(reason) = value
-            .pointer("/promptFeedback/blockReason")
-            .and_then(Value::as_str)
-        {
-            let detail = value
-                .pointer("/promptFeedback/blockReasonMessage")
-                .and_then(Value::as_str)
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            let mut e = LlmError::new(
-                ErrorKind::ContentPolicyViolationError,
-                format!("Gemini blocked the prompt (blockReason: {reason}){detail}"),
-            )
-            .with_status(400);
-            e.from_upstream = true;
+        if let Some(e) = blocked_prompt(&value) {
             return Err(e);
         }
         return Err(classify::malformed_body("no candidates"));
@@ -278,14 +327,9 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
         let mut tool_calls = Vec::new();
         for (p, part) in parts.iter().enumerate() {
             if let Some(call) = part.get("functionCall") {
-                let name = call.get("name").and_then(Value::as_str).unwrap_or("");
-                let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
-                let arguments = serde_json::to_string(&args).unwrap_or_else(|_| "{}".into());
-                let digest = sha256_hex(format!("{seed}/{index}/{p}").as_bytes());
-                let mut id = format!("call_{}", digest.get(..24).unwrap_or(&digest));
-                if let Some(sig) = part.get("thoughtSignature").and_then(Value::as_str) {
-                    id = format!("{id}{THOUGHT_SIGNATURE_SEPARATOR}{sig}");
-                }
+                let (name, arguments) = function_call(call);
+                let signature = part.get("thoughtSignature").and_then(Value::as_str);
+                let id = tool_call_id(&seed, index, p, signature);
                 tool_calls.push(json!({
                     "id": id,
                     "type": "function",
@@ -293,18 +337,8 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
                 }));
                 continue;
             }
-            let piece = match (part.get("text"), part.get("inlineData")) {
-                (Some(Value::String(t)), _) => t.clone(),
-                (_, Some(blob)) => {
-                    let mime = blob.get("mimeType").and_then(Value::as_str).unwrap_or("");
-                    // Images and audio are not text; other inline data is returned as a data URL.
-                    if mime.starts_with("image/") || mime.starts_with("audio/") {
-                        continue;
-                    }
-                    let data = blob.get("data").and_then(Value::as_str).unwrap_or("");
-                    format!("data:{mime};base64,{data}")
-                }
-                _ => continue,
+            let Some(piece) = part_text(part) else {
+                continue;
             };
             if piece.is_empty() {
                 continue;

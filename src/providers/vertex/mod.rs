@@ -43,6 +43,11 @@
 //!   floats), `user`. Usage is the sum of `statistics.token_count`. Token-array inputs are a
 //!   `BadRequestError` (Vertex embeds text).
 //!
+//! Streaming (`stream: true`): Gemini models post the same body to
+//! `:streamGenerateContent?alt=sse` and the SSE reply is decoded by the `gemini` module's
+//! stream decoder; Claude models post to `:streamRawPredict` with `stream: true` and the reply
+//! is decoded by the `anthropic` module's, with the deployment's model on every chunk.
+//!
 //! Text completion goes through chat (the router converts). Not yet supported (refused when
 //! the deployment is configured): partner models other than Claude (Llama, Mistral,
 //! Codestral, Jamba, `publisher/model` MaaS names), numeric endpoint ids and `gemini/<id>`
@@ -69,6 +74,7 @@ use crate::cost::CostMap;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse, LocalFuture, Ports};
 use crate::reliability::classify;
+use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::Endpoint;
 use auth::Credentials;
 use serde_json::{json, Map, Value};
@@ -192,6 +198,9 @@ fn claude_body(
     if let Some(obj) = value.as_object_mut() {
         obj.remove("model");
         obj.insert("anthropic_version".into(), json!(ANTHROPIC_VERSION));
+        if ctx.stream {
+            obj.insert("stream".into(), json!(true));
+        }
     }
     Ok(value)
 }
@@ -343,11 +352,29 @@ impl Provider for VertexAi {
         let model = d.model.as_str();
         let (url, payload) = match (endpoint, family(model)) {
             (Endpoint::ChatCompletion, Family::Google) => (
-                model_url(d, "google", model, "generateContent")?,
+                model_url(
+                    d,
+                    "google",
+                    model,
+                    if ctx.stream {
+                        "streamGenerateContent?alt=sse"
+                    } else {
+                        "generateContent"
+                    },
+                )?,
                 gemini::request::chat_body(model, body)?,
             ),
             (Endpoint::ChatCompletion, Family::Claude) => (
-                model_url(d, "anthropic", model, "rawPredict")?,
+                model_url(
+                    d,
+                    "anthropic",
+                    model,
+                    if ctx.stream {
+                        "streamRawPredict"
+                    } else {
+                        "rawPredict"
+                    },
+                )?,
                 claude_body(d, body, ctx)?,
             ),
             (Endpoint::Embedding, Family::Google) => (
@@ -370,6 +397,26 @@ impl Provider for VertexAi {
             headers.push((name.clone(), value.expose().to_string()));
         }
         crate::providers::post_json(url, headers, &payload, ctx)
+    }
+
+    /// Gemini models stream through the `gemini` decoder; Claude's `streamRawPredict` reply
+    /// is Anthropic's SSE format, decoded by the `anthropic` decoder.
+    fn stream_decoder(
+        &self,
+        d: &Deployment,
+        endpoint: Endpoint,
+        ctx: &StreamContext,
+    ) -> Option<Box<dyn StreamDecoder>> {
+        match (endpoint, family(&d.model)) {
+            (Endpoint::ChatCompletion, Family::Google) => Some(Box::new(
+                gemini::stream::GeminiStream::new("vertex_ai", ctx),
+            )),
+            (Endpoint::ChatCompletion, Family::Claude) => Some(Box::new(ClaudeStream {
+                inner: anthropic::AnthropicStream::new(ctx),
+                model: d.model.clone(),
+            })),
+            _ => None,
+        }
     }
 
     fn parse_response(
@@ -400,6 +447,36 @@ impl Provider for VertexAi {
             }
             _ => Err(crate::providers::unsupported("vertex_ai", endpoint)),
         }
+    }
+}
+
+/// Claude's Anthropic-format stream, with the deployment's model on every chunk (as the
+/// non-streaming reply has it, and LiteLLM).
+struct ClaudeStream {
+    inner: anthropic::AnthropicStream,
+    model: String,
+}
+
+impl ClaudeStream {
+    fn stamp(&self, mut chunks: Vec<Value>) -> Vec<Value> {
+        for chunk in &mut chunks {
+            if let Some(obj) = chunk.as_object_mut() {
+                obj.insert("model".into(), json!(self.model));
+            }
+        }
+        chunks
+    }
+}
+
+impl StreamDecoder for ClaudeStream {
+    fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
+        let chunks = self.inner.feed(bytes)?;
+        Ok(self.stamp(chunks))
+    }
+
+    fn finish(&mut self) -> Result<Vec<Value>, LlmError> {
+        let chunks = self.inner.finish()?;
+        Ok(self.stamp(chunks))
     }
 }
 

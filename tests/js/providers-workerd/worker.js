@@ -8,6 +8,8 @@
 //   → { body, hidden }                      the call resolved to a JSON object
 //   → { body, content_type, hidden, is_response: true }   it resolved to a Response (speech):
 //                                           `body` is `await res.text()`
+//   → { chunks, hidden, error? }            it resolved to a stream (`stream: true`): every
+//                                           chunk read with for-await, then the error it threw
 //   → { error: { name, status, message, … } }  `new Router` threw or the call rejected
 import { Router, errors } from "../../../js/workerd.js";
 
@@ -45,6 +47,15 @@ async function run(spec) {
     res = await router[spec.method](request);
   } catch (e) {
     return { error: describeError(e) };
+  }
+  if (typeof res?.[Symbol.asyncIterator] === "function") {
+    const chunks = [];
+    try {
+      for await (const chunk of res) chunks.push(chunk);
+    } catch (e) {
+      return { chunks, hidden: res._hidden_params, error: describeError(e) };
+    }
+    return { chunks, hidden: res._hidden_params };
   }
   if (res instanceof Response)
     return {

@@ -381,6 +381,108 @@ describe("providers in workerd", () => {
   );
 
   it(
+    "bedrock: stream: true decodes the binary event stream of converse-stream inside workerd",
+    T,
+    async () => {
+      const bytes = new Uint8Array(
+        readFileSync(new URL("../../fixtures/bedrock/stream/text.bin", import.meta.url)),
+      );
+      // Frames split across network reads.
+      const pieces = [bytes.subarray(0, 100), bytes.subarray(100, 555), bytes.subarray(555)];
+      mock.script("bedrockS", {
+        headers: { "content-type": "application/vnd.amazon.eventstream" },
+        sse: pieces,
+        done: false,
+      });
+      const creds = { akid: "AKID", secret: "bedrock-test-secret/key", region: "us-east-1" };
+      const out = await run({
+        group: "claude",
+        id: "bedrockS",
+        params: {
+          model: "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0",
+          aws_access_key_id: creds.akid,
+          aws_secret_access_key: creds.secret,
+          aws_region_name: creds.region,
+          aws_bedrock_runtime_endpoint: `${mock.url}/bedrockS`,
+        },
+        method: "completion",
+        request: {
+          model: "claude",
+          messages: [{ role: "user", content: "How are you?" }],
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+      });
+      assert.equal(out.error, undefined, JSON.stringify(out.error));
+      const call = onlyCall("bedrockS");
+      assert.equal(
+        call.path,
+        "/bedrockS/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse-stream",
+      );
+      assert.equal(call.headers.authorization, expectedAuthorization(call, creds), "signature");
+      const want = fixture("bedrock/stream/text.chunks.json");
+      const id = out.chunks[0].id;
+      assert.deepEqual(
+        out.chunks.map(({ created, ...c }) => c),
+        want.map(({ created, ...c }) => ({ ...c, id })),
+      );
+      assert.equal(out.hidden.model_id, "bedrockS");
+    },
+  );
+
+  it(
+    "gemini: stream: true reads streamGenerateContent?alt=sse inside workerd, and an error event after chunks is thrown typed",
+    T,
+    async () => {
+      const sse = (name) =>
+        readFileSync(new URL(`../../fixtures/gemini/stream/${name}`, import.meta.url), "utf8");
+      const params = {
+        model: "gemini/gemini-2.5-flash",
+        api_base: `${mock.url}/gemStream`,
+        api_key: "AIzaSyD-workerd-key",
+      };
+      const request = {
+        model: "gemini-chat",
+        messages: [{ role: "user", content: "Tell me a story" }],
+        stream: true,
+      };
+      mock.script("gemStream", { sse: [sse("thinking.sse")], done: false });
+      const out = await run({
+        group: "gemini-chat",
+        id: "gem",
+        params,
+        method: "completion",
+        request,
+      });
+      assert.equal(out.error, undefined, JSON.stringify(out.error));
+      const call = onlyCall("gemStream");
+      assert.equal(call.path, "/gemStream/v1beta/models/gemini-2.5-flash:streamGenerateContent");
+      assert.deepEqual(call.query, { alt: "sse" });
+      const want = fixture("gemini/stream/thinking.chunks.json").slice(0, -1);
+      assert.deepEqual(
+        out.chunks.map(({ created, ...c }) => c),
+        want.map(({ created, ...c }) => c),
+      );
+
+      mock.reset();
+      mock.script("gemStream", {
+        sse: sse("error_overloaded.sse").split(/(?<=\r\n\r\n)/),
+        done: false,
+      });
+      const failed = await run({
+        group: "gemini-chat",
+        id: "gem",
+        params,
+        method: "completion",
+        request,
+      });
+      assert.equal(failed.chunks[0].choices[0].delta.content, "Once upon a time");
+      assert.equal(failed.error.name, "ServiceUnavailableError");
+      assert.equal(failed.error.status, 503);
+    },
+  );
+
+  it(
     "cohere: chat posts a v2 chat body to /v2/chat with a Bearer key and returns the chat.completion",
     T,
     async () => {

@@ -22,6 +22,21 @@ const PRICE = { input: 3e-6, output: 1.5e-5, cacheRead: 3e-7 };
 const fixtureText = (path) =>
   readFileSync(new URL(`../../fixtures/bedrock/${path}`, import.meta.url), "utf8");
 const fixture = (path) => JSON.parse(fixtureText(path));
+/** @param {string} path under tests/fixtures/bedrock, as bytes */
+const fixtureBytes = (path) =>
+  new Uint8Array(readFileSync(new URL(`../../fixtures/bedrock/${path}`, import.meta.url)));
+/** `bytes` in `size`-byte pieces (frames split across network reads). */
+const pieces = (bytes, size) =>
+  Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) =>
+    bytes.subarray(i * size, (i + 1) * size),
+  );
+const EVENT_STREAM = { "content-type": "application/vnd.amazon.eventstream" };
+
+async function collect(stream) {
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
 
 const mock = await startMockServer();
 after(() => mock.close());
@@ -315,6 +330,96 @@ describe("bedrock provider", () => {
         assert.equal(err.status, status);
         assert.equal(err.message.includes(SECRET), false);
       }
+    },
+  );
+
+  it(
+    "stream: true posts the signed Converse body to converse-stream and decodes the binary event stream",
+    T,
+    async () => {
+      const body = fixtureBytes("stream/tool_use.bin");
+      mock.script("bedrockStream", {
+        headers: EVENT_STREAM,
+        sse: pieces(body, 97),
+        done: false,
+        chunk_delay_ms: 1,
+      });
+      const router = bedrockRouter("bedrockStream");
+      const stream = await router.completion({
+        ...fixture("converse/chat_request.openai.json"),
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      assert.equal(stream._hidden_params.model_id, "bedrockStream");
+      const chunks = await collect(stream);
+
+      const [call] = mock.callsTo("bedrockStream");
+      assert.equal(
+        call.path,
+        "/bedrockStream/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse-stream",
+      );
+      assert.deepEqual(call.body, fixture("converse/chat_request.converse.json"));
+      assert.equal(call.headers.authorization, expectedAuthorization(call), "signature verifies");
+
+      // The chunks the native replay test expects, up to the ids and clock the router stamps.
+      const expected = fixture("stream/tool_use.chunks.json");
+      const id = chunks[0].id;
+      assert.match(id, /^chatcmpl-[0-9a-f]+$/);
+      assert.deepEqual(
+        chunks.map(({ created, ...c }) => c),
+        expected.map(({ created, ...c }) => ({ ...c, id })),
+      );
+      assert.equal(chunks.at(-2).choices[0].finish_reason, "tool_calls");
+      assert.deepEqual(chunks.at(-1).usage.prompt_tokens_details, { cached_tokens: 2000 });
+
+      const stats = await router.getUsageStats();
+      const d = stats.deployments.bedrockStream;
+      assert.equal(d.streams, 1);
+      assert.equal(d.prompt_tokens, 2468);
+      assert.equal(d.completion_tokens, 96);
+    },
+  );
+
+  it(
+    "a stream's exception event is its typed error: before any chunk the call rejects, after one the iterator throws",
+    T,
+    async () => {
+      mock.script("bedrockX", {
+        headers: EVENT_STREAM,
+        sse: [fixtureBytes("stream/service_unavailable.bin")],
+        done: false,
+      });
+      const err = await rejection(
+        bedrockRouter("bedrockX").completion({
+          model: "claude",
+          messages: [{ role: "user", content: "hi" }],
+          stream: true,
+        }),
+      );
+      assert.ok(err instanceof errors.ServiceUnavailableError, err.name);
+      assert.equal(err.status, 503);
+      assert.match(err.message, /ServiceUnavailableException: Bedrock is unable/);
+
+      mock.script("bedrockY", {
+        headers: EVENT_STREAM,
+        sse: pieces(fixtureBytes("stream/throttling.bin"), 50),
+        done: false,
+      });
+      const stream = await bedrockRouter("bedrockY").completion({
+        model: "claude",
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+      });
+      const seen = [];
+      const thrown = await rejection(
+        (async () => {
+          for await (const chunk of stream) seen.push(chunk);
+        })(),
+      );
+      assert.ok(thrown instanceof errors.RateLimitError, thrown.name);
+      assert.match(thrown.message, /ThrottlingException/);
+      assert.equal(seen.map((c) => c.choices[0].delta.content ?? "").join(""), "Once upon");
+      assert.equal(mock.callsTo("bedrockY").length, 1);
     },
   );
 

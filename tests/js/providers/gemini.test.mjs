@@ -253,4 +253,77 @@ describe("gemini provider", () => {
       assert.equal(mock.callsTo("gemini").length, 2);
     },
   );
+  it(
+    "stream: true posts streamGenerateContent?alt=sse and turns each GenerateContentResponse into chunks",
+    T,
+    async () => {
+      const sse = readFileSync(
+        new URL("../../fixtures/gemini/stream/tool_calls.sse", import.meta.url),
+        "utf8",
+      );
+      mock.script("gemini", {
+        sse: sse.split(/(?<=\r\n\r\n)/),
+        done: false,
+        chunk_delay_ms: 1,
+      });
+      const router = geminiRouter();
+      const stream = await router.completion({
+        ...fixture("chat_request.json"),
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+
+      const [call] = mock.callsTo("gemini");
+      assert.equal(call.path, "/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent");
+      assert.deepEqual(call.query, { alt: "sse" });
+      assert.equal(call.headers["x-goog-api-key"], KEY);
+      assert.deepEqual(call.body, fixture("chat_request.expected.json"));
+
+      // Exactly the chunks of the native replay test, but for the router's clock.
+      const expected = fixture("stream/tool_calls.chunks.json");
+      assert.deepEqual(
+        chunks.map(({ created, ...c }) => c),
+        expected.map(({ created, ...c }) => c),
+      );
+      assert.equal(chunks.at(-2).choices[0].finish_reason, "tool_calls");
+      const stats = await router.getUsageStats();
+      assert.equal(stats.deployments["gem-a"].prompt_tokens, 61);
+      assert.equal(stats.deployments["gem-a"].completion_tokens, 24);
+    },
+  );
+
+  it(
+    "an error event before any chunk rejects the call; after chunks the iterator throws its class",
+    T,
+    async () => {
+      const text = (name) =>
+        readFileSync(new URL(`../../fixtures/gemini/stream/${name}`, import.meta.url), "utf8");
+      mock.script("gemini", { sse: [text("error_rate_limit.sse")], done: false });
+      const err = await rejection(
+        geminiRouter().completion({ ...fixture("chat_request.json"), stream: true }),
+      );
+      assert.ok(err instanceof errors.RateLimitError, `${err?.name}: ${err?.message}`);
+      assert.equal(err.status, 429);
+
+      mock.script("gemini", {
+        sse: text("error_overloaded.sse").split(/(?<=\r\n\r\n)/),
+        done: false,
+      });
+      const stream = await geminiRouter().completion({
+        ...fixture("chat_request.json"),
+        stream: true,
+      });
+      const seen = [];
+      const thrown = await rejection(
+        (async () => {
+          for await (const chunk of stream) seen.push(chunk);
+        })(),
+      );
+      assert.ok(thrown instanceof errors.ServiceUnavailableError, thrown.name);
+      assert.equal(seen[0].choices[0].delta.content, "Once upon a time");
+      assert.equal(mock.callsTo("gemini").length, 2);
+    },
+  );
 });

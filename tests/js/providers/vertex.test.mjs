@@ -291,4 +291,68 @@ describe("vertex_ai provider", () => {
     assert.equal(d.litellm_params.vertex_credentials, "***");
     assert.doesNotMatch(JSON.stringify(d), /PRIVATE KEY/);
   });
+  it(
+    "a Gemini model streams through streamGenerateContent?alt=sse with the bearer token",
+    T,
+    async () => {
+      const sse = readFileSync(
+        new URL("../../fixtures/vertex/stream/gemini_text.sse", import.meta.url),
+        "utf8",
+      );
+      mock.script("vertex", { sse: sse.split(/(?<=\n\n)/), done: false });
+      const router = vertexRouter("gemini-2.5-flash", { vertex_project: PROJECT, api_key: TOKEN });
+      const stream = await router.completion({ ...chat(), stream: true });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+
+      const [call] = mock.callsTo("vertex");
+      assert.equal(call.path, modelPath("google", "gemini-2.5-flash", "streamGenerateContent"));
+      assert.deepEqual(call.query, { alt: "sse" });
+      assert.equal(call.headers.authorization, `Bearer ${TOKEN}`);
+      assert.deepEqual(call.body, fixture("gemini_chat_request.expected.json"));
+      const expected = fixture("stream/gemini_text.chunks.json");
+      assert.deepEqual(
+        chunks.map(({ created, ...c }) => c),
+        expected.slice(0, -1).map(({ created, ...c }) => c),
+        "the usage chunk is dropped when include_usage is not set",
+      );
+    },
+  );
+
+  it(
+    "a Claude model streams streamRawPredict as Anthropic SSE, with the deployment's model",
+    T,
+    async () => {
+      const sse = readFileSync(
+        new URL("../../fixtures/anthropic/stream/text.sse", import.meta.url),
+        "utf8",
+      );
+      mock.script("vertex", { sse: sse.split(/(?<=\n\n)/), done: false });
+      const router = vertexRouter("claude-sonnet-4-5@20250929", {
+        vertex_project: PROJECT,
+        api_key: TOKEN,
+      });
+      const stream = await router.completion({
+        model: "vertex-chat",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 100,
+        stream: true,
+      });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      const [call] = mock.callsTo("vertex");
+      assert.equal(
+        call.path,
+        modelPath("anthropic", "claude-sonnet-4-5@20250929", "streamRawPredict"),
+      );
+      assert.equal(call.body.stream, true);
+      assert.equal(call.body.anthropic_version, "vertex-2023-10-16");
+      const want = fixture("../anthropic/stream/text.chunks.json").slice(0, -1);
+      assert.deepEqual(
+        chunks.map(({ created, model, ...c }) => c),
+        want.map(({ created, model, ...c }) => c),
+      );
+      assert.ok(chunks.every((c) => c.model === "claude-sonnet-4-5@20250929"));
+    },
+  );
 });
