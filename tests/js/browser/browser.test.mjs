@@ -153,6 +153,7 @@ test("leaving for await in the browser closes the upstream connection", () => {
 
 test("a mid-stream reset in the browser throws APIConnectionError", () => {
   const s = scenario("stream_reset");
+  assert.equal(s.calls, 1);
   assert.ok(s.error, "the iteration threw");
   assert.ok(s.error.instance_of.includes("APIConnectionError"), JSON.stringify(s.error));
 });
