@@ -68,6 +68,7 @@ const GATEWAY_HEADERS = [
   "x-llmux-attempts",
   "x-llmux-provider",
   "x-llmux-fallback-model-group",
+  "x-llmux-cache-hit",
 ];
 
 const TEXT_TRANSCRIPTION_FORMATS = new Set(["text", "srt", "vtt"]);
@@ -472,6 +473,7 @@ function routerHeaders(hidden) {
   if (hidden.custom_llm_provider) h["x-llmux-provider"] = String(hidden.custom_llm_provider);
   if (hidden.fallback_model_group)
     h["x-llmux-fallback-model-group"] = String(hidden.fallback_model_group);
+  if (typeof hidden.cache_hit === "boolean") h["x-llmux-cache-hit"] = String(hidden.cache_hit);
   return h;
 }
 
@@ -694,9 +696,9 @@ export async function handleFetch(router, gw, request, env, ctx) {
       response = errorResponse(e);
     }
   }
-  if (typeof router.flush === "function" && typeof ctx?.waitUntil === "function") {
+  if (typeof router.flushState === "function" && typeof ctx?.waitUntil === "function") {
     try {
-      ctx.waitUntil(Promise.resolve(router.flush()).catch(() => {}));
+      ctx.waitUntil(Promise.resolve(router.flushState()).catch(() => {}));
     } catch {
       // waitUntil outside a request context: nothing to keep alive.
     }

@@ -5,7 +5,14 @@
 //   OPENAI_BASE_URL   optional var: any OpenAI-compatible server instead of api.openai.com
 //   LLMUX_CORS        optional var: "*" or comma-separated origins allowed to call from browsers
 //   LLMUX_MAX_BODY_BYTES  optional var: request body limit (default 25 MiB)
-import { Router } from "llmux";
+// Optional bindings (declared, commented out, in wrangler.toml):
+//   LLMUX_CACHE       a KV namespace: answers cached across isolates (workersKvCache)
+//   LLMUX_STATE       a Durable Object namespace of LlmuxStateObject: cooldowns, usage and
+//                     latency shared by every isolate (durableObjectStore)
+import { Router, durableObjectStore, workersKvCache } from "llmux";
+
+// The Durable Object class behind LLMUX_STATE (exported so wrangler can bind it).
+export { LlmuxStateObject } from "llmux";
 
 /** One model group per OpenAI endpoint, named like OpenAI's models. */
 function createRouter(env) {
@@ -31,9 +38,8 @@ function createRouter(env) {
     ],
     num_retries: 2,
     env,
-    // Once the Workers KV cache and Durable Object state adapters ship, the bindings declared
-    // (commented out) in wrangler.toml plug in here, e.g. `cache: kvCache(env.LLMUX_CACHE)` and
-    // `state: durableState(env.LLMUX_STATE)`. Until then each isolate keeps its own state.
+    ...(env.LLMUX_CACHE ? { cache_responses: true, cache: workersKvCache(env.LLMUX_CACHE) } : {}),
+    ...(env.LLMUX_STATE ? { state: durableObjectStore(env.LLMUX_STATE) } : {}),
     gateway: {
       master_key: "os.environ/LLMUX_MASTER_KEY",
       cors: env.LLMUX_CORS ? env.LLMUX_CORS.split(",") : false,
@@ -48,6 +54,7 @@ let router;
 export default {
   fetch(request, env, ctx) {
     router ??= createRouter(env);
+    // router.fetch hands the shared-state sync to ctx.waitUntil after the response.
     return router.fetch(request, env, ctx);
   },
 };
