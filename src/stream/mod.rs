@@ -135,6 +135,50 @@ pub fn deliver(
     }
 }
 
+/// A provider whose stream is SSE events, each `data` payload decoded on its own (Anthropic,
+/// Cohere): [`feed_events`] and [`finish_events`] are its `StreamDecoder`.
+pub trait SseEvents {
+    /// The provider's name, for "stream ended before the answer was complete".
+    const PROVIDER: &'static str;
+    fn sse(&mut self) -> &mut sse::SseDecoder;
+    /// The error met after chunks of the same feed (returned on the next call).
+    fn failed(&mut self) -> &mut Option<LlmError>;
+    /// One event's `data`: appends the chunks it completes.
+    fn event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError>;
+    /// The terminal event arrived: the body may end here.
+    fn done(&self) -> bool;
+}
+
+/// `StreamDecoder::feed` of an [`SseEvents`] decoder.
+pub fn feed_events<D: SseEvents>(d: &mut D, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
+    if let Some(e) = d.failed().take() {
+        return Err(e);
+    }
+    let mut out = Vec::new();
+    let result = d.sse().feed(bytes).and_then(|events| {
+        events
+            .iter()
+            .try_for_each(|event| d.event(&event.data, &mut out))
+    });
+    deliver(out, result, d.failed())
+}
+
+/// `StreamDecoder::finish` of an [`SseEvents`] decoder: the last event, then `cut_short` unless
+/// the terminal event came.
+pub fn finish_events<D: SseEvents>(d: &mut D) -> Result<Vec<Value>, LlmError> {
+    if let Some(e) = d.failed().take() {
+        return Err(e);
+    }
+    let mut out = Vec::new();
+    if let Some(event) = d.sse().finish()? {
+        d.event(&event.data, &mut out)?;
+    }
+    if !d.done() {
+        return Err(cut_short(D::PROVIDER));
+    }
+    Ok(out)
+}
+
 /// A complete answer (`chat.completion` or `text_completion`) as the chunks of a stream, for
 /// replaying a cached answer to `stream: true`: per choice, one chunk with the whole message
 /// (role, content, reasoning, tool calls with their index) and one with its `finish_reason`;

@@ -19,8 +19,8 @@ use super::request::JSON_TOOL_NAME;
 use super::response::{finish_reason, stream_error, usage};
 use crate::error::LlmError;
 use crate::stream::sse::SseDecoder;
-use crate::stream::{chat_chunk, cut_short, deliver, malformed_event, usage_chunk};
-use crate::stream::{StreamContext, StreamDecoder};
+use crate::stream::{chat_chunk, feed_events, finish_events, malformed_event, usage_chunk};
+use crate::stream::{SseEvents, StreamContext, StreamDecoder};
 use serde_json::{json, Map, Value};
 
 const PROVIDER: &str = "anthropic";
@@ -110,7 +110,7 @@ impl AnthropicStream {
         }
     }
 
-    fn event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
+    fn on_event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
         if self.done || data.trim().is_empty() {
             return Ok(());
         }
@@ -259,32 +259,32 @@ fn index_of(event: &Value) -> Result<u64, LlmError> {
         .ok_or_else(|| malformed_event(PROVIDER, "no content block `index`"))
 }
 
+impl SseEvents for AnthropicStream {
+    const PROVIDER: &'static str = PROVIDER;
+
+    fn sse(&mut self) -> &mut SseDecoder {
+        &mut self.sse
+    }
+
+    fn failed(&mut self) -> &mut Option<LlmError> {
+        &mut self.failed
+    }
+
+    fn event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
+        self.on_event(data, out)
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+}
+
 impl StreamDecoder for AnthropicStream {
     fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
-        let mut out = Vec::new();
-        let events = self.sse.feed(bytes);
-        let result = events.and_then(|events| {
-            events
-                .iter()
-                .try_for_each(|event| self.event(&event.data, &mut out))
-        });
-        deliver(out, result, &mut self.failed)
+        feed_events(self, bytes)
     }
 
     fn finish(&mut self) -> Result<Vec<Value>, LlmError> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
-        let mut out = Vec::new();
-        if let Some(event) = self.sse.finish()? {
-            self.event(&event.data, &mut out)?;
-        }
-        if !self.done {
-            return Err(cut_short(PROVIDER));
-        }
-        Ok(out)
+        finish_events(self)
     }
 }

@@ -17,8 +17,8 @@ use super::{chat_usage, error, finish_reason};
 use crate::error::LlmError;
 use crate::ports::HttpResponse;
 use crate::stream::sse::SseDecoder;
-use crate::stream::{chat_chunk, cut_short, deliver, malformed_event, usage_chunk};
-use crate::stream::{StreamContext, StreamDecoder};
+use crate::stream::{chat_chunk, feed_events, finish_events, malformed_event, usage_chunk};
+use crate::stream::{SseEvents, StreamContext, StreamDecoder};
 use serde_json::{json, Value};
 
 const PROVIDER: &str = "cohere";
@@ -79,7 +79,7 @@ impl CohereStream {
         out.push(self.chunk(delta, None));
     }
 
-    fn event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
+    fn on_event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
         let data = data.trim();
         if self.done || data.is_empty() || data == "[DONE]" {
             return Ok(());
@@ -228,31 +228,32 @@ fn stream_error(event: &Value) -> LlmError {
     error(&reply)
 }
 
+impl SseEvents for CohereStream {
+    const PROVIDER: &'static str = PROVIDER;
+
+    fn sse(&mut self) -> &mut SseDecoder {
+        &mut self.sse
+    }
+
+    fn failed(&mut self) -> &mut Option<LlmError> {
+        &mut self.failed
+    }
+
+    fn event(&mut self, data: &str, out: &mut Vec<Value>) -> Result<(), LlmError> {
+        self.on_event(data, out)
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+}
+
 impl StreamDecoder for CohereStream {
     fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
-        let mut out = Vec::new();
-        let result = self.sse.feed(bytes).and_then(|events| {
-            events
-                .iter()
-                .try_for_each(|event| self.event(&event.data, &mut out))
-        });
-        deliver(out, result, &mut self.failed)
+        feed_events(self, bytes)
     }
 
     fn finish(&mut self) -> Result<Vec<Value>, LlmError> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
-        let mut out = Vec::new();
-        if let Some(event) = self.sse.finish()? {
-            self.event(&event.data, &mut out)?;
-        }
-        if !self.done {
-            return Err(cut_short(PROVIDER));
-        }
-        Ok(out)
+        finish_events(self)
     }
 }
