@@ -461,3 +461,44 @@ fn failed_and_cancelled_streams_are_never_cached() {
     assert_eq!(text(&drain(&mut whole).0), "whole");
     assert_eq!(fakes.transport.calls.borrow().len(), 3);
 }
+
+#[test]
+fn one_gap_timer_serves_many_reads_and_the_consumers_own_time_never_counts() {
+    let (router, fakes) =
+        router_with(json!({"model_list": [deployment("chat", A, "a")], "stream_timeout": 2}));
+    let piece = |text: &str| {
+        Piece::text(&format!("data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{text}\"}},\"finish_reason\":null}}]}}\n\n"))
+    };
+    fakes.transport.script(
+        A,
+        [Step::Stream(vec![
+            piece("a"),
+            piece("b"),
+            piece("c"),
+            piece("d"),
+            Piece::Stall,
+        ])],
+    );
+    let mut stream =
+        block_on(router.call_stream(Endpoint::ChatCompletion, request(json!({})))).unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        // A consumer slower than stream_timeout between reads is not a stalled upstream.
+        fakes.clock.advance(5_000.0);
+        seen.extend(block_on(stream.next()).unwrap().unwrap());
+    }
+    assert_eq!(text(&seen), "abcd");
+    let asked = fakes.clock.now_ms();
+    let err = block_on(stream.next()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert_eq!(
+        fakes.clock.now_ms() - asked,
+        2000.0,
+        "the stall is timed from its own read"
+    );
+    assert_eq!(
+        fakes.sleeper.slept.borrow().len(),
+        1,
+        "one timer for every read of the stream"
+    );
+}

@@ -7,7 +7,7 @@
 use super::{annotate, response_cost, Answer, Call, InFlight, Router};
 use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
-use crate::ports::{ByteStream, HttpRequest, HttpResponse, OpenBody, Sleeper};
+use crate::ports::{ByteStream, HttpRequest, HttpResponse, LocalFuture, OpenBody, Ports};
 use crate::providers::{self, Provider};
 use crate::reliability::classify;
 use crate::stream::StreamDecoder;
@@ -31,6 +31,8 @@ pub(super) struct OpenStream {
     via_chat: bool,
     /// `stream_timeout`: the longest wait for the next piece of the body.
     gap_ms: u64,
+    /// The gap timer, kept across reads (see `read_within`).
+    watchdog: Option<LocalFuture<'static, ()>>,
 }
 
 impl OpenStream {
@@ -42,13 +44,13 @@ impl OpenStream {
     }
 
     /// Reads until a chunk is pending or the body has ended.
-    async fn fill(&mut self, sleeper: &dyn Sleeper) -> Result<(), LlmError> {
+    async fn fill(&mut self, ports: &Ports) -> Result<(), LlmError> {
         while self.pending.is_empty() && !self.ended {
             let Some(body) = self.body.clone() else {
                 self.ended = true;
                 break;
             };
-            match read_within(sleeper, body.as_ref(), self.gap_ms).await? {
+            match self.read_within(ports, body.as_ref()).await? {
                 Some(bytes) => self.pending.extend(self.decoder.feed(&bytes)?),
                 None => {
                     self.ended = true;
@@ -59,25 +61,47 @@ impl OpenStream {
         }
         Ok(())
     }
-}
 
-/// The next piece of `body`, or a `Timeout` when none arrives within `ms`.
-async fn read_within(
-    sleeper: &dyn Sleeper,
-    body: &dyn ByteStream,
-    ms: u64,
-) -> Result<Option<Vec<u8>>, LlmError> {
-    match select(body.read(), sleeper.sleep(ms)).await {
-        Either::Left((piece, _)) => piece.map_err(|te| classify::from_transport(&te, Some(ms))),
-        Either::Right(_) => {
-            body.cancel();
-            Err(LlmError::new(
-                ErrorKind::Timeout,
-                format!(
-                    "the stream sent nothing for {:.3} seconds (stream_timeout)",
-                    ms as f64 / 1000.0
-                ),
-            ))
+    /// The next piece of `body`, or a `Timeout` when none arrives within `gap_ms` of asking.
+    /// One timer serves many reads: armed for a whole gap, it is re-armed for the rest of the
+    /// gap when it fires while the pending read is younger than the gap (the timer was armed
+    /// for an earlier read). A fast stream thus costs one timer per gap, not one per read; time
+    /// the consumer spends between reads never counts.
+    async fn read_within(
+        &mut self,
+        ports: &Ports,
+        body: &dyn ByteStream,
+    ) -> Result<Option<Vec<u8>>, LlmError> {
+        let gap = self.gap_ms;
+        let asked = ports.clock.now_ms();
+        let mut read = body.read();
+        loop {
+            let watchdog = self
+                .watchdog
+                .get_or_insert_with(|| ports.sleeper.sleep(gap));
+            match select(read, watchdog).await {
+                Either::Left((piece, _)) => {
+                    return piece.map_err(|te| classify::from_transport(&te, Some(gap)))
+                }
+                Either::Right(((), pending)) => {
+                    let waited = ports.clock.now_ms() - asked;
+                    // Whole milliseconds: a host clock may tick coarser than the timer.
+                    if waited + 1.0 >= gap as f64 {
+                        self.watchdog = None;
+                        body.cancel();
+                        return Err(LlmError::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "the stream sent nothing for {:.3} seconds (stream_timeout)",
+                                gap as f64 / 1000.0
+                            ),
+                        ));
+                    }
+                    let rest = (gap as f64 - waited).ceil() as u64;
+                    self.watchdog = Some(ports.sleeper.sleep(rest));
+                    read = pending;
+                }
+            }
         }
     }
 }
@@ -110,6 +134,7 @@ impl Router {
             in_flight: None,
             via_chat,
             gap_ms: timeout_ms,
+            watchdog: None,
         };
         let ok = (200..300).contains(&response.status);
         match response.body {
@@ -137,7 +162,7 @@ impl Router {
                     return Err(error_reply(provider, d, endpoint, &reply));
                 }
                 open.body = Some(body);
-                if let Err(e) = open.fill(self.inner.ports.sleeper.as_ref()).await {
+                if let Err(e) = open.fill(&self.inner.ports).await {
                     open.cancel();
                     return Err(e);
                 }
@@ -386,8 +411,7 @@ impl LiveStream {
                 self.finish_cancelled();
                 return Ok(None);
             }
-            let sleeper = Rc::clone(&self.router.inner.ports.sleeper);
-            if let Err(e) = self.open.fill(sleeper.as_ref()).await {
+            if let Err(e) = self.open.fill(&self.router.inner.ports).await {
                 if self.aborted.get() {
                     self.finish_cancelled();
                     return Ok(None);
