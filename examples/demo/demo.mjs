@@ -1,8 +1,8 @@
 // npm run demo: one llmux Router over a loopback mock provider, showing load balancing,
-// retries, timeouts, cooldowns, fallbacks, typed errors and cost. Every number printed comes
-// from the router (`_hidden_params`, `getUsageStats()`, `getDeployments()`) or from the mock's
-// call log. With OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY set, it also makes one
-// real call to each of those providers.
+// retries, timeouts, cooldowns, fallbacks, typed errors, cost, streaming and caching. Every
+// number printed comes from the router (`_hidden_params`, `getUsageStats()`,
+// `getDeployments()`) or from the mock's call log. With OPENAI_API_KEY, ANTHROPIC_API_KEY or
+// GEMINI_API_KEY set, it also makes one plain and one streamed real call to each provider.
 import { setTimeout as sleep } from "node:timers/promises";
 import { Router, errors, version } from "../../js/node.js";
 import { startMockServer } from "../../tests/mock/server.mjs";
@@ -456,8 +456,50 @@ async function main() {
       `(mock saw ${mock.stats.aborted - abortedBefore} aborted)`,
   ]);
 
-  // 9. A real provider ------------------------------------------------------------------------
-  section("9. Real providers");
+  // 9. Caching --------------------------------------------------------------------------------
+  section("9. Caching (cache_responses: true, in memory)");
+  const cached = new Router({
+    model_list: [chatDeployment("cached", "healthy")],
+    cache_responses: true,
+    cache_kwargs: { ttl: 60 },
+  });
+  const question = { model: "cached", messages: [{ role: "user", content: "Cache this answer" }] };
+  const upstreamCalls = () =>
+    mock.calls.filter((call) => call.body?.messages?.[0]?.content === "Cache this answer").length;
+  const rows = [];
+  for (const [label, extra] of [
+    ["first request", {}],
+    ["same request again", {}],
+    ["temperature 0.2 (another key)", { temperature: 0.2 }],
+    ['cache: { "no-cache": true }', { cache: { "no-cache": true } }],
+    ["stream: true (replayed)", { stream: true }],
+  ]) {
+    const before = upstreamCalls();
+    const t = performance.now();
+    const res = await cached.completion({ ...question, ...extra });
+    let text = res.choices?.[0]?.message?.content;
+    if (extra.stream) {
+      text = "";
+      for await (const chunk of res) text += chunk.choices[0]?.delta?.content ?? "";
+    }
+    rows.push([
+      label,
+      res._hidden_params.cache_hit ? c.green("hit") : "miss",
+      upstreamCalls() - before,
+      ms(performance.now() - t),
+      usd(res._hidden_params.response_cost),
+      JSON.stringify(text),
+    ]);
+  }
+  print(table(["request", "cache", "upstream calls", "latency", "cost", "answer"], rows));
+  const cacheStats = (await cached.getUsageStats()).model_groups.cached;
+  print([
+    `getUsageStats(): ${cacheStats.requests} requests, ${cacheStats.cache_hits} cache hits, ` +
+      `cost ${usd(cacheStats.cost)}`,
+  ]);
+
+  // 10. A real provider -----------------------------------------------------------------------
+  section("10. Real providers");
   if (REAL.length === 0) {
     print([
       `skipped: set OPENAI_API_KEY, ANTHROPIC_API_KEY and/or GEMINI_API_KEY to add`,
