@@ -4,6 +4,7 @@
 // Router's methods, and answers in OpenAI's wire format (errors included), with CORS when asked.
 
 import { ConfigError, LlmuxError } from "./errors.js";
+import { httpStatus, openAiErrorBody } from "./openai-error.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -72,23 +73,6 @@ const GATEWAY_HEADERS = [
 ];
 
 const TEXT_TRANSCRIPTION_FORMATS = new Set(["text", "srt", "vtt"]);
-
-/** OpenAI's error `type` per llmux error class. */
-const ERROR_TYPES = {
-  AuthenticationError: "authentication_error",
-  PermissionDeniedError: "permission_error",
-  RateLimitError: "rate_limit_error",
-  NoDeploymentsAvailableError: "rate_limit_error",
-  Timeout: "timeout_error",
-  InternalServerError: "server_error",
-  ServiceUnavailableError: "server_error",
-  APIConnectionError: "api_connection_error",
-};
-const ERROR_CODES = {
-  ContextWindowExceededError: "context_length_exceeded",
-  ContentPolicyViolationError: "content_policy_violation",
-  NoDeploymentsAvailableError: "no_deployments_available",
-};
 
 /** An error answered to the caller as-is (status, OpenAI error body). */
 class HttpError extends Error {
@@ -489,16 +473,13 @@ function errorResponse(e) {
     return jsonResponse({ error: { message: e.message, type, param, code } }, status, headers);
   }
   if (e instanceof LlmuxError) {
-    const status =
-      Number.isInteger(e.status) && e.status >= 400 && e.status <= 599 ? e.status : 500;
-    const type = ERROR_TYPES[e.name] ?? (status >= 500 ? "server_error" : "invalid_request_error");
+    const status = httpStatus(e);
     const headers = {};
     if (typeof e.retry_after_ms === "number" && e.retry_after_ms >= 0)
       headers["retry-after"] = String(Math.ceil(e.retry_after_ms / 1000));
     if (e.model_group) headers["x-litellm-model-group"] = String(e.model_group);
     if (typeof e.attempts === "number") headers["x-llmux-attempts"] = String(e.attempts);
-    const body = { message: e.message, type, param: null, code: ERROR_CODES[e.name] ?? null };
-    return jsonResponse({ error: body }, status, headers);
+    return jsonResponse(openAiErrorBody(e), status, headers);
   }
   return jsonResponse(
     { error: { message: "internal gateway error", type: "server_error", param: null, code: null } },

@@ -2,24 +2,13 @@
 // toReadableStream() (OpenAI SSE bytes for a Response) and abort().
 
 import { toError } from "./errors.js";
+import { openAiErrorBody } from "./openai-error.js";
 
 /** Closes streams whose object was garbage-collected unconsumed (frees the upstream). */
 const abandoned =
   typeof FinalizationRegistry === "function"
     ? new FinalizationRegistry((core) => core.abort())
     : null;
-
-/** An OpenAI-format error body (`{ error: { message, type, param, code } }`) for `e`. */
-export function errorBody(e) {
-  return {
-    error: {
-      message: e?.message ?? String(e),
-      type: e?.name ?? "LlmuxError",
-      param: null,
-      code: e?.status ?? null,
-    },
-  };
-}
 
 const encoder = new TextEncoder();
 
@@ -113,7 +102,7 @@ export class LlmuxStream {
           try {
             chunk = await this.#next();
           } catch (e) {
-            controller.enqueue(encoder.encode(`data: ${JSON.stringify(errorBody(e))}\n\n`));
+            controller.enqueue(encoder.encode(`data: ${JSON.stringify(openAiErrorBody(e))}\n\n`));
             controller.close();
             return;
           }
