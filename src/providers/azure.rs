@@ -44,7 +44,6 @@
 //!   `azure` sends it (LiteLLM switches such models to its Azure OpenAI path).
 
 use super::openai::OpenAi;
-use super::openai::OpenAiStream;
 use super::{error_message, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::cost::CostMap;
@@ -146,11 +145,7 @@ impl Provider for Azure {
         endpoint: Endpoint,
         ctx: &StreamContext,
     ) -> Option<Box<dyn StreamDecoder>> {
-        matches!(
-            endpoint,
-            Endpoint::ChatCompletion | Endpoint::TextCompletion
-        )
-        .then(|| Box::new(OpenAiStream::new(self.name(), ctx)) as Box<dyn StreamDecoder>)
+        super::openai::stream_decoder(self.name(), endpoint, ctx)
     }
 
     fn parse_response(
@@ -192,11 +187,7 @@ impl Provider for AzureAi {
         endpoint: Endpoint,
         ctx: &StreamContext,
     ) -> Option<Box<dyn StreamDecoder>> {
-        matches!(
-            endpoint,
-            Endpoint::ChatCompletion | Endpoint::TextCompletion
-        )
-        .then(|| Box::new(OpenAiStream::new(self.name(), ctx)) as Box<dyn StreamDecoder>)
+        super::openai::stream_decoder(self.name(), endpoint, ctx)
     }
 
     fn parse_response(

@@ -751,15 +751,10 @@ impl Provider for Preset {
         endpoint: Endpoint,
         ctx: &crate::stream::StreamContext,
     ) -> Option<Box<dyn crate::stream::StreamDecoder>> {
-        (self.supports(endpoint)
-            && matches!(
-                endpoint,
-                Endpoint::ChatCompletion | Endpoint::TextCompletion
-            ))
-        .then(|| {
-            Box::new(openai::OpenAiStream::new(self.name, ctx))
-                as Box<dyn crate::stream::StreamDecoder>
-        })
+        if !self.supports(endpoint) {
+            return None;
+        }
+        openai::stream_decoder(self.name, endpoint, ctx)
     }
 
     fn build_upload(

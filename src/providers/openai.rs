@@ -56,11 +56,7 @@ impl Provider for OpenAi {
         endpoint: Endpoint,
         ctx: &StreamContext,
     ) -> Option<Box<dyn StreamDecoder>> {
-        matches!(
-            endpoint,
-            Endpoint::ChatCompletion | Endpoint::TextCompletion
-        )
-        .then(|| Box::new(OpenAiStream::new("openai", ctx)) as Box<dyn StreamDecoder>)
+        stream_decoder(self.name(), endpoint, ctx)
     }
 
     fn build_upload(
@@ -270,6 +266,19 @@ pub fn request_stream(body: &mut Map<String, Value>, endpoint: Endpoint, with_us
             serde_json::json!({ "include_usage": true }),
         );
     }
+}
+
+/// The stream decoder of an OpenAI-format provider: chat and text completions stream.
+pub fn stream_decoder(
+    provider: &'static str,
+    endpoint: Endpoint,
+    ctx: &StreamContext,
+) -> Option<Box<dyn StreamDecoder>> {
+    matches!(
+        endpoint,
+        Endpoint::ChatCompletion | Endpoint::TextCompletion
+    )
+    .then(|| Box::new(OpenAiStream::new(provider, ctx)) as Box<dyn StreamDecoder>)
 }
 
 /// Decodes an OpenAI-format SSE stream (OpenAI, Azure and the compatible presets): chunks pass

@@ -104,15 +104,12 @@ struct Call {
     upload: Option<Upload>,
     /// The audio of the successful `speech()` exchange.
     audio: Option<Audio>,
-    /// A streamed call (`stream: true`).
-    stream: bool,
     /// The stream the successful exchange of a streamed call opened.
     opened: Option<stream::OpenStream>,
 }
 
 impl Call {
     fn new(endpoint: Endpoint, body: Map<String, Value>, opts: CallOptions) -> Call {
-        let stream = opts.stream;
         Call {
             endpoint,
             body,
@@ -123,7 +120,6 @@ impl Call {
             input_tokens: None,
             upload: None,
             audio: None,
-            stream,
             opened: None,
         }
     }
@@ -327,7 +323,7 @@ impl Router {
                 "custom_llm_provider": d.provider, "latency_ms": latency_ms,
                 "response_cost": response_cost, "attempts": call.attempts,
                 "retries": call.retries, "fallback_model_group": call.fallback_model_group,
-                "stream": call.stream, "time_to_first_token_ms": ttft_ms,
+                "stream": call.opts.stream, "time_to_first_token_ms": ttft_ms,
             })
         });
         self.inner.usage.borrow_mut().succeeded(
@@ -386,7 +382,7 @@ impl Router {
             serde_json::json!({
                 "model_group": group, "error": e.kind.name(), "status": e.status,
                 "message": e.message, "deployment_id": e.deployment_id,
-                "attempts": call.attempts, "latency_ms": latency_ms, "stream": call.stream,
+                "attempts": call.attempts, "latency_ms": latency_ms, "stream": call.opts.stream,
             })
         });
         e
@@ -964,7 +960,7 @@ impl Router {
             .timeout_ms
             .or(d.timeout_ms)
             .unwrap_or(self.inner.config.timeout_ms);
-        if call.stream {
+        if call.opts.stream {
             // `stream_timeout` bounds the wait for the headers and for each later piece.
             timeout_ms = call
                 .opts
@@ -981,7 +977,7 @@ impl Router {
             timeout_ms,
             now_ms: self.now(),
             bearer_token,
-            stream: call.stream,
+            stream: call.opts.stream,
         };
         let decoder_for = |ctx: &crate::stream::StreamContext| {
             provider.stream_decoder(d, endpoint, ctx).ok_or_else(|| {
@@ -1000,7 +996,7 @@ impl Router {
             created: (self.now() / 1000.0) as u64,
             model: d.model.clone(),
         };
-        if call.stream {
+        if call.opts.stream {
             // Refuse before any upstream call when the provider cannot stream.
             decoder_for(&stream_ctx)?;
         }
@@ -1011,7 +1007,7 @@ impl Router {
         let mut local_retries = 0;
         loop {
             call.attempts += 1;
-            let outcome = if call.stream {
+            let outcome = if call.opts.stream {
                 let decoder = decoder_for(&stream_ctx)?;
                 self.open_stream(
                     provider,
