@@ -2,6 +2,7 @@
 //! State lives in `RefCell`s borrowed only between awaits, never across one.
 
 mod cache;
+mod dispatch;
 mod health;
 mod manage;
 mod request;
@@ -20,7 +21,7 @@ use crate::config::RoutingStrategy;
 use crate::config::{Deployment, FallbackMap, RouterConfig};
 use crate::cost::{completion_cost, CostMap};
 use crate::error::{ErrorKind, LlmError};
-use crate::ports::{EventSink, HttpResponse, LocalFuture, LogLevel, Ports};
+use crate::ports::{EventSink, HttpResponse, LogLevel, Ports};
 use crate::providers;
 use crate::providers::openai;
 use crate::reliability::limits::{MinuteUsage, SlotSignal};
@@ -30,6 +31,7 @@ use crate::reliability::{
 };
 use crate::routing::shuffle;
 use crate::routing::strategy::{self, Candidate};
+use dispatch::{Dispatch, Step};
 
 /// The latency sample a timed-out attempt leaves (LiteLLM's penalty: 1,000 s).
 const TIMEOUT_PENALTY_MS: f64 = 1_000_000.0;
@@ -257,7 +259,7 @@ impl Router {
     /// Routes a call upstream (retries, fallbacks) and books its outcome.
     async fn call_upstream(&self, mut call: Call, started: f64) -> Result<Routed, LlmError> {
         let group = call.opts.model.clone();
-        let result = self.with_fallbacks(&mut call, group.clone(), 0).await;
+        let result = self.route(&mut call).await;
         let latency_ms = self.now() - started;
         self.state_tick();
         match result {
@@ -388,65 +390,6 @@ impl Router {
         e
     }
 
-    /// Runs `group` with its retries, then its fallbacks (each with their own retries).
-    fn with_fallbacks<'a>(
-        &'a self,
-        call: &'a mut Call,
-        group: String,
-        depth: u32,
-    ) -> LocalFuture<'a, Result<Answer, LlmError>> {
-        Box::pin(async move {
-            let group = self.resolve_alias(&group);
-            let first = if call.opts.mock_testing_fallbacks && depth == 0 {
-                let mut e = LlmError::new(
-                    ErrorKind::InternalServerError,
-                    format!("This is a mock exception for model={group}, to trigger a fallback (mock_testing_fallbacks)"),
-                );
-                e.model_group = Some(group.clone());
-                Err(e)
-            } else {
-                self.with_retries(call, &group).await
-            };
-            let err = match first {
-                Ok(answer) => return Ok(answer),
-                Err(e) => e,
-            };
-            let max_depth = call
-                .opts
-                .max_fallbacks
-                .unwrap_or(self.inner.config.max_fallbacks);
-            if call.opts.disable_fallbacks || depth >= max_depth {
-                return Err(err);
-            }
-            let targets = self.fallback_targets(&call.opts, &group, &err);
-            if targets.is_empty() {
-                return Err(err);
-            }
-            let mut last = err;
-            for target in targets {
-                if target == group {
-                    continue;
-                }
-                self.log(LogLevel::Info, || {
-                    format!(
-                        "llmux: falling back from {group} to {target} after {}",
-                        last.kind
-                    )
-                });
-                self.emit(
-                    "fallback",
-                    || serde_json::json!({"from": group, "to": target, "error": last.kind.name()}),
-                );
-                call.fallback_model_group = Some(target.clone());
-                match self.with_fallbacks(call, target, depth + 1).await {
-                    Ok(answer) => return Ok(answer),
-                    Err(e) => last = e,
-                }
-            }
-            Err(last)
-        })
-    }
-
     fn resolve_alias(&self, group: &str) -> String {
         self.inner
             .config
@@ -485,117 +428,38 @@ impl Router {
             .unwrap_or_else(|| cfg.default_fallbacks.clone())
     }
 
-    /// Tries deployments of `group` until one answers or the retry budget is spent.
-    async fn with_retries(&self, call: &mut Call, group: &str) -> Result<Answer, LlmError> {
-        let table = self.table();
-        let members = table.group(group);
-        if members.is_empty() {
-            let known = table.group_names().join(", ");
-            let mut e = LlmError::bad_request(format!(
-                "no model group named {group:?} (model_name in model_list); available: [{known}]"
-            ));
-            e.model_group = Some(group.to_string());
-            return Err(e);
-        }
-        let serving: Vec<Rc<Deployment>> = members
-            .iter()
-            .filter(|d| call.endpoint.served_by(d.model_info.mode))
-            .cloned()
-            .collect();
-        if serving.is_empty() {
-            let modes: Vec<&str> = members
-                .iter()
-                .filter_map(|d| d.model_info.mode.map(|m| m.name()))
-                .collect();
-            let mut e = LlmError::bad_request(format!(
-                "model group {group:?} serves mode {} and cannot answer {}()",
-                modes.first().copied().unwrap_or("?"),
-                call.endpoint.method()
-            ));
-            e.model_group = Some(group.to_string());
-            return Err(e);
-        }
-        let cfg = &self.inner.config;
-        let default_retries = call.opts.num_retries.unwrap_or(cfg.num_retries);
-        let policy = cfg
-            .model_group_retry_policy
-            .get(group)
-            .or(cfg.retry_policy.as_ref());
-        let mut tried: Vec<String> = Vec::new();
-        let mut retries_done: u32 = 0;
+    /// Drives the call's attempt loop (`dispatch.rs`) over the ports: each attempt through
+    /// the `Transport`, each wait on the `Sleeper`.
+    async fn route(&self, call: &mut Call) -> Result<Answer, LlmError> {
+        let mut dispatch = Dispatch::new(&call.opts.model);
         loop {
-            let deployment = self.acquire(call, &serving, &tried, group).await?;
-            let attempt_started = self.now();
-            let err = match self.attempt(call, &deployment).await {
-                Ok(body) => {
-                    let attempt_ms = self.now() - attempt_started;
-                    self.record_latency(&deployment, attempt_ms);
-                    return Ok(Answer {
-                        body,
-                        deployment,
-                        attempt_ms,
-                    });
+            match self.step(call, &mut dispatch) {
+                Step::Attempt(d) => {
+                    let (body, outcome) = match self.exchange(call, &d).await {
+                        Ok(body) => (body, Ok(())),
+                        Err(e) => (Value::Null, Err(annotate(e, &d))),
+                    };
+                    if let Some(settled) = self.settle(call, &mut dispatch, outcome) {
+                        if let Some(open) = call.opened.as_mut() {
+                            // A stream stays in flight until it ends.
+                            open.in_flight = Some(settled.in_flight);
+                        }
+                        return Ok(Answer {
+                            body,
+                            deployment: settled.deployment,
+                            attempt_ms: settled.attempt_ms,
+                        });
+                    }
                 }
-                Err(e) => e,
-            };
-            self.record_failure(&deployment, &err, serving.len() <= 1);
-            if err.kind == ErrorKind::Timeout {
-                // LiteLLM's latency router penalises a timeout with a 1,000 s sample.
-                self.record_latency(&deployment, TIMEOUT_PENALTY_MS);
+                Step::Wait(ms) => self.inner.ports.sleeper.sleep(ms).await,
+                Step::WaitSlot(deadline) => {
+                    let remaining = (deadline - self.now()).max(0.0).ceil() as u64;
+                    let freed = Box::pin(self.inner.slots.changed());
+                    let expired = self.inner.ports.sleeper.sleep(remaining);
+                    futures_util::future::select(freed, expired).await;
+                }
+                Step::Fail(e) => return Err(e),
             }
-            if !tried.contains(&deployment.id) {
-                tried.push(deployment.id.clone());
-            }
-            let budget = policy
-                .and_then(|p| p.retries_for(&err))
-                .unwrap_or(default_retries);
-            let others = self.healthy_untried(&serving, &tried) > 0;
-            // Every deployment of the group is cooling down: waiting out a backoff cannot
-            // help, so the error goes to the fallbacks (or the caller) now, as in LiteLLM.
-            if !others && self.healthy_untried(&serving, &[]) == 0 {
-                return Err(err);
-            }
-            // Request errors (400, context window, content policy) fail the same way anywhere.
-            let deployment_specific = matches!(
-                err.kind,
-                ErrorKind::AuthenticationError
-                    | ErrorKind::PermissionDeniedError
-                    | ErrorKind::NotFoundError
-            );
-            let retry =
-                retries_done < budget && (err.retryable() || (deployment_specific && others));
-            if !retry {
-                return Err(err);
-            }
-            let delay = if others {
-                0
-            } else {
-                backoff::retry_delay_ms(
-                    retries_done,
-                    err.retry_after_ms,
-                    cfg.retry_after_ms,
-                    self.inner.ports.rng.next_f64(),
-                )
-            };
-            self.log(LogLevel::Info, || {
-                format!(
-                    "llmux: retry {} of {budget} for {group} after {} from deployment {} (waiting {delay} ms)",
-                    retries_done + 1,
-                    err.kind,
-                    deployment.id
-                )
-            });
-            self.emit("retry", || {
-                serde_json::json!({
-                    "model_group": group, "model_id": deployment.id, "error": err.kind.name(),
-                    "status": err.status, "retry": retries_done + 1, "delay_ms": delay,
-                })
-            });
-            if delay > 0 {
-                self.inner.ports.sleeper.sleep(delay).await;
-            }
-            retries_done += 1;
-            call.retries += 1;
         }
     }
 
@@ -606,39 +470,6 @@ impl Router {
             .iter()
             .filter(|d| !tried.contains(&d.id) && !cooldowns.is_cooling(&d.id, now))
             .count()
-    }
-
-    /// Picks a deployment, waiting (up to the call's timeout) while every eligible one is at
-    /// its `max_parallel_requests`.
-    async fn acquire(
-        &self,
-        call: &mut Call,
-        serving: &[Rc<Deployment>],
-        tried: &[String],
-        group: &str,
-    ) -> Result<Rc<Deployment>, LlmError> {
-        let timeout_ms = call.opts.timeout_ms.unwrap_or(self.inner.config.timeout_ms);
-        let deadline = self.now() + timeout_ms as f64;
-        loop {
-            if let Some(d) = self.pick(call, serving, tried, group)? {
-                return Ok(d);
-            }
-            let remaining = deadline - self.now();
-            if remaining <= 0.0 {
-                let mut e = LlmError::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "no deployment of {group} had a free slot (max_parallel_requests) within {:.3} seconds",
-                        timeout_ms as f64 / 1000.0
-                    ),
-                );
-                e.model_group = Some(group.to_string());
-                return Err(e);
-            }
-            let freed = Box::pin(self.inner.slots.changed());
-            let expired = self.inner.ports.sleeper.sleep(remaining.ceil() as u64);
-            futures_util::future::select(freed, expired).await;
-        }
     }
 
     /// What the strategies look at for each deployment of `pool`.
@@ -920,16 +751,6 @@ impl Router {
     }
 
     /// One upstream exchange with a deployment (plus its own `max_retries`).
-    async fn attempt(&self, call: &mut Call, d: &Rc<Deployment>) -> Result<Value, LlmError> {
-        let in_flight = InFlight::start(self, d);
-        let result = self.exchange(call, d).await;
-        if let Some(open) = call.opened.as_mut() {
-            // A stream stays in flight until it ends.
-            open.in_flight = Some(in_flight);
-        }
-        result.map_err(|e| annotate(e, d))
-    }
-
     async fn exchange(&self, call: &mut Call, d: &Deployment) -> Result<Value, LlmError> {
         let provider = providers::lookup(&d.provider).ok_or_else(|| {
             LlmError::bad_request(format!("provider {} is not supported", d.provider))

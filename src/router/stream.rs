@@ -204,7 +204,7 @@ impl Router {
             }
         }
         let mut call = Call::new(endpoint, body, opts);
-        let answer = match self.with_fallbacks(&mut call, group.clone(), 0).await {
+        let answer = match self.route(&mut call).await {
             Ok(answer) => answer,
             Err(e) => return Err(self.book_failure(&group, &call, e, self.now() - started)),
         };

@@ -1,0 +1,410 @@
+//! The sans-IO attempt loop: which deployment to try next, whether to retry and after how
+//! long, which fallback group to enter. It performs no I/O and awaits nothing. A driver
+//! asks for the next [`Step`], performs it (an upstream attempt, a wait) and reports the
+//! attempt's outcome with [`Router::settle`]. Two drivers exist: [`Router::route`] (async
+//! Rust over the `Transport` port: streams, uploads, translated providers, native tests)
+//! and the JS host's loop in `js/router.js` (the hot path, through `RouterCore::step`).
+
+use super::{Call, InFlight, Router, TIMEOUT_PENALTY_MS};
+use crate::config::Deployment;
+use crate::error::{ErrorKind, LlmError};
+use crate::ports::LogLevel;
+use crate::reliability::backoff;
+use crate::reliability::policy::RetryPolicy;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// The most upstream attempts one request may make, across its retries and every
+/// fallback group (each deployment's own `max_retries` included). A ceiling, not a target:
+/// configs that would need more end with the last error once it is reached.
+pub const MAX_ATTEMPTS_PER_REQUEST: u32 = 50;
+
+/// What the driver does next.
+pub enum Step {
+    /// One upstream attempt with this deployment; report it with `settle`.
+    Attempt(Rc<Deployment>),
+    /// Wait this many milliseconds (a retry's backoff), then ask again.
+    Wait(u64),
+    /// Every eligible deployment is at its `max_parallel_requests`: wait until a request
+    /// finishes or until this time (ms on the router's clock), then ask again.
+    WaitSlot(f64),
+    /// The request failed for good.
+    Fail(LlmError),
+}
+
+/// A group being tried within a call.
+struct Frame {
+    group: String,
+    depth: u32,
+    phase: Phase,
+}
+
+enum Phase {
+    /// Not entered yet.
+    Enter,
+    /// Trying the group's deployments.
+    Trying(Retrying),
+    /// The group failed with this error; its fallback targets are being tried.
+    FallingBack {
+        last: LlmError,
+        targets: VecDeque<String>,
+    },
+}
+
+struct Retrying {
+    serving: Vec<Rc<Deployment>>,
+    tried: Vec<String>,
+    retries_done: u32,
+    default_retries: u32,
+    policy: Option<RetryPolicy>,
+    /// While waiting for a parallel slot: when to give up.
+    slot_deadline: Option<f64>,
+    /// A backoff to wait before the next pick.
+    pending_wait: u64,
+}
+
+/// One call's position in its retries and fallbacks.
+pub struct Dispatch {
+    frames: Vec<Frame>,
+    /// Groups entered by this call: a fallback never re-enters one (no cycles, whatever the
+    /// fallback lists say).
+    visited: Vec<String>,
+    /// The attempt in flight: its deployment, its start and its in-flight count.
+    current: Option<(Rc<Deployment>, f64, InFlight)>,
+    /// The final error, once the outermost group has no fallback left.
+    failed: Option<LlmError>,
+    /// [`MAX_ATTEMPTS_PER_REQUEST`] was reached: no further fallback is entered.
+    ceiling_reached: bool,
+}
+
+/// A successful attempt, as `settle` reports it.
+pub struct Settled {
+    pub deployment: Rc<Deployment>,
+    /// Time of the answering exchange alone.
+    pub attempt_ms: f64,
+    /// The in-flight count of the attempt; a stream keeps it until it ends.
+    pub in_flight: InFlight,
+}
+
+impl Dispatch {
+    pub fn new(group: &str) -> Dispatch {
+        Dispatch {
+            frames: vec![Frame {
+                group: group.to_string(),
+                depth: 0,
+                phase: Phase::Enter,
+            }],
+            visited: Vec::new(),
+            current: None,
+            failed: None,
+            ceiling_reached: false,
+        }
+    }
+
+    /// The deployment of the attempt in flight.
+    pub fn current(&self) -> Option<&Rc<Deployment>> {
+        self.current.as_ref().map(|(d, _, _)| d)
+    }
+}
+
+impl Router {
+    /// The next step of `call`. Never blocks: a wait is returned, not performed.
+    pub(super) fn step(&self, call: &mut Call, dispatch: &mut Dispatch) -> Step {
+        loop {
+            let Some(frame) = dispatch.frames.last_mut() else {
+                let e = dispatch.failed.take().unwrap_or_else(|| {
+                    LlmError::new(ErrorKind::InternalServerError, "the call made no attempt")
+                });
+                return Step::Fail(e);
+            };
+            match &mut frame.phase {
+                Phase::Enter => {
+                    let group = self.resolve_alias(&frame.group);
+                    frame.group = group.clone();
+                    dispatch.visited.push(group.clone());
+                    frame.phase = if call.opts.mock_testing_fallbacks && frame.depth == 0 {
+                        let mut e = LlmError::new(
+                            ErrorKind::InternalServerError,
+                            format!("This is a mock exception for model={group}, to trigger a fallback (mock_testing_fallbacks)"),
+                        );
+                        e.model_group = Some(group);
+                        self.fall_back(call, &dispatch.visited, frame.depth, &frame.group, e)
+                    } else {
+                        match self.enter(call, &group) {
+                            Ok(r) => Phase::Trying(r),
+                            Err(e) => {
+                                self.fall_back(call, &dispatch.visited, frame.depth, &group, e)
+                            }
+                        }
+                    };
+                }
+                Phase::Trying(r) => {
+                    if r.pending_wait > 0 {
+                        let ms = std::mem::take(&mut r.pending_wait);
+                        return Step::Wait(ms);
+                    }
+                    if call.attempts >= MAX_ATTEMPTS_PER_REQUEST {
+                        let mut e = LlmError::new(
+                            ErrorKind::ServiceUnavailableError,
+                            format!("the request reached llmux's ceiling of {MAX_ATTEMPTS_PER_REQUEST} upstream attempts"),
+                        );
+                        e.model_group = Some(frame.group.clone());
+                        dispatch.ceiling_reached = true;
+                        frame.phase = Phase::FallingBack {
+                            last: e,
+                            targets: VecDeque::new(),
+                        };
+                        continue;
+                    }
+                    let group = frame.group.clone();
+                    match self.pick(call, &r.serving, &r.tried, &group) {
+                        Ok(Some(d)) => {
+                            r.slot_deadline = None;
+                            let in_flight = InFlight::start(self, &d);
+                            dispatch.current = Some((Rc::clone(&d), self.now(), in_flight));
+                            return Step::Attempt(d);
+                        }
+                        Ok(None) => {
+                            let timeout_ms =
+                                call.opts.timeout_ms.unwrap_or(self.inner.config.timeout_ms);
+                            let deadline = *r
+                                .slot_deadline
+                                .get_or_insert(self.now() + timeout_ms as f64);
+                            if self.now() < deadline {
+                                return Step::WaitSlot(deadline);
+                            }
+                            let mut e = LlmError::new(
+                                ErrorKind::Timeout,
+                                format!(
+                                    "no deployment of {group} had a free slot (max_parallel_requests) within {:.3} seconds",
+                                    timeout_ms as f64 / 1000.0
+                                ),
+                            );
+                            e.model_group = Some(group.clone());
+                            frame.phase =
+                                self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
+                        }
+                        Err(e) => {
+                            frame.phase =
+                                self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
+                        }
+                    }
+                }
+                Phase::FallingBack { last, targets } => {
+                    match targets.pop_front().filter(|_| !dispatch.ceiling_reached) {
+                        Some(target) if !dispatch.visited.contains(&target) => {
+                            let from = frame.group.clone();
+                            let depth = frame.depth + 1;
+                            self.log(LogLevel::Info, || {
+                                format!(
+                                    "llmux: falling back from {from} to {target} after {}",
+                                    last.kind
+                                )
+                            });
+                            let error = last.kind.name();
+                            self.emit(
+                                "fallback",
+                                || serde_json::json!({"from": from, "to": target, "error": error}),
+                            );
+                            call.fallback_model_group = Some(target.clone());
+                            dispatch.frames.push(Frame {
+                                group: target,
+                                depth,
+                                phase: Phase::Enter,
+                            });
+                        }
+                        Some(_) => {}
+                        None => {
+                            let Some(Frame {
+                                phase: Phase::FallingBack { last, .. },
+                                ..
+                            }) = dispatch.frames.pop()
+                            else {
+                                continue;
+                            };
+                            // The parent tries its next target, remembering this error.
+                            match dispatch.frames.last_mut() {
+                                Some(Frame {
+                                    phase: Phase::FallingBack { last: parent, .. },
+                                    ..
+                                }) => *parent = last,
+                                _ => dispatch.failed = Some(last),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reports the outcome of the attempt `step` asked for: `Some` when it answered the
+    /// call; `None` after a failure (ask for the next step) or when no attempt was in flight.
+    pub(super) fn settle(
+        &self,
+        call: &mut Call,
+        dispatch: &mut Dispatch,
+        outcome: Result<(), LlmError>,
+    ) -> Option<Settled> {
+        let (deployment, started, in_flight) = dispatch.current.take()?;
+        let attempt_ms = self.now() - started;
+        let err = match outcome {
+            Ok(()) => {
+                self.record_latency(&deployment, attempt_ms);
+                return Some(Settled {
+                    deployment,
+                    attempt_ms,
+                    in_flight,
+                });
+            }
+            Err(e) => e,
+        };
+        drop(in_flight);
+        let Some(frame) = dispatch.frames.last_mut() else {
+            return None;
+        };
+        let Phase::Trying(r) = &mut frame.phase else {
+            return None;
+        };
+        let group = frame.group.clone();
+        // A timeout shorter than the operator's says nothing about the deployment.
+        let caller_timeout = err.kind == ErrorKind::Timeout
+            && call.opts.timeout_ms.is_some_and(|t| {
+                t < deployment
+                    .timeout_ms
+                    .unwrap_or(self.inner.config.timeout_ms)
+            });
+        if !caller_timeout {
+            self.record_failure(&deployment, &err, r.serving.len() <= 1);
+            if err.kind == ErrorKind::Timeout {
+                // LiteLLM's latency router penalises a timeout with a 1,000 s sample.
+                self.record_latency(&deployment, TIMEOUT_PENALTY_MS);
+            }
+        }
+        if !r.tried.contains(&deployment.id) {
+            r.tried.push(deployment.id.clone());
+        }
+        let budget = r
+            .policy
+            .as_ref()
+            .and_then(|p| p.retries_for(&err))
+            .unwrap_or(r.default_retries);
+        let others = self.healthy_untried(&r.serving, &r.tried) > 0;
+        // Every deployment of the group is cooling down: waiting out a backoff cannot help,
+        // so the error goes to the fallbacks (or the caller) now, as in LiteLLM.
+        let all_cooling = !others && self.healthy_untried(&r.serving, &[]) == 0;
+        // Request errors (400, context window, content policy) fail the same way anywhere.
+        let deployment_specific = matches!(
+            err.kind,
+            ErrorKind::AuthenticationError
+                | ErrorKind::PermissionDeniedError
+                | ErrorKind::NotFoundError
+        );
+        let retry = !all_cooling
+            && r.retries_done < budget
+            && (err.retryable() || (deployment_specific && others));
+        if !retry {
+            frame.phase = self.fall_back(call, &dispatch.visited, frame.depth, &group, err);
+            return None;
+        }
+        let delay = if others {
+            0
+        } else {
+            backoff::retry_delay_ms(
+                r.retries_done,
+                err.retry_after_ms,
+                self.inner.config.retry_after_ms,
+                self.inner.ports.rng.next_f64(),
+            )
+        };
+        self.log(LogLevel::Info, || {
+            format!(
+                "llmux: retry {} of {budget} for {group} after {} from deployment {} (waiting {delay} ms)",
+                r.retries_done + 1,
+                err.kind,
+                deployment.id
+            )
+        });
+        let retry_number = r.retries_done + 1;
+        self.emit("retry", || {
+            serde_json::json!({
+                "model_group": group, "model_id": deployment.id, "error": err.kind.name(),
+                "status": err.status, "retry": retry_number, "delay_ms": delay,
+            })
+        });
+        r.pending_wait = delay;
+        r.retries_done += 1;
+        call.retries += 1;
+        None
+    }
+
+    /// The deployments of `group` that serve the call's endpoint, and its retry budget.
+    fn enter(&self, call: &Call, group: &str) -> Result<Retrying, LlmError> {
+        let table = self.table();
+        let members = table.group(group);
+        if members.is_empty() {
+            let known = table.group_names().join(", ");
+            let mut e = LlmError::bad_request(format!(
+                "no model group named {group:?} (model_name in model_list); available: [{known}]"
+            ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
+        let serving: Vec<Rc<Deployment>> = members
+            .iter()
+            .filter(|d| call.endpoint.served_by(d.model_info.mode))
+            .cloned()
+            .collect();
+        if serving.is_empty() {
+            let modes: Vec<&str> = members
+                .iter()
+                .filter_map(|d| d.model_info.mode.map(|m| m.name()))
+                .collect();
+            let mut e = LlmError::bad_request(format!(
+                "model group {group:?} serves mode {} and cannot answer {}()",
+                modes.first().copied().unwrap_or("?"),
+                call.endpoint.method()
+            ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
+        let cfg = &self.inner.config;
+        Ok(Retrying {
+            serving,
+            tried: Vec::new(),
+            retries_done: 0,
+            default_retries: call.opts.num_retries.unwrap_or(cfg.num_retries),
+            policy: cfg
+                .model_group_retry_policy
+                .get(group)
+                .or(cfg.retry_policy.as_ref())
+                .cloned(),
+            slot_deadline: None,
+            pending_wait: 0,
+        })
+    }
+
+    /// `group` failed with `err`: its fallback targets, unless fallbacks are off, the depth
+    /// is spent, or every target was already entered by this call.
+    fn fall_back(
+        &self,
+        call: &Call,
+        visited: &[String],
+        depth: u32,
+        group: &str,
+        err: LlmError,
+    ) -> Phase {
+        let max_depth = call
+            .opts
+            .max_fallbacks
+            .unwrap_or(self.inner.config.max_fallbacks);
+        let targets = if call.opts.disable_fallbacks || depth >= max_depth {
+            VecDeque::new()
+        } else {
+            self.fallback_targets(&call.opts, group, &err)
+                .into_iter()
+                .filter(|t| t != group && !visited.contains(t))
+                .collect()
+        };
+        Phase::FallingBack { last: err, targets }
+    }
+}
