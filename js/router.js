@@ -111,8 +111,131 @@ async function uploadOf(file, filename) {
   return { bytes, name: name ?? `audio.${ext}`, type: type ?? sniffed };
 }
 
-function withHiddenParams(text) {
-  const { hidden, body } = JSON.parse(text);
+/**
+ * Request keys the core must see (LiteLLM's per-call router kwargs, and the fields it
+ * refuses per request): a request carrying any of them takes the core's own path.
+ */
+const ROUTER_KEYS = new Set([
+  "stream",
+  "stream_options",
+  "stream_timeout",
+  "num_retries",
+  "timeout",
+  "request_timeout",
+  "fallbacks",
+  "context_window_fallbacks",
+  "content_policy_fallbacks",
+  "disable_fallbacks",
+  "max_fallbacks",
+  "mock_testing_fallbacks",
+  "cache",
+  "caching",
+  "metadata",
+  "litellm_metadata",
+  "specific_deployment",
+  "model_list",
+  "litellm_call_id",
+  "api_key",
+  "api_base",
+  "base_url",
+  "api_version",
+  "organization",
+  "extra_headers",
+  "headers",
+]);
+
+/** Endpoints the host loop drives (`passthrough` in src/router/hostloop.rs). */
+const HOST_ENDPOINTS = new Set(["chat", "text", "embedding"]);
+
+/** Whether `request` is a plain OpenAI request the host loop can serve. */
+function plainRequest(request) {
+  if (request === null || typeof request !== "object" || Array.isArray(request)) return false;
+  if (typeof request.model !== "string" || request.model === "") return false;
+  for (const key in request) if (ROUTER_KEYS.has(key)) return false;
+  return true;
+}
+
+/** setTimeout's ceiling (ms); longer timeouts would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Wires kept per router before the cache starts over (bounds memory under churn). */
+const MAX_WIRES = 4096;
+
+/**
+ * Attempt timeouts, shared: attempts that start within one slice of time and have the same
+ * timeout share one AbortController and one timer, which fires `timeout + slice` after the
+ * slice opened. Each attempt is thus aborted between `timeout` and `timeout + slice` after
+ * it started; a slice is 5 % of the timeout, at most 1 s. An AbortSignal per attempt is
+ * the single largest cost of a call in Node, so it is paid once per slice instead.
+ */
+class Deadlines {
+  #open = new Map();
+
+  /** A deadline for an attempt starting now; `release` it when the attempt is over. */
+  acquire(timeoutMs) {
+    const now = Date.now();
+    let d = this.#open.get(timeoutMs);
+    if (d === undefined || now >= d.closesAt || d.controller.signal.aborted) {
+      const slice = Math.max(1, Math.min(1000, Math.floor(timeoutMs / 20)));
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), Math.min(timeoutMs + slice, MAX_TIMER_MS));
+      // A pending deadline alone must not keep a process alive.
+      if (typeof timer === "object") timer.unref?.();
+      else globalThis.Deno?.unrefTimer?.(timer);
+      d = {
+        timeoutMs,
+        controller,
+        signal: controller.signal,
+        closesAt: now + slice,
+        pending: 0,
+        timer,
+      };
+      this.#open.set(timeoutMs, d);
+    }
+    d.pending++;
+    return d;
+  }
+
+  release(d) {
+    if (--d.pending > 0 || Date.now() < d.closesAt) return;
+    clearTimeout(d.timer);
+    if (this.#open.get(d.timeoutMs) === d) this.#open.delete(d.timeoutMs);
+  }
+}
+
+/** A fetch failure's message, with undici's real reason (ECONNREFUSED, …) when it has one. */
+function describeFetchError(e) {
+  const message = e?.message ?? String(e);
+  const cause = e?.cause;
+  const detail = cause?.code ?? cause?.message;
+  return detail ? `${message} (${detail})` : message;
+}
+
+/** The parsed body of a 2xx OpenAI reply when it is an answer, else undefined. */
+function openAiAnswer(text, endpoint) {
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (json === null || typeof json !== "object") return undefined;
+  return Array.isArray(endpoint === "embedding" ? json.data : json.choices) ? json : undefined;
+}
+
+/** Response headers the core reads when it classifies a failed reply. */
+const READ_HEADERS = ["content-type", "retry-after", "retry-after-ms", "x-request-id"];
+
+function headerPairs(headers) {
+  const out = [];
+  for (const name of READ_HEADERS) {
+    const value = headers.get(name);
+    if (value !== null) out.push(name, value);
+  }
+  return out;
+}
+
+function attachHidden(body, hidden) {
   Object.defineProperty(body, "_hidden_params", {
     value: hidden,
     enumerable: false,
@@ -120,6 +243,13 @@ function withHiddenParams(text) {
     configurable: true,
   });
   return body;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)));
+
+function withHiddenParams(text) {
+  const { hidden, body } = JSON.parse(text);
+  return attachHidden(body, hidden);
 }
 
 const METRIC_COLUMNS = [
@@ -302,6 +432,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
       } catch (e) {
         throw toError(e);
       }
+      this.#fetch = options.fetch ?? globalThis.fetch;
+      this.#hostLoop = typeof this.#fetch === "function" && this.#core.hostLoop();
       this.#logger = options.logger ?? globalThis.console;
       if (options.on) this.#core.setEvents(options.on);
       this.#gateway = gateway;
@@ -309,6 +441,111 @@ export function defineRouter(RouterCore, hostStores = {}) {
 
     #logger;
     #gateway;
+    /** The fetch the host loop sends with (the `fetch` option, else the global one). */
+    #fetch;
+    /** Whether calls go through the host loop (`#drive`); see RouterCore.hostLoop. */
+    #hostLoop = false;
+    /** Wire descriptions by wire id: url, headers (with credentials), upstream model. */
+    #wires = new Map();
+    #deadlines = new Deadlines();
+
+    /** The deployment table changed: wires are re-read, the host loop re-decided. */
+    #tableChanged() {
+      this.#wires.clear();
+      this.#hostLoop = typeof this.#fetch === "function" && this.#core.hostLoop();
+    }
+
+    #wire(id, handle) {
+      let wire = this.#wires.get(id);
+      if (wire === undefined) {
+        const raw = JSON.parse(this.#core.wire(handle));
+        wire = {
+          url: raw.url,
+          headers: Object.fromEntries(raw.headers),
+          model: raw.model,
+          defaults: raw.defaults,
+          timeout_ms: Math.min(raw.timeout_ms, MAX_TIMER_MS),
+        };
+        if (this.#wires.size >= MAX_WIRES) this.#wires.clear();
+        this.#wires.set(id, wire);
+      }
+      return wire;
+    }
+
+    /**
+     * The host loop (README, "Architecture"): the core decides every step synchronously;
+     * this loop sends with fetch, owns the timer and the abort signal, and reports back.
+     */
+    async #drive(endpoint, request) {
+      const core = this.#core;
+      const handle = core.begin(endpoint, request.model);
+      try {
+        for (;;) {
+          const step = core.next(handle);
+          if (step > 0) {
+            const wire = this.#wire(step, handle);
+            const body = JSON.stringify(
+              wire.defaults === null
+                ? { ...request, model: wire.model }
+                : { ...wire.defaults, ...request, model: wire.model },
+            );
+            const deadline = this.#deadlines.acquire(wire.timeout_ms);
+            let res;
+            let text;
+            try {
+              res = await this.#fetch(wire.url, {
+                method: "POST",
+                headers: wire.headers,
+                body,
+                // Credentials never follow a redirect: a 3xx is an answer like any other.
+                redirect: "manual",
+                signal: deadline.signal,
+              });
+              text = await res.text();
+            } catch (e) {
+              core.unreachable(handle, deadline.signal.aborted, describeFetchError(e));
+              continue;
+            } finally {
+              this.#deadlines.release(deadline);
+            }
+            const status = res.status;
+            if (status >= 200 && status < 300) {
+              const json = openAiAnswer(text, endpoint);
+              if (json !== undefined) {
+                if (!json.created && json.choices) json.created = Math.floor(Date.now() / 1000);
+                const u = json.usage;
+                const hidden =
+                  u !== null && typeof u === "object"
+                    ? core.answered(
+                        handle,
+                        true,
+                        Number(u.prompt_tokens) || 0,
+                        Number(u.completion_tokens) || 0,
+                        Number(u.prompt_tokens_details?.cached_tokens) || 0,
+                        Number(
+                          u.cache_creation_input_tokens ??
+                            u.prompt_tokens_details?.cache_creation_tokens,
+                        ) || 0,
+                      )
+                    : core.answered(handle, false, 0, 0, 0, 0);
+                return attachHidden(json, JSON.parse(hidden));
+              }
+            }
+            const envelope = core.replied(handle, status, text, headerPairs(res.headers));
+            if (envelope !== undefined) return withHiddenParams(envelope);
+          } else if (step === 0) {
+            const envelope = await core.exchange(handle, requestJson(request));
+            if (envelope !== undefined) return withHiddenParams(envelope);
+          } else if (step === -1) {
+            throw toError(core.fail(handle));
+          } else {
+            await sleep(-step - 2);
+          }
+        }
+      } finally {
+        core.release(handle);
+      }
+    }
 
     /** The `gateway` option, validated once (ConfigError at `gateway.*`). */
     #gatewayOf(options) {
@@ -336,6 +573,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
     }
 
     async #call(endpoint, request) {
+      if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request)) {
+        return this.#drive(endpoint, request);
+      }
       const json = requestJson(request);
       let text;
       try {
@@ -444,25 +684,35 @@ export function defineRouter(RouterCore, hostStores = {}) {
 
     /** Adds a deployment; returns it redacted. Throws ConfigError (duplicate id, invalid entry). */
     addDeployment(deployment) {
-      return this.#sync(() => JSON.parse(this.#core.addDeployment(JSON.stringify(deployment))));
+      return this.#sync(() => {
+        const added = JSON.parse(this.#core.addDeployment(JSON.stringify(deployment)));
+        this.#tableChanged();
+        return added;
+      });
     }
 
     /** Removes a deployment; returns it redacted, or null when no deployment has that id. */
     deleteDeployment(id) {
       const json = this.#core.deleteDeployment(String(id));
+      this.#tableChanged();
       return json === undefined ? null : JSON.parse(json);
     }
 
     /** Deep-merges `patch` into a deployment (null removes a key) and revalidates it. */
     updateDeployment(id, patch) {
-      return this.#sync(() =>
-        JSON.parse(this.#core.updateDeployment(String(id), JSON.stringify(patch ?? null))),
-      );
+      return this.#sync(() => {
+        const updated = JSON.parse(
+          this.#core.updateDeployment(String(id), JSON.stringify(patch ?? null)),
+        );
+        this.#tableChanged();
+        return updated;
+      });
     }
 
     /** Replaces every deployment; state survives for ids that stay. */
     setModelList(modelList) {
       this.#sync(() => this.#core.setModelList(JSON.stringify(modelList ?? null)));
+      this.#tableChanged();
     }
 
     /** Probes each deployment (of one group, or all); LiteLLM's health-check shape. */

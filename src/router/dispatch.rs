@@ -100,11 +100,6 @@ impl Dispatch {
             ceiling_reached: false,
         }
     }
-
-    /// The deployment of the attempt in flight.
-    pub fn current(&self) -> Option<&Rc<Deployment>> {
-        self.current.as_ref().map(|(d, _, _)| d)
-    }
 }
 
 impl Router {

@@ -4,6 +4,7 @@
 mod cache;
 mod dispatch;
 mod health;
+mod hostloop;
 mod manage;
 mod request;
 mod shared;
@@ -11,6 +12,7 @@ mod stream;
 mod table;
 mod usage;
 
+pub use hostloop::{HostCall, HostStep, Wire};
 pub use manage::deep_merge;
 pub use request::CallOptions;
 pub use stream::{ChunkStream, StreamAbort};

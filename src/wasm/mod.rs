@@ -4,6 +4,7 @@
 mod cache;
 mod fetch;
 mod host;
+mod hostloop;
 mod state;
 
 use crate::config::RouterConfig;
@@ -44,6 +45,8 @@ pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
 #[wasm_bindgen(js_name = RouterCore)]
 pub struct RouterCore {
     router: Router,
+    /// Calls the JS host drives (`hostloop.rs`).
+    hosts: Rc<hostloop::HostCalls>,
 }
 
 #[wasm_bindgen(js_class = RouterCore)]
@@ -80,6 +83,7 @@ impl RouterCore {
         }
         Ok(RouterCore {
             router: Router::new(config, ports),
+            hosts: Rc::default(),
         })
     }
 
@@ -182,6 +186,7 @@ impl RouterCore {
     /// Adds a deployment (JSON text); returns it redacted.
     #[wasm_bindgen(js_name = addDeployment)]
     pub fn add_deployment(&self, entry: &str) -> Result<String, JsValue> {
+        self.hosts.clear_wires();
         let entry = parse_json(entry, "deployment")?;
         self.router
             .add_deployment(&entry)
@@ -192,12 +197,14 @@ impl RouterCore {
     /// Removes a deployment; returns it redacted, or undefined when there is none.
     #[wasm_bindgen(js_name = deleteDeployment)]
     pub fn delete_deployment(&self, id: &str) -> Option<String> {
+        self.hosts.clear_wires();
         self.router.delete_deployment(id).map(|v| v.to_string())
     }
 
     /// Deep-merges a patch (JSON text) into a deployment; returns it redacted.
     #[wasm_bindgen(js_name = updateDeployment)]
     pub fn update_deployment(&self, id: &str, patch: &str) -> Result<String, JsValue> {
+        self.hosts.clear_wires();
         let patch = parse_json(patch, "patch")?;
         self.router
             .update_deployment(id, &patch)
@@ -208,6 +215,7 @@ impl RouterCore {
     /// Replaces every deployment (JSON text of a model_list).
     #[wasm_bindgen(js_name = setModelList)]
     pub fn set_model_list(&self, list: &str) -> Result<(), JsValue> {
+        self.hosts.clear_wires();
         let list = parse_json(list, "model_list")?;
         self.router.set_model_list(&list).map_err(|e| js_error(&e))
     }

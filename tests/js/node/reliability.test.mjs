@@ -497,7 +497,7 @@ describe("fallbacks", () => {
     assert.equal(mock.calls.length, 1);
   });
 
-  it("a fallback cycle ends after max_fallbacks levels (default 5)", T, async () => {
+  it("a fallback cycle enters each group once: one request, one call per group", T, async () => {
     mock.mode("p", { kind: "down" }).mode("k", { kind: "down" });
     const cycle = [{ primary: ["backup"] }, { backup: ["primary"] }];
     const router = routerOver(mock, groups, { num_retries: 0, fallbacks: cycle });
@@ -505,16 +505,27 @@ describe("fallbacks", () => {
     assert.ok(err instanceof errors.InternalServerError, err.name);
     assert.deepEqual(
       mock.calls.map((c) => c.name),
-      ["p", "k", "p", "k", "p", "k"],
+      ["p", "k"],
     );
     mock.reset();
     mock.mode("p", { kind: "down" }).mode("k", { kind: "down" });
-    const shallow = routerOver(mock, groups, {
-      num_retries: 0,
-      fallbacks: cycle,
-      max_fallbacks: 1,
-    });
-    await rejection(shallow.completion(chatRequest("primary")));
+    const none = routerOver(mock, groups, { num_retries: 0, fallbacks: cycle, max_fallbacks: 0 });
+    await rejection(none.completion(chatRequest("primary")));
+    assert.deepEqual(
+      mock.calls.map((c) => c.name),
+      ["p"],
+    );
+  });
+
+  it("a caller-set fallback cycle across every group cannot fan out", T, async () => {
+    mock.mode("p", { kind: "down" }).mode("k", { kind: "down" });
+    const router = routerOver(mock, groups, { num_retries: 0 });
+    const cycle = [{ primary: ["backup", "primary"] }, { backup: ["primary", "backup"] }];
+    const err = await rejection(
+      router.completion(chatRequest("primary", { fallbacks: cycle, max_fallbacks: 12 })),
+    );
+    assert.ok(err instanceof errors.InternalServerError, err.name);
+    assert.equal(err.attempts, 2);
     assert.deepEqual(
       mock.calls.map((c) => c.name),
       ["p", "k"],

@@ -1,0 +1,256 @@
+//! The JS host's attempt loop (`js/router.js`, `#drive`): synchronous calls into the core
+//! for every decision, numbers in and out, no promise on the hot path. See
+//! `router/hostloop.rs` for the protocol.
+
+use super::{endpoint_of, envelope, js_error, request_object, RouterCore};
+use crate::config::Deployment;
+use crate::cost::TokenUsage;
+use crate::error::LlmError;
+use crate::ports::HttpResponse;
+use crate::router::{HostCall, HostStep};
+use crate::types::Endpoint;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// Host-driven calls in progress, by handle.
+#[derive(Default)]
+pub struct HostCalls {
+    calls: RefCell<HashMap<u32, Slot>>,
+    next_call: Cell<u32>,
+    /// Wire ids by (deployment, endpoint). The `Rc` keeps the deployment's address from
+    /// being reused while its id is known; cleared when the deployment table changes.
+    wires: RefCell<HashMap<(usize, u8), (u32, Rc<Deployment>)>>,
+    next_wire: Cell<u32>,
+}
+
+struct Slot {
+    call: HostCall,
+    /// The attempt's deployment, while the host sends it.
+    sending: Option<Rc<Deployment>>,
+    /// The error of a failed call, until `fail` takes it.
+    failed: Option<LlmError>,
+}
+
+/// How many host-driven calls may be open at once: a host that loses handles cannot grow
+/// the table without bound (each call also holds an in-flight count).
+const MAX_OPEN_CALLS: usize = 1 << 16;
+
+impl HostCalls {
+    pub fn clear_wires(&self) {
+        self.wires.borrow_mut().clear();
+    }
+
+    fn wire_id(&self, d: &Rc<Deployment>, endpoint: Endpoint) -> u32 {
+        let key = (Rc::as_ptr(d) as usize, endpoint as u8);
+        let mut wires = self.wires.borrow_mut();
+        if let Some((id, _)) = wires.get(&key) {
+            return *id;
+        }
+        let id = self.next_wire.get().wrapping_add(1).max(1);
+        self.next_wire.set(id);
+        wires.insert(key, (id, Rc::clone(d)));
+        id
+    }
+
+    fn take(&self, handle: u32) -> Option<Slot> {
+        self.calls.borrow_mut().remove(&handle)
+    }
+
+    fn put(&self, handle: u32, slot: Slot) {
+        self.calls.borrow_mut().insert(handle, slot);
+    }
+}
+
+fn missing(handle: u32) -> JsValue {
+    js_error(&LlmError::bad_request(format!(
+        "no call in progress with handle {handle}"
+    )))
+}
+
+#[wasm_bindgen(js_class = RouterCore)]
+impl RouterCore {
+    /// Whether the host may drive this router's calls (`Router::host_loop_allowed`).
+    #[wasm_bindgen(js_name = hostLoop)]
+    pub fn host_loop(&self) -> bool {
+        self.router.host_loop_allowed()
+    }
+
+    /// Starts a host-driven call; returns its handle.
+    pub fn begin(&self, endpoint: &str, model: &str) -> Result<u32, JsValue> {
+        let endpoint = endpoint_of(endpoint)
+            .ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
+        let hosts = &self.hosts;
+        if hosts.calls.borrow().len() >= MAX_OPEN_CALLS {
+            return Err(js_error(&LlmError::bad_request(
+                "too many calls in progress on this router",
+            )));
+        }
+        let handle = hosts.next_call.get().wrapping_add(1);
+        hosts.next_call.set(handle);
+        let call = self.router.begin_host(endpoint, model);
+        hosts.put(
+            handle,
+            Slot {
+                call,
+                sending: None,
+                failed: None,
+            },
+        );
+        Ok(handle)
+    }
+
+    /// The next step: `n > 0` send to wire `n` yourself (`wire(handle)` describes it; cache
+    /// it by `n`); `0` let the core make the attempt (`exchange`); `-1` the call failed
+    /// (`fail`); `n <= -2` wait `-n - 2` ms, then ask again.
+    pub fn next(&self, handle: u32) -> f64 {
+        let Some(mut slot) = self.hosts.take(handle) else {
+            return -1.0;
+        };
+        let out = match self.router.step_host(&mut slot.call) {
+            HostStep::Send(d) => {
+                let id = self.hosts.wire_id(&d, slot.call.endpoint());
+                slot.sending = Some(d);
+                f64::from(id)
+            }
+            HostStep::Exchange => 0.0,
+            HostStep::Wait(ms) => -(ms as f64) - 2.0,
+            HostStep::Fail(e) => {
+                slot.failed = Some(e);
+                -1.0
+            }
+        };
+        self.hosts.put(handle, slot);
+        out
+    }
+
+    /// How to send the attempt `next` asked for, as JSON text
+    /// (`{ url, headers: [[name, value]…], model, defaults, timeout_ms }`). Holds credentials.
+    pub fn wire(&self, handle: u32) -> Result<String, JsValue> {
+        let calls = self.hosts.calls.borrow();
+        let slot = calls.get(&handle).ok_or_else(|| missing(handle))?;
+        let d = slot.sending.as_ref().ok_or_else(|| missing(handle))?;
+        let wire = self
+            .router
+            .wire(d, slot.call.endpoint())
+            .map_err(|e| js_error(&e))?;
+        serde_json::to_string(&wire).map_err(|e| js_error(&LlmError::bad_request(e.to_string())))
+    }
+
+    /// The attempt answered with a valid body; `has_usage` and the token counts are its
+    /// `usage`. Returns `_hidden_params` as JSON text and ends the call.
+    pub fn answered(
+        &self,
+        handle: u32,
+        has_usage: bool,
+        prompt_tokens: f64,
+        completion_tokens: f64,
+        cached_prompt_tokens: f64,
+        cache_creation_tokens: f64,
+    ) -> Result<String, JsValue> {
+        let mut slot = self.hosts.take(handle).ok_or_else(|| missing(handle))?;
+        let n = |v: f64| {
+            if v.is_finite() && v > 0.0 {
+                v as u64
+            } else {
+                0
+            }
+        };
+        let usage = has_usage.then(|| TokenUsage {
+            prompt_tokens: n(prompt_tokens),
+            completion_tokens: n(completion_tokens),
+            cached_prompt_tokens: n(cached_prompt_tokens),
+            cache_creation_tokens: n(cache_creation_tokens),
+        });
+        let hidden = self
+            .router
+            .answered_host(&mut slot.call, usage)
+            .ok_or_else(|| missing(handle))?;
+        serde_json::to_string(&hidden).map_err(|e| js_error(&LlmError::bad_request(e.to_string())))
+    }
+
+    /// The attempt got a reply the host does not take as an answer: the provider classifies
+    /// it. Returns the envelope `{hidden, body}` as JSON text when it is an answer after
+    /// all (the call ends), else undefined (ask `next`).
+    pub fn replied(
+        &self,
+        handle: u32,
+        status: u16,
+        body: String,
+        headers: Vec<String>,
+    ) -> Option<String> {
+        let mut slot = self.hosts.take(handle)?;
+        slot.sending = None;
+        let headers = headers
+            .chunks_exact(2)
+            .filter_map(|pair| match pair {
+                [k, v] => Some((k.to_ascii_lowercase(), v.clone())),
+                _ => None,
+            })
+            .collect();
+        let response = HttpResponse {
+            status,
+            headers,
+            body: body.into_bytes(),
+        };
+        match self.router.replied_host(&mut slot.call, response) {
+            Some(routed) => Some(envelope(&routed)),
+            None => {
+                self.hosts.put(handle, slot);
+                None
+            }
+        }
+    }
+
+    /// The attempt produced no response: `timed_out`, or a connection failure (`message`).
+    pub fn unreachable(&self, handle: u32, timed_out: bool, message: &str) {
+        if let Some(mut slot) = self.hosts.take(handle) {
+            slot.sending = None;
+            self.router
+                .unreachable_host(&mut slot.call, timed_out, message);
+            self.hosts.put(handle, slot);
+        }
+    }
+
+    /// Makes the attempt `next` answered `0` for, with the caller's request as JSON text.
+    /// Resolves to the envelope when it answered (the call ends), else undefined.
+    pub fn exchange(&self, handle: u32, request: String) -> js_sys::Promise {
+        let router = self.router.clone();
+        let slot = self.hosts.take(handle);
+        let hosts = Rc::clone(&self.hosts);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut slot = slot.ok_or_else(|| missing(handle))?;
+            let body = match request_object(&request) {
+                Ok(body) => body,
+                Err(e) => return Err(e),
+            };
+            match router.exchange_for_host(&mut slot.call, body).await {
+                Some(routed) => Ok(JsValue::from_str(&envelope(&routed))),
+                None => {
+                    hosts.put(handle, slot);
+                    Ok(JsValue::UNDEFINED)
+                }
+            }
+        })
+    }
+
+    /// The error of a call whose `next` was `-1`, booked, as an error object; ends the call.
+    pub fn fail(&self, handle: u32) -> JsValue {
+        let Some(mut slot) = self.hosts.take(handle) else {
+            return missing(handle);
+        };
+        let e = slot.failed.take().unwrap_or_else(|| {
+            LlmError::new(
+                crate::error::ErrorKind::InternalServerError,
+                "the call ended without an answer",
+            )
+        });
+        js_error(&self.router.fail_host(slot.call, e))
+    }
+
+    /// Ends a call the host abandons (an exception in the host's loop); no-op when ended.
+    pub fn release(&self, handle: u32) {
+        drop(self.hosts.take(handle));
+    }
+}
