@@ -432,8 +432,11 @@ export function defineRouter(RouterCore, hostStores = {}) {
       } catch (e) {
         throw toError(e);
       }
-      this.#fetch = options.fetch ?? globalThis.fetch;
-      this.#hostLoop = typeof this.#fetch === "function" && this.#core.hostLoop();
+      // Called with the global object as `this`, as workerd's fetch requires.
+      const fetchFn = options.fetch ?? globalThis.fetch;
+      this.#fetch =
+        typeof fetchFn === "function" ? (url, init) => fetchFn.call(globalThis, url, init) : null;
+      this.#hostLoop = this.#fetch !== null && this.#core.hostLoop();
       this.#logger = options.logger ?? globalThis.console;
       if (options.on) this.#core.setEvents(options.on);
       this.#gateway = gateway;
@@ -452,7 +455,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
     /** The deployment table changed: wires are re-read, the host loop re-decided. */
     #tableChanged() {
       this.#wires.clear();
-      this.#hostLoop = typeof this.#fetch === "function" && this.#core.hostLoop();
+      this.#hostLoop = this.#fetch !== null && this.#core.hostLoop();
     }
 
     #wire(id, handle) {
