@@ -170,34 +170,29 @@ const MAX_WIRES = 4096;
  */
 class Deadlines {
   #open = new Map();
+  /** workerd forbids using one request's I/O objects in another: each attempt has its own. */
+  #shared = globalThis.navigator?.userAgent !== "Cloudflare-Workers";
 
   /** A deadline for an attempt starting now; `release` it when the attempt is over. */
   acquire(timeoutMs) {
     const now = Date.now();
-    let d = this.#open.get(timeoutMs);
-    if (d === undefined || now >= d.closesAt || d.controller.signal.aborted) {
-      const slice = Math.max(1, Math.min(1000, Math.floor(timeoutMs / 20)));
+    let d = this.#shared ? this.#open.get(timeoutMs) : undefined;
+    if (d === undefined || now >= d.closesAt || d.signal.aborted) {
+      const slice = this.#shared ? Math.max(1, Math.min(1000, Math.floor(timeoutMs / 20))) : 0;
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), Math.min(timeoutMs + slice, MAX_TIMER_MS));
       // A pending deadline alone must not keep a process alive.
       if (typeof timer === "object") timer.unref?.();
       else globalThis.Deno?.unrefTimer?.(timer);
-      d = {
-        timeoutMs,
-        controller,
-        signal: controller.signal,
-        closesAt: now + slice,
-        pending: 0,
-        timer,
-      };
-      this.#open.set(timeoutMs, d);
+      d = { timeoutMs, signal: controller.signal, closesAt: now + slice, pending: 0, timer };
+      if (this.#shared) this.#open.set(timeoutMs, d);
     }
     d.pending++;
     return d;
   }
 
   release(d) {
-    if (--d.pending > 0 || Date.now() < d.closesAt) return;
+    if (--d.pending > 0 || (this.#shared && Date.now() < d.closesAt)) return;
     clearTimeout(d.timer);
     if (this.#open.get(d.timeoutMs) === d) this.#open.delete(d.timeoutMs);
   }

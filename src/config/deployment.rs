@@ -220,6 +220,31 @@ pub struct Deployment {
     pub source: SourceEntry,
     /// `litellm_params` as given, credentials already replaced by `"***"` (for listings).
     pub litellm_params_redacted: Map<String, Value>,
+    /// The deployment's prices, resolved once (the router's `model_cost`).
+    pub priced: Memo<std::rc::Rc<crate::cost::ModelCost>>,
+}
+
+/// A value derived once from a deployment's other fields. Not part of its identity (always
+/// equal) and not carried by a clone, which may be changed before it is used.
+#[derive(Debug, Default)]
+pub struct Memo<T>(std::cell::OnceCell<T>);
+
+impl<T> Memo<T> {
+    pub fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+        self.0.get_or_init(init)
+    }
+}
+
+impl<T> Clone for Memo<T> {
+    fn clone(&self) -> Self {
+        Memo(std::cell::OnceCell::new())
+    }
+}
+
+impl<T> PartialEq for Memo<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Deployment {
@@ -393,6 +418,7 @@ impl Deployment {
             )?,
             model_info,
             litellm_params_redacted: redact_params(params),
+            priced: Memo::default(),
             source: SourceEntry(entry.clone()),
         };
         providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?;

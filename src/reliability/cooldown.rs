@@ -2,7 +2,7 @@
 //! minute; too many, or one immediate-cooldown status, benches a deployment.
 
 use crate::error::LlmError;
-use std::collections::HashMap;
+use crate::hash::FxHashMap;
 
 const MINUTE_MS: f64 = 60_000.0;
 
@@ -26,7 +26,7 @@ struct Health {
 /// Cooldown state of every deployment, keyed by deployment id.
 #[derive(Debug, Default)]
 pub struct CooldownBook {
-    entries: HashMap<String, Health>,
+    entries: FxHashMap<String, Health>,
 }
 
 /// Statuses that cool a deployment down at once (LiteLLM: rate limit, bad key, unknown model, timeout).

@@ -1,8 +1,8 @@
 //! Per-deployment capacity: requests and tokens in the current minute (for `rpm`/`tpm`
 //! pre-call checks) and a wake-up signal for requests waiting on `max_parallel_requests`.
 
+use crate::hash::FxHashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -19,7 +19,7 @@ struct Window {
 /// Requests sent and tokens used per deployment in the current clock minute.
 #[derive(Debug, Default)]
 pub struct MinuteUsage {
-    windows: HashMap<String, Window>,
+    windows: FxHashMap<String, Window>,
 }
 
 fn minute_of(now_ms: f64) -> i64 {

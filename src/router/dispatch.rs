@@ -254,9 +254,7 @@ impl Router {
             Err(e) => e,
         };
         drop(in_flight);
-        let Some(frame) = dispatch.frames.last_mut() else {
-            return None;
-        };
+        let frame = dispatch.frames.last_mut()?;
         let Phase::Trying(r) = &mut frame.phase else {
             return None;
         };

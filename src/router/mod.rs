@@ -180,7 +180,13 @@ impl Router {
     }
 
     pub fn usage_all(&self) -> HashMap<String, DeploymentUsage> {
-        self.inner.usage.borrow().all().clone()
+        self.inner
+            .usage
+            .borrow()
+            .all()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// When deployment `id` comes back, if it is cooling down now.
@@ -1013,7 +1019,11 @@ fn response_cost(
 
 /// Prices for a deployment: litellm_params, then model_info, then the bundled cost map
 /// (under `model_info.base_model` when set, else the deployment's model).
-fn model_cost(d: &Deployment) -> crate::cost::ModelCost {
+fn model_cost(d: &Deployment) -> Rc<crate::cost::ModelCost> {
+    Rc::clone(d.priced.get_or_init(|| Rc::new(resolve_model_cost(d))))
+}
+
+fn resolve_model_cost(d: &Deployment) -> crate::cost::ModelCost {
     // `model_info.base_model` names the priced model behind a custom deployment name (Azure).
     let priced = d
         .model_info

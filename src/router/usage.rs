@@ -2,6 +2,7 @@
 //! fallbacks, tokens, cost, in-flight requests and latency percentiles.
 
 use crate::cost::TokenUsage;
+use crate::hash::FxHashMap;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -90,8 +91,8 @@ pub struct GroupUsage {
 
 #[derive(Debug, Default)]
 pub struct UsageBook {
-    by_deployment: HashMap<String, DeploymentUsage>,
-    by_group: HashMap<String, GroupUsage>,
+    by_deployment: FxHashMap<String, DeploymentUsage>,
+    by_group: FxHashMap<String, GroupUsage>,
 }
 
 /// How one router call ended, for the group counters.
@@ -240,11 +241,11 @@ impl UsageBook {
         self.by_deployment.get(id)
     }
 
-    pub fn all(&self) -> &HashMap<String, DeploymentUsage> {
+    pub fn all(&self) -> &FxHashMap<String, DeploymentUsage> {
         &self.by_deployment
     }
 
-    pub fn groups(&self) -> &HashMap<String, GroupUsage> {
+    pub fn groups(&self) -> &FxHashMap<String, GroupUsage> {
         &self.by_group
     }
 

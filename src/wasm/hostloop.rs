@@ -14,6 +14,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+/// Wire ids by (deployment address, endpoint), with the deployment they were issued for.
+type WireIds = HashMap<(usize, u8), (u32, Rc<Deployment>)>;
+
 /// Host-driven calls in progress, by handle.
 #[derive(Default)]
 pub struct HostCalls {
@@ -21,7 +24,7 @@ pub struct HostCalls {
     next_call: Cell<u32>,
     /// Wire ids by (deployment, endpoint). The `Rc` keeps the deployment's address from
     /// being reused while its id is known; cleared when the deployment table changes.
-    wires: RefCell<HashMap<(usize, u8), (u32, Rc<Deployment>)>>,
+    wires: RefCell<WireIds>,
     next_wire: Cell<u32>,
 }
 
