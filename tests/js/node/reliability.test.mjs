@@ -517,6 +517,20 @@ describe("fallbacks", () => {
     );
   });
 
+  it("a caller's own short timeout never cools a shared deployment down", T, async () => {
+    mock.mode("a", { kind: "slow", delay_ms: 200 }).mode("b", { kind: "slow", delay_ms: 200 });
+    const router = routerOver(mock, { chat: ["a", "b"] }, { allowed_fails: 1, num_retries: 1 });
+    for (let i = 0; i < 4; i++) {
+      const err = await rejection(router.completion(chatRequest("chat", { timeout: 0.02 })));
+      assert.ok(err instanceof errors.Timeout, err.name);
+    }
+    const stats = await router.getUsageStats();
+    for (const id of ["a", "b"]) assert.equal(stats.deployments[id].cooldown_until_ms, null, id);
+    // Another tenant, with the operator's timeout, is still served by both.
+    const res = await router.completion(chatRequest());
+    assert.ok(["a", "b"].includes(res._hidden_params.model_id));
+  });
+
   it("a caller-set fallback cycle across every group cannot fan out", T, async () => {
     mock.mode("p", { kind: "down" }).mode("k", { kind: "down" });
     const router = routerOver(mock, groups, { num_retries: 0 });
