@@ -293,3 +293,26 @@ fn header_values_are_checked_and_never_debug_printed() {
         .to_string()
         .contains("hdr-secret"));
 }
+
+#[test]
+fn every_configured_duration_is_clamped_to_the_timer_range() {
+    // 2,147,484 s would wrap `setTimeout`'s i32 of milliseconds to an immediate timeout.
+    let max = llmux::reliability::bounds::MAX_TIMER_MS;
+    let mut options = entry(json!({
+        "model": "openai/gpt-4o-mini",
+        "timeout": 2_147_484,
+        "stream_timeout": 1.0e9,
+    }));
+    options["timeout"] = json!(2_147_484);
+    options["stream_timeout"] = json!("999999999");
+    options["cooldown_time"] = json!(1.0e8);
+    let c = parse(options).unwrap();
+    assert_eq!(c.timeout_ms, max);
+    assert_eq!(c.stream_timeout_ms, Some(max));
+    assert_eq!(c.cooldown_ms, max);
+    assert_eq!(c.deployments[0].timeout_ms, Some(max));
+    assert_eq!(c.deployments[0].stream_timeout_ms, Some(max));
+    // Values inside the range are untouched.
+    let c = parse(json!({"model_list": [], "timeout": 2_147_483})).unwrap();
+    assert_eq!(c.timeout_ms, 2_147_483_000);
+}

@@ -51,11 +51,15 @@ pub fn opt_bool(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Optio
     }
 }
 
-/// Seconds (LiteLLM's unit) to whole milliseconds; negative values are errors.
+/// Seconds (LiteLLM's unit) to whole milliseconds; negative values are errors. Every
+/// duration a config sets is clamped to `MAX_TIMER_MS` (2^31 - 1 ms, ~24.8 days), so no
+/// timeout, TTL or cooldown can overflow `setTimeout` and wrap to an immediate timer.
 pub fn seconds_to_ms(seconds: Option<f64>, path: &str) -> Result<Option<u64>, LlmError> {
     match seconds {
         None => Ok(None),
-        Some(s) if (0.0..=1.0e9).contains(&s) => Ok(Some((s * 1000.0).round() as u64)),
+        Some(s) if (0.0..=1.0e9).contains(&s) => {
+            Ok(crate::reliability::bounds::clamp_timeout_ms(s))
+        }
         Some(_) => Err(LlmError::config(path, "must be a number of seconds >= 0")),
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::error::LlmError;
 use crate::hash::FxHashMap;
+use crate::reliability::bounds::hint_cooldown_ms;
 
 const MINUTE_MS: f64 = 60_000.0;
 
@@ -99,7 +100,7 @@ impl CooldownBook {
         let immediate = error.from_upstream && cools_down_immediately(error.status);
         if immediate || health.fails.saturating_add(elsewhere) > rule.allowed_fails {
             let duration = match (error.status, error.retry_after_ms) {
-                (429, Some(ra)) if ra > 0 => ra,
+                (429, Some(ra)) if ra > 0 => hint_cooldown_ms(ra, rule.cooldown_ms),
                 _ => rule.cooldown_ms,
             };
             let until = now_ms + duration as f64;
@@ -173,6 +174,18 @@ mod tests {
             .with_retry_after(Some(12_000));
         e.from_upstream = true;
         assert_eq!(book.record_failure("a", &e, rule(), 0.0), Some(12_000.0));
+    }
+
+    #[test]
+    fn a_huge_retry_after_benches_for_at_most_the_hint_cap() {
+        let mut book = CooldownBook::default();
+        let mut e = LlmError::new(ErrorKind::RateLimitError, "x")
+            .with_status(429)
+            .with_retry_after(Some(1_000_000_000_000));
+        e.from_upstream = true;
+        let cap = crate::reliability::bounds::MAX_HINT_COOLDOWN_MS as f64;
+        assert_eq!(book.record_failure("a", &e, rule(), 0.0), Some(cap));
+        assert!(!book.is_cooling("a", cap));
     }
 
     #[test]

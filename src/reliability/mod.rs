@@ -2,6 +2,7 @@
 //! makes when a provider misbehaves, as pure functions and small state machines.
 
 pub mod backoff;
+pub mod bounds;
 pub mod classify;
 pub mod cooldown;
 pub mod limits;

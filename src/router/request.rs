@@ -103,7 +103,7 @@ impl CallOptions {
                             "`stream_timeout` must be a positive number of seconds",
                         )
                     })?;
-                opts.stream_timeout_ms = Some((secs * 1000.0).round() as u64);
+                opts.stream_timeout_ms = crate::reliability::bounds::clamp_timeout_ms(secs);
             }
         }
         if let Some(v) = body.remove("num_retries") {
@@ -131,7 +131,7 @@ impl CallOptions {
                             "`{key}` must be a positive number of seconds"
                         ))
                     })?;
-                opts.timeout_ms = Some((secs * 1000.0).round() as u64);
+                opts.timeout_ms = crate::reliability::bounds::clamp_timeout_ms(secs);
             }
         }
         if let Some(v) = body.remove("max_fallbacks") {

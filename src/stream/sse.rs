@@ -38,7 +38,10 @@ pub struct SseDecoder {
 }
 
 /// Upper bound on one line: a stream that never ends a line is broken, not a long answer.
-const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Upper bound on one event's joined `data:` lines: `data:` lines with no blank line between
+/// them would otherwise grow one event without bound (wasm memory never shrinks).
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 impl SseDecoder {
     pub fn new() -> SseDecoder {
@@ -125,6 +128,14 @@ impl SseDecoder {
                 if self.has_data {
                     self.data.push('\n');
                 }
+                if self.data.len().saturating_add(value.len()) > MAX_EVENT_BYTES {
+                    self.data = String::new();
+                    self.has_data = false;
+                    return Err(LlmError::new(
+                        crate::error::ErrorKind::APIConnectionError,
+                        "the event stream sent an event larger than 16 MiB",
+                    ));
+                }
                 self.data.push_str(value);
                 self.has_data = true;
             }
@@ -170,6 +181,27 @@ mod tests {
             data: data.to_string(),
             id: None,
         }
+    }
+
+    #[test]
+    fn an_event_that_never_ends_is_refused_at_the_cap() {
+        let mut d = SseDecoder::new();
+        let line = format!("data: {}\n", "x".repeat(1024 * 1024 - 7));
+        let mut fed = 0usize;
+        let err = loop {
+            match d.feed(line.as_bytes()) {
+                Ok(events) => assert!(events.is_empty()),
+                Err(e) => break e,
+            }
+            fed += line.len();
+            assert!(
+                fed <= MAX_EVENT_BYTES + line.len(),
+                "no cap after {fed} bytes"
+            );
+        };
+        assert_eq!(err.kind, crate::error::ErrorKind::APIConnectionError);
+        assert!(err.message.contains("16 MiB"), "{}", err.message);
+        assert!(d.data.len() <= MAX_EVENT_BYTES);
     }
 
     const BODY: &str = ": comment\r\nevent: message_start\r\ndata: {\"a\":\"h\u{e9}llo \u{1F600}\"}\r\n\r\ndata: line one\ndata:line two\n\nretry: 10\nid: 7\ndata: x\r\rdata: [DONE]\n\n";

@@ -229,7 +229,8 @@ async fn send(
     let _timer = request.timeout_ms.map(|ms| {
         let controller = guard.controller.clone();
         let flag = Rc::clone(&timed_out);
-        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        let ms = u32::try_from(crate::reliability::bounds::clamp_timer_ms(ms))
+            .unwrap_or(i32::MAX as u32);
         gloo_timers::callback::Timeout::new(ms, move || {
             flag.set(true);
             controller.abort();
@@ -258,6 +259,13 @@ async fn send(
         init.set_body(&JsValue::from_str(body));
     }
     init.set_signal(Some(&guard.controller.signal()));
+    // Credentials never follow a redirect to another origin: a 3xx is an error reply.
+    // ("manual", not "error": workerd accepts only "follow" and "manual".)
+    let _ = js_sys::Reflect::set(
+        &init,
+        &JsValue::from_str("redirect"),
+        &JsValue::from_str("manual"),
+    );
 
     let promise = fetch
         .call2(&this, &JsValue::from_str(&request.url), &init)

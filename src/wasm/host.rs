@@ -16,7 +16,8 @@ pub struct TimerSleeper;
 
 impl Sleeper for TimerSleeper {
     fn sleep(&self, ms: u64) -> LocalFuture<'static, ()> {
-        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        let ms = u32::try_from(crate::reliability::bounds::clamp_timer_ms(ms))
+            .unwrap_or(i32::MAX as u32);
         Box::pin(gloo_timers::future::TimeoutFuture::new(ms))
     }
 }
