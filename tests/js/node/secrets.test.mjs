@@ -203,3 +203,57 @@ describe("secrets stay secret", () => {
     }
   });
 });
+
+describe("redirects never carry credentials", () => {
+  /** A server that answers every request with `status` and `location`, or records it. */
+  async function server(handler) {
+    const { createServer } = await import("node:http");
+    const seen = [];
+    const srv = createServer((req, res) => {
+      seen.push({ url: req.url, headers: req.headers });
+      req.resume();
+      req.on("end", () => handler(req, res));
+    });
+    await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${srv.address().port}`;
+    return { base, seen, close: () => new Promise((resolve) => srv.close(resolve)) };
+  }
+
+  // One deployment per auth style: OpenAI (the host loop), Anthropic and Azure (the core's
+  // own fetch), Gemini (x-goog-api-key).
+  const providers = [
+    ["openai", (base) => ({ model: "openai/gpt-4o-mini", api_base: `${base}/v1` })],
+    ["anthropic", (base) => ({ model: "anthropic/claude-3-5-haiku-latest", api_base: base })],
+    ["azure", (base) => ({ model: "azure/dep", api_base: base, api_version: "2024-10-21" })],
+    ["gemini", (base) => ({ model: "gemini/gemini-2.0-flash", api_base: base })],
+  ];
+
+  for (const [name, params] of providers) {
+    it(
+      `${name}: a 307 to another origin is an error; the other origin sees nothing`,
+      T,
+      async () => {
+        const other = await server((req, res) => res.writeHead(200).end("{}"));
+        const origin = await server((req, res) =>
+          res.writeHead(307, { location: `${other.base}${req.url}` }).end(),
+        );
+        try {
+          const router = new Router({
+            model_list: [
+              { model_name: "chat", litellm_params: { ...params(origin.base), api_key: SECRET } },
+            ],
+            num_retries: 0,
+          });
+          const err = await rejection(router.completion(chatRequest()));
+          assert.ok(err instanceof errors.LlmuxError, `${err?.name}: ${err?.message}`);
+          assert.equal(origin.seen.length, 1);
+          assert.equal(other.seen.length, 0, "the redirect was not followed");
+          for (const text of renderings(err)) assert.ok(!text.includes(SECRET));
+        } finally {
+          await other.close();
+          await origin.close();
+        }
+      },
+    );
+  }
+});
