@@ -106,8 +106,14 @@ function checkKey(value, field) {
  * @returns the normalised settings; with no `gateway` (or no keys) `entries` is empty and every
  *   request is a 401
  */
-export function parseGateway(value, { lookup, logger, aliases }) {
-  const base = { lookup, logger, aliases: aliasNames(aliases), created: nowSeconds() };
+export function parseGateway(value, { lookup, logger, aliases, limits = {} }) {
+  const base = {
+    lookup,
+    logger,
+    aliases: aliasNames(aliases),
+    created: nowSeconds(),
+    limits: callerLimits(limits),
+  };
   if (value === undefined || value === null) return { ...base, entries: [], ...defaults() };
   if (!isObject(value))
     throw configError(
@@ -282,6 +288,50 @@ function authenticate(gw, request, env) {
   return { models: match.models };
 }
 
+/**
+ * What a gateway caller may set per request (README, "Gateway": caller-set router options):
+ * never more than the operator configured. `num_retries`, `max_fallbacks` and the timeouts
+ * may only lower the Router's values; `mock_testing_fallbacks` is refused.
+ */
+function callerLimits({ num_retries, timeout, stream_timeout, max_fallbacks }) {
+  const num = (v, fallback) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
+  const operatorTimeout = num(timeout, 6000);
+  return {
+    num_retries: num(num_retries, 2),
+    max_fallbacks: num(max_fallbacks, 5),
+    timeout: operatorTimeout,
+    stream_timeout: num(stream_timeout, operatorTimeout),
+  };
+}
+
+const CALLER_LIMITED = [
+  ["num_retries", "num_retries"],
+  ["max_fallbacks", "max_fallbacks"],
+  ["timeout", "timeout"],
+  ["request_timeout", "timeout"],
+  ["stream_timeout", "stream_timeout"],
+];
+
+/** Refuses router options above the operator's limits (400, naming the field). */
+function checkCallerOptions(body, limits) {
+  if (body.mock_testing_fallbacks !== undefined && body.mock_testing_fallbacks !== false)
+    throw new HttpError(400, "`mock_testing_fallbacks` cannot be set through the gateway", {
+      code: "forbidden_parameter",
+      param: "mock_testing_fallbacks",
+    });
+  for (const [field, limit] of CALLER_LIMITED) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    const max = limits[limit];
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > max)
+      throw new HttpError(
+        400,
+        `\`${field}\` must be a number from 0 to ${max} through this gateway (the Router's ${limit})`,
+        { code: "invalid_parameter", param: field },
+      );
+  }
+}
+
 const allows = (principal, model) => principal.models === null || principal.models.has(model);
 
 // ---- requests -------------------------------------------------------------------------------
@@ -376,6 +426,7 @@ function checkRequest(body, principal, gw, router) {
         { code: "forbidden_parameter", param: field },
       );
   }
+  checkCallerOptions(body, gw.limits);
   const { model } = body;
   if (typeof model !== "string" || model === "")
     throw new HttpError(400, "`model` is required (a model group name; see GET /v1/models)", {

@@ -551,6 +551,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
         lookup: (name) => options.env?.[name] ?? hostEnv(name),
         logger: options.logger ?? globalThis.console,
         aliases: options.model_group_alias,
+        limits: options,
       });
     }
 

@@ -637,3 +637,53 @@ describe("post-response work and streams", () => {
     assert.equal(seen[0].stream, true);
   });
 });
+
+describe("caller-set router options stay within the operator's", () => {
+  const body = (extra) => ({ model: "chat", messages, ...extra });
+
+  it(
+    "num_retries, max_fallbacks and timeouts above the Router's are refused; lower pass",
+    T,
+    async () => {
+      const router = gatewayRouter(
+        { master_key: MASTER },
+        { num_retries: 1, timeout: 30, max_fallbacks: 2 },
+      );
+      for (const [field, value] of [
+        ["num_retries", 1000],
+        ["max_fallbacks", 12],
+        ["timeout", 3_000_000],
+        ["request_timeout", 31],
+        ["stream_timeout", 1e9],
+        ["num_retries", -1],
+        ["timeout", "soon"],
+      ]) {
+        const res = await call(router, "/v1/chat/completions", {
+          key: MASTER,
+          body: body({ [field]: value }),
+        });
+        assert.equal(res.status, 400, `${field}: ${value}`);
+        const err = (await res.json()).error;
+        assert.equal(err.param, field);
+      }
+      assert.equal(mock.calls.length, 0, "a refused request makes no upstream call");
+      const ok = await call(router, "/v1/chat/completions", {
+        key: MASTER,
+        body: body({ num_retries: 0, timeout: 5, max_fallbacks: 1, disable_fallbacks: true }),
+      });
+      assert.equal(ok.status, 200);
+      assert.equal(mock.callsTo("a").length, 1);
+    },
+  );
+
+  it("mock_testing_fallbacks is refused through the gateway", T, async () => {
+    const router = gatewayRouter({ master_key: MASTER });
+    const res = await call(router, "/v1/chat/completions", {
+      key: MASTER,
+      body: body({ mock_testing_fallbacks: true }),
+    });
+    assert.equal(res.status, 400);
+    assert.equal((await res.json()).error.param, "mock_testing_fallbacks");
+    assert.equal(mock.calls.length, 0);
+  });
+});
