@@ -23,7 +23,33 @@ mod native {
     use serde_json::json;
     use std::collections::HashMap;
 
+    /// `construct`: builds a 1,000-deployment Router (config parse included) `n` times.
+    fn construct(n: u64) {
+        let model_list: Vec<_> = (0..1000)
+            .map(|i| {
+                json!({"model_name": format!("group-{}", i / 10), "litellm_params": {
+                    "model": "openai/gpt-4o-mini", "api_base": format!("http://127.0.0.1:9/bench-{i}/v1"),
+                    "api_key": format!("sk-bench-{i}"), "rpm": 100 + (i % 7)}})
+            })
+            .collect();
+        let options = json!({"model_list": model_list, "num_retries": 2, "allowed_fails": 3, "cooldown_time": 30});
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            let fakes = Fakes::new(7);
+            let config = RouterConfig::parse(&options, &HashMap::new()).expect("valid config");
+            drop(Router::new(config, fakes.ports.clone()));
+        }
+        println!(
+            "new Router with 1,000 deployments: {:.2} ms",
+            started.elapsed().as_secs_f64() * 1e3 / n as f64
+        );
+    }
+
     pub fn run() {
+        if std::env::args().any(|a| a == "construct") {
+            construct(5);
+            return;
+        }
         let n: u64 = std::env::args()
             .skip(1)
             .find_map(|a| a.parse().ok())

@@ -76,8 +76,16 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Lower-case hexadecimal of `bytes`.
+// A nibble (0..16) always indexes the 16 digits.
+#[allow(clippy::indexing_slicing)]
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// HMAC-SHA256 (RFC 2104) for request signatures such as AWS SigV4.
