@@ -4,6 +4,7 @@
 import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream } from "./stream.js";
 import { handleFetch, parseGateway } from "./gateway.js";
+import { batchAliases, installBatch } from "./batch.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -785,7 +786,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
     get_model_cost_map: "getModelCostMap",
     reset_cost: "resetCost",
     print_deployment_metrics: "printDeploymentMetrics",
+    ...batchAliases,
   };
+  installBatch(Router);
   for (const [alias, target] of Object.entries(aliases)) {
     Object.defineProperty(Router.prototype, alias, {
       value: Router.prototype[target],

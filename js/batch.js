@@ -1,0 +1,208 @@
+// LiteLLM's batch completions, built on the Router's public `completion`: each call goes
+// through the normal request path, so retries, fallbacks, cooldowns, limits, caching and
+// accounting apply to every one of them.
+
+import { BadRequestError } from "./errors.js";
+
+/** Most calls one batch may start; bigger batches throw BadRequestError. */
+export const MAX_BATCH = 64;
+
+function checkMessages(messages, field) {
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw new BadRequestError(`${field}: must be a non-empty array of messages`);
+  }
+}
+
+function modelsOf(models) {
+  const list =
+    typeof models === "string"
+      ? models
+          .split(",")
+          .map((m) => m.trim())
+          .filter(Boolean)
+      : models;
+  if (!Array.isArray(list) || list.length === 0 || list.some((m) => typeof m !== "string")) {
+    throw new BadRequestError("models: must be a non-empty array of model group names");
+  }
+  if (list.length > MAX_BATCH) {
+    throw new BadRequestError(`models: at most ${MAX_BATCH} per batch (got ${list.length})`);
+  }
+  return list;
+}
+
+function requestOf(request) {
+  if (request === null || typeof request !== "object" || Array.isArray(request)) {
+    throw new BadRequestError("the request must be an object like { models, messages }");
+  }
+  return request;
+}
+
+/** Settles every promise; a rejection becomes the Error itself in the result (LiteLLM's shape). */
+const settle = (promises) =>
+  Promise.allSettled(promises).then((r) =>
+    r.map((s) => (s.status === "fulfilled" ? s.value : s.reason)),
+  );
+
+/** The chunks of a chat stream -> the `chat.completion` the non-streamed call answers. */
+function assemble(chunks, hidden) {
+  const first = chunks[0] ?? {};
+  const choices = new Map();
+  let usage;
+  for (const chunk of chunks) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const c of chunk.choices ?? []) {
+      let choice = choices.get(c.index);
+      if (!choice) {
+        choice = {
+          index: c.index,
+          message: { role: "assistant", content: null },
+          finish_reason: null,
+        };
+        choices.set(c.index, choice);
+      }
+      const d = c.delta ?? {};
+      if (d.role) choice.message.role = d.role;
+      if (typeof d.content === "string")
+        choice.message.content = (choice.message.content ?? "") + d.content;
+      for (const t of d.tool_calls ?? []) {
+        const calls = (choice.message.tool_calls ??= []);
+        const call = (calls[t.index ?? calls.length] ??= {
+          id: t.id,
+          type: t.type ?? "function",
+          function: { name: "", arguments: "" },
+        });
+        if (t.id) call.id = t.id;
+        if (t.function?.name) call.function.name += t.function.name;
+        if (t.function?.arguments) call.function.arguments += t.function.arguments;
+      }
+      if (c.finish_reason) choice.finish_reason = c.finish_reason;
+    }
+  }
+  const out = {
+    id: first.id,
+    object: "chat.completion",
+    created: first.created,
+    model: first.model,
+    choices: [...choices.values()].sort((a, b) => a.index - b.index),
+  };
+  if (first.system_fingerprint) out.system_fingerprint = first.system_fingerprint;
+  if (usage) out.usage = usage;
+  Object.defineProperty(out, "_hidden_params", { value: hidden, enumerable: false });
+  return out;
+}
+
+/** The methods `installBatch` adds to Router.prototype. */
+const methods = {
+  /**
+   * LiteLLM's `abatch_completion`: the same request to each group in `models`, in parallel.
+   * Resolves to one entry per model, in order: the response, or the Error that call ended with.
+   * With `messages` an array of message arrays, each entry is itself an array (one per list).
+   */
+  batchCompletion(request) {
+    const { models, messages, ...rest } = requestOf(request);
+    const list = modelsOf(models);
+    checkMessages(messages, "messages");
+    if (Array.isArray(messages[0])) {
+      messages.forEach((m, i) => checkMessages(m, `messages[${i}]`));
+      if (list.length * messages.length > MAX_BATCH) {
+        throw new BadRequestError(`at most ${MAX_BATCH} calls per batch (models × messages)`);
+      }
+      return Promise.all(
+        list.map((model) =>
+          settle(messages.map((m) => this.completion({ ...rest, model, messages: m }))),
+        ),
+      );
+    }
+    return settle(list.map((model) => this.completion({ ...rest, model, messages })));
+  },
+
+  /**
+   * LiteLLM's `abatch_completion_one_model_multiple_requests`: `messages` is an array of
+   * message arrays, each sent to `model`; one entry per list, the response or the Error.
+   */
+  batchCompletionOneModelMultipleRequests(request) {
+    const { model, messages, ...rest } = requestOf(request);
+    if (typeof model !== "string" || model === "") {
+      throw new BadRequestError("model: must be a model group name");
+    }
+    if (!Array.isArray(messages) || messages.length === 0 || !Array.isArray(messages[0])) {
+      throw new BadRequestError("messages: must be a non-empty array of message arrays");
+    }
+    messages.forEach((m, i) => checkMessages(m, `messages[${i}]`));
+    if (messages.length > MAX_BATCH) {
+      throw new BadRequestError(
+        `messages: at most ${MAX_BATCH} per batch (got ${messages.length})`,
+      );
+    }
+    return settle(messages.map((m) => this.completion({ ...rest, model, messages: m })));
+  },
+
+  /**
+   * LiteLLM's `abatch_completion_fastest_response`: `model` is an array of groups (or a
+   * comma-separated string); the first call to succeed wins and every other upstream
+   * request is aborted. Each call runs streamed so it can be aborted: non-streamed, the
+   * winner is the first stream to finish, assembled into a `chat.completion`; with
+   * `stream: true`, the first stream to open is returned as is. Rejects with the last
+   * error when every call failed.
+   */
+  async batchCompletionFastestResponse(request) {
+    const { model, models, messages, stream, ...rest } = requestOf(request);
+    const list = modelsOf(model ?? models);
+    checkMessages(messages, "messages");
+    const streams = new Set();
+    let won = false;
+    const abortOthers = (keep) => {
+      for (const s of streams) if (s !== keep) s.abort();
+    };
+    const one = async (m) => {
+      const s = await this.completion({ ...rest, model: m, messages, stream: true });
+      if (won) {
+        s.abort(); // opened after the race ended: close it at once
+        throw new Error("lost the race");
+      }
+      streams.add(s);
+      if (stream === true) return s;
+      const chunks = [];
+      for await (const chunk of s) chunks.push(chunk);
+      if (won) throw new Error("lost the race");
+      return assemble(chunks, { ...s._hidden_params });
+    };
+    return new Promise((resolve, reject) => {
+      let pending = list.length;
+      let lastError;
+      for (const m of list) {
+        one(m).then(
+          (value) => {
+            if (won) return;
+            won = true;
+            abortOthers(value);
+            value._hidden_params.fastest_response_batch_completion = true;
+            resolve(value);
+          },
+          (e) => {
+            if (!won) lastError = e;
+            if (--pending === 0 && !won) reject(lastError);
+          },
+        );
+      }
+    });
+  },
+};
+
+/** LiteLLM's names for the batch methods. */
+export const batchAliases = {
+  abatch_completion: "batchCompletion",
+  abatch_completion_one_model_multiple_requests: "batchCompletionOneModelMultipleRequests",
+  abatch_completion_fastest_response: "batchCompletionFastestResponse",
+};
+
+/** Adds the batch methods to a Router class. */
+export function installBatch(Router) {
+  for (const [name, fn] of Object.entries(methods)) {
+    Object.defineProperty(Router.prototype, name, {
+      value: fn,
+      writable: true,
+      configurable: true,
+    });
+  }
+}
