@@ -43,54 +43,6 @@ const settle = (promises) =>
     r.map((s) => (s.status === "fulfilled" ? s.value : s.reason)),
   );
 
-/** The chunks of a chat stream -> the `chat.completion` the non-streamed call answers. */
-function assemble(chunks, hidden) {
-  const first = chunks[0] ?? {};
-  const choices = new Map();
-  let usage;
-  for (const chunk of chunks) {
-    if (chunk.usage) usage = chunk.usage;
-    for (const c of chunk.choices ?? []) {
-      let choice = choices.get(c.index);
-      if (!choice) {
-        choice = {
-          index: c.index,
-          message: { role: "assistant", content: null },
-          finish_reason: null,
-        };
-        choices.set(c.index, choice);
-      }
-      const d = c.delta ?? {};
-      if (d.role) choice.message.role = d.role;
-      if (typeof d.content === "string")
-        choice.message.content = (choice.message.content ?? "") + d.content;
-      for (const t of d.tool_calls ?? []) {
-        const calls = (choice.message.tool_calls ??= []);
-        const call = (calls[t.index ?? calls.length] ??= {
-          id: t.id,
-          type: t.type ?? "function",
-          function: { name: "", arguments: "" },
-        });
-        if (t.id) call.id = t.id;
-        if (t.function?.name) call.function.name += t.function.name;
-        if (t.function?.arguments) call.function.arguments += t.function.arguments;
-      }
-      if (c.finish_reason) choice.finish_reason = c.finish_reason;
-    }
-  }
-  const out = {
-    id: first.id,
-    object: "chat.completion",
-    created: first.created,
-    model: first.model,
-    choices: [...choices.values()].sort((a, b) => a.index - b.index),
-  };
-  if (first.system_fingerprint) out.system_fingerprint = first.system_fingerprint;
-  if (usage) out.usage = usage;
-  Object.defineProperty(out, "_hidden_params", { value: hidden, enumerable: false });
-  return out;
-}
-
 /** The methods `installBatch` adds to Router.prototype. */
 const methods = {
   /**
@@ -165,7 +117,14 @@ const methods = {
       const chunks = [];
       for await (const chunk of s) chunks.push(chunk);
       if (won) throw new Error("lost the race");
-      return assemble(chunks, { ...s._hidden_params });
+      const answer = this.constructor[ASSEMBLE](chunks);
+      Object.defineProperty(answer, "_hidden_params", {
+        value: { ...s._hidden_params },
+        enumerable: false,
+        writable: true,
+        configurable: true,
+      });
+      return answer;
     };
     return new Promise((resolve, reject) => {
       let pending = list.length;
@@ -196,8 +155,12 @@ export const batchAliases = {
   abatch_completion_fastest_response: "batchCompletionFastestResponse",
 };
 
-/** Adds the batch methods to a Router class. */
-export function installBatch(Router) {
+/** Where a Router class keeps its chunk assembler (the core's `streamChunkBuilder`). */
+const ASSEMBLE = Symbol("llmux.assembleChunks");
+
+/** Adds the batch methods to a Router class; `assemble` turns a stream's chunks into the answer. */
+export function installBatch(Router, assemble) {
+  Object.defineProperty(Router, ASSEMBLE, { value: assemble });
   for (const [name, fn] of Object.entries(methods)) {
     Object.defineProperty(Router.prototype, name, {
       value: fn,

@@ -7,7 +7,7 @@ import { hostRedis } from "./stores/host-redis.js";
 
 await init({ module_or_path: new URL("../dist/wasm/llmux_bg.wasm", import.meta.url) });
 
-export const Router = defineRouter(RouterCore, { redis: hostRedis });
+export const Router = defineRouter(RouterCore, { redis: hostRedis, assembleChunks });
 /** LiteLLM's `stream_chunk_builder`: a stream's chunks -> the full completion. */
 export const streamChunkBuilder = defineChunkBuilder(assembleChunks);
 export const stream_chunk_builder = streamChunkBuilder;

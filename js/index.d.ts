@@ -823,14 +823,36 @@ export declare class Router {
    * An OpenAI-compatible HTTP handler: `export default { fetch: (r, e, c) => router.fetch(r, e,
    * c) }` is a whole Worker. `env` resolves `"os.environ/NAME"` gateway keys first.
    */
-  fetch(
-    request: Request,
-    env?: Record<string, unknown>,
-    ctx?: GatewayContext,
-  ): Promise<Response>;
+  fetch(request: Request, env?: Record<string, unknown>, ctx?: GatewayContext): Promise<Response>;
   /** Logs (info) and returns an aligned table of per-deployment metrics. */
   printDeploymentMetrics(): string;
   print_deployment_metrics(): string;
+  /**
+   * LiteLLM's `abatch_completion`: the request sent to every group in `models` at once; one
+   * entry per model, in order, each the answer or the Error that call ended with. With
+   * `messages` an array of message arrays, each entry is an array (one per list). At most 64
+   * calls per batch.
+   */
+  batchCompletion(
+    request: Omit<ChatCompletionRequest, "model" | "messages"> & {
+      models: string[] | string;
+      messages: ChatMessage[] | ChatMessage[][];
+    },
+  ): Promise<Array<ChatCompletion | Error | Array<ChatCompletion | Error>>>;
+  abatch_completion: Router["batchCompletion"];
+  /** LiteLLM's `abatch_completion_one_model_multiple_requests`: each message list to `model`. */
+  batchCompletionOneModelMultipleRequests(
+    request: Omit<ChatCompletionRequest, "messages"> & { messages: ChatMessage[][] },
+  ): Promise<Array<ChatCompletion | Error>>;
+  abatch_completion_one_model_multiple_requests: Router["batchCompletionOneModelMultipleRequests"];
+  /**
+   * LiteLLM's `abatch_completion_fastest_response`: the first group to answer wins, every
+   * other upstream request is aborted; `_hidden_params.fastest_response_batch_completion`.
+   */
+  batchCompletionFastestResponse(
+    request: Omit<ChatCompletionRequest, "model"> & { model: string[] | string },
+  ): Promise<ChatCompletion>;
+  abatch_completion_fastest_response: Router["batchCompletionFastestResponse"];
 }
 
 /** The crate version of the wasm core. */

@@ -7,7 +7,7 @@ import { redisStore } from "./stores/redis.js";
 
 initSync({ module: readFileSync(new URL("../dist/wasm/llmux_bg.wasm", import.meta.url)) });
 
-export const Router = defineRouter(RouterCore, { redis: redisStore });
+export const Router = defineRouter(RouterCore, { redis: redisStore, assembleChunks });
 /** LiteLLM's `stream_chunk_builder`: a stream's chunks -> the full completion. */
 export const streamChunkBuilder = defineChunkBuilder(assembleChunks);
 export const stream_chunk_builder = streamChunkBuilder;

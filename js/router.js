@@ -2,7 +2,7 @@
 // this file only converts at the boundary and attaches `_hidden_params`.
 
 import { ConfigError, BadRequestError, toError } from "./errors.js";
-import { LlmuxStream } from "./stream.js";
+import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { handleFetch, parseGateway } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
 
@@ -788,7 +788,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
     print_deployment_metrics: "printDeploymentMetrics",
     ...batchAliases,
   };
-  installBatch(Router);
+  installBatch(Router, defineChunkBuilder(hostStores.assembleChunks));
   for (const [alias, target] of Object.entries(aliases)) {
     Object.defineProperty(Router.prototype, alias, {
       value: Router.prototype[target],

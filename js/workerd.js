@@ -7,7 +7,7 @@ import { redisOverFetch } from "./stores/fetch-only.js";
 
 initSync({ module: wasmModule });
 
-export const Router = defineRouter(RouterCore, { redis: redisOverFetch });
+export const Router = defineRouter(RouterCore, { redis: redisOverFetch, assembleChunks });
 /** LiteLLM's `stream_chunk_builder`: a stream's chunks -> the full completion. */
 export const streamChunkBuilder = defineChunkBuilder(assembleChunks);
 export const stream_chunk_builder = streamChunkBuilder;
