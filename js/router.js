@@ -112,47 +112,17 @@ async function uploadOf(file, filename) {
   return { bytes, name: name ?? `audio.${ext}`, type: type ?? sniffed };
 }
 
-/**
- * Request keys the core must see (LiteLLM's per-call router kwargs, and the fields it
- * refuses per request): a request carrying any of them takes the core's own path.
- */
-const ROUTER_KEYS = new Set([
-  "stream",
-  "stream_options",
-  "stream_timeout",
-  "num_retries",
-  "timeout",
-  "request_timeout",
-  "fallbacks",
-  "context_window_fallbacks",
-  "content_policy_fallbacks",
-  "disable_fallbacks",
-  "max_fallbacks",
-  "mock_testing_fallbacks",
-  "cache",
-  "caching",
-  "metadata",
-  "litellm_metadata",
-  "specific_deployment",
-  "model_list",
-  "litellm_call_id",
-  "api_key",
-  "api_base",
-  "base_url",
-  "api_version",
-  "organization",
-  "extra_headers",
-  "headers",
-]);
-
 /** Endpoints the host loop drives (`passthrough` in src/router/hostloop.rs). */
 const HOST_ENDPOINTS = new Set(["chat", "text", "embedding"]);
 
-/** Whether `request` is a plain OpenAI request the host loop can serve. */
-function plainRequest(request) {
+/**
+ * Whether `request` is a plain OpenAI request the host loop can serve: an object with a
+ * group name and none of `routerKeys` (the core's list of router kwargs and refused fields).
+ */
+function plainRequest(request, routerKeys) {
   if (request === null || typeof request !== "object" || Array.isArray(request)) return false;
   if (typeof request.model !== "string" || request.model === "") return false;
-  for (const key in request) if (ROUTER_KEYS.has(key)) return false;
+  for (const key in request) if (routerKeys.has(key)) return false;
   return true;
 }
 
@@ -338,6 +308,7 @@ function redisFromOptions(options, makeRedis) {
  * makes a StateStore from `{ url, host, port, password, db }` (the entry's Redis support).
  */
 export function defineRouter(RouterCore, hostStores = {}) {
+  const routerKeys = new Set(RouterCore.routerKeys());
   class Router {
     #core;
 
@@ -573,7 +544,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
     }
 
     async #call(endpoint, request) {
-      if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request)) {
+      if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request, routerKeys)) {
         return this.#drive(endpoint, request);
       }
       const json = requestJson(request);

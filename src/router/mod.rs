@@ -14,7 +14,7 @@ mod usage;
 
 pub use hostloop::{HostCall, HostStep, Wire};
 pub use manage::deep_merge;
-pub use request::CallOptions;
+pub use request::{router_keys, CallOptions};
 pub use stream::{ChunkStream, StreamAbort};
 pub use table::DeploymentTable;
 pub use usage::{CallOutcome, DeploymentUsage, GroupUsage, UsageBook};

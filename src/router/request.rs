@@ -51,6 +51,30 @@ const STRIPPED: &[&str] = &[
     "litellm_call_id",
 ];
 
+/// LiteLLM's per-call router kwargs that `extract` parses into `CallOptions`.
+const OPTIONS: &[&str] = &[
+    "cache",
+    "caching",
+    "stream",
+    "stream_options",
+    "stream_timeout",
+    "num_retries",
+    "timeout",
+    "request_timeout",
+    "max_fallbacks",
+    "disable_fallbacks",
+    "mock_testing_fallbacks",
+    "fallbacks",
+    "context_window_fallbacks",
+    "content_policy_fallbacks",
+];
+
+/// Every request key the router, not the upstream, acts on: a request with none of them
+/// is a plain OpenAI body (the JS host loop sends such requests itself).
+pub fn router_keys() -> impl Iterator<Item = &'static str> {
+    FORBIDDEN.iter().chain(STRIPPED).chain(OPTIONS).copied()
+}
+
 impl CallOptions {
     /// Removes router kwargs from `body`, leaving the OpenAI request.
     pub fn extract(body: &mut Map<String, Value>) -> Result<CallOptions, LlmError> {
@@ -176,5 +200,34 @@ impl CallOptions {
         opts.context_window_fallbacks = fb(body, "context_window_fallbacks")?;
         opts.content_policy_fallbacks = fb(body, "content_policy_fallbacks")?;
         Ok(opts)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn router_keys_are_every_key_extract_consumes() {
+        let mut body = Map::new();
+        body.insert("model".into(), Value::from("chat"));
+        body.insert("messages".into(), Value::Array(Vec::new()));
+        for key in STRIPPED.iter().chain(OPTIONS) {
+            body.insert((*key).into(), Value::Null);
+        }
+        CallOptions::extract(&mut body).unwrap();
+        let left: Vec<&String> = body.keys().collect();
+        assert_eq!(left, ["model", "messages"]);
+        for key in FORBIDDEN {
+            let mut body = Map::new();
+            body.insert("model".into(), Value::from("chat"));
+            body.insert((*key).into(), Value::from("x"));
+            assert!(CallOptions::extract(&mut body).is_err(), "{key}");
+        }
+        assert_eq!(
+            router_keys().count(),
+            FORBIDDEN.len() + STRIPPED.len() + OPTIONS.len()
+        );
     }
 }

@@ -74,6 +74,13 @@ fn missing(handle: u32) -> JsValue {
 
 #[wasm_bindgen(js_class = RouterCore)]
 impl RouterCore {
+    /// Every request key the router acts on (`router::router_keys`): a request with none
+    /// of them may take the host loop.
+    #[wasm_bindgen(js_name = routerKeys)]
+    pub fn router_keys() -> Vec<String> {
+        crate::router::router_keys().map(str::to_string).collect()
+    }
+
     /// Whether the host may drive this router's calls (`Router::host_loop_allowed`).
     #[wasm_bindgen(js_name = hostLoop)]
     pub fn host_loop(&self) -> bool {
