@@ -5,6 +5,8 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { handleFetch, parseGateway } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
+import { MAX_TIMER_MS, describeFetchError, headerPairs, sleep } from "./wire.js";
+import { openHostStream } from "./host-stream.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -126,9 +128,6 @@ function plainRequest(request, routerKeys) {
   return true;
 }
 
-/** setTimeout's ceiling (ms); longer timeouts would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /** Wires kept per router before the cache starts over (bounds memory under churn). */
 const MAX_WIRES = 4096;
 
@@ -169,14 +168,6 @@ class Deadlines {
   }
 }
 
-/** A fetch failure's message, with undici's real reason (ECONNREFUSED, …) when it has one. */
-function describeFetchError(e) {
-  const message = e?.message ?? String(e);
-  const cause = e?.cause;
-  const detail = cause?.code ?? cause?.message;
-  return detail ? `${message} (${detail})` : message;
-}
-
 /** The parsed body of a 2xx OpenAI reply when it is an answer, else undefined. */
 function openAiAnswer(text, endpoint) {
   let json;
@@ -189,18 +180,6 @@ function openAiAnswer(text, endpoint) {
   return Array.isArray(endpoint === "embedding" ? json.data : json.choices) ? json : undefined;
 }
 
-/** Response headers the core reads when it classifies a failed reply. */
-const READ_HEADERS = ["content-type", "retry-after", "retry-after-ms", "x-request-id"];
-
-function headerPairs(headers) {
-  const out = [];
-  for (const name of READ_HEADERS) {
-    const value = headers.get(name);
-    if (value !== null) out.push(name, value);
-  }
-  return out;
-}
-
 function attachHidden(body, hidden) {
   Object.defineProperty(body, "_hidden_params", {
     value: hidden,
@@ -211,7 +190,6 @@ function attachHidden(body, hidden) {
   return body;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)));
 
 function withHiddenParams(text) {
   const { hidden, body } = JSON.parse(text);
@@ -403,7 +381,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
       const fetchFn = options.fetch ?? globalThis.fetch;
       this.#fetch =
         typeof fetchFn === "function" ? (url, init) => fetchFn.call(globalThis, url, init) : null;
-      this.#hostLoop = this.#fetch !== null && this.#core.hostLoop();
+      this.#tableChanged();
       this.#logger = options.logger ?? globalThis.console;
       if (options.on) this.#core.setEvents(options.on);
       this.#gateway = gateway;
@@ -415,6 +393,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
     #fetch;
     /** Whether calls go through the host loop (`#drive`); see RouterCore.hostLoop. */
     #hostLoop = false;
+    /** Whether streams go through the host loop (js/host-stream.js); RouterCore.hostStream. */
+    #hostStream = false;
     /** Wire descriptions by wire id: url, headers (with credentials), upstream model. */
     #wires = new Map();
     #deadlines = new Deadlines();
@@ -423,6 +403,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
     #tableChanged() {
       this.#wires.clear();
       this.#hostLoop = this.#fetch !== null && this.#core.hostLoop();
+      this.#hostStream = this.#hostLoop && this.#core.hostStream();
     }
 
     #wire(id, handle) {
@@ -559,6 +540,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
 
     async #stream(endpoint, request) {
       const json = requestJson(request);
+      if (this.#hostStream) {
+        return new LlmuxStream(await openHostStream(this.#core, this.#fetch, endpoint, json));
+      }
       let core;
       try {
         core = await this.#core.stream(endpoint, json);

@@ -55,6 +55,12 @@ pub trait Provider {
         None
     }
 
+    /// Whether `auth` has an exchange to make for `deployment` (the host loop leaves such
+    /// deployments to the core's async path).
+    fn needs_auth(&self, _deployment: &Deployment) -> bool {
+        false
+    }
+
     /// A multipart upload request (`transcription()`); providers without one refuse.
     fn build_upload(
         &self,

@@ -5,6 +5,7 @@ mod cache;
 mod dispatch;
 mod health;
 mod hostloop;
+mod hoststream;
 mod manage;
 mod request;
 mod shared;
@@ -13,6 +14,7 @@ mod table;
 mod usage;
 
 pub use hostloop::{HostCall, HostStep, Wire};
+pub use hoststream::{Fed, HostStream, StreamStep};
 pub use manage::deep_merge;
 pub use request::{router_keys, CallOptions};
 pub use stream::{ChunkStream, StreamAbort};
@@ -126,6 +128,37 @@ impl Call {
             audio: None,
             opened: None,
         }
+    }
+}
+
+/// One attempt with a deployment, planned without I/O (`Router::plan_attempt`).
+struct Plan {
+    provider: &'static dyn providers::Provider,
+    /// The endpoint the provider serves the call by (chat for a text completion via chat).
+    endpoint: Endpoint,
+    via_chat: bool,
+    /// The upstream body (taken by `build_attempt`).
+    body: Map<String, Value>,
+    timeout_ms: u64,
+    stream_ctx: crate::stream::StreamContext,
+}
+
+impl Plan {
+    /// A decoder for the attempt's stream, or the error of a provider that cannot stream.
+    fn decoder(
+        &self,
+        d: &Deployment,
+        endpoint: Endpoint,
+    ) -> Result<Box<dyn crate::stream::StreamDecoder>, LlmError> {
+        self.provider
+            .stream_decoder(d, self.endpoint, &self.stream_ctx)
+            .ok_or_else(|| {
+                LlmError::bad_request(format!(
+                    "provider {} cannot stream {}()",
+                    d.provider,
+                    endpoint.method()
+                ))
+            })
     }
 }
 
@@ -758,8 +791,9 @@ impl Router {
         }
     }
 
-    /// One upstream exchange with a deployment (plus its own `max_retries`).
-    async fn exchange(&self, call: &mut Call, d: &Deployment) -> Result<Value, LlmError> {
+    /// Everything about one attempt with `d` that needs no I/O: the provider, the endpoint
+    /// it is served by, the upstream body and the timeout.
+    fn plan_attempt(&self, call: &Call, d: &Deployment) -> Result<Plan, LlmError> {
         let provider = providers::lookup(&d.provider).ok_or_else(|| {
             LlmError::bad_request(format!("provider {} is not supported", d.provider))
         })?;
@@ -798,25 +832,6 @@ impl Router {
                 .or(self.inner.config.stream_timeout_ms)
                 .unwrap_or(timeout_ms);
         }
-        let bearer_token = match provider.auth(d, &self.inner.ports) {
-            Some(pending) => Some(pending.await?),
-            None => None,
-        };
-        let ctx = providers::RequestContext {
-            timeout_ms,
-            now_ms: self.now(),
-            bearer_token,
-            stream: call.opts.stream,
-        };
-        let decoder_for = |ctx: &crate::stream::StreamContext| {
-            provider.stream_decoder(d, endpoint, ctx).ok_or_else(|| {
-                LlmError::bad_request(format!(
-                    "provider {} cannot stream {}()",
-                    d.provider,
-                    call.endpoint.method()
-                ))
-            })
-        };
         let stream_ctx = crate::stream::StreamContext {
             id: format!(
                 "chatcmpl-{:016x}",
@@ -825,19 +840,59 @@ impl Router {
             created: (self.now() / 1000.0) as u64,
             model: d.model.clone(),
         };
+        let plan = Plan {
+            provider,
+            endpoint,
+            via_chat,
+            body,
+            timeout_ms,
+            stream_ctx,
+        };
         if call.opts.stream {
             // Refuse before any upstream call when the provider cannot stream.
-            decoder_for(&stream_ctx)?;
+            plan.decoder(d, call.endpoint)?;
         }
-        let request = match &call.upload {
-            Some(upload) => provider.build_upload(d, endpoint, body, upload, &ctx)?,
-            None => provider.build_request(d, endpoint, body, &ctx)?,
+        Ok(plan)
+    }
+
+    /// The upstream request of `plan` (with the access token `auth` obtained, if any).
+    fn build_attempt(
+        &self,
+        call: &mut Call,
+        d: &Deployment,
+        plan: &mut Plan,
+        bearer_token: Option<String>,
+    ) -> Result<crate::ports::HttpRequest, LlmError> {
+        let ctx = providers::RequestContext {
+            timeout_ms: plan.timeout_ms,
+            now_ms: self.now(),
+            bearer_token,
+            stream: call.opts.stream,
         };
+        let body = std::mem::take(&mut plan.body);
+        match &call.upload {
+            Some(upload) => plan
+                .provider
+                .build_upload(d, plan.endpoint, body, upload, &ctx),
+            None => plan.provider.build_request(d, plan.endpoint, body, &ctx),
+        }
+    }
+
+    /// One upstream exchange with a deployment (plus its own `max_retries`).
+    async fn exchange(&self, call: &mut Call, d: &Deployment) -> Result<Value, LlmError> {
+        let mut plan = self.plan_attempt(call, d)?;
+        let provider = plan.provider;
+        let (endpoint, via_chat, timeout_ms) = (plan.endpoint, plan.via_chat, plan.timeout_ms);
+        let bearer_token = match provider.auth(d, &self.inner.ports) {
+            Some(pending) => Some(pending.await?),
+            None => None,
+        };
+        let request = self.build_attempt(call, d, &mut plan, bearer_token)?;
         let mut local_retries = 0;
         loop {
             call.attempts += 1;
             let outcome = if call.opts.stream {
-                let decoder = decoder_for(&stream_ctx)?;
+                let decoder = plan.decoder(d, call.endpoint)?;
                 self.open_stream(
                     provider,
                     d,

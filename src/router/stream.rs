@@ -36,6 +36,25 @@ pub(super) struct OpenStream {
 }
 
 impl OpenStream {
+    /// A stream whose body the host reads and feeds in (`hoststream.rs`), in flight on
+    /// `in_flight` until it ends.
+    pub(super) fn fed(
+        decoder: Box<dyn StreamDecoder>,
+        via_chat: bool,
+        in_flight: InFlight,
+    ) -> OpenStream {
+        OpenStream {
+            body: None,
+            decoder,
+            pending: VecDeque::new(),
+            ended: false,
+            in_flight: Some(in_flight),
+            via_chat,
+            gap_ms: 0,
+            watchdog: None,
+        }
+    }
+
     fn cancel(&mut self) {
         if let Some(body) = self.body.take() {
             body.cancel();
@@ -225,7 +244,7 @@ impl Router {
 }
 
 /// The classified error of a non-2xx reply to a streaming request.
-fn error_reply(
+pub(super) fn error_reply(
     provider: &dyn Provider,
     d: &Deployment,
     endpoint: Endpoint,
@@ -336,7 +355,7 @@ impl ChunkStream {
 
 /// A stream being read from upstream. Usage and cost are booked when it ends; dropping it
 /// before then closes the upstream connection and books what was delivered.
-struct LiveStream {
+pub(super) struct LiveStream {
     router: Router,
     group: String,
     call: Call,
@@ -359,7 +378,7 @@ struct LiveStream {
 }
 
 impl LiveStream {
-    fn new(
+    pub(super) fn new(
         router: Router,
         group: String,
         call: Call,
@@ -393,6 +412,49 @@ impl LiveStream {
             call,
             router,
         }
+    }
+
+    /// Router metadata: final (with `response_cost`) once the stream has ended.
+    pub(super) fn hidden(&self) -> &super::HiddenParams {
+        &self.hidden
+    }
+
+    /// The host read `bytes` of the body: the chunks they complete, for the caller. An
+    /// error ends the stream (booked; no retry after the first chunk).
+    pub(super) fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
+        if self.finished {
+            return Ok(Vec::new());
+        }
+        match self.open.decoder.feed(bytes) {
+            Ok(chunks) => Ok(self.deliver_all(chunks)),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The host reached the end of the body: the last chunks; the stream is booked.
+    pub(super) fn end(&mut self) -> Result<Vec<Value>, LlmError> {
+        if self.finished {
+            return Ok(Vec::new());
+        }
+        self.open.ended = true;
+        match self.open.decoder.finish() {
+            Ok(chunks) => {
+                let out = self.deliver_all(chunks);
+                self.finish_ok();
+                Ok(out)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The host's read of the body failed (`e`): the stream ends with it, booked.
+    pub(super) fn broke(&mut self, e: LlmError) -> LlmError {
+        self.fail(e)
+    }
+
+    /// Chunks decoded ahead of the first delivery (the host's first read), for the caller.
+    pub(super) fn deliver_all(&mut self, chunks: Vec<Value>) -> Vec<Value> {
+        chunks.into_iter().filter_map(|c| self.deliver(c)).collect()
     }
 
     fn abort_handle(&self) -> StreamAbort {
@@ -434,7 +496,7 @@ impl LiveStream {
         }
     }
 
-    fn abort(&mut self) {
+    pub(super) fn abort(&mut self) {
         self.aborted.set(true);
         self.finish_cancelled();
     }

@@ -5,6 +5,7 @@ mod cache;
 mod fetch;
 mod host;
 mod hostloop;
+mod hoststream;
 mod state;
 
 use crate::config::RouterConfig;
@@ -47,6 +48,7 @@ pub struct RouterCore {
     router: Router,
     /// Calls the JS host drives (`hostloop.rs`).
     hosts: Rc<hostloop::HostCalls>,
+    streams: hoststream::HostStreams,
 }
 
 #[wasm_bindgen(js_class = RouterCore)]
@@ -84,6 +86,7 @@ impl RouterCore {
         Ok(RouterCore {
             router: Router::new(config, ports),
             hosts: Rc::default(),
+            streams: hoststream::HostStreams::default(),
         })
     }
 

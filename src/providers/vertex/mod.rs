@@ -317,6 +317,10 @@ impl Provider for VertexAi {
         matches!(endpoint, Endpoint::ChatCompletion | Endpoint::Embedding)
     }
 
+    fn needs_auth(&self, d: &Deployment) -> bool {
+        credentials(d).is_some()
+    }
+
     fn auth<'a>(
         &'a self,
         d: &'a Deployment,

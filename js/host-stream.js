@@ -1,0 +1,247 @@
+// Streams on the host loop (README, "Architecture"). The core decides every step (which
+// deployment, the request to send, retry or fall back, what a piece of the body decodes to);
+// this module sends with fetch, reads the body and owns the timers. Each piece read goes
+// into one synchronous core call (`streamFeed`) that returns the chunks it completes: no
+// promise round trip through wasm per read. Reads happen only when the consumer asks for
+// the next chunk (backpressure).
+
+import { toError } from "./errors.js";
+import { MAX_TIMER_MS, describeFetchError, headerPairs, sleep } from "./wire.js";
+
+/**
+ * `stream_timeout` for a body being read: one timer per gap, not one per read. Armed when a
+ * read starts with no timer running; when it fires while the pending read is younger than the
+ * gap (it was armed for an earlier read), it re-arms for the rest. Time the consumer spends
+ * between reads never counts.
+ */
+class GapTimer {
+  #ms;
+  #onTimeout;
+  #timer = null;
+  #asked = 0;
+  #reading = false;
+  timedOut = false;
+
+  constructor(ms, onTimeout) {
+    this.#ms = Math.max(1, Math.min(ms, MAX_TIMER_MS));
+    this.#onTimeout = onTimeout;
+  }
+
+  start() {
+    this.#asked = Date.now();
+    this.#reading = true;
+    if (this.#timer === null) this.#arm(this.#ms);
+  }
+
+  stop() {
+    this.#reading = false;
+  }
+
+  clear() {
+    this.#reading = false;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #arm(ms) {
+    this.#timer = setTimeout(() => this.#fire(), ms);
+    this.#timer.unref?.();
+  }
+
+  #fire() {
+    this.#timer = null;
+    if (!this.#reading) return;
+    const waited = Date.now() - this.#asked;
+    // Whole milliseconds: a host clock may tick coarser than the timer.
+    if (waited + 1 >= this.#ms) {
+      this.timedOut = true;
+      this.#onTimeout();
+    } else {
+      this.#arm(Math.ceil(this.#ms - waited));
+    }
+  }
+}
+
+const noop = () => {};
+
+/**
+ * One host-driven stream, as `LlmuxStream` reads it: `hidden()`, `next()` (the next chunks
+ * as JSON text of an array, or `undefined` at the end; throws the typed error that ended
+ * it) and `abort()`.
+ */
+class HostStreamSource {
+  #core;
+  #handle;
+  #controller = null;
+  #gap = null;
+  #reader = null;
+  /** Chunks decoded while opening, not yet handed out. */
+  #pending = null;
+  #ended = false;
+  /** `_hidden_params` once the stream is over (the core has forgotten it). */
+  #hidden = null;
+
+  constructor(core, handle) {
+    this.#core = core;
+    this.#handle = handle;
+  }
+
+  /** Makes the attempt `request` describes: true when its first chunks have arrived. */
+  async attempt(send, request) {
+    const controller = new AbortController();
+    const gap = new GapTimer(request.timeout_ms, () => controller.abort());
+    this.#controller = controller;
+    this.#gap = gap;
+    let res;
+    gap.start();
+    try {
+      res = await send(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
+        // Credentials never follow a redirect: a 3xx is an answer like any other.
+        redirect: "manual",
+        signal: controller.signal,
+      });
+    } catch (e) {
+      gap.clear();
+      this.#core.streamUnreachable(this.#handle, gap.timedOut, describeFetchError(e));
+      return false;
+    }
+    if (res.status < 200 || res.status >= 300 || res.body === null) {
+      let text = "";
+      try {
+        text = await res.text();
+      } catch (e) {
+        gap.clear();
+        this.#core.streamUnreachable(this.#handle, gap.timedOut, describeFetchError(e));
+        return false;
+      }
+      gap.clear();
+      this.#core.streamReplied(this.#handle, res.status, text, headerPairs(res.headers));
+      return false;
+    }
+    gap.stop();
+    this.#reader = res.body.getReader();
+    for (;;) {
+      const out = await this.#pull();
+      if (out === undefined) {
+        this.#drop();
+        return false;
+      }
+      if (out !== "") {
+        this.#pending = out;
+        return true;
+      }
+      if (this.#ended) return false;
+    }
+  }
+
+  /** One read, fed to the core: chunks text, `""` (none yet) or `undefined` (retry). */
+  async #pull() {
+    let piece;
+    this.#gap.start();
+    try {
+      piece = await this.#reader.read();
+    } catch (e) {
+      this.#gap.stop();
+      const error = this.#core.streamUnreachable(
+        this.#handle,
+        this.#gap.timedOut,
+        describeFetchError(e),
+      );
+      if (error === undefined) return undefined;
+      throw this.#failed(error);
+    }
+    this.#gap.stop();
+    let out;
+    if (piece.done) {
+      this.#ended = true;
+      out = this.#core.streamEnd(this.#handle);
+    } else {
+      out = this.#core.streamFeed(this.#handle, piece.value);
+    }
+    if (typeof out === "string" || out === undefined) return out;
+    throw this.#failed(out);
+  }
+
+  hidden() {
+    return this.#hidden ?? this.#core.streamHidden(this.#handle) ?? "{}";
+  }
+
+  async next() {
+    if (this.#pending !== null) {
+      const out = this.#pending;
+      this.#pending = null;
+      return out;
+    }
+    while (!this.#ended && this.#hidden === null) {
+      const out = await this.#pull();
+      if (out === undefined) break;
+      if (out !== "") return out;
+    }
+    this.#close();
+    return undefined;
+  }
+
+  abort() {
+    if (this.#hidden !== null) return;
+    this.#drop();
+    this.#core.streamAbort(this.#handle);
+    this.#close();
+  }
+
+  /** Stops the body and its timer. */
+  #drop() {
+    this.#gap?.clear();
+    this.#controller?.abort();
+    this.#reader?.cancel().catch(noop);
+    this.#reader = null;
+  }
+
+  /** The stream failed after its first chunk (`error`, booked by the core). */
+  #failed(error) {
+    this.#drop();
+    this.#close();
+    return toError(error);
+  }
+
+  /** The stream is over: keep its final metadata, let the core forget it. */
+  #close() {
+    if (this.#hidden !== null) return;
+    this.#gap?.clear();
+    this.#hidden = this.#core.streamHidden(this.#handle) ?? "{}";
+    this.#core.streamRelease(this.#handle);
+  }
+}
+
+/**
+ * Opens a stream on the host loop: attempts (with the core's retries and fallbacks) until
+ * one delivers its first chunks. Resolves to the source for `LlmuxStream`; rejects with
+ * the typed error of a call that failed before any chunk.
+ */
+export async function openHostStream(core, send, endpoint, json) {
+  let handle;
+  try {
+    handle = core.beginStream(endpoint, json);
+  } catch (e) {
+    throw toError(e);
+  }
+  try {
+    for (;;) {
+      const step = core.streamNext(handle);
+      if (typeof step === "number") {
+        await sleep(step);
+        continue;
+      }
+      if (typeof step !== "string") throw toError(step);
+      const source = new HostStreamSource(core, handle);
+      if (await source.attempt(send, JSON.parse(step))) {
+        handle = undefined;
+        return source;
+      }
+    }
+  } finally {
+    if (handle !== undefined) core.streamRelease(handle);
+  }
+}

@@ -1,0 +1,29 @@
+// What the host loops share (js/router.js, js/host-stream.js): timer bounds, sleeps, and
+// what the core is told about a reply or a failed fetch.
+
+/** setTimeout's ceiling (ms); longer timeouts would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A fetch failure's message, with undici's real reason (ECONNREFUSED, …) when it has one. */
+export function describeFetchError(e) {
+  const message = e?.message ?? String(e);
+  const cause = e?.cause;
+  const detail = cause?.code ?? cause?.message;
+  return detail ? `${message} (${detail})` : message;
+}
+
+/** Response headers the core reads when it classifies a failed reply. */
+const READ_HEADERS = ["content-type", "retry-after", "retry-after-ms", "x-request-id"];
+
+/** `headers`' values the core reads, flat: `[name, value, …]`. */
+export function headerPairs(headers) {
+  const out = [];
+  for (const name of READ_HEADERS) {
+    const value = headers.get(name);
+    if (value !== null) out.push(name, value);
+  }
+  return out;
+}
+
+export const sleep = (ms) =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)));

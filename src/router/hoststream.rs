@@ -1,0 +1,355 @@
+//! Streams on the host loop. The host runs the attempt loop (`dispatch.rs`) as for a plain
+//! call, sends the request the core builds for each attempt with its own `fetch`, reads the
+//! body itself and hands each piece to a synchronous decoder call that returns zero or more
+//! chunks: no promise crosses into wasm per read, and backpressure is the host's reads.
+//!
+//! Up to the first chunk an attempt can still fail and be retried or fall back (a status,
+//! a connection error, `stream_timeout`, an error event, a body with no chunk). Once the
+//! first chunk exists the attempt has answered: a later failure ends the stream with a
+//! typed error, booked against the deployment, with no silent retry.
+
+use super::dispatch::{Dispatch, Step};
+use super::stream::{error_reply, LiveStream, OpenStream};
+use super::{annotate, Answer, Call, CallOptions, HiddenParams, Plan, Router};
+use crate::config::Deployment;
+use crate::error::{ErrorKind, LlmError};
+use crate::ports::{HttpRequest, HttpResponse, TransportError};
+use crate::providers;
+use crate::reliability::classify;
+use crate::stream::StreamDecoder;
+use crate::types::Endpoint;
+use serde_json::{Map, Value};
+use std::rc::Rc;
+
+/// One streamed call the host is driving.
+pub struct HostStream {
+    state: State,
+}
+
+enum State {
+    /// Attempts are being made; no chunk has been decoded yet.
+    Opening {
+        call: Box<Call>,
+        dispatch: Dispatch,
+        started: f64,
+        attempt: Option<Attempt>,
+    },
+    /// The first chunk arrived: the stream is the call's answer.
+    Live(Box<LiveStream>),
+    /// The call failed before any chunk; the error was handed out.
+    Failed,
+}
+
+/// The attempt in flight while opening.
+struct Attempt {
+    deployment: Rc<Deployment>,
+    provider: &'static dyn providers::Provider,
+    endpoint: Endpoint,
+    via_chat: bool,
+    decoder: Box<dyn StreamDecoder>,
+    timeout_ms: u64,
+}
+
+/// The host's next move while opening.
+pub enum StreamStep {
+    /// Send this request; report with `stream_feed`/`stream_end`, `stream_replied` (a
+    /// non-2xx status) or `stream_unreachable`. `u64`: `stream_timeout` in ms (the wait for
+    /// the headers, and for each later piece of the body).
+    Send(HttpRequest, u64),
+    /// Wait this many milliseconds, then ask again.
+    Wait(u64),
+    /// The call failed (booked).
+    Fail(LlmError),
+}
+
+/// What a piece of the body (or its end) produced.
+pub enum Fed {
+    /// Chunks for the caller (possibly none: keep reading).
+    Chunks(Vec<Value>),
+    /// The attempt failed before its first chunk: cancel the body and ask for the next step.
+    Retry,
+    /// The stream failed after its first chunk (booked): it is over.
+    Failed(LlmError),
+}
+
+impl Router {
+    /// Whether streams may take the host loop: the host loop is allowed, and no deployment
+    /// needs the core's async work per attempt (its own `max_retries`, an access-token
+    /// exchange).
+    pub fn host_stream_allowed(&self) -> bool {
+        self.host_loop_allowed()
+            && self.table().deployments().iter().all(|d| {
+                d.max_retries == 0
+                    && providers::lookup(&d.provider).is_some_and(|p| !p.needs_auth(d))
+            })
+    }
+
+    /// Starts a host-driven stream of `endpoint` for the caller's request `body` (router
+    /// kwargs included: they are parsed here, once).
+    pub fn begin_host_stream(
+        &self,
+        endpoint: Endpoint,
+        mut body: Map<String, Value>,
+    ) -> Result<HostStream, LlmError> {
+        let started = self.now();
+        self.state_tick();
+        let mut opts = CallOptions::extract(&mut body)?;
+        if !matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::TextCompletion
+        ) {
+            return Err(LlmError::bad_request(format!(
+                "stream: true is supported by completion() and textCompletion(), not {}()",
+                endpoint.method()
+            )));
+        }
+        opts.stream = true;
+        let dispatch = Dispatch::new(&opts.model);
+        Ok(HostStream {
+            state: State::Opening {
+                call: Box::new(Call::new(endpoint, body, opts)),
+                dispatch,
+                started,
+                attempt: None,
+            },
+        })
+    }
+
+    /// The next step of a stream that has not opened yet.
+    pub fn stream_step(&self, hs: &mut HostStream) -> StreamStep {
+        let State::Opening {
+            call,
+            dispatch,
+            started,
+            attempt,
+        } = &mut hs.state
+        else {
+            return StreamStep::Fail(LlmError::bad_request("the stream has already opened"));
+        };
+        loop {
+            match self.step(call, dispatch) {
+                Step::Attempt(d) => match self.plan_stream_attempt(call, &d) {
+                    Ok((request, next)) => {
+                        let timeout_ms = next.timeout_ms;
+                        call.attempts += 1;
+                        *attempt = Some(next);
+                        return StreamStep::Send(request, timeout_ms);
+                    }
+                    Err(e) => {
+                        self.settle(call, dispatch, Err(annotate(e, &d)));
+                    }
+                },
+                Step::Wait(ms) => return StreamStep::Wait(ms),
+                // Not reached while `host_loop_allowed` holds; bounded by the slot deadline.
+                Step::WaitSlot(deadline) => {
+                    return StreamStep::Wait((deadline - self.now()).max(1.0) as u64)
+                }
+                Step::Fail(e) => {
+                    let latency_ms = self.now() - *started;
+                    self.state_tick();
+                    let group = call.opts.model.clone();
+                    let e = self.book_failure(&group, call, e, latency_ms);
+                    hs.state = State::Failed;
+                    return StreamStep::Fail(e);
+                }
+            }
+        }
+    }
+
+    fn plan_stream_attempt(
+        &self,
+        call: &mut Call,
+        d: &Rc<Deployment>,
+    ) -> Result<(HttpRequest, Attempt), LlmError> {
+        let mut plan: Plan = self.plan_attempt(call, d)?;
+        let decoder = plan.decoder(d, call.endpoint)?;
+        let request = self.build_attempt(call, d, &mut plan, None)?;
+        Ok((
+            request,
+            Attempt {
+                deployment: Rc::clone(d),
+                provider: plan.provider,
+                endpoint: plan.endpoint,
+                via_chat: plan.via_chat,
+                decoder,
+                timeout_ms: plan.timeout_ms,
+            },
+        ))
+    }
+
+    /// Settles the attempt in flight as failed with `e`.
+    fn stream_attempt_failed(&self, hs: &mut HostStream, e: LlmError) {
+        if let State::Opening {
+            call,
+            dispatch,
+            attempt,
+            ..
+        } = &mut hs.state
+        {
+            if let Some(a) = attempt.take() {
+                let e = annotate(e, &a.deployment);
+                self.settle(call, dispatch, Err(e));
+            }
+        }
+    }
+
+    /// The attempt's reply had a non-2xx status (`response` holds its body): classified by
+    /// the provider; ask for the next step.
+    pub fn stream_replied(&self, hs: &mut HostStream, response: HttpResponse) {
+        let e = match &hs.state {
+            State::Opening {
+                attempt: Some(a), ..
+            } => error_reply(a.provider, &a.deployment, a.endpoint, &response),
+            _ => return,
+        };
+        self.stream_attempt_failed(hs, e);
+    }
+
+    /// The attempt produced no response, or reading its body failed (`timed_out`: the
+    /// `stream_timeout` passed). Before the first chunk: ask for the next step (`None`).
+    /// After it: the stream's error (booked).
+    pub fn stream_unreachable(
+        &self,
+        hs: &mut HostStream,
+        timed_out: bool,
+        message: &str,
+    ) -> Option<LlmError> {
+        let timeout_ms = match &hs.state {
+            State::Opening {
+                attempt: Some(a), ..
+            } => a.timeout_ms,
+            State::Live(_) => 0,
+            _ => return None,
+        };
+        let error = if timed_out {
+            TransportError::Timeout
+        } else {
+            TransportError::Connection(message.to_string())
+        };
+        match &mut hs.state {
+            State::Live(live) => {
+                let e = if timed_out {
+                    LlmError::new(
+                        ErrorKind::Timeout,
+                        "the stream sent nothing within stream_timeout",
+                    )
+                } else {
+                    classify::from_transport(&error, None)
+                };
+                Some(live.broke(e))
+            }
+            _ => {
+                let e = classify::from_transport(&error, Some(timeout_ms));
+                self.stream_attempt_failed(hs, e);
+                None
+            }
+        }
+    }
+
+    /// The host read `bytes` of the body.
+    pub fn stream_feed(&self, hs: &mut HostStream, bytes: &[u8]) -> Fed {
+        match &mut hs.state {
+            State::Live(live) => match live.feed(bytes) {
+                Ok(chunks) => Fed::Chunks(chunks),
+                Err(e) => Fed::Failed(e),
+            },
+            State::Opening {
+                attempt: Some(a), ..
+            } => match a.decoder.feed(bytes) {
+                Ok(chunks) if chunks.is_empty() => Fed::Chunks(chunks),
+                Ok(chunks) => self.stream_opened(hs, chunks),
+                Err(e) => {
+                    self.stream_attempt_failed(hs, e);
+                    Fed::Retry
+                }
+            },
+            _ => Fed::Chunks(Vec::new()),
+        }
+    }
+
+    /// The host reached the end of the body.
+    pub fn stream_end(&self, hs: &mut HostStream) -> Fed {
+        match &mut hs.state {
+            State::Live(live) => match live.end() {
+                Ok(chunks) => Fed::Chunks(chunks),
+                Err(e) => Fed::Failed(e),
+            },
+            State::Opening {
+                attempt: Some(a), ..
+            } => match a.decoder.finish() {
+                Ok(chunks) if chunks.is_empty() => {
+                    let e = classify::malformed_body("the stream ended without any chunk");
+                    self.stream_attempt_failed(hs, e);
+                    Fed::Retry
+                }
+                Ok(chunks) => {
+                    let Fed::Chunks(out) = self.stream_opened(hs, chunks) else {
+                        return Fed::Retry;
+                    };
+                    match &mut hs.state {
+                        State::Live(live) => match live.end() {
+                            Ok(mut rest) => {
+                                let mut all = out;
+                                all.append(&mut rest);
+                                Fed::Chunks(all)
+                            }
+                            Err(e) => Fed::Failed(e),
+                        },
+                        _ => Fed::Chunks(out),
+                    }
+                }
+                Err(e) => {
+                    self.stream_attempt_failed(hs, e);
+                    Fed::Retry
+                }
+            },
+            _ => Fed::Chunks(Vec::new()),
+        }
+    }
+
+    /// The first chunks arrived: the attempt answered, the stream goes live.
+    fn stream_opened(&self, hs: &mut HostStream, chunks: Vec<Value>) -> Fed {
+        let State::Opening {
+            call,
+            dispatch,
+            started,
+            attempt,
+        } = std::mem::replace(&mut hs.state, State::Failed)
+        else {
+            return Fed::Retry;
+        };
+        let (mut call, mut dispatch) = (call, dispatch);
+        let Some(a) = attempt else {
+            return Fed::Retry;
+        };
+        let Some(settled) = self.settle(&mut call, &mut dispatch, Ok(())) else {
+            return Fed::Retry;
+        };
+        let group = call.opts.model.clone();
+        let open = OpenStream::fed(a.decoder, a.via_chat, settled.in_flight);
+        let answer = Answer {
+            body: Value::Null,
+            deployment: settled.deployment,
+            attempt_ms: settled.attempt_ms,
+        };
+        let mut live = LiveStream::new(self.clone(), group, *call, answer, open, started, None);
+        let out = live.deliver_all(chunks);
+        hs.state = State::Live(Box::new(live));
+        Fed::Chunks(out)
+    }
+
+    /// Router metadata of an open stream (final once it has ended).
+    pub fn stream_hidden<'a>(&self, hs: &'a HostStream) -> Option<&'a HiddenParams> {
+        match &hs.state {
+            State::Live(live) => Some(live.hidden()),
+            _ => None,
+        }
+    }
+
+    /// The consumer stopped the stream: what was delivered is booked as the answer.
+    pub fn stream_abort(&self, hs: &mut HostStream) {
+        if let State::Live(live) = &mut hs.state {
+            live.abort();
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The JS host's stream loop (`js/host-stream.js`): the host sends each attempt's request
+//! with its own `fetch`, reads the body and feeds every piece to `streamFeed`, a synchronous
+//! call that returns the chunks it completes. See `router/hoststream.rs`.
+
+use super::{endpoint_of, js_error, request_object, RouterCore};
+use crate::error::LlmError;
+use crate::ports::HttpResponse;
+use crate::router::{Fed, HostStream, StreamStep};
+use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use wasm_bindgen::prelude::*;
+
+/// Host-driven streams in progress, by handle.
+#[derive(Default)]
+pub struct HostStreams {
+    streams: RefCell<HashMap<u32, HostStream>>,
+    next: Cell<u32>,
+}
+
+/// How many host-driven streams may be open at once (each holds an in-flight count).
+const MAX_OPEN_STREAMS: usize = 1 << 16;
+
+/// What the host sends for one attempt of a stream.
+#[derive(serde::Serialize)]
+struct WireRequest<'a> {
+    method: &'a str,
+    url: &'a str,
+    /// Includes the credentials: the host keeps this object private and never logs it.
+    headers: &'a [(String, String)],
+    body: Option<&'a str>,
+    /// `stream_timeout`: for the headers, then for each later piece of the body.
+    timeout_ms: u64,
+}
+
+fn missing(handle: u32) -> JsValue {
+    js_error(&LlmError::bad_request(format!(
+        "no stream in progress with handle {handle}"
+    )))
+}
+
+/// Chunks as JSON text (`""` for none: keep reading).
+fn chunks_text(chunks: &[Value]) -> JsValue {
+    if chunks.is_empty() {
+        return JsValue::from_str("");
+    }
+    match serde_json::to_string(chunks) {
+        Ok(text) => JsValue::from_str(&text),
+        Err(e) => js_error(&LlmError::bad_request(e.to_string())),
+    }
+}
+
+impl RouterCore {
+    fn with_stream<T>(&self, handle: u32, f: impl FnOnce(&mut HostStream) -> T) -> Option<T> {
+        // The stream leaves the table while the core works on it: nothing the core calls
+        // out to (events, the logger) can reach the table borrowed.
+        let mut hs = self.streams.streams.borrow_mut().remove(&handle)?;
+        let out = f(&mut hs);
+        self.streams.streams.borrow_mut().insert(handle, hs);
+        Some(out)
+    }
+
+    fn fed(&self, fed: Fed) -> JsValue {
+        match fed {
+            Fed::Chunks(chunks) => chunks_text(&chunks),
+            Fed::Retry => JsValue::UNDEFINED,
+            Fed::Failed(e) => js_error(&e),
+        }
+    }
+}
+
+#[wasm_bindgen(js_class = RouterCore)]
+impl RouterCore {
+    /// Whether streams may take the host loop (`Router::host_stream_allowed`).
+    #[wasm_bindgen(js_name = hostStream)]
+    pub fn host_stream(&self) -> bool {
+        self.router.host_stream_allowed()
+    }
+
+    /// Starts a host-driven stream of `endpoint` ("chat" or "text") for the caller's request
+    /// (JSON text, router kwargs included); returns its handle. Throws a typed error.
+    #[wasm_bindgen(js_name = beginStream)]
+    pub fn begin_stream(&self, endpoint: &str, request: &str) -> Result<u32, JsValue> {
+        let endpoint = endpoint_of(endpoint)
+            .ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
+        if self.streams.streams.borrow().len() >= MAX_OPEN_STREAMS {
+            return Err(js_error(&LlmError::bad_request(
+                "too many streams in progress on this router",
+            )));
+        }
+        let body = request_object(request)?;
+        let hs = self
+            .router
+            .begin_host_stream(endpoint, body)
+            .map_err(|e| js_error(&e))?;
+        let handle = self.streams.next.get().wrapping_add(1).max(1);
+        self.streams.next.set(handle);
+        self.streams.streams.borrow_mut().insert(handle, hs);
+        Ok(handle)
+    }
+
+    /// The next step of a stream that has not opened: a string is the request to send
+    /// (JSON `{method, url, headers: [[name, value]…], body, timeout_ms}`, with
+    /// credentials); a number is a wait in ms, then ask again; anything else is the call's
+    /// error (booked; the stream is over).
+    #[wasm_bindgen(js_name = streamNext)]
+    pub fn stream_next(&self, handle: u32) -> JsValue {
+        let step = self.with_stream(handle, |hs| match self.router.stream_step(hs) {
+            StreamStep::Send(request, timeout_ms) => {
+                let wire = WireRequest {
+                    method: request.method,
+                    url: &request.url,
+                    headers: &request.headers,
+                    body: request.body.as_deref(),
+                    timeout_ms,
+                };
+                match serde_json::to_string(&wire) {
+                    Ok(text) => JsValue::from_str(&text),
+                    Err(e) => js_error(&LlmError::bad_request(e.to_string())),
+                }
+            }
+            StreamStep::Wait(ms) => JsValue::from_f64(ms as f64),
+            StreamStep::Fail(e) => js_error(&e),
+        });
+        step.unwrap_or_else(|| missing(handle))
+    }
+
+    /// The attempt's reply had a non-2xx status: `body` is its text, `headers` flat
+    /// `[name, value, …]`. Ask `streamNext` again.
+    #[wasm_bindgen(js_name = streamReplied)]
+    pub fn stream_replied(&self, handle: u32, status: u16, body: String, headers: Vec<String>) {
+        let headers = headers
+            .chunks_exact(2)
+            .filter_map(|pair| match pair {
+                [k, v] => Some((k.to_ascii_lowercase(), v.clone())),
+                _ => None,
+            })
+            .collect();
+        let response = HttpResponse {
+            status,
+            headers,
+            body: body.into_bytes(),
+        };
+        self.with_stream(handle, |hs| self.router.stream_replied(hs, response));
+    }
+
+    /// The attempt produced no response, or a read of its body failed (`timed_out`: the
+    /// `stream_timeout` passed). `undefined`: ask `streamNext` again (not opened yet);
+    /// otherwise the stream's error (booked).
+    #[wasm_bindgen(js_name = streamUnreachable)]
+    pub fn stream_unreachable(&self, handle: u32, timed_out: bool, message: &str) -> JsValue {
+        self.with_stream(handle, |hs| {
+            self.router.stream_unreachable(hs, timed_out, message)
+        })
+        .flatten()
+        .map_or(JsValue::UNDEFINED, |e| js_error(&e))
+    }
+
+    /// A piece of the body: a string is the chunks it completes (JSON text of an array; `""`
+    /// for none); `undefined`: the attempt failed before its first chunk (cancel the body,
+    /// ask `streamNext`); anything else is the stream's error (booked; it is over).
+    #[wasm_bindgen(js_name = streamFeed)]
+    pub fn stream_feed(&self, handle: u32, bytes: &[u8]) -> JsValue {
+        match self.with_stream(handle, |hs| self.router.stream_feed(hs, bytes)) {
+            Some(fed) => self.fed(fed),
+            None => missing(handle),
+        }
+    }
+
+    /// The body ended: as `streamFeed`; after a string the stream is over and booked.
+    #[wasm_bindgen(js_name = streamEnd)]
+    pub fn stream_end(&self, handle: u32) -> JsValue {
+        match self.with_stream(handle, |hs| self.router.stream_end(hs)) {
+            Some(fed) => self.fed(fed),
+            None => missing(handle),
+        }
+    }
+
+    /// `_hidden_params` of an open stream as JSON text (final once it has ended).
+    #[wasm_bindgen(js_name = streamHidden)]
+    pub fn stream_hidden(&self, handle: u32) -> Option<String> {
+        let streams = self.streams.streams.borrow();
+        let hidden = self.router.stream_hidden(streams.get(&handle)?)?;
+        serde_json::to_string(hidden).ok()
+    }
+
+    /// The consumer stopped the stream: what was delivered is booked as the answer.
+    #[wasm_bindgen(js_name = streamAbort)]
+    pub fn stream_abort(&self, handle: u32) {
+        self.with_stream(handle, |hs| self.router.stream_abort(hs));
+    }
+
+    /// Forgets a stream (booking it as stopped if it was still live); no-op when unknown.
+    #[wasm_bindgen(js_name = streamRelease)]
+    pub fn stream_release(&self, handle: u32) {
+        let hs = self.streams.streams.borrow_mut().remove(&handle);
+        drop(hs);
+    }
+}

@@ -1,0 +1,244 @@
+//! Streams on the host loop (`router/hoststream.rs`), driven here as the JS host drives
+//! them: the test sends nothing itself, it answers each request the core builds and feeds
+//! the body in pieces. Retries and fallbacks before the first chunk, a typed error after
+//! it, usage booked at the end, and a stopped stream booked as delivered.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::result_large_err
+)]
+
+use llmux::config::RouterConfig;
+use llmux::error::ErrorKind;
+use llmux::ports::HttpResponse;
+use llmux::router::{Fed, HostStream, Router, StreamStep};
+use llmux::testing::Fakes;
+use llmux::types::Endpoint;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+const A: &str = "http://a.test/v1";
+const B: &str = "http://b.test/v1";
+
+fn deployment(group: &str, base: &str, id: &str) -> Value {
+    json!({
+        "model_name": group,
+        "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": base, "api_key": "sk-test"},
+        "model_info": {"id": id}
+    })
+}
+
+fn router(options: Value) -> (Router, Fakes) {
+    let fakes = Fakes::new(7);
+    let config = RouterConfig::parse(&options, &HashMap::new()).expect("valid config");
+    (Router::new(config, fakes.ports.clone()), fakes)
+}
+
+fn request(extra: Value) -> Map<String, Value> {
+    let mut req =
+        json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]})
+            .as_object()
+            .cloned()
+            .unwrap();
+    if let Value::Object(m) = extra {
+        req.extend(m);
+    }
+    req
+}
+
+/// SSE bytes of a chat stream answering `words`, with OpenAI's final usage chunk.
+fn sse(words: &[&str]) -> String {
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1_700_000_000,
+               "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let mut out = String::new();
+    out += &format!("data: {}\n\n", chunk(json!({"role": "assistant"}), Value::Null));
+    for w in words {
+        out += &format!("data: {}\n\n", chunk(json!({"content": w}), Value::Null));
+    }
+    out += &format!("data: {}\n\n", chunk(json!({}), json!("stop")));
+    out += &format!(
+        "data: {}\n\n",
+        json!({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1_700_000_000,
+               "model": "gpt-4o-mini", "choices": [],
+               "usage": {"prompt_tokens": 9, "completion_tokens": words.len(), "total_tokens": 9 + words.len()}})
+    );
+    out + "data: [DONE]\n\n"
+}
+
+/// The next request the core wants sent: its URL and body.
+fn send(r: &Router, hs: &mut HostStream) -> (String, Value) {
+    match r.stream_step(hs) {
+        StreamStep::Send(req, timeout_ms) => {
+            assert!(timeout_ms > 0);
+            let body = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
+            (req.url, body)
+        }
+        StreamStep::Wait(ms) => panic!("unexpected wait of {ms} ms"),
+        StreamStep::Fail(e) => panic!("unexpected failure: {e:?}"),
+    }
+}
+
+fn chunks(fed: Fed) -> Vec<Value> {
+    match fed {
+        Fed::Chunks(c) => c,
+        Fed::Retry => panic!("unexpected retry"),
+        Fed::Failed(e) => panic!("unexpected failure: {e:?}"),
+    }
+}
+
+fn content(chunks: &[Value]) -> String {
+    chunks
+        .iter()
+        .filter_map(|c| c.pointer("/choices/0/delta/content").and_then(Value::as_str))
+        .collect()
+}
+
+#[test]
+fn a_failed_status_before_the_first_chunk_retries_on_the_other_deployment() {
+    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a"), deployment("chat", B, "b")],
+        "num_retries": 1}));
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    let (url, body) = send(&r, &mut hs);
+    assert_eq!(body["stream"], json!(true));
+    assert_eq!(body["stream_options"], json!({"include_usage": true}));
+    assert_eq!(body["model"], json!("gpt-4o-mini"));
+    let first_is_a = url.starts_with(A);
+    r.stream_replied(
+        &mut hs,
+        HttpResponse {
+            status: 503,
+            headers: vec![],
+            body: br#"{"error":{"message":"overloaded"}}"#.to_vec(),
+        },
+    );
+    // The retry may wait a backoff first.
+    let url2 = loop {
+        match r.stream_step(&mut hs) {
+            StreamStep::Send(req, _) => break req.url,
+            StreamStep::Wait(_) => continue,
+            StreamStep::Fail(e) => panic!("{e:?}"),
+        }
+    };
+    assert_ne!(url2.starts_with(A), first_is_a, "the retry goes to the other deployment");
+    // The body split at every fourth byte: the chunks come out whole.
+    let bytes = sse(&["Hel", "lo"]).into_bytes();
+    let mut out = Vec::new();
+    for piece in bytes.chunks(4) {
+        out.extend(chunks(r.stream_feed(&mut hs, piece)));
+    }
+    out.extend(chunks(r.stream_end(&mut hs)));
+    assert_eq!(content(&out), "Hello");
+    // No usage chunk: the caller did not ask for `include_usage`.
+    assert!(out.iter().all(|c| c.get("usage").is_none_or(Value::is_null)));
+    let answered = if first_is_a { "b" } else { "a" };
+    let usage = r.usage(answered).unwrap();
+    assert_eq!((usage.successes, usage.prompt_tokens, usage.completion_tokens), (1, 9, 2));
+    let hidden = serde_json::to_value(r.stream_hidden(&hs).unwrap()).unwrap();
+    assert_eq!(hidden["model_id"], json!(answered));
+    assert!(hidden["response_cost"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn include_usage_keeps_the_usage_chunk_and_a_body_without_chunks_is_retried() {
+    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a")], "num_retries": 1}));
+    let mut hs = r
+        .begin_host_stream(
+            Endpoint::ChatCompletion,
+            request(json!({"stream_options": {"include_usage": true}})),
+        )
+        .unwrap();
+    send(&r, &mut hs);
+    assert!(matches!(r.stream_feed(&mut hs, b"data: [DONE]\n\n"), Fed::Chunks(c) if c.is_empty()));
+    assert!(matches!(r.stream_end(&mut hs), Fed::Retry));
+    let _ = loop {
+        match r.stream_step(&mut hs) {
+            StreamStep::Send(req, _) => break req,
+            StreamStep::Wait(_) => continue,
+            StreamStep::Fail(e) => panic!("{e:?}"),
+        }
+    };
+    let mut out = chunks(r.stream_feed(&mut hs, sse(&["ok"]).as_bytes()));
+    out.extend(chunks(r.stream_end(&mut hs)));
+    assert_eq!(content(&out), "ok");
+    assert_eq!(out.last().unwrap()["usage"]["prompt_tokens"], json!(9));
+    assert_eq!(r.usage("a").unwrap().failures, 1);
+}
+
+#[test]
+fn an_error_after_the_first_chunk_ends_the_stream_with_no_retry() {
+    let (r, f) = router(json!({"model_list": [deployment("chat", A, "a"), deployment("chat", B, "b")],
+        "num_retries": 3}));
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    let (url, _) = send(&r, &mut hs);
+    let id = if url.starts_with(A) { "a" } else { "b" };
+    let first = sse(&["partial"]);
+    // Up to the end of the second event (role, then "partial").
+    let cut = first.match_indices("\n\n").nth(1).unwrap().0 + 2;
+    let out = chunks(r.stream_feed(&mut hs, first[..cut].as_bytes()));
+    assert!(!out.is_empty());
+    let error = br#"data: {"error":{"message":"server had an error","type":"server_error"}}
+
+"#;
+    let Fed::Failed(e) = r.stream_feed(&mut hs, error) else {
+        panic!("expected the stream to fail");
+    };
+    assert_eq!(e.kind, ErrorKind::InternalServerError);
+    let usage = r.usage(id).unwrap();
+    assert_eq!((usage.failures, usage.successes), (1, 0));
+    assert_eq!(f.transport.urls().len(), 0, "the core sent nothing itself");
+}
+
+#[test]
+fn a_timeout_after_the_first_chunk_is_a_timeout_error_and_a_stop_books_what_was_delivered() {
+    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a")]}));
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    send(&r, &mut hs);
+    let body = sse(&["a", "b"]);
+    let out = chunks(r.stream_feed(&mut hs, &body.as_bytes()[..body.len() / 2]));
+    assert!(!out.is_empty());
+    let e = r.stream_unreachable(&mut hs, true, "aborted").unwrap();
+    assert_eq!(e.kind, ErrorKind::Timeout);
+
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    send(&r, &mut hs);
+    chunks(r.stream_feed(&mut hs, &body.as_bytes()[..body.len() / 2]));
+    r.stream_abort(&mut hs);
+    let usage = r.usage("a").unwrap();
+    assert_eq!((usage.successes, usage.failures), (1, 1));
+    assert!(usage.completion_tokens > 0, "the stopped stream's usage is estimated");
+}
+
+#[test]
+fn every_deployment_failing_before_a_chunk_fails_the_call_with_the_last_error() {
+    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a")]}));
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({"num_retries": 0})))
+        .unwrap();
+    send(&r, &mut hs);
+    r.stream_replied(
+        &mut hs,
+        HttpResponse {
+            status: 401,
+            headers: vec![],
+            body: br#"{"error":{"message":"bad key"}}"#.to_vec(),
+        },
+    );
+    match r.stream_step(&mut hs) {
+        StreamStep::Fail(e) => assert_eq!(e.kind, ErrorKind::AuthenticationError),
+        _ => panic!("expected the call to fail"),
+    }
+    assert!(r.stream_hidden(&hs).is_none());
+}
