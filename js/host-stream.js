@@ -110,10 +110,15 @@ class HostStreamSource {
     }
     if (res.status < 200 || res.status >= 300 || res.body === null) {
       let text = "";
+      const max = this.#core.maxResponseBytes();
       try {
+        if (Number(res.headers.get("content-length") ?? 0) > max) {
+          throw new Error(`the upstream reply is larger than max_response_bytes (${max} bytes)`);
+        }
         text = await res.text();
       } catch (e) {
         gap.clear();
+        controller.abort();
         this.#core.streamUnreachable(this.#handle, gap.timedOut, describeFetchError(e));
         return false;
       }

@@ -128,6 +128,8 @@ function plainRequest(request, routerKeys) {
   return true;
 }
 
+const tooLarge = (max) => `the upstream reply is larger than max_response_bytes (${max} bytes)`;
+
 /** Wires kept per router before the cache starts over (bounds memory under churn). */
 const MAX_WIRES = 4096;
 
@@ -381,6 +383,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
       const fetchFn = options.fetch ?? globalThis.fetch;
       this.#fetch =
         typeof fetchFn === "function" ? (url, init) => fetchFn.call(globalThis, url, init) : null;
+      this.#maxBytes = this.#core.maxResponseBytes();
       this.#tableChanged();
       this.#logger = options.logger ?? globalThis.console;
       if (options.on) this.#core.setEvents(options.on);
@@ -398,6 +401,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
     /** Wire descriptions by wire id: url, headers (with credentials), upstream model. */
     #wires = new Map();
     #deadlines = new Deadlines();
+    /** `max_response_bytes`: larger replies are refused before they are read. */
+    #maxBytes = Infinity;
 
     /** The deployment table changed: wires are re-read, the host loop re-decided. */
     #tableChanged() {
@@ -452,7 +457,17 @@ export function defineRouter(RouterCore, hostStores = {}) {
                 redirect: "manual",
                 signal: deadline.signal,
               });
+              const declared = res.headers.get("content-length");
+              if (declared !== null && Number(declared) > this.#maxBytes) {
+                res.body?.cancel().catch(() => {});
+                core.unreachable(handle, false, tooLarge(this.#maxBytes));
+                continue;
+              }
               text = await res.text();
+              if (text.length > this.#maxBytes) {
+                core.unreachable(handle, false, tooLarge(this.#maxBytes));
+                continue;
+              }
             } catch (e) {
               core.unreachable(handle, deadline.signal.aborted, describeFetchError(e));
               continue;

@@ -242,3 +242,76 @@ fn every_deployment_failing_before_a_chunk_fails_the_call_with_the_last_error() 
     }
     assert!(r.stream_hidden(&hs).is_none());
 }
+
+#[test]
+fn a_stream_longer_or_larger_than_its_ceilings_ends_with_a_typed_error() {
+    let (r, f) = router(json!({"model_list": [deployment("chat", A, "a")],
+        "max_response_bytes": 400, "max_stream_duration": 60}));
+    let body = sse(&["x"; 20]);
+    // Too large before the first chunk arrives: the attempt fails (retried if allowed).
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({"num_retries": 0})))
+        .unwrap();
+    send(&r, &mut hs);
+    assert!(matches!(r.stream_feed(&mut hs, &[b' '; 401]), Fed::Retry));
+    match r.stream_step(&mut hs) {
+        StreamStep::Fail(e) => {
+            assert_eq!(e.kind, ErrorKind::APIConnectionError);
+            assert!(e.message.contains("max_response_bytes (400 bytes)"), "{}", e.message);
+        }
+        _ => panic!("expected the call to fail"),
+    }
+    // Too large after it: the stream ends with the error.
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    send(&r, &mut hs);
+    let events: Vec<&str> = body.split_inclusive("\n\n").collect();
+    let mut fed = 0;
+    let mut failed = None;
+    for e in events {
+        fed += e.len();
+        match r.stream_feed(&mut hs, e.as_bytes()) {
+            Fed::Chunks(_) => {}
+            Fed::Retry => panic!("retried after the first chunk"),
+            Fed::Failed(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let e = failed.expect("the stream exceeded 400 bytes");
+    assert!(fed > 400);
+    assert_eq!(e.kind, ErrorKind::APIConnectionError);
+    // Longer than max_stream_duration (virtual time): a Timeout.
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    send(&r, &mut hs);
+    let first = body.split_inclusive("\n\n").next().unwrap();
+    let first2 = body.split_inclusive("\n\n").nth(1).unwrap();
+    chunks(r.stream_feed(&mut hs, first.as_bytes()));
+    chunks(r.stream_feed(&mut hs, first2.as_bytes()));
+    f.clock.advance(60_001.0);
+    let Fed::Failed(e) = r.stream_feed(&mut hs, b": ping\n\n") else {
+        panic!("expected the stream to end");
+    };
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    assert!(e.message.contains("max_stream_duration"), "{}", e.message);
+}
+
+#[test]
+fn response_ceilings_are_validated() {
+    let bad = RouterConfig::parse(
+        &json!({"model_list": [deployment("chat", A, "a")], "max_response_bytes": 0}),
+        &HashMap::new(),
+    )
+    .unwrap_err();
+    assert!(bad.message.contains("max_response_bytes"), "{}", bad.message);
+    let bad = RouterConfig::parse(
+        &json!({"model_list": [deployment("chat", A, "a")], "max_stream_duration": -1}),
+        &HashMap::new(),
+    )
+    .unwrap_err();
+    assert!(bad.message.contains("max_stream_duration"), "{}", bad.message);
+}

@@ -23,6 +23,9 @@ pub const DEFAULT_MAX_FALLBACKS: u32 = 5;
 pub const DEFAULT_ALLOWED_FAILS: u32 = 3;
 pub const DEFAULT_COOLDOWN_MS: u64 = 5_000;
 pub const DEFAULT_TIMEOUT_MS: u64 = 6_000_000;
+/// llmux's ceilings on one upstream reply: 32 MiB of body, 30 minutes of stream.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+pub const DEFAULT_MAX_STREAM_DURATION_MS: u64 = 30 * 60 * 1000;
 
 /// `routing_strategy` (with `routing_strategy_args` where LiteLLM has them).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -188,6 +191,9 @@ const OPTIONS: &[(&str, Support)] = &[
     ("state", Support::Supported),
     ("state_prefix", Support::Supported),
     ("state_sync_interval_ms", Support::Supported),
+    // llmux's own ceilings on what an upstream may send (README, "Security bounds").
+    ("max_response_bytes", Support::Supported),
+    ("max_stream_duration", Support::Supported),
 ];
 
 /// A fallback list entry: `{ "group": ["fallback-a", "fallback-b"] }`; `"*"` matches any group.
@@ -229,6 +235,10 @@ pub struct RouterConfig {
     pub cache: Option<crate::cache::CacheConfig>,
     /// Shared state across isolates (`state`, `state_prefix`, `state_sync_interval_ms`).
     pub state: crate::state::StateOptions,
+    /// The most bytes one upstream reply may send, whole or streamed (`max_response_bytes`).
+    pub max_response_bytes: u64,
+    /// The longest one streamed reply may last (`max_stream_duration`, seconds).
+    pub max_stream_duration_ms: u64,
 }
 
 /// The environment map; never printed (its values are credentials).
@@ -360,6 +370,21 @@ impl RouterConfig {
             env: EnvMap(env.clone()),
             cache: crate::cache::parse_config(obj)?,
             state: crate::state::StateOptions::parse(obj)?,
+            max_response_bytes: match opt_u64(obj, "max_response_bytes", "max_response_bytes")? {
+                Some(0) => {
+                    return Err(LlmError::config(
+                        "max_response_bytes",
+                        "must be at least 1 (bytes)",
+                    ))
+                }
+                Some(n) => n,
+                None => DEFAULT_MAX_RESPONSE_BYTES,
+            },
+            max_stream_duration_ms: seconds_to_ms(
+                opt_f64(obj, "max_stream_duration", "max_stream_duration")?,
+                "max_stream_duration",
+            )?
+            .unwrap_or(DEFAULT_MAX_STREAM_DURATION_MS),
         })
     }
 }

@@ -39,6 +39,26 @@ pub fn hint_cooldown_ms(hint_ms: u64, cooldown_ms: u64) -> u64 {
         .min(MAX_TIMER_MS)
 }
 
+/// The error of an upstream reply larger than `max_response_bytes`: the deployment's fault,
+/// retried elsewhere like a broken connection.
+pub fn response_too_large(limit: u64) -> crate::error::LlmError {
+    crate::error::LlmError::new(
+        crate::error::ErrorKind::APIConnectionError,
+        format!("the upstream reply is larger than max_response_bytes ({limit} bytes)"),
+    )
+}
+
+/// The error of a stream that lasted longer than `max_stream_duration`.
+pub fn stream_too_long(limit_ms: u64) -> crate::error::LlmError {
+    crate::error::LlmError::new(
+        crate::error::ErrorKind::Timeout,
+        format!(
+            "the stream lasted longer than max_stream_duration ({} seconds)",
+            limit_ms as f64 / 1000.0
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse, TransportError};
 use crate::providers;
-use crate::reliability::classify;
+use crate::reliability::{bounds, classify};
 use crate::stream::StreamDecoder;
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
@@ -24,6 +24,10 @@ use std::rc::Rc;
 /// One streamed call the host is driving.
 pub struct HostStream {
     state: State,
+    /// Bytes of the current attempt's body fed so far (`max_response_bytes`).
+    bytes: u64,
+    /// When the current attempt was sent (`max_stream_duration`).
+    sent_at: f64,
 }
 
 enum State {
@@ -112,6 +116,8 @@ impl Router {
                 started,
                 attempt: None,
             },
+            bytes: 0,
+            sent_at: started,
         })
     }
 
@@ -133,6 +139,8 @@ impl Router {
                         let timeout_ms = next.timeout_ms;
                         call.attempts += 1;
                         *attempt = Some(next);
+                        hs.bytes = 0;
+                        hs.sent_at = self.now();
                         return StreamStep::Send(request, timeout_ms);
                     }
                     Err(e) => {
@@ -248,6 +256,24 @@ impl Router {
 
     /// The host read `bytes` of the body.
     pub fn stream_feed(&self, hs: &mut HostStream, bytes: &[u8]) -> Fed {
+        hs.bytes = hs.bytes.saturating_add(bytes.len() as u64);
+        let cfg = &self.inner.config;
+        let over = if hs.bytes > cfg.max_response_bytes {
+            Some(bounds::response_too_large(cfg.max_response_bytes))
+        } else if self.now() - hs.sent_at > cfg.max_stream_duration_ms as f64 {
+            Some(bounds::stream_too_long(cfg.max_stream_duration_ms))
+        } else {
+            None
+        };
+        if let Some(e) = over {
+            return match &mut hs.state {
+                State::Live(live) => Fed::Failed(live.broke(e)),
+                _ => {
+                    self.stream_attempt_failed(hs, e);
+                    Fed::Retry
+                }
+            };
+        }
         match &mut hs.state {
             State::Live(live) => match live.feed(bytes) {
                 Ok(chunks) => Fed::Chunks(chunks),

@@ -9,7 +9,7 @@ use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{ByteStream, HttpRequest, HttpResponse, LocalFuture, OpenBody, Ports};
 use crate::providers::{self, Provider};
-use crate::reliability::classify;
+use crate::reliability::{bounds, classify};
 use crate::stream::StreamDecoder;
 use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use futures_util::future::{select, Either};
@@ -33,6 +33,12 @@ pub(super) struct OpenStream {
     gap_ms: u64,
     /// The gap timer, kept across reads (see `read_within`).
     watchdog: Option<LocalFuture<'static, ()>>,
+    /// Bytes read so far, and the most the reply may send (`max_response_bytes`).
+    bytes_read: u64,
+    max_bytes: u64,
+    /// When the request was sent, and the longest the stream may last (ms).
+    sent_at: f64,
+    max_duration_ms: u64,
 }
 
 impl OpenStream {
@@ -52,6 +58,11 @@ impl OpenStream {
             via_chat,
             gap_ms: 0,
             watchdog: None,
+            // The host counts these itself (`hoststream.rs`).
+            bytes_read: 0,
+            max_bytes: u64::MAX,
+            sent_at: 0.0,
+            max_duration_ms: u64::MAX,
         }
     }
 
@@ -70,7 +81,18 @@ impl OpenStream {
                 break;
             };
             match self.read_within(ports, body.as_ref()).await? {
-                Some(bytes) => self.pending.extend(self.decoder.feed(&bytes)?),
+                Some(bytes) => {
+                    self.bytes_read = self.bytes_read.saturating_add(bytes.len() as u64);
+                    if self.bytes_read > self.max_bytes {
+                        body.cancel();
+                        return Err(bounds::response_too_large(self.max_bytes));
+                    }
+                    if ports.clock.now_ms() - self.sent_at > self.max_duration_ms as f64 {
+                        body.cancel();
+                        return Err(bounds::stream_too_long(self.max_duration_ms));
+                    }
+                    self.pending.extend(self.decoder.feed(&bytes)?)
+                }
                 None => {
                     self.ended = true;
                     self.body = None;
@@ -138,6 +160,7 @@ impl Router {
         timeout_ms: u64,
         via_chat: bool,
     ) -> Result<OpenStream, LlmError> {
+        let sent_at = self.now();
         let response = self
             .inner
             .ports
@@ -154,10 +177,17 @@ impl Router {
             via_chat,
             gap_ms: timeout_ms,
             watchdog: None,
+            bytes_read: 0,
+            max_bytes: self.inner.config.max_response_bytes,
+            sent_at,
+            max_duration_ms: self.inner.config.max_stream_duration_ms,
         };
         let ok = (200..300).contains(&response.status);
         match response.body {
             OpenBody::Read(bytes) => {
+                if bytes.len() as u64 > open.max_bytes {
+                    return Err(bounds::response_too_large(open.max_bytes));
+                }
                 let reply = HttpResponse {
                     status: response.status,
                     headers: response.headers,

@@ -23,6 +23,8 @@ const READ_HEADERS: &[&str] = &[
 pub struct FetchTransport {
     fetch: js_sys::Function,
     this: JsValue,
+    /// The largest body read into wasm memory (`max_response_bytes`).
+    max_body: u64,
 }
 
 impl FetchTransport {
@@ -33,6 +35,7 @@ impl FetchTransport {
             return Ok(FetchTransport {
                 fetch: f,
                 this: global,
+                max_body: u64::MAX,
             });
         }
         let f = js_sys::Reflect::get(&global, &JsValue::from_str("fetch"))
@@ -44,7 +47,15 @@ impl FetchTransport {
         Ok(FetchTransport {
             fetch: f,
             this: global,
+            max_body: u64::MAX,
         })
+    }
+
+    /// Refuses bodies larger than `bytes`: by their `content-length` before reading, and
+    /// by their length before they are copied into wasm memory.
+    pub fn with_max_body(mut self, bytes: u64) -> FetchTransport {
+        self.max_body = bytes;
+        self
     }
 }
 
@@ -69,8 +80,9 @@ impl Transport for FetchTransport {
     ) -> LocalFuture<'static, Result<HttpResponse, TransportError>> {
         let fetch = self.fetch.clone();
         let this = self.this.clone();
+        let max_body = self.max_body;
         Box::pin(async move {
-            send(fetch, this, request, false)
+            send(fetch, this, request, false, max_body)
                 .await
                 .map(|(r, _)| HttpResponse {
                     status: r.status,
@@ -86,7 +98,12 @@ impl Transport for FetchTransport {
     ) -> LocalFuture<'static, Result<StreamedResponse, TransportError>> {
         let fetch = self.fetch.clone();
         let this = self.this.clone();
-        Box::pin(async move { send(fetch, this, request, true).await.map(|(r, _)| r) })
+        let max_body = self.max_body;
+        Box::pin(async move {
+            send(fetch, this, request, true, max_body)
+                .await
+                .map(|(r, _)| r)
+        })
     }
 
     fn open(
@@ -95,8 +112,9 @@ impl Transport for FetchTransport {
     ) -> LocalFuture<'static, Result<OpenResponse, TransportError>> {
         let fetch = self.fetch.clone();
         let this = self.this.clone();
+        let max_body = self.max_body;
         Box::pin(async move {
-            let (reply, controller) = send(fetch, this, request, true).await?;
+            let (reply, controller) = send(fetch, this, request, true, max_body).await?;
             let body = match (reply.stream, controller) {
                 (Some(handle), Some(controller)) => {
                     let stream = handle
@@ -218,6 +236,7 @@ async fn send(
     this: JsValue,
     request: HttpRequest,
     streamed: bool,
+    max_body: u64,
 ) -> Result<(StreamedResponse, Option<AbortController>), TransportError> {
     let controller =
         AbortController::new().map_err(|e| TransportError::Connection(describe(&e)))?;
@@ -300,10 +319,27 @@ async fn send(
             ));
         }
     }
+    let too_large = || {
+        TransportError::Connection(format!(
+            "the upstream reply is larger than max_response_bytes ({max_body} bytes)"
+        ))
+    };
+    let declared = resp_headers
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body) {
+        return Err(too_large());
+    }
     let buffer = JsFuture::from(response.array_buffer().map_err(fail)?)
         .await
         .map_err(fail)?;
-    let body = js_sys::Uint8Array::new(&buffer).to_vec();
+    let bytes = js_sys::Uint8Array::new(&buffer);
+    if u64::from(bytes.length()) > max_body {
+        return Err(too_large());
+    }
+    let body = bytes.to_vec();
     guard.done = true;
     Ok((
         StreamedResponse {

@@ -87,6 +87,12 @@ impl RouterCore {
         self.router.host_loop_allowed()
     }
 
+    /// `max_response_bytes`: the host refuses larger replies before reading them.
+    #[wasm_bindgen(js_name = maxResponseBytes)]
+    pub fn max_response_bytes(&self) -> f64 {
+        self.router.config().max_response_bytes as f64
+    }
+
     /// Starts a host-driven call; returns its handle.
     pub fn begin(&self, endpoint: &str, model: &str) -> Result<u32, JsValue> {
         let endpoint = endpoint_of(endpoint)

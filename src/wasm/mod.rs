@@ -30,8 +30,12 @@ fn js_error(e: &LlmError) -> JsValue {
 /// timeouts, `setTimeout` sleeps, the `Date` clock, `crypto` entropy and `logger` (an object
 /// with debug/info/warn/error, else `console`). Errs when there is no fetch at all.
 pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
-    Ok(Ports {
-        transport: Rc::new(fetch::FetchTransport::new(fetch)?),
+    Ok(ports_over(fetch::FetchTransport::new(fetch)?, logger))
+}
+
+fn ports_over(transport: fetch::FetchTransport, logger: JsValue) -> Ports {
+    Ports {
+        transport: Rc::new(transport),
         clock: Rc::new(host::DateClock),
         sleeper: Rc::new(host::TimerSleeper),
         rng: Rc::new(SplitMix64::new(host::entropy_seed())),
@@ -40,7 +44,7 @@ pub fn host_ports(fetch: JsValue, logger: JsValue) -> Result<Ports, String> {
         events: None,
         signer: Some(Rc::new(host::WebCryptoSigner)),
         cache: None,
-    })
+    }
 }
 
 #[wasm_bindgen(js_name = RouterCore)]
@@ -69,8 +73,10 @@ impl RouterCore {
             .map_err(|e| js_error(&LlmError::config("options", format!("not valid JSON: {e}"))))?;
         let env: HashMap<String, String> = serde_json::from_str(env).unwrap_or_default();
         let config = RouterConfig::parse(&options, &env).map_err(|e| js_error(&e))?;
-        let mut ports =
-            host_ports(fetch, logger).map_err(|m| js_error(&LlmError::config("fetch", m)))?;
+        let transport = fetch::FetchTransport::new(fetch)
+            .map_err(|m| js_error(&LlmError::config("fetch", m)))?
+            .with_max_body(config.max_response_bytes);
+        let mut ports = ports_over(transport, logger);
         if let Ok(f) = tokenizer.dyn_into::<js_sys::Function>() {
             ports.token_counter = Some(Rc::new(host::JsTokenCounter::new(f)));
         }
