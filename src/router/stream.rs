@@ -286,6 +286,24 @@ pub(super) fn error_reply(
     }
 }
 
+/// Characters of content, reasoning, text and tool calls in one streamed choice (direct
+/// lookups: JSON pointers allocate per call, and this runs for every chunk).
+fn delivered_chars(choice: &Value) -> usize {
+    let len = |v: Option<&Value>| v.and_then(Value::as_str).map_or(0, str::len);
+    let mut n = len(choice.get("text"));
+    if let Some(delta) = choice.get("delta") {
+        n += len(delta.get("content")) + len(delta.get("reasoning_content"));
+        if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+            for call in calls {
+                let function = call.get("function");
+                n += len(function.and_then(|f| f.get("arguments")))
+                    + len(function.and_then(|f| f.get("name")));
+            }
+        }
+    }
+    n
+}
+
 /// Stops a stream from outside (`abort()`), even while a read is pending.
 #[derive(Clone)]
 pub struct StreamAbort {
@@ -554,19 +572,7 @@ impl LiveStream {
         }
         if let Some(choices) = chunk.get("choices").and_then(Value::as_array) {
             for c in choices {
-                for pointer in ["/delta/content", "/delta/reasoning_content", "/text"] {
-                    if let Some(text) = c.pointer(pointer).and_then(Value::as_str) {
-                        self.completion_chars += text.len();
-                    }
-                }
-                if let Some(calls) = c.pointer("/delta/tool_calls").and_then(Value::as_array) {
-                    for call in calls {
-                        let args = call.pointer("/function/arguments").and_then(Value::as_str);
-                        let name = call.pointer("/function/name").and_then(Value::as_str);
-                        self.completion_chars +=
-                            args.map_or(0, str::len) + name.map_or(0, str::len);
-                    }
-                }
+                self.completion_chars += delivered_chars(c);
             }
         }
         Some(chunk)
