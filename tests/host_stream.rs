@@ -56,7 +56,10 @@ fn sse(words: &[&str]) -> String {
                "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
     };
     let mut out = String::new();
-    out += &format!("data: {}\n\n", chunk(json!({"role": "assistant"}), Value::Null));
+    out += &format!(
+        "data: {}\n\n",
+        chunk(json!({"role": "assistant"}), Value::Null)
+    );
     for w in words {
         out += &format!("data: {}\n\n", chunk(json!({"content": w}), Value::Null));
     }
@@ -85,7 +88,7 @@ fn send(r: &Router, hs: &mut HostStream) -> (String, Value) {
 
 fn chunks(fed: Fed) -> Vec<Value> {
     match fed {
-        Fed::Chunks(c) => c,
+        Fed::Chunks(c) => c.into_iter().map(|c| c.into_value().unwrap()).collect(),
         Fed::Retry => panic!("unexpected retry"),
         Fed::Failed(e) => panic!("unexpected failure: {e:?}"),
     }
@@ -94,14 +97,19 @@ fn chunks(fed: Fed) -> Vec<Value> {
 fn content(chunks: &[Value]) -> String {
     chunks
         .iter()
-        .filter_map(|c| c.pointer("/choices/0/delta/content").and_then(Value::as_str))
+        .filter_map(|c| {
+            c.pointer("/choices/0/delta/content")
+                .and_then(Value::as_str)
+        })
         .collect()
 }
 
 #[test]
 fn a_failed_status_before_the_first_chunk_retries_on_the_other_deployment() {
-    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a"), deployment("chat", B, "b")],
-        "num_retries": 1}));
+    let (r, _f) = router(
+        json!({"model_list": [deployment("chat", A, "a"), deployment("chat", B, "b")],
+        "num_retries": 1}),
+    );
     let mut hs = r
         .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
         .unwrap();
@@ -126,7 +134,11 @@ fn a_failed_status_before_the_first_chunk_retries_on_the_other_deployment() {
             StreamStep::Fail(e) => panic!("{e:?}"),
         }
     };
-    assert_ne!(url2.starts_with(A), first_is_a, "the retry goes to the other deployment");
+    assert_ne!(
+        url2.starts_with(A),
+        first_is_a,
+        "the retry goes to the other deployment"
+    );
     // The body split at every fourth byte: the chunks come out whole.
     let bytes = sse(&["Hel", "lo"]).into_bytes();
     let mut out = Vec::new();
@@ -136,10 +148,20 @@ fn a_failed_status_before_the_first_chunk_retries_on_the_other_deployment() {
     out.extend(chunks(r.stream_end(&mut hs)));
     assert_eq!(content(&out), "Hello");
     // No usage chunk: the caller did not ask for `include_usage`.
-    assert!(out.iter().all(|c| c.get("usage").is_none_or(Value::is_null)));
+    assert!(out
+        .iter()
+        .all(|c| c.get("usage").is_none_or(Value::is_null)));
+    assert_eq!(out.len(), 4, "role, two words and the finish chunk");
     let answered = if first_is_a { "b" } else { "a" };
     let usage = r.usage(answered).unwrap();
-    assert_eq!((usage.successes, usage.prompt_tokens, usage.completion_tokens), (1, 9, 2));
+    assert_eq!(
+        (
+            usage.successes,
+            usage.prompt_tokens,
+            usage.completion_tokens
+        ),
+        (1, 9, 2)
+    );
     let hidden = serde_json::to_value(r.stream_hidden(&hs).unwrap()).unwrap();
     assert_eq!(hidden["model_id"], json!(answered));
     assert!(hidden["response_cost"].as_f64().unwrap() > 0.0);
@@ -173,8 +195,10 @@ fn include_usage_keeps_the_usage_chunk_and_a_body_without_chunks_is_retried() {
 
 #[test]
 fn an_error_after_the_first_chunk_ends_the_stream_with_no_retry() {
-    let (r, f) = router(json!({"model_list": [deployment("chat", A, "a"), deployment("chat", B, "b")],
-        "num_retries": 3}));
+    let (r, f) = router(
+        json!({"model_list": [deployment("chat", A, "a"), deployment("chat", B, "b")],
+        "num_retries": 3}),
+    );
     let mut hs = r
         .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
         .unwrap();
@@ -183,7 +207,7 @@ fn an_error_after_the_first_chunk_ends_the_stream_with_no_retry() {
     let first = sse(&["partial"]);
     // Up to the end of the second event (role, then "partial").
     let cut = first.match_indices("\n\n").nth(1).unwrap().0 + 2;
-    let out = chunks(r.stream_feed(&mut hs, first[..cut].as_bytes()));
+    let out = chunks(r.stream_feed(&mut hs, &first.as_bytes()[..cut]));
     assert!(!out.is_empty());
     let error = br#"data: {"error":{"message":"server had an error","type":"server_error"}}
 
@@ -218,7 +242,10 @@ fn a_timeout_after_the_first_chunk_is_a_timeout_error_and_a_stop_books_what_was_
     r.stream_abort(&mut hs);
     let usage = r.usage("a").unwrap();
     assert_eq!((usage.successes, usage.failures), (1, 1));
-    assert!(usage.completion_tokens > 0, "the stopped stream's usage is estimated");
+    assert!(
+        usage.completion_tokens > 0,
+        "the stopped stream's usage is estimated"
+    );
 }
 
 #[test]
@@ -257,7 +284,11 @@ fn a_stream_longer_or_larger_than_its_ceilings_ends_with_a_typed_error() {
     match r.stream_step(&mut hs) {
         StreamStep::Fail(e) => {
             assert_eq!(e.kind, ErrorKind::APIConnectionError);
-            assert!(e.message.contains("max_response_bytes (400 bytes)"), "{}", e.message);
+            assert!(
+                e.message.contains("max_response_bytes (400 bytes)"),
+                "{}",
+                e.message
+            );
         }
         _ => panic!("expected the call to fail"),
     }
@@ -307,11 +338,60 @@ fn response_ceilings_are_validated() {
         &HashMap::new(),
     )
     .unwrap_err();
-    assert!(bad.message.contains("max_response_bytes"), "{}", bad.message);
+    assert!(
+        bad.message.contains("max_response_bytes"),
+        "{}",
+        bad.message
+    );
     let bad = RouterConfig::parse(
         &json!({"model_list": [deployment("chat", A, "a")], "max_stream_duration": -1}),
         &HashMap::new(),
     )
     .unwrap_err();
-    assert!(bad.message.contains("max_stream_duration"), "{}", bad.message);
+    assert!(
+        bad.message.contains("max_stream_duration"),
+        "{}",
+        bad.message
+    );
+}
+
+#[test]
+fn chunks_that_need_no_change_pass_through_as_their_text_and_the_rest_are_normalised() {
+    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a")]}));
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    send(&r, &mut hs);
+    // OpenAI's own shape (with `usage: null` and fields the router does not read): as sent.
+    let plain = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"caf\u00e9"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
+    let Fed::Chunks(out) = r.stream_feed(&mut hs, format!("data: {plain}\n\n").as_bytes()) else {
+        panic!("expected chunks");
+    };
+    assert_eq!(
+        out,
+        vec![llmux::stream::Chunk::Raw {
+            text: plain.to_string(),
+            chars: 5
+        }]
+    );
+    // A choice without a delta and an empty finish_reason: normalised, as a value.
+    let odd = r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"finish_reason":""}]}"#;
+    let Fed::Chunks(out) = r.stream_feed(
+        &mut hs,
+        format!("data: {odd}\n\ndata: [DONE]\n\n").as_bytes(),
+    ) else {
+        panic!("expected chunks");
+    };
+    let [llmux::stream::Chunk::Value(v)] = out.as_slice() else {
+        panic!("expected one normalised chunk: {out:?}");
+    };
+    assert_eq!(v["choices"][0]["delta"], json!({}));
+    assert_eq!(v["choices"][0]["finish_reason"], json!("stop"));
+    chunks(r.stream_end(&mut hs));
+    let usage = r.usage("a").unwrap();
+    assert_eq!(usage.successes, 1);
+    assert!(
+        usage.completion_tokens >= 1,
+        "estimated from the 5 characters delivered"
+    );
 }

@@ -8,10 +8,12 @@ use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
 use crate::stream::sse::{SseDecoder, SseEvent};
-use crate::stream::{StreamContext, StreamDecoder};
+use crate::stream::{Chunk, StreamContext, StreamDecoder};
 use crate::types::audio::{multipart, Audio, AudioBody, Upload};
 use crate::types::Endpoint;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 pub const DEFAULT_API_BASE: &str = "https://api.openai.com/v1";
 
@@ -526,7 +528,145 @@ fn in_stream_error(error: &Value) -> LlmError {
     crate::stream::stream_error(status, message)
 }
 
+/// The fields of a streamed chunk the decoder reads, borrowed from its text: a chunk that
+/// parses as this and needs no normalisation passes through as its text ([`Chunk::Raw`]).
+/// Unknown fields are skipped; a field of another type (a list `content`) fails the parse,
+/// and the chunk takes the general path.
+#[derive(serde::Deserialize)]
+struct PlainChunk<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    model: Cow<'a, str>,
+    #[serde(borrow)]
+    object: Cow<'a, str>,
+    created: u64,
+    #[serde(borrow)]
+    choices: Vec<PlainChoice<'a>>,
+    usage: Option<IgnoredAny>,
+    error: Option<IgnoredAny>,
+    x_groq: Option<IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainChoice<'a> {
+    #[serde(borrow)]
+    delta: Option<PlainDelta<'a>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainDelta<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tool_calls: Option<Vec<PlainToolCall<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainToolCall<'a> {
+    #[serde(borrow)]
+    function: Option<PlainFunction<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainFunction<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+impl OpenAiStream {
+    /// `event` as its own text when the general path would hand it on unchanged: stamped
+    /// already, with choices, no usage, no error, no normalisation to make. Updates the
+    /// stream's state as the general path would.
+    fn plain(&mut self, event: &SseEvent) -> Option<Chunk> {
+        if self.done || !self.held.is_empty() || event.name() == "error" {
+            return None;
+        }
+        let data = event.data.trim();
+        if !data.starts_with('{') {
+            return None;
+        }
+        let chunk: PlainChunk = serde_json::from_str(data).ok()?;
+        let chat = chunk.object == "chat.completion.chunk";
+        if chunk.id.is_empty()
+            || chunk.model.is_empty()
+            || chunk.object.is_empty()
+            || chunk.created == 0
+            || chunk.choices.is_empty()
+            || chunk.usage.is_some()
+            || chunk.error.is_some()
+            || chunk.x_groq.is_some()
+            || chunk
+                .choices
+                .iter()
+                .any(|c| (chat && c.delta.is_none()) || c.finish_reason.as_deref() == Some(""))
+        {
+            return None;
+        }
+        let len = |s: &Option<Cow<str>>| s.as_deref().map_or(0, str::len);
+        let mut chars = 0;
+        for c in &chunk.choices {
+            chars += len(&c.text);
+            if c.finish_reason.is_some() {
+                self.finished_choice = true;
+            }
+            if let Some(delta) = &c.delta {
+                chars += len(&delta.content) + len(&delta.reasoning_content);
+                if let Some(calls) = &delta.tool_calls {
+                    self.tool_calls = true;
+                    for f in calls.iter().filter_map(|c| c.function.as_ref()) {
+                        chars += len(&f.name) + len(&f.arguments);
+                    }
+                }
+            }
+        }
+        self.id = chunk.id.into_owned();
+        self.model = chunk.model.into_owned();
+        self.object = Some(chunk.object.into_owned());
+        self.created = chunk.created;
+        Some(Chunk::Raw {
+            text: data.to_string(),
+            chars,
+        })
+    }
+}
+
 impl StreamDecoder for OpenAiStream {
+    fn feed_chunks(&mut self, bytes: &[u8]) -> Result<Vec<Chunk>, LlmError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let mut out = Vec::new();
+        let result = self.sse.feed(bytes).and_then(|events| {
+            events.iter().try_for_each(|event| {
+                if let Some(chunk) = self.plain(event) {
+                    out.push(chunk);
+                    return Ok(());
+                }
+                let mut values = Vec::new();
+                let result = self.event(event, &mut values);
+                out.extend(values.into_iter().map(Chunk::Value));
+                result
+            })
+        });
+        match result {
+            Ok(()) => Ok(out),
+            Err(e) if out.is_empty() => Err(e),
+            Err(e) => {
+                self.failed = Some(e);
+                Ok(out)
+            }
+        }
+    }
+
     fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
         if let Some(e) = self.failed.take() {
             return Err(e);

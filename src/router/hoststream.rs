@@ -16,7 +16,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse, TransportError};
 use crate::providers;
 use crate::reliability::{bounds, classify};
-use crate::stream::StreamDecoder;
+use crate::stream::{Chunk, StreamDecoder};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 use std::rc::Rc;
@@ -30,13 +30,15 @@ pub struct HostStream {
     sent_at: f64,
 }
 
+// One per open stream, moved only when it goes live: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum State {
     /// Attempts are being made; no chunk has been decoded yet.
     Opening {
         call: Box<Call>,
         dispatch: Dispatch,
         started: f64,
-        attempt: Option<Attempt>,
+        attempt: Option<Box<Attempt>>,
     },
     /// The first chunk arrived: the stream is the call's answer.
     Live(Box<LiveStream>),
@@ -69,7 +71,7 @@ pub enum StreamStep {
 /// What a piece of the body (or its end) produced.
 pub enum Fed {
     /// Chunks for the caller (possibly none: keep reading).
-    Chunks(Vec<Value>),
+    Chunks(Vec<Chunk>),
     /// The attempt failed before its first chunk: cancel the body and ask for the next step.
     Retry,
     /// The stream failed after its first chunk (booked): it is over.
@@ -138,7 +140,7 @@ impl Router {
                     Ok((request, next)) => {
                         let timeout_ms = next.timeout_ms;
                         call.attempts += 1;
-                        *attempt = Some(next);
+                        *attempt = Some(Box::new(next));
                         hs.bytes = 0;
                         hs.sent_at = self.now();
                         return StreamStep::Send(request, timeout_ms);
@@ -281,7 +283,7 @@ impl Router {
             },
             State::Opening {
                 attempt: Some(a), ..
-            } => match a.decoder.feed(bytes) {
+            } => match a.decoder.feed_chunks(bytes) {
                 Ok(chunks) if chunks.is_empty() => Fed::Chunks(chunks),
                 Ok(chunks) => self.stream_opened(hs, chunks),
                 Err(e) => {
@@ -309,6 +311,7 @@ impl Router {
                     Fed::Retry
                 }
                 Ok(chunks) => {
+                    let chunks = chunks.into_iter().map(Chunk::Value).collect();
                     let Fed::Chunks(out) = self.stream_opened(hs, chunks) else {
                         return Fed::Retry;
                     };
@@ -334,7 +337,7 @@ impl Router {
     }
 
     /// The first chunks arrived: the attempt answered, the stream goes live.
-    fn stream_opened(&self, hs: &mut HostStream, chunks: Vec<Value>) -> Fed {
+    fn stream_opened(&self, hs: &mut HostStream, chunks: Vec<Chunk>) -> Fed {
         let State::Opening {
             call,
             dispatch,
@@ -359,9 +362,12 @@ impl Router {
             attempt_ms: settled.attempt_ms,
         };
         let mut live = LiveStream::new(self.clone(), group, *call, answer, open, started, None);
-        let out = live.deliver_all(chunks);
+        let out = live.deliver_chunks(chunks);
         hs.state = State::Live(Box::new(live));
-        Fed::Chunks(out)
+        match out {
+            Ok(out) => Fed::Chunks(out),
+            Err(e) => Fed::Failed(e),
+        }
     }
 
     /// Router metadata of an open stream (final once it has ended).

@@ -10,7 +10,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::{ByteStream, HttpRequest, HttpResponse, LocalFuture, OpenBody, Ports};
 use crate::providers::{self, Provider};
 use crate::reliability::{bounds, classify};
-use crate::stream::StreamDecoder;
+use crate::stream::{Chunk, StreamDecoder};
 use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use futures_util::future::{select, Either};
 use serde_json::Value;
@@ -469,30 +469,53 @@ impl LiveStream {
 
     /// The host read `bytes` of the body: the chunks they complete, for the caller. An
     /// error ends the stream (booked; no retry after the first chunk).
-    pub(super) fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {
+    pub(super) fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Chunk>, LlmError> {
         if self.finished {
             return Ok(Vec::new());
         }
-        match self.open.decoder.feed(bytes) {
-            Ok(chunks) => Ok(self.deliver_all(chunks)),
+        match self.open.decoder.feed_chunks(bytes) {
+            Ok(chunks) => self.deliver_chunks(chunks),
             Err(e) => Err(self.fail(e)),
         }
     }
 
     /// The host reached the end of the body: the last chunks; the stream is booked.
-    pub(super) fn end(&mut self) -> Result<Vec<Value>, LlmError> {
+    pub(super) fn end(&mut self) -> Result<Vec<Chunk>, LlmError> {
         if self.finished {
             return Ok(Vec::new());
         }
         self.open.ended = true;
         match self.open.decoder.finish() {
             Ok(chunks) => {
-                let out = self.deliver_all(chunks);
+                let out = self
+                    .deliver_all(chunks)
+                    .into_iter()
+                    .map(Chunk::Value)
+                    .collect();
                 self.finish_ok();
                 Ok(out)
             }
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// `deliver` for chunks that may be raw text: a raw chunk is passed on as it is unless
+    /// it must be converted (`textCompletion` via chat) or kept for the cache.
+    pub(super) fn deliver_chunks(&mut self, chunks: Vec<Chunk>) -> Result<Vec<Chunk>, LlmError> {
+        let mut out = Vec::with_capacity(chunks.len());
+        for chunk in chunks {
+            match chunk {
+                Chunk::Raw { text, chars } if !self.open.via_chat && self.cache_key.is_none() => {
+                    self.completion_chars += chars;
+                    out.push(Chunk::Raw { text, chars });
+                }
+                other => match other.into_value() {
+                    Ok(value) => out.extend(self.deliver(value).map(Chunk::Value)),
+                    Err(e) => return Err(self.fail(e)),
+                },
+            }
+        }
+        Ok(out)
     }
 
     /// The host's read of the body failed (`e`): the stream ends with it, booked.

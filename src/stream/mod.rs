@@ -27,11 +27,41 @@ pub struct StreamContext {
     pub model: String,
 }
 
+/// A decoded chunk as the host loop hands it on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    Value(Value),
+    /// A chunk that needed no change: its JSON text exactly as the upstream sent it, and the
+    /// characters of content, reasoning, text and tool calls it carries.
+    Raw {
+        text: String,
+        chars: usize,
+    },
+}
+
+impl Chunk {
+    /// The chunk as a value (a raw chunk is parsed).
+    pub fn into_value(self) -> Result<Value, LlmError> {
+        match self {
+            Chunk::Value(v) => Ok(v),
+            Chunk::Raw { text, .. } => {
+                serde_json::from_str(&text).map_err(|e| malformed_event("the provider", e))
+            }
+        }
+    }
+}
+
 /// Decodes one streaming reply body, incrementally.
 pub trait StreamDecoder {
     /// Consumes the next piece of the body (split anywhere); returns the chunks it completes.
     /// A provider error event is returned as `Err` with its classified kind.
     fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError>;
+
+    /// Like `feed`, but chunks that need no change may come back as their text
+    /// ([`Chunk::Raw`]), so that the host's `JSON.parse` is their only full parse.
+    fn feed_chunks(&mut self, bytes: &[u8]) -> Result<Vec<Chunk>, LlmError> {
+        Ok(self.feed(bytes)?.into_iter().map(Chunk::Value).collect())
+    }
 
     /// The body ended: returns the last chunks, or an error when the stream was cut short
     /// (no terminal event). Called once.

@@ -6,7 +6,7 @@ use super::{endpoint_of, js_error, request_object, RouterCore};
 use crate::error::LlmError;
 use crate::ports::HttpResponse;
 use crate::router::{Fed, HostStream, StreamStep};
-use serde_json::Value;
+use crate::stream::Chunk;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
@@ -39,15 +39,27 @@ fn missing(handle: u32) -> JsValue {
     )))
 }
 
-/// Chunks as JSON text (`""` for none: keep reading).
-fn chunks_text(chunks: &[Value]) -> JsValue {
+/// Chunks as JSON text of an array (`""` for none: keep reading); raw chunks are copied
+/// in as the upstream sent them.
+fn chunks_text(chunks: &[Chunk]) -> JsValue {
     if chunks.is_empty() {
         return JsValue::from_str("");
     }
-    match serde_json::to_string(chunks) {
-        Ok(text) => JsValue::from_str(&text),
-        Err(e) => js_error(&LlmError::bad_request(e.to_string())),
+    let mut text = String::from("[");
+    for (i, chunk) in chunks.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        match chunk {
+            Chunk::Raw { text: raw, .. } => text.push_str(raw),
+            Chunk::Value(v) => match serde_json::to_string(v) {
+                Ok(t) => text.push_str(&t),
+                Err(e) => return js_error(&LlmError::bad_request(e.to_string())),
+            },
+        }
     }
+    text.push(']');
+    JsValue::from_str(&text)
 }
 
 impl RouterCore {
