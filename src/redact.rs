@@ -356,6 +356,7 @@ pub fn scrub_tokens(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     const KEY: &str = "sk-live-SECRET-1234abcd";
@@ -376,7 +377,7 @@ mod tests {
             format!("key {}", &KEY[1..]),
             format!("url ?k={}", "sk%2Dlive%2DSECRET%2D1234abcd"),
             format!("url ?k={}", "%73%6B%2D%6C%69%76%65-SECRET-1234abcd"),
-            format!("json \\u0073k-live-SECRET\\u002d1234abcd"),
+            "json \\u0073k-live-SECRET\\u002d1234abcd".to_string(),
             format!("b64 {}", base64(KEY.as_bytes())),
             format!("b64url {}", base64url(KEY.as_bytes())),
             format!("basic {}", base64(format!("user:{KEY}").as_bytes())),

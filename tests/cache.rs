@@ -551,7 +551,7 @@ fn a_failing_backend_is_bypassed_and_reported_once() {
 
 #[test]
 fn a_silent_store_costs_one_wait_then_is_bypassed_until_a_probe_succeeds() {
-    use llmux::cache::breaker::{FIRST_BACKOFF_MS, MAX_BACKOFF_MS};
+    use llmux::cache::breaker::FIRST_BACKOFF_MS;
     let backend = Rc::new(MapBackend::default());
     let options =
         json!({"model_list": [deployment("chat", A, "a")], "cache_responses": true, "cache": true});
@@ -589,7 +589,6 @@ fn a_silent_store_costs_one_wait_then_is_bypassed_until_a_probe_succeeds() {
     backend.fail.set(false);
     complete(&router, chat(json!({})));
     assert!(complete(&router, chat(json!({}))).hidden.cache_hit);
-    assert!(MAX_BACKOFF_MS >= FIRST_BACKOFF_MS);
 }
 
 #[test]

@@ -504,8 +504,11 @@ fn redact_params(params: &Map<String, Value>) -> Map<String, Value> {
     params
 }
 
-/// The authority and query of a URL: `(userinfo, host…, query)` byte ranges, when present.
-fn url_parts(url: &str) -> (Option<(usize, usize)>, Option<(usize, usize)>) {
+/// A byte range of a URL.
+type Span = Option<(usize, usize)>;
+
+/// The userinfo and the query of a URL, as byte ranges, when present.
+fn url_parts(url: &str) -> (Span, Span) {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return (None, None);
     };
@@ -712,6 +715,7 @@ pub fn stable_id(model_group: &str, params: &Map<String, Value>) -> String {
 
 #[cfg(test)]
 mod url_tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::{redact_url, url_secrets};
 
     #[test]

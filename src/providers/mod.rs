@@ -311,6 +311,7 @@ pub fn error_message(response: &HttpResponse) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::join_url;
 
     #[test]
