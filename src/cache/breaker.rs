@@ -16,7 +16,7 @@ use std::rc::Rc;
 /// An answer slower than this counts as a failure (the store is too slow to help).
 pub const SLOW_MS: f64 = 1_000.0;
 /// Bypass time after the first failure.
-pub const FIRST_BACKOFF_MS: f64 = 1_000.0;
+pub const FIRST_BACKOFF_MS: f64 = 5_000.0;
 /// Longest bypass between probes.
 pub const MAX_BACKOFF_MS: f64 = 60_000.0;
 

@@ -173,44 +173,49 @@ describe("RedisClient against a misbehaving server", () => {
 });
 
 describe("a silent Redis behind the response cache", () => {
-  it("accepts connections and never replies: one timeout, then bypassed until a probe", {
-    timeout: 30_000,
-  }, async () => {
-    const { Router, redisStore } = await import("../../../js/node.js");
-    const { startMockServer } = await import("../../mock/server.mjs");
-    const mock = await startMockServer();
-    let received = 0;
-    const silent = await fakeRedis((s) => s.on("data", () => received++));
-    const store = redisStore({ url: `redis://127.0.0.1:${silent.port}` });
-    try {
-      const router = new Router({
-        model_list: [
-          {
-            model_name: "chat",
-            litellm_params: { model: "openai/mock-a", api_base: mock.base("a"), api_key: "sk-x" },
-          },
-        ],
-        cache_responses: true,
-        cache: store,
-        logger: { debug() {}, info() {}, warn() {}, error() {} },
-      });
-      const started = performance.now();
-      for (let i = 0; i < 10; i++) {
-        const res = await router.completion({
-          model: "chat",
-          messages: [{ role: "user", content: "hi" }],
+  it(
+    "accepts connections and never replies: one timeout, then bypassed until a probe",
+    {
+      timeout: 30_000,
+    },
+    async () => {
+      const { Router, redisStore } = await import("../../../js/node.js");
+      const { startMockServer } = await import("../../mock/server.mjs");
+      const mock = await startMockServer();
+      let received = 0;
+      const silent = await fakeRedis((s) => s.on("data", () => received++));
+      const store = redisStore({ url: `redis://127.0.0.1:${silent.port}` });
+      try {
+        const router = new Router({
+          model_list: [
+            {
+              model_name: "chat",
+              litellm_params: { model: "openai/mock-a", api_base: mock.base("a"), api_key: "sk-x" },
+            },
+          ],
+          cache_responses: true,
+          cache: store,
+          logger: { debug() {}, info() {}, warn() {}, error() {} },
         });
-        assert.equal(res._hidden_params.cache_hit, false);
+        const started = performance.now();
+        for (let i = 0; i < 10; i++) {
+          const res = await router.completion({
+            model: "chat",
+            messages: [{ role: "user", content: "hi" }],
+          });
+          assert.equal(res._hidden_params.cache_hit, false);
+        }
+        const elapsed = performance.now() - started;
+        assert.equal(mock.callsTo("a").length, 10, "every request was answered upstream");
+        // Before: every get and set waited for the 2 s command timeout (10 requests, ~22 s).
+        // Now the first lookup waits once; the rest bypass the store (5 s before a probe).
+        assert.equal(received, 1, "only the first lookup reached the store");
+        assert.ok(elapsed < 5_000, `10 requests took ${Math.round(elapsed)} ms`);
+      } finally {
+        store.close();
+        await silent.close();
+        await mock.close();
       }
-      const elapsed = performance.now() - started;
-      assert.equal(mock.callsTo("a").length, 10, "every request was answered upstream");
-      // Before: every get and set waited for the 2 s command timeout (10 requests, ~22 s).
-      assert.ok(elapsed < 4_000, `10 requests took ${Math.round(elapsed)} ms`);
-      assert.ok(received >= 1, "the first lookup reached the store");
-    } finally {
-      store.close();
-      await silent.close();
-      await mock.close();
-    }
-  });
+    },
+  );
 });
