@@ -80,7 +80,9 @@ export class RedisProtocolError extends RedisError {
 /** A RESP integer line (`-1`, `42`); anything else (`abc`, `1.5`, ``) is a protocol error. */
 function integer(line, what) {
   if (!/^-?\d{1,16}$/.test(line))
-    throw new RedisProtocolError(`redis: protocol error: ${what} ${JSON.stringify(line.slice(0, 32))}`);
+    throw new RedisProtocolError(
+      `redis: protocol error: ${what} ${JSON.stringify(line.slice(0, 32))}`,
+    );
   return Number(line);
 }
 
