@@ -150,6 +150,38 @@ describe("a client that goes away cancels the upstream call", () => {
   }
 
   it(
+    "over HTTP (the Node example adapter): a client that disconnects aborts the upstream",
+    T,
+    async () => {
+      const http = await import("node:http");
+      const { nodeListener } = await import("../../../examples/node/server.mjs");
+      const server = http.createServer(nodeListener(router()));
+      await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        mock.script("a", { hang: true });
+        const req = http.request({
+          host: "127.0.0.1",
+          port: server.address().port,
+          method: "POST",
+          path: "/v1/chat/completions",
+          headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+        });
+        req.on("error", () => {});
+        req.end(JSON.stringify({ model: "chat", messages }));
+        assert.ok(await waitFor(() => mock.callsTo("a").length === 1, 3000), "upstream reached");
+        req.destroy();
+        assert.ok(
+          await waitFor(() => mock.stats.aborted === 1, 3000),
+          `upstream aborted: ${JSON.stringify(mock.stats)}`,
+        );
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    },
+  );
+
+  it(
     "Router methods take { signal } directly; an aborted call rejects with its reason",
     T,
     async () => {
