@@ -317,9 +317,10 @@ describe("altered echoes, api_base credentials and header values (#16)", () => {
     T,
     async () => {
       const TOKEN = "qtok-SECRET-77aa";
+      const store = new Map();
       const r = router(
         { api_base: `${mock.base("s")}?token=${TOKEN}&key=k2-SECRET-88bb` },
-        { cache_responses: true, cache: new Map() },
+        { cache_responses: true, cache: store },
       );
       const res = await r.completion(chatRequest("solo"));
       const call = mock.callsTo("s")[0];
@@ -338,6 +339,9 @@ describe("altered echoes, api_base credentials and header values (#16)", () => {
       const hit = await r.completion(chatRequest("solo"));
       assert.equal(hit._hidden_params.cache_hit, true);
       assert.ok(!JSON.stringify(hit._hidden_params).includes(TOKEN));
+      const stored = [...store.values()].join("\n");
+      assert.ok(stored.includes('"api_base"') && stored.includes("token=***"), stored);
+      assert.ok(!stored.includes(TOKEN) && !stored.includes("k2-SECRET"), stored);
       // An upstream error echoing the whole URL is scrubbed as well.
       mock.script("s", echo401(`${mock.base("s")}/chat/completions?token=${TOKEN}`));
       const err = await rejection(r.completion(chatRequest("solo", { temperature: 0.3 })));
