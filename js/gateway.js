@@ -11,7 +11,10 @@ const ENV_PREFIX = "os.environ/";
 /** 25 MiB: OpenAI's own upload limit, so every request OpenAI would take fits. */
 const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
 
-const GATEWAY_FIELDS = ["master_key", "keys", "max_body_bytes", "prefix", "cors"];
+const GATEWAY_FIELDS = ["master_key", "keys", "max_body_bytes", "prefix", "cors", "cache_scope"];
+
+/** `gateway.cache_scope`: whose requests share cached answers. */
+const CACHE_SCOPES = ["key", "shared"];
 
 /**
  * Request fields a caller may not set: they would aim the router's credentials at another
@@ -113,6 +116,9 @@ export function parseGateway(value, { lookup, logger, aliases, limits = {} }) {
     aliases: aliasNames(aliases),
     created: nowSeconds(),
     limits: callerLimits(limits),
+    // Whether the Router caches answers (only then does a request carry a cache scope, so
+    // requests of a Router without a cache keep the host loop's fast path).
+    caching: limits.cache_responses === true,
   };
   if (value === undefined || value === null) return { ...base, entries: [], ...defaults() };
   if (!isObject(value))
@@ -157,10 +163,28 @@ export function parseGateway(value, { lookup, logger, aliases, limits = {} }) {
   if (typeof prefix !== "string" || (prefix !== "" && !/^\/[^?#]*$/.test(prefix)))
     throw configError("gateway.prefix", 'must be a path starting with "/", like "/llm"');
   prefix = prefix.replace(/\/+$/, "");
-  return { ...base, entries, max_body_bytes: max, prefix, cors: parseCors(value.cors) };
+  const cacheScope = value.cache_scope ?? "key";
+  if (!CACHE_SCOPES.includes(cacheScope))
+    throw configError(
+      "gateway.cache_scope",
+      'must be "key" (default: each gateway key has its own cache entries) or "shared"',
+    );
+  return {
+    ...base,
+    entries,
+    max_body_bytes: max,
+    prefix,
+    cors: parseCors(value.cors),
+    cache_scope: cacheScope,
+  };
 }
 
-const defaults = () => ({ max_body_bytes: DEFAULT_MAX_BODY_BYTES, prefix: "", cors: null });
+const defaults = () => ({
+  max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+  prefix: "",
+  cors: null,
+  cache_scope: "key",
+});
 
 function parseCors(cors) {
   if (cors === undefined || cors === null || cors === false) return null;
@@ -285,7 +309,38 @@ function authenticate(gw, request, env) {
       type: "authentication_error",
       code: "invalid_api_key",
     });
-  return { models: match.models };
+  return { models: match.models, key: match.key };
+}
+
+/** Cache scopes by key value: `k<first 16 hex digits of SHA-256(key)>` (never the key). */
+const keyScopes = new Map();
+
+async function cacheScopeOf(key) {
+  let scope = keyScopes.get(key);
+  if (scope === undefined) {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
+    scope = `k${Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("")}`;
+    if (keyScopes.size >= 1024) keyScopes.clear();
+    keyScopes.set(key, scope);
+  }
+  return scope;
+}
+
+/**
+ * With `cache_scope: "key"` (the default), a request's cache namespace is the caller key's
+ * scope, with the caller's own `cache.namespace` nested inside it: two keys never share an
+ * answer, and `x-llmux-cache-hit` never tells one key what another asked. The core nests the
+ * result inside the operator's `cache_kwargs.namespace`.
+ */
+async function scopeCache(body, principal, gw) {
+  if (!gw.caching || gw.cache_scope !== "key" || typeof principal.key !== "string") return;
+  const cache = body.cache;
+  if (cache !== undefined && cache !== null && !isObject(cache)) return; // the core refuses it
+  const scope = await cacheScopeOf(principal.key);
+  const own = isObject(cache) ? cache.namespace : undefined;
+  if (own !== undefined && own !== null && typeof own !== "string") return; // refused likewise
+  const namespace = own ? `${scope}:${own}` : scope;
+  body.cache = { ...(isObject(cache) ? cache : {}), namespace };
 }
 
 /**
@@ -516,6 +571,9 @@ function resultResponse(result) {
   return jsonResponse(result, 200, routerHeaders(result?._hidden_params));
 }
 
+/** The list of model groups in the core's "no model group named …" message. */
+const GROUP_LIST = /;\s*available:\s*\[[^\]]*\]/;
+
 /** OpenAI's error body for anything thrown while serving; never a stack or a secret. */
 function errorResponse(e) {
   if (e instanceof HttpError) {
@@ -525,6 +583,9 @@ function errorResponse(e) {
   }
   if (e instanceof LlmuxError) {
     const status = httpStatus(e);
+    // The core names every model group when one is missing; a key holder may not learn them.
+    if (typeof e.message === "string" && GROUP_LIST.test(e.message))
+      e.message = e.message.replace(GROUP_LIST, "");
     const headers = {};
     if (typeof e.retry_after_ms === "number" && e.retry_after_ms >= 0)
       headers["retry-after"] = String(Math.ceil(e.retry_after_ms / 1000));
@@ -597,14 +658,15 @@ function routePath(gw, pathname) {
 }
 
 /** Ready when at least one deployment exists and is not cooling down. */
-async function readiness(router) {
+async function readiness(router, detailed) {
   const usage = (await router.getUsageStats()).deployments ?? {};
   const now = Date.now();
   const ids = router.getDeployments().map((d) => d.model_info?.id);
   const available = ids.filter((id) => !(usage[id]?.cooldown_until_ms > now)).length;
   const ready = available > 0;
+  const status = ready ? "ready" : "not ready";
   return jsonResponse(
-    { status: ready ? "ready" : "not ready", deployments: ids.length, available },
+    detailed ? { status, deployments: ids.length, available } : { status },
     ready ? 200 : 503,
   );
 }
@@ -654,13 +716,30 @@ async function serve(router, gw, request, env) {
   const noKeys = gw.entries.length === 0;
   if (path !== null && !noKeys && request.method === "GET") {
     if (HEALTH.has(path)) return jsonResponse({ status: "healthy" });
-    if (path === "/health/readiness") return readiness(router);
+    if (path === "/health/readiness") {
+      // Counts only for a key holder: without one, the status alone.
+      let detailed = false;
+      try {
+        authenticate(gw, request, env);
+        detailed = true;
+      } catch {
+        detailed = false;
+      }
+      return readiness(router, detailed);
+    }
   }
   const principal = authenticate(gw, request, env);
   if (path === null) throw new HttpError(404, `no route ${url.pathname}`, { code: "not_found" });
   const modelPath = /^\/models\/(.+)$/.exec(path);
   if (modelPath && request.method === "GET") {
-    const id = decodeURIComponent(modelPath[1]);
+    let id;
+    try {
+      id = decodeURIComponent(modelPath[1]);
+    } catch {
+      throw new HttpError(400, "the model id in the path is not valid percent-encoding", {
+        code: "invalid_path",
+      });
+    }
     if (!allows(principal, id) || !modelExists(router, gw, id))
       throw new HttpError(404, `The model \`${id}\` does not exist`, { code: "model_not_found" });
     return jsonResponse(modelObject(gw, id));
@@ -676,6 +755,9 @@ async function serve(router, gw, request, env) {
     e.allow = method;
     throw e;
   }
+  // The incoming request's signal (fired when the client goes away, where the host supports
+  // it) cancels the router call and its upstream request, on every route.
+  const options = request.signal ? { signal: request.signal } : undefined;
   const c = {
     router,
     gw,
@@ -683,25 +765,26 @@ async function serve(router, gw, request, env) {
     async body() {
       const body = await jsonBody(request, gw);
       checkRequest(body, principal, gw, router);
+      await scopeCache(body, principal, gw);
       return body;
     },
     async call(name) {
-      return resultResponse(await router[name](await c.body()));
+      return resultResponse(await router[name](await c.body(), options));
     },
     async generate(name) {
       const body = await c.body();
-      const result = await router[name](body);
+      const result = await router[name](body, options);
       if (body.stream === true && typeof result?.toReadableStream === "function")
         return streamResponse(result);
       return resultResponse(result);
     },
     async speech() {
-      return speechResponse(await router.speech(await c.body()));
+      return speechResponse(await router.speech(await c.body(), options));
     },
     async transcription() {
       const body = await formBody(request, gw);
       checkRequest(body, principal, gw, router);
-      return transcriptionResponse(await router.transcription(body), body.response_format);
+      return transcriptionResponse(await router.transcription(body, options), body.response_format);
     },
   };
   return handler(c);

@@ -64,6 +64,10 @@ class GapTimer {
 
 const noop = () => {};
 
+/** What a call rejects with once its caller aborted: the signal's reason, as fetch does. */
+const abortReason = (signal) =>
+  signal.reason ?? new DOMException("This operation was aborted", "AbortError");
+
 /**
  * One host-driven stream, as `LlmuxStream` reads it: `hidden()`, `next()` (the next chunks
  * as JSON text of an array, or `undefined` at the end; throws the typed error that ended
@@ -80,15 +84,24 @@ class HostStreamSource {
   #ended = false;
   /** `_hidden_params` once the stream is over (the core has forgotten it). */
   #hidden = null;
+  /** The caller's AbortSignal: a read it aborted is not the upstream's failure. */
+  #signal = undefined;
 
   constructor(core, handle) {
     this.#core = core;
     this.#handle = handle;
   }
 
-  /** Makes the attempt `request` describes: true when its first chunks have arrived. */
-  async attempt(send, request) {
+  /**
+   * Makes the attempt `request` describes: true when its first chunks have arrived. The
+   * caller's `signal` aborts it (and the rest of the stream).
+   */
+  async attempt(send, request, signal) {
     const controller = new AbortController();
+    if (signal !== undefined) {
+      if (signal.aborted) controller.abort();
+      else signal.addEventListener("abort", () => controller.abort(), { once: true });
+    }
     const gap = new GapTimer(request.timeout_ms, () => controller.abort());
     this.#controller = controller;
     this.#gap = gap;
@@ -105,7 +118,9 @@ class HostStreamSource {
       });
     } catch (e) {
       gap.clear();
-      this.#core.streamUnreachable(this.#handle, gap.timedOut, describeFetchError(e));
+      if (!signal?.aborted) {
+        this.#core.streamUnreachable(this.#handle, gap.timedOut, describeFetchError(e));
+      }
       return false;
     }
     if (res.status < 200 || res.status >= 300 || res.body === null) {
@@ -119,7 +134,9 @@ class HostStreamSource {
       } catch (e) {
         gap.clear();
         controller.abort();
-        this.#core.streamUnreachable(this.#handle, gap.timedOut, describeFetchError(e));
+        if (!signal?.aborted) {
+          this.#core.streamUnreachable(this.#handle, gap.timedOut, describeFetchError(e));
+        }
         return false;
       }
       gap.clear();
@@ -127,6 +144,7 @@ class HostStreamSource {
       return false;
     }
     gap.stop();
+    this.#signal = signal;
     this.#reader = res.body.getReader();
     for (;;) {
       const out = await this.#pull();
@@ -150,6 +168,7 @@ class HostStreamSource {
       piece = await this.#reader.read();
     } catch (e) {
       this.#gap.stop();
+      if (this.#signal?.aborted) return undefined;
       const error = this.#core.streamUnreachable(
         this.#handle,
         this.#gap.timedOut,
@@ -225,7 +244,7 @@ class HostStreamSource {
  * one delivers its first chunks. Resolves to the source for `LlmuxStream`; rejects with
  * the typed error of a call that failed before any chunk.
  */
-export async function openHostStream(core, send, endpoint, json) {
+export async function openHostStream(core, send, endpoint, json, signal) {
   let handle;
   try {
     handle = core.beginStream(endpoint, json);
@@ -234,6 +253,8 @@ export async function openHostStream(core, send, endpoint, json) {
   }
   try {
     for (;;) {
+      // A caller's abort ends the call as it is: nothing booked, no deployment blamed.
+      if (signal?.aborted) throw abortReason(signal);
       const step = core.streamNext(handle);
       if (typeof step === "number") {
         await sleep(step);
@@ -241,7 +262,12 @@ export async function openHostStream(core, send, endpoint, json) {
       }
       if (typeof step !== "string") throw toError(step);
       const source = new HostStreamSource(core, handle);
-      if (await source.attempt(send, JSON.parse(step))) {
+      const opened = await source.attempt(send, JSON.parse(step), signal);
+      if (signal?.aborted) {
+        source.abort();
+        throw abortReason(signal);
+      }
+      if (opened) {
         handle = undefined;
         return source;
       }

@@ -195,6 +195,20 @@ export interface GatewayOptions {
   prefix?: string;
   /** Off by default; `true`/`"*"` allows any origin, or list the allowed origins. */
   cors?: boolean | string | string[];
+  /**
+   * Whose requests share response-cache entries: `"key"` (default) gives every gateway key
+   * its own; `"shared"` lets all keys share (a hit then tells one key what another asked).
+   */
+  cache_scope?: "key" | "shared";
+}
+
+/** The second argument of every request method. */
+export interface CallOptions {
+  /**
+   * Cancels the call: the upstream fetch is aborted, no retry or fallback follows, and the
+   * call rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** The `ctx` of a Workers fetch handler (only `waitUntil` is used). */
@@ -748,36 +762,71 @@ export declare class Router {
   constructor(options: RouterOptions);
   completion(
     request: ChatCompletionRequest & StreamOptions & { stream: true },
+    options?: CallOptions,
   ): Promise<LlmuxStream<ChatCompletionChunk>>;
-  completion(request: ChatCompletionRequest & StreamOptions): Promise<ChatCompletion>;
+  completion(
+    request: ChatCompletionRequest & StreamOptions,
+    options?: CallOptions,
+  ): Promise<ChatCompletion>;
   acompletion(
     request: ChatCompletionRequest & StreamOptions & { stream: true },
+    options?: CallOptions,
   ): Promise<LlmuxStream<ChatCompletionChunk>>;
-  acompletion(request: ChatCompletionRequest & StreamOptions): Promise<ChatCompletion>;
+  acompletion(
+    request: ChatCompletionRequest & StreamOptions,
+    options?: CallOptions,
+  ): Promise<ChatCompletion>;
   textCompletion(
     request: TextCompletionRequest & StreamOptions & { stream: true },
+    options?: CallOptions,
   ): Promise<LlmuxStream<TextCompletionChunk>>;
-  textCompletion(request: TextCompletionRequest & StreamOptions): Promise<TextCompletion>;
+  textCompletion(
+    request: TextCompletionRequest & StreamOptions,
+    options?: CallOptions,
+  ): Promise<TextCompletion>;
   text_completion(
     request: TextCompletionRequest & StreamOptions & { stream: true },
+    options?: CallOptions,
   ): Promise<LlmuxStream<TextCompletionChunk>>;
-  text_completion(request: TextCompletionRequest & StreamOptions): Promise<TextCompletion>;
+  text_completion(
+    request: TextCompletionRequest & StreamOptions,
+    options?: CallOptions,
+  ): Promise<TextCompletion>;
   atext_completion(
     request: TextCompletionRequest & StreamOptions & { stream: true },
+    options?: CallOptions,
   ): Promise<LlmuxStream<TextCompletionChunk>>;
-  atext_completion(request: TextCompletionRequest & StreamOptions): Promise<TextCompletion>;
-  embedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
-  aembedding(request: EmbeddingRequest): Promise<EmbeddingResponse>;
-  imageGeneration(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;
-  image_generation(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;
-  aimage_generation(request: ImageGenerationRequest): Promise<ImageGenerationResponse>;
-  moderation(request: ModerationRequest): Promise<ModerationResponse>;
-  transcription(request: TranscriptionRequest): Promise<TranscriptionResponse>;
-  atranscription(request: TranscriptionRequest): Promise<TranscriptionResponse>;
+  atext_completion(
+    request: TextCompletionRequest & StreamOptions,
+    options?: CallOptions,
+  ): Promise<TextCompletion>;
+  embedding(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  aembedding(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  imageGeneration(
+    request: ImageGenerationRequest,
+    options?: CallOptions,
+  ): Promise<ImageGenerationResponse>;
+  image_generation(
+    request: ImageGenerationRequest,
+    options?: CallOptions,
+  ): Promise<ImageGenerationResponse>;
+  aimage_generation(
+    request: ImageGenerationRequest,
+    options?: CallOptions,
+  ): Promise<ImageGenerationResponse>;
+  moderation(request: ModerationRequest, options?: CallOptions): Promise<ModerationResponse>;
+  transcription(
+    request: TranscriptionRequest,
+    options?: CallOptions,
+  ): Promise<TranscriptionResponse>;
+  atranscription(
+    request: TranscriptionRequest,
+    options?: CallOptions,
+  ): Promise<TranscriptionResponse>;
   /** Resolves at the upstream's headers to a standard `Response` whose body streams the audio. */
-  speech(request: SpeechRequest): Promise<Response & WithHiddenParams>;
-  aspeech(request: SpeechRequest): Promise<Response & WithHiddenParams>;
-  amoderation(request: ModerationRequest): Promise<ModerationResponse>;
+  speech(request: SpeechRequest, options?: CallOptions): Promise<Response & WithHiddenParams>;
+  aspeech(request: SpeechRequest, options?: CallOptions): Promise<Response & WithHiddenParams>;
+  amoderation(request: ModerationRequest, options?: CallOptions): Promise<ModerationResponse>;
   getDeployments(): RedactedDeployment[];
   get_deployments(): RedactedDeployment[];
   getModelList(modelGroup?: string): RedactedDeployment[];

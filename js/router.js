@@ -170,6 +170,68 @@ class Deadlines {
   }
 }
 
+/**
+ * The caller's `AbortSignal` (the second argument of a request method: `{ signal }`), checked.
+ * @returns {AbortSignal | undefined}
+ */
+function callerSignal(options) {
+  const signal = options?.signal;
+  if (signal === undefined || signal === null) return undefined;
+  if (typeof signal.aborted !== "boolean" || typeof signal.addEventListener !== "function")
+    throw new TypeError("options.signal must be an AbortSignal");
+  return signal;
+}
+
+/** What a call rejects with once its caller aborted: the signal's reason, as fetch does. */
+function abortReason(signal) {
+  return signal.reason ?? new DOMException("This operation was aborted", "AbortError");
+}
+
+/**
+ * `promise` resolves when `signal` aborts (the core then drops the call and its fetch), or
+ * undefined without a signal. `release()` once the core's call has settled: it detaches the
+ * listener and settles the promise, so the core's side of it is freed too.
+ */
+function cancellation(signal) {
+  if (signal === undefined) return { promise: undefined, release() {} };
+  let resolve;
+  const promise = new Promise((r) => {
+    resolve = r;
+  });
+  const onAbort = () => resolve();
+  if (signal.aborted) resolve();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return {
+    promise,
+    release() {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    },
+  };
+}
+
+/** `run(cancelPromise)` with a cancellation of `signal`, released when it settles. */
+async function cancellable(signal, run) {
+  const c = cancellation(signal);
+  try {
+    return await run(c.promise);
+  } finally {
+    c.release();
+  }
+}
+
+/** The attempt's deadline signal, joined with the caller's when there is one. */
+function attemptSignal(deadline, signal) {
+  if (signal === undefined) return deadline;
+  if (typeof AbortSignal.any === "function") return AbortSignal.any([deadline, signal]);
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  if (deadline.aborted || signal.aborted) abort();
+  deadline.addEventListener("abort", abort, { once: true });
+  signal.addEventListener("abort", abort, { once: true });
+  return controller.signal;
+}
+
 /** The parsed body of a 2xx OpenAI reply when it is an answer, else undefined. */
 function openAiAnswer(text, endpoint) {
   let json;
@@ -191,7 +253,6 @@ function attachHidden(body, hidden) {
   });
   return body;
 }
-
 
 function withHiddenParams(text) {
   const { hidden, body } = JSON.parse(text);
@@ -432,11 +493,13 @@ export function defineRouter(RouterCore, hostStores = {}) {
      * The host loop (README, "Architecture"): the core decides every step synchronously;
      * this loop sends with fetch, owns the timer and the abort signal, and reports back.
      */
-    async #drive(endpoint, request) {
+    async #drive(endpoint, request, signal) {
       const core = this.#core;
       const handle = core.begin(endpoint, request.model);
       try {
         for (;;) {
+          // A caller that went away ends the call: no further attempt, nothing booked.
+          if (signal?.aborted) throw abortReason(signal);
           const step = core.next(handle);
           if (step > 0) {
             const wire = this.#wire(step, handle);
@@ -455,7 +518,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
                 body,
                 // Credentials never follow a redirect: a 3xx is an answer like any other.
                 redirect: "manual",
-                signal: deadline.signal,
+                signal: attemptSignal(deadline.signal, signal),
               });
               const declared = res.headers.get("content-length");
               if (declared !== null && Number(declared) > this.#maxBytes) {
@@ -469,6 +532,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
                 continue;
               }
             } catch (e) {
+              if (signal?.aborted) throw abortReason(signal);
               core.unreachable(handle, deadline.signal.aborted, describeFetchError(e));
               continue;
             } finally {
@@ -500,7 +564,15 @@ export function defineRouter(RouterCore, hostStores = {}) {
             const envelope = core.replied(handle, status, text, headerPairs(res.headers));
             if (envelope !== undefined) return withHiddenParams(envelope);
           } else if (step === 0) {
-            const envelope = await core.exchange(handle, requestJson(request));
+            let envelope;
+            try {
+              envelope = await cancellable(signal, (cancel) =>
+                core.exchange(handle, requestJson(request), cancel),
+              );
+            } catch (e) {
+              if (signal?.aborted) throw abortReason(signal);
+              throw e;
+            }
             if (envelope !== undefined) return withHiddenParams(envelope);
           } else if (step === -1) {
             throw toError(core.fail(handle));
@@ -539,82 +611,114 @@ export function defineRouter(RouterCore, hostStores = {}) {
       }
     }
 
-    async #call(endpoint, request) {
+    async #call(endpoint, request, options) {
+      const signal = callerSignal(options);
+      if (signal?.aborted) throw abortReason(signal);
       if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request, routerKeys)) {
-        return this.#drive(endpoint, request);
+        return this.#drive(endpoint, request, signal);
       }
       const json = requestJson(request);
       let text;
       try {
-        text = await this.#core.call(endpoint, json);
+        text = await cancellable(signal, (cancel) =>
+          this.#core.call(endpoint, json, undefined, undefined, undefined, cancel),
+        );
       } catch (e) {
+        if (signal?.aborted) throw abortReason(signal);
         throw toError(e);
       }
       return withHiddenParams(text);
     }
 
-    async #stream(endpoint, request) {
+    async #stream(endpoint, request, options) {
+      const signal = callerSignal(options);
+      if (signal?.aborted) throw abortReason(signal);
       const json = requestJson(request);
       if (this.#hostStream) {
-        return new LlmuxStream(await openHostStream(this.#core, this.#fetch, endpoint, json));
+        const source = await openHostStream(this.#core, this.#fetch, endpoint, json, signal);
+        const stream = new LlmuxStream(source);
+        signal?.addEventListener("abort", () => stream.abort(), { once: true });
+        return stream;
       }
       let core;
       try {
-        core = await this.#core.stream(endpoint, json);
+        core = await cancellable(signal, (cancel) => this.#core.stream(endpoint, json, cancel));
       } catch (e) {
+        if (signal?.aborted) throw abortReason(signal);
         throw toError(e);
       }
-      return new LlmuxStream(core);
+      const stream = new LlmuxStream(core);
+      // After the first chunk the signal still ends the stream (and its upstream fetch).
+      signal?.addEventListener("abort", () => stream.abort(), { once: true });
+      return stream;
     }
 
-    /** Chat completion (`/chat/completions`); with `stream: true`, an `LlmuxStream` of chunks. */
-    completion(request) {
-      return request?.stream === true ? this.#stream("chat", request) : this.#call("chat", request);
+    /**
+     * Chat completion (`/chat/completions`); with `stream: true`, an `LlmuxStream` of chunks.
+     * `options.signal` (an AbortSignal) cancels the call and its upstream request, as for
+     * every request method.
+     */
+    completion(request, options) {
+      return request?.stream === true
+        ? this.#stream("chat", request, options)
+        : this.#call("chat", request, options);
     }
 
     /** Legacy text completion (`/completions`); `stream: true` streams `text_completion` chunks. */
-    textCompletion(request) {
-      return request?.stream === true ? this.#stream("text", request) : this.#call("text", request);
+    textCompletion(request, options) {
+      return request?.stream === true
+        ? this.#stream("text", request, options)
+        : this.#call("text", request, options);
     }
 
     /** Embeddings (`/embeddings`). */
-    embedding(request) {
-      return this.#call("embedding", request);
+    embedding(request, options) {
+      return this.#call("embedding", request, options);
     }
 
     /** Image generation (`/images/generations`). */
-    imageGeneration(request) {
-      return this.#call("image", request);
+    imageGeneration(request, options) {
+      return this.#call("image", request, options);
     }
 
     /** Moderation (`/moderations`). */
-    moderation(request) {
-      return this.#call("moderation", request);
+    moderation(request, options) {
+      return this.#call("moderation", request, options);
     }
 
     /** Speech to text (`/audio/transcriptions`, multipart upload of `file`). */
-    async transcription(request) {
+    async transcription(request, options) {
       if (request === null || typeof request !== "object")
-        return this.#call("transcription", request);
+        return this.#call("transcription", request, options);
+      const signal = callerSignal(options);
+      if (signal?.aborted) throw abortReason(signal);
       const { file, filename, ...rest } = request;
       const upload = await uploadOf(file, filename);
       const json = requestJson(rest);
       try {
         return withHiddenParams(
-          await this.#core.call("transcription", json, upload.bytes, upload.name, upload.type),
+          await cancellable(signal, (cancel) =>
+            this.#core.call("transcription", json, upload.bytes, upload.name, upload.type, cancel),
+          ),
         );
       } catch (e) {
+        if (signal?.aborted) throw abortReason(signal);
         throw toError(e);
       }
     }
 
     /** Text to speech (`/audio/speech`): a `Response` whose body streams the upstream audio. */
-    async speech(request) {
+    async speech(request, options) {
+      const signal = callerSignal(options);
+      if (signal?.aborted) throw abortReason(signal);
       const json = requestJson(request);
       let out;
       try {
-        out = await this.#core.call("speech", json);
+        out = await cancellable(signal, (cancel) =>
+          this.#core.call("speech", json, undefined, undefined, undefined, cancel),
+        );
       } catch (e) {
+        if (signal?.aborted) throw abortReason(signal);
         throw toError(e);
       }
       // The upstream body, unread: the audio streams through to whoever reads this Response.

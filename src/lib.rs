@@ -11,6 +11,7 @@ pub mod error;
 pub mod hash;
 pub mod ports;
 pub mod providers;
+pub mod redact;
 pub mod reliability;
 pub mod router;
 pub mod routing;

@@ -154,6 +154,10 @@ pub trait Sleeper {
 /// Uniform randomness in `[0, 1)`.
 pub trait Rng {
     fn next_f64(&self) -> f64;
+    /// 64 random bits (53 from `next_f64` unless the implementation has more).
+    fn next_u64(&self) -> u64 {
+        (self.next_f64() * (1u64 << 53) as f64) as u64
+    }
 }
 
 /// SplitMix64: a tiny, fast PRNG. Seeded from the host's entropy in production and from a
@@ -172,12 +176,15 @@ impl SplitMix64 {
 
 impl Rng for SplitMix64 {
     fn next_f64(&self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn next_u64(&self) -> u64 {
         let mut z = self.state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
         self.state.set(z);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        z ^ (z >> 31)
     }
 }
 

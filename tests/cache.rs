@@ -425,10 +425,24 @@ struct MapBackend {
     map: RefCell<HashMap<String, String>>,
     fail: Cell<bool>,
     ttls: RefCell<Vec<Option<u64>>>,
+    /// Operations that reached the store.
+    ops: Cell<u32>,
+    /// A clock each operation advances by `delay_ms` (a slow store).
+    slow: RefCell<Option<(Rc<llmux::testing::ManualClock>, f64)>>,
+}
+
+impl MapBackend {
+    fn touch(&self) {
+        self.ops.set(self.ops.get() + 1);
+        if let Some((clock, ms)) = &*self.slow.borrow() {
+            clock.advance(*ms);
+        }
+    }
 }
 
 impl CacheBackend for MapBackend {
     fn get(&self, key: &str) -> LocalFuture<'static, Result<Option<String>, String>> {
+        self.touch();
         let r = if self.fail.get() {
             Err("connection refused".to_string())
         } else {
@@ -445,6 +459,7 @@ impl CacheBackend for MapBackend {
         value: String,
         ttl_ms: Option<u64>,
     ) -> LocalFuture<'static, Result<(), String>> {
+        self.touch();
         let r = if self.fail.get() {
             Err("connection refused".to_string())
         } else {
@@ -455,6 +470,7 @@ impl CacheBackend for MapBackend {
         Box::pin(async move { r })
     }
     fn delete(&self, key: &str) -> LocalFuture<'static, Result<(), String>> {
+        self.touch();
         self.map.borrow_mut().remove(key);
         Box::pin(async { Ok(()) })
     }
@@ -521,7 +537,55 @@ fn a_failing_backend_is_bypassed_and_reported_once() {
         .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("connection refused"));
-    // Once it recovers, caching works again.
+    assert_eq!(
+        backend.ops.get(),
+        1,
+        "the first failure opened the circuit: the store was not asked again"
+    );
+    // Once it recovers and the backoff has passed, a probe closes the circuit again.
+    backend.fail.set(false);
+    fakes.clock.advance(llmux::cache::breaker::FIRST_BACKOFF_MS);
+    complete(&router, chat(json!({})));
+    assert!(complete(&router, chat(json!({}))).hidden.cache_hit);
+}
+
+#[test]
+fn a_silent_store_costs_one_wait_then_is_bypassed_until_a_probe_succeeds() {
+    use llmux::cache::breaker::FIRST_BACKOFF_MS;
+    let backend = Rc::new(MapBackend::default());
+    let options =
+        json!({"model_list": [deployment("chat", A, "a")], "cache_responses": true, "cache": true});
+    let (router, fakes) = router_on(&backend, options);
+    // Every operation takes 2 s (a store that answers only at its client's timeout).
+    *backend.slow.borrow_mut() = Some((Rc::clone(&fakes.clock), 2_000.0));
+    backend.fail.set(true);
+    let start = fakes.clock.now_ms();
+    for _ in 0..10 {
+        assert!(!complete(&router, chat(json!({}))).hidden.cache_hit);
+    }
+    assert_eq!(
+        backend.ops.get(),
+        1,
+        "one wait; nine requests bypassed the store"
+    );
+    assert_eq!(
+        fakes.clock.now_ms() - start,
+        2_000.0,
+        "10 requests cost one timeout"
+    );
+    assert_eq!(fakes.transport.calls_to(A), 10);
+    // After the backoff one probe goes through; it fails: the backoff doubles.
+    fakes.clock.advance(FIRST_BACKOFF_MS);
+    complete(&router, chat(json!({})));
+    assert_eq!(backend.ops.get(), 2, "one probe");
+    complete(&router, chat(json!({})));
+    assert_eq!(backend.ops.get(), 2, "open again");
+    fakes.clock.advance(FIRST_BACKOFF_MS);
+    complete(&router, chat(json!({})));
+    assert_eq!(backend.ops.get(), 2, "still within the doubled backoff");
+    fakes.clock.advance(FIRST_BACKOFF_MS);
+    // Healthy and fast again: the probe closes the circuit, answers are stored and hit.
+    *backend.slow.borrow_mut() = None;
     backend.fail.set(false);
     complete(&router, chat(json!({})));
     assert!(complete(&router, chat(json!({}))).hidden.cache_hit);
@@ -677,4 +741,116 @@ fn cache_key_lookup_and_store_serve_the_stream_path() {
     let replay = block_on(router.cache_lookup(&key, &opts, 0.0)).unwrap();
     assert!(replay.hidden.cache_hit);
     assert_eq!(replay.body, answered.body);
+}
+
+#[test]
+fn a_request_namespace_nests_inside_the_operator_namespace() {
+    let backend = Rc::new(MapBackend::default());
+    let options = json!({"model_list": [deployment("chat", A, "a")], "cache_responses": true,
+                         "cache": true, "cache_kwargs": {"namespace": "op"}});
+    let (router, _fakes) = router_on(&backend, options);
+    complete(&router, chat(json!({"cache": {"namespace": "tenant"}})));
+    complete(&router, chat(json!({"temperature": 0.2})));
+    let mut keys: Vec<String> = backend.map.borrow().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys[0].starts_with("op:") && keys[0].len() == 3 + 64,
+        "{keys:?}"
+    );
+    assert!(keys[1].starts_with("op:tenant:"), "{keys:?}");
+}
+
+#[test]
+fn a_request_ttl_is_capped_at_a_day_or_the_operator_ttl() {
+    let backend = Rc::new(MapBackend::default());
+    let options = json!({"model_list": [deployment("chat", A, "a")], "cache_responses": true,
+                         "cache": true});
+    let (router, _fakes) = router_on(&backend, options);
+    complete(&router, chat(json!({"cache": {"ttl": 1.0e9}})));
+    complete(
+        &router,
+        chat(json!({"temperature": 0.3, "cache": {"ttl": 30}})),
+    );
+    assert_eq!(
+        *backend.ttls.borrow(),
+        vec![Some(86_400_000), Some(30_000)],
+        "a 31-year ttl is held to 24 h; a short one is kept"
+    );
+    let backend = Rc::new(MapBackend::default());
+    let options = json!({"model_list": [deployment("chat", A, "a")], "cache_responses": true,
+                         "cache": true, "cache_kwargs": {"ttl": 172_800}});
+    let (router, _fakes) = router_on(&backend, options);
+    complete(&router, chat(json!({"cache": {"ttl": 1.0e9}})));
+    assert_eq!(
+        *backend.ttls.borrow(),
+        vec![Some(172_800_000)],
+        "the operator's longer ttl"
+    );
+}
+
+#[test]
+fn a_no_store_request_neither_joins_nor_is_joined_by_a_request_in_flight() {
+    // A plain leader in flight: an identical no-store request makes its own call.
+    let (router, fakes) = cached_router(json!({}));
+    let gate = Rc::new(Gate::default());
+    fakes.transport.script(
+        A,
+        [
+            Step::Held(Rc::clone(&gate), "leader".into()),
+            Step::ok_chat("own"),
+        ],
+    );
+    let leader = router.call(Endpoint::ChatCompletion, chat(json!({})));
+    let private = async {
+        yield_now().await;
+        let own = router
+            .call(
+                Endpoint::ChatCompletion,
+                chat(json!({"cache": {"no-store": true}})),
+            )
+            .await;
+        gate.open();
+        own
+    };
+    let (leader, private) = block_on(futures_util::future::join(leader, private));
+    assert_eq!(content(&leader.unwrap()), "leader");
+    let private = private.unwrap();
+    assert!(
+        !private.hidden.cache_hit,
+        "no-store did not join the flight"
+    );
+    assert_eq!(content(&private), "own");
+    assert_eq!(fakes.transport.calls_to(A), 2);
+
+    // A no-store leader in flight: an identical plain request is not answered from it.
+    let (router, fakes) = cached_router(json!({}));
+    let gate = Rc::new(Gate::default());
+    fakes.transport.script(
+        A,
+        [
+            Step::Held(Rc::clone(&gate), "private".into()),
+            Step::ok_chat("public"),
+        ],
+    );
+    let leader = router.call(
+        Endpoint::ChatCompletion,
+        chat(json!({"cache": {"no-store": true}})),
+    );
+    let follower = async {
+        yield_now().await;
+        let own = router.call(Endpoint::ChatCompletion, chat(json!({}))).await;
+        gate.open();
+        own
+    };
+    let (leader, follower) = block_on(futures_util::future::join(leader, follower));
+    assert_eq!(content(&leader.unwrap()), "private");
+    let follower = follower.unwrap();
+    assert!(!follower.hidden.cache_hit);
+    assert_eq!(
+        content(&follower),
+        "public",
+        "the no-store answer was not shared"
+    );
+    assert_eq!(fakes.transport.calls_to(A), 2);
 }

@@ -48,6 +48,7 @@ fn ctx() -> RequestContext {
         now_ms: 1_700_000_000_000.0,
         bearer_token: None,
         stream: false,
+        entropy: 0,
     }
 }
 

@@ -84,6 +84,7 @@ fn ctx() -> RequestContext {
         now_ms: NOW_MS,
         bearer_token: None,
         stream: false,
+        entropy: 0,
     }
 }
 

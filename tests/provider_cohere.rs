@@ -24,6 +24,7 @@ const CTX: RequestContext = RequestContext {
     now_ms: 1_700_000_000_000.0,
     bearer_token: None,
     stream: false,
+    entropy: 0,
 };
 
 fn fixture_text(name: &str) -> String {

@@ -59,6 +59,7 @@ fn ctx() -> RequestContext {
         now_ms: 1_750_000_000_000.0,
         bearer_token: None,
         stream: false,
+        entropy: 0,
     }
 }
 

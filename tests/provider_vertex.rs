@@ -99,6 +99,7 @@ fn ctx(token: Option<&str>) -> RequestContext {
         now_ms: 1_750_000_000_000.0,
         bearer_token: token.map(String::from),
         stream: false,
+        entropy: 0,
     }
 }
 

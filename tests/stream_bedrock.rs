@@ -64,6 +64,7 @@ fn build(endpoint: Endpoint, body: Value, stream: bool) -> HttpRequest {
         now_ms: NOW_MS,
         bearer_token: None,
         stream,
+        entropy: 0,
     };
     provider()
         .build_request(

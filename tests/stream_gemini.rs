@@ -57,6 +57,7 @@ fn build(body: Value, stream: bool) -> HttpRequest {
         now_ms: 1_750_000_000_000.0,
         bearer_token: None,
         stream,
+        entropy: 0,
     };
     gemini()
         .build_request(

@@ -66,6 +66,7 @@ fn build(d: &Deployment, body: Value, stream: bool) -> HttpRequest {
         now_ms: 1_750_000_000_000.0,
         bearer_token: None,
         stream,
+        entropy: 0,
     };
     vertex()
         .build_request(

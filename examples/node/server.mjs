@@ -67,6 +67,12 @@ export function nodeListener(router) {
   return async (req, res) => {
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
     const headers = Object.entries(req.headersDistinct).flatMap(([k, vs]) => vs.map((v) => [k, v]));
+    // A client that goes away before the answer is written aborts the router call (and its
+    // upstream request): router.fetch passes the Request's signal on.
+    const gone = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) gone.abort();
+    });
     try {
       const response = await router.fetch(
         new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, {
@@ -74,6 +80,7 @@ export function nodeListener(router) {
           headers,
           body: hasBody ? ReadableStream.from(req) : undefined,
           duplex: hasBody ? "half" : undefined,
+          signal: gone.signal,
         }),
       );
       const out = Object.fromEntries(response.headers);

@@ -60,72 +60,185 @@ function encode(args) {
   return out;
 }
 
-/** Index of the next CRLF in `buf` from `pos`, or -1. */
-function crlf(buf, pos) {
-  for (let i = pos; i + 1 < buf.length; i++) {
-    if (buf[i] === 13 && buf[i + 1] === 10) return i;
-  }
-  return -1;
-}
-
-const text = (buf, from, to) => decoder.decode(buf.subarray(from, to));
-
-function concat(a, b) {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-/** Parses one RESP2 reply from `buf` at `pos`: `[value, next]`, or null when incomplete. */
-function parseReply(buf, pos) {
-  if (pos >= buf.length) return null;
-  const end = crlf(buf, pos);
-  if (end < 0) return null;
-  const type = String.fromCharCode(buf[pos]);
-  const line = text(buf, pos + 1, end);
-  const next = end + 2;
-  switch (type) {
-    case "+":
-      return [line, next];
-    case "-":
-      return [new RedisError(line), next];
-    case ":":
-      return [Number(line), next];
-    case "$": {
-      const len = Number(line);
-      if (len < 0) return [null, next];
-      if (buf.length < next + len + 2) return null;
-      return [text(buf, next, next + len), next + len + 2];
-    }
-    case "*": {
-      const count = Number(line);
-      if (count < 0) return [null, next];
-      const items = [];
-      let at = next;
-      for (let i = 0; i < count; i++) {
-        const r = parseReply(buf, at);
-        if (r === null) return null;
-        items.push(r[0]);
-        at = r[1];
-      }
-      return [items, at];
-    }
-    default:
-      throw new RedisError(`protocol error: unexpected reply type ${JSON.stringify(type)}`);
-  }
-}
+/** Redis's own limit on one bulk string (proto-max-bulk-len). */
+const MAX_BULK_BYTES = 512 * 1024 * 1024;
+/** Longest header line (`+OK`, `-ERR …`, `$123`): longer is a protocol error. */
+const MAX_LINE_BYTES = 64 * 1024;
+/** Most elements in one array reply, and how deep arrays may nest. */
+const MAX_ARRAY_ITEMS = 1 << 20;
+const MAX_DEPTH = 16;
 
 export class RedisError extends Error {
   name = "RedisError";
 }
+
+/** The server sent bytes that are not RESP2, or a reply nobody asked for: the connection is reset. */
+export class RedisProtocolError extends RedisError {
+  name = "RedisProtocolError";
+}
+
+/** A RESP integer line (`-1`, `42`); anything else (`abc`, `1.5`, ``) is a protocol error. */
+function integer(line, what) {
+  if (!/^-?\d{1,16}$/.test(line))
+    throw new RedisProtocolError(
+      `redis: protocol error: ${what} ${JSON.stringify(line.slice(0, 32))}`,
+    );
+  return Number(line);
+}
+
+/**
+ * An incremental RESP2 reply parser. `push(bytes)` appends to one growable buffer (amortised
+ * linear: no concat per chunk); `next()` returns the next complete reply, or `INCOMPLETE`.
+ * Finished elements of an array are consumed as they complete, so no byte is parsed twice;
+ * only an incomplete header line or bulk string is looked at again (in O(1) for a bulk).
+ * Malformed input throws a RedisProtocolError.
+ */
+export class RespParser {
+  static INCOMPLETE = Symbol("incomplete");
+  #buf = new Uint8Array(4096);
+  #start = 0;
+  #end = 0;
+  /** Arrays being filled: `{ items, remaining }`, innermost last. */
+  #stack = [];
+  /** Where the CRLF search of an incomplete header line resumes. */
+  #scanned = 0;
+
+  /** Bytes buffered and not yet parsed into a reply. */
+  get buffered() {
+    return this.#end - this.#start;
+  }
+
+  /** Whether a reply is partly received (bytes buffered, or an array half filled). */
+  get pending() {
+    return this.#end > this.#start || this.#stack.length > 0;
+  }
+
+  push(chunk) {
+    const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
+    if (this.#end + bytes.length > this.#buf.length) {
+      const live = this.#end - this.#start;
+      if (live + bytes.length <= this.#buf.length / 2) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      } else {
+        let size = this.#buf.length;
+        while (size < (live + bytes.length) * 2) size *= 2;
+        const grown = new Uint8Array(size);
+        grown.set(this.#buf.subarray(this.#start, this.#end), 0);
+        this.#buf = grown;
+      }
+      this.#scanned -= this.#start;
+      this.#start = 0;
+      this.#end = live;
+    }
+    this.#buf.set(bytes, this.#end);
+    this.#end += bytes.length;
+  }
+
+  /** The CRLF ending the line at #start, or -1 (throws when the line is too long). */
+  #lineEnd() {
+    const buf = this.#buf;
+    for (let i = Math.max(this.#start, this.#scanned); i + 1 < this.#end; i++) {
+      if (buf[i] === 13 && buf[i + 1] === 10) return i;
+    }
+    this.#scanned = Math.max(this.#start, this.#end - 1);
+    if (this.#end - this.#start > MAX_LINE_BYTES)
+      throw new RedisProtocolError("redis: protocol error: a reply line longer than 64 KiB");
+    return -1;
+  }
+
+  /** The next complete element (scalar, bulk or an array header), or INCOMPLETE. */
+  #element() {
+    const INCOMPLETE = RespParser.INCOMPLETE;
+    if (this.#start >= this.#end) return INCOMPLETE;
+    const end = this.#lineEnd();
+    if (end < 0) return INCOMPLETE;
+    const buf = this.#buf;
+    const type = buf[this.#start];
+    const line = decoder.decode(buf.subarray(this.#start + 1, end));
+    const next = end + 2;
+    switch (type) {
+      case 43: // +
+        this.#consume(next);
+        return line;
+      case 45: // -
+        this.#consume(next);
+        return new RedisError(line);
+      case 58: // :
+        this.#consume(next);
+        return integer(line, "bad integer reply");
+      case 36: {
+        // $
+        const len = integer(line, "bad bulk length");
+        if (len < -1 || len > MAX_BULK_BYTES)
+          throw new RedisProtocolError(`redis: protocol error: bulk length ${len} out of range`);
+        if (len === -1) {
+          this.#consume(next);
+          return null;
+        }
+        if (this.#end < next + len + 2) return INCOMPLETE;
+        if (buf[next + len] !== 13 || buf[next + len + 1] !== 10)
+          throw new RedisProtocolError("redis: protocol error: bulk string without its CRLF");
+        const value = decoder.decode(buf.subarray(next, next + len));
+        this.#consume(next + len + 2);
+        return value;
+      }
+      case 42: {
+        // *
+        const count = integer(line, "bad array length");
+        if (count < -1 || count > MAX_ARRAY_ITEMS)
+          throw new RedisProtocolError(`redis: protocol error: array length ${count} out of range`);
+        this.#consume(next);
+        if (count === -1) return null;
+        if (count === 0) return [];
+        if (this.#stack.length >= MAX_DEPTH)
+          throw new RedisProtocolError("redis: protocol error: arrays nested too deep");
+        this.#stack.push({ items: [], remaining: count });
+        return ARRAY_OPENED;
+      }
+      default:
+        throw new RedisProtocolError(
+          `redis: protocol error: unexpected reply type ${JSON.stringify(String.fromCharCode(type))}`,
+        );
+    }
+  }
+
+  #consume(to) {
+    this.#start = to;
+    this.#scanned = to;
+    if (this.#start === this.#end) {
+      this.#start = 0;
+      this.#end = 0;
+      this.#scanned = 0;
+    }
+  }
+
+  /** The next complete reply, or `RespParser.INCOMPLETE`. */
+  next() {
+    for (;;) {
+      let value = this.#element();
+      if (value === RespParser.INCOMPLETE) return value;
+      if (value === ARRAY_OPENED) continue;
+      // Close every array this element completes.
+      for (;;) {
+        const top = this.#stack.at(-1);
+        if (top === undefined) return value;
+        top.items.push(value);
+        if (--top.remaining > 0) break;
+        this.#stack.pop();
+        value = top.items;
+      }
+    }
+  }
+}
+
+const ARRAY_OPENED = Symbol("array opened");
 
 /** A pipelining RESP2 connection; reconnects on the next command after it breaks. */
 export class RedisClient {
   #opts;
   #socket = null;
   #connecting = null;
-  #buf = new Uint8Array(0);
+  #parser = new RespParser();
   /** Callbacks of the replies still expected, in order. */
   #waiting = [];
 
@@ -168,11 +281,11 @@ export class RedisClient {
       });
     });
     socket.setNoDelay(true);
-    socket.on("data", (chunk) => this.#onData(chunk));
+    socket.on("data", (chunk) => this.#onData(socket, chunk));
     socket.on("error", () => {});
     socket.on("close", () => this.#onClose(socket));
     this.#socket = socket;
-    this.#buf = new Uint8Array(0);
+    this.#parser = new RespParser();
     const hello = [];
     if (this.#opts.password !== undefined) {
       hello.push(
@@ -193,30 +306,42 @@ export class RedisClient {
     }
   }
 
-  #onData(chunk) {
-    this.#buf = this.#buf.length ? concat(this.#buf, chunk) : new Uint8Array(chunk);
-    let pos = 0;
+  #onData(socket, chunk) {
+    if (this.#socket !== socket) return;
     try {
+      // Bytes nobody asked for are not Redis talking to us: reset rather than buffer them.
+      if (this.#waiting.length === 0)
+        throw new RedisProtocolError("redis: protocol error: data with no command pending");
+      this.#parser.push(chunk);
       while (this.#waiting.length) {
-        const r = parseReply(this.#buf, pos);
-        if (r === null) break;
-        pos = r[1];
-        this.#waiting.shift().resolve(r[0]);
+        const reply = this.#parser.next();
+        if (reply === RespParser.INCOMPLETE) break;
+        this.#waiting.shift().resolve(reply);
       }
+      if (this.#waiting.length === 0 && this.#parser.pending)
+        throw new RedisProtocolError("redis: protocol error: a reply nobody asked for");
     } catch (e) {
-      this.#socket?.destroy(e);
+      this.#reset(
+        e instanceof RedisError ? e : new RedisProtocolError(`redis: protocol error: ${e}`),
+      );
       return;
     }
-    this.#buf = this.#buf.subarray(pos);
-    if (!this.#waiting.length) this.#socket?.unref();
+    if (!this.#waiting.length) socket.unref();
+  }
+
+  /** Drops the connection: every waiting command rejects with `error`; the next reconnects. */
+  #reset(error) {
+    const socket = this.#socket;
+    this.#socket = null;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const w of waiting) w.reject(error);
+    socket?.destroy();
   }
 
   #onClose(socket) {
     if (this.#socket !== socket) return;
-    this.#socket = null;
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const w of waiting) w.reject(new RedisError(`redis: connection to ${this.address} lost`));
+    this.#reset(new RedisError(`redis: connection to ${this.address} lost`));
   }
 
   /** Writes commands in one go; resolves to their replies (errors as RedisError values). */

@@ -3,9 +3,11 @@
 //! per-request controls, the backend port and the in-memory LRU. No I/O and no router state
 //! here; `router::cache` wires it into calls.
 
+pub mod breaker;
 mod config;
 mod lru;
 
+pub use breaker::Breaker;
 pub use config::{parse as parse_config, CacheConfig, CallTypes, DEFAULT_MAX_SIZE_BYTES};
 pub use lru::LocalCache;
 
@@ -195,6 +197,33 @@ pub fn storage_key(
     match namespace {
         Some(ns) if !ns.is_empty() => format!("{ns}:{hash}"),
         _ => hash,
+    }
+}
+
+/// The longest a request's own `cache: { ttl }` may keep an answer: 24 hours, or the
+/// operator's `cache_kwargs.ttl` when that is longer.
+pub const MAX_REQUEST_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The TTL of an answer: the request's `ttl` (clamped to [`MAX_REQUEST_TTL_MS`] or the
+/// operator's TTL, whichever is longer), else the operator's.
+pub fn request_ttl_ms(requested: Option<u64>, configured: u64) -> u64 {
+    match requested {
+        Some(ttl) => ttl.min(MAX_REQUEST_TTL_MS.max(configured)),
+        None => configured,
+    }
+}
+
+/// The key namespace of a request: the request's `cache.namespace` nested inside the
+/// operator's `cache_kwargs.namespace` (`<operator>:<request>`), so a caller can partition
+/// its own entries but never step outside the operator's.
+pub fn nested_namespace(operator: Option<&str>, request: Option<&str>) -> Option<String> {
+    let operator = operator.filter(|s| !s.is_empty());
+    let request = request.filter(|s| !s.is_empty());
+    match (operator, request) {
+        (Some(op), Some(req)) => Some(format!("{op}:{req}")),
+        (Some(op), None) => Some(op.to_string()),
+        (None, Some(req)) => Some(req.to_string()),
+        (None, None) => None,
     }
 }
 

@@ -195,6 +195,9 @@ pub struct Deployment {
     pub model: String,
     pub api_key: Option<Secret>,
     pub api_base: Option<String>,
+    /// `api_base` as shown in listings, `_hidden_params`, health output and cache entries:
+    /// userinfo and query values replaced by `***`.
+    pub api_base_shown: Option<String>,
     pub api_version: Option<String>,
     pub organization: Option<String>,
     pub timeout_ms: Option<u64>,
@@ -367,6 +370,9 @@ impl Deployment {
             provider,
             model,
             api_key: opt_str(params, "api_key", &field("api_key"))?.map(Secret::new),
+            api_base_shown: api_base
+                .as_deref()
+                .map(|b| redact_url(b.trim_end_matches('/'))),
             api_base: api_base.map(|b| b.trim_end_matches('/').to_string()),
             api_version: opt_str(params, "api_version", &field("api_version"))?,
             organization: opt_str(params, "organization", &field("organization"))?,
@@ -433,6 +439,34 @@ impl Deployment {
             .map(|(_, v)| v.expose())
     }
 
+    /// Every credential the deployment holds, as text: the API key, every header value,
+    /// the provider settings, and the userinfo and query values of `api_base`. Error
+    /// messages are scrubbed of all of them ([`crate::redact::Redactor`]).
+    pub fn secrets(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .api_key
+            .iter()
+            .chain(self.headers.iter().map(|(_, v)| v))
+            .map(Secret::expose)
+            .collect();
+        // Provider settings that are not credentials (region, project, location) stay.
+        out.extend(
+            self.provider_params
+                .iter()
+                .filter(|(k, _)| is_secret_field(k))
+                .map(|(_, v)| v.expose()),
+        );
+        if let Some(base) = &self.api_base {
+            out.extend(url_secrets(base));
+        }
+        out
+    }
+
+    /// A redactor for this deployment's [`secrets`](Self::secrets).
+    pub fn redactor(&self) -> crate::redact::Redactor {
+        crate::redact::Redactor::new(self.secrets())
+    }
+
     /// The deployment as `getDeployments()` shows it: secrets replaced by `"***"`.
     pub fn redacted(&self) -> Value {
         serde_json::json!({
@@ -443,7 +477,9 @@ impl Deployment {
     }
 }
 
-/// `litellm_params` with every credential (and credential-bearing header) replaced by `"***"`.
+/// `litellm_params` with every credential replaced by `"***"`: secret-named fields, every
+/// header value (a header is configured to carry something the caller should not see), and
+/// the userinfo and query values of `api_base` / `base_url`.
 fn redact_params(params: &Map<String, Value>) -> Map<String, Value> {
     let mut params = params.clone();
     for (key, value) in params.iter_mut() {
@@ -452,15 +488,95 @@ fn redact_params(params: &Map<String, Value>) -> Map<String, Value> {
         }
         if matches!(key.as_str(), "extra_headers" | "headers") {
             if let Value::Object(h) = value {
-                for (name, v) in h.iter_mut() {
-                    if is_secret_header(name) {
+                for v in h.values_mut() {
+                    if !v.is_null() {
                         *v = Value::String("***".into());
                     }
                 }
             }
         }
+        if matches!(key.as_str(), "api_base" | "base_url") {
+            if let Value::String(url) = value {
+                *url = redact_url(url);
+            }
+        }
     }
     params
+}
+
+/// A byte range of a URL.
+type Span = Option<(usize, usize)>;
+
+/// The userinfo and the query of a URL, as byte ranges, when present.
+fn url_parts(url: &str) -> (Span, Span) {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return (None, None);
+    };
+    let rest = url.get(scheme_end..).unwrap_or_default();
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..authority_len).unwrap_or_default();
+    let userinfo = authority.rfind('@').map(|at| (scheme_end, scheme_end + at));
+    let query = url.find('?').map(|q| {
+        let end = url.find('#').filter(|h| *h > q).unwrap_or(url.len());
+        (q + 1, end)
+    });
+    (userinfo, query)
+}
+
+/// `url` with its userinfo shown as `***@` and every query value as `***`
+/// (`https://***@host/v1?key=***`).
+pub fn redact_url(url: &str) -> String {
+    let (userinfo, query) = url_parts(url);
+    let mut out = String::with_capacity(url.len());
+    let mut pos = 0;
+    if let Some((from, to)) = userinfo {
+        out.push_str(url.get(..from).unwrap_or_default());
+        out.push_str("***");
+        pos = to;
+    }
+    match query {
+        Some((from, to)) if from >= pos => {
+            out.push_str(url.get(pos..from).unwrap_or_default());
+            let pairs: Vec<String> = url
+                .get(from..to)
+                .unwrap_or_default()
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) => format!("{name}=***"),
+                    None if pair.is_empty() => String::new(),
+                    None => "***".to_string(),
+                })
+                .collect();
+            out.push_str(&pairs.join("&"));
+            out.push_str(url.get(to..).unwrap_or_default());
+        }
+        _ => out.push_str(url.get(pos..).unwrap_or_default()),
+    }
+    out
+}
+
+/// The credentials inside a URL: the user, the password and every query value (decoded
+/// forms are caught by the redactor).
+fn url_secrets(url: &str) -> Vec<&str> {
+    let (userinfo, query) = url_parts(url);
+    let mut out = Vec::new();
+    if let Some(info) = userinfo.and_then(|(from, to)| url.get(from..to)) {
+        match info.split_once(':') {
+            Some((user, password)) => {
+                out.push(user);
+                out.push(password);
+            }
+            None => out.push(info),
+        }
+    }
+    if let Some(q) = query.and_then(|(from, to)| url.get(from..to)) {
+        out.extend(
+            q.split('&')
+                .filter_map(|pair| pair.split_once('=').map(|(_, v)| v)),
+        );
+    }
+    out.retain(|s| !s.is_empty());
+    out
 }
 
 /// Field names whose values are credentials.
@@ -595,4 +711,26 @@ pub fn stable_id(model_group: &str, params: &Map<String, Value>) -> String {
         }
     }
     crate::hash::sha256_hex(text.as_bytes())
+}
+
+#[cfg(test)]
+mod url_tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::{redact_url, url_secrets};
+
+    #[test]
+    fn api_base_credentials_are_hidden_and_listed() {
+        let url = "https://user:p%40ss@h.test:8443/v1?token=t0k3n-value&key=abc123&x";
+        assert_eq!(
+            redact_url(url),
+            "https://***@h.test:8443/v1?token=***&key=***&***"
+        );
+        assert_eq!(
+            url_secrets(url),
+            vec!["user", "p%40ss", "t0k3n-value", "abc123"]
+        );
+        assert_eq!(redact_url("http://h/v1"), "http://h/v1");
+        assert_eq!(redact_url("http://h/a@b/v1"), "http://h/a@b/v1");
+        assert!(url_secrets("http://h/v1").is_empty());
+    }
 }

@@ -31,6 +31,9 @@ pub struct RequestContext {
     /// Ask for a streamed reply (the router has removed `stream`/`stream_options` from the
     /// body; the provider adds what its API needs, including usage in the stream).
     pub stream: bool,
+    /// Random bits from the host's randomness port (seeded from its crypto), for values that
+    /// must not be guessable, such as a multipart boundary.
+    pub entropy: u64,
 }
 
 pub trait Provider {
@@ -245,13 +248,42 @@ pub fn unsupported(provider: &str, endpoint: Endpoint) -> LlmError {
     ))
 }
 
-/// Joins an API base and an endpoint path without doubling slashes.
+/// Joins an API base and an endpoint path without doubling slashes. A query string on the
+/// base stays a query string: the path goes before it (`https://h/v1?key=k` +
+/// `chat/completions` → `https://h/v1/chat/completions?key=k`), and a query on the path is
+/// appended to the base's.
 pub fn join_url(base: &str, path: &str) -> String {
-    format!(
+    let (base, fragment) = match base.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (base, None),
+    };
+    let (base_path, base_query) = match base.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (base, None),
+    };
+    let (path, path_query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let mut url = format!(
         "{}/{}",
-        base.trim_end_matches('/'),
+        base_path.trim_end_matches('/'),
         path.trim_start_matches('/')
-    )
+    );
+    let queries: Vec<&str> = [base_query, path_query]
+        .into_iter()
+        .flatten()
+        .filter(|q| !q.is_empty())
+        .collect();
+    if !queries.is_empty() {
+        url.push('?');
+        url.push_str(&queries.join("&"));
+    }
+    if let Some(f) = fragment {
+        url.push('#');
+        url.push_str(f);
+    }
+    url
 }
 
 /// The message inside an OpenAI-style error body, else a short, safe description of the body.
@@ -280,5 +312,27 @@ pub fn error_message(response: &HttpResponse) -> String {
     } else {
         let cut: String = trimmed.chars().take(300).collect();
         format!("HTTP {}: {cut}", response.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::join_url;
+
+    #[test]
+    fn join_url_puts_the_path_before_the_query() {
+        assert_eq!(
+            join_url("http://h/v1/", "/chat/completions"),
+            "http://h/v1/chat/completions"
+        );
+        assert_eq!(
+            join_url("http://h/v1?key=k", "chat/completions"),
+            "http://h/v1/chat/completions?key=k"
+        );
+        assert_eq!(
+            join_url("http://h/v1/?key=k#f", "models/x:generate?alt=sse"),
+            "http://h/v1/models/x:generate?key=k&alt=sse#f"
+        );
     }
 }

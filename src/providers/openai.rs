@@ -120,11 +120,7 @@ pub fn build_upload(
 ) -> Result<HttpRequest, LlmError> {
     body.insert("model".into(), Value::String(model.to_string()));
     body.remove("file");
-    let (content_type, bytes) = multipart(
-        &body,
-        upload,
-        ctx.now_ms.to_bits() ^ upload.bytes.len() as u64,
-    );
+    let (content_type, bytes) = multipart(&body, upload, ctx.entropy)?;
     let mut headers = vec![("content-type".to_string(), content_type)];
     headers.extend(auth);
     headers.extend(

@@ -24,7 +24,11 @@ pub(super) struct ResponseCache {
 
 impl ResponseCache {
     pub(super) fn new(config: CacheConfig, ports: &Ports) -> ResponseCache {
-        let backend = ports.cache.clone().unwrap_or_else(|| {
+        // A host store sits behind a circuit breaker: dead or slow, it is bypassed.
+        let host = ports.cache.clone().map(|store| -> Rc<dyn CacheBackend> {
+            Rc::new(cache::Breaker::new(store, Rc::clone(&ports.clock)))
+        });
+        let backend = host.unwrap_or_else(|| {
             Rc::new(LocalCache::new(
                 Rc::clone(&ports.clock),
                 config.max_size_bytes,
@@ -144,12 +148,9 @@ impl Router {
         fields: &Map<String, Value>,
     ) -> String {
         let group = config.key_group(&self.resolve_alias(&opts.model));
-        let namespace = opts
-            .cache
-            .namespace
-            .as_deref()
-            .or(config.namespace.as_deref());
-        cache::storage_key(namespace, call, &group, fields)
+        let namespace =
+            cache::nested_namespace(config.namespace.as_deref(), opts.cache.namespace.as_deref());
+        cache::storage_key(namespace.as_deref(), call, &group, fields)
     }
 
     pub(super) fn cache_plan(&self, call: &Call) -> Option<Plan> {
@@ -222,7 +223,7 @@ impl Router {
         if opts.cache.no_store {
             return;
         }
-        let ttl_ms = opts.cache.ttl_ms.unwrap_or(cache.config.ttl_ms);
+        let ttl_ms = cache::request_ttl_ms(opts.cache.ttl_ms, cache.config.ttl_ms);
         let now = self.now();
         let entry = Entry {
             stored_at_ms: now,
@@ -337,20 +338,27 @@ impl Router {
     async fn call_whole(&self, call: Call, key: String, started: f64) -> Result<Routed, LlmError> {
         let controls = call.opts.cache.clone();
         let group = call.opts.model.clone();
+        // A `no-store` request neither joins an identical request in flight nor lets others
+        // join its own: its answer is not to be shared.
+        let coalesce = !controls.no_cache && !controls.no_store;
         if !controls.no_cache {
-            if let Some(e) = self.follow_flight(&key).await {
-                return Ok(self.serve_hit(&group, e.body, e.origin, started));
+            if coalesce {
+                if let Some(e) = self.follow_flight(&key).await {
+                    return Ok(self.serve_hit(&group, e.body, e.origin, started));
+                }
             }
             if let Some(e) = self.cache_get(&key, controls.max_age_ms).await {
                 return Ok(self.serve_hit(&group, e.body, e.origin, started));
             }
             // Another request may have started the same call while the lookup awaited.
-            if let Some(e) = self.follow_flight(&key).await {
-                return Ok(self.serve_hit(&group, e.body, e.origin, started));
+            if coalesce {
+                if let Some(e) = self.follow_flight(&key).await {
+                    return Ok(self.serve_hit(&group, e.body, e.origin, started));
+                }
             }
         }
         let guard = match self.response_cache() {
-            Some(cache) if !controls.no_cache && !cache.flights.borrow().contains_key(&key) => {
+            Some(cache) if coalesce && !cache.flights.borrow().contains_key(&key) => {
                 let flight = Rc::new(Flight::default());
                 cache
                     .flights

@@ -128,6 +128,7 @@ impl Router {
             now_ms: self.now(),
             bearer_token: None,
             stream: false,
+            entropy: 0,
         };
         let provider = providers::lookup(&d.provider).ok_or_else(|| {
             LlmError::bad_request(format!("provider {} is not supported", d.provider))

@@ -398,7 +398,7 @@ impl Router {
             model_id: d.id.clone(),
             model_group: d.model_group.clone(),
             custom_llm_provider: d.provider.clone(),
-            api_base: d.api_base.clone(),
+            api_base: d.api_base_shown.clone(),
             response_cost,
             cache_hit: false,
             attempts: call.attempts,
@@ -868,6 +868,7 @@ impl Router {
             now_ms: self.now(),
             bearer_token,
             stream: call.opts.stream,
+            entropy: self.inner.ports.rng.next_u64(),
         };
         let body = std::mem::take(&mut plan.body);
         match &call.upload {
@@ -1013,21 +1014,12 @@ impl Drop for InFlight {
     }
 }
 
-/// Adds the deployment's identity to an error and scrubs its credentials (the API key and
-/// every extra header value) from the message, even when the upstream echoed them.
+/// Adds the deployment's identity to an error and scrubs its credentials (the API key, every
+/// extra header value, provider credentials, `api_base` userinfo and query values) from the
+/// message in any encoding, even when the upstream echoed them altered, and masks tokens that
+/// look like credentials ([`crate::redact`]).
 fn annotate(mut e: LlmError, d: &Deployment) -> LlmError {
-    let secrets = d
-        .api_key
-        .iter()
-        .chain(d.headers.iter().map(|(_, v)| v))
-        .chain(d.provider_params.iter().map(|(_, v)| v))
-        .map(|s| s.expose())
-        .filter(|s| s.len() >= 4);
-    for secret in secrets {
-        if e.message.contains(secret) {
-            e.message = e.message.replace(secret, "***");
-        }
-    }
+    e.message = d.redactor().scrub(&e.message);
     e.llm_provider = Some(d.provider.clone());
     e.model = Some(d.model.clone());
     e.model_group = Some(d.model_group.clone());

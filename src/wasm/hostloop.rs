@@ -231,7 +231,12 @@ impl RouterCore {
 
     /// Makes the attempt `next` answered `0` for, with the caller's request as JSON text.
     /// Resolves to the envelope when it answered (the call ends), else undefined.
-    pub fn exchange(&self, handle: u32, request: String) -> js_sys::Promise {
+    pub fn exchange(
+        &self,
+        handle: u32,
+        request: String,
+        cancel: Option<js_sys::Promise>,
+    ) -> js_sys::Promise {
         let router = self.router.clone();
         let slot = self.hosts.take(handle);
         let hosts = Rc::clone(&self.hosts);
@@ -241,7 +246,12 @@ impl RouterCore {
                 Ok(body) => body,
                 Err(e) => return Err(e),
             };
-            match router.exchange_for_host(&mut slot.call, body).await {
+            let answer = super::or_cancelled(
+                async { Ok(router.exchange_for_host(&mut slot.call, body).await) },
+                cancel,
+            )
+            .await?;
+            match answer {
                 Some(routed) => Ok(JsValue::from_str(&envelope(&routed))),
                 None => {
                     hosts.put(handle, slot);

@@ -26,6 +26,25 @@ fn js_error(e: &LlmError) -> JsValue {
     js_sys::JSON::parse(&e.to_json().to_string()).unwrap_or_else(|_| JsValue::from_str(&e.message))
 }
 
+/// Runs `work` until it settles or `cancel` (a Promise the JS host resolves when the caller's
+/// `AbortSignal` fires) does. Cancelled, `work` is dropped, which aborts its fetch (the
+/// transport's AbortOnDrop) and ends its bookkeeping; the result is `Err(undefined)`, which
+/// the JS side replaces with the signal's reason.
+async fn or_cancelled<T>(
+    work: impl std::future::Future<Output = Result<T, JsValue>>,
+    cancel: Option<js_sys::Promise>,
+) -> Result<T, JsValue> {
+    let Some(cancel) = cancel else {
+        return work.await;
+    };
+    let cancelled = wasm_bindgen_futures::JsFuture::from(cancel);
+    futures_util::pin_mut!(work);
+    match futures_util::future::select(work, cancelled).await {
+        futures_util::future::Either::Left((result, _)) => result,
+        futures_util::future::Either::Right(_) => Err(JsValue::UNDEFINED),
+    }
+}
+
 /// The JS host's ports: `fetch` (a function, else `globalThis.fetch`) with AbortController
 /// timeouts, `setTimeout` sleeps, the `Date` clock, `crypto` entropy and `logger` (an object
 /// with debug/info/warn/error, else `console`). Errs when there is no fetch at all.
@@ -106,6 +125,7 @@ impl RouterCore {
         file: Option<Vec<u8>>,
         filename: Option<String>,
         content_type: Option<String>,
+        cancel: Option<js_sys::Promise>,
     ) -> js_sys::Promise {
         let router = self.router.clone();
         let endpoint = endpoint_of(endpoint);
@@ -118,7 +138,12 @@ impl RouterCore {
             let endpoint =
                 endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
             let body = request_object(&request)?;
-            match router.call_with_upload(endpoint, body, upload).await {
+            let routed = or_cancelled(
+                async { Ok(router.call_with_upload(endpoint, body, upload).await) },
+                cancel,
+            )
+            .await?;
+            match routed {
                 Ok(Routed {
                     audio: Some(audio),
                     hidden,
@@ -150,17 +175,28 @@ impl RouterCore {
 
     /// Serves a `stream: true` request; resolves (once the first chunk has arrived) to a
     /// `StreamCore`, or rejects with an error object.
-    pub fn stream(&self, endpoint: &str, request: String) -> js_sys::Promise {
+    pub fn stream(
+        &self,
+        endpoint: &str,
+        request: String,
+        cancel: Option<js_sys::Promise>,
+    ) -> js_sys::Promise {
         let router = self.router.clone();
         let endpoint = endpoint_of(endpoint);
         wasm_bindgen_futures::future_to_promise(async move {
             let endpoint =
                 endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
             let body = request_object(&request)?;
-            let stream = router
-                .call_stream(endpoint, body)
-                .await
-                .map_err(|e| js_error(&e))?;
+            let stream = or_cancelled(
+                async {
+                    router
+                        .call_stream(endpoint, body)
+                        .await
+                        .map_err(|e| js_error(&e))
+                },
+                cancel,
+            )
+            .await?;
             Ok(StreamCore::new(stream).into())
         })
     }

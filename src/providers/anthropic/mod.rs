@@ -72,11 +72,12 @@ pub struct Anthropic;
 
 /// `{api_base}/v1/messages`, unless the base already names that path.
 pub fn messages_url(api_base: Option<&str>) -> String {
-    let base = api_base.unwrap_or(DEFAULT_API_BASE).trim_end_matches('/');
-    if base.ends_with("/v1/messages") {
+    let base = api_base.unwrap_or(DEFAULT_API_BASE);
+    let path = base.split(['?', '#']).next().unwrap_or_default();
+    if path.trim_end_matches('/').ends_with("/v1/messages") {
         base.to_string()
     } else {
-        format!("{base}/v1/messages")
+        super::join_url(base, "v1/messages")
     }
 }
 

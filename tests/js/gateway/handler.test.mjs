@@ -339,7 +339,7 @@ describe("requests", () => {
   });
 
   it(
-    "/health and /health/readiness answer without a key; readiness is 503 when all cool down",
+    "/health and /health/readiness answer without a key (counts only with one); 503 when all cool down",
     T,
     async () => {
       const router = new Router({
@@ -352,6 +352,8 @@ describe("requests", () => {
       assert.deepEqual(await (await call(router, "/health")).json(), { status: "healthy" });
       let res = await call(router, "/health/readiness");
       assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { status: "ready" });
+      res = await call(router, "/health/readiness", { key: MASTER });
       assert.deepEqual(await res.json(), { status: "ready", deployments: 2, available: 2 });
       mock.script("a", { error: "rate_limit" });
       mock.script("b", { error: "rate_limit" });
@@ -362,6 +364,8 @@ describe("requests", () => {
         });
       res = await call(router, "/health/readiness");
       assert.equal(res.status, 503);
+      assert.deepEqual(await res.json(), { status: "not ready" });
+      res = await call(router, "/health/readiness", { key: MASTER });
       assert.deepEqual(await res.json(), { status: "not ready", deployments: 2, available: 0 });
     },
   );

@@ -139,7 +139,7 @@ describe("transcription and speech", () => {
     assert.equal(call.path, "/whisper/v1/audio/transcriptions");
     assert.match(
       call.headers["content-type"],
-      /^multipart\/form-data; boundary=llmux-[0-9a-f]{16}$/,
+      /^multipart\/form-data; boundary=llmux-[0-9a-f]{32}$/,
     );
     assert.equal(call.headers.authorization, "Bearer sk-test-whisper");
     const body = String(call.body);

@@ -257,3 +257,129 @@ describe("redirects never carry credentials", () => {
     );
   }
 });
+
+describe("altered echoes, api_base credentials and header values (#16)", () => {
+  // A key with characters that URL-encoding and base64 change.
+  const KEY = "sk-live/SECRET+key=1234/abcd";
+  const router = (params = {}, options = {}) =>
+    new Router({
+      model_list: [
+        {
+          model_name: "solo",
+          litellm_params: {
+            model: "openai/mock-s",
+            api_base: mock.base("s"),
+            api_key: KEY,
+            ...params,
+          },
+          model_info: { id: "s" },
+        },
+      ],
+      num_retries: 0,
+      ...options,
+    });
+  const b64 = (s) => Buffer.from(s).toString("base64");
+  const variants = {
+    "URL-encoded": encodeURIComponent(KEY),
+    "upper-cased": KEY.toUpperCase(),
+    "lower-cased": KEY.toLowerCase(),
+    "minus its last character": KEY.slice(0, -1),
+    "minus its first character": KEY.slice(1),
+    base64: b64(KEY),
+    base64url: Buffer.from(KEY).toString("base64url"),
+    "base64 of user:key (Basic auth)": b64(`user:${KEY}`),
+    hex: Buffer.from(KEY).toString("hex"),
+    "JSON-escaped slashes": KEY.replaceAll("/", "\\/"),
+  };
+
+  for (const [how, echoed] of Object.entries(variants)) {
+    it(`an upstream error echoing the key ${how} reaches the caller scrubbed`, T, async () => {
+      mock.script("s", echo401(echoed));
+      const err = await rejection(router().completion(chatRequest("solo")));
+      assert.ok(err instanceof errors.AuthenticationError, err.name);
+      assert.match(err.message, /Incorrect API key provided: /);
+      for (const text of renderings(err)) {
+        assert.ok(!text.includes(echoed), `${how} leaks: ${text}`);
+        assert.ok(!text.toLowerCase().includes("secret+key"), `${how} leaks: ${text}`);
+      }
+    });
+  }
+
+  it("a credential-shaped token no deployment holds is masked too", T, async () => {
+    const minted = "ya29.a0AfH6SMBc-minted-access-token-0123456789";
+    mock.script("s", echo401(`Bearer ${minted}`));
+    const err = await rejection(router().completion(chatRequest("solo")));
+    for (const text of renderings(err)) assert.ok(!text.includes("minted-access"), text);
+  });
+
+  it(
+    "a query token in api_base is sent upstream, after the path, and shown nowhere",
+    T,
+    async () => {
+      const TOKEN = "qtok-SECRET-77aa";
+      const store = new Map();
+      const r = router(
+        { api_base: `${mock.base("s")}?token=${TOKEN}&key=k2-SECRET-88bb` },
+        { cache_responses: true, cache: store },
+      );
+      const res = await r.completion(chatRequest("solo"));
+      const call = mock.callsTo("s")[0];
+      assert.equal(call.path, "/s/v1/chat/completions", "the path goes before the query");
+      assert.equal(call.query.token, TOKEN);
+      assert.equal(res._hidden_params.api_base, `${mock.base("s")}?token=***&key=***`);
+      const shown = JSON.stringify([
+        r.getDeployments(),
+        res._hidden_params,
+        await r.healthCheck(),
+        await r.getUsageStats(),
+      ]);
+      assert.ok(!shown.includes(TOKEN) && !shown.includes("k2-SECRET"), shown);
+      assert.ok(shown.includes("token=***"));
+      // The cached entry (and its hit) carry the shown form only.
+      const hit = await r.completion(chatRequest("solo"));
+      assert.equal(hit._hidden_params.cache_hit, true);
+      assert.ok(!JSON.stringify(hit._hidden_params).includes(TOKEN));
+      const stored = [...store.values()].join("\n");
+      assert.ok(stored.includes('"api_base"') && stored.includes("token=***"), stored);
+      assert.ok(!stored.includes(TOKEN) && !stored.includes("k2-SECRET"), stored);
+      // An upstream error echoing the whole URL is scrubbed as well.
+      mock.script("s", echo401(`${mock.base("s")}/chat/completions?token=${TOKEN}`));
+      const err = await rejection(r.completion(chatRequest("solo", { temperature: 0.3 })));
+      for (const text of renderings(err)) assert.ok(!text.includes(TOKEN), text);
+    },
+  );
+
+  it(
+    "userinfo in api_base never appears in listings, health output or transport errors",
+    T,
+    async () => {
+      const base = mock.base("s").replace("http://", "http://admin:pw-SECRET-99@");
+      const r = router({ api_base: base });
+      const listed = r.getDeployments()[0].litellm_params.api_base;
+      assert.equal(listed, mock.base("s").replace("http://", "http://***@"));
+      const health = await r.healthCheck();
+      // Node's fetch refuses a URL with credentials: a transport error that quotes the URL.
+      const err = await rejection(r.completion(chatRequest("solo")));
+      assert.ok(err instanceof errors.LlmuxError, `${err.name}: ${err.message}`);
+      for (const text of [...renderings(err), JSON.stringify(health), JSON.stringify(listed)]) {
+        assert.ok(!text.includes("pw-SECRET") && !text.includes("admin:"), text);
+      }
+    },
+  );
+
+  it("every configured header value is hidden, whatever the header's name", T, async () => {
+    const VALUE = "custom-SECRET-value-42";
+    const r = router({
+      headers: { "x-tenant": VALUE },
+      extra_headers: { "x-other": "plain-ish-value" },
+    });
+    const listed = r.getDeployments()[0].litellm_params;
+    assert.deepEqual(listed.headers, { "x-tenant": "***" });
+    assert.deepEqual(listed.extra_headers, { "x-other": "***" });
+    mock.script("s", echo401(`tenant ${VALUE} unknown`));
+    const err = await rejection(r.completion(chatRequest("solo")));
+    assert.equal(mock.callsTo("s")[0].headers["x-tenant"], VALUE, "still sent upstream");
+    for (const text of renderings(err)) assert.ok(!text.includes(VALUE), text);
+    assert.ok(!JSON.stringify(await r.healthCheck()).includes(VALUE));
+  });
+});

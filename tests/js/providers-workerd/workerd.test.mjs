@@ -652,7 +652,7 @@ describe("providers in workerd", () => {
       assert.equal(call.headers.authorization, "Bearer sk-w");
       assert.match(
         call.headers["content-type"],
-        /^multipart\/form-data; boundary=llmux-[0-9a-f]{16}$/,
+        /^multipart\/form-data; boundary=llmux-[0-9a-f]{32}$/,
       );
       const body = String(call.body);
       assert.match(body, /name="model"\r\n\r\nwhisper-1\r\n/);

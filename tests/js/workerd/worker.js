@@ -5,7 +5,11 @@
 //   UPSTREAM_KEY  resolved through `api_key: "os.environ/UPSTREAM_KEY"` via the `env` option
 //
 // POST /run  { deployments?: [{ group, mock, id, weight?, params? }], model_list?, options?,
-//              endpoint?: "completion" | "embedding", request, count? }
+//              endpoint?: "completion" | "embedding", request, count?, abort_after_ms?,
+//              via_gateway? }
+//   `abort_after_ms`: each call gets `{ signal }` from an AbortController aborted then;
+//   `via_gateway`: the call goes through router.fetch (master key "sk-gw") with that signal
+//   on the Request, and its result is { ok, status }.
 //   → { config_error } when `new Router` throws, else { elapsed_ms, results: [...] } with one
 //     entry per call (`count` calls in parallel): { ok, body, hidden } or { ok: false, error }.
 // POST /stream { deployments, options?, request, break_after? }
@@ -62,9 +66,28 @@ async function run(env, spec) {
   const method = spec.endpoint ?? "completion";
   const count = Math.min(Math.max(spec.count ?? 1, 1), 200);
   const started = Date.now();
+  const options = () => {
+    if (spec.abort_after_ms === undefined) return undefined;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), spec.abort_after_ms);
+    return { signal: controller.signal };
+  };
+  const one = (request) => {
+    if (!spec.via_gateway) return router[method](request, options());
+    return router
+      .fetch(
+        new Request("http://gateway.test/v1/chat/completions", {
+          method: "POST",
+          headers: { authorization: "Bearer sk-gw", "content-type": "application/json" },
+          body: JSON.stringify(request),
+          signal: options()?.signal,
+        }),
+      )
+      .then((res) => ({ status: res.status, _hidden_params: null }));
+  };
   const settled = await Promise.allSettled(
     Array.from({ length: count }, (_, i) =>
-      router[method](
+      one(
         count === 1
           ? spec.request
           : { ...spec.request, messages: [{ role: "user", content: `request ${i}` }] },

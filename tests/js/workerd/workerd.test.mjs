@@ -290,3 +290,40 @@ test("an error before the first chunk is retried inside workerd", async () => {
   assert.equal(await openaiText(res), "Hello from b");
   assert.equal(mock.calls.length, 2);
 });
+
+test("{ signal } aborts the upstream request in workerd (host loop and the core's fetch)", async () => {
+  for (const [name, params] of [
+    ["wd-sig-host", {}],
+    ["wd-sig-core", { max_retries: 1 }],
+  ]) {
+    mock.script(name, { hang: true });
+    const before = mock.stats.aborted;
+    const out = await run({
+      deployments: [{ group: "sig", mock: name, id: name, params }],
+      options: { num_retries: 2, timeout: 30 },
+      request: { model: "sig", messages },
+      abort_after_ms: 300,
+    });
+    const [r] = out.results;
+    assert.equal(r.ok, false, JSON.stringify(r));
+    assert.equal(r.error.name, "AbortError", JSON.stringify(r.error));
+    assert.ok(out.elapsed_ms < 5000, `${out.elapsed_ms} ms`);
+    await eventually(() => mock.stats.aborted === before + 1, `${name} upstream aborted`);
+    assert.equal(mock.callsTo(name).length, 1, "no retry after the caller left");
+  }
+});
+
+test("router.fetch passes the Request's signal on in workerd", async () => {
+  mock.script("wd-sig-gw", { hang: true });
+  const before = mock.stats.aborted;
+  const out = await run({
+    deployments: [{ group: "sig", mock: "wd-sig-gw", id: "wd-sig-gw" }],
+    options: { timeout: 30, gateway: { master_key: "sk-gw" } },
+    request: { model: "sig", messages },
+    abort_after_ms: 300,
+    via_gateway: true,
+  });
+  assert.ok(out.elapsed_ms < 5000, `${out.elapsed_ms} ms`);
+  await eventually(() => mock.stats.aborted === before + 1, "gateway upstream aborted");
+  assert.equal(mock.callsTo("wd-sig-gw").length, 1);
+});
