@@ -445,3 +445,31 @@ fn litellms_wildcard_config_routes() {
         let _ = provider;
     }
 }
+
+#[test]
+fn listings_expand_provider_patterns_from_the_price_data() {
+    let (router, _) = router_with(
+        json!({"model_list": [
+            entry("chat", "openai/gpt-4o-mini", A, "c"),
+            entry("anthropic/claude-haiku-*", "anthropic/claude-haiku-*", B, "h"),
+            entry("team-a/*", "openai/*", A, "t"),
+            {"model_name": "*", "litellm_params": {"model": "*"}, "model_info": {"id": "any"}},
+        ]}),
+        1,
+    );
+    let table = router.table();
+    let listed = table.listed_models();
+    assert_eq!(listed[0], "chat");
+    assert!(listed.contains(&"anthropic/claude-haiku-4-5".to_string()), "{listed:?}");
+    assert!(listed
+        .iter()
+        .filter(|m| m.starts_with("anthropic/"))
+        .all(|m| m.starts_with("anthropic/claude-haiku-")));
+    assert!(!listed.iter().any(|m| m.starts_with("anthropic/claude-sonnet")));
+    // Patterns that name no provider are listed as themselves.
+    assert!(listed.contains(&"team-a/*".to_string()));
+    assert!(listed.contains(&"*".to_string()));
+    assert_eq!(table.group_of("team-a/gpt-4o"), Some("team-a/*"));
+    assert_eq!(table.group_of("chat"), Some("chat"));
+    assert_eq!(table.group_of("claude-haiku-4-5"), Some("*"));
+}

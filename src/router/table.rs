@@ -160,6 +160,48 @@ impl DeploymentTable {
         })
     }
 
+    /// The model names a listing shows (`/v1/models`): every concrete group, then for each
+    /// wildcard pattern whose name starts with its deployments' provider (`"openai/*"`,
+    /// `"anthropic/claude-*"`) the price data's models of that provider it matches, as
+    /// `provider/model`; any other pattern (`"*"`, `"team-a/*"`) is listed as itself.
+    pub fn listed_models(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .group_names
+            .iter()
+            .filter(|n| !wildcard::is_pattern(n))
+            .cloned()
+            .collect();
+        let mut in_config_order: Vec<&(Pattern, Vec<Rc<Deployment>>)> =
+            self.patterns.iter().collect();
+        in_config_order.sort_by_key(|(p, _)| {
+            self.group_names
+                .iter()
+                .position(|n| *n == p.name)
+                .unwrap_or(usize::MAX)
+        });
+        for (p, members) in in_config_order {
+            let provider = p.provider().filter(|prov| {
+                !members.is_empty() && members.iter().all(|d| d.provider == *prov)
+            });
+            let Some(provider) = provider else {
+                out.push(p.name.clone());
+                continue;
+            };
+            let prefix = format!("{provider}/");
+            for key in crate::cost::CostMap::bundled().models_of(provider) {
+                let id = if key.starts_with(&prefix) {
+                    key.to_string()
+                } else {
+                    format!("{prefix}{key}")
+                };
+                if p.capture(&id).is_some() && !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+
     /// The wildcard patterns, most specific first.
     pub fn patterns(&self) -> impl Iterator<Item = &Pattern> {
         self.patterns.iter().map(|(p, _)| p)
