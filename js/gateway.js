@@ -495,15 +495,21 @@ function groupsIn(value) {
   );
 }
 
+// A router without the internal methods (a stand-in) is read through its public names.
 const modelExists = (router, gw, model) =>
-  gw.aliases.all.has(model) || typeof router[MODEL_GROUP_OF](model) === "string";
+  gw.aliases.all.has(model) ||
+  (typeof router[MODEL_GROUP_OF] === "function"
+    ? typeof router[MODEL_GROUP_OF](model) === "string"
+    : router.getModelNames().includes(model));
 
 function modelObject(gw, id) {
   return { id, object: "model", created: gw.created, owned_by: "llmux" };
 }
 
 function listModels(router, gw, principal) {
-  const names = [...new Set([...router[LISTED_MODELS](), ...gw.aliases.listed])];
+  const listed =
+    typeof router[LISTED_MODELS] === "function" ? router[LISTED_MODELS]() : router.getModelNames();
+  const names = [...new Set([...listed, ...gw.aliases.listed])];
   return {
     object: "list",
     data: names.filter((n) => allows(principal, n, router)).map((n) => modelObject(gw, n)),
