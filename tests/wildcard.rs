@@ -460,12 +460,17 @@ fn listings_expand_provider_patterns_from_the_price_data() {
     let table = router.table();
     let listed = table.listed_models();
     assert_eq!(listed[0], "chat");
-    assert!(listed.contains(&"anthropic/claude-haiku-4-5".to_string()), "{listed:?}");
+    assert!(
+        listed.contains(&"anthropic/claude-haiku-4-5".to_string()),
+        "{listed:?}"
+    );
     assert!(listed
         .iter()
         .filter(|m| m.starts_with("anthropic/"))
         .all(|m| m.starts_with("anthropic/claude-haiku-")));
-    assert!(!listed.iter().any(|m| m.starts_with("anthropic/claude-sonnet")));
+    assert!(!listed
+        .iter()
+        .any(|m| m.starts_with("anthropic/claude-sonnet")));
     // Patterns that name no provider are listed as themselves.
     assert!(listed.contains(&"team-a/*".to_string()));
     assert!(listed.contains(&"*".to_string()));

@@ -180,9 +180,9 @@ impl DeploymentTable {
                 .unwrap_or(usize::MAX)
         });
         for (p, members) in in_config_order {
-            let provider = p.provider().filter(|prov| {
-                !members.is_empty() && members.iter().all(|d| d.provider == *prov)
-            });
+            let provider = p
+                .provider()
+                .filter(|prov| !members.is_empty() && members.iter().all(|d| d.provider == *prov));
             let Some(provider) = provider else {
                 out.push(p.name.clone());
                 continue;

@@ -178,8 +178,7 @@ impl RouterCore {
     /// The model names `/v1/models` lists (wildcards expanded from the price data), as JSON.
     #[wasm_bindgen(js_name = listedModelsJson)]
     pub fn listed_models_json(&self) -> String {
-        serde_json::to_string(&self.router.table().listed_models())
-            .unwrap_or_else(|_| "[]".into())
+        serde_json::to_string(&self.router.table().listed_models()).unwrap_or_else(|_| "[]".into())
     }
 
     /// Usage per deployment and per model group as JSON text (`getUsageStats()`).
