@@ -36,7 +36,7 @@ pub enum Unresolved {
 #[derive(Debug, Default)]
 pub struct DeploymentTable {
     deployments: Vec<Rc<Deployment>>,
-    groups: HashMap<String, Vec<Rc<Deployment>>>,
+    groups: HashMap<String, Rc<[Rc<Deployment>]>>,
     /// Group names in first-seen order.
     group_names: Vec<String>,
     /// Wildcard groups, most specific first (LiteLLM's order), with their deployments.
@@ -53,24 +53,29 @@ impl DeploymentTable {
     /// A table over deployments shared with the previous table (unchanged ones keep their `Rc`).
     pub fn from_shared(deployments: Vec<Rc<Deployment>>) -> DeploymentTable {
         let mut table = DeploymentTable::default();
+        let mut groups: HashMap<String, Vec<Rc<Deployment>>> = HashMap::new();
         for d in deployments {
-            if !table.groups.contains_key(&d.model_group) {
+            if !groups.contains_key(&d.model_group) {
                 table.group_names.push(d.model_group.clone());
             }
-            table
-                .groups
+            groups
                 .entry(d.model_group.clone())
                 .or_default()
                 .push(Rc::clone(&d));
             table.deployments.push(d);
         }
+        table.groups = groups.into_iter().map(|(k, v)| (k, v.into())).collect();
         for name in &table.group_names {
             if !wildcard::is_pattern(name) {
                 continue;
             }
             // Validated when the deployment was parsed.
             if let Ok(p) = Pattern::parse(name) {
-                let members = table.groups.get(name).cloned().unwrap_or_default();
+                let members = table
+                    .groups
+                    .get(name)
+                    .map(|m| m.to_vec())
+                    .unwrap_or_default();
                 table.patterns.push((p, members));
             }
         }
@@ -92,7 +97,7 @@ impl DeploymentTable {
             return Ok(Resolved {
                 group: name.to_string(),
                 wildcard: false,
-                members: members.as_slice().into(),
+                members: Rc::clone(members),
             });
         }
         if self.patterns.is_empty() {
@@ -208,7 +213,7 @@ impl DeploymentTable {
     }
 
     pub fn group(&self, name: &str) -> &[Rc<Deployment>] {
-        self.groups.get(name).map_or(&[], Vec::as_slice)
+        self.groups.get(name).map_or(&[], |m| &m[..])
     }
 
     pub fn group_names(&self) -> &[String] {
