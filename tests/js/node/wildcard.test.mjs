@@ -218,8 +218,8 @@ const litellm = JSON.parse(readFileSync(new URL("litellm-results.json", FIXTURES
  * the request's index, and what llmux does instead.
  */
 const DIFFERENCES = {
-  // LiteLLM never cools a wildcard deployment down (its cooldown looks the deployment up
-  // under the requested name): w1 keeps answering after its 429. llmux cools w1 down.
+  // LiteLLM does not cool the wildcard deployment down (it does for a concrete group): w1
+  // is retried and keeps answering after its 429. llmux cools w1 down.
   "cooldown of one deployment of a pattern": {
     0: {
       model_id: "w2",
