@@ -478,3 +478,31 @@ fn listings_expand_provider_patterns_from_the_price_data() {
     assert_eq!(table.group_of("chat"), Some("chat"));
     assert_eq!(table.group_of("claude-haiku-4-5"), Some("*"));
 }
+
+#[test]
+fn the_host_loop_resolves_wildcards_the_same_way() {
+    use llmux::router::HostStep;
+    let (router, _) = router_with(
+        json!({"model_list": [entry("openai/*", "openai/*", A, "w")]}),
+        1,
+    );
+    assert!(router.host_loop_allowed());
+    let mut hc = router.begin_host(Endpoint::ChatCompletion, "openai/gpt-4.1");
+    let HostStep::Send(d) = router.step_host(&mut hc) else {
+        panic!("the host sends an OpenAI passthrough itself");
+    };
+    assert_eq!((d.id.as_str(), d.model.as_str()), ("w", "gpt-4.1"));
+    let wire = router.wire(&d, Endpoint::ChatCompletion).unwrap();
+    assert_eq!(wire.model, "gpt-4.1");
+    assert_eq!(wire.url, format!("{A}/chat/completions"));
+    // The same requested name gets the same deployment object (a stable wire id).
+    let mut again = router.begin_host(Endpoint::ChatCompletion, "openai/gpt-4.1");
+    let HostStep::Send(d2) = router.step_host(&mut again) else {
+        panic!("a send");
+    };
+    assert!(std::rc::Rc::ptr_eq(&d, &d2));
+    let mut missing = router.begin_host(Endpoint::ChatCompletion, "anthropic/x");
+    assert!(
+        matches!(router.step_host(&mut missing), HostStep::Fail(e) if e.kind == ErrorKind::BadRequestError)
+    );
+}
