@@ -387,7 +387,33 @@ function checkCallerOptions(body, limits) {
   }
 }
 
-const allows = (principal, model) => principal.models === null || principal.models.has(model);
+/** Internal Router methods the gateway reads wildcard groups through (js/router.js). */
+export const MODEL_GROUP_OF = Symbol("llmux.modelGroupOf");
+export const LISTED_MODELS = Symbol("llmux.listedModels");
+
+/** Whether a key's `models` entry (a name, or a pattern with one `*`) covers `model`. */
+function scopeMatches(entry, model) {
+  const star = entry.indexOf("*");
+  if (star < 0) return entry === model;
+  const prefix = entry.slice(0, star);
+  const suffix = entry.slice(star + 1);
+  return (
+    model.length > prefix.length + suffix.length &&
+    model.startsWith(prefix) &&
+    model.endsWith(suffix)
+  );
+}
+
+/**
+ * Whether the key may use `model`: it is listed, or a pattern in the key's list matches it, or
+ * it is served by a wildcard group the key lists (`"gpt-4.1"` under `"openai/*"`).
+ */
+function allows(principal, model, router) {
+  if (principal.models === null || principal.models.has(model)) return true;
+  for (const entry of principal.models) if (scopeMatches(entry, model)) return true;
+  const group = router?.[MODEL_GROUP_OF]?.(model);
+  return typeof group === "string" && group !== model && principal.models.has(group);
+}
 
 // ---- requests -------------------------------------------------------------------------------
 
@@ -487,7 +513,7 @@ function checkRequest(body, principal, gw, router) {
     throw new HttpError(400, "`model` is required (a model group name; see GET /v1/models)", {
       param: "model",
     });
-  if (!allows(principal, model))
+  if (!allows(principal, model, router))
     throw new HttpError(403, `this key may not use model \`${model}\``, {
       type: "permission_error",
       code: "model_not_allowed",
@@ -501,7 +527,7 @@ function checkRequest(body, principal, gw, router) {
   if (principal.models !== null) {
     for (const field of FALLBACK_FIELDS) {
       for (const group of groupsIn(body[field])) {
-        if (!allows(principal, group))
+        if (!allows(principal, group, router))
           throw new HttpError(403, `this key may not use model \`${group}\` (in \`${field}\`)`, {
             type: "permission_error",
             code: "model_not_allowed",
@@ -524,18 +550,24 @@ function groupsIn(value) {
   );
 }
 
+// A router without the internal methods (a stand-in) is read through its public names.
 const modelExists = (router, gw, model) =>
-  gw.aliases.all.has(model) || router.getModelNames().includes(model);
+  gw.aliases.all.has(model) ||
+  (typeof router[MODEL_GROUP_OF] === "function"
+    ? typeof router[MODEL_GROUP_OF](model) === "string"
+    : router.getModelNames().includes(model));
 
 function modelObject(gw, id) {
   return { id, object: "model", created: gw.created, owned_by: "llmux" };
 }
 
 function listModels(router, gw, principal) {
-  const names = [...new Set([...router.getModelNames(), ...gw.aliases.listed])];
+  const listed =
+    typeof router[LISTED_MODELS] === "function" ? router[LISTED_MODELS]() : router.getModelNames();
+  const names = [...new Set([...listed, ...gw.aliases.listed])];
   return {
     object: "list",
-    data: names.filter((n) => allows(principal, n)).map((n) => modelObject(gw, n)),
+    data: names.filter((n) => allows(principal, n, router)).map((n) => modelObject(gw, n)),
   };
 }
 
@@ -740,7 +772,7 @@ async function serve(router, gw, request, env) {
         code: "invalid_path",
       });
     }
-    if (!allows(principal, id) || !modelExists(router, gw, id))
+    if (!allows(principal, id, router) || !modelExists(router, gw, id))
       throw new HttpError(404, `The model \`${id}\` does not exist`, { code: "model_not_found" });
     return jsonResponse(modelObject(gw, id));
   }

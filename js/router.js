@@ -3,7 +3,7 @@
 
 import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
-import { handleFetch, parseGateway } from "./gateway.js";
+import { MODEL_GROUP_OF, LISTED_MODELS, handleFetch, parseGateway } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
 import { MAX_TIMER_MS, describeFetchError, headerPairs, sleep } from "./wire.js";
 import { openHostStream } from "./host-stream.js";
@@ -748,6 +748,16 @@ export function defineRouter(RouterCore, hostStores = {}) {
     /** The model group names, in configuration order. */
     getModelNames() {
       return JSON.parse(this.#core.modelNamesJson());
+    }
+
+    /** For the gateway: the model_name serving `model` (itself or a wildcard), or null. */
+    [MODEL_GROUP_OF](model) {
+      return this.#core.modelGroupOf(String(model)) ?? null;
+    }
+
+    /** For the gateway's /v1/models: concrete groups and what the wildcards match. */
+    [LISTED_MODELS]() {
+      return JSON.parse(this.#core.listedModelsJson());
     }
 
     /** One deployment by id (redacted), or null. */

@@ -423,6 +423,24 @@ impl CostMap {
         self.get(model).map(|c| c.litellm_provider.as_str())
     }
 
+    /// The keys of the models `provider` serves (its [`provider_family`]), sorted.
+    pub fn models_of(&self, provider: &str) -> Vec<&str> {
+        let family = provider_family(provider);
+        let mut keys: Vec<&str> = self
+            .index
+            .iter()
+            .filter(|(_, &i)| {
+                self.rows
+                    .get(i)
+                    .and_then(|row| self.row_cost(row))
+                    .is_some_and(|c| provider_family(&c.litellm_provider) == family)
+            })
+            .map(|(k, _)| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
     /// Number of models.
     pub fn len(&self) -> usize {
         self.rows.len()

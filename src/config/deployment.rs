@@ -2,6 +2,7 @@
 //! Unknown fields are errors, so a typo never silently changes behaviour.
 
 use super::fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms};
+use super::wildcard::{self, WildcardModel};
 use crate::error::LlmError;
 use crate::providers;
 use serde_json::{Map, Value};
@@ -225,6 +226,8 @@ pub struct Deployment {
     pub litellm_params_redacted: Map<String, Value>,
     /// The deployment's prices, resolved once (the router's `model_cost`).
     pub priced: Memo<std::rc::Rc<crate::cost::ModelCost>>,
+    /// A `model` with a `*`, filled from each request (`for_match`).
+    pub wildcard: Option<WildcardModel>,
 }
 
 /// A value derived once from a deployment's other fields. Not part of its identity (always
@@ -332,8 +335,26 @@ impl Deployment {
         };
         let explicit_provider =
             opt_str(params, "custom_llm_provider", &field("custom_llm_provider"))?;
-        let (provider, model) = providers::split_model(&full_model, explicit_provider.as_deref())
-            .map_err(|msg| LlmError::config(field("model"), msg))?;
+        let wildcard_name = wildcard::is_pattern(&model_group);
+        if wildcard_name {
+            wildcard::Pattern::parse(&model_group)
+                .map_err(|msg| LlmError::config(format!("{path}.model_name"), msg))?;
+        }
+        let (provider, model, wildcard) = if wildcard::is_pattern(&full_model) {
+            if !wildcard_name {
+                return Err(LlmError::config(
+                    field("model"),
+                    format!("{full_model:?} has a \"*\" but model_name {model_group:?} is not a wildcard pattern: the \"*\" is filled from the requested model, so model_name needs one too (\"openai/*\")"),
+                ));
+            }
+            let (w, p, m) = WildcardModel::parse(&full_model, explicit_provider.as_deref())
+                .map_err(|msg| LlmError::config(field("model"), msg))?;
+            (p, m, Some(w))
+        } else {
+            let (p, m) = providers::split_model(&full_model, explicit_provider.as_deref())
+                .map_err(|msg| LlmError::config(field("model"), msg))?;
+            (p, m, None)
+        };
 
         let api_base = match opt_str(params, "api_base", &field("api_base"))? {
             Some(b) => Some(b),
@@ -426,9 +447,52 @@ impl Deployment {
             litellm_params_redacted: redact_params(params),
             priced: Memo::default(),
             source: SourceEntry(entry.clone()),
+            wildcard,
         };
-        providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?;
+        match &deployment.wildcard {
+            // The provider is known per request only: checked when a request names it. Its
+            // credentials would go to whichever provider a caller names, so it has none.
+            Some(w) if w.inferred => {
+                let credential = if deployment.api_key.is_some() {
+                    Some("api_key")
+                } else if !deployment.headers.is_empty() {
+                    Some("extra_headers")
+                } else {
+                    deployment.provider_params.first().map(|(k, _)| k.as_str())
+                };
+                if let Some(name) = credential {
+                    return Err(LlmError::config(
+                        field(name),
+                        format!("a deployment with model {:?} infers its provider from each requested model, so its credentials would be sent to whichever provider a caller names; set custom_llm_provider, or use one deployment per provider (\"openai/*\" with model \"openai/*\")", w.template),
+                    ));
+                }
+            }
+            _ => providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?,
+        }
         Ok(deployment)
+    }
+
+    /// The deployment that serves a request whose model the group's pattern matched with
+    /// `segment`: the same deployment (same id, cooldowns and counters) with the `*` of its
+    /// `model` filled in and, for `model: "*"`, the provider inferred from the result.
+    pub fn for_match(&self, segment: &str) -> Result<Deployment, String> {
+        let Some(w) = &self.wildcard else {
+            return Ok(self.clone());
+        };
+        let (provider, model) = w.resolve(segment)?;
+        let mut d = self.clone();
+        d.provider = provider;
+        d.model = model;
+        d.wildcard = None;
+        if w.inferred {
+            providers::validate(&d)?;
+        }
+        Ok(d)
+    }
+
+    /// Whether the deployment's model holds a `*` filled per request.
+    pub fn is_wildcard(&self) -> bool {
+        self.wildcard.is_some()
     }
 
     /// A provider-specific setting (`aws_region_name`, `vertex_project`, …), if set.

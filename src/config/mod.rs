@@ -4,6 +4,7 @@
 mod deployment;
 mod env;
 pub(crate) mod fields;
+pub mod wildcard;
 
 pub use deployment::{
     is_secret_field, is_secret_header, Deployment, Mode, ModelInfo, Secret, SourceEntry,

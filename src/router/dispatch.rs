@@ -5,6 +5,7 @@
 //! Rust over the `Transport` port: streams, uploads, translated providers, native tests)
 //! and the JS host's loop in `js/router.js` (the hot path, through `RouterCore::step`).
 
+use super::table::Unresolved;
 use super::{Call, InFlight, Router, TIMEOUT_PENALTY_MS};
 use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
@@ -333,15 +334,24 @@ impl Router {
     /// The deployments of `group` that serve the call's endpoint, and its retry budget.
     fn enter(&self, call: &Call, group: &str) -> Result<Retrying, LlmError> {
         let table = self.table();
-        let members = table.group(group);
-        if members.is_empty() {
-            let known = table.group_names().join(", ");
-            let mut e = LlmError::bad_request(format!(
-                "no model group named {group:?} (model_name in model_list); available: [{known}]"
-            ));
-            e.model_group = Some(group.to_string());
-            return Err(e);
-        }
+        let resolved = match table.resolve(group) {
+            Ok(r) => r,
+            Err(why) => {
+                let known = table.group_names().join(", ");
+                let mut e = LlmError::bad_request(match why {
+                    Unresolved::Unknown => format!(
+                        "no model group named {group:?} (model_name in model_list), and no wildcard model_name matches it; available: [{known}]"
+                    ),
+                    Unresolved::Pattern => format!(
+                        "{group:?} is a wildcard model_name: request a model it matches (\"openai/*\" serves \"openai/gpt-4o-mini\")"
+                    ),
+                    Unresolved::Invalid(msg) => msg,
+                });
+                e.model_group = Some(group.to_string());
+                return Err(e);
+            }
+        };
+        let members = &resolved.members[..];
         let serving: Vec<Rc<Deployment>> = members
             .iter()
             .filter(|d| call.endpoint.served_by(d.model_info.mode))
@@ -369,6 +379,12 @@ impl Router {
             policy: cfg
                 .model_group_retry_policy
                 .get(group)
+                .or_else(|| {
+                    resolved
+                        .wildcard
+                        .then(|| cfg.model_group_retry_policy.get(&resolved.group))
+                        .flatten()
+                })
                 .or(cfg.retry_policy.as_ref())
                 .cloned(),
             slot_deadline: None,

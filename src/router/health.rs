@@ -82,6 +82,10 @@ impl Router {
     }
 
     async fn probe_one(&self, d: &Deployment) -> Outcome {
+        if d.is_wildcard() {
+            // Its model is made per request: there is no one model to probe.
+            return Outcome::Skipped("a wildcard deployment (its model comes from each request)");
+        }
         let Some((endpoint, body)) = probe(d.model_info.mode) else {
             return Outcome::Skipped("llmux does not probe this mode");
         };

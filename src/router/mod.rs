@@ -445,9 +445,13 @@ impl Router {
     /// `"*"` entry, then `default_fallbacks`).
     fn fallback_targets(&self, opts: &CallOptions, group: &str, err: &LlmError) -> Vec<String> {
         let cfg = &self.inner.config;
+        // A name served by a wildcard pattern also takes the pattern's entry.
+        let table = self.table();
+        let pattern = table.group_of(group).filter(|g| *g != group);
         let find = |map: &FallbackMap| -> Option<Vec<String>> {
             map.iter()
                 .find(|(g, _)| g == group)
+                .or_else(|| pattern.and_then(|p| map.iter().find(|(g, _)| g == p)))
                 .or_else(|| map.iter().find(|(g, _)| g == "*"))
                 .map(|(_, t)| t.clone())
         };

@@ -40,6 +40,9 @@ struct Slot {
 /// the table without bound (each call also holds an in-flight count).
 const MAX_OPEN_CALLS: usize = 1 << 16;
 
+/// How many wire ids are remembered at once.
+const MAX_WIRE_IDS: usize = 4096;
+
 impl HostCalls {
     pub fn clear_wires(&self) {
         self.wires.borrow_mut().clear();
@@ -53,6 +56,11 @@ impl HostCalls {
         }
         let id = self.next_wire.get().wrapping_add(1).max(1);
         self.next_wire.set(id);
+        // Wildcard groups make a deployment per requested model: bounded, since callers
+        // choose the names (cleared ids are never reissued; the host re-reads new ones).
+        if wires.len() >= MAX_WIRE_IDS {
+            wires.clear();
+        }
         wires.insert(key, (id, Rc::clone(d)));
         id
     }

@@ -213,6 +213,19 @@ impl RouterCore {
         serde_json::to_string(self.router.table().group_names()).unwrap_or_else(|_| "[]".into())
     }
 
+    /// The configured `model_name` serving `model` (itself, or the wildcard pattern that
+    /// matches it), if any.
+    #[wasm_bindgen(js_name = modelGroupOf)]
+    pub fn model_group_of(&self, model: &str) -> Option<String> {
+        self.router.table().group_of(model).map(str::to_string)
+    }
+
+    /// The model names `/v1/models` lists (wildcards expanded from the price data), as JSON.
+    #[wasm_bindgen(js_name = listedModelsJson)]
+    pub fn listed_models_json(&self) -> String {
+        serde_json::to_string(&self.router.table().listed_models()).unwrap_or_else(|_| "[]".into())
+    }
+
     /// Usage per deployment and per model group as JSON text (`getUsageStats()`).
     #[wasm_bindgen(js_name = usageJson)]
     pub fn usage_json(&self) -> String {
