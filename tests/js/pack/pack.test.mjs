@@ -122,7 +122,8 @@ async function cleanCheckout() {
   for (const file of stdout.split("\0").filter(Boolean)) {
     if (!existsSync(path.join(root, file))) continue; // deleted, not yet committed
     await mkdir(path.dirname(path.join(clone, file)), { recursive: true });
-    await cp(path.join(root, file), path.join(clone, file));
+    // Timestamps kept: cargo's fingerprints (mtimes) then hold between runs.
+    await cp(path.join(root, file), path.join(clone, file), { preserveTimestamps: true });
   }
   // The build's tools (wasm-opt) come from the repo's npm install; nothing else is shared.
   await symlink(path.join(root, "node_modules"), path.join(clone, "node_modules"));
