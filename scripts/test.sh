@@ -12,6 +12,9 @@ bash scripts/setup.sh
 tier "build"
 npm run build --silent
 
+tier "size budget: wasm + entry JS, gzipped (scripts/size-budget.json)"
+node scripts/size.mjs
+
 tier "lint: cargo fmt, clippy, prettier, tsc"
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
@@ -46,8 +49,11 @@ node --test --test-concurrency=1 tests/js/state/
 tier "3g. gateway (router.fetch): handler; Node, Deno and workerd examples under the openai client; browser example in headless Chromium"
 node --test --test-concurrency=1 tests/js/gateway/
 
-tier "4. packaging: npm pack, install, import in Node and Deno"
+tier "4. packaging: npm pack from a clean checkout (prepack builds dist/), install, import in Node and Deno, subpaths"
 node --test tests/js/pack/
+
+tier "5. bundlers: esbuild, Vite and webpack 5 bundles making a routed call in headless Chromium"
+node --test --test-concurrency=1 tests/js/bundlers/
 
 tier "done"
 echo "all tiers passed"

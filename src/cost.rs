@@ -1,5 +1,7 @@
 //! Model prices, context limits and capability flags (LiteLLM's price list, bundled as a compact
 //! table) so the router can report the USD cost of each response and infer a model's provider.
+//! Only the rows of providers llmux speaks are bundled; the others (`cost_map_other.tsv`) ship
+//! in the lazily imported JS module `llmux/model-prices`.
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::OnceLock;
@@ -561,6 +563,29 @@ mod tests {
         assert_eq!(lazy.len(), eager.len());
         for key in eager.index.keys() {
             assert_eq!(lazy.get(key), eager.get(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn every_bundled_row_belongs_to_a_provider_llmux_speaks() {
+        let map = CostMap::bundled();
+        for key in map.index.keys() {
+            let provider = &map.get(key).unwrap().litellm_provider;
+            assert!(
+                crate::providers::lookup(provider_family(provider)).is_some(),
+                "{key}: {provider}"
+            );
+        }
+        // The rest of LiteLLM's list: none of them is a provider llmux speaks.
+        let other = CostMap::parse(include_str!("cost_map_other.tsv")).unwrap();
+        assert!(other.len() > 1000, "{} other entries", other.len());
+        for key in other.index.keys() {
+            let provider = &other.get(key).unwrap().litellm_provider;
+            assert!(
+                crate::providers::lookup(provider_family(provider)).is_none(),
+                "{key}: {provider}"
+            );
+            assert!(map.get(key).is_none(), "{key} in both tables");
         }
     }
 

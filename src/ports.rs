@@ -188,6 +188,39 @@ impl Rng for SplitMix64 {
     }
 }
 
+/// A [`SplitMix64`] that takes its seed from `entropy` at its first draw, not when it is made:
+/// Cloudflare Workers refuse random values at global scope (where a module-scope `new Router`
+/// runs) and freeze the clock there, so a seed taken at construction would be the same in every
+/// isolate and they would all pick deployments in step. Until `entropy` answers (`Some`), draws
+/// continue the sequence of the construction-time `fallback` seed and each draw asks again.
+pub struct FirstUseSeeded<E: Fn() -> Option<u64>> {
+    entropy: E,
+    rng: SplitMix64,
+    seeded: std::cell::Cell<bool>,
+}
+
+impl<E: Fn() -> Option<u64>> FirstUseSeeded<E> {
+    pub fn new(entropy: E, fallback: u64) -> Self {
+        FirstUseSeeded {
+            entropy,
+            rng: SplitMix64::new(fallback),
+            seeded: std::cell::Cell::new(false),
+        }
+    }
+}
+
+impl<E: Fn() -> Option<u64>> Rng for FirstUseSeeded<E> {
+    fn next_f64(&self) -> f64 {
+        if !self.seeded.get() {
+            if let Some(seed) = (self.entropy)() {
+                self.rng.state.set(seed);
+                self.seeded.set(true);
+            }
+        }
+        self.rng.next_f64()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     Debug,
@@ -245,4 +278,54 @@ pub struct Ports {
     pub signer: Option<Rc<dyn Signer>>,
     /// The host's KV store for cached answers (the `cache` option); `None`: in memory.
     pub cache: Option<Rc<dyn crate::cache::CacheBackend>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn draws(rng: &dyn Rng, n: usize) -> Vec<f64> {
+        (0..n).map(|_| rng.next_f64()).collect()
+    }
+
+    #[test]
+    fn first_use_seeded_takes_its_seed_at_the_first_draw_not_at_construction() {
+        // Two "isolates" built where entropy is refused, with the same frozen clock.
+        let available = Cell::new(false);
+        let seeds = Cell::new(1u64);
+        let entropy = || {
+            available.get().then(|| {
+                seeds.set(seeds.get() + 1);
+                seeds.get() * 0x1234_5678_9abc
+            })
+        };
+        let a = FirstUseSeeded::new(entropy, 0);
+        let b = FirstUseSeeded::new(entropy, 0);
+        // Entropy arrives with the first request: each draws from its own seed.
+        available.set(true);
+        let (da, db) = (draws(&a, 8), draws(&b, 8));
+        assert_ne!(da, db);
+        // Seeded once: later draws continue the sequence, entropy is not asked again.
+        let asked = seeds.get();
+        draws(&a, 4);
+        assert_eq!(seeds.get(), asked);
+        assert_eq!(
+            draws(&FirstUseSeeded::new(|| Some(7), 0), 3),
+            draws(&SplitMix64::new(7), 3)
+        );
+    }
+
+    #[test]
+    fn first_use_seeded_without_entropy_runs_on_its_fallback_and_keeps_asking() {
+        let asked = Cell::new(0);
+        let none = || {
+            asked.set(asked.get() + 1);
+            None
+        };
+        let rng = FirstUseSeeded::new(none, 42);
+        assert_eq!(draws(&rng, 5), draws(&SplitMix64::new(42), 5));
+        assert_eq!(asked.get(), 5);
+        assert!(draws(&rng, 100).iter().all(|x| (0.0..1.0).contains(x)));
+    }
 }

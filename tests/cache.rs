@@ -715,7 +715,8 @@ fn cache_options_are_validated_with_their_field_path() {
     let ok = RouterConfig::parse(&base(), &HashMap::new()).unwrap();
     let c = ok.cache.unwrap();
     assert_eq!(c.ttl_ms, 600_000);
-    assert_eq!(c.max_size_bytes, 64 * 1024 * 1024);
+    // 4 MiB: a Router must fit a 128 MB Workers isolate beside the app.
+    assert_eq!(c.max_size_bytes, 4 * 1024 * 1024);
 }
 
 #[test]

@@ -6,8 +6,9 @@ use crate::error::LlmError;
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
-/// Default bound of the in-memory cache: 64 MiB of keys and entries.
-pub const DEFAULT_MAX_SIZE_BYTES: u64 = 64 * 1024 * 1024;
+/// Default bound of the in-memory cache: 4 MiB of keys and entries, so a Router fits a 128 MB
+/// Workers isolate beside the app (set `cache_kwargs.max_size_bytes` for more).
+pub const DEFAULT_MAX_SIZE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The call types answered from the cache (`cache_kwargs.supported_call_types`).
 #[derive(Debug, Clone, Copy, PartialEq)]

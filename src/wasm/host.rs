@@ -22,13 +22,12 @@ impl Sleeper for TimerSleeper {
     }
 }
 
-/// A seed from `crypto.getRandomValues`; falls back to the clock if entropy is unavailable.
-pub fn entropy_seed() -> u64 {
+/// A seed from `crypto.getRandomValues`, `None` where it throws (Workers' global scope).
+pub fn try_entropy() -> Option<u64> {
     let mut bytes = [0u8; 8];
-    match getrandom::getrandom(&mut bytes) {
-        Ok(()) => u64::from_le_bytes(bytes),
-        Err(_) => js_sys::Date::now().to_bits(),
-    }
+    getrandom::getrandom(&mut bytes)
+        .ok()
+        .map(|()| u64::from_le_bytes(bytes))
 }
 
 /// Calls `logger.debug/info/warn/error(message)` on a JS object (default: `console`).

@@ -10,7 +10,7 @@ mod state;
 
 use crate::config::RouterConfig;
 use crate::error::LlmError;
-use crate::ports::{Ports, SplitMix64};
+use crate::ports::{FirstUseSeeded, Ports};
 use crate::router::{ChunkStream, Routed, Router, StreamAbort};
 use crate::types::audio::{AudioBody, Upload};
 use crate::types::Endpoint;
@@ -57,7 +57,11 @@ fn ports_over(transport: fetch::FetchTransport, logger: JsValue) -> Ports {
         transport: Rc::new(transport),
         clock: Rc::new(host::DateClock),
         sleeper: Rc::new(host::TimerSleeper),
-        rng: Rc::new(SplitMix64::new(host::entropy_seed())),
+        // Seeded at the first pick, not here: see `FirstUseSeeded`.
+        rng: Rc::new(FirstUseSeeded::new(
+            host::try_entropy,
+            js_sys::Date::now().to_bits(),
+        )),
         logger: Rc::new(host::JsLogger::new(logger)),
         token_counter: None,
         events: None,

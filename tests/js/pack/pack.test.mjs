@@ -1,9 +1,17 @@
-// Tier 4: packaging smoke. `npm pack` the repo, check the tarball's file list, install it into
-// a scratch project, then import "llmux" by name from Node and Deno (each resolving its own
-// export condition) and type-check a TypeScript file against the shipped declarations.
+// Tier 4: packaging smoke. Copy the repo's tracked files into a clean checkout (no dist/, no
+// target/), `npm pack` it there (the `prepack` script builds dist/), check the tarball's file
+// list, install it into a scratch project, then import "llmux" by name from Node and Deno (each
+// resolving its own export condition), use the subpaths (`llmux/wasm`, `llmux/model-prices`,
+// `llmux/package.json`), resolve the `edge-light` condition, and type-check a TypeScript file
+// against the shipped declarations.
+//
+// The checkout lives at target/pack-clone/src with its own CARGO_TARGET_DIR beside it, both at a
+// fixed path, so cargo's fingerprints hold between runs: the first run on a machine compiles the
+// release wasm once (~2 min on 2 cores), later runs only when the Rust sources changed.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -23,7 +31,7 @@ let project = "";
 /** @type {string[]} */
 let files = [];
 
-/** Runs a command with a 30 s cap; the error names the command and carries its output. */
+/** Runs a command with a 30 s cap (unless told); the error names the command and its output. */
 async function sh(file, args, options = {}) {
   try {
     return await run(file, args, { timeout: 30_000, maxBuffer: 16 << 20, ...options });
@@ -100,11 +108,44 @@ export const badStore: CacheStore = { get: () => null };
 void router.completion({ model: "chat", messages: [], cache: { "no-cache": true, ttl: 5 }, caching: true });
 `;
 
+/** The repo's tracked (and untracked, not ignored) files copied to target/pack-clone/src. */
+async function cleanCheckout() {
+  const clone = path.join(root, "target", "pack-clone", "src");
+  await rm(clone, { recursive: true, force: true });
+  const { stdout } = await sh(
+    "git",
+    ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    {
+      cwd: root,
+    },
+  );
+  for (const file of stdout.split("\0").filter(Boolean)) {
+    if (!existsSync(path.join(root, file))) continue; // deleted, not yet committed
+    await mkdir(path.dirname(path.join(clone, file)), { recursive: true });
+    // Timestamps kept: cargo's fingerprints (mtimes) then hold between runs.
+    await cp(path.join(root, file), path.join(clone, file), { preserveTimestamps: true });
+  }
+  // The build's tools (wasm-opt) come from the repo's npm install; nothing else is shared.
+  await symlink(path.join(root, "node_modules"), path.join(clone, "node_modules"));
+  return clone;
+}
+
+/** The clean checkout (for the tests that inspect it). */
+let clone = "";
+let distBeforePack = true;
+
 before(async () => {
   mock = await startMockServer({ port: 0 });
   tmp = await mkdtemp(path.join(tmpdir(), "llmux-pack-"));
-  const packed = await sh("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: root });
-  const [info] = JSON.parse(packed.stdout);
+  clone = await cleanCheckout();
+  distBeforePack = existsSync(path.join(clone, "dist"));
+  const packed = await sh("npm", ["pack", "--json", "--pack-destination", tmp], {
+    cwd: clone,
+    timeout: 900_000,
+    env: { ...process.env, CARGO_TARGET_DIR: path.join(root, "target", "pack-clone", "target") },
+  });
+  // prepack's build output goes to stdout before npm's JSON.
+  const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("[")));
   tarball = path.join(tmp, info.filename);
   files = (await sh("tar", ["-tzf", tarball])).stdout.split("\n").filter(Boolean);
 
@@ -137,6 +178,11 @@ after(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
+test("the clean checkout had no dist/: prepack built it", () => {
+  assert.equal(distBeforePack, false);
+  assert.ok(existsSync(path.join(clone, "dist", "wasm", "llmux_bg.wasm")));
+});
+
 test("the tarball ships js/, the wasm build, README.md, LICENSE and package.json", () => {
   const names = files.map((f) => f.replace(/^package\//, ""));
   for (const required of [
@@ -148,6 +194,10 @@ test("the tarball ships js/, the wasm build, README.md, LICENSE and package.json
     "js/node.js",
     "js/browser.js",
     "js/workerd.js",
+    "js/edge-light.js",
+    "js/wasm.js",
+    "js/model-prices.js",
+    "dist/wasm/model-prices-data.js",
     "js/router.js",
     "js/errors.js",
     "js/index.d.ts",
@@ -172,7 +222,11 @@ test("the tarball leaves out sources, tests and build output", () => {
   );
   assert.deepEqual(leaked, []);
   const dist = names.filter((f) => f.startsWith("dist/"));
-  assert.deepEqual(dist.sort(), ["dist/wasm/llmux.js", "dist/wasm/llmux_bg.wasm"]);
+  assert.deepEqual(dist.sort(), [
+    "dist/wasm/llmux.js",
+    "dist/wasm/llmux_bg.wasm",
+    "dist/wasm/model-prices-data.js",
+  ]);
 });
 
 test("Node imports the installed package by name and completes against the mock", async () => {
@@ -233,4 +287,59 @@ test("tsc type-checks a TypeScript file importing llmux against the shipped decl
   const { stdout, stderr } = await sh(bin("tsc"), ["-p", "tsconfig.json"], { cwd: project });
   assert.equal(stdout.trim(), "", "tsc reports no errors");
   assert.equal(stderr.trim(), "");
+});
+
+// The subpaths: bring-your-own-init, the full price map, package.json; and the edge-light entry.
+const SUBPATHS = `import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import * as byo from "llmux/wasm";
+import { modelCostMap } from "llmux/model-prices";
+import pkg from "llmux/package.json" with { type: "json" };
+
+const before = byo.Router;
+const bytes = readFileSync(new URL(import.meta.resolve("llmux/llmux_bg.wasm")));
+const { Router } = await byo.init(new WebAssembly.Module(bytes));
+const api_base = \`\${process.env.MOCK_URL}/pack-byo/v1\`;
+const router = new Router({
+  model_list: [{ model_name: "chat", litellm_params: { model: "openai/gpt-4o-mini", api_base, api_key: "sk-pack" } }],
+});
+const res = await router.completion({ model: "chat", messages: [{ role: "user", content: "hi" }] });
+const all = modelCostMap();
+const bundled = router.getModelCostMap();
+console.log(JSON.stringify({
+  before: typeof before,
+  same: byo.Router === Router,
+  content: res.choices[0].message.content,
+  version: byo.version(),
+  pkgVersion: pkg.version,
+  all: Object.keys(all).length,
+  bundled: Object.keys(bundled).length,
+  fal: all["fal_ai/fal-ai/flux/dev"] ?? null,
+  bundledFal: bundled["fal_ai/fal-ai/flux/dev"] ?? null,
+  gpt: [all["gpt-4o-mini"], bundled["gpt-4o-mini"]],
+  edge: import.meta.resolve("llmux"),
+}));
+`;
+
+test("llmux/wasm, llmux/model-prices and llmux/package.json work from the installed package", async () => {
+  await writeFile(path.join(project, "subpaths.mjs"), SUBPATHS);
+  const { stdout } = await sh(process.execPath, ["--conditions=edge-light", "subpaths.mjs"], {
+    cwd: project,
+    env: { ...process.env, MOCK_URL: mock.url },
+  });
+  const out = JSON.parse(stdout);
+  // Nothing is instantiated at import; init() sets the live Router binding.
+  assert.equal(out.before, "undefined");
+  assert.equal(out.same, true);
+  assert.equal(out.content, "Hello from pack-byo");
+  assert.equal(mock.callsTo("pack-byo").length, 1);
+  assert.equal(out.version, out.pkgVersion);
+  // The full map: every provider; the bundled one only llmux's own (fal_ai is not one).
+  assert.ok(out.all > 4000, `${out.all} entries`);
+  assert.ok(out.bundled > 2000 && out.bundled < out.all, `${out.bundled} bundled`);
+  assert.equal(out.bundledFal, null);
+  assert.equal(out.fal?.litellm_provider, "fal_ai");
+  assert.deepEqual(out.gpt[0], out.gpt[1]);
+  // Vercel Edge's condition picks the entry that imports the wasm as `?module`.
+  assert.equal(out.edge, `file://${path.join(project, "node_modules/llmux/js/edge-light.js")}`);
 });
