@@ -49,5 +49,8 @@ node --test --test-concurrency=1 tests/js/gateway/
 tier "4. packaging: npm pack, install, import in Node and Deno"
 node --test tests/js/pack/
 
+tier "5. fuzz smoke: every cargo-fuzz target ~10 s from the committed corpus (nightly; skipped without it)"
+bash scripts/fuzz.sh --smoke
+
 tier "done"
 echo "all tiers passed"
