@@ -64,7 +64,7 @@ for t in "${targets[@]}"; do
     failed+=("$t")
   fi
   # libFuzzer's last status line (executions, coverage, corpus, exec/s, rss) and its run count.
-  done_line=$(grep -E '^#[0-9]+ +DONE' "$logs/$t.log" | tail -1 || true)
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$logs/$t.log" | tail -1 || true)
   runs=$(grep -E '^stat::number_of_executed_units' "$logs/$t.log" | awk '{print $2}' || true)
   echo "fuzz $t: $status, ${runs:-?} executions in ${seconds} s; ${done_line:-no final stats (see $logs/$t.log)}"
   if [[ $status == FAILED ]]; then

@@ -38,6 +38,7 @@ fn replay(target: &str) {
         .find(|(name, _)| *name == target)
         .map(|(_, check)| *check)
         .unwrap();
+    invariants::set_amplify(true);
     let files = corpus(target);
     assert!(!files.is_empty(), "fuzz/corpus/{target} is empty");
     for (path, bytes) in files {

@@ -19,7 +19,10 @@
 //! | `cache_key` | `[call]` | JSON of a request body |
 //!
 //! `flags == AMPLIFY` makes a stream target feed the body over and over (tens of MiB) and
-//! check that the decoder's live heap stays within its documented caps.
+//! check that the decoder's live heap stays within its documented caps. That takes seconds
+//! per input, so it is on only when [`set_amplify`] turned it on (the corpus replay does) or
+//! `LLMUX_FUZZ_AMPLIFY=1` is set (a long `npm run fuzz`); otherwise such an input gets the
+//! ordinary checks.
 #![allow(
     dead_code,
     clippy::panic,
@@ -40,6 +43,7 @@ use serde_json::{json, Map, Value};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Every target, by name: the fuzz targets and the corpus directories are named the same.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
@@ -56,6 +60,27 @@ pub const AMPLIFY: u8 = 0xA5;
 /// `flags` bit: before decoding, rewrite the CRCs of the AWS event-stream frames in the body
 /// so the fuzzer reaches header and payload decoding instead of stopping at a checksum.
 pub const FIX_CRCS: u8 = 0x01;
+
+static AMPLIFY_MODE: AtomicU8 = AtomicU8::new(0);
+
+/// Turns the amplified checks on or off (default: `LLMUX_FUZZ_AMPLIFY=1` in the environment).
+pub fn set_amplify(on: bool) {
+    AMPLIFY_MODE.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+}
+
+fn amplify_on(flags: u8) -> bool {
+    if flags != AMPLIFY {
+        return false;
+    }
+    match AMPLIFY_MODE.load(Ordering::Relaxed) {
+        0 => {
+            let on = std::env::var("LLMUX_FUZZ_AMPLIFY").is_ok_and(|v| v == "1");
+            set_amplify(on);
+            on
+        }
+        mode => mode == 2,
+    }
+}
 
 /// A credential planted in every deployment and in the environment: no error message, no
 /// parsed answer and no `Debug` output may ever contain it (unless the input itself does).
@@ -238,7 +263,7 @@ pub fn check_sse(data: &[u8]) {
     let Some(([flags, hi, lo], body)) = header::<3>(data) else {
         return;
     };
-    if flags == AMPLIFY {
+    if amplify_on(flags) {
         amplify(body, MAX_LINE_BYTES + MAX_EVENT_BYTES, || {
             let mut d = SseDecoder::new();
             move |piece: &[u8]| d.feed(piece).map(drop).is_ok()
@@ -353,7 +378,7 @@ pub fn check_eventstream(data: &[u8]) {
     if flags & FIX_CRCS != 0 {
         fix_crcs(&mut body);
     }
-    if flags == AMPLIFY {
+    if amplify_on(flags) {
         amplify(&body, MAX_MESSAGE_BYTES, || {
             let mut d = EventStreamDecoder::new();
             move |piece: &[u8]| d.feed(piece).map(drop).is_ok()
@@ -635,7 +660,7 @@ pub fn check_provider_stream(data: &[u8]) {
         if flags & FIX_CRCS != 0 && d.provider == "bedrock" {
             fix_crcs(&mut body);
         }
-        if flags == AMPLIFY {
+        if amplify_on(flags) {
             let cap = MAX_LINE_BYTES.max(MAX_MESSAGE_BYTES) + MAX_EVENT_BYTES;
             amplify(&body, cap, || {
                 let mut dec = make();
