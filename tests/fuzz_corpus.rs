@@ -173,3 +173,20 @@ fn provider_stream_seeds_decode_as_their_fixtures_do() {
         }
     }
 }
+
+/// The config check guards the credential where a secret field names it (`api_key`: it is
+/// redacted everywhere) and not where a non-secret field was given it (`vertex_location`
+/// shows as given, as LiteLLM shows it): both configs pass.
+#[test]
+fn the_config_check_guards_secret_fields_only() {
+    let check = |field: &str| {
+        let mut params = serde_json::json!({"model": "vertex_ai/gemini-2.5-flash", "api_key": "k",
+            "vertex_project": "p", "vertex_location": "us-central1"});
+        params[field] = serde_json::json!("os.environ/FUZZ_SECRET");
+        let options =
+            serde_json::json!({"model_list": [{"model_name": "g", "litellm_params": params}]});
+        std::panic::catch_unwind(|| invariants::check_config(options.to_string().as_bytes()))
+    };
+    assert!(check("vertex_location").is_ok());
+    assert!(check("api_key").is_ok());
+}
