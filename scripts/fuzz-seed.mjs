@@ -105,7 +105,7 @@ const streamSeed = (provider, endpoint, rel, flags = 0) => {
   const f = (index(ENDPOINTS, endpoint) << 4) | flags;
   add(
     "provider_stream",
-    `${provider}__${endpoint}__${slug(rel)}`,
+    `${provider}__${endpoint}__${flags & FIX_CRCS ? "fixcrc_" : ""}${slug(rel)}`,
     [index(PROVIDERS, provider), f, ...middle(body)],
     body,
   );

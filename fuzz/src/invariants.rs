@@ -640,7 +640,8 @@ pub fn provider_stream_summary(data: &[u8]) -> Option<(&'static str, usize, Opti
 }
 
 /// Provider stream decoders: no panic; any split gives the chunks and error of the whole
-/// body; every chunk is an OpenAI chunk object; the chunks assemble without panicking; the
+/// body; every chunk is a JSON object, and for the translating decoders (all but the
+/// OpenAI-format pass-through) an OpenAI chunk with a `choices` list; the chunks assemble without panicking; the
 /// planted credential never shows; with `AMPLIFY`, bounded memory as for SSE.
 pub fn check_provider_stream(data: &[u8]) {
     let Some(([which, flags, hi, lo], body)) = header::<4>(data) else {
@@ -672,16 +673,26 @@ pub fn check_provider_stream(data: &[u8]) {
             return;
         }
         let whole = stream_decode(&make, &[&body]);
+        // OpenAI-format servers' chunks pass through as they are (documented on
+        // `OpenAiStream`), so only the translating decoders promise OpenAI's chunk shape.
+        let passthrough = matches!(d.provider.as_str(), "openai" | "azure" | "azure_ai")
+            || providers::compat::preset(&d.provider).is_some();
         for chunk in &whole.chunks {
-            let object = chunk.get("object").and_then(Value::as_str);
             assert!(
-                matches!(object, Some("chat.completion.chunk" | "text_completion")),
-                "{name}: not an OpenAI chunk: {chunk}"
+                chunk.is_object(),
+                "{name}: a chunk is not an object: {chunk}"
             );
-            assert!(
-                chunk.get("choices").is_some_and(Value::is_array),
-                "{name}: chunk without a choices list: {chunk}"
-            );
+            if !passthrough {
+                let object = chunk.get("object").and_then(Value::as_str);
+                assert!(
+                    matches!(object, Some("chat.completion.chunk" | "text_completion")),
+                    "{name}: not an OpenAI chunk: {chunk}"
+                );
+                assert!(
+                    chunk.get("choices").is_some_and(Value::is_array),
+                    "{name}: chunk without a choices list: {chunk}"
+                );
+            }
             assert_no_secret(data, name, &chunk.to_string());
         }
         if let Some((_, _, message)) = &whole.error {
