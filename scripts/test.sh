@@ -55,5 +55,8 @@ node --test tests/js/pack/
 tier "5. bundlers: esbuild, Vite and webpack 5 bundles making a routed call in headless Chromium"
 node --test --test-concurrency=1 tests/js/bundlers/
 
+tier "6. fuzz smoke: every cargo-fuzz target ~5 s (no sanitizer in the smoke build) from the committed corpus (nightly; skipped without it)"
+bash scripts/fuzz.sh --smoke
+
 tier "done"
 echo "all tiers passed"

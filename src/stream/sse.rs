@@ -35,6 +35,9 @@ pub struct SseDecoder {
     data: String,
     has_data: bool,
     id: Option<String>,
+    /// An error met after events of the same `feed`, which were returned: reported by the
+    /// next call, so a split of the body never changes what the caller receives.
+    failed: Option<LlmError>,
 }
 
 /// Upper bound on one line: a stream that never ends a line is broken, not a long answer.
@@ -48,12 +51,27 @@ impl SseDecoder {
         SseDecoder::default()
     }
 
-    /// Consumes `bytes`; returns the events they complete, in order.
+    /// Consumes `bytes`; returns the events they complete, in order. An error after
+    /// complete events in the same piece: those are returned, and the error on the next call.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, LlmError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let mut out = Vec::new();
+        match self.feed_into(bytes, &mut out) {
+            Ok(()) => Ok(out),
+            Err(e) if out.is_empty() => Err(e),
+            Err(e) => {
+                self.failed = Some(e);
+                Ok(out)
+            }
+        }
+    }
+
+    fn feed_into(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), LlmError> {
         let mut rest = bytes;
         if rest.is_empty() {
-            return Ok(out);
+            return Ok(());
         }
         if self.after_cr {
             if let Some((b'\n', tail)) = rest.split_first() {
@@ -91,12 +109,15 @@ impl SseDecoder {
                 "the event stream sent a line longer than 16 MiB",
             ));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The body ended. An event whose blank line never came is still dispatched (servers
     /// that close right after the last `data:` line are common); a partial line is kept.
     pub fn finish(&mut self) -> Result<Option<SseEvent>, LlmError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let line = std::mem::take(&mut self.line);
         if !line.is_empty() {
             if let Some(event) = self.line_done(&line)? {
@@ -256,6 +277,31 @@ mod tests {
     #[test]
     fn events_without_data_are_not_dispatched() {
         assert!(decode_all(&[b"event: ping\n\n: keepalive\n\n"]).is_empty());
+    }
+
+    /// Found by `cargo fuzz run sse` (and `provider_stream`, through Gemini): events before
+    /// an error in the same piece were dropped, so a split before the error changed them.
+    #[test]
+    fn events_before_an_error_are_kept_whatever_the_split() {
+        let body: &[u8] = b"data: a\n\ndata: \xff\n\n";
+        for at in 0..=body.len() {
+            let (x, y) = body.split_at(at);
+            let mut d = SseDecoder::new();
+            let mut events = Vec::new();
+            let mut error = None;
+            for piece in [x, y] {
+                match d.feed(piece) {
+                    Ok(more) => events.extend(more),
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+            let error = error.or_else(|| d.finish().err());
+            assert_eq!(events, vec![ev(None, "a")], "split at {at}");
+            assert!(error.unwrap().message.contains("UTF-8"), "split at {at}");
+        }
     }
 
     #[test]

@@ -5,9 +5,9 @@
 // `llmux/package.json`), resolve the `edge-light` condition, and type-check a TypeScript file
 // against the shipped declarations.
 //
-// The checkout lives at target/pack-clone/src with its own CARGO_TARGET_DIR beside it, both at a
-// fixed path, so cargo's fingerprints hold between runs: the first run on a machine compiles the
-// release wasm once (~2 min on 2 cores), later runs only when the Rust sources changed.
+// The checkout lives at target/pack-clone/src and builds into the repository's own target/ (the
+// CARGO_TARGET_DIR the rest of `npm test` used), so the dependencies are never compiled twice:
+// only the llmux crate recompiles for the checkout's path, then wasm-bindgen and wasm-opt run.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
@@ -142,7 +142,7 @@ before(async () => {
   const packed = await sh("npm", ["pack", "--json", "--pack-destination", tmp], {
     cwd: clone,
     timeout: 900_000,
-    env: { ...process.env, CARGO_TARGET_DIR: path.join(root, "target", "pack-clone", "target") },
+    env: { ...process.env, CARGO_TARGET_DIR: path.join(root, "target") },
   });
   // prepack's build output goes to stdout before npm's JSON.
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("[")));
