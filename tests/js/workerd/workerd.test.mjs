@@ -327,3 +327,30 @@ test("router.fetch passes the Request's signal on in workerd", async () => {
   await eventually(() => mock.stats.aborted === before + 1, "gateway upstream aborted");
   assert.equal(mock.callsTo("wd-sig-gw").length, 1);
 });
+
+test("a redirect is never followed in workerd: the key never reaches the other origin (#16)", async () => {
+  for (const [name, params] of [
+    // OpenAI takes the host loop; Anthropic (x-api-key) the core's own fetch.
+    ["wd-redir-openai", {}],
+    [
+      "wd-redir-anthropic",
+      { model: "anthropic/claude-3-5-haiku-latest", api_base: `${mock.url}/wd-redir-anthropic` },
+    ],
+  ]) {
+    mock.script(name, {
+      status: 307,
+      headers: { location: `${mock.url}/wd-redir-elsewhere/v1/chat/completions` },
+      body_raw: "",
+    });
+    const out = await run({
+      deployments: [{ group: "redir", mock: name, id: name, params }],
+      options: { num_retries: 0 },
+      request: { model: "redir", messages },
+    });
+    const [r] = out.results;
+    assert.equal(r.ok, false, `${name}: a 3xx is an error reply`);
+    assert.equal(mock.callsTo(name).length, 1, name);
+    assert.equal(mock.callsTo("wd-redir-elsewhere").length, 0, `${name}: not followed`);
+    assert.ok(!JSON.stringify(r.error).includes("sk-workerd-binding"), `${name}: no key`);
+  }
+});
