@@ -445,6 +445,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
       this.#fetch =
         typeof fetchFn === "function" ? (url, init) => fetchFn.call(globalThis, url, init) : null;
       this.#maxBytes = this.#core.maxResponseBytes();
+      this.#syncCache = this.#core.syncCache();
       this.#tableChanged();
       this.#logger = options.logger ?? globalThis.console;
       if (options.on) this.#core.setEvents(options.on);
@@ -459,6 +460,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
     #hostLoop = false;
     /** Whether streams go through the host loop (js/host-stream.js); RouterCore.hostStream. */
     #hostStream = false;
+    /** Whether cache hits are served synchronously (RouterCore.syncCache). */
+    #syncCache = false;
     /** Wire descriptions by wire id: url, headers (with credentials), upstream model. */
     #wires = new Map();
     #deadlines = new Deadlines();
@@ -618,6 +621,17 @@ export function defineRouter(RouterCore, hostStores = {}) {
         return this.#drive(endpoint, request, signal);
       }
       const json = requestJson(request);
+      if (this.#syncCache && (endpoint === "chat" || endpoint === "text")) {
+        // An in-memory hit is served synchronously (README, "Architecture"); anything else
+        // (a miss, an identical request in flight) takes the core's path below.
+        let hit;
+        try {
+          hit = this.#core.cachedAnswer(endpoint, json);
+        } catch (e) {
+          throw toError(e);
+        }
+        if (hit !== undefined) return withHiddenParams(hit);
+      }
       let text;
       try {
         text = await cancellable(signal, (cancel) =>

@@ -98,6 +98,45 @@ fn a_repeated_request_is_answered_from_the_cache_with_no_upstream_call() {
 }
 
 #[test]
+fn cached_now_serves_an_in_memory_hit_without_awaiting_and_declines_what_it_cannot_decide() {
+    let (router, fakes) = cached_router(json!({}));
+    fakes.transport.script(A, [Step::ok_chat("first")]);
+    assert!(
+        router
+            .cached_now(Endpoint::ChatCompletion, chat(json!({})))
+            .is_none(),
+        "a miss"
+    );
+    let first = complete(&router, chat(json!({})));
+    let (hidden, body) = router
+        .cached_now(Endpoint::ChatCompletion, chat(json!({"user": "ignored"})))
+        .expect("a hit");
+    assert!(hidden.cache_hit);
+    assert_eq!(hidden.response_cost, Some(0.0));
+    assert_eq!(hidden.model_id, "a");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), first.body);
+    let report = router.usage_report();
+    assert_eq!(report["model_groups"]["chat"]["cache_hits"], 1);
+    assert_eq!(report["model_groups"]["chat"]["requests"], 2);
+    // What the core's path must decide: no-cache, streams, embeddings, another answer.
+    for (endpoint, req) in [
+        (
+            Endpoint::ChatCompletion,
+            chat(json!({"cache": {"no-cache": true}})),
+        ),
+        (Endpoint::ChatCompletion, chat(json!({"stream": true}))),
+        (Endpoint::ChatCompletion, chat(json!({"temperature": 0.5}))),
+        (
+            Endpoint::Embedding,
+            request(json!({"model": "chat", "input": "hi"})),
+        ),
+    ] {
+        assert!(router.cached_now(endpoint, req).is_none());
+    }
+    assert_eq!(fakes.transport.calls_to(A), 1);
+}
+
+#[test]
 fn answer_changing_fields_miss_and_ignored_fields_hit() {
     let (router, fakes) = cached_router(json!({}));
     complete(&router, chat(json!({"temperature": 0.5})));

@@ -297,8 +297,66 @@ impl Entry {
     /// Whether the entry may answer at `now_ms`: not expired and, with `s-maxage`, young
     /// enough.
     pub fn fresh(&self, now_ms: f64, max_age_ms: Option<u64>) -> bool {
-        self.expires_at_ms.is_none_or(|at| now_ms < at)
-            && max_age_ms.is_none_or(|age| now_ms - self.stored_at_ms <= age as f64)
+        fresh(self.stored_at_ms, self.expires_at_ms, now_ms, max_age_ms)
+    }
+}
+
+fn fresh(stored_at_ms: f64, expires_at_ms: Option<f64>, now_ms: f64, max_age: Option<u64>) -> bool {
+    expires_at_ms.is_none_or(|at| now_ms < at)
+        && max_age.is_none_or(|age| now_ms - stored_at_ms <= age as f64)
+}
+
+/// A stored entry read without building its body: the body stays the text it was stored as
+/// (a cache hit hands it on as it is).
+pub struct RawEntry<'a> {
+    pub stored_at_ms: f64,
+    pub expires_at_ms: Option<f64>,
+    pub origin: Origin,
+    pub body: &'a str,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredEntry<'a> {
+    v: u64,
+    stored_at_ms: f64,
+    expires_at_ms: Option<f64>,
+    #[serde(borrow)]
+    origin: StoredOrigin<'a>,
+    #[serde(borrow)]
+    body: &'a serde_json::value::RawValue,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredOrigin<'a> {
+    #[serde(borrow)]
+    model_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    model_group: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    custom_llm_provider: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    api_base: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> RawEntry<'a> {
+    /// `None` for another format version or a malformed value (as `Entry::decode`).
+    pub fn decode(text: &'a str) -> Option<RawEntry<'a>> {
+        let e: StoredEntry = serde_json::from_str(text).ok()?;
+        (e.v == FORMAT_VERSION).then(|| RawEntry {
+            stored_at_ms: e.stored_at_ms,
+            expires_at_ms: e.expires_at_ms,
+            origin: Origin {
+                model_id: e.origin.model_id.into_owned(),
+                model_group: e.origin.model_group.into_owned(),
+                custom_llm_provider: e.origin.custom_llm_provider.into_owned(),
+                api_base: e.origin.api_base.map(std::borrow::Cow::into_owned),
+            },
+            body: e.body.get(),
+        })
+    }
+
+    pub fn fresh(&self, now_ms: f64, max_age_ms: Option<u64>) -> bool {
+        fresh(self.stored_at_ms, self.expires_at_ms, now_ms, max_age_ms)
     }
 }
 

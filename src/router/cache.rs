@@ -8,6 +8,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::{LogLevel, Ports};
 use crate::reliability::limits::SlotSignal;
 use crate::types::Endpoint;
+use futures_util::FutureExt;
 use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -20,6 +21,9 @@ pub(super) struct ResponseCache {
     /// Whether a backend failure was already logged.
     reported: Cell<bool>,
     flights: RefCell<HashMap<String, Rc<Flight>>>,
+    /// The backend answers without awaiting (the in-memory LRU): hits can be served
+    /// synchronously (`Router::cached_now`).
+    sync: bool,
 }
 
 impl ResponseCache {
@@ -28,6 +32,7 @@ impl ResponseCache {
         let host = ports.cache.clone().map(|store| -> Rc<dyn CacheBackend> {
             Rc::new(cache::Breaker::new(store, Rc::clone(&ports.clock)))
         });
+        let sync = host.is_none();
         let backend = host.unwrap_or_else(|| {
             Rc::new(LocalCache::new(
                 Rc::clone(&ports.clock),
@@ -39,6 +44,7 @@ impl ResponseCache {
             backend,
             reported: Cell::new(false),
             flights: RefCell::new(HashMap::new()),
+            sync,
         }
     }
 }
@@ -261,6 +267,15 @@ impl Router {
 
     /// Books a cache hit and builds its answer.
     fn serve_hit(&self, group: &str, body: Value, origin: Origin, started_ms: f64) -> Routed {
+        Routed {
+            body,
+            audio: None,
+            hidden: self.book_hit(group, origin, started_ms),
+        }
+    }
+
+    /// Books a cache hit of `group` answered with what `origin` produced: its metadata.
+    fn book_hit(&self, group: &str, origin: Origin, started_ms: f64) -> HiddenParams {
         let latency_ms = self.now() - started_ms;
         {
             let mut usage = self.inner.usage.borrow_mut();
@@ -292,22 +307,66 @@ impl Router {
                 "fallback_model_group": null, "cache_hit": true,
             })
         });
-        Routed {
-            body,
-            audio: None,
-            hidden: HiddenParams {
-                model_id: origin.model_id,
-                model_group: origin.model_group,
-                custom_llm_provider: origin.custom_llm_provider,
-                api_base: origin.api_base,
-                response_cost: Some(0.0),
-                cache_hit: true,
-                attempts: 0,
-                retries: 0,
-                fallback_model_group: None,
-                latency_ms,
-            },
+        HiddenParams {
+            model_id: origin.model_id,
+            model_group: origin.model_group,
+            custom_llm_provider: origin.custom_llm_provider,
+            api_base: origin.api_base,
+            response_cost: Some(0.0),
+            cache_hit: true,
+            attempts: 0,
+            retries: 0,
+            fallback_model_group: None,
+            latency_ms,
         }
+    }
+
+    /// A cached answer to a whole chat or text request (`body` as the caller sent it, router
+    /// kwargs included), found without awaiting anything: for the host's fast path, with the
+    /// in-memory cache only. `None` when there is none *now* — no entry, a request that must
+    /// not be served from the cache, an identical request still in flight, a backend that
+    /// awaits — and the caller takes the core's path, which decides it fully.
+    pub fn cached_now(
+        &self,
+        endpoint: Endpoint,
+        mut body: Map<String, Value>,
+    ) -> Option<(HiddenParams, String)> {
+        let started = self.now();
+        let cache = Rc::clone(self.response_cache()?);
+        if !cache.sync
+            || !matches!(
+                endpoint,
+                Endpoint::ChatCompletion | Endpoint::TextCompletion
+            )
+        {
+            return None;
+        }
+        let opts = CallOptions::extract(&mut body).ok()?;
+        if opts.stream || opts.cache.no_cache {
+            return None;
+        }
+        let key = self.cache_key(endpoint, &body, &opts)?;
+        let flight = cache.flights.borrow().get(&key).cloned();
+        match flight {
+            // Its waiters are served by the core's path when it lands.
+            Some(f) if !f.done.get() => return None,
+            Some(f) if !opts.cache.no_store => {
+                if let Some(e) = f.answer.borrow().clone() {
+                    let text = e.body.to_string();
+                    return Some((self.book_hit(&opts.model, e.origin, started), text));
+                }
+            }
+            _ => {}
+        }
+        // The in-memory backend answers at once; its body text is handed on unparsed.
+        let text = cache.backend.get(&key).now_or_never()?.ok()??;
+        let entry = cache::RawEntry::decode(&text)?;
+        if !entry.fresh(self.now(), opts.cache.max_age_ms) {
+            // Expired or too old for `s-maxage`: the core's path decides (and evicts).
+            return None;
+        }
+        let body = entry.body.to_string();
+        Some((self.book_hit(&opts.model, entry.origin, started), body))
     }
 
     /// The answer of an identical request in flight, if there is one and it succeeds.

@@ -101,6 +101,31 @@ impl RouterCore {
         self.router.config().max_response_bytes as f64
     }
 
+    /// Whether the response cache answers without awaiting (`cachedAnswer` can serve hits).
+    #[wasm_bindgen(js_name = syncCache)]
+    pub fn sync_cache(&self) -> bool {
+        self.router
+            .config()
+            .cache
+            .as_ref()
+            .is_some_and(|c| !c.host_backend)
+    }
+
+    /// A cached answer to a chat or text request (JSON text, router kwargs included) found
+    /// synchronously: the envelope `{hidden, body}` as JSON text, booked as a hit; undefined
+    /// when there is none right now (take `call`, which decides fully).
+    #[wasm_bindgen(js_name = cachedAnswer)]
+    pub fn cached_answer(&self, endpoint: &str, request: &str) -> Option<String> {
+        let endpoint = endpoint_of(endpoint)?;
+        let body = match serde_json::from_str::<serde_json::Value>(request) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return None,
+        };
+        let (hidden, body) = self.router.cached_now(endpoint, body)?;
+        let hidden = serde_json::to_string(&hidden).ok()?;
+        Some(format!("{{\"hidden\":{hidden},\"body\":{body}}}"))
+    }
+
     /// Starts a host-driven call; returns its handle.
     pub fn begin(&self, endpoint: &str, model: &str) -> Result<u32, JsValue> {
         let endpoint = endpoint_of(endpoint)
