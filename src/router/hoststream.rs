@@ -9,8 +9,8 @@
 //! typed error, booked against the deployment, with no silent retry.
 
 use super::dispatch::{Dispatch, Step};
-use super::stream::{error_reply, LiveStream, OpenStream};
-use super::{annotate, Answer, Call, CallOptions, HiddenParams, Plan, Router};
+use super::stream::{error_reply, stream_options, LiveStream, OpenStream};
+use super::{annotate, Answer, Call, HiddenParams, Plan, Router};
 use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse, TransportError};
@@ -99,17 +99,7 @@ impl Router {
     ) -> Result<HostStream, LlmError> {
         let started = self.now();
         self.state_tick();
-        let mut opts = CallOptions::extract(&mut body)?;
-        if !matches!(
-            endpoint,
-            Endpoint::ChatCompletion | Endpoint::TextCompletion
-        ) {
-            return Err(LlmError::bad_request(format!(
-                "stream: true is supported by completion() and textCompletion(), not {}()",
-                endpoint.method()
-            )));
-        }
-        opts.stream = true;
+        let opts = stream_options(endpoint, &mut body)?;
         let dispatch = Dispatch::new(&opts.model);
         Ok(HostStream {
             state: State::Opening {

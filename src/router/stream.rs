@@ -233,17 +233,7 @@ impl Router {
         mut body: serde_json::Map<String, Value>,
     ) -> Result<ChunkStream, LlmError> {
         let started = self.now();
-        let mut opts = super::CallOptions::extract(&mut body)?;
-        if !matches!(
-            endpoint,
-            Endpoint::ChatCompletion | Endpoint::TextCompletion
-        ) {
-            return Err(LlmError::bad_request(format!(
-                "stream: true is supported by completion() and textCompletion(), not {}()",
-                endpoint.method()
-            )));
-        }
-        opts.stream = true;
+        let opts = stream_options(endpoint, &mut body)?;
         let group = opts.model.clone();
         let cache_key = self.cache_key(endpoint, &body, &opts);
         if let Some(key) = &cache_key {
@@ -271,6 +261,26 @@ impl Router {
             cache_key,
         )))
     }
+}
+
+/// The router kwargs of a `stream: true` request of `endpoint` (removed from `body`), or the
+/// error of an endpoint that does not stream.
+pub(super) fn stream_options(
+    endpoint: Endpoint,
+    body: &mut serde_json::Map<String, Value>,
+) -> Result<super::CallOptions, LlmError> {
+    let mut opts = super::CallOptions::extract(body)?;
+    if !matches!(
+        endpoint,
+        Endpoint::ChatCompletion | Endpoint::TextCompletion
+    ) {
+        return Err(LlmError::bad_request(format!(
+            "stream: true is supported by completion() and textCompletion(), not {}()",
+            endpoint.method()
+        )));
+    }
+    opts.stream = true;
+    Ok(opts)
 }
 
 /// The classified error of a non-2xx reply to a streaming request.

@@ -74,6 +74,22 @@ impl HostCalls {
     }
 }
 
+/// A reply the host read: `headers` flat, `[name, value, …]`.
+pub(super) fn host_reply(status: u16, body: String, headers: &[String]) -> HttpResponse {
+    let headers = headers
+        .chunks_exact(2)
+        .filter_map(|pair| match pair {
+            [k, v] => Some((k.to_ascii_lowercase(), v.clone())),
+            _ => None,
+        })
+        .collect();
+    HttpResponse {
+        status,
+        headers,
+        body: body.into_bytes(),
+    }
+}
+
 fn missing(handle: u32) -> JsValue {
     js_error(&LlmError::bad_request(format!(
         "no call in progress with handle {handle}"
@@ -231,18 +247,7 @@ impl RouterCore {
     ) -> Option<String> {
         let mut slot = self.hosts.take(handle)?;
         slot.sending = None;
-        let headers = headers
-            .chunks_exact(2)
-            .filter_map(|pair| match pair {
-                [k, v] => Some((k.to_ascii_lowercase(), v.clone())),
-                _ => None,
-            })
-            .collect();
-        let response = HttpResponse {
-            status,
-            headers,
-            body: body.into_bytes(),
-        };
+        let response = host_reply(status, body, &headers);
         match self.router.replied_host(&mut slot.call, response) {
             Some(routed) => Some(envelope(&routed)),
             None => {

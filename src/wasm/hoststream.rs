@@ -4,7 +4,6 @@
 
 use super::{endpoint_of, js_error, request_object, RouterCore};
 use crate::error::LlmError;
-use crate::ports::HttpResponse;
 use crate::router::{Fed, HostStream, StreamStep};
 use crate::stream::Chunk;
 use std::cell::{Cell, RefCell};
@@ -141,18 +140,7 @@ impl RouterCore {
     /// `[name, value, …]`. Ask `streamNext` again.
     #[wasm_bindgen(js_name = streamReplied)]
     pub fn stream_replied(&self, handle: u32, status: u16, body: String, headers: Vec<String>) {
-        let headers = headers
-            .chunks_exact(2)
-            .filter_map(|pair| match pair {
-                [k, v] => Some((k.to_ascii_lowercase(), v.clone())),
-                _ => None,
-            })
-            .collect();
-        let response = HttpResponse {
-            status,
-            headers,
-            body: body.into_bytes(),
-        };
+        let response = super::hostloop::host_reply(status, body, &headers);
         self.with_stream(handle, |hs| self.router.stream_replied(hs, response));
     }
 
