@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and the test tiers need, only when missing (idempotent):
-# the wasm32 target, wasm-bindgen-cli pinned to Cargo.lock's wasm-bindgen, wasm-pack,
+# the wasm32 target, wasm-bindgen-cli pinned to Cargo.lock's wasm-bindgen (its test runner
+# runs tier 2; no wasm-pack),
 # npm dependencies, and Debian's chromium + chromium-driver and redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,10 +22,6 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-if ! command -v wasm-pack >/dev/null 2>&1; then
-  step "cargo install wasm-pack"
-  cargo install wasm-pack
-fi
 
 # A stamp newer than package.json and package-lock.json means the install is current.
 stamp=node_modules/.llmux-installed
@@ -47,7 +44,7 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_missing[@]}"
 fi
 
-# wasm-pack picks any wasm-opt on PATH; Debian's binaryen is too old and breaks the module.
+# Debian's binaryen is too old and breaks the module: the build uses node_modules/.bin/wasm-opt.
 if command -v wasm-opt >/dev/null 2>&1 && ! wasm-opt --version | grep -q "version 1[2-9][0-9]"; then
   echo "warning: $(command -v wasm-opt) is older than binaryen 120; npm run build uses node_modules/.bin/wasm-opt instead" >&2
 fi

@@ -56,6 +56,10 @@ run() {
   fi
 }
 
-run node wasm-pack test --mode no-install --node -- --test wasm_host
+# wasm-bindgen's own test runner (installed with wasm-bindgen-cli, same version) as cargo's
+# runner for the wasm target: Node by default, headless Chromium (Debian's chromedriver on
+# PATH) with WASM_BINDGEN_USE_BROWSER. No wasm-pack, so nothing else to install.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+run node cargo test --target wasm32-unknown-unknown --test wasm_host
 WASM_BINDGEN_USE_BROWSER=1 run chrome \
-  wasm-pack test --mode no-install --headless --chrome -- --test wasm_host
+  cargo test --target wasm32-unknown-unknown --test wasm_host
