@@ -6,7 +6,14 @@
 // the next chunk (backpressure).
 
 import { toError } from "./errors.js";
-import { MAX_TIMER_MS, describeFetchError, headerPairs, sleep } from "./wire.js";
+import {
+  MAX_TIMER_MS,
+  abortReason,
+  describeFetchError,
+  headerPairs,
+  sleep,
+  tooLarge,
+} from "./wire.js";
 
 /**
  * `stream_timeout` for a body being read: one timer per gap, not one per read. Armed when a
@@ -63,10 +70,6 @@ class GapTimer {
 }
 
 const noop = () => {};
-
-/** What a call rejects with once its caller aborted: the signal's reason, as fetch does. */
-const abortReason = (signal) =>
-  signal.reason ?? new DOMException("This operation was aborted", "AbortError");
 
 /**
  * One host-driven stream, as `LlmuxStream` reads it: `hidden()`, `next()` (the next chunks
@@ -128,7 +131,7 @@ class HostStreamSource {
       const max = this.#core.maxResponseBytes();
       try {
         if (Number(res.headers.get("content-length") ?? 0) > max) {
-          throw new Error(`the upstream reply is larger than max_response_bytes (${max} bytes)`);
+          throw new Error(tooLarge(max));
         }
         text = await res.text();
       } catch (e) {

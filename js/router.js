@@ -5,7 +5,14 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { MODEL_GROUP_OF, LISTED_MODELS, handleFetch, parseGateway } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
-import { MAX_TIMER_MS, describeFetchError, headerPairs, sleep } from "./wire.js";
+import {
+  MAX_TIMER_MS,
+  abortReason,
+  describeFetchError,
+  headerPairs,
+  sleep,
+  tooLarge,
+} from "./wire.js";
 import { openHostStream } from "./host-stream.js";
 
 const ENV_PREFIX = "os.environ/";
@@ -128,8 +135,6 @@ function plainRequest(request, routerKeys) {
   return true;
 }
 
-const tooLarge = (max) => `the upstream reply is larger than max_response_bytes (${max} bytes)`;
-
 /** Wires kept per router before the cache starts over (bounds memory under churn). */
 const MAX_WIRES = 4096;
 
@@ -180,11 +185,6 @@ function callerSignal(options) {
   if (typeof signal.aborted !== "boolean" || typeof signal.addEventListener !== "function")
     throw new TypeError("options.signal must be an AbortSignal");
   return signal;
-}
-
-/** What a call rejects with once its caller aborted: the signal's reason, as fetch does. */
-function abortReason(signal) {
-  return signal.reason ?? new DOMException("This operation was aborted", "AbortError");
 }
 
 /**

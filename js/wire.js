@@ -25,5 +25,13 @@ export function headerPairs(headers) {
   return out;
 }
 
+/** What a call rejects with once its caller aborted: the signal's reason, as fetch does. */
+export const abortReason = (signal) =>
+  signal.reason ?? new DOMException("This operation was aborted", "AbortError");
+
+/** The message of a reply refused by `max_response_bytes` (the core's, bounds.rs). */
+export const tooLarge = (max) =>
+  `the upstream reply is larger than max_response_bytes (${max} bytes)`;
+
 export const sleep = (ms) =>
   new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)));

@@ -653,14 +653,7 @@ impl StreamDecoder for OpenAiStream {
                 result
             })
         });
-        match result {
-            Ok(()) => Ok(out),
-            Err(e) if out.is_empty() => Err(e),
-            Err(e) => {
-                self.failed = Some(e);
-                Ok(out)
-            }
-        }
+        crate::stream::deliver(out, result, &mut self.failed)
     }
 
     fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Value>, LlmError> {

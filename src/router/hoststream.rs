@@ -9,13 +9,13 @@
 //! typed error, booked against the deployment, with no silent retry.
 
 use super::dispatch::{Dispatch, Step};
-use super::stream::{error_reply, stream_options, LiveStream, OpenStream};
+use super::stream::{error_reply, stream_options, LiveStream, OpenStream, ReplyLimits};
 use super::{annotate, Answer, Call, HiddenParams, Plan, Router};
 use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse, TransportError};
 use crate::providers;
-use crate::reliability::{bounds, classify};
+use crate::reliability::classify;
 use crate::stream::{Chunk, StreamDecoder};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
@@ -24,10 +24,8 @@ use std::rc::Rc;
 /// One streamed call the host is driving.
 pub struct HostStream {
     state: State,
-    /// Bytes of the current attempt's body fed so far (`max_response_bytes`).
-    bytes: u64,
-    /// When the current attempt was sent (`max_stream_duration`).
-    sent_at: f64,
+    /// The current attempt's reply ceilings (`max_response_bytes`, `max_stream_duration`).
+    limits: ReplyLimits,
 }
 
 // One per open stream, moved only when it goes live: the variants' sizes do not matter.
@@ -108,8 +106,7 @@ impl Router {
                 started,
                 attempt: None,
             },
-            bytes: 0,
-            sent_at: started,
+            limits: ReplyLimits::new(&self.inner.config, started),
         })
     }
 
@@ -131,8 +128,7 @@ impl Router {
                         let timeout_ms = next.timeout_ms;
                         call.attempts += 1;
                         *attempt = Some(Box::new(next));
-                        hs.bytes = 0;
-                        hs.sent_at = self.now();
+                        hs.limits = ReplyLimits::new(&self.inner.config, self.now());
                         return StreamStep::Send(request, timeout_ms);
                     }
                     Err(e) => {
@@ -248,16 +244,7 @@ impl Router {
 
     /// The host read `bytes` of the body.
     pub fn stream_feed(&self, hs: &mut HostStream, bytes: &[u8]) -> Fed {
-        hs.bytes = hs.bytes.saturating_add(bytes.len() as u64);
-        let cfg = &self.inner.config;
-        let over = if hs.bytes > cfg.max_response_bytes {
-            Some(bounds::response_too_large(cfg.max_response_bytes))
-        } else if self.now() - hs.sent_at > cfg.max_stream_duration_ms as f64 {
-            Some(bounds::stream_too_long(cfg.max_stream_duration_ms))
-        } else {
-            None
-        };
-        if let Some(e) = over {
+        if let Err(e) = hs.limits.read(bytes.len(), self.now()) {
             return match &mut hs.state {
                 State::Live(live) => Fed::Failed(live.broke(e)),
                 _ => {

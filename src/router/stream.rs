@@ -33,12 +33,41 @@ pub(super) struct OpenStream {
     gap_ms: u64,
     /// The gap timer, kept across reads (see `read_within`).
     watchdog: Option<LocalFuture<'static, ()>>,
-    /// Bytes read so far, and the most the reply may send (`max_response_bytes`).
-    bytes_read: u64,
+    /// `max_response_bytes` and `max_stream_duration` for this reply.
+    limits: ReplyLimits,
+}
+
+/// The ceilings on one upstream reply being read (README, "Security bounds"): bytes
+/// (`max_response_bytes`) and, for a stream, total time since the request was sent
+/// (`max_stream_duration`). Both request paths count through it.
+pub(super) struct ReplyLimits {
+    read: u64,
     max_bytes: u64,
-    /// When the request was sent, and the longest the stream may last (ms).
     sent_at: f64,
-    max_duration_ms: u64,
+    max_ms: u64,
+}
+
+impl ReplyLimits {
+    pub(super) fn new(config: &crate::config::RouterConfig, sent_at: f64) -> ReplyLimits {
+        ReplyLimits {
+            read: 0,
+            max_bytes: config.max_response_bytes,
+            sent_at,
+            max_ms: config.max_stream_duration_ms,
+        }
+    }
+
+    /// `n` more bytes were read at `now_ms`: the typed error once a ceiling is passed.
+    pub(super) fn read(&mut self, n: usize, now_ms: f64) -> Result<(), LlmError> {
+        self.read = self.read.saturating_add(n as u64);
+        if self.read > self.max_bytes {
+            return Err(bounds::response_too_large(self.max_bytes));
+        }
+        if now_ms - self.sent_at > self.max_ms as f64 {
+            return Err(bounds::stream_too_long(self.max_ms));
+        }
+        Ok(())
+    }
 }
 
 impl OpenStream {
@@ -58,11 +87,13 @@ impl OpenStream {
             via_chat,
             gap_ms: 0,
             watchdog: None,
-            // The host counts these itself (`hoststream.rs`).
-            bytes_read: 0,
-            max_bytes: u64::MAX,
-            sent_at: 0.0,
-            max_duration_ms: u64::MAX,
+            // The host stream counts its reads itself (`HostStream::limits`).
+            limits: ReplyLimits {
+                read: 0,
+                max_bytes: u64::MAX,
+                sent_at: 0.0,
+                max_ms: u64::MAX,
+            },
         }
     }
 
@@ -82,14 +113,9 @@ impl OpenStream {
             };
             match self.read_within(ports, body.as_ref()).await? {
                 Some(bytes) => {
-                    self.bytes_read = self.bytes_read.saturating_add(bytes.len() as u64);
-                    if self.bytes_read > self.max_bytes {
+                    if let Err(e) = self.limits.read(bytes.len(), ports.clock.now_ms()) {
                         body.cancel();
-                        return Err(bounds::response_too_large(self.max_bytes));
-                    }
-                    if ports.clock.now_ms() - self.sent_at > self.max_duration_ms as f64 {
-                        body.cancel();
-                        return Err(bounds::stream_too_long(self.max_duration_ms));
+                        return Err(e);
                     }
                     self.pending.extend(self.decoder.feed(&bytes)?)
                 }
@@ -177,17 +203,12 @@ impl Router {
             via_chat,
             gap_ms: timeout_ms,
             watchdog: None,
-            bytes_read: 0,
-            max_bytes: self.inner.config.max_response_bytes,
-            sent_at,
-            max_duration_ms: self.inner.config.max_stream_duration_ms,
+            limits: ReplyLimits::new(&self.inner.config, sent_at),
         };
         let ok = (200..300).contains(&response.status);
         match response.body {
             OpenBody::Read(bytes) => {
-                if bytes.len() as u64 > open.max_bytes {
-                    return Err(bounds::response_too_large(open.max_bytes));
-                }
+                open.limits.read(bytes.len(), self.now())?;
                 let reply = HttpResponse {
                     status: response.status,
                     headers: response.headers,
@@ -497,11 +518,7 @@ impl LiveStream {
         self.open.ended = true;
         match self.open.decoder.finish() {
             Ok(chunks) => {
-                let out = self
-                    .deliver_all(chunks)
-                    .into_iter()
-                    .map(Chunk::Value)
-                    .collect();
+                let out = self.deliver_chunks(chunks.into_iter().map(Chunk::Value).collect())?;
                 self.finish_ok();
                 Ok(out)
             }
@@ -531,11 +548,6 @@ impl LiveStream {
     /// The host's read of the body failed (`e`): the stream ends with it, booked.
     pub(super) fn broke(&mut self, e: LlmError) -> LlmError {
         self.fail(e)
-    }
-
-    /// Chunks decoded ahead of the first delivery (the host's first read), for the caller.
-    pub(super) fn deliver_all(&mut self, chunks: Vec<Value>) -> Vec<Value> {
-        chunks.into_iter().filter_map(|c| self.deliver(c)).collect()
     }
 
     fn abort_handle(&self) -> StreamAbort {

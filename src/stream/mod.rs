@@ -150,11 +150,11 @@ pub fn stream_error(status: u16, message: impl Into<String>) -> LlmError {
 /// The result of one `feed`: the chunks made before an error are returned first and the error
 /// is kept in `failed` for the next call, so a split of the body never changes what a
 /// caller receives. Without chunks the error is returned at once.
-pub fn deliver(
-    chunks: Vec<Value>,
+pub fn deliver<T>(
+    chunks: Vec<T>,
     result: Result<(), LlmError>,
     failed: &mut Option<LlmError>,
-) -> Result<Vec<Value>, LlmError> {
+) -> Result<Vec<T>, LlmError> {
     match result {
         Ok(()) => Ok(chunks),
         Err(e) if chunks.is_empty() => Err(e),
