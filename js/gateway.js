@@ -73,6 +73,10 @@ const GATEWAY_HEADERS = [
   "x-llmux-provider",
   "x-llmux-fallback-model-group",
   "x-llmux-cache-hit",
+  "x-ratelimit-remaining-requests",
+  "x-ratelimit-limit-requests",
+  "x-ratelimit-remaining-tokens",
+  "x-ratelimit-limit-tokens",
 ];
 
 const TEXT_TRANSCRIPTION_FORMATS = new Set(["text", "srt", "vtt"]);
@@ -390,6 +394,8 @@ function checkCallerOptions(body, limits) {
 /** Internal Router methods the gateway reads wildcard groups through (js/router.js). */
 export const MODEL_GROUP_OF = Symbol("llmux.modelGroupOf");
 export const LISTED_MODELS = Symbol("llmux.listedModels");
+/** The Router's `getRemainingModelGroupUsage`, synchronously (for the `x-ratelimit-*` headers). */
+export const REMAINING_USAGE = Symbol("llmux.remainingUsage");
 
 /** Whether a key's `models` entry (a name, or a pattern with one `*`) covers `model`. */
 function scopeMatches(entry, model) {
@@ -406,13 +412,22 @@ function scopeMatches(entry, model) {
 
 /**
  * Whether the key may use `model`: it is listed, or a pattern in the key's list matches it, or
- * it is served by a wildcard group the key lists (`"gpt-4.1"` under `"openai/*"`).
+ * it is served by a wildcard group the key lists (`"gpt-4.1"` under `"openai/*"`), or the key
+ * lists an access group (`model_info.access_groups`) of its model group.
  */
 function allows(principal, model, router) {
   if (principal.models === null || principal.models.has(model)) return true;
   for (const entry of principal.models) if (scopeMatches(entry, model)) return true;
   const group = router?.[MODEL_GROUP_OF]?.(model);
-  return typeof group === "string" && group !== model && principal.models.has(group);
+  if (typeof group === "string" && group !== model && principal.models.has(group)) return true;
+  // A key may name a `model_info.access_groups` entry in place of the groups listing it.
+  const access = router?.getModelAccessGroups?.() ?? {};
+  for (const name of principal.models) {
+    const groups = Object.hasOwn(access, name) ? access[name] : null;
+    if (groups && (groups.includes(model) || (typeof group === "string" && groups.includes(group))))
+      return true;
+  }
+  return false;
 }
 
 // ---- requests -------------------------------------------------------------------------------
@@ -580,10 +595,17 @@ function jsonResponse(value, status = 200, headers = {}) {
   });
 }
 
-/** `x-litellm-*` / `x-llmux-*` headers from a result's `_hidden_params`. */
-function routerHeaders(hidden) {
+/**
+ * `x-litellm-*` / `x-llmux-*` headers from a result's `_hidden_params`, and, as LiteLLM's
+ * proxy sends them, the model group's remaining rpm/tpm this minute (`x-ratelimit-*`).
+ */
+function routerHeaders(hidden, router) {
   if (!isObject(hidden)) return {};
-  const h = {};
+  const h =
+    hidden.model_group && typeof router?.[REMAINING_USAGE] === "function"
+      ? router[REMAINING_USAGE](String(hidden.model_group))
+      : {};
+  for (const [name, value] of Object.entries(h)) h[name] = String(value);
   if (hidden.model_id) h["x-litellm-model-id"] = String(hidden.model_id);
   if (hidden.model_group) h["x-litellm-model-group"] = String(hidden.model_group);
   if (typeof hidden.response_cost === "number")
@@ -599,8 +621,8 @@ function routerHeaders(hidden) {
   return h;
 }
 
-function resultResponse(result) {
-  return jsonResponse(result, 200, routerHeaders(result?._hidden_params));
+function resultResponse(result, router) {
+  return jsonResponse(result, 200, routerHeaders(result?._hidden_params, router));
 }
 
 /** The list of model groups in the core's "no model group named …" message. */
@@ -632,34 +654,34 @@ function errorResponse(e) {
 }
 
 /** A streaming result (`toReadableStream()`, `_hidden_params`) as an SSE response. */
-function streamResponse(stream) {
+function streamResponse(stream, router) {
   return new Response(stream.toReadableStream(), {
     status: 200,
     headers: {
       "content-type": "text/event-stream",
       "cache-control": "no-cache",
-      ...routerHeaders(stream._hidden_params),
+      ...routerHeaders(stream._hidden_params, router),
     },
   });
 }
 
-async function speechResponse(audio) {
-  const headers = { ...routerHeaders(audio._hidden_params) };
+async function speechResponse(audio, router) {
+  const headers = { ...routerHeaders(audio._hidden_params, router) };
   const type = audio.headers.get("content-type");
   if (type) headers["content-type"] = type;
   return new Response(audio.body, { status: 200, headers });
 }
 
-function transcriptionResponse(result, format) {
+function transcriptionResponse(result, format, router) {
   if (TEXT_TRANSCRIPTION_FORMATS.has(format))
     return new Response(String(result.text ?? ""), {
       status: 200,
       headers: {
         "content-type": "text/plain; charset=utf-8",
-        ...routerHeaders(result._hidden_params),
+        ...routerHeaders(result._hidden_params, router),
       },
     });
-  return resultResponse(result);
+  return resultResponse(result, router);
 }
 
 // ---- routing --------------------------------------------------------------------------------
@@ -801,22 +823,26 @@ async function serve(router, gw, request, env) {
       return body;
     },
     async call(name) {
-      return resultResponse(await router[name](await c.body(), options));
+      return resultResponse(await router[name](await c.body(), options), router);
     },
     async generate(name) {
       const body = await c.body();
       const result = await router[name](body, options);
       if (body.stream === true && typeof result?.toReadableStream === "function")
-        return streamResponse(result);
-      return resultResponse(result);
+        return streamResponse(result, router);
+      return resultResponse(result, router);
     },
     async speech() {
-      return speechResponse(await router.speech(await c.body(), options));
+      return speechResponse(await router.speech(await c.body(), options), router);
     },
     async transcription() {
       const body = await formBody(request, gw);
       checkRequest(body, principal, gw, router);
-      return transcriptionResponse(await router.transcription(body, options), body.response_format);
+      return transcriptionResponse(
+        await router.transcription(body, options),
+        body.response_format,
+        router,
+      );
     },
   };
   return handler(c);

@@ -757,6 +757,40 @@ export interface ModelCost {
   [flag: `supports_${string}`]: boolean | undefined;
 }
 
+/** LiteLLM's `ModelGroupInfo` (`getModelGroupInfo`). */
+export interface ModelGroupInfo {
+  model_group: string;
+  /** Providers in order of first appearance. */
+  providers: string[];
+  /** The largest of the deployments' context windows (model_info, else the price data). */
+  max_input_tokens: number | null;
+  max_output_tokens: number | null;
+  /** The highest of the deployments' prices (USD per token). */
+  input_cost_per_token: number | null;
+  output_cost_per_token: number | null;
+  mode: string | null;
+  /** Summed over the deployments that set one; null when none does. */
+  tpm: number | null;
+  rpm: number | null;
+  /** Set when any deployment has the capability. */
+  supports_function_calling: boolean;
+  supports_parallel_function_calling: boolean;
+  supports_vision: boolean;
+  supports_response_schema: boolean;
+  supports_prompt_caching: boolean;
+  supports_reasoning: boolean;
+  supports_web_search: boolean;
+  description: string | null;
+}
+
+/** `getRemainingModelGroupUsage`: LiteLLM's header names; a pair only when the group sets that limit. */
+export interface RemainingGroupUsage {
+  "x-ratelimit-remaining-requests"?: number;
+  "x-ratelimit-limit-requests"?: number;
+  "x-ratelimit-remaining-tokens"?: number;
+  "x-ratelimit-limit-tokens"?: number;
+}
+
 export declare class Router {
   /** Synchronous; throws `errors.ConfigError` naming the offending field path. */
   constructor(options: RouterOptions);
@@ -852,6 +886,18 @@ export declare class Router {
   ): RedactedDeployment;
   setModelList(modelList: DeploymentConfig[]): void;
   set_model_list(modelList: DeploymentConfig[]): void;
+  /** Adds (new id), replaces (changed entry) or keeps (same entry: returns null) a deployment. */
+  upsertDeployment(deployment: DeploymentConfig): RedactedDeployment | null;
+  upsert_deployment(deployment: DeploymentConfig): RedactedDeployment | null;
+  /** LiteLLM's `ModelGroupInfo`, merged over the group's deployments; null when nothing serves it. */
+  getModelGroupInfo(modelGroup: string): ModelGroupInfo | null;
+  get_model_group_info(modelGroup: string): ModelGroupInfo | null;
+  /** The group's rpm/tpm limits and what is left this minute; `{}` when it sets none. */
+  getRemainingModelGroupUsage(modelGroup: string): Promise<RemainingGroupUsage>;
+  get_remaining_model_group_usage(modelGroup: string): Promise<RemainingGroupUsage>;
+  /** Each `model_info.access_groups` name and the model groups (and their aliases) listing it. */
+  getModelAccessGroups(): Record<string, string[]>;
+  get_model_access_groups(): Record<string, string[]>;
   healthCheck(model?: string): Promise<HealthCheckResult>;
   health_check(model?: string): Promise<HealthCheckResult>;
   ahealth_check(model?: string): Promise<HealthCheckResult>;

@@ -3,7 +3,13 @@
 
 import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
-import { MODEL_GROUP_OF, LISTED_MODELS, handleFetch, parseGateway } from "./gateway.js";
+import {
+  MODEL_GROUP_OF,
+  LISTED_MODELS,
+  REMAINING_USAGE,
+  handleFetch,
+  parseGateway,
+} from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
 import {
   MAX_TIMER_MS,
@@ -774,6 +780,11 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return JSON.parse(this.#core.listedModelsJson());
     }
 
+    /** For the gateway's `x-ratelimit-*` headers: `getRemainingModelGroupUsage`, synchronously. */
+    [REMAINING_USAGE](group) {
+      return JSON.parse(this.#core.remainingGroupUsageJson(group));
+    }
+
     /** One deployment by id (redacted), or null. */
     getModelInfo(id) {
       const json = this.#core.modelInfoJson(String(id));
@@ -805,6 +816,35 @@ export function defineRouter(RouterCore, hostStores = {}) {
         this.#tableChanged();
         return updated;
       });
+    }
+
+    /**
+     * LiteLLM's `upsert_deployment`: adds the deployment when its id is new, replaces the one
+     * with that id when the entry differs, and returns null when nothing changed.
+     */
+    upsertDeployment(deployment) {
+      return this.#sync(() => {
+        const json = this.#core.upsertDeployment(JSON.stringify(deployment));
+        if (json === undefined) return null;
+        this.#tableChanged();
+        return JSON.parse(json);
+      });
+    }
+
+    /** LiteLLM's `ModelGroupInfo` for a group, alias or wildcard-matched model, or null. */
+    getModelGroupInfo(modelGroup) {
+      const json = this.#core.modelGroupInfoJson(String(modelGroup));
+      return json === undefined ? null : JSON.parse(json);
+    }
+
+    /** The group's rpm/tpm limits and what is left of them this minute (`x-ratelimit-*`). */
+    async getRemainingModelGroupUsage(modelGroup) {
+      return JSON.parse(this.#core.remainingGroupUsageJson(String(modelGroup)));
+    }
+
+    /** `model_info.access_groups`: each access group with the model groups listing it. */
+    getModelAccessGroups() {
+      return JSON.parse(this.#core.modelAccessGroupsJson());
     }
 
     /** Replaces every deployment; state survives for ids that stay. */
@@ -878,6 +918,10 @@ export function defineRouter(RouterCore, hostStores = {}) {
     delete_deployment: "deleteDeployment",
     update_deployment: "updateDeployment",
     set_model_list: "setModelList",
+    upsert_deployment: "upsertDeployment",
+    get_model_group_info: "getModelGroupInfo",
+    get_remaining_model_group_usage: "getRemainingModelGroupUsage",
+    get_model_access_groups: "getModelAccessGroups",
     health_check: "healthCheck",
     ahealth_check: "healthCheck",
     get_usage_stats: "getUsageStats",

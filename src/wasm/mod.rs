@@ -274,6 +274,36 @@ impl RouterCore {
             .map_err(|e| js_error(&e))
     }
 
+    /// Adds, replaces or keeps a deployment by id (`upsertDeployment`); returns it redacted,
+    /// or undefined when nothing changed.
+    #[wasm_bindgen(js_name = upsertDeployment)]
+    pub fn upsert_deployment(&self, entry: &str) -> Result<Option<String>, JsValue> {
+        self.hosts.clear_wires();
+        let entry = parse_json(entry, "deployment")?;
+        self.router
+            .upsert_deployment(&entry)
+            .map(|v| v.map(|v| v.to_string()))
+            .map_err(|e| js_error(&e))
+    }
+
+    /// LiteLLM's `ModelGroupInfo` of a group, alias or wildcard-matched model, as JSON text.
+    #[wasm_bindgen(js_name = modelGroupInfoJson)]
+    pub fn model_group_info_json(&self, name: &str) -> Option<String> {
+        self.router.model_group_info(name).map(|v| v.to_string())
+    }
+
+    /// The group's remaining rpm/tpm this minute, as `x-ratelimit-*` fields (JSON text).
+    #[wasm_bindgen(js_name = remainingGroupUsageJson)]
+    pub fn remaining_group_usage_json(&self, name: &str) -> String {
+        serde_json::Value::Object(self.router.remaining_group_usage(name)).to_string()
+    }
+
+    /// `model_info.access_groups` -> the model groups listing each (JSON text).
+    #[wasm_bindgen(js_name = modelAccessGroupsJson)]
+    pub fn model_access_groups_json(&self) -> String {
+        serde_json::to_string(&self.router.model_access_groups()).unwrap_or_else(|_| "{}".into())
+    }
+
     /// Replaces every deployment (JSON text of a model_list).
     #[wasm_bindgen(js_name = setModelList)]
     pub fn set_model_list(&self, list: &str) -> Result<(), JsValue> {
