@@ -5,6 +5,7 @@
 
 import { ConfigError, LlmuxError } from "./errors.js";
 import { httpStatus, openAiErrorBody } from "./openai-error.js";
+import { geminiErrorBody } from "./gemini.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -244,14 +245,18 @@ function sameKey(key, presented) {
 }
 
 /** The key the caller presented: `Authorization: Bearer <key>` or `api-key: <key>` (Azure's). */
-function presentedKey(request) {
+function presentedKey(request, queryKey) {
   const auth = request.headers.get("authorization");
   if (auth !== null) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     return m ? m[1].trim() : null;
   }
-  const apiKey = request.headers.get("api-key") ?? request.headers.get("x-api-key");
-  return apiKey === null ? null : apiKey.trim();
+  const apiKey =
+    request.headers.get("api-key") ??
+    request.headers.get("x-api-key") ??
+    request.headers.get("x-goog-api-key") ??
+    queryKey;
+  return apiKey === null || apiKey === undefined ? null : apiKey.trim();
 }
 
 /** Key values for this request: references resolve from `env` (router.fetch's) first. */
@@ -285,7 +290,7 @@ function warnOnce(gw, message) {
 }
 
 /** The matching key's permissions; every configured key is compared (no early exit). */
-function authenticate(gw, request, env) {
+function authenticate(gw, request, env, queryKey) {
   const entries = resolvedEntries(gw, env);
   if (entries.length === 0)
     throw new HttpError(
@@ -296,7 +301,7 @@ function authenticate(gw, request, env) {
         code: "invalid_api_key",
       },
     );
-  const presented = presentedKey(request);
+  const presented = presentedKey(request, queryKey);
   if (!presented)
     throw new HttpError(401, "missing API key: send `Authorization: Bearer <key>`", {
       type: "authentication_error",
@@ -700,6 +705,70 @@ const ROUTES = {
 
 const HEALTH = new Set(["/health", "/health/liveness", "/health/liveliness"]);
 
+/**
+ * Gemini's REST routes (`/v1beta/models/{model}:generateContent`, `:streamGenerateContent`,
+ * also under `/v1`), served by `generateContent` over any deployment.
+ */
+const GEMINI_ROUTE = /^(?:\/v1beta)?\/models\/(.+):(generateContent|streamGenerateContent)$/;
+
+function geminiRoute(path) {
+  const m = path === null ? null : GEMINI_ROUTE.exec(path);
+  if (!m) return null;
+  let model;
+  try {
+    model = decodeURIComponent(m[1]);
+  } catch {
+    throw new HttpError(400, "the model id in the path is not valid percent-encoding", {
+      code: "invalid_path",
+    });
+  }
+  return { model, stream: m[2] === "streamGenerateContent" };
+}
+
+/** A Gemini route's answer: `generateContent`, or its stream as SSE (`alt=sse`) or a JSON array. */
+async function serveGemini(c, route, url) {
+  if (c.request.method !== "POST") {
+    const e = new HttpError(405, `${c.request.method} is not allowed here; use POST`, {
+      code: "method_not_allowed",
+    });
+    e.allow = "POST";
+    throw e;
+  }
+  const body = await jsonBody(c.request, c.gw);
+  body.model = route.model;
+  checkRequest(body, c.principal, c.gw, c.router);
+  await scopeCache(body, c.principal, c.gw);
+  if (!route.stream)
+    return resultResponse(await c.router.generateContent(body, c.options), c.router);
+  const stream = await c.router.generateContentStream(body, c.options);
+  const sse = url.searchParams.get("alt") === "sse";
+  return new Response(stream.toReadableStream({ sse }), {
+    status: 200,
+    headers: {
+      "content-type": sse ? "text/event-stream" : "application/json",
+      "cache-control": "no-cache",
+      ...routerHeaders(stream._hidden_params, c.router),
+    },
+  });
+}
+
+/** An error answered on a Gemini route, in Google's `{ error: { code, message, status } }`. */
+async function asGeminiError(response) {
+  if (response.ok) return response;
+  let message = response.statusText || "error";
+  try {
+    message = (await response.clone().json())?.error?.message ?? message;
+  } catch {
+    // not JSON: keep the status text
+  }
+  const headers = new Headers(response.headers);
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(geminiErrorBody(response.status, message)), {
+    status: response.status,
+    headers,
+  });
+}
+
 /** The path inside the mount prefix, without `/v1`; null when outside the prefix. */
 function routePath(gw, pathname) {
   let path = pathname;
@@ -782,7 +851,9 @@ async function serve(router, gw, request, env) {
       return readiness(router, detailed);
     }
   }
-  const principal = authenticate(gw, request, env);
+  const gemini = geminiRoute(path);
+  // Google's clients may send the key as `?key=`; only the Gemini routes read it.
+  const principal = authenticate(gw, request, env, gemini ? url.searchParams.get("key") : null);
   if (path === null) throw new HttpError(404, `no route ${url.pathname}`, { code: "not_found" });
   const modelPath = /^\/models\/(.+)$/.exec(path);
   if (modelPath && request.method === "GET") {
@@ -798,6 +869,8 @@ async function serve(router, gw, request, env) {
       throw new HttpError(404, `The model \`${id}\` does not exist`, { code: "model_not_found" });
     return jsonResponse(modelObject(gw, id));
   }
+  const options = request.signal ? { signal: request.signal } : undefined;
+  if (gemini) return serveGemini({ router, gw, principal, request, options }, gemini, url);
   const route = ROUTES[path];
   if (!route)
     throw new HttpError(404, `no route ${request.method} ${url.pathname}`, { code: "not_found" });
@@ -809,9 +882,8 @@ async function serve(router, gw, request, env) {
     e.allow = method;
     throw e;
   }
-  // The incoming request's signal (fired when the client goes away, where the host supports
-  // it) cancels the router call and its upstream request, on every route.
-  const options = request.signal ? { signal: request.signal } : undefined;
+  // The incoming request's signal (`options`: fired when the client goes away, where the host
+  // supports it) cancels the router call and its upstream request, on every route.
   const c = {
     router,
     gw,
@@ -868,6 +940,13 @@ export async function handleFetch(router, gw, request, env, ctx) {
     } catch (e) {
       response = errorResponse(e);
     }
+    let gemini = false;
+    try {
+      gemini = geminiRoute(routePath(gw, new URL(request.url).pathname)) !== null;
+    } catch {
+      gemini = true; // a Gemini route with a malformed model id
+    }
+    if (gemini) response = await asGeminiError(response);
   }
   if (typeof router.flushState === "function" && typeof ctx?.waitUntil === "function") {
     try {

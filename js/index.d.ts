@@ -757,6 +757,64 @@ export interface ModelCost {
   [flag: `supports_${string}`]: boolean | undefined;
 }
 
+/** A Gemini `Part` (`generateContent`): text, media, or a function call / response. */
+export interface GeminiPart {
+  text?: string;
+  thought?: boolean;
+  inlineData?: { mimeType?: string; data: string };
+  fileData?: { mimeType?: string; fileUri: string };
+  functionCall?: { id?: string; name: string; args?: Record<string, unknown> };
+  functionResponse?: { id?: string; name: string; response?: Record<string, unknown> };
+}
+
+/** A Gemini `Content`: one turn. */
+export interface GeminiContent {
+  role?: "user" | "model";
+  parts: GeminiPart[];
+}
+
+/** `generateContent`'s request: Gemini's REST body (or the SDKs' `config`) plus `model`. */
+export interface GenerateContentRequest {
+  model: string;
+  contents: GeminiContent[] | GeminiContent | string;
+  /** The SDKs' flattened config: generation settings, `systemInstruction`, `tools`, `toolConfig`. */
+  config?: Record<string, unknown>;
+  generationConfig?: Record<string, unknown>;
+  systemInstruction?: GeminiContent | string;
+  tools?: Array<{ functionDeclarations: Array<Record<string, unknown>> }>;
+  toolConfig?: {
+    functionCallingConfig?: { mode?: "AUTO" | "ANY" | "NONE"; allowedFunctionNames?: string[] };
+  };
+  /** Router call fields (`metadata`, `num_retries`, …) pass through. */
+  [field: string]: unknown;
+}
+
+/** Gemini's `GenerateContentResponse`, from whichever deployment answered. */
+export interface GenerateContentResponse extends WithHiddenParams {
+  candidates: Array<{
+    content: { role: "model"; parts: GeminiPart[] };
+    finishReason?: "STOP" | "MAX_TOKENS" | "SAFETY";
+    index: number;
+  }>;
+  usageMetadata?: {
+    promptTokenCount: number;
+    candidatesTokenCount: number;
+    totalTokenCount: number;
+    cachedContentTokenCount?: number;
+    thoughtsTokenCount?: number;
+  };
+  modelVersion?: string;
+  responseId?: string;
+}
+
+/** `generateContentStream`'s result: Gemini chunks; one consumer. */
+export interface GenerateContentStream extends AsyncIterable<GenerateContentResponse> {
+  readonly _hidden_params: HiddenParams;
+  abort(): void;
+  /** `sse: true` (default): `data:` events, as `alt=sse`; `false`: one streamed JSON array. */
+  toReadableStream(options?: { sse?: boolean }): ReadableStream<Uint8Array>;
+}
+
 /** LiteLLM's `ModelGroupInfo` (`getModelGroupInfo`). */
 export interface ModelGroupInfo {
   model_group: string;
@@ -886,6 +944,36 @@ export declare class Router {
   ): RedactedDeployment;
   setModelList(modelList: DeploymentConfig[]): void;
   set_model_list(modelList: DeploymentConfig[]): void;
+  /** LiteLLM's `agenerate_content`: a Gemini-format request routed to any deployment. */
+  generateContent(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentResponse>;
+  agenerate_content(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentResponse>;
+  generate_content(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentResponse>;
+  aadapter_generate_content(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentResponse>;
+  /** LiteLLM's `agenerate_content_stream`: resolves once the upstream stream is open. */
+  generateContentStream(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentStream>;
+  agenerate_content_stream(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentStream>;
+  generate_content_stream(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentStream>;
   /** Adds (new id), replaces (changed entry) or keeps (same entry: returns null) a deployment. */
   upsertDeployment(deployment: DeploymentConfig): RedactedDeployment | null;
   upsert_deployment(deployment: DeploymentConfig): RedactedDeployment | null;

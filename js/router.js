@@ -11,6 +11,7 @@ import {
   parseGateway,
 } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
+import { geminiAliases, installGemini } from "./gemini.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -929,8 +930,10 @@ export function defineRouter(RouterCore, hostStores = {}) {
     reset_cost: "resetCost",
     print_deployment_metrics: "printDeploymentMetrics",
     ...batchAliases,
+    ...geminiAliases,
   };
   installBatch(Router, defineChunkBuilder(hostStores.assembleChunks));
+  installGemini(Router);
   for (const [alias, target] of Object.entries(aliases)) {
     Object.defineProperty(Router.prototype, alias, {
       value: Router.prototype[target],

@@ -6,7 +6,6 @@ use super::{model_cost, Router};
 use crate::config::Deployment;
 use crate::reliability::limits::MinuteUsage;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The capability flags `ModelGroupInfo` carries; a group supports one when any of its
@@ -169,13 +168,22 @@ impl Router {
     /// LiteLLM's `get_model_access_groups`: each `model_info.access_groups` name with the
     /// model groups (and the aliases of those groups) whose deployments list it, sorted and
     /// without repeats.
-    pub fn model_access_groups(&self) -> BTreeMap<String, Vec<String>> {
+    pub fn model_access_groups(&self) -> Map<String, Value> {
         let table = self.table();
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
         let aliases = &self.inner.config.model_group_alias;
         for d in table.deployments() {
             for access in d.model_info.access_groups() {
-                let names = out.entry(access.to_string()).or_default();
+                let at = match out.iter().position(|(name, _)| name == access) {
+                    Some(at) => at,
+                    None => {
+                        out.push((access.to_string(), Vec::new()));
+                        out.len() - 1
+                    }
+                };
+                let Some((_, names)) = out.get_mut(at) else {
+                    continue;
+                };
                 let aliased = aliases
                     .iter()
                     .filter(|(_, group)| **group == d.model_group)
@@ -187,9 +195,12 @@ impl Router {
                 }
             }
         }
-        for names in out.values_mut() {
-            names.sort();
-        }
-        out
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.into_iter()
+            .map(|(access, mut names)| {
+                names.sort();
+                (access, Value::from(names))
+            })
+            .collect()
     }
 }

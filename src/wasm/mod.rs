@@ -301,7 +301,7 @@ impl RouterCore {
     /// `model_info.access_groups` -> the model groups listing each (JSON text).
     #[wasm_bindgen(js_name = modelAccessGroupsJson)]
     pub fn model_access_groups_json(&self) -> String {
-        serde_json::to_string(&self.router.model_access_groups()).unwrap_or_else(|_| "{}".into())
+        serde_json::Value::Object(self.router.model_access_groups()).to_string()
     }
 
     /// Replaces every deployment (JSON text of a model_list).
