@@ -6,6 +6,7 @@
 import { ConfigError, LlmuxError } from "./errors.js";
 import { httpStatus, openAiErrorBody } from "./openai-error.js";
 import { geminiErrorBody } from "./gemini.js";
+import { messagesErrorBody } from "./messages.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -78,6 +79,7 @@ const GATEWAY_HEADERS = [
   "x-ratelimit-limit-requests",
   "x-ratelimit-remaining-tokens",
   "x-ratelimit-limit-tokens",
+  "x-llmux-token-count",
 ];
 
 const TEXT_TRANSCRIPTION_FORMATS = new Set(["text", "srt", "vtt"]);
@@ -701,6 +703,8 @@ const ROUTES = {
   "/audio/speech": ["POST", (c) => c.speech()],
   "/audio/transcriptions": ["POST", (c) => c.transcription()],
   "/models": ["GET", (c) => jsonResponse(listModels(c.router, c.gw, c.principal))],
+  "/messages": ["POST", (c) => c.messages()],
+  "/messages/count_tokens": ["POST", (c) => c.countTokens()],
 };
 
 const HEALTH = new Set(["/health", "/health/liveness", "/health/liveliness"]);
@@ -752,8 +756,14 @@ async function serveGemini(c, route, url) {
   });
 }
 
-/** An error answered on a Gemini route, in Google's `{ error: { code, message, status } }`. */
-async function asGeminiError(response) {
+/** The Anthropic Messages routes, whose errors are answered in Anthropic's shape. */
+const MESSAGES_ROUTES = new Set(["/messages", "/messages/count_tokens"]);
+
+/**
+ * An error answered on a Gemini or Messages route, in that API's own error shape
+ * (`shape(status, message)`), so its SDKs raise their usual errors.
+ */
+async function reshapeError(response, shape) {
   if (response.ok) return response;
   let message = response.statusText || "error";
   try {
@@ -763,7 +773,7 @@ async function asGeminiError(response) {
   }
   const headers = new Headers(response.headers);
   headers.set("content-type", "application/json");
-  return new Response(JSON.stringify(geminiErrorBody(response.status, message)), {
+  return new Response(JSON.stringify(shape(response.status, message)), {
     status: response.status,
     headers,
   });
@@ -904,6 +914,26 @@ async function serve(router, gw, request, env) {
         return streamResponse(result, router);
       return resultResponse(result, router);
     },
+    async messages() {
+      const body = await c.body();
+      const result = await router.messages(body, options);
+      if (body.stream === true && typeof result?.toReadableStream === "function")
+        return new Response(result.toReadableStream(), {
+          status: 200,
+          headers: {
+            "content-type": "text/event-stream",
+            "cache-control": "no-cache",
+            ...routerHeaders(result._hidden_params, router),
+          },
+        });
+      return resultResponse(result, router);
+    },
+    async countTokens() {
+      const { input_tokens, exact } = router.countMessageTokens(await c.body());
+      return jsonResponse({ input_tokens }, 200, {
+        "x-llmux-token-count": exact ? "tokenizer" : "estimate",
+      });
+    },
     async speech() {
       return speechResponse(await router.speech(await c.body(), options), router);
     },
@@ -946,7 +976,9 @@ export async function handleFetch(router, gw, request, env, ctx) {
     } catch {
       gemini = true; // a Gemini route with a malformed model id
     }
-    if (gemini) response = await asGeminiError(response);
+    if (gemini) response = await reshapeError(response, geminiErrorBody);
+    else if (MESSAGES_ROUTES.has(routePath(gw, new URL(request.url).pathname)))
+      response = await reshapeError(response, messagesErrorBody);
   }
   if (typeof router.flushState === "function" && typeof ctx?.waitUntil === "function") {
     try {

@@ -757,6 +757,60 @@ export interface ModelCost {
   [flag: `supports_${string}`]: boolean | undefined;
 }
 
+/** `countTokens` / `countMessageTokens`: `exact` when the `tokenizer` option counted. */
+export interface TokenCount {
+  input_tokens: number;
+  exact: boolean;
+}
+
+/** An Anthropic Messages request (`messages`). */
+export interface MessagesRequest {
+  model: string;
+  max_tokens: number;
+  messages: Array<{ role: "user" | "assistant"; content: string | Array<Record<string, unknown>> }>;
+  system?: string | Array<{ type: "text"; text: string; cache_control?: Record<string, unknown> }>;
+  stream?: boolean;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  stop_sequences?: string[];
+  metadata?: { user_id?: string };
+  tools?: Array<{ name: string; description?: string; input_schema?: Record<string, unknown> }>;
+  tool_choice?: {
+    type: "auto" | "any" | "tool" | "none";
+    name?: string;
+    disable_parallel_tool_use?: boolean;
+  };
+  thinking?: Record<string, unknown>;
+  /** Router call fields (`num_retries`, `cache`, …) pass through. */
+  [field: string]: unknown;
+}
+
+/** An Anthropic `message`, from whichever deployment answered. */
+export interface AnthropicMessage extends WithHiddenParams {
+  id: string;
+  type: "message";
+  role: "assistant";
+  model: string;
+  content: Array<Record<string, unknown> & { type: string }>;
+  stop_reason: "end_turn" | "max_tokens" | "tool_use" | "refusal";
+  stop_sequence: null;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_creation_input_tokens: number;
+    cache_read_input_tokens: number;
+  };
+}
+
+/** `messages({ stream: true })`: Anthropic's stream events; one consumer. */
+export interface MessagesStream extends AsyncIterable<Record<string, unknown> & { type: string }> {
+  readonly _hidden_params: HiddenParams;
+  abort(): void;
+  /** Anthropic's SSE bytes (`event:` + `data:`). */
+  toReadableStream(): ReadableStream<Uint8Array>;
+}
+
 /** A Gemini `Part` (`generateContent`): text, media, or a function call / response. */
 export interface GeminiPart {
   text?: string;
@@ -944,6 +998,29 @@ export declare class Router {
   ): RedactedDeployment;
   setModelList(modelList: DeploymentConfig[]): void;
   set_model_list(modelList: DeploymentConfig[]): void;
+  /** LiteLLM's `anthropic_messages`: an Anthropic Messages request routed to any deployment. */
+  messages(
+    request: MessagesRequest & { stream?: false },
+    options?: CallOptions,
+  ): Promise<AnthropicMessage>;
+  messages(
+    request: MessagesRequest & { stream: true },
+    options?: CallOptions,
+  ): Promise<MessagesStream>;
+  anthropic_messages(
+    request: MessagesRequest,
+    options?: CallOptions,
+  ): Promise<AnthropicMessage | MessagesStream>;
+  aanthropic_messages(
+    request: MessagesRequest,
+    options?: CallOptions,
+  ): Promise<AnthropicMessage | MessagesStream>;
+  /** `count_tokens` of a Messages request: the `tokenizer` option's count or the estimate. */
+  countMessageTokens(
+    request: Omit<MessagesRequest, "max_tokens"> & { max_tokens?: number },
+  ): TokenCount;
+  /** Input tokens of a chat request for its model group. */
+  countTokens(request: Record<string, unknown> & { model: string }): TokenCount;
   /** LiteLLM's `agenerate_content`: a Gemini-format request routed to any deployment. */
   generateContent(
     request: GenerateContentRequest,

@@ -12,6 +12,7 @@ import {
 } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
 import { geminiAliases, installGemini } from "./gemini.js";
+import { installMessages, messagesAliases } from "./messages.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -843,6 +844,18 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return JSON.parse(this.#core.remainingGroupUsageJson(String(modelGroup)));
     }
 
+    /**
+     * Input tokens of a chat request for its model group: `{ input_tokens, exact }`, counted by
+     * the `tokenizer` option when it gives a number (`exact: true`), else the built-in estimate.
+     */
+    countTokens(request) {
+      return this.#sync(() =>
+        JSON.parse(
+          this.#core.countTokensJson(String(request?.model ?? ""), JSON.stringify(request ?? null)),
+        ),
+      );
+    }
+
     /** `model_info.access_groups`: each access group with the model groups listing it. */
     getModelAccessGroups() {
       return JSON.parse(this.#core.modelAccessGroupsJson());
@@ -931,9 +944,11 @@ export function defineRouter(RouterCore, hostStores = {}) {
     print_deployment_metrics: "printDeploymentMetrics",
     ...batchAliases,
     ...geminiAliases,
+    ...messagesAliases,
   };
   installBatch(Router, defineChunkBuilder(hostStores.assembleChunks));
   installGemini(Router);
+  installMessages(Router);
   for (const [alias, target] of Object.entries(aliases)) {
     Object.defineProperty(Router.prototype, alias, {
       value: Router.prototype[target],

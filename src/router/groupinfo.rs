@@ -203,4 +203,20 @@ impl Router {
             })
             .collect()
     }
+
+    /// The input tokens of a chat request for model group `model` (the Messages API's
+    /// `count_tokens`): the `tokenizer` option's count when it gives one (`true`), else the
+    /// built-in estimate (`false`). Reads nothing but the request.
+    pub fn count_input_tokens(&self, model: &str, body: &Map<String, Value>) -> (u64, bool) {
+        if let Some(n) = self
+            .inner
+            .ports
+            .token_counter
+            .as_ref()
+            .and_then(|c| c.count(model, body))
+        {
+            return (n, true);
+        }
+        (crate::types::tokens::estimate_input_tokens(body), false)
+    }
 }

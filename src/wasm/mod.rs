@@ -298,6 +298,20 @@ impl RouterCore {
         serde_json::Value::Object(self.router.remaining_group_usage(name)).to_string()
     }
 
+    /// `{ input_tokens, exact }` of a chat request (JSON text) for a model group: the
+    /// `tokenizer` option's count (`exact: true`) or the built-in estimate.
+    #[wasm_bindgen(js_name = countTokensJson)]
+    pub fn count_tokens_json(&self, model: &str, body: &str) -> Result<String, JsValue> {
+        let body = parse_json(body, "request")?;
+        let Some(body) = body.as_object() else {
+            return Err(js_error(&crate::error::LlmError::bad_request(
+                "the request must be an object",
+            )));
+        };
+        let (n, exact) = self.router.count_input_tokens(model, body);
+        Ok(serde_json::json!({ "input_tokens": n, "exact": exact }).to_string())
+    }
+
     /// `model_info.access_groups` -> the model groups listing each (JSON text).
     #[wasm_bindgen(js_name = modelAccessGroupsJson)]
     pub fn model_access_groups_json(&self) -> String {
