@@ -703,6 +703,7 @@ const ROUTES = {
   "/audio/speech": ["POST", (c) => c.speech()],
   "/audio/transcriptions": ["POST", (c) => c.transcription()],
   "/models": ["GET", (c) => jsonResponse(listModels(c.router, c.gw, c.principal))],
+  "/responses": ["POST", (c) => c.generate("responses")],
   "/messages": ["POST", (c) => c.messages()],
   "/messages/count_tokens": ["POST", (c) => c.countTokens()],
 };

@@ -52,7 +52,7 @@ const UNTRANSLATABLE = [
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 const bad = (field, message) => {
-  const e = new BadRequestError(`${field}: ${message}`);
+  const e = new BadRequestError(`${field}: ${message}`, { status: 400 });
   e.param = field;
   return e;
 };
@@ -258,7 +258,8 @@ function toolChoiceOf(toolConfig, path) {
  * function does not know are passed through (router options such as `num_retries`, `metadata`).
  */
 export function chatRequestOf(request) {
-  if (!isObject(request)) throw new BadRequestError("the request must be an object");
+  if (!isObject(request))
+    throw new BadRequestError("the request must be an object", { status: 400 });
   const { model } = request;
   if (typeof model !== "string" || model === "") throw bad("model", "is required");
   const config = {

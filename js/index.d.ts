@@ -757,6 +757,62 @@ export interface ModelCost {
   [flag: `supports_${string}`]: boolean | undefined;
 }
 
+/** An OpenAI Responses API request (`responses`). */
+export interface ResponsesRequest {
+  model: string;
+  input: string | Array<Record<string, unknown>>;
+  instructions?: string;
+  tools?: Array<{
+    type: "function";
+    name: string;
+    description?: string;
+    parameters?: Record<string, unknown>;
+    strict?: boolean;
+  }>;
+  tool_choice?: "auto" | "required" | "none" | { type: "function"; name: string };
+  text?: { format?: Record<string, unknown> & { type: "text" | "json_object" | "json_schema" } };
+  reasoning?: { effort?: string };
+  max_output_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  stream?: boolean;
+  /** Refused: llmux keeps no responses. */
+  previous_response_id?: never;
+  [field: string]: unknown;
+}
+
+/** A Responses `response` object, from whichever deployment answered. */
+export interface ResponseObject extends WithHiddenParams {
+  id: string;
+  object: "response";
+  created_at: number;
+  status: "completed" | "incomplete";
+  model: string;
+  output: Array<Record<string, unknown> & { type: "message" | "function_call" | "reasoning" }>;
+  /** The text of the message items (not serialised). */
+  readonly output_text: string;
+  usage: {
+    input_tokens: number;
+    input_tokens_details: { cached_tokens: number };
+    output_tokens: number;
+    output_tokens_details: { reasoning_tokens: number };
+    total_tokens: number;
+  } | null;
+  incomplete_details: { reason: "max_output_tokens" } | null;
+  store: false;
+  [field: string]: unknown;
+}
+
+/** `responses({ stream: true })`: Responses stream events; one consumer. */
+export interface ResponsesStream extends AsyncIterable<
+  Record<string, unknown> & { type: string; sequence_number: number }
+> {
+  readonly _hidden_params: HiddenParams;
+  abort(): void;
+  /** OpenAI's SSE bytes (`event:` + `data:`). */
+  toReadableStream(): ReadableStream<Uint8Array>;
+}
+
 /** `countTokens` / `countMessageTokens`: `exact` when the `tokenizer` option counted. */
 export interface TokenCount {
   input_tokens: number;
@@ -998,6 +1054,19 @@ export declare class Router {
   ): RedactedDeployment;
   setModelList(modelList: DeploymentConfig[]): void;
   set_model_list(modelList: DeploymentConfig[]): void;
+  /** LiteLLM's `aresponses`: an OpenAI Responses API request routed to any deployment. */
+  responses(
+    request: ResponsesRequest & { stream?: false },
+    options?: CallOptions,
+  ): Promise<ResponseObject>;
+  responses(
+    request: ResponsesRequest & { stream: true },
+    options?: CallOptions,
+  ): Promise<ResponsesStream>;
+  aresponses(
+    request: ResponsesRequest,
+    options?: CallOptions,
+  ): Promise<ResponseObject | ResponsesStream>;
   /** LiteLLM's `anthropic_messages`: an Anthropic Messages request routed to any deployment. */
   messages(
     request: MessagesRequest & { stream?: false },

@@ -42,7 +42,7 @@ const REFUSED = ["mcp_servers", "container", "context_management"];
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 const bad = (field, message) => {
-  const e = new BadRequestError(`${field}: ${message}`);
+  const e = new BadRequestError(`${field}: ${message}`, { status: 400 });
   e.param = field;
   return e;
 };
@@ -188,7 +188,8 @@ function toolChoiceOf(choice, chat) {
  * (`cache_control`) go along; any other provider would refuse them.
  */
 export function chatRequestOf(request, { native = false } = {}) {
-  if (!isObject(request)) throw new BadRequestError("the request must be an object");
+  if (!isObject(request))
+    throw new BadRequestError("the request must be an object", { status: 400 });
   const { model } = request;
   if (typeof model !== "string" || model === "") throw bad("model", "is required");
   if (!Number.isInteger(request.max_tokens) || request.max_tokens < 1)

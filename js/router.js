@@ -13,6 +13,7 @@ import {
 import { batchAliases, installBatch } from "./batch.js";
 import { geminiAliases, installGemini } from "./gemini.js";
 import { installMessages, messagesAliases } from "./messages.js";
+import { installResponses, responsesAliases } from "./responses.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -945,10 +946,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
     ...batchAliases,
     ...geminiAliases,
     ...messagesAliases,
+    ...responsesAliases,
   };
   installBatch(Router, defineChunkBuilder(hostStores.assembleChunks));
   installGemini(Router);
   installMessages(Router);
+  installResponses(Router);
   for (const [alias, target] of Object.entries(aliases)) {
     Object.defineProperty(Router.prototype, alias, {
       value: Router.prototype[target],

@@ -406,6 +406,13 @@ describe("gateway Gemini routes under @google/genai", () => {
     const body = await res.json();
     assert.equal(body.error.code, 404);
     assert.equal(body.error.status, "NOT_FOUND");
+    const invalid = await fetch(`${base}/v1beta/models/chat:generateContent?key=${MASTER}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ contents: [{ parts: [{ executableCode: {} }] }] }),
+    });
+    assert.equal(invalid.status, 400);
+    assert.equal((await invalid.json()).error.status, "INVALID_ARGUMENT");
     assert.equal(typeof body.error.message, "string");
     assert.equal(mock.calls.length, 0);
   });

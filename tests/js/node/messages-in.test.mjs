@@ -318,6 +318,15 @@ describe("gateway /v1/messages under @anthropic-ai/sdk", () => {
     const body = await res.json();
     assert.equal(body.type, "error");
     assert.equal(body.error.type, "not_found_error");
+    const invalid = await fetch(`${base}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": MASTER, "content-type": "application/json" },
+      body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "x" }] }),
+    });
+    assert.equal(invalid.status, 400);
+    const invalidBody = await invalid.json();
+    assert.equal(invalidBody.error.type, "invalid_request_error");
+    assert.match(invalidBody.error.message, /max_tokens/);
     mock.script("a", { error: "rate_limit" });
     const limited = await rejection(
       client().messages.create({
