@@ -5,8 +5,7 @@
 
 import { ConfigError, LlmuxError } from "./errors.js";
 import { httpStatus, openAiErrorBody } from "./openai-error.js";
-import { geminiErrorBody } from "./gemini.js";
-import { messagesErrorBody } from "./messages.js";
+import { geminiErrorBody, messagesErrorBody } from "./adapters.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -930,7 +929,7 @@ async function serve(router, gw, request, env) {
       return resultResponse(result, router);
     },
     async countTokens() {
-      const { input_tokens, exact } = router.countMessageTokens(await c.body());
+      const { input_tokens, exact } = await router.countMessageTokens(await c.body());
       return jsonResponse({ input_tokens }, 200, {
         "x-llmux-token-count": exact ? "tokenizer" : "estimate",
       });

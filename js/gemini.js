@@ -519,75 +519,24 @@ export class GenerateContentStream {
   }
 }
 
-/** The methods `installGemini` adds to Router.prototype. */
-const methods = {
-  /**
-   * LiteLLM's `agenerate_content`: a Gemini `generateContent` request `{ model, contents,
-   * config?, generationConfig?, systemInstruction?, tools?, toolConfig? }` routed to any
-   * deployment of `model`; resolves to a `GenerateContentResponse`.
-   */
-  async generateContent(request, options) {
-    const chat = chatRequestOf(request);
-    delete chat.stream;
-    return generateContentResponseOf(await this.completion(chat, options));
-  },
-
-  /**
-   * LiteLLM's `agenerate_content_stream`: the same request, streamed; resolves (once the
-   * upstream stream has opened) to an async iterable of `GenerateContentResponse` chunks.
-   */
-  async generateContentStream(request, options) {
-    const chat = chatRequestOf(request);
-    chat.stream = true;
-    chat.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
-    return new GenerateContentStream(await this.completion(chat, options));
-  },
-};
-
-export const geminiAliases = {
-  agenerate_content: "generateContent",
-  generate_content: "generateContent",
-  aadapter_generate_content: "generateContent",
-  agenerate_content_stream: "generateContentStream",
-  generate_content_stream: "generateContentStream",
-};
-
-/** Adds `generateContent` and `generateContentStream` to a Router class. */
-export function installGemini(Router) {
-  for (const [name, fn] of Object.entries(methods))
-    Object.defineProperty(Router.prototype, name, {
-      value: fn,
-      writable: true,
-      configurable: true,
-    });
+/**
+ * LiteLLM's `agenerate_content` over `router`: a Gemini `generateContent` request `{ model,
+ * contents, config?, generationConfig?, systemInstruction?, tools?, toolConfig? }` routed to any
+ * deployment of `model`; resolves to a `GenerateContentResponse`.
+ */
+export async function generateContent(router, request, options) {
+  const chat = chatRequestOf(request);
+  delete chat.stream;
+  return generateContentResponseOf(await router.completion(chat, options));
 }
 
-/** Gemini's `status` names for HTTP statuses, for errors answered on the Gemini routes. */
-const STATUS_NAMES = {
-  400: "INVALID_ARGUMENT",
-  401: "UNAUTHENTICATED",
-  403: "PERMISSION_DENIED",
-  404: "NOT_FOUND",
-  405: "INVALID_ARGUMENT",
-  408: "DEADLINE_EXCEEDED",
-  409: "ABORTED",
-  413: "INVALID_ARGUMENT",
-  422: "INVALID_ARGUMENT",
-  429: "RESOURCE_EXHAUSTED",
-  499: "CANCELLED",
-  500: "INTERNAL",
-  501: "UNIMPLEMENTED",
-  503: "UNAVAILABLE",
-  504: "DEADLINE_EXCEEDED",
-};
-
-/** An OpenAI-shaped error body as Google's `{ error: { code, message, status } }`. */
-export function geminiErrorBody(status, message) {
-  return {
-    error: {
-      code: status,
-      message,
-      status: STATUS_NAMES[status] ?? (status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT"),
-    },
-  };
+/**
+ * LiteLLM's `agenerate_content_stream`: the same request, streamed; resolves (once the upstream
+ * stream has opened) to an async iterable of `GenerateContentResponse` chunks.
+ */
+export async function generateContentStream(router, request, options) {
+  const chat = chatRequestOf(request);
+  chat.stream = true;
+  chat.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
+  return new GenerateContentStream(await router.completion(chat, options));
 }

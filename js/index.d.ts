@@ -1087,7 +1087,7 @@ export declare class Router {
   /** `count_tokens` of a Messages request: the `tokenizer` option's count or the estimate. */
   countMessageTokens(
     request: Omit<MessagesRequest, "max_tokens"> & { max_tokens?: number },
-  ): TokenCount;
+  ): Promise<TokenCount>;
   /** Input tokens of a chat request for its model group. */
   countTokens(request: Record<string, unknown> & { model: string }): TokenCount;
   /** LiteLLM's `agenerate_content`: a Gemini-format request routed to any deployment. */

@@ -470,70 +470,28 @@ function nativeGroup(router, model) {
   return providers.length > 0 && providers.every((p) => ANTHROPIC_FORMAT.has(p));
 }
 
-/** The methods `installMessages` adds to Router.prototype. */
-const methods = {
-  /**
-   * LiteLLM's `anthropic_messages`: an Anthropic Messages request routed to any deployment
-   * of `model`; resolves to a `message`, or with `stream: true` (once the upstream stream has
-   * opened) to an async iterable of Messages stream events.
-   */
-  async messages(request, options) {
-    const chat = chatRequestOf(request, { native: nativeGroup(this, request?.model) });
-    if (chat.stream) {
-      chat.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
-      return new MessagesStream(await this.completion(chat, options), request.model);
-    }
-    return messageOf(await this.completion(chat, options), request.model);
-  },
-
-  /**
-   * The Messages API's `count_tokens`: `{ input_tokens }` of the request as chat, by the
-   * `tokenizer` option when it counts, else the built-in estimate (`exact` says which).
-   */
-  countMessageTokens(request) {
-    const chat = chatRequestOf(
-      { max_tokens: 1, ...request },
-      { native: nativeGroup(this, request?.model) },
-    );
-    return this.countTokens(chat);
-  },
-};
-
-export const messagesAliases = {
-  anthropic_messages: "messages",
-  aanthropic_messages: "messages",
-};
-
-/** Adds `messages` and `countMessageTokens` to a Router class. */
-export function installMessages(Router) {
-  for (const [name, fn] of Object.entries(methods))
-    Object.defineProperty(Router.prototype, name, {
-      value: fn,
-      writable: true,
-      configurable: true,
-    });
+/**
+ * LiteLLM's `anthropic_messages` over `router`: an Anthropic Messages request routed to any
+ * deployment of `model`; resolves to a `message`, or with `stream: true` (once the upstream
+ * stream has opened) to an async iterable of Messages stream events.
+ */
+export async function messages(router, request, options) {
+  const chat = chatRequestOf(request, { native: nativeGroup(router, request?.model) });
+  if (chat.stream) {
+    chat.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
+    return new MessagesStream(await router.completion(chat, options), request.model);
+  }
+  return messageOf(await router.completion(chat, options), request.model);
 }
 
-/** Anthropic's error `type` for an HTTP status, for errors answered on `/v1/messages`. */
-const ERROR_TYPES = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  403: "permission_error",
-  404: "not_found_error",
-  413: "request_too_large",
-  429: "rate_limit_error",
-  500: "api_error",
-  529: "overloaded_error",
-  503: "overloaded_error",
-};
-
-/** Anthropic's error body `{ type: "error", error: { type, message } }`. */
-export function messagesErrorBody(status, message) {
-  return {
-    type: "error",
-    error: {
-      type: ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error"),
-      message,
-    },
-  };
+/**
+ * The Messages API's `count_tokens`: `{ input_tokens, exact }` of the request as chat, by the
+ * `tokenizer` option when it counts, else the built-in estimate (`exact` says which).
+ */
+export function countMessageTokens(router, request) {
+  const chat = chatRequestOf(
+    { max_tokens: 1, ...request },
+    { native: nativeGroup(router, request?.model) },
+  );
+  return router.countTokens(chat);
 }

@@ -538,31 +538,16 @@ export class ResponsesStream {
   }
 }
 
-/** The methods `installResponses` adds to Router.prototype. */
-const methods = {
-  /**
-   * LiteLLM's `aresponses`: a Responses API request routed to any deployment of `model`;
-   * resolves to a `response`, or with `stream: true` (once the upstream stream has opened) to
-   * an async iterable of Responses stream events.
-   */
-  async responses(request, options) {
-    const chat = chatRequestOf(request);
-    if (chat.stream) {
-      chat.stream_options = { include_usage: true };
-      return new ResponsesStream(await this.completion(chat, options), request);
-    }
-    return responseOfChat(await this.completion(chat, options), request);
-  },
-};
-
-export const responsesAliases = { aresponses: "responses" };
-
-/** Adds `responses` to a Router class. */
-export function installResponses(Router) {
-  for (const [name, fn] of Object.entries(methods))
-    Object.defineProperty(Router.prototype, name, {
-      value: fn,
-      writable: true,
-      configurable: true,
-    });
+/**
+ * LiteLLM's `aresponses` over `router`: a Responses API request routed to any deployment of
+ * `model`; resolves to a `response`, or with `stream: true` (once the upstream stream has
+ * opened) to an async iterable of Responses stream events.
+ */
+export async function responses(router, request, options) {
+  const chat = chatRequestOf(request);
+  if (chat.stream) {
+    chat.stream_options = { include_usage: true };
+    return new ResponsesStream(await router.completion(chat, options), request);
+  }
+  return responseOfChat(await router.completion(chat, options), request);
 }

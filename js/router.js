@@ -11,9 +11,7 @@ import {
   parseGateway,
 } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
-import { geminiAliases, installGemini } from "./gemini.js";
-import { installMessages, messagesAliases } from "./messages.js";
-import { installResponses, responsesAliases } from "./responses.js";
+import { adapterAliases, installAdapters } from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -944,14 +942,10 @@ export function defineRouter(RouterCore, hostStores = {}) {
     reset_cost: "resetCost",
     print_deployment_metrics: "printDeploymentMetrics",
     ...batchAliases,
-    ...geminiAliases,
-    ...messagesAliases,
-    ...responsesAliases,
+    ...adapterAliases,
   };
   installBatch(Router, defineChunkBuilder(hostStores.assembleChunks));
-  installGemini(Router);
-  installMessages(Router);
-  installResponses(Router);
+  installAdapters(Router);
   for (const [alias, target] of Object.entries(aliases)) {
     Object.defineProperty(Router.prototype, alias, {
       value: Router.prototype[target],

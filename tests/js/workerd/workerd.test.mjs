@@ -354,3 +354,38 @@ test("a redirect is never followed in workerd: the key never reaches the other o
     assert.ok(!JSON.stringify(r.error).includes("sk-workerd-binding"), `${name}: no key`);
   }
 });
+
+test("the API adapters load and translate in workerd: Messages, Responses, generateContent", async () => {
+  const deployments = [{ group: "chat", mock: "wd-api", id: "wd-api-1" }];
+  const messagesOut = await run({
+    deployments,
+    endpoint: "messages",
+    request: { model: "chat", max_tokens: 16, messages: [{ role: "user", content: "hi" }] },
+  });
+  const [m] = messagesOut.results;
+  assert.equal(m.ok, true, JSON.stringify(m.error));
+  assert.equal(m.body.type, "message");
+  assert.deepEqual(m.body.content, [{ type: "text", text: "Hello from wd-api" }]);
+  assert.equal(m.body.stop_reason, "end_turn");
+  assert.equal(m.hidden.model_id, "wd-api-1");
+
+  const responsesOut = await run({
+    deployments,
+    endpoint: "responses",
+    request: { model: "chat", input: "hi" },
+  });
+  const [r] = responsesOut.results;
+  assert.equal(r.ok, true, JSON.stringify(r.error));
+  assert.equal(r.body.object, "response");
+  assert.equal(r.body.output[0].content[0].text, "Hello from wd-api");
+
+  const geminiOut = await run({
+    deployments,
+    endpoint: "generateContent",
+    request: { model: "chat", contents: "hi" },
+  });
+  const [g] = geminiOut.results;
+  assert.equal(g.ok, true, JSON.stringify(g.error));
+  assert.deepEqual(g.body.candidates[0].content.parts, [{ text: "Hello from wd-api" }]);
+  assert.equal(mock.callsTo("wd-api").length, 3);
+});
