@@ -470,12 +470,17 @@ export function defineRouter(RouterCore, hostStores = {}) {
       this.#healthGroups = groups;
       const workerd = globalThis.navigator?.userAgent === "Cloudflare-Workers";
       if (workerd || typeof globalThis.setInterval !== "function") return;
-      const timer = globalThis.setInterval(() => {
-        if (this.#healthRunning) return;
-        this.runBackgroundHealthChecks().catch((e) =>
-          this.#logger?.warn?.(`llmux: background health check failed: ${e?.message ?? e}`),
-        );
-      }, interval_ms);
+      let timer;
+      try {
+        timer = globalThis.setInterval(() => {
+          if (this.#healthRunning) return;
+          this.runBackgroundHealthChecks().catch((e) =>
+            this.#logger?.warn?.(`llmux: background health check failed: ${e?.message ?? e}`),
+          );
+        }, interval_ms);
+      } catch {
+        return; // a host that refuses timers here (a global scope): runBackgroundHealthChecks()
+      }
       if (typeof timer?.unref === "function") timer.unref();
       else if (typeof globalThis.Deno?.unrefTimer === "function") globalThis.Deno.unrefTimer(timer);
       this.#healthTimer = timer;

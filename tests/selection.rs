@@ -588,3 +588,29 @@ fn enforce_model_rate_limits_makes_rpm_a_hard_limit_for_any_strategy() {
     }
     assert_eq!(fakes.transport.calls_to(A), 3);
 }
+
+#[test]
+fn model_info_enable_tag_filtering_overrides_the_router_option_per_group() {
+    let mut list = team_list().as_array().cloned().unwrap();
+    list[0]["model_info"]["enable_tag_filtering"] = json!(true);
+    let (router, _) = router_with(json!({"model_list": list}), 19);
+    for _ in 0..5 {
+        assert_eq!(
+            answered_by(&router, json!({"metadata": {"tags": ["teamA"]}})).unwrap(),
+            "a"
+        );
+    }
+    let mut off = team_list().as_array().cloned().unwrap();
+    off[1]["model_info"]["enable_tag_filtering"] = json!(false);
+    let (router, fakes) = router_with(json!({"model_list": off, "enable_tag_filtering": true}), 19);
+    for _ in 0..30 {
+        answered_by(&router, json!({"metadata": {"tags": ["teamA"]}})).unwrap();
+    }
+    assert!(fakes.transport.calls_to(B) > 0 && fakes.transport.calls_to(C) > 0);
+    let mut bad = team_list().as_array().cloned().unwrap();
+    bad[0]["model_info"]["enable_tag_filtering"] = json!("yes");
+    assert_eq!(
+        config_error(json!({"model_list": bad})).0,
+        "model_list[0].model_info.enable_tag_filtering"
+    );
+}

@@ -759,7 +759,7 @@ fn parse_model_info(
         })?),
     };
     for (key, value) in &raw {
-        if key.starts_with("supports_") {
+        if key.starts_with("supports_") || key == "enable_tag_filtering" {
             opt_bool(&raw, key, &field(key))?;
         } else if (key.ends_with("_cost_per_token") || key.starts_with("max_"))
             && !(value.is_null() || value.is_number())

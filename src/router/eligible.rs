@@ -321,7 +321,13 @@ impl Router {
     ) -> Result<Vec<&'d Rc<Deployment>>, LlmError> {
         let sel = &self.inner.config.selection;
         let mut healthy = healthy;
-        if sel.tags.enabled {
+        // `model_info.enable_tag_filtering` on the group's first deployment that sets it
+        // overrides the router-wide option for the group (as LiteLLM).
+        let tags_on = serving
+            .iter()
+            .find_map(|d| d.model_info.raw.get("enable_tag_filtering")?.as_bool())
+            .unwrap_or(sel.tags.enabled);
+        if tags_on {
             healthy = by_tags(
                 &sel.tags,
                 group,
