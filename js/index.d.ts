@@ -168,9 +168,9 @@ export interface RouterOptions {
   tag_filtering_match_any?: boolean;
   /** When set, only request tags with this prefix route (the prefix stripped). Default "". */
   tag_routing_prefix?: string;
-  /** `deployment_affinity`, `session_affinity`, `enforce_model_rate_limits`. */
+  /** `deployment_affinity`, `session_affinity`, `enforce_model_rate_limits`, `prompt_caching`. */
   optional_pre_call_checks?: Array<
-    "deployment_affinity" | "session_affinity" | "enforce_model_rate_limits"
+    "deployment_affinity" | "session_affinity" | "enforce_model_rate_limits" | "prompt_caching"
   >;
   /** Affinity pin lifetime in seconds. Default 3600. */
   deployment_affinity_ttl_seconds?: number;

@@ -614,3 +614,90 @@ fn model_info_enable_tag_filtering_overrides_the_router_option_per_group() {
         "model_list[0].model_info.enable_tag_filtering"
     );
 }
+
+// prompt_caching
+
+fn cached_prompt(turns: &[&str], mark_last: bool) -> Value {
+    let system = "You are a careful assistant. ".repeat(200);
+    let mut messages = vec![json!({"role": "system", "content": [
+        {"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}
+    ]})];
+    for (i, t) in turns.iter().enumerate() {
+        let role = if i % 2 == 0 { "user" } else { "assistant" };
+        if mark_last && i + 1 == turns.len() {
+            messages.push(json!({"role": role, "content": [
+                {"type": "text", "text": t, "cache_control": {"type": "ephemeral"}}
+            ]}));
+        } else {
+            messages.push(json!({"role": role, "content": t}));
+        }
+    }
+    json!({"messages": messages})
+}
+
+fn prompt_router(seed: u64) -> (Router, Fakes) {
+    affinity_router(
+        json!({"optional_pre_call_checks": ["prompt_caching"]}),
+        seed,
+    )
+}
+
+#[test]
+fn a_cache_control_prefix_goes_back_to_the_deployment_that_answered_it() {
+    let (router, _) = prompt_router(20);
+    assert!(!router.host_loop_allowed());
+    let first = answered_by(&router, cached_prompt(&["q1"], false)).unwrap();
+    for q in ["q2", "q3", "q4", "q5", "q6", "q7", "q8"] {
+        assert_eq!(
+            answered_by(&router, cached_prompt(&[q], false)).unwrap(),
+            first
+        );
+    }
+    // A later turn that moves the breakpoint still finds the earlier prefix.
+    let turn = cached_prompt(&["q1", "a1", "q2"], true);
+    assert_eq!(answered_by(&router, turn).unwrap(), first);
+}
+
+#[test]
+fn short_or_unmarked_prompts_are_not_pinned() {
+    let (router, _) = prompt_router(21);
+    let short = json!({"messages": [{"role": "system", "content": [
+        {"type": "text", "text": "short", "cache_control": {"type": "ephemeral"}}]}]});
+    let unmarked = json!({"messages": [{"role": "user", "content": "x ".repeat(5000)}]});
+    for prompt in [short, unmarked] {
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..30 {
+            ids.insert(answered_by(&router, prompt.clone()).unwrap());
+        }
+        assert!(ids.len() > 1);
+    }
+    assert_eq!(router.affinity_pins(), 0);
+}
+
+#[test]
+fn a_failing_prompt_pin_moves_to_the_deployment_that_answered() {
+    let (router, fakes) = prompt_router(22);
+    let first = answered_by(&router, cached_prompt(&["q1"], false)).unwrap();
+    let base = match first.as_str() {
+        "a" => A,
+        "b" => B,
+        _ => C,
+    };
+    fakes.transport.script(base, [Step::error(500, "boom")]);
+    let second = answered_by(&router, cached_prompt(&["q2"], false)).unwrap();
+    assert_ne!(second, first);
+    for q in ["q3", "q4", "q5", "q6"] {
+        assert_eq!(
+            answered_by(&router, cached_prompt(&[q], false)).unwrap(),
+            second
+        );
+    }
+    // Five minutes later the pin is gone.
+    fakes.clock.advance(300_001.0);
+    let mut ids = std::collections::HashSet::new();
+    for q in 0..30 {
+        fakes.clock.advance(300_001.0);
+        ids.insert(answered_by(&router, cached_prompt(&[&format!("r{q}")], false)).unwrap());
+    }
+    assert!(ids.len() > 1);
+}

@@ -77,11 +77,13 @@ pub struct Selection {
     /// `optional_pre_call_checks: ["enforce_model_rate_limits"]`: rpm/tpm are hard limits
     /// whatever the routing strategy.
     pub enforce_model_rate_limits: bool,
+    /// `optional_pre_call_checks: ["prompt_caching"]`: prompts go back to the deployment
+    /// that answered their `cache_control` prefix.
+    pub prompt_caching: bool,
 }
 
 /// `optional_pre_call_checks` names llmux refuses, with the reason.
 const REFUSED_CHECKS: &[(&str, &str)] = &[
-    ("prompt_caching", "not yet supported by llmux (prompt-caching deployment check)"),
     (
         "router_budget_limiting",
         "is enabled by provider_budget_config in LiteLLM's Router; set that option instead",
@@ -168,6 +170,7 @@ impl Selection {
                 ..Affinity::default()
             },
             enforce_model_rate_limits: false,
+            prompt_caching: false,
         };
         if sel.tags.prefix.len() > 256 {
             return Err(LlmError::config(
@@ -187,13 +190,14 @@ impl Selection {
                         "deployment_affinity" => sel.affinity.user_key = true,
                         "session_affinity" => sel.affinity.session = true,
                         "enforce_model_rate_limits" => sel.enforce_model_rate_limits = true,
+                        "prompt_caching" => sel.prompt_caching = true,
                         _ => {
                             let why = REFUSED_CHECKS
                                 .iter()
                                 .find(|(n, _)| *n == name)
                                 .map(|(_, why)| format!("{name:?} {why}"))
                                 .unwrap_or_else(|| {
-                                    format!("unknown check {name:?} (expected deployment_affinity, session_affinity, enforce_model_rate_limits)")
+                                    format!("unknown check {name:?} (expected deployment_affinity, session_affinity, enforce_model_rate_limits, prompt_caching)")
                                 });
                             return Err(LlmError::config(path, why));
                         }

@@ -8,6 +8,7 @@ mod health;
 mod hostloop;
 mod hoststream;
 mod manage;
+mod prompt_pin;
 mod request;
 mod shared;
 mod stream;
@@ -378,6 +379,7 @@ impl Router {
             })
         });
         self.repin_after_success(call, d);
+        self.pin_prompt(call, d);
         self.inner.usage.borrow_mut().succeeded(
             &d.id,
             &d.model_group,
@@ -745,7 +747,10 @@ impl Router {
             fresh
         };
         let random = self.inner.ports.rng.next_f64();
-        let index = match self.pinned(call, group, &pool, tried) {
+        let pinned = self
+            .pinned(call, group, &pool, tried)
+            .or_else(|| self.prompt_pinned(call, group, &pool, tried));
+        let index = match pinned {
             Some(pinned) => Some(pinned),
             None => match self.inner.config.routing_strategy {
                 RoutingStrategy::SimpleShuffle => shuffle::pick(&pool, random),
