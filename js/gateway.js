@@ -354,14 +354,42 @@ async function scopeCache(body, principal, gw) {
 }
 
 /**
+ * With affinity configured (README, "Affinity"), the caller key's scope is the request's
+ * `metadata.user_api_key_hash`, as LiteLLM's proxy sets it: a caller cannot pose as another
+ * key (a `user_api_key_user_id` of its own is dropped).
+ */
+async function stampCallerKey(body, principal, gw) {
+  if (!gw.limits.affinity || typeof principal.key !== "string") return;
+  const { user_api_key_user_id: _, ...metadata } = isObject(body.metadata) ? body.metadata : {};
+  body.metadata = { ...metadata, user_api_key_hash: await cacheScopeOf(principal.key) };
+  if (isObject(body.litellm_metadata)) {
+    const { user_api_key_hash: _h, user_api_key_user_id: _u, ...rest } = body.litellm_metadata;
+    body.litellm_metadata = rest;
+  }
+}
+
+/**
  * What a gateway caller may set per request (README, "Gateway": caller-set router options):
  * never more than the operator configured. `num_retries`, `max_fallbacks` and the timeouts
  * may only lower the Router's values; `mock_testing_fallbacks` is refused.
  */
-function callerLimits({ num_retries, timeout, stream_timeout, max_fallbacks }) {
+function callerLimits({
+  num_retries,
+  timeout,
+  stream_timeout,
+  max_fallbacks,
+  optional_pre_call_checks,
+  model_group_affinity_config,
+}) {
   const num = (v, fallback) => (typeof v === "number" && Number.isFinite(v) ? v : fallback);
   const operatorTimeout = num(timeout, 6000);
+  const checks = Array.isArray(optional_pre_call_checks) ? optional_pre_call_checks : [];
   return {
+    affinity:
+      checks.includes("deployment_affinity") ||
+      checks.includes("session_affinity") ||
+      (isObject(model_group_affinity_config) &&
+        Object.keys(model_group_affinity_config).length > 0),
     num_retries: num(num_retries, 2),
     max_fallbacks: num(max_fallbacks, 5),
     timeout: operatorTimeout,
@@ -902,6 +930,7 @@ async function serve(router, gw, request, env) {
       const body = await jsonBody(request, gw);
       checkRequest(body, principal, gw, router);
       await scopeCache(body, principal, gw);
+      await stampCallerKey(body, principal, gw);
       return body;
     },
     async call(name) {

@@ -162,6 +162,32 @@ export interface RouterOptions {
   cache?: CacheStore;
   enable_pre_call_checks?: boolean;
   default_max_parallel_requests?: number;
+  /** Tag routing by `metadata.tags` / `tags` and deployments' `tags` (README, "Tag routing"). Default false. */
+  enable_tag_filtering?: boolean;
+  /** A deployment matches when it carries any request tag (true, default) or all of them. */
+  tag_filtering_match_any?: boolean;
+  /** When set, only request tags with this prefix route (the prefix stripped). Default "". */
+  tag_routing_prefix?: string;
+  /** `deployment_affinity`, `session_affinity`, `enforce_model_rate_limits`, `prompt_caching`. */
+  optional_pre_call_checks?: Array<
+    "deployment_affinity" | "session_affinity" | "enforce_model_rate_limits" | "prompt_caching"
+  >;
+  /** Affinity pin lifetime in seconds. Default 3600. */
+  deployment_affinity_ttl_seconds?: number;
+  /** Per model group: the affinity checks that apply instead of `optional_pre_call_checks`. */
+  model_group_affinity_config?: Record<string, Array<"deployment_affinity" | "session_affinity">>;
+  /** Move a session pin off a cooling, unhealthy or removed deployment. Default false. */
+  session_affinity_repin_on_failover?: boolean;
+  /** Deployments whose last health check failed leave rotation. Default false. */
+  enable_health_check_routing?: boolean;
+  /** Seconds after which a health result is ignored. Default 600. */
+  health_check_staleness_threshold?: number;
+  /** 429 and 408 health-check failures keep a deployment in rotation. Default false. */
+  health_check_ignore_transient_errors?: boolean;
+  /** Model groups probed in the background every `health_check_interval` seconds. */
+  background_health_check_model_groups?: string[];
+  /** Seconds between background health probes (llmux's own option). Default 300, min 1. */
+  health_check_interval?: number;
   /**
    * Shares cooldowns, rpm/tpm and failure counters, latency and in-flight counts with other
    * Router instances (other processes, isolates, Workers) through a store. See "Shared state".
@@ -1135,6 +1161,13 @@ export declare class Router {
   healthCheck(model?: string): Promise<HealthCheckResult>;
   health_check(model?: string): Promise<HealthCheckResult>;
   ahealth_check(model?: string): Promise<HealthCheckResult>;
+  /**
+   * Probes every group of `background_health_check_model_groups` once (what the background
+   * timer runs); for Workers, call it from `scheduled()` or a Durable Object alarm.
+   */
+  runBackgroundHealthChecks(): Promise<HealthCheckResult[]>;
+  /** Stops the background health probe timer. The router keeps serving requests. */
+  close(): void;
   getUsageStats(): Promise<UsageStats>;
   get_usage_stats(): Promise<UsageStats>;
   /**

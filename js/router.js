@@ -457,6 +457,58 @@ export function defineRouter(RouterCore, hostStores = {}) {
       this.#logger = options.logger ?? globalThis.console;
       if (options.on) this.#core.setEvents(options.on);
       this.#gateway = gateway;
+      this.#startHealthProbe();
+    }
+
+    /** The background health probe's timer (`background_health_check_model_groups`). */
+    #healthTimer = null;
+    #healthGroups = [];
+    #healthRunning = false;
+
+    /**
+     * Starts the periodic probe in hosts with a background timer (Node, Deno, browsers);
+     * unref'd so it never keeps a process alive. Workers have none outside a request:
+     * they call `runBackgroundHealthChecks()` from `scheduled()` or an alarm (README).
+     */
+    #startHealthProbe() {
+      const plan = this.#core.backgroundHealthCheck();
+      if (plan === undefined) return;
+      const { groups, interval_ms } = JSON.parse(plan);
+      this.#healthGroups = groups;
+      const workerd = globalThis.navigator?.userAgent === "Cloudflare-Workers";
+      if (workerd || typeof globalThis.setInterval !== "function") return;
+      let timer;
+      try {
+        timer = globalThis.setInterval(() => {
+          if (this.#healthRunning) return;
+          this.runBackgroundHealthChecks().catch((e) =>
+            this.#logger?.warn?.(`llmux: background health check failed: ${e?.message ?? e}`),
+          );
+        }, interval_ms);
+      } catch {
+        return; // a host that refuses timers here (a global scope): runBackgroundHealthChecks()
+      }
+      if (typeof timer?.unref === "function") timer.unref();
+      else if (typeof globalThis.Deno?.unrefTimer === "function") globalThis.Deno.unrefTimer(timer);
+      this.#healthTimer = timer;
+    }
+
+    /** Probes each group of `background_health_check_model_groups` once, one after another. */
+    async runBackgroundHealthChecks() {
+      this.#healthRunning = true;
+      try {
+        const results = [];
+        for (const group of this.#healthGroups) results.push(await this.healthCheck(group));
+        return results;
+      } finally {
+        this.#healthRunning = false;
+      }
+    }
+
+    /** Stops the background health probe; the router keeps serving requests. */
+    close() {
+      if (this.#healthTimer !== null) globalThis.clearInterval(this.#healthTimer);
+      this.#healthTimer = null;
     }
 
     #logger;

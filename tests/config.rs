@@ -142,8 +142,8 @@ fn unknown_and_unsupported_router_options_are_refused_by_name() {
         "num_retrys"
     );
     assert_eq!(
-        field_of(json!({"model_list": [], "enable_tag_filtering": true})),
-        "enable_tag_filtering"
+        field_of(json!({"model_list": [], "alerting_config": {"webhook_url": "x"}})),
+        "alerting_config"
     );
     assert_eq!(
         field_of(json!({"model_list": [], "redis_url": "redis://x"})),

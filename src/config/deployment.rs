@@ -223,6 +223,8 @@ pub struct Deployment {
     pub cooldown_time_ms: Option<u64>,
     /// Requests in flight at once on this deployment (`max_parallel_requests`).
     pub max_parallel_requests: Option<u64>,
+    /// `tags` (tag routing: `enable_tag_filtering`).
+    pub tags: Vec<String>,
     /// Extra headers; values are kept as secrets since they often carry credentials.
     pub headers: Vec<(String, Secret)>,
     /// Provider-specific settings (`PROVIDER_FIELDS`), strings as given, other JSON as text.
@@ -432,6 +434,7 @@ impl Deployment {
                 &field("max_parallel_requests"),
             )?
             .filter(|n| *n > 0),
+            tags: parse_tags(params.get("tags"), &field("tags"))?,
             headers,
             provider_params: params
                 .iter()
@@ -714,6 +717,28 @@ fn parse_headers(
     Ok(headers)
 }
 
+/// `litellm_params.tags`: an array of strings (at most 64, each at most 256 bytes).
+fn parse_tags(value: Option<&Value>, path: &str) -> Result<Vec<String>, LlmError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() <= 64 => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) if s.len() <= 256 => Ok(s.clone()),
+                _ => Err(LlmError::config(
+                    format!("{path}[{i}]"),
+                    "must be a string of at most 256 bytes",
+                )),
+            })
+            .collect(),
+        Some(_) => Err(LlmError::config(
+            path,
+            "must be an array of at most 64 tag strings",
+        )),
+    }
+}
+
 fn parse_model_info(
     value: Option<&Value>,
     path: &str,
@@ -759,7 +784,7 @@ fn parse_model_info(
         }
     }
     for (key, value) in &raw {
-        if key.starts_with("supports_") {
+        if key.starts_with("supports_") || key == "enable_tag_filtering" {
             opt_bool(&raw, key, &field(key))?;
         } else if (key.ends_with("_cost_per_token") || key.starts_with("max_"))
             && !(value.is_null() || value.is_number())

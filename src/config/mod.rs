@@ -4,6 +4,7 @@
 mod deployment;
 mod env;
 pub(crate) mod fields;
+pub mod selection;
 pub mod wildcard;
 
 pub use deployment::{
@@ -105,9 +106,9 @@ const OPTIONS: &[(&str, Support)] = &[
     ("content_policy_fallbacks", Support::Supported),
     ("model_group_alias", Support::Supported),
     ("enable_pre_call_checks", Support::Supported),
-    ("enable_tag_filtering", Support::NotYet("tag filtering")),
-    ("tag_filtering_match_any", Support::NotYet("tag filtering")),
-    ("tag_routing_prefix", Support::NotYet("tag filtering")),
+    ("enable_tag_filtering", Support::Supported),
+    ("tag_filtering_match_any", Support::Supported),
+    ("tag_routing_prefix", Support::Supported),
     ("plugins", Support::NotYet("router plugins")),
     ("retry_after", Support::Supported),
     ("retry_policy", Support::Supported),
@@ -121,10 +122,7 @@ const OPTIONS: &[(&str, Support)] = &[
         Support::NotYet("unsupported-parameter fallbacks"),
     ),
     ("routing_strategy", Support::Supported),
-    (
-        "optional_pre_call_checks",
-        Support::NotYet("pre-call checks"),
-    ),
+    ("optional_pre_call_checks", Support::Supported),
     ("routing_strategy_args", Support::Supported),
     ("routing_groups", Support::NotYet("routing groups")),
     (
@@ -136,31 +134,13 @@ const OPTIONS: &[(&str, Support)] = &[
         "router_general_settings",
         Support::NotYet("router general settings"),
     ),
-    (
-        "deployment_affinity_ttl_seconds",
-        Support::NotYet("deployment affinity"),
-    ),
-    (
-        "model_group_affinity_config",
-        Support::NotYet("deployment affinity"),
-    ),
+    ("deployment_affinity_ttl_seconds", Support::Supported),
+    ("model_group_affinity_config", Support::Supported),
     ("ignore_invalid_deployments", Support::Supported),
-    (
-        "enable_health_check_routing",
-        Support::NotYet("health-check routing"),
-    ),
-    (
-        "health_check_staleness_threshold",
-        Support::NotYet("health-check routing"),
-    ),
-    (
-        "health_check_ignore_transient_errors",
-        Support::NotYet("health-check routing"),
-    ),
-    (
-        "background_health_check_model_groups",
-        Support::NotYet("background health checks"),
-    ),
+    ("enable_health_check_routing", Support::Supported),
+    ("health_check_staleness_threshold", Support::Supported),
+    ("health_check_ignore_transient_errors", Support::Supported),
+    ("background_health_check_model_groups", Support::Supported),
     (
         "enable_weighted_failover",
         Support::NotYet("weighted failover"),
@@ -181,10 +161,7 @@ const OPTIONS: &[(&str, Support)] = &[
         "auto_router_capability_limit",
         Support::NotYet("the auto router"),
     ),
-    (
-        "session_affinity_repin_on_failover",
-        Support::NotYet("session affinity"),
-    ),
+    ("session_affinity_repin_on_failover", Support::Supported),
     // llmux's own options (DESIGN.md §1); `fetch`, `logger` and `gateway` (router.fetch,
     // js/gateway.js) are taken by the JS host and never reach the core.
     ("cache", Support::Supported),
@@ -195,6 +172,8 @@ const OPTIONS: &[(&str, Support)] = &[
     // llmux's own ceilings on what an upstream may send (README, "Security bounds").
     ("max_response_bytes", Support::Supported),
     ("max_stream_duration", Support::Supported),
+    // The background health probe's period (LiteLLM's proxy setting of the same name).
+    ("health_check_interval", Support::Supported),
 ];
 
 /// A fallback list entry: `{ "group": ["fallback-a", "fallback-b"] }`; `"*"` matches any group.
@@ -240,6 +219,8 @@ pub struct RouterConfig {
     pub max_response_bytes: u64,
     /// The longest one streamed reply may last (`max_stream_duration`, seconds).
     pub max_stream_duration_ms: u64,
+    /// Tag routing, health-check routing, affinity, `optional_pre_call_checks`.
+    pub selection: selection::Selection,
 }
 
 /// The environment map; never printed (its values are credentials).
@@ -386,6 +367,7 @@ impl RouterConfig {
                 "max_stream_duration",
             )?
             .unwrap_or(DEFAULT_MAX_STREAM_DURATION_MS),
+            selection: selection::Selection::parse(obj)?,
         })
     }
 }

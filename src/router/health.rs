@@ -31,7 +31,7 @@ fn probe(mode: Option<Mode>) -> Option<(Endpoint, Value)> {
 
 enum Outcome {
     Healthy,
-    Unhealthy(String),
+    Unhealthy(String, Option<u16>),
     Skipped(&'static str),
 }
 
@@ -54,6 +54,11 @@ impl Router {
         }
         let (mut healthy, mut unhealthy, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
         for (d, outcome) in targets.iter().zip(outcomes) {
+            match &outcome {
+                Outcome::Healthy => self.record_health(d, true, None),
+                Outcome::Unhealthy(_, status) => self.record_health(d, false, *status),
+                Outcome::Skipped(_) => {}
+            }
             let mut entry = match d.redacted().get("litellm_params") {
                 Some(Value::Object(m)) => m.clone(),
                 _ => Map::new(),
@@ -62,7 +67,7 @@ impl Router {
             entry.insert("model_name".into(), json!(d.model_group));
             match outcome {
                 Outcome::Healthy => healthy.push(Value::Object(entry)),
-                Outcome::Unhealthy(error) => {
+                Outcome::Unhealthy(error, _) => {
                     entry.insert("error".into(), json!(error));
                     unhealthy.push(Value::Object(entry));
                 }
@@ -72,6 +77,7 @@ impl Router {
                 }
             }
         }
+        self.prune_health();
         json!({
             "healthy_endpoints": healthy,
             "unhealthy_endpoints": unhealthy,
@@ -108,11 +114,10 @@ impl Router {
         );
         match self.exchange(&mut call, d).await {
             Ok(_) => Outcome::Healthy,
-            Err(e) => Outcome::Unhealthy(format!(
-                "{}: {}",
-                e.kind,
-                super::annotate(e.clone(), d).message
-            )),
+            Err(e) => Outcome::Unhealthy(
+                format!("{}: {}", e.kind, super::annotate(e.clone(), d).message),
+                (e.status != 0).then_some(e.status),
+            ),
         }
     }
 }

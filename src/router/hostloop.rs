@@ -66,6 +66,8 @@ impl Router {
         let cfg = &self.inner.config;
         self.inner.cache.is_none()
             && !cfg.enable_pre_call_checks
+            // Prompt pins are written from the request body, which the host keeps.
+            && !cfg.selection.prompt_caching
             && cfg.default_max_parallel_requests.is_none()
             && self
                 .table()

@@ -3,17 +3,20 @@
 
 mod cache;
 mod dispatch;
+mod eligible;
 mod groupinfo;
 mod health;
 mod hostloop;
 mod hoststream;
 mod manage;
+mod prompt_pin;
 mod request;
 mod shared;
 mod stream;
 mod table;
 mod usage;
 
+pub use eligible::{Selector, MAX_PINS};
 pub use hostloop::{HostCall, HostStep, Wire};
 pub use hoststream::{Fed, HostStream, StreamStep};
 pub use manage::deep_merge;
@@ -89,6 +92,10 @@ struct Inner {
     cache: Option<Rc<cache::ResponseCache>>,
     /// The shared-state sync engine, when a store is attached.
     shared: RefCell<Option<Rc<crate::state::SharedState>>>,
+    /// Health-check results, for `enable_health_check_routing`.
+    health_book: RefCell<eligible::HealthBook>,
+    /// Affinity pins (`deployment_affinity`, `session_affinity`).
+    pins: RefCell<eligible::PinTable>,
 }
 
 /// A LiteLLM-compatible router over the host's ports. Cheap to clone (shared state).
@@ -196,6 +203,8 @@ impl Router {
                 minute_usage: RefCell::new(MinuteUsage::default()),
                 slots: SlotSignal::default(),
                 shared: RefCell::new(None),
+                health_book: RefCell::new(eligible::HealthBook::default()),
+                pins: RefCell::new(eligible::PinTable::default()),
             }),
         }
     }
@@ -370,6 +379,8 @@ impl Router {
                 "stream": call.opts.stream, "time_to_first_token_ms": ttft_ms,
             })
         });
+        self.repin_after_success(call, d);
+        self.pin_prompt(call, d);
         self.inner.usage.borrow_mut().succeeded(
             &d.id,
             &d.model_group,
@@ -703,10 +714,14 @@ impl Router {
             e.model_group = Some(group.to_string());
             return Err(e);
         }
+        healthy = self.eligible(call, serving, healthy, group)?;
         if self.inner.config.enable_pre_call_checks {
             healthy = self.pre_call_checks(call, healthy, group)?;
-        } else if self.inner.config.routing_strategy == RoutingStrategy::UsageBased {
-            // Usage-based routing always respects rpm/tpm, as LiteLLM's does.
+        } else if self.inner.config.routing_strategy == RoutingStrategy::UsageBased
+            || self.inner.config.selection.enforce_model_rate_limits
+        {
+            // Usage-based routing always respects rpm/tpm, as LiteLLM's does;
+            // `enforce_model_rate_limits` makes them hard limits for every strategy.
             healthy = self.within_limits(healthy, group)?;
         }
         let free: Vec<&Rc<Deployment>> = {
@@ -733,12 +748,19 @@ impl Router {
             fresh
         };
         let random = self.inner.ports.rng.next_f64();
-        let index = match self.inner.config.routing_strategy {
-            RoutingStrategy::SimpleShuffle => shuffle::pick(&pool, random),
-            strategy => strategy::pick(strategy, &self.candidates(&pool, strategy), random),
+        let pinned = self
+            .pinned(call, group, &pool, tried)
+            .or_else(|| self.prompt_pinned(call, group, &pool, tried));
+        let index = match pinned {
+            Some(pinned) => Some(pinned),
+            None => match self.inner.config.routing_strategy {
+                RoutingStrategy::SimpleShuffle => shuffle::pick(&pool, random),
+                strategy => strategy::pick(strategy, &self.candidates(&pool, strategy), random),
+            },
         }
         .unwrap_or(0);
         let id = pool.get(index).map(|d| d.id.as_str()).unwrap_or_default();
+        self.claim_pins(call, group, id);
         Ok(free.iter().find(|d| d.id == id).map(|d| Rc::clone(d)))
     }
 

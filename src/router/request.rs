@@ -28,6 +28,8 @@ pub struct CallOptions {
     pub stream_timeout_ms: Option<u64>,
     /// `cache` / `caching`: per-request cache controls (validated even with no cache).
     pub cache: CacheControls,
+    /// Tags and affinity keys from `metadata` / `tags` (`router/eligible.rs`).
+    pub selector: super::Selector,
 }
 
 /// Fields a caller may not set per request: they would redirect our credentials.
@@ -49,6 +51,7 @@ const STRIPPED: &[&str] = &[
     "specific_deployment",
     "model_list",
     "litellm_call_id",
+    "tags",
 ];
 
 /// LiteLLM's per-call router kwargs that `extract` parses into `CallOptions`.
@@ -98,11 +101,13 @@ impl CallOptions {
                 )));
             }
         }
+        let selector = super::Selector::from_request(body);
         for key in STRIPPED {
             body.remove(*key);
         }
         let mut opts = CallOptions {
             model,
+            selector,
             cache: CacheControls::parse(body.remove("cache"), body.remove("caching"))?,
             ..CallOptions::default()
         };

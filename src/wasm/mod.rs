@@ -349,6 +349,20 @@ impl RouterCore {
         })
     }
 
+    /// The background health probe (`background_health_check_model_groups`) as JSON text
+    /// `{ "groups": [...], "interval_ms": n }`, or nothing when none is configured.
+    #[wasm_bindgen(js_name = backgroundHealthCheck)]
+    pub fn background_health_check(&self) -> Option<String> {
+        let health = &self.router.config().selection.health;
+        (!health.background_groups.is_empty()).then(|| {
+            serde_json::json!({
+                "groups": health.background_groups,
+                "interval_ms": health.interval_ms,
+            })
+            .to_string()
+        })
+    }
+
     /// The bundled price map as JSON text.
     #[wasm_bindgen(js_name = costMapJson)]
     pub fn cost_map_json(&self) -> String {

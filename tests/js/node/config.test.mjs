@@ -101,16 +101,16 @@ describe("ConfigError names the offending field", () => {
     assert.match(e.message, /unknown Router option/);
   });
 
-  it("a not-yet-supported option set (enable_tag_filtering: true) is refused; its default (false) is accepted", () => {
+  it("a not-yet-supported option set (alerting_config) is refused; its default ({}) is accepted", () => {
     const e = configError({
       model_list: [deployment(mock, "chat", "a")],
-      enable_tag_filtering: true,
+      alerting_config: { webhook_url: "x" },
     });
-    assert.equal(e.field, "enable_tag_filtering");
+    assert.equal(e.field, "alerting_config");
     assert.match(e.message, /not yet supported/);
     const ok = new Router({
       model_list: [deployment(mock, "chat", "a")],
-      enable_tag_filtering: false,
+      alerting_config: {},
     });
     assert.deepEqual(ok.getModelNames(), ["chat"]);
   });
