@@ -54,6 +54,8 @@ enum Phase {
 
 struct Retrying {
     serving: Vec<Rc<Deployment>>,
+    /// The group's `order` tiers, when any deployment has one.
+    tiers: Option<Tiers>,
     tried: Vec<String>,
     retries_done: u32,
     default_retries: u32,
@@ -62,6 +64,54 @@ struct Retrying {
     slot_deadline: Option<f64>,
     /// A backoff to wait before the next pick.
     pending_wait: u64,
+}
+
+/// A group's `order` tiers (README, "Order tiers"): its distinct `order` values ascending,
+/// the deployments without one last. Only the current tier is eligible; a tier that fails
+/// hands the call to the next tier with a healthy deployment, before any fallback group.
+struct Tiers {
+    orders: Vec<Option<i64>>,
+    /// Index into `orders` of the tier being tried; `None` before the first pick.
+    current: Option<usize>,
+    /// The current tier's deployments.
+    members: Vec<Rc<Deployment>>,
+}
+
+impl Tiers {
+    fn of(serving: &[Rc<Deployment>]) -> Option<Tiers> {
+        if serving.iter().all(|d| d.order.is_none()) {
+            return None;
+        }
+        let mut orders: Vec<Option<i64>> = serving.iter().map(|d| d.order).collect();
+        // `None` sorts first; the deployments without an order form the last tier.
+        orders.sort_unstable_by_key(|o| (o.is_none(), *o));
+        orders.dedup();
+        Some(Tiers {
+            orders,
+            current: None,
+            members: Vec::new(),
+        })
+    }
+
+    fn enter(&mut self, index: usize, serving: &[Rc<Deployment>]) {
+        let order = self.orders.get(index).copied().flatten();
+        self.current = Some(index);
+        self.members = serving
+            .iter()
+            .filter(|d| d.order == order)
+            .cloned()
+            .collect();
+    }
+}
+
+impl Retrying {
+    /// The deployments the next pick chooses among: the current tier's, else the group's.
+    fn eligible(&self) -> &[Rc<Deployment>] {
+        match &self.tiers {
+            Some(t) if t.current.is_some() => &t.members,
+            _ => &self.serving,
+        }
+    }
 }
 
 /// One call's position in its retries and fallbacks.
@@ -153,7 +203,10 @@ impl Router {
                         continue;
                     }
                     let group = frame.group.clone();
-                    match self.pick(call, &r.serving, &r.tried, &group) {
+                    if r.tiers.as_ref().is_some_and(|t| t.current.is_none()) {
+                        self.first_tier(r);
+                    }
+                    match self.pick(call, r.eligible(), &r.tried, &group) {
                         Ok(Some(d)) => {
                             r.slot_deadline = None;
                             let in_flight = InFlight::start(self, &d);
@@ -177,12 +230,16 @@ impl Router {
                                 ),
                             );
                             e.model_group = Some(group.clone());
-                            frame.phase =
-                                self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
+                            if !self.next_tier(call, frame.depth, r, &group, &e) {
+                                frame.phase =
+                                    self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
+                            }
                         }
                         Err(e) => {
-                            frame.phase =
-                                self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
+                            if !self.next_tier(call, frame.depth, r, &group, &e) {
+                                frame.phase =
+                                    self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
+                            }
                         }
                     }
                 }
@@ -282,10 +339,11 @@ impl Router {
             .as_ref()
             .and_then(|p| p.retries_for(&err))
             .unwrap_or(r.default_retries);
-        let others = self.healthy_untried(&r.serving, &r.tried) > 0;
-        // Every deployment of the group is cooling down: waiting out a backoff cannot help,
-        // so the error goes to the fallbacks (or the caller) now, as in LiteLLM.
-        let all_cooling = !others && self.healthy_untried(&r.serving, &[]) == 0;
+        let others = self.healthy_untried(r.eligible(), &r.tried) > 0;
+        // Every deployment of the group (of its tier) is cooling down: waiting out a backoff
+        // cannot help, so the error goes to the next tier, the fallbacks or the caller now, as
+        // in LiteLLM.
+        let all_cooling = !others && self.healthy_untried(r.eligible(), &[]) == 0;
         // Request errors (400, context window, content policy) fail the same way anywhere.
         let deployment_specific = matches!(
             err.kind,
@@ -297,7 +355,9 @@ impl Router {
             && r.retries_done < budget
             && (err.retryable() || (deployment_specific && others));
         if !retry {
-            frame.phase = self.fall_back(call, &dispatch.visited, frame.depth, &group, err);
+            if !self.next_tier(call, frame.depth, r, &group, &err) {
+                frame.phase = self.fall_back(call, &dispatch.visited, frame.depth, &group, err);
+            }
             return None;
         }
         let delay = if others {
@@ -372,6 +432,7 @@ impl Router {
         }
         let cfg = &self.inner.config;
         Ok(Retrying {
+            tiers: Tiers::of(&serving),
             serving,
             tried: Vec::new(),
             retries_done: 0,
@@ -390,6 +451,85 @@ impl Router {
             slot_deadline: None,
             pending_wait: 0,
         })
+    }
+
+    /// Enters the lowest tier with a deployment not cooling down (LiteLLM's lowest healthy
+    /// `order`); when every deployment cools down, the whole group, whose pick then reports it.
+    fn first_tier(&self, r: &mut Retrying) {
+        let Some(tiers) = r.tiers.as_mut() else {
+            return;
+        };
+        let now = self.now();
+        let cooldowns = self.inner.cooldowns.borrow();
+        let healthy = (0..tiers.orders.len()).find(|&i| {
+            let order = tiers.orders.get(i).copied().flatten();
+            r.serving
+                .iter()
+                .any(|d| d.order == order && !cooldowns.is_cooling(&d.id, now))
+        });
+        match healthy {
+            Some(i) => tiers.enter(i, &r.serving),
+            None => {
+                tiers.current = Some(tiers.orders.len());
+                tiers.members = r.serving.clone();
+            }
+        }
+    }
+
+    /// The current tier failed with `err`: enters the next tier with a deployment not cooling
+    /// down, with a fresh retry budget. `false` when there is none, or when the call may not
+    /// fall back (`disable_fallbacks`, or the `max_fallbacks` depth spent: LiteLLM's order
+    /// chain is part of its fallback step); the group has then failed.
+    fn next_tier(
+        &self,
+        call: &Call,
+        depth: u32,
+        r: &mut Retrying,
+        group: &str,
+        err: &LlmError,
+    ) -> bool {
+        let Some(tiers) = r.tiers.as_mut() else {
+            return false;
+        };
+        let Some(from) = tiers.current else {
+            return false;
+        };
+        let max_depth = call
+            .opts
+            .max_fallbacks
+            .unwrap_or(self.inner.config.max_fallbacks);
+        if call.opts.disable_fallbacks || depth >= max_depth {
+            return false;
+        }
+        let now = self.now();
+        let next = {
+            let cooldowns = self.inner.cooldowns.borrow();
+            (from + 1..tiers.orders.len()).find(|&i| {
+                let order = tiers.orders.get(i).copied().flatten();
+                r.serving
+                    .iter()
+                    .any(|d| d.order == order && !cooldowns.is_cooling(&d.id, now))
+            })
+        };
+        let Some(next) = next else {
+            return false;
+        };
+        let shown = |o: Option<&Option<i64>>| match o.copied().flatten() {
+            Some(n) => n.to_string(),
+            None => "none".to_string(),
+        };
+        let (was, now_order) = (shown(tiers.orders.get(from)), shown(tiers.orders.get(next)));
+        tiers.enter(next, &r.serving);
+        r.retries_done = 0;
+        r.pending_wait = 0;
+        r.slot_deadline = None;
+        self.log(LogLevel::Info, || {
+            format!(
+                "llmux: {group}: order {was} failed with {}, trying order {now_order}",
+                err.kind
+            )
+        });
+        true
     }
 
     /// `group` failed with `err`: its fallback targets, unless fallbacks are off, the depth

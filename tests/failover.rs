@@ -1,0 +1,348 @@
+//! Failover features on fakes (a scripted transport, a manual clock): `order` tiers, the
+//! request scheduler, weighted failover, unsupported-parameter fallbacks and mid-stream
+//! continuation. Each expectation that LiteLLM decides was observed through LiteLLM 1.110.2
+//! (`scripts/litellm-failover.py`, `tests/fixtures/failover/`).
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::result_large_err
+)]
+
+use llmux::config::RouterConfig;
+use llmux::error::ErrorKind;
+use llmux::router::{HostStep, Router};
+use llmux::testing::{block_on, Fakes, Step};
+use llmux::types::Endpoint;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+const A: &str = "http://a.test/v1";
+const A2: &str = "http://a2.test/v1";
+const B: &str = "http://b.test/v1";
+const C: &str = "http://c.test/v1";
+const F: &str = "http://f.test/v1";
+
+/// A deployment of `group` on `base` with id `id` and these extra `litellm_params`.
+fn dep(group: &str, base: &str, id: &str, extra: Value) -> Value {
+    let mut params = json!({"model": "openai/gpt-4o-mini", "api_base": base, "api_key": "sk-test"});
+    if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    json!({"model_name": group, "litellm_params": params, "model_info": {"id": id}})
+}
+
+fn ordered(group: &str, base: &str, id: &str, order: i64) -> Value {
+    dep(group, base, id, json!({ "order": order }))
+}
+
+fn router_with(options: Value) -> (Router, Fakes) {
+    let fakes = Fakes::new(7);
+    let config = RouterConfig::parse(&options, &HashMap::new()).expect("valid config");
+    (Router::new(config, fakes.ports.clone()), fakes)
+}
+
+fn chat(model: &str) -> Map<String, Value> {
+    json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
+        .as_object()
+        .cloned()
+        .unwrap()
+}
+
+fn with(mut req: Map<String, Value>, key: &str, value: Value) -> Map<String, Value> {
+    req.insert(key.into(), value);
+    req
+}
+
+fn ask(
+    router: &Router,
+    req: Map<String, Value>,
+) -> Result<llmux::router::Routed, llmux::error::LlmError> {
+    block_on(router.call(Endpoint::ChatCompletion, req))
+}
+
+/// The deployments called, by base URL, in order.
+fn called(fakes: &Fakes) -> Vec<&'static str> {
+    fakes
+        .transport
+        .urls()
+        .iter()
+        .map(|u| {
+            [A2, A, B, C, F]
+                .into_iter()
+                .find(|b| u.starts_with(b))
+                .unwrap_or("?")
+        })
+        .collect()
+}
+
+fn tiers(extra: Value) -> Value {
+    let mut options = json!({"model_list": [ordered("g", A, "a", 1), ordered("g", B, "b", 2)]});
+    if let (Some(o), Some(e)) = (options.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    options
+}
+
+// ---- order tiers -------------------------------------------------------------------------
+
+#[test]
+fn only_the_lowest_order_answers_while_it_is_healthy() {
+    let (router, fakes) = router_with(tiers(json!({})));
+    for _ in 0..5 {
+        assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "a");
+    }
+    assert_eq!(fakes.transport.calls_to(B), 0);
+}
+
+#[test]
+fn a_failing_tier_hands_the_call_to_the_next_tier_after_its_retries() {
+    // LiteLLM: a, a, a, b (num_retries 2 within the tier, then the next tier).
+    let (router, fakes) = router_with(tiers(json!({})));
+    fakes
+        .transport
+        .script(A, (0..3).map(|_| Step::error(500, "boom")));
+    let routed = ask(&router, chat("g")).unwrap();
+    assert_eq!(routed.hidden.model_id, "b");
+    assert_eq!(called(&fakes), [A, A, A, B]);
+    assert_eq!(routed.hidden.attempts, 4);
+    assert_eq!(routed.hidden.retries, 2);
+    // Same group: not a fallback group.
+    assert_eq!(routed.hidden.fallback_model_group, None);
+}
+
+#[test]
+fn every_error_class_moves_to_the_next_tier_without_retries() {
+    // LiteLLM 1.110.2 with num_retries 0: a, b for each of these.
+    let cases: Vec<(&str, Step)> = vec![
+        ("500", Step::error(500, "boom")),
+        ("503", Step::error(503, "overloaded")),
+        ("429", Step::error(429, "slow down")),
+        ("404", Step::error(404, "no such model")),
+        ("401", Step::error(401, "bad key")),
+        ("400", Step::error(400, "bad request")),
+        ("timeout", Step::Hang),
+        ("connection", Step::ConnectionError("refused".into())),
+    ];
+    for (name, step) in cases {
+        let (router, fakes) = router_with(tiers(json!({"num_retries": 0, "timeout": 1})));
+        fakes.transport.script(A, [step]);
+        let routed = ask(&router, chat("g")).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(routed.hidden.model_id, "b", "{name}");
+        assert_eq!(called(&fakes), [A, B], "{name}");
+    }
+}
+
+#[test]
+fn with_retries_a_retryable_error_is_retried_in_its_tier_first() {
+    // LiteLLM: a connection reset is retried on a (a, a) before any other tier.
+    let (router, fakes) = router_with(tiers(json!({})));
+    fakes
+        .transport
+        .script(A, [Step::ConnectionError("reset".into())]);
+    let routed = ask(&router, chat("g")).unwrap();
+    assert_eq!(routed.hidden.model_id, "a");
+    assert_eq!(called(&fakes), [A, A]);
+}
+
+#[test]
+fn a_cooldown_keeps_the_failed_tier_out_of_later_calls_until_it_ends() {
+    // LiteLLM: a 429 cools a down at once; later calls go to b directly.
+    let (router, fakes) = router_with(tiers(json!({"cooldown_time": 10})));
+    fakes.transport.script(A, [Step::error(429, "slow down")]);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "b");
+    assert_eq!(called(&fakes), [A, B]);
+    for _ in 0..3 {
+        assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "b");
+    }
+    assert_eq!(fakes.transport.calls_to(A), 1);
+    fakes.clock.advance(10_001.0);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "a");
+}
+
+#[test]
+fn a_tier_of_two_is_tried_whole_before_the_next() {
+    // LiteLLM: a1 429, a2 429 (both cooled), then b; the next call goes to b only.
+    let (router, fakes) = router_with(json!({"model_list": [
+        ordered("g", A, "a1", 1), ordered("g", A2, "a2", 1), ordered("g", B, "b", 2)
+    ]}));
+    fakes.transport.script(A, [Step::error(429, "slow down")]);
+    fakes.transport.script(A2, [Step::error(429, "slow down")]);
+    let routed = ask(&router, chat("g")).unwrap();
+    assert_eq!(routed.hidden.model_id, "b");
+    let mut first_two = called(&fakes)[..2].to_vec();
+    first_two.sort();
+    assert_eq!(first_two, [A, A2]);
+    assert_eq!(called(&fakes)[2], B);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "b");
+    assert_eq!(fakes.transport.calls.borrow().len(), 4);
+}
+
+#[test]
+fn every_tier_gets_its_own_retries_and_the_last_error_is_raised() {
+    // LiteLLM: a x3, b x3, InternalServerError.
+    let (router, fakes) = router_with(tiers(json!({})));
+    fakes
+        .transport
+        .script(A, (0..3).map(|_| Step::error(500, "boom")));
+    fakes
+        .transport
+        .script(B, (0..3).map(|_| Step::error(503, "overloaded")));
+    let e = ask(&router, chat("g")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ServiceUnavailableError);
+    assert_eq!(e.deployment_id.as_deref(), Some("b"));
+    assert_eq!(called(&fakes), [A, A, A, B, B, B]);
+    assert_eq!(e.attempts, Some(6));
+}
+
+#[test]
+fn tiers_come_before_the_fallback_groups() {
+    // LiteLLM: a, b, f.
+    let (router, fakes) = router_with(json!({
+        "model_list": [ordered("g", A, "a", 1), ordered("g", B, "b", 2), dep("fb", F, "f", json!({}))],
+        "num_retries": 0,
+        "fallbacks": [{"g": ["fb"]}],
+    }));
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    fakes.transport.script(B, [Step::error(500, "boom")]);
+    let routed = ask(&router, chat("g")).unwrap();
+    assert_eq!(routed.hidden.model_id, "f");
+    assert_eq!(routed.hidden.fallback_model_group.as_deref(), Some("fb"));
+    assert_eq!(called(&fakes), [A, B, F]);
+}
+
+#[test]
+fn three_tiers_in_ascending_order_whatever_the_values_and_the_list_order() {
+    let (router, fakes) = router_with(json!({
+        "model_list": [ordered("g", C, "c", 70), ordered("g", A, "a", -3), ordered("g", B, "b", 5)],
+        "num_retries": 0,
+        "max_fallbacks": 1,
+    }));
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    fakes.transport.script(B, [Step::error(500, "boom")]);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "c");
+    // The chain is not a fallback depth: max_fallbacks 1 still walks three tiers (LiteLLM).
+    assert_eq!(called(&fakes), [A, B, C]);
+}
+
+#[test]
+fn no_tier_chain_when_fallbacks_are_off_or_the_depth_is_spent() {
+    // LiteLLM: max_fallbacks 0, disable_fallbacks, and a fallback group at the depth limit
+    // all end the call with the first tier's error.
+    let (router, fakes) = router_with(tiers(json!({"num_retries": 0, "max_fallbacks": 0})));
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    let e = ask(&router, chat("g")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InternalServerError);
+    assert_eq!(called(&fakes), [A]);
+
+    let (router, fakes) = router_with(tiers(json!({"num_retries": 0})));
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    let e = ask(&router, with(chat("g"), "disable_fallbacks", json!(true))).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InternalServerError);
+    assert_eq!(called(&fakes), [A]);
+
+    let (router, fakes) = router_with(json!({
+        "model_list": [dep("g", C, "x", json!({})), ordered("fb", A, "a", 1), ordered("fb", B, "b", 2)],
+        "num_retries": 0, "max_fallbacks": 1, "fallbacks": [{"g": ["fb"]}],
+    }));
+    fakes.transport.script(C, [Step::error(500, "boom")]);
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    assert!(ask(&router, chat("g")).is_err());
+    assert_eq!(called(&fakes), [C, A]);
+}
+
+#[test]
+fn a_fallback_group_walks_its_own_tiers() {
+    // LiteLLM: x, a, b.
+    let (router, fakes) = router_with(json!({
+        "model_list": [dep("g", C, "x", json!({})), ordered("fb", A, "a", 1), ordered("fb", B, "b", 2)],
+        "num_retries": 0, "fallbacks": [{"g": ["fb"]}],
+    }));
+    fakes.transport.script(C, [Step::error(500, "boom")]);
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "b");
+    assert_eq!(called(&fakes), [C, A, B]);
+}
+
+#[test]
+fn deployments_without_an_order_are_the_last_tier() {
+    let (router, fakes) = router_with(json!({
+        "model_list": [dep("g", C, "u", json!({})), ordered("g", A, "a", 1)],
+        "num_retries": 0,
+    }));
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "a");
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    // LiteLLM raises here (an unordered deployment is never a tier of the chain); llmux
+    // walks on to it (README, "Order tiers").
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "u");
+    assert_eq!(called(&fakes), [A, A, C]);
+}
+
+#[test]
+fn a_cooling_lower_tier_is_skipped_by_the_chain() {
+    let (router, fakes) = router_with(json!({
+        "model_list": [ordered("g", A, "a", 1), ordered("g", B, "b", 2), ordered("g", C, "c", 3)],
+        "num_retries": 0, "cooldown_time": 60,
+    }));
+    // b cools down (a 429 while a was out).
+    fakes
+        .transport
+        .script(A, [Step::error(429, "slow"), Step::error(500, "boom")]);
+    fakes.transport.script(B, [Step::error(429, "slow")]);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "c");
+    assert_eq!(called(&fakes), [A, B, C]);
+    fakes.clock.advance(61_000.0);
+    // a is back and fails; b is back too: the chain goes a -> b.
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "b");
+}
+
+#[test]
+fn every_tier_cooling_down_is_no_deployments_available() {
+    let (router, fakes) = router_with(tiers(json!({"num_retries": 0, "cooldown_time": 60})));
+    fakes.transport.script(A, [Step::error(429, "slow")]);
+    fakes.transport.script(B, [Step::error(429, "slow")]);
+    let e = ask(&router, chat("g")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimitError);
+    let e = ask(&router, chat("g")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NoDeploymentsAvailableError);
+    assert!(e.message.contains("2 deployment(s)"), "{}", e.message);
+    assert_eq!(called(&fakes), [A, B]);
+}
+
+#[test]
+fn the_host_loop_walks_the_same_tiers() {
+    let (router, _) = router_with(tiers(json!({"num_retries": 0})));
+    assert!(router.host_loop_allowed());
+    let mut hc = router.begin_host(Endpoint::ChatCompletion, "g");
+    let HostStep::Send(d) = router.step_host(&mut hc) else {
+        panic!("a send");
+    };
+    assert_eq!(d.id, "a");
+    router.unreachable_host(&mut hc, false, "connection refused");
+    let HostStep::Send(d) = router.step_host(&mut hc) else {
+        panic!("a send");
+    };
+    assert_eq!(d.id, "b");
+    let hidden = router.answered_host(&mut hc, None).unwrap();
+    assert_eq!((hidden.model_id.as_str(), hidden.attempts), ("b", 2));
+}
+
+#[test]
+fn order_must_be_an_integer() {
+    let bad = json!({"model_list": [dep("g", A, "a", json!({"order": 1.5}))]});
+    let e = RouterConfig::parse(&bad, &HashMap::new()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ConfigError);
+    assert!(
+        e.message.contains("model_list[0].litellm_params.order"),
+        "{}",
+        e.message
+    );
+    let bad = json!({"model_list": [dep("g", A, "a", json!({"order": [1]}))]});
+    assert!(RouterConfig::parse(&bad, &HashMap::new()).is_err());
+    // An integral string is read as LiteLLM's pydantic model reads it.
+    let ok = json!({"model_list": [dep("g", A, "a", json!({"order": "2"}))]});
+    let config = RouterConfig::parse(&ok, &HashMap::new()).unwrap();
+    assert_eq!(config.deployments[0].order, Some(2));
+}
