@@ -29,6 +29,8 @@ export interface LiteLLMParams {
   cooldown_time?: number;
   /** Requests in flight at once on this deployment. */
   max_parallel_requests?: number;
+  /** Tier: lower orders are tried first, the next tier when one fails (README, "Order tiers"). */
+  order?: number;
   headers?: Record<string, string>;
   extra_headers?: Record<string, string>;
   extra_body?: Record<string, unknown>;
@@ -162,6 +164,10 @@ export interface RouterOptions {
   cache?: CacheStore;
   enable_pre_call_checks?: boolean;
   default_max_parallel_requests?: number;
+  /** Scheduler priority of requests that set none (lower is served first). Default none. */
+  default_priority?: number;
+  /** Seconds between a queued request's checks for room. Default 0.03. */
+  polling_interval?: number;
   /**
    * Shares cooldowns, rpm/tpm and failure counters, latency and in-flight counts with other
    * Router instances (other processes, isolates, Workers) through a store. See "Shared state".
@@ -333,6 +339,8 @@ export interface CallOptions {
   disable_fallbacks?: boolean;
   /** Fail the requested group on purpose, to exercise fallbacks. */
   mock_testing_fallbacks?: boolean;
+  /** Scheduler priority while the group is saturated (lower is served first). */
+  priority?: number;
   metadata?: Record<string, unknown>;
 }
 

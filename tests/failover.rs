@@ -346,3 +346,203 @@ fn order_must_be_an_integer() {
     let config = RouterConfig::parse(&ok, &HashMap::new()).unwrap();
     assert_eq!(config.deployments[0].order, Some(2));
 }
+
+// ---- the request scheduler ---------------------------------------------------------------
+
+fn tagged(tag: &str, priority: Option<i64>) -> Map<String, Value> {
+    let req = with(chat("g"), "user", json!(tag));
+    match priority {
+        Some(p) => with(req, "priority", json!(p)),
+        None => req,
+    }
+}
+
+/// The `user` tags of the upstream calls, in the order they were sent.
+fn sent_tags(fakes: &Fakes) -> Vec<String> {
+    fakes
+        .transport
+        .calls
+        .borrow()
+        .iter()
+        .map(|c| {
+            let body: Value = serde_json::from_str(c.request.body.as_deref().unwrap()).unwrap();
+            body["user"].as_str().unwrap_or("").to_string()
+        })
+        .collect()
+}
+
+/// One deployment with one parallel slot, held by a first call until `gate` opens, then the
+/// `queued` requests (started in this order) wait for it.
+fn run_queue(options: Value, queued: Vec<Map<String, Value>>) -> (Fakes, Vec<bool>) {
+    use llmux::testing::{yield_now, Gate};
+    use std::rc::Rc;
+    let (router, fakes) = router_with(options);
+    let gate = Rc::new(Gate::default());
+    fakes
+        .transport
+        .script(A, [Step::Held(Rc::clone(&gate), "held".into())]);
+    let first = router.call(Endpoint::ChatCompletion, tagged("first", None));
+    let rest = async {
+        yield_now().await;
+        futures_util::future::join_all(
+            queued
+                .into_iter()
+                .map(|r| router.call(Endpoint::ChatCompletion, r)),
+        )
+        .await
+    };
+    let opener = async {
+        for _ in 0..10 {
+            yield_now().await;
+        }
+        assert_eq!(fakes.transport.calls.borrow().len(), 1, "the others wait");
+        gate.open();
+    };
+    let (first, rest, ()) = block_on(futures_util::future::join3(first, rest, opener));
+    assert!(first.is_ok());
+    let ok = rest.iter().map(Result::is_ok).collect();
+    (fakes, ok)
+}
+
+fn one_slot(extra: Value) -> Value {
+    let mut options =
+        json!({"model_list": [dep("g", A, "a", json!({"max_parallel_requests": 1}))]});
+    if let (Some(o), Some(e)) = (options.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    options
+}
+
+#[test]
+fn queued_requests_are_served_by_priority_not_arrival() {
+    let (fakes, ok) = run_queue(
+        one_slot(json!({})),
+        vec![
+            tagged("p5", Some(5)),
+            tagged("p1", Some(1)),
+            tagged("p3", Some(3)),
+            tagged("p1-later", Some(1)),
+        ],
+    );
+    assert_eq!(ok, [true; 4]);
+    assert_eq!(sent_tags(&fakes), ["first", "p1", "p1-later", "p3", "p5"]);
+}
+
+#[test]
+fn default_priority_ranks_requests_that_set_none() {
+    // default_priority 2: the unprioritized call ranks as 2, after 1 and before 3.
+    let (fakes, _) = run_queue(
+        one_slot(json!({"default_priority": 2})),
+        vec![
+            tagged("p3", Some(3)),
+            tagged("none", None),
+            tagged("p1", Some(1)),
+        ],
+    );
+    assert_eq!(sent_tags(&fakes), ["first", "p1", "none", "p3"]);
+}
+
+#[test]
+fn without_priorities_queued_requests_go_first_come_first_served() {
+    let (fakes, _) = run_queue(
+        one_slot(json!({})),
+        vec![
+            tagged("1", None),
+            tagged("2", None),
+            tagged("3", None),
+            tagged("p9", Some(9)),
+        ],
+    );
+    // Any priority goes before none.
+    assert_eq!(sent_tags(&fakes), ["first", "p9", "1", "2", "3"]);
+}
+
+#[test]
+fn the_wait_in_the_queue_is_bounded_by_the_timeout_with_a_timeout_error() {
+    use llmux::ports::Clock;
+    use llmux::testing::{yield_now, Gate};
+    use std::rc::Rc;
+    let (router, fakes) = router_with(one_slot(json!({"timeout": 2, "polling_interval": 0.5})));
+    let gate = Rc::new(Gate::default());
+    fakes
+        .transport
+        .script(A, [Step::Held(Rc::clone(&gate), "held".into())]);
+    let first = router.call(Endpoint::ChatCompletion, tagged("first", None));
+    let second = async {
+        yield_now().await;
+        let t0 = fakes.clock.now_ms();
+        let r = router
+            .call(Endpoint::ChatCompletion, tagged("p1", Some(1)))
+            .await;
+        let waited = fakes.clock.now_ms() - t0;
+        gate.open();
+        (r, waited)
+    };
+    let (_, (second, waited)) = block_on(futures_util::future::join(first, second));
+    let e = second.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    assert!(e.message.contains("request scheduler"), "{}", e.message);
+    assert!((2000.0..=2001.0).contains(&waited), "waited {waited}");
+    // It re-checked every polling_interval while it waited.
+    let polls = fakes.sleeper.slept.borrow().clone();
+    assert!(polls.iter().all(|ms| *ms <= 500), "{polls:?}");
+    assert!(polls.len() >= 4, "{polls:?}");
+}
+
+#[test]
+fn a_prioritized_request_waits_for_the_next_rpm_minute_an_unprioritized_one_fails() {
+    use llmux::ports::Clock;
+    let (router, fakes) = router_with(json!({
+        "model_list": [dep("g", A, "a", json!({"rpm": 1}))],
+        "routing_strategy": "usage-based-routing",
+    }));
+    // Start early in a minute, so the wait below is most of one.
+    let minute = (fakes.clock.now_ms() / 60_000.0).ceil() * 60_000.0;
+    fakes.clock.set(minute + 1_000.0);
+    assert!(ask(&router, tagged("first", None)).is_ok());
+    let e = ask(&router, tagged("none", None)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimitError);
+    let t0 = fakes.clock.now_ms();
+    assert!(ask(&router, tagged("p0", Some(0))).is_ok());
+    let waited = fakes.clock.now_ms() - t0;
+    assert!((59_000.0..=59_100.0).contains(&waited), "waited {waited}");
+    assert_eq!(sent_tags(&fakes), ["first", "p0"]);
+}
+
+#[test]
+fn a_priority_that_is_not_an_integer_is_a_bad_request() {
+    let (router, fakes) = router_with(one_slot(json!({})));
+    let e = ask(&router, with(chat("g"), "priority", json!("high"))).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadRequestError);
+    assert!(e.message.contains("priority"), "{}", e.message);
+    assert_eq!(fakes.transport.calls.borrow().len(), 0);
+    // Not sent upstream.
+    assert!(ask(&router, with(chat("g"), "priority", json!(3))).is_ok());
+    assert_eq!(sent_tags(&fakes), [""]);
+    let body = fakes.transport.calls.borrow()[0]
+        .request
+        .body
+        .clone()
+        .unwrap();
+    assert!(!body.contains("priority"), "{body}");
+}
+
+#[test]
+fn scheduler_options_are_validated() {
+    for (options, field) in [
+        (json!({"default_priority": 1.5}), "default_priority"),
+        (json!({"default_priority": "x"}), "default_priority"),
+        (json!({"polling_interval": 0}), "polling_interval"),
+        (json!({"polling_interval": -1}), "polling_interval"),
+    ] {
+        let e = RouterConfig::parse(&options, &HashMap::new()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ConfigError);
+        assert!(e.message.contains(field), "{}", e.message);
+    }
+    let c = RouterConfig::parse(
+        &json!({"default_priority": 0, "polling_interval": 0.2}),
+        &HashMap::new(),
+    )
+    .unwrap();
+    assert_eq!((c.default_priority, c.polling_interval_ms), (Some(0), 200));
+}

@@ -27,6 +27,8 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 6_000_000;
 /// llmux's ceilings on one upstream reply: 32 MiB of body, 30 minutes of stream.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 pub const DEFAULT_MAX_STREAM_DURATION_MS: u64 = 30 * 60 * 1000;
+/// LiteLLM's `DEFAULT_POLLING_INTERVAL` (0.03 s).
+pub const DEFAULT_POLLING_INTERVAL_MS: u64 = 30;
 
 /// `routing_strategy` (with `routing_strategy_args` where LiteLLM has them).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,8 +91,8 @@ const OPTIONS: &[(&str, Support)] = &[
     ("cache_kwargs", Support::Supported),
     ("caching_groups", Support::Supported),
     ("client_ttl", Support::NoOp),
-    ("polling_interval", Support::NotYet("the request scheduler")),
-    ("default_priority", Support::NotYet("the request scheduler")),
+    ("polling_interval", Support::Supported),
+    ("default_priority", Support::Supported),
     ("num_retries", Support::Supported),
     ("max_fallbacks", Support::Supported),
     ("timeout", Support::Supported),
@@ -226,6 +228,10 @@ pub struct RouterConfig {
     pub enable_pre_call_checks: bool,
     /// Parallel limit for deployments without `max_parallel_requests`.
     pub default_max_parallel_requests: Option<u64>,
+    /// The scheduler priority of requests that set none (`default_priority`; lower first).
+    pub default_priority: Option<i64>,
+    /// How often a queued request re-checks for room (`polling_interval`, LiteLLM: 0.03 s).
+    pub polling_interval_ms: u64,
     /// Deployments dropped by `ignore_invalid_deployments`, with their errors.
     pub skipped_deployments: Vec<LlmError>,
     /// Merged under every deployment added later (`addDeployment`, `setModelList`).
@@ -366,6 +372,26 @@ impl RouterConfig {
                 "default_max_parallel_requests",
             )?
             .filter(|n| *n > 0),
+            default_priority: match opt_f64(obj, "default_priority", "default_priority")? {
+                None => None,
+                Some(f) if f.fract() == 0.0 && f.abs() <= 9.0e15 => Some(f as i64),
+                Some(_) => {
+                    return Err(LlmError::config(
+                        "default_priority",
+                        "must be an integer (lower is served first)",
+                    ))
+                }
+            },
+            polling_interval_ms: match opt_f64(obj, "polling_interval", "polling_interval")? {
+                None => DEFAULT_POLLING_INTERVAL_MS,
+                Some(s) if s > 0.0 && s <= 60.0 => ((s * 1000.0).ceil() as u64).max(1),
+                Some(_) => {
+                    return Err(LlmError::config(
+                        "polling_interval",
+                        "must be a number of seconds > 0 and <= 60",
+                    ))
+                }
+            },
             skipped_deployments,
             default_litellm_params: defaults,
             env: EnvMap(env.clone()),

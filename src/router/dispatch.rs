@@ -5,6 +5,7 @@
 //! Rust over the `Transport` port: streams, uploads, translated providers, native tests)
 //! and the JS host's loop in `js/router.js` (the hot path, through `RouterCore::step`).
 
+use super::scheduler::{Ticket, MAX_QUEUE_WAIT_MS, MAX_WAITING};
 use super::table::Unresolved;
 use super::{Call, InFlight, Router, TIMEOUT_PENALTY_MS};
 use crate::config::Deployment;
@@ -60,8 +61,11 @@ struct Retrying {
     retries_done: u32,
     default_retries: u32,
     policy: Option<RetryPolicy>,
-    /// While waiting for a parallel slot: when to give up.
+    /// While waiting for room (a parallel slot, the next rpm/tpm minute, the calls queued
+    /// before this one): when to give up.
     slot_deadline: Option<f64>,
+    /// The call's place in the scheduler's queue while it waits.
+    ticket: Option<Ticket>,
     /// A backoff to wait before the next pick.
     pending_wait: u64,
 }
@@ -206,41 +210,79 @@ impl Router {
                     if r.tiers.as_ref().is_some_and(|t| t.current.is_none()) {
                         self.first_tier(r);
                     }
-                    match self.pick(call, r.eligible(), &r.tried, &group) {
-                        Ok(Some(d)) => {
-                            r.slot_deadline = None;
-                            let in_flight = InFlight::start(self, &d);
-                            dispatch.current = Some((Rc::clone(&d), self.now(), in_flight));
-                            return Step::Attempt(d);
-                        }
-                        Ok(None) => {
-                            let timeout_ms =
-                                call.opts.timeout_ms.unwrap_or(self.inner.config.timeout_ms);
-                            let deadline = *r
-                                .slot_deadline
-                                .get_or_insert(self.now() + timeout_ms as f64);
-                            if self.now() < deadline {
-                                return Step::WaitSlot(deadline);
+                    // The scheduler: while calls of this group wait for room, they are served
+                    // by priority (lower first), then in arrival order; a call with one before it
+                    // waits without picking.
+                    let priority = call.opts.priority.or(self.inner.config.default_priority);
+                    let rank = priority.unwrap_or(i64::MAX);
+                    let behind = self.inner.waiting.anyone_before(
+                        &group,
+                        rank,
+                        r.ticket.as_ref().map(|t| t.rank),
+                    );
+                    let full = if behind {
+                        "calls queued before it"
+                    } else {
+                        match self.pick(call, r.eligible(), &r.tried, &group) {
+                            Ok(Some(d)) => {
+                                r.slot_deadline = None;
+                                r.ticket = None;
+                                let in_flight = InFlight::start(self, &d);
+                                dispatch.current = Some((Rc::clone(&d), self.now(), in_flight));
+                                return Step::Attempt(d);
                             }
-                            let mut e = LlmError::new(
-                                ErrorKind::Timeout,
-                                format!(
-                                    "no deployment of {group} had a free slot (max_parallel_requests) within {:.3} seconds",
-                                    timeout_ms as f64 / 1000.0
-                                ),
-                            );
-                            e.model_group = Some(group.clone());
-                            if !self.next_tier(call, frame.depth, r, &group, &e) {
-                                frame.phase =
-                                    self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
+                            Ok(None) => "a free slot (max_parallel_requests)",
+                            // At its rpm/tpm, a prioritized call waits for the next minute.
+                            Err(e) if e.kind == ErrorKind::RateLimitError && priority.is_some() => {
+                                "room under rpm/tpm"
+                            }
+                            Err(e) => {
+                                if !self.next_tier(call, frame.depth, r, &group, &e) {
+                                    frame.phase = self.fall_back(
+                                        call,
+                                        &dispatch.visited,
+                                        frame.depth,
+                                        &group,
+                                        e,
+                                    );
+                                }
+                                continue;
                             }
                         }
-                        Err(e) => {
-                            if !self.next_tier(call, frame.depth, r, &group, &e) {
-                                frame.phase =
-                                    self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
-                            }
-                        }
+                    };
+                    if r.ticket.is_none() {
+                        r.ticket = Ticket::join(self, &group, rank);
+                    }
+                    let timeout_ms = call
+                        .opts
+                        .timeout_ms
+                        .unwrap_or(self.inner.config.timeout_ms)
+                        .min(MAX_QUEUE_WAIT_MS);
+                    let now = self.now();
+                    let deadline = *r.slot_deadline.get_or_insert(now + timeout_ms as f64);
+                    if r.ticket.is_some() && now < deadline {
+                        let poll = self.inner.config.polling_interval_ms as f64;
+                        return Step::WaitSlot(deadline.min(now + poll));
+                    }
+                    r.ticket = None;
+                    let mut e = if now < deadline {
+                        LlmError::new(
+                            ErrorKind::RateLimitError,
+                            format!("{MAX_WAITING} calls are already waiting for room in this router's model groups"),
+                        )
+                    } else {
+                        LlmError::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "the request waited {:.3} seconds for {full} in {group} (request scheduler)",
+                                timeout_ms as f64 / 1000.0
+                            ),
+                        )
+                    };
+                    e.model_group = Some(group.clone());
+                    if !self.next_tier(call, frame.depth, r, &group, &e) {
+                        frame.phase =
+                            self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
                     }
                 }
                 Phase::FallingBack { last, targets } => {
@@ -449,6 +491,7 @@ impl Router {
                 .or(cfg.retry_policy.as_ref())
                 .cloned(),
             slot_deadline: None,
+            ticket: None,
             pending_wait: 0,
         })
     }
@@ -523,6 +566,7 @@ impl Router {
         r.retries_done = 0;
         r.pending_wait = 0;
         r.slot_deadline = None;
+        r.ticket = None;
         self.log(LogLevel::Info, || {
             format!(
                 "llmux: {group}: order {was} failed with {}, trying order {now_order}",

@@ -8,6 +8,7 @@ mod hostloop;
 mod hoststream;
 mod manage;
 mod request;
+mod scheduler;
 mod shared;
 mod stream;
 mod table;
@@ -84,6 +85,8 @@ struct Inner {
     minute_usage: RefCell<MinuteUsage>,
     /// Notified whenever a request finishes, for requests waiting on a parallel limit.
     slots: SlotSignal,
+    /// Calls waiting for room in a saturated group, by priority (the request scheduler).
+    waiting: scheduler::WaitQueue,
     /// The response cache (`cache_responses: true`).
     cache: Option<Rc<cache::ResponseCache>>,
     /// The shared-state sync engine, when a store is attached.
@@ -194,6 +197,7 @@ impl Router {
                 usage: RefCell::new(UsageBook::default()),
                 minute_usage: RefCell::new(MinuteUsage::default()),
                 slots: SlotSignal::default(),
+                waiting: scheduler::WaitQueue::default(),
                 shared: RefCell::new(None),
             }),
         }

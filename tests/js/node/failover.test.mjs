@@ -38,17 +38,20 @@ const DIFFERENCES = {
   // (allowed_fails 3) still leaves it eligible for one more retry; llmux cools a down at that
   // failure and moves to the next tier at once.
   // Failures count per clock minute (as in LiteLLM): when the second request starts in the
-  // next minute, a starts from zero failures and takes its three attempts again.
+  // next minute, a starts from zero failures and takes its three attempts again (or, when the
+  // minute turned during the first request, from one or two).
   "order: 500, default retries, then the next tier": {
     1: [
       { model_id: "b", error: null, calls: ["a", "b"] },
       { model_id: "b", error: null, calls: ["a", "a", "a", "b"] },
+      { model_id: "b", error: null, calls: ["a", "a", "b"] },
     ],
   },
   "order: timeout with retries": {
     1: [
       { model_id: "b", error: null, calls: ["a", "b"] },
       { model_id: "b", error: null, calls: ["a", "a", "a", "b"] },
+      { model_id: "b", error: null, calls: ["a", "a", "b"] },
     ],
   },
   // Not a difference: the strategy picks at random within the tier, in LiteLLM too.
@@ -147,5 +150,97 @@ describe("order tiers", () => {
       () => new Router({ model_list: [deployment(mock, "g", "a", { order: "first" })] }),
       (e) => e instanceof errors.ConfigError && e.field === "model_list[0].litellm_params.order",
     );
+  });
+});
+
+describe("request scheduler", () => {
+  const oneSlot = (options = {}) =>
+    new Router({
+      model_list: [deployment(mock, "g", "a", { max_parallel_requests: 1 })],
+      ...options,
+    });
+
+  it("requests waiting for a slot are served by priority, then arrival", T, async () => {
+    mock.script("a", { delay_ms: 300 });
+    const router = oneSlot();
+    const first = router.completion(chatRequest("g", { user: "first" }));
+    await new Promise((r) => setTimeout(r, 50));
+    const queued = [
+      ["p5", 5],
+      ["none", undefined],
+      ["p1", 1],
+      ["p3", 3],
+      ["p1-later", 1],
+    ].map(([user, priority]) =>
+      router.completion(
+        chatRequest("g", { user, ...(priority === undefined ? {} : { priority }) }),
+      ),
+    );
+    const answers = await Promise.all([first, ...queued]);
+    assert.ok(answers.every((a) => a._hidden_params.model_id === "a"));
+    assert.deepEqual(
+      mock.calls.map((c) => c.body.user),
+      ["first", "p1", "p1-later", "p3", "p5", "none"],
+    );
+    // `priority` is the router's: never sent upstream.
+    assert.ok(mock.calls.every((c) => !("priority" in c.body)));
+  });
+
+  it("default_priority ranks requests that set none", T, async () => {
+    mock.script("a", { delay_ms: 300 });
+    const router = oneSlot({ default_priority: 2 });
+    const first = router.completion(chatRequest("g", { user: "first" }));
+    await new Promise((r) => setTimeout(r, 50));
+    const queued = [
+      ["p3", 3],
+      ["none", undefined],
+      ["p1", 1],
+    ].map(([user, priority]) =>
+      router.completion(
+        chatRequest("g", { user, ...(priority === undefined ? {} : { priority }) }),
+      ),
+    );
+    await Promise.all([first, ...queued]);
+    assert.deepEqual(
+      mock.calls.map((c) => c.body.user),
+      ["first", "p1", "none", "p3"],
+    );
+  });
+
+  it("the wait is bounded by the timeout: a Timeout naming the scheduler", T, async () => {
+    mock.script("a", { delay_ms: 1500 });
+    const router = oneSlot({ timeout: 5, polling_interval: 0.05 });
+    const first = router.completion(chatRequest("g", { user: "first" }));
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await assert.rejects(
+      router.completion(chatRequest("g", { user: "late", priority: 0, timeout: 0.5 })),
+      (e) => e instanceof errors.Timeout && /request scheduler/.test(e.message),
+    );
+    const waited = Date.now() - t0;
+    assert.ok(waited >= 450 && waited < 1400, `waited ${waited} ms`);
+    await first;
+    assert.deepEqual(
+      mock.calls.map((c) => c.body.user),
+      ["first"],
+    );
+  });
+
+  it("a priority that is not an integer is a BadRequestError; bad options a ConfigError", async () => {
+    const router = oneSlot();
+    await assert.rejects(
+      router.completion(chatRequest("g", { priority: "high" })),
+      (e) => e instanceof errors.BadRequestError,
+    );
+    assert.equal(mock.calls.length, 0);
+    for (const [options, field] of [
+      [{ default_priority: 0.5 }, "default_priority"],
+      [{ polling_interval: 0 }, "polling_interval"],
+    ]) {
+      assert.throws(
+        () => oneSlot(options),
+        (e) => e instanceof errors.ConfigError && e.field === field,
+      );
+    }
   });
 });
