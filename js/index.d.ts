@@ -168,6 +168,10 @@ export interface RouterOptions {
   default_priority?: number;
   /** Seconds between a queued request's checks for room. Default 0.03. */
   polling_interval?: number;
+  /** With simple-shuffle, re-pick untried deployments of a failed group before fallbacks. Default false. */
+  enable_weighted_failover?: boolean;
+  /** `false`: a provider's plain 400 ends the call without fallbacks. Default true. */
+  fallback_on_unsupported_params?: boolean;
   /**
    * Shares cooldowns, rpm/tpm and failure counters, latency and in-flight counts with other
    * Router instances (other processes, isolates, Workers) through a store. See "Shared state".

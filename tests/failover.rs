@@ -546,3 +546,128 @@ fn scheduler_options_are_validated() {
     .unwrap();
     assert_eq!((c.default_priority, c.polling_interval_ms), (Some(0), 200));
 }
+
+// ---- weighted failover -------------------------------------------------------------------
+
+fn weighted(extra: Value) -> Value {
+    let mut options = json!({"model_list": [
+        dep("g", A, "a", json!({"weight": 1000})),
+        dep("g", B, "b", json!({"weight": 1})),
+        dep("g", C, "c", json!({"weight": 1})),
+        dep("fb", F, "f", json!({})),
+    ], "num_retries": 0, "fallbacks": [{"g": ["fb"]}]});
+    if let (Some(o), Some(e)) = (options.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    options
+}
+
+#[test]
+fn weighted_failover_repicks_in_the_group_before_the_fallback() {
+    // LiteLLM: a, then b or c.
+    let (router, fakes) = router_with(weighted(json!({"enable_weighted_failover": true})));
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    let routed = ask(&router, chat("g")).unwrap();
+    assert!(["b", "c"].contains(&routed.hidden.model_id.as_str()));
+    assert_eq!(routed.hidden.fallback_model_group, None);
+    assert_eq!(fakes.transport.calls.borrow().len(), 2);
+    assert_eq!(fakes.transport.calls_to(F), 0);
+    // Off (the default): the fallback group answers.
+    let (router, fakes) = router_with(weighted(json!({})));
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "f");
+    assert_eq!(called(&fakes), [A, F]);
+}
+
+#[test]
+fn weighted_failover_tries_every_deployment_then_falls_back() {
+    // LiteLLM: a, b, c (in either order), f; any error kind, a 400 included.
+    let (router, fakes) = router_with(weighted(json!({"enable_weighted_failover": true})));
+    fakes.transport.script(A, [Step::error(400, "bad")]);
+    fakes.transport.script(B, [Step::error(401, "key")]);
+    fakes.transport.script(C, [Step::error(503, "busy")]);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "f");
+    let calls = called(&fakes);
+    assert_eq!((calls[0], calls[3], calls.len()), (A, F, 4));
+}
+
+#[test]
+fn weighted_failover_is_bounded_by_max_fallbacks_and_needs_simple_shuffle() {
+    // LiteLLM: max_fallbacks 1 -> a and one re-pick, then the error (no depth left either).
+    let (router, fakes) = router_with(weighted(
+        json!({"enable_weighted_failover": true, "max_fallbacks": 1, "fallbacks": []}),
+    ));
+    for base in [A, B, C] {
+        fakes.transport.script(base, [Step::error(500, "boom")]);
+    }
+    let e = ask(&router, chat("g")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InternalServerError);
+    assert_eq!(fakes.transport.calls.borrow().len(), 2);
+    // least-busy: no failover (LiteLLM: simple-shuffle only).
+    let (router, fakes) = router_with(weighted(json!({
+        "enable_weighted_failover": true, "routing_strategy": "least-busy", "fallbacks": [],
+    })));
+    for base in [A, B, C] {
+        fakes.transport.script(base, [Step::error(500, "boom")]);
+    }
+    assert!(ask(&router, chat("g")).is_err());
+    assert_eq!(fakes.transport.calls.borrow().len(), 1);
+}
+
+// ---- fallback_on_unsupported_params ------------------------------------------------------
+
+#[test]
+fn without_fallback_on_unsupported_params_a_plain_400_ends_the_call() {
+    let options = |on: bool| {
+        json!({
+            "model_list": [ordered("g", A, "a", 1), ordered("g", B, "b", 2), dep("fb", F, "f", json!({}))],
+            "num_retries": 0, "fallbacks": [{"g": ["fb"]}], "fallback_on_unsupported_params": on,
+        })
+    };
+    // LiteLLM: no fallback, no tier walk; the provider's BadRequestError.
+    let (router, fakes) = router_with(options(false));
+    fakes
+        .transport
+        .script(A, [Step::error(400, "unsupported parameter")]);
+    let e = ask(&router, chat("g")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadRequestError);
+    assert_eq!(called(&fakes), [A]);
+    // Other errors still move on, a context-window error (a 400 too) included.
+    let (router, fakes) = router_with(options(false));
+    fakes.transport.script(A, [Step::error(500, "boom")]);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "b");
+    let (router, fakes) = router_with(options(false));
+    fakes.transport.script(
+        A,
+        [Step::json(
+            400,
+            json!({"error": {"message": "This model's maximum context length is 8192 tokens.", "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}),
+        )],
+    );
+    fakes
+        .transport
+        .script(B, [Step::error(400, "unsupported parameter")]);
+    assert!(ask(&router, chat("g")).is_err());
+    assert_eq!(called(&fakes), [A, B]);
+    // The default (true): the plain 400 walks on.
+    let (router, fakes) = router_with(options(true));
+    fakes
+        .transport
+        .script(A, [Step::error(400, "unsupported parameter")]);
+    assert_eq!(ask(&router, chat("g")).unwrap().hidden.model_id, "b");
+    assert_eq!(called(&fakes), [A, B]);
+}
+
+#[test]
+fn failover_options_are_booleans() {
+    for key in ["enable_weighted_failover", "fallback_on_unsupported_params"] {
+        let e = RouterConfig::parse(&json!({ key: "yes" }), &HashMap::new()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some(key));
+    }
+    let c = RouterConfig::parse(
+        &json!({"fallback_on_unsupported_params": true}),
+        &HashMap::new(),
+    )
+    .unwrap();
+    assert!(c.fallback_on_unsupported_params && !c.enable_weighted_failover);
+}

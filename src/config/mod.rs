@@ -118,10 +118,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("allowed_fails_policy", Support::Supported),
     ("cooldown_time", Support::Supported),
     ("disable_cooldowns", Support::Supported),
-    (
-        "fallback_on_unsupported_params",
-        Support::NotYet("unsupported-parameter fallbacks"),
-    ),
+    ("fallback_on_unsupported_params", Support::Supported),
     ("routing_strategy", Support::Supported),
     (
         "optional_pre_call_checks",
@@ -163,10 +160,7 @@ const OPTIONS: &[(&str, Support)] = &[
         "background_health_check_model_groups",
         Support::NotYet("background health checks"),
     ),
-    (
-        "enable_weighted_failover",
-        Support::NotYet("weighted failover"),
-    ),
+    ("enable_weighted_failover", Support::Supported),
     (
         "enable_mid_stream_fallback_continuation",
         Support::NotYet("streaming"),
@@ -232,6 +226,12 @@ pub struct RouterConfig {
     pub default_priority: Option<i64>,
     /// How often a queued request re-checks for room (`polling_interval`, LiteLLM: 0.03 s).
     pub polling_interval_ms: u64,
+    /// With `simple-shuffle`, a failed group re-picks among its deployments not tried yet
+    /// before any fallback group (`enable_weighted_failover`, default false).
+    pub enable_weighted_failover: bool,
+    /// `false`: a provider's plain 400 ends the call, with no fallback (LiteLLM's
+    /// `fallback_on_unsupported_params`, default true).
+    pub fallback_on_unsupported_params: bool,
     /// Deployments dropped by `ignore_invalid_deployments`, with their errors.
     pub skipped_deployments: Vec<LlmError>,
     /// Merged under every deployment added later (`addDeployment`, `setModelList`).
@@ -392,6 +392,18 @@ impl RouterConfig {
                     ))
                 }
             },
+            enable_weighted_failover: opt_bool(
+                obj,
+                "enable_weighted_failover",
+                "enable_weighted_failover",
+            )?
+            .unwrap_or(false),
+            fallback_on_unsupported_params: opt_bool(
+                obj,
+                "fallback_on_unsupported_params",
+                "fallback_on_unsupported_params",
+            )?
+            .unwrap_or(true),
             skipped_deployments,
             default_litellm_params: defaults,
             env: EnvMap(env.clone()),

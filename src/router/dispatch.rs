@@ -66,6 +66,10 @@ struct Retrying {
     slot_deadline: Option<f64>,
     /// The call's place in the scheduler's queue while it waits.
     ticket: Option<Ticket>,
+    /// Weighted failover (`enable_weighted_failover`): the deployments of the group (of its
+    /// tier) not tried yet when it failed, and how many such re-picks the call made.
+    failover: Option<Vec<Rc<Deployment>>>,
+    failovers: u32,
     /// A backoff to wait before the next pick.
     pending_wait: u64,
 }
@@ -111,6 +115,9 @@ impl Tiers {
 impl Retrying {
     /// The deployments the next pick chooses among: the current tier's, else the group's.
     fn eligible(&self) -> &[Rc<Deployment>] {
+        if let Some(rest) = &self.failover {
+            return rest;
+        }
         match &self.tiers {
             Some(t) if t.current.is_some() => &t.members,
             _ => &self.serving,
@@ -397,7 +404,9 @@ impl Router {
             && r.retries_done < budget
             && (err.retryable() || (deployment_specific && others));
         if !retry {
-            if !self.next_tier(call, frame.depth, r, &group, &err) {
+            if !self.weighted_failover(call, r, &group, &err)
+                && !self.next_tier(call, frame.depth, r, &group, &err)
+            {
                 frame.phase = self.fall_back(call, &dispatch.visited, frame.depth, &group, err);
             }
             return None;
@@ -492,6 +501,8 @@ impl Router {
                 .cloned(),
             slot_deadline: None,
             ticket: None,
+            failover: None,
+            failovers: 0,
             pending_wait: 0,
         })
     }
@@ -541,7 +552,7 @@ impl Router {
             .opts
             .max_fallbacks
             .unwrap_or(self.inner.config.max_fallbacks);
-        if call.opts.disable_fallbacks || depth >= max_depth {
+        if call.opts.disable_fallbacks || depth >= max_depth || self.ends_without_fallback(err) {
             return false;
         }
         let now = self.now();
@@ -563,6 +574,7 @@ impl Router {
         };
         let (was, now_order) = (shown(tiers.orders.get(from)), shown(tiers.orders.get(next)));
         tiers.enter(next, &r.serving);
+        r.failover = None;
         r.retries_done = 0;
         r.pending_wait = 0;
         r.slot_deadline = None;
@@ -573,6 +585,63 @@ impl Router {
                 err.kind
             )
         });
+        true
+    }
+
+    /// `fallback_on_unsupported_params: false`: a provider's plain 400 (not a context-window
+    /// or content-policy error) ends the call, with no tier, failover or fallback (LiteLLM's
+    /// `is_bad_request_without_fallback`).
+    fn ends_without_fallback(&self, err: &LlmError) -> bool {
+        !self.inner.config.fallback_on_unsupported_params
+            && err.kind == ErrorKind::BadRequestError
+            && err.status == 400
+            && err.llm_provider.is_some()
+    }
+
+    /// Weighted failover (`enable_weighted_failover` with `simple-shuffle`): the group (its
+    /// tier) failed with `err` once its retries were spent; the call re-picks, by weight,
+    /// among its deployments not tried yet and not cooling down, with a fresh retry budget,
+    /// at most `max_fallbacks` times per group, before the next tier and any fallback group.
+    fn weighted_failover(
+        &self,
+        call: &Call,
+        r: &mut Retrying,
+        group: &str,
+        err: &LlmError,
+    ) -> bool {
+        let cfg = &self.inner.config;
+        let max = call.opts.max_fallbacks.unwrap_or(cfg.max_fallbacks);
+        if !cfg.enable_weighted_failover
+            || cfg.routing_strategy != crate::config::RoutingStrategy::SimpleShuffle
+            || call.opts.disable_fallbacks
+            || r.failovers >= max
+            || self.ends_without_fallback(err)
+        {
+            return false;
+        }
+        let now = self.now();
+        let rest: Vec<Rc<Deployment>> = {
+            let cooldowns = self.inner.cooldowns.borrow();
+            r.eligible()
+                .iter()
+                .filter(|d| !r.tried.contains(&d.id) && !cooldowns.is_cooling(&d.id, now))
+                .cloned()
+                .collect()
+        };
+        if rest.is_empty() {
+            return false;
+        }
+        self.log(LogLevel::Info, || {
+            format!(
+                "llmux: {group}: weighted failover after {} to {} deployment(s) not tried yet",
+                err.kind,
+                rest.len()
+            )
+        });
+        r.failover = Some(rest);
+        r.failovers += 1;
+        r.retries_done = 0;
+        r.pending_wait = 0;
         true
     }
 
@@ -590,7 +659,10 @@ impl Router {
             .opts
             .max_fallbacks
             .unwrap_or(self.inner.config.max_fallbacks);
-        let targets = if call.opts.disable_fallbacks || depth >= max_depth {
+        let targets = if call.opts.disable_fallbacks
+            || depth >= max_depth
+            || self.ends_without_fallback(&err)
+        {
             VecDeque::new()
         } else {
             self.fallback_targets(&call.opts, group, &err)
