@@ -172,6 +172,8 @@ export interface RouterOptions {
   enable_weighted_failover?: boolean;
   /** `false`: a provider's plain 400 ends the call without fallbacks. Default true. */
   fallback_on_unsupported_params?: boolean;
+  /** Continue a chat stream that broke after text on a fallback (assistant prefill). Default false. */
+  enable_mid_stream_fallback_continuation?: boolean;
   /**
    * Shares cooldowns, rpm/tpm and failure counters, latency and in-flight counts with other
    * Router instances (other processes, isolates, Workers) through a store. See "Shared state".

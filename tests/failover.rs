@@ -671,3 +671,196 @@ fn failover_options_are_booleans() {
     .unwrap();
     assert!(c.fallback_on_unsupported_params && !c.enable_weighted_failover);
 }
+
+// ---- mid-stream continuation -------------------------------------------------------------
+
+/// OpenAI chunks answering `words` (a role chunk first) with this `id`, cut by a reset when
+/// `cut`, else finished and `[DONE]`.
+fn stream_of(id: &str, words: &[&str], cut: bool) -> Step {
+    use llmux::testing::Piece;
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": id, "object": "chat.completion.chunk", "created": 1_700_000_000,
+               "model": "m", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let mut chunks = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    chunks.extend(
+        words
+            .iter()
+            .map(|w| chunk(json!({"content": w}), Value::Null)),
+    );
+    let mut pieces: Vec<Piece> = chunks
+        .iter()
+        .map(|c| Piece::Bytes(format!("data: {c}\n\n").into_bytes()))
+        .collect();
+    if cut {
+        pieces.push(Piece::Reset("connection reset".into()));
+    } else {
+        pieces.push(Piece::text(&format!(
+            "data: {}\n\n",
+            chunk(json!({}), json!("stop"))
+        )));
+        pieces.push(Piece::text("data: [DONE]\n\n"));
+    }
+    Step::Stream(pieces)
+}
+
+fn continuation_router(extra: Value) -> (Router, Fakes) {
+    let mut options = json!({
+        "model_list": [
+            dep("g", A, "a", json!({})),
+            {"model_name": "fb", "litellm_params": {"model": "openai/m", "api_base": F, "api_key": "k"},
+             "model_info": {"id": "f", "supports_assistant_prefill": true}},
+        ],
+        "num_retries": 0, "fallbacks": [{"g": ["fb"]}],
+        "enable_mid_stream_fallback_continuation": true,
+    });
+    if let (Some(o), Some(e)) = (options.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    router_with(options)
+}
+
+fn read_all(
+    router: &Router,
+    body: Map<String, Value>,
+) -> (
+    Vec<Value>,
+    Result<(), llmux::error::LlmError>,
+    llmux::router::HiddenParams,
+) {
+    block_on(async {
+        let mut stream = router
+            .call_stream(Endpoint::ChatCompletion, body)
+            .await
+            .unwrap();
+        let mut chunks = Vec::new();
+        let end = loop {
+            match stream.next().await {
+                Ok(Some(c)) => chunks.extend(c),
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        (chunks, end, stream.hidden().clone())
+    })
+}
+
+fn text_of(chunks: &[Value]) -> String {
+    chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect()
+}
+
+#[test]
+fn a_stream_cut_after_text_continues_on_the_fallback_with_a_prefill() {
+    let (router, fakes) = continuation_router(json!({}));
+    fakes
+        .transport
+        .script(A, [stream_of("first", &["The", " quick"], true)]);
+    // The fallback echoes the prefill (as Mistral does) before continuing.
+    fakes.transport.script(
+        F,
+        [stream_of("second", &["The quick", " brown", " fox"], false)],
+    );
+    let body = with(
+        with(chat("g"), "stream", json!(true)),
+        "max_tokens",
+        json!(50),
+    );
+    let (chunks, end, hidden) = read_all(&router, body);
+    assert!(end.is_ok(), "{end:?}");
+    assert_eq!(text_of(&chunks), "The quick brown fox");
+    // One stream for the caller: the first id and created throughout, one role delta.
+    assert!(chunks.iter().all(|c| c["id"] == "first"), "{chunks:?}");
+    let roles = chunks
+        .iter()
+        .filter(|c| !c["choices"][0]["delta"]["role"].is_null())
+        .count();
+    assert_eq!(roles, 1);
+    assert_eq!(hidden.model_id, "f");
+    assert_eq!(hidden.fallback_model_group.as_deref(), Some("fb"));
+    assert_eq!(hidden.attempts, 2);
+    // The continuation request: the text so far as an assistant prefill, max_tokens reduced.
+    let calls = fakes.transport.calls.borrow();
+    let sent: Value = serde_json::from_str(calls[1].request.body.as_deref().unwrap()).unwrap();
+    let last = sent["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last,
+        json!({"role": "assistant", "content": "The quick", "prefix": true})
+    );
+    assert!(sent["max_tokens"].as_u64().unwrap() < 50, "{sent}");
+}
+
+#[test]
+fn without_the_option_or_an_eligible_fallback_the_stream_ends_with_the_error() {
+    for options in [
+        json!({"enable_mid_stream_fallback_continuation": false}),
+        // A fallback whose model does not take a prefill.
+        json!({"model_list": [dep("g", A, "a", json!({})), dep("fb", F, "f", json!({}))]}),
+    ] {
+        let (router, fakes) = continuation_router(options);
+        fakes
+            .transport
+            .script(A, [stream_of("first", &["The", " quick"], true)]);
+        let (chunks, end, _) = read_all(&router, with(chat("g"), "stream", json!(true)));
+        assert_eq!(text_of(&chunks), "The quick");
+        assert_eq!(end.unwrap_err().kind, ErrorKind::APIConnectionError);
+        assert_eq!(fakes.transport.calls_to(F), 0);
+    }
+}
+
+#[test]
+fn a_continuation_that_breaks_again_is_bounded_by_max_fallbacks() {
+    // Both groups fall back to each other; each leg breaks. max_fallbacks 1: one continuation.
+    let (router, fakes) = continuation_router(json!({
+        "max_fallbacks": 1, "fallbacks": [{"g": ["fb"]}, {"fb": ["g"]}],
+    }));
+    fakes
+        .transport
+        .script(A, [stream_of("first", &["one"], true)]);
+    fakes
+        .transport
+        .script(F, [stream_of("second", &[" two"], true)]);
+    let (chunks, end, _) = read_all(&router, with(chat("g"), "stream", json!(true)));
+    assert_eq!(text_of(&chunks), "one two");
+    assert!(end.is_err());
+    assert_eq!(fakes.transport.calls.borrow().len(), 2);
+}
+
+#[test]
+fn a_constrained_request_is_never_continued() {
+    let (router, fakes) = continuation_router(json!({}));
+    fakes
+        .transport
+        .script(A, [stream_of("first", &["{\"a\""], true)]);
+    let body = with(
+        with(chat("g"), "stream", json!(true)),
+        "response_format",
+        json!({"type": "json_object"}),
+    );
+    let (_, end, _) = read_all(&router, body);
+    assert!(end.is_err());
+    assert_eq!(fakes.transport.calls_to(F), 0);
+}
+
+#[test]
+fn the_reply_ceilings_count_every_leg_of_a_continued_stream() {
+    // Each leg alone fits in max_response_bytes; together they do not.
+    let (router, fakes) = continuation_router(json!({"max_response_bytes": 800}));
+    fakes
+        .transport
+        .script(A, [stream_of("first", &["one", " two"], true)]);
+    fakes
+        .transport
+        .script(F, [stream_of("second", &[" three"], false)]);
+    let (chunks, end, _) = read_all(&router, with(chat("g"), "stream", json!(true)));
+    let e = end.unwrap_err();
+    assert!(e.message.contains("max_response_bytes"), "{}", e.message);
+    assert!(text_of(&chunks).starts_with("one two"));
+    // Not continued a second time.
+    assert_eq!(fakes.transport.calls.borrow().len(), 2);
+}

@@ -163,7 +163,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("enable_weighted_failover", Support::Supported),
     (
         "enable_mid_stream_fallback_continuation",
-        Support::NotYet("streaming"),
+        Support::Supported,
     ),
     (
         "fallback_access_check",
@@ -232,6 +232,9 @@ pub struct RouterConfig {
     /// `false`: a provider's plain 400 ends the call, with no fallback (LiteLLM's
     /// `fallback_on_unsupported_params`, default true).
     pub fallback_on_unsupported_params: bool,
+    /// A chat stream that breaks after text was delivered continues on a fallback group with
+    /// that text as an assistant prefill (`enable_mid_stream_fallback_continuation`).
+    pub enable_mid_stream_fallback_continuation: bool,
     /// Deployments dropped by `ignore_invalid_deployments`, with their errors.
     pub skipped_deployments: Vec<LlmError>,
     /// Merged under every deployment added later (`addDeployment`, `setModelList`).
@@ -404,6 +407,12 @@ impl RouterConfig {
                 "fallback_on_unsupported_params",
             )?
             .unwrap_or(true),
+            enable_mid_stream_fallback_continuation: opt_bool(
+                obj,
+                "enable_mid_stream_fallback_continuation",
+                "enable_mid_stream_fallback_continuation",
+            )?
+            .unwrap_or(false),
             skipped_deployments,
             default_litellm_params: defaults,
             env: EnvMap(env.clone()),

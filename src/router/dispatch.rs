@@ -165,6 +165,31 @@ impl Dispatch {
 }
 
 impl Router {
+    /// The attempt loop of a mid-stream continuation: `group`'s stream failed with `err`
+    /// after `depth` earlier continuations; its fallback targets are tried, never a group in
+    /// `visited`.
+    pub(super) fn continuation_dispatch(
+        &self,
+        call: &Call,
+        visited: Vec<String>,
+        depth: u32,
+        group: &str,
+        err: LlmError,
+    ) -> Dispatch {
+        let phase = self.fall_back(call, &visited, depth, group, err);
+        Dispatch {
+            frames: vec![Frame {
+                group: group.to_string(),
+                depth,
+                phase,
+            }],
+            visited,
+            current: None,
+            failed: None,
+            ceiling_reached: false,
+        }
+    }
+
     /// The next step of `call`. Never blocks: a wait is returned, not performed.
     pub(super) fn step(&self, call: &mut Call, dispatch: &mut Dispatch) -> Step {
         loop {
@@ -466,8 +491,16 @@ impl Router {
         let serving: Vec<Rc<Deployment>> = members
             .iter()
             .filter(|d| call.endpoint.served_by(d.model_info.mode))
+            .filter(|d| !call.prefill_only || super::stream::takes_prefill(d))
             .cloned()
             .collect();
+        if serving.is_empty() && call.prefill_only {
+            let mut e = LlmError::bad_request(format!(
+                "no deployment of {group:?} can continue a stream (model_info.supports_assistant_prefill)"
+            ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
         if serving.is_empty() {
             let modes: Vec<&str> = members
                 .iter()

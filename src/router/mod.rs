@@ -115,6 +115,8 @@ struct Call {
     audio: Option<Audio>,
     /// The stream the successful exchange of a streamed call opened.
     opened: Option<stream::OpenStream>,
+    /// A mid-stream continuation: only deployments that take an assistant prefill serve it.
+    prefill_only: bool,
 }
 
 impl Call {
@@ -130,6 +132,7 @@ impl Call {
             upload: None,
             audio: None,
             opened: None,
+            prefill_only: false,
         }
     }
 }
@@ -480,7 +483,15 @@ impl Router {
     /// Drives the call's attempt loop (`dispatch.rs`) over the ports: each attempt through
     /// the `Transport`, each wait on the `Sleeper`.
     async fn route(&self, call: &mut Call) -> Result<Answer, LlmError> {
-        let mut dispatch = Dispatch::new(&call.opts.model);
+        self.route_from(call, Dispatch::new(&call.opts.model)).await
+    }
+
+    /// `route` from a given position of the attempt loop (a mid-stream continuation's).
+    async fn route_from(
+        &self,
+        call: &mut Call,
+        mut dispatch: Dispatch,
+    ) -> Result<Answer, LlmError> {
         loop {
             match self.step(call, &mut dispatch) {
                 Step::Attempt(d) => {

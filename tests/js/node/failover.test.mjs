@@ -275,3 +275,107 @@ describe("request scheduler", () => {
     }
   });
 });
+
+describe("mid-stream continuation", () => {
+  const chunk = (delta, finish = null) => ({
+    id: "chatcmpl-first",
+    object: "chat.completion.chunk",
+    created: 1_700_000_000,
+    model: "mock-a",
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  });
+  /** a sends its role chunk and two words, then its connection dies. */
+  const dies = () =>
+    mock.script("a", {
+      sse: [
+        chunk({ role: "assistant", content: "" }),
+        chunk({ content: "The" }),
+        chunk({ content: " quick" }),
+      ],
+      reset: "mid_body",
+    });
+  const router = (options = {}) =>
+    new Router({
+      model_list: [
+        deployment(mock, "g", "a"),
+        deployment(mock, "fb", "f", {}, { supports_assistant_prefill: true }),
+      ],
+      num_retries: 0,
+      fallbacks: [{ g: ["fb"] }],
+      enable_mid_stream_fallback_continuation: true,
+      ...options,
+    });
+  async function read(stream) {
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    return chunks;
+  }
+  const text = (chunks) => chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+
+  for (const path of ["host stream", "core path"]) {
+    it(`continues on the fallback with the text so far (${path})`, T, async () => {
+      dies();
+      const r = router();
+      const extra = path === "core path" ? { num_retries: 0 } : {};
+      const stream = await r.completion(chatRequest("g", { stream: true, ...extra }));
+      const chunks = await read(stream);
+      assert.equal(text(chunks), "The quickHello from f");
+      assert.ok(chunks.every((c) => c.id === "chatcmpl-first"));
+      assert.equal(chunks.filter((c) => c.choices[0]?.delta?.role).length, 1);
+      assert.deepEqual(
+        mock.calls.map((c) => c.name),
+        ["a", "f"],
+      );
+      const sent = mock.callsTo("f")[0].body;
+      assert.deepEqual(sent.messages.at(-1), {
+        role: "assistant",
+        content: "The quick",
+        prefix: true,
+      });
+      assert.equal(stream._hidden_params.model_id, "f");
+      assert.equal(stream._hidden_params.fallback_model_group, "fb");
+    });
+
+    it(`without the option the stream ends with the error (${path})`, T, async () => {
+      dies();
+      const r = router({ enable_mid_stream_fallback_continuation: false });
+      const extra = path === "core path" ? { num_retries: 0 } : {};
+      const stream = await r.completion(chatRequest("g", { stream: true, ...extra }));
+      let got = "";
+      await assert.rejects(async () => {
+        for await (const c of stream) got += c.choices[0]?.delta?.content ?? "";
+      }, errors.APIConnectionError);
+      assert.equal(got, "The quick");
+      assert.equal(mock.callsTo("f").length, 0);
+    });
+
+    it(`a failing continuation surfaces the original error, once (${path})`, T, async () => {
+      dies();
+      mock.mode("f", { kind: "down" });
+      const r = router();
+      const extra = path === "core path" ? { num_retries: 0 } : {};
+      const stream = await r.completion(chatRequest("g", { stream: true, ...extra }));
+      let got = "";
+      await assert.rejects(async () => {
+        for await (const c of stream) got += c.choices[0]?.delta?.content ?? "";
+      }, errors.APIConnectionError);
+      assert.equal(got, "The quick");
+      assert.equal(mock.callsTo("f").length, 1);
+    });
+  }
+
+  for (const path of ["host stream", "core path"])
+    it(`abort() during the continuation ends the stream (${path})`, T, async () => {
+      dies();
+      mock.script("f", { delay_ms: 2000 });
+      const r = router();
+      const extra = path === "core path" ? { num_retries: 0 } : {};
+      const stream = await r.completion(chatRequest("g", { stream: true, ...extra }));
+      const started = Date.now();
+      const reading = read(stream);
+      setTimeout(() => stream.abort(), 300);
+      const chunks = await reading;
+      assert.equal(text(chunks), "The quick");
+      assert.ok(Date.now() - started < 1800, "abort did not wait for the fallback");
+    });
+});
