@@ -89,10 +89,17 @@ class HostStreamSource {
   #hidden = null;
   /** The caller's AbortSignal: a read it aborted is not the upstream's failure. */
   #signal = undefined;
+  /** The fetch attempts are sent with (a mid-stream continuation makes more). */
+  #send;
+  /** The first chunks were handed out: a core "retry" now means a continuation. */
+  #live = false;
+  /** Stops a continuation's attempts (`abort()`). */
+  #stop = null;
 
-  constructor(core, handle) {
+  constructor(core, handle, send) {
     this.#core = core;
     this.#handle = handle;
+    this.#send = send;
   }
 
   /**
@@ -157,6 +164,7 @@ class HostStreamSource {
       }
       if (out !== "") {
         this.#pending = out;
+        this.#live = true;
         return true;
       }
       if (this.#ended) return false;
@@ -177,7 +185,7 @@ class HostStreamSource {
         this.#gap.timedOut,
         describeFetchError(e),
       );
-      if (error === undefined) return undefined;
+      if (error === undefined) return this.#live ? this.#resume() : undefined;
       throw this.#failed(error);
     }
     this.#gap.stop();
@@ -188,8 +196,43 @@ class HostStreamSource {
     } else {
       out = this.#core.streamFeed(this.#handle, piece.value);
     }
-    if (typeof out === "string" || out === undefined) return out;
+    if (typeof out === "string") return out;
+    if (out === undefined) return this.#live ? this.#resume() : undefined;
     throw this.#failed(out);
+  }
+
+  /**
+   * The stream broke after its first chunks and the core continues it on a fallback
+   * (`enable_mid_stream_fallback_continuation`): attempts as when opening, until one delivers
+   * its first chunks (returned), or the typed error that ends the stream (thrown).
+   */
+  async #resume() {
+    this.#drop();
+    this.#live = false;
+    // abort() (or the caller's signal) also stops the continuation's attempts.
+    const stop = new AbortController();
+    this.#stop = stop;
+    const caller = this.#signal;
+    if (caller?.aborted) stop.abort();
+    else caller?.addEventListener("abort", () => stop.abort(), { once: true });
+    for (;;) {
+      if (stop.signal.aborted || this.#hidden !== null) return undefined;
+      const step = this.#core.streamNext(this.#handle);
+      if (typeof step === "number") {
+        await sleep(step);
+        continue;
+      }
+      if (typeof step !== "string") throw this.#failed(step);
+      this.#ended = false;
+      const opened = await this.attempt(this.#send, JSON.parse(step), stop.signal);
+      if (stop.signal.aborted || this.#hidden !== null) return undefined;
+      if (opened) {
+        this.#live = true;
+        const out = this.#pending;
+        this.#pending = null;
+        return out;
+      }
+    }
   }
 
   hidden() {
@@ -213,6 +256,7 @@ class HostStreamSource {
 
   abort() {
     if (this.#hidden !== null) return;
+    this.#stop?.abort();
     this.#drop();
     this.#core.streamAbort(this.#handle);
     this.#close();
@@ -264,7 +308,7 @@ export async function openHostStream(core, send, endpoint, json, signal) {
         continue;
       }
       if (typeof step !== "string") throw toError(step);
-      const source = new HostStreamSource(core, handle);
+      const source = new HostStreamSource(core, handle, send);
       const opened = await source.attempt(send, JSON.parse(step), signal);
       if (signal?.aborted) {
         source.abort();

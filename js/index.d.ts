@@ -29,6 +29,8 @@ export interface LiteLLMParams {
   cooldown_time?: number;
   /** Requests in flight at once on this deployment. */
   max_parallel_requests?: number;
+  /** Tier: lower orders are tried first, the next tier when one fails (README, "Order tiers"). */
+  order?: number;
   headers?: Record<string, string>;
   extra_headers?: Record<string, string>;
   extra_body?: Record<string, unknown>;
@@ -188,6 +190,16 @@ export interface RouterOptions {
   background_health_check_model_groups?: string[];
   /** Seconds between background health probes (llmux's own option). Default 300, min 1. */
   health_check_interval?: number;
+  /** Scheduler priority of requests that set none (lower is served first). Default none. */
+  default_priority?: number;
+  /** Seconds between a queued request's checks for room. Default 0.03. */
+  polling_interval?: number;
+  /** With simple-shuffle, re-pick untried deployments of a failed group before fallbacks. Default false. */
+  enable_weighted_failover?: boolean;
+  /** `false`: a provider's plain 400 ends the call without fallbacks. Default true. */
+  fallback_on_unsupported_params?: boolean;
+  /** Continue a chat stream that broke after text on a fallback (assistant prefill). Default false. */
+  enable_mid_stream_fallback_continuation?: boolean;
   /**
    * Shares cooldowns, rpm/tpm and failure counters, latency and in-flight counts with other
    * Router instances (other processes, isolates, Workers) through a store. See "Shared state".
@@ -359,6 +371,8 @@ export interface CallOptions {
   disable_fallbacks?: boolean;
   /** Fail the requested group on purpose, to exercise fallbacks. */
   mock_testing_fallbacks?: boolean;
+  /** Scheduler priority while the group is saturated (lower is served first). */
+  priority?: number;
   metadata?: Record<string, unknown>;
 }
 

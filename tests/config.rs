@@ -114,7 +114,7 @@ fn entry_errors_name_their_path() {
         "model_list[0].litellm_params.api_base"
     );
     assert_eq!(
-        field_of(entry(json!({"model": "openai/x", "order": 1}))),
+        field_of(entry(json!({"model": "openai/x", "order": 1.5}))),
         "model_list[0].litellm_params.order"
     );
     assert_eq!(

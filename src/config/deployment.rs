@@ -115,6 +115,7 @@ const LITELLM_FIELDS: &[&str] = &[
     "cooldown_time",
     "tags",
     "max_parallel_requests",
+    "order",
 ];
 
 /// Provider-specific `litellm_params` (LiteLLM's names), kept as secrets for the provider
@@ -134,7 +135,6 @@ pub const PROVIDER_FIELDS: &[&str] = &[
 /// `litellm_params` that LiteLLM accepts and llmux does not implement yet: rejected
 /// with a clear error instead of being ignored.
 const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
-    ("order", "deployment tiers"),
     ("max_budget", "budgets"),
     ("budget_duration", "budgets"),
     ("input_cost_per_second", "per-second pricing"),
@@ -225,6 +225,8 @@ pub struct Deployment {
     pub max_parallel_requests: Option<u64>,
     /// `tags` (tag routing: `enable_tag_filtering`).
     pub tags: Vec<String>,
+    /// The deployment's tier (`order`): lower tiers are tried first (README, "Order tiers").
+    pub order: Option<i64>,
     /// Extra headers; values are kept as secrets since they often carry credentials.
     pub headers: Vec<(String, Secret)>,
     /// Provider-specific settings (`PROVIDER_FIELDS`), strings as given, other JSON as text.
@@ -435,6 +437,7 @@ impl Deployment {
             )?
             .filter(|n| *n > 0),
             tags: parse_tags(params.get("tags"), &field("tags"))?,
+            order: opt_order(params, &field("order"))?,
             headers,
             provider_params: params
                 .iter()
@@ -825,6 +828,15 @@ pub fn stable_id(model_group: &str, params: &Map<String, Value>) -> String {
         }
     }
     crate::hash::sha256_hex(text.as_bytes())
+}
+
+/// `order`: an integer (LiteLLM's `int`; an integral string is read as one, as pydantic does).
+fn opt_order(params: &Map<String, Value>, path: &str) -> Result<Option<i64>, LlmError> {
+    match opt_f64(params, "order", path)? {
+        None => Ok(None),
+        Some(f) if f.fract() == 0.0 && f.abs() <= 9.0e15 => Ok(Some(f as i64)),
+        Some(_) => Err(LlmError::config(path, "must be an integer")),
+    }
 }
 
 #[cfg(test)]

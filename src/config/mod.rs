@@ -28,6 +28,8 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 6_000_000;
 /// llmux's ceilings on one upstream reply: 32 MiB of body, 30 minutes of stream.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 pub const DEFAULT_MAX_STREAM_DURATION_MS: u64 = 30 * 60 * 1000;
+/// LiteLLM's `DEFAULT_POLLING_INTERVAL` (0.03 s).
+pub const DEFAULT_POLLING_INTERVAL_MS: u64 = 30;
 
 /// `routing_strategy` (with `routing_strategy_args` where LiteLLM has them).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,8 +92,8 @@ const OPTIONS: &[(&str, Support)] = &[
     ("cache_kwargs", Support::Supported),
     ("caching_groups", Support::Supported),
     ("client_ttl", Support::NoOp),
-    ("polling_interval", Support::NotYet("the request scheduler")),
-    ("default_priority", Support::NotYet("the request scheduler")),
+    ("polling_interval", Support::Supported),
+    ("default_priority", Support::Supported),
     ("num_retries", Support::Supported),
     ("max_fallbacks", Support::Supported),
     ("timeout", Support::Supported),
@@ -117,10 +119,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("allowed_fails_policy", Support::Supported),
     ("cooldown_time", Support::Supported),
     ("disable_cooldowns", Support::Supported),
-    (
-        "fallback_on_unsupported_params",
-        Support::NotYet("unsupported-parameter fallbacks"),
-    ),
+    ("fallback_on_unsupported_params", Support::Supported),
     ("routing_strategy", Support::Supported),
     ("optional_pre_call_checks", Support::Supported),
     ("routing_strategy_args", Support::Supported),
@@ -141,13 +140,10 @@ const OPTIONS: &[(&str, Support)] = &[
     ("health_check_staleness_threshold", Support::Supported),
     ("health_check_ignore_transient_errors", Support::Supported),
     ("background_health_check_model_groups", Support::Supported),
-    (
-        "enable_weighted_failover",
-        Support::NotYet("weighted failover"),
-    ),
+    ("enable_weighted_failover", Support::Supported),
     (
         "enable_mid_stream_fallback_continuation",
-        Support::NotYet("streaming"),
+        Support::Supported,
     ),
     (
         "fallback_access_check",
@@ -205,6 +201,19 @@ pub struct RouterConfig {
     pub enable_pre_call_checks: bool,
     /// Parallel limit for deployments without `max_parallel_requests`.
     pub default_max_parallel_requests: Option<u64>,
+    /// The scheduler priority of requests that set none (`default_priority`; lower first).
+    pub default_priority: Option<i64>,
+    /// How often a queued request re-checks for room (`polling_interval`, LiteLLM: 0.03 s).
+    pub polling_interval_ms: u64,
+    /// With `simple-shuffle`, a failed group re-picks among its deployments not tried yet
+    /// before any fallback group (`enable_weighted_failover`, default false).
+    pub enable_weighted_failover: bool,
+    /// `false`: a provider's plain 400 ends the call, with no fallback (LiteLLM's
+    /// `fallback_on_unsupported_params`, default true).
+    pub fallback_on_unsupported_params: bool,
+    /// A chat stream that breaks after text was delivered continues on a fallback group with
+    /// that text as an assistant prefill (`enable_mid_stream_fallback_continuation`).
+    pub enable_mid_stream_fallback_continuation: bool,
     /// Deployments dropped by `ignore_invalid_deployments`, with their errors.
     pub skipped_deployments: Vec<LlmError>,
     /// Merged under every deployment added later (`addDeployment`, `setModelList`).
@@ -347,6 +356,44 @@ impl RouterConfig {
                 "default_max_parallel_requests",
             )?
             .filter(|n| *n > 0),
+            default_priority: match opt_f64(obj, "default_priority", "default_priority")? {
+                None => None,
+                Some(f) if f.fract() == 0.0 && f.abs() <= 9.0e15 => Some(f as i64),
+                Some(_) => {
+                    return Err(LlmError::config(
+                        "default_priority",
+                        "must be an integer (lower is served first)",
+                    ))
+                }
+            },
+            polling_interval_ms: match opt_f64(obj, "polling_interval", "polling_interval")? {
+                None => DEFAULT_POLLING_INTERVAL_MS,
+                Some(s) if s > 0.0 && s <= 60.0 => ((s * 1000.0).ceil() as u64).max(1),
+                Some(_) => {
+                    return Err(LlmError::config(
+                        "polling_interval",
+                        "must be a number of seconds > 0 and <= 60",
+                    ))
+                }
+            },
+            enable_weighted_failover: opt_bool(
+                obj,
+                "enable_weighted_failover",
+                "enable_weighted_failover",
+            )?
+            .unwrap_or(false),
+            fallback_on_unsupported_params: opt_bool(
+                obj,
+                "fallback_on_unsupported_params",
+                "fallback_on_unsupported_params",
+            )?
+            .unwrap_or(true),
+            enable_mid_stream_fallback_continuation: opt_bool(
+                obj,
+                "enable_mid_stream_fallback_continuation",
+                "enable_mid_stream_fallback_continuation",
+            )?
+            .unwrap_or(false),
             skipped_deployments,
             default_litellm_params: defaults,
             env: EnvMap(env.clone()),

@@ -5,6 +5,7 @@
 //! Rust over the `Transport` port: streams, uploads, translated providers, native tests)
 //! and the JS host's loop in `js/router.js` (the hot path, through `RouterCore::step`).
 
+use super::scheduler::{Ticket, MAX_QUEUE_WAIT_MS, MAX_WAITING};
 use super::table::Unresolved;
 use super::{Call, InFlight, Router, TIMEOUT_PENALTY_MS};
 use crate::config::Deployment;
@@ -54,14 +55,74 @@ enum Phase {
 
 struct Retrying {
     serving: Vec<Rc<Deployment>>,
+    /// The group's `order` tiers, when any deployment has one.
+    tiers: Option<Tiers>,
     tried: Vec<String>,
     retries_done: u32,
     default_retries: u32,
     policy: Option<RetryPolicy>,
-    /// While waiting for a parallel slot: when to give up.
+    /// While waiting for room (a parallel slot, the next rpm/tpm minute, the calls queued
+    /// before this one): when to give up.
     slot_deadline: Option<f64>,
+    /// The call's place in the scheduler's queue while it waits.
+    ticket: Option<Ticket>,
+    /// Weighted failover (`enable_weighted_failover`): the deployments of the group (of its
+    /// tier) not tried yet when it failed, and how many such re-picks the call made.
+    failover: Option<Vec<Rc<Deployment>>>,
+    failovers: u32,
     /// A backoff to wait before the next pick.
     pending_wait: u64,
+}
+
+/// A group's `order` tiers (README, "Order tiers"): its distinct `order` values ascending,
+/// the deployments without one last. Only the current tier is eligible; a tier that fails
+/// hands the call to the next tier with a healthy deployment, before any fallback group.
+struct Tiers {
+    orders: Vec<Option<i64>>,
+    /// Index into `orders` of the tier being tried; `None` before the first pick.
+    current: Option<usize>,
+    /// The current tier's deployments.
+    members: Vec<Rc<Deployment>>,
+}
+
+impl Tiers {
+    fn of(serving: &[Rc<Deployment>]) -> Option<Tiers> {
+        if serving.iter().all(|d| d.order.is_none()) {
+            return None;
+        }
+        let mut orders: Vec<Option<i64>> = serving.iter().map(|d| d.order).collect();
+        // `None` sorts first; the deployments without an order form the last tier.
+        orders.sort_unstable_by_key(|o| (o.is_none(), *o));
+        orders.dedup();
+        Some(Tiers {
+            orders,
+            current: None,
+            members: Vec::new(),
+        })
+    }
+
+    fn enter(&mut self, index: usize, serving: &[Rc<Deployment>]) {
+        let order = self.orders.get(index).copied().flatten();
+        self.current = Some(index);
+        self.members = serving
+            .iter()
+            .filter(|d| d.order == order)
+            .cloned()
+            .collect();
+    }
+}
+
+impl Retrying {
+    /// The deployments the next pick chooses among: the current tier's, else the group's.
+    fn eligible(&self) -> &[Rc<Deployment>] {
+        if let Some(rest) = &self.failover {
+            return rest;
+        }
+        match &self.tiers {
+            Some(t) if t.current.is_some() => &t.members,
+            _ => &self.serving,
+        }
+    }
 }
 
 /// One call's position in its retries and fallbacks.
@@ -104,6 +165,31 @@ impl Dispatch {
 }
 
 impl Router {
+    /// The attempt loop of a mid-stream continuation: `group`'s stream failed with `err`
+    /// after `depth` earlier continuations; its fallback targets are tried, never a group in
+    /// `visited`.
+    pub(super) fn continuation_dispatch(
+        &self,
+        call: &Call,
+        visited: Vec<String>,
+        depth: u32,
+        group: &str,
+        err: LlmError,
+    ) -> Dispatch {
+        let phase = self.fall_back(call, &visited, depth, group, err);
+        Dispatch {
+            frames: vec![Frame {
+                group: group.to_string(),
+                depth,
+                phase,
+            }],
+            visited,
+            current: None,
+            failed: None,
+            ceiling_reached: false,
+        }
+    }
+
     /// The next step of `call`. Never blocks: a wait is returned, not performed.
     pub(super) fn step(&self, call: &mut Call, dispatch: &mut Dispatch) -> Step {
         loop {
@@ -153,37 +239,82 @@ impl Router {
                         continue;
                     }
                     let group = frame.group.clone();
-                    match self.pick(call, &r.serving, &r.tried, &group) {
-                        Ok(Some(d)) => {
-                            r.slot_deadline = None;
-                            let in_flight = InFlight::start(self, &d);
-                            dispatch.current = Some((Rc::clone(&d), self.now(), in_flight));
-                            return Step::Attempt(d);
-                        }
-                        Ok(None) => {
-                            let timeout_ms =
-                                call.opts.timeout_ms.unwrap_or(self.inner.config.timeout_ms);
-                            let deadline = *r
-                                .slot_deadline
-                                .get_or_insert(self.now() + timeout_ms as f64);
-                            if self.now() < deadline {
-                                return Step::WaitSlot(deadline);
+                    if r.tiers.as_ref().is_some_and(|t| t.current.is_none()) {
+                        self.first_tier(r);
+                    }
+                    // The scheduler: while calls of this group wait for room, they are served
+                    // by priority (lower first), then in arrival order; a call with one before it
+                    // waits without picking.
+                    let priority = call.opts.priority.or(self.inner.config.default_priority);
+                    let rank = priority.unwrap_or(i64::MAX);
+                    let behind = self.inner.waiting.anyone_before(
+                        &group,
+                        rank,
+                        r.ticket.as_ref().map(|t| t.rank),
+                    );
+                    let full = if behind {
+                        "calls queued before it"
+                    } else {
+                        match self.pick(call, r.eligible(), &r.tried, &group) {
+                            Ok(Some(d)) => {
+                                r.slot_deadline = None;
+                                r.ticket = None;
+                                let in_flight = InFlight::start(self, &d);
+                                dispatch.current = Some((Rc::clone(&d), self.now(), in_flight));
+                                return Step::Attempt(d);
                             }
-                            let mut e = LlmError::new(
-                                ErrorKind::Timeout,
-                                format!(
-                                    "no deployment of {group} had a free slot (max_parallel_requests) within {:.3} seconds",
-                                    timeout_ms as f64 / 1000.0
-                                ),
-                            );
-                            e.model_group = Some(group.clone());
-                            frame.phase =
-                                self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
+                            Ok(None) => "a free slot (max_parallel_requests)",
+                            // At its rpm/tpm, a prioritized call waits for the next minute.
+                            Err(e) if e.kind == ErrorKind::RateLimitError && priority.is_some() => {
+                                "room under rpm/tpm"
+                            }
+                            Err(e) => {
+                                if !self.next_tier(call, frame.depth, r, &group, &e) {
+                                    frame.phase = self.fall_back(
+                                        call,
+                                        &dispatch.visited,
+                                        frame.depth,
+                                        &group,
+                                        e,
+                                    );
+                                }
+                                continue;
+                            }
                         }
-                        Err(e) => {
-                            frame.phase =
-                                self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
-                        }
+                    };
+                    if r.ticket.is_none() {
+                        r.ticket = Ticket::join(self, &group, rank);
+                    }
+                    let timeout_ms = call
+                        .opts
+                        .timeout_ms
+                        .unwrap_or(self.inner.config.timeout_ms)
+                        .min(MAX_QUEUE_WAIT_MS);
+                    let now = self.now();
+                    let deadline = *r.slot_deadline.get_or_insert(now + timeout_ms as f64);
+                    if r.ticket.is_some() && now < deadline {
+                        let poll = self.inner.config.polling_interval_ms as f64;
+                        return Step::WaitSlot(deadline.min(now + poll));
+                    }
+                    r.ticket = None;
+                    let mut e = if now < deadline {
+                        LlmError::new(
+                            ErrorKind::RateLimitError,
+                            format!("{MAX_WAITING} calls are already waiting for room in this router's model groups"),
+                        )
+                    } else {
+                        LlmError::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "the request waited {:.3} seconds for {full} in {group} (request scheduler)",
+                                timeout_ms as f64 / 1000.0
+                            ),
+                        )
+                    };
+                    e.model_group = Some(group.clone());
+                    if !self.next_tier(call, frame.depth, r, &group, &e) {
+                        frame.phase =
+                            self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
                     }
                 }
                 Phase::FallingBack { last, targets } => {
@@ -282,10 +413,11 @@ impl Router {
             .as_ref()
             .and_then(|p| p.retries_for(&err))
             .unwrap_or(r.default_retries);
-        let others = self.healthy_untried(&r.serving, &r.tried) > 0;
-        // Every deployment of the group is cooling down: waiting out a backoff cannot help,
-        // so the error goes to the fallbacks (or the caller) now, as in LiteLLM.
-        let all_cooling = !others && self.healthy_untried(&r.serving, &[]) == 0;
+        let others = self.healthy_untried(r.eligible(), &r.tried) > 0;
+        // Every deployment of the group (of its tier) is cooling down: waiting out a backoff
+        // cannot help, so the error goes to the next tier, the fallbacks or the caller now, as
+        // in LiteLLM.
+        let all_cooling = !others && self.healthy_untried(r.eligible(), &[]) == 0;
         // Request errors (400, context window, content policy) fail the same way anywhere.
         let deployment_specific = matches!(
             err.kind,
@@ -297,7 +429,11 @@ impl Router {
             && r.retries_done < budget
             && (err.retryable() || (deployment_specific && others));
         if !retry {
-            frame.phase = self.fall_back(call, &dispatch.visited, frame.depth, &group, err);
+            if !self.weighted_failover(call, r, &group, &err)
+                && !self.next_tier(call, frame.depth, r, &group, &err)
+            {
+                frame.phase = self.fall_back(call, &dispatch.visited, frame.depth, &group, err);
+            }
             return None;
         }
         let delay = if others {
@@ -355,8 +491,16 @@ impl Router {
         let serving: Vec<Rc<Deployment>> = members
             .iter()
             .filter(|d| call.endpoint.served_by(d.model_info.mode))
+            .filter(|d| !call.prefill_only || super::stream::takes_prefill(d))
             .cloned()
             .collect();
+        if serving.is_empty() && call.prefill_only {
+            let mut e = LlmError::bad_request(format!(
+                "no deployment of {group:?} can continue a stream (model_info.supports_assistant_prefill)"
+            ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
         if serving.is_empty() {
             let modes: Vec<&str> = members
                 .iter()
@@ -372,6 +516,7 @@ impl Router {
         }
         let cfg = &self.inner.config;
         Ok(Retrying {
+            tiers: Tiers::of(&serving),
             serving,
             tried: Vec::new(),
             retries_done: 0,
@@ -388,8 +533,149 @@ impl Router {
                 .or(cfg.retry_policy.as_ref())
                 .cloned(),
             slot_deadline: None,
+            ticket: None,
+            failover: None,
+            failovers: 0,
             pending_wait: 0,
         })
+    }
+
+    /// Enters the lowest tier with a deployment not cooling down (LiteLLM's lowest healthy
+    /// `order`); when every deployment cools down, the whole group, whose pick then reports it.
+    fn first_tier(&self, r: &mut Retrying) {
+        let Some(tiers) = r.tiers.as_mut() else {
+            return;
+        };
+        let now = self.now();
+        let cooldowns = self.inner.cooldowns.borrow();
+        let healthy = (0..tiers.orders.len()).find(|&i| {
+            let order = tiers.orders.get(i).copied().flatten();
+            r.serving
+                .iter()
+                .any(|d| d.order == order && !cooldowns.is_cooling(&d.id, now))
+        });
+        match healthy {
+            Some(i) => tiers.enter(i, &r.serving),
+            None => {
+                tiers.current = Some(tiers.orders.len());
+                tiers.members = r.serving.clone();
+            }
+        }
+    }
+
+    /// The current tier failed with `err`: enters the next tier with a deployment not cooling
+    /// down, with a fresh retry budget. `false` when there is none, or when the call may not
+    /// fall back (`disable_fallbacks`, or the `max_fallbacks` depth spent: LiteLLM's order
+    /// chain is part of its fallback step); the group has then failed.
+    fn next_tier(
+        &self,
+        call: &Call,
+        depth: u32,
+        r: &mut Retrying,
+        group: &str,
+        err: &LlmError,
+    ) -> bool {
+        let Some(tiers) = r.tiers.as_mut() else {
+            return false;
+        };
+        let Some(from) = tiers.current else {
+            return false;
+        };
+        let max_depth = call
+            .opts
+            .max_fallbacks
+            .unwrap_or(self.inner.config.max_fallbacks);
+        if call.opts.disable_fallbacks || depth >= max_depth || self.ends_without_fallback(err) {
+            return false;
+        }
+        let now = self.now();
+        let next = {
+            let cooldowns = self.inner.cooldowns.borrow();
+            (from + 1..tiers.orders.len()).find(|&i| {
+                let order = tiers.orders.get(i).copied().flatten();
+                r.serving
+                    .iter()
+                    .any(|d| d.order == order && !cooldowns.is_cooling(&d.id, now))
+            })
+        };
+        let Some(next) = next else {
+            return false;
+        };
+        let shown = |o: Option<&Option<i64>>| match o.copied().flatten() {
+            Some(n) => n.to_string(),
+            None => "none".to_string(),
+        };
+        let (was, now_order) = (shown(tiers.orders.get(from)), shown(tiers.orders.get(next)));
+        tiers.enter(next, &r.serving);
+        r.failover = None;
+        r.retries_done = 0;
+        r.pending_wait = 0;
+        r.slot_deadline = None;
+        r.ticket = None;
+        self.log(LogLevel::Info, || {
+            format!(
+                "llmux: {group}: order {was} failed with {}, trying order {now_order}",
+                err.kind
+            )
+        });
+        true
+    }
+
+    /// `fallback_on_unsupported_params: false`: a provider's plain 400 (not a context-window
+    /// or content-policy error) ends the call, with no tier, failover or fallback (LiteLLM's
+    /// `is_bad_request_without_fallback`).
+    fn ends_without_fallback(&self, err: &LlmError) -> bool {
+        !self.inner.config.fallback_on_unsupported_params
+            && err.kind == ErrorKind::BadRequestError
+            && err.status == 400
+            && err.llm_provider.is_some()
+    }
+
+    /// Weighted failover (`enable_weighted_failover` with `simple-shuffle`): the group (its
+    /// tier) failed with `err` once its retries were spent; the call re-picks, by weight,
+    /// among its deployments not tried yet and not cooling down, with a fresh retry budget,
+    /// at most `max_fallbacks` times per group, before the next tier and any fallback group.
+    fn weighted_failover(
+        &self,
+        call: &Call,
+        r: &mut Retrying,
+        group: &str,
+        err: &LlmError,
+    ) -> bool {
+        let cfg = &self.inner.config;
+        let max = call.opts.max_fallbacks.unwrap_or(cfg.max_fallbacks);
+        if !cfg.enable_weighted_failover
+            || cfg.routing_strategy != crate::config::RoutingStrategy::SimpleShuffle
+            || call.opts.disable_fallbacks
+            || r.failovers >= max
+            || self.ends_without_fallback(err)
+        {
+            return false;
+        }
+        let now = self.now();
+        let rest: Vec<Rc<Deployment>> = {
+            let cooldowns = self.inner.cooldowns.borrow();
+            r.eligible()
+                .iter()
+                .filter(|d| !r.tried.contains(&d.id) && !cooldowns.is_cooling(&d.id, now))
+                .cloned()
+                .collect()
+        };
+        if rest.is_empty() {
+            return false;
+        }
+        self.log(LogLevel::Info, || {
+            format!(
+                "llmux: {group}: weighted failover after {} to {} deployment(s) not tried yet",
+                err.kind,
+                rest.len()
+            )
+        });
+        r.failover = Some(rest);
+        r.failovers += 1;
+        r.retries_done = 0;
+        r.pending_wait = 0;
+        true
     }
 
     /// `group` failed with `err`: its fallback targets, unless fallbacks are off, the depth
@@ -406,7 +692,10 @@ impl Router {
             .opts
             .max_fallbacks
             .unwrap_or(self.inner.config.max_fallbacks);
-        let targets = if call.opts.disable_fallbacks || depth >= max_depth {
+        let targets = if call.opts.disable_fallbacks
+            || depth >= max_depth
+            || self.ends_without_fallback(&err)
+        {
             VecDeque::new()
         } else {
             self.fallback_targets(&call.opts, group, &err)

@@ -37,6 +37,8 @@ enum State {
         dispatch: Dispatch,
         started: f64,
         attempt: Option<Box<Attempt>>,
+        /// A mid-stream continuation: the stream it continues, already delivering.
+        resuming: Option<Box<LiveStream>>,
     },
     /// The first chunk arrived: the stream is the call's answer.
     Live(Box<LiveStream>),
@@ -105,6 +107,7 @@ impl Router {
                 dispatch,
                 started,
                 attempt: None,
+                resuming: None,
             },
             limits: ReplyLimits::new(&self.inner.config, started),
         })
@@ -117,6 +120,7 @@ impl Router {
             dispatch,
             started,
             attempt,
+            resuming,
         } = &mut hs.state
         else {
             return StreamStep::Fail(LlmError::bad_request("the stream has already opened"));
@@ -128,7 +132,10 @@ impl Router {
                         let timeout_ms = next.timeout_ms;
                         call.attempts += 1;
                         *attempt = Some(Box::new(next));
-                        hs.limits = ReplyLimits::new(&self.inner.config, self.now());
+                        // A continuation's legs count against the whole stream's ceilings.
+                        if resuming.is_none() {
+                            hs.limits = ReplyLimits::new(&self.inner.config, self.now());
+                        }
                         return StreamStep::Send(request, timeout_ms);
                     }
                     Err(e) => {
@@ -141,6 +148,19 @@ impl Router {
                     return StreamStep::Wait((deadline - self.now()).max(1.0) as u64)
                 }
                 Step::Fail(e) => {
+                    if let Some(mut live) = resuming.take() {
+                        let call = std::mem::replace(
+                            call,
+                            Box::new(Call::new(
+                                Endpoint::ChatCompletion,
+                                Map::new(),
+                                Default::default(),
+                            )),
+                        );
+                        let e = live.continuation_failed(*call, e);
+                        hs.state = State::Failed;
+                        return StreamStep::Fail(e);
+                    }
                     let latency_ms = self.now() - *started;
                     self.state_tick();
                     let group = call.opts.model.clone();
@@ -232,7 +252,11 @@ impl Router {
                 } else {
                     classify::from_transport(&error, None)
                 };
-                Some(live.broke(e))
+                let e = live.broke(e);
+                match self.live_failed(hs, e) {
+                    Fed::Failed(e) => Some(e),
+                    _ => None,
+                }
             }
             _ => {
                 let e = classify::from_transport(&error, Some(timeout_ms));
@@ -242,11 +266,34 @@ impl Router {
         }
     }
 
+    /// The live stream failed with `e`: a continuation it prepared takes the stream back to
+    /// attempts (`Fed::Retry`: cancel the body, ask for the next step); else it is over.
+    fn live_failed(&self, hs: &mut HostStream, e: LlmError) -> Fed {
+        let State::Live(live) = &mut hs.state else {
+            return Fed::Failed(e);
+        };
+        let Some((call, dispatch)) = live.take_next_leg() else {
+            return Fed::Failed(e);
+        };
+        let State::Live(live) = std::mem::replace(&mut hs.state, State::Failed) else {
+            return Fed::Failed(e);
+        };
+        hs.state = State::Opening {
+            call: Box::new(call),
+            dispatch,
+            started: self.now(),
+            attempt: None,
+            resuming: Some(live),
+        };
+        Fed::Retry
+    }
+
     /// The host read `bytes` of the body.
     pub fn stream_feed(&self, hs: &mut HostStream, bytes: &[u8]) -> Fed {
         if let Err(e) = hs.limits.read(bytes.len(), self.now()) {
             return match &mut hs.state {
-                State::Live(live) => Fed::Failed(live.broke(e)),
+                // A ceiling passed ends the stream: no continuation.
+                State::Live(live) => Fed::Failed(live.broke_for_good(e)),
                 _ => {
                     self.stream_attempt_failed(hs, e);
                     Fed::Retry
@@ -256,7 +303,7 @@ impl Router {
         match &mut hs.state {
             State::Live(live) => match live.feed(bytes) {
                 Ok(chunks) => Fed::Chunks(chunks),
-                Err(e) => Fed::Failed(e),
+                Err(e) => self.live_failed(hs, e),
             },
             State::Opening {
                 attempt: Some(a), ..
@@ -277,7 +324,7 @@ impl Router {
         match &mut hs.state {
             State::Live(live) => match live.end() {
                 Ok(chunks) => Fed::Chunks(chunks),
-                Err(e) => Fed::Failed(e),
+                Err(e) => self.live_failed(hs, e),
             },
             State::Opening {
                 attempt: Some(a), ..
@@ -320,6 +367,7 @@ impl Router {
             dispatch,
             started,
             attempt,
+            resuming,
         } = std::mem::replace(&mut hs.state, State::Failed)
         else {
             return Fed::Retry;
@@ -338,9 +386,23 @@ impl Router {
             deployment: settled.deployment,
             attempt_ms: settled.attempt_ms,
         };
-        let mut live = LiveStream::new(self.clone(), group, *call, answer, open, started, None);
+        let mut live = match resuming {
+            Some(mut live) => {
+                live.resume(*call, answer, open);
+                live
+            }
+            None => Box::new(LiveStream::new(
+                self.clone(),
+                group,
+                *call,
+                answer,
+                open,
+                started,
+                None,
+            )),
+        };
         let out = live.deliver_chunks(chunks);
-        hs.state = State::Live(Box::new(live));
+        hs.state = State::Live(live);
         match out {
             Ok(out) => Fed::Chunks(out),
             Err(e) => Fed::Failed(e),
@@ -350,15 +412,24 @@ impl Router {
     /// Router metadata of an open stream (final once it has ended).
     pub fn stream_hidden<'a>(&self, hs: &'a HostStream) -> Option<&'a HiddenParams> {
         match &hs.state {
-            State::Live(live) => Some(live.hidden()),
+            State::Live(live)
+            | State::Opening {
+                resuming: Some(live),
+                ..
+            } => Some(live.hidden()),
             _ => None,
         }
     }
 
     /// The consumer stopped the stream: what was delivered is booked as the answer.
     pub fn stream_abort(&self, hs: &mut HostStream) {
-        if let State::Live(live) = &mut hs.state {
-            live.abort();
+        match &mut hs.state {
+            State::Live(live)
+            | State::Opening {
+                resuming: Some(live),
+                ..
+            } => live.abort(),
+            _ => {}
         }
     }
 }

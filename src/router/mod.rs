@@ -11,6 +11,7 @@ mod hoststream;
 mod manage;
 mod prompt_pin;
 mod request;
+mod scheduler;
 mod shared;
 mod stream;
 mod table;
@@ -88,6 +89,8 @@ struct Inner {
     minute_usage: RefCell<MinuteUsage>,
     /// Notified whenever a request finishes, for requests waiting on a parallel limit.
     slots: SlotSignal,
+    /// Calls waiting for room in a saturated group, by priority (the request scheduler).
+    waiting: scheduler::WaitQueue,
     /// The response cache (`cache_responses: true`).
     cache: Option<Rc<cache::ResponseCache>>,
     /// The shared-state sync engine, when a store is attached.
@@ -120,6 +123,8 @@ struct Call {
     audio: Option<Audio>,
     /// The stream the successful exchange of a streamed call opened.
     opened: Option<stream::OpenStream>,
+    /// A mid-stream continuation: only deployments that take an assistant prefill serve it.
+    prefill_only: bool,
 }
 
 impl Call {
@@ -135,6 +140,7 @@ impl Call {
             upload: None,
             audio: None,
             opened: None,
+            prefill_only: false,
         }
     }
 }
@@ -202,6 +208,7 @@ impl Router {
                 usage: RefCell::new(UsageBook::default()),
                 minute_usage: RefCell::new(MinuteUsage::default()),
                 slots: SlotSignal::default(),
+                waiting: scheduler::WaitQueue::default(),
                 shared: RefCell::new(None),
                 health_book: RefCell::new(eligible::HealthBook::default()),
                 pins: RefCell::new(eligible::PinTable::default()),
@@ -488,7 +495,15 @@ impl Router {
     /// Drives the call's attempt loop (`dispatch.rs`) over the ports: each attempt through
     /// the `Transport`, each wait on the `Sleeper`.
     async fn route(&self, call: &mut Call) -> Result<Answer, LlmError> {
-        let mut dispatch = Dispatch::new(&call.opts.model);
+        self.route_from(call, Dispatch::new(&call.opts.model)).await
+    }
+
+    /// `route` from a given position of the attempt loop (a mid-stream continuation's).
+    async fn route_from(
+        &self,
+        call: &mut Call,
+        mut dispatch: Dispatch,
+    ) -> Result<Answer, LlmError> {
         loop {
             match self.step(call, &mut dispatch) {
                 Step::Attempt(d) => {

@@ -30,6 +30,8 @@ pub struct CallOptions {
     pub cache: CacheControls,
     /// Tags and affinity keys from `metadata` / `tags` (`router/eligible.rs`).
     pub selector: super::Selector,
+    /// The scheduler priority (`priority`; lower is served first), else `default_priority`.
+    pub priority: Option<i64>,
 }
 
 /// Fields a caller may not set per request: they would redirect our credentials.
@@ -70,6 +72,7 @@ const OPTIONS: &[&str] = &[
     "fallbacks",
     "context_window_fallbacks",
     "content_policy_fallbacks",
+    "priority",
 ];
 
 /// Every request key the router, not the upstream, acts on: a request with none of them
@@ -163,6 +166,21 @@ impl CallOptions {
                 opts.timeout_ms = crate::reliability::bounds::clamp_timeout_ms(secs);
             }
         }
+        opts.priority = match body.remove("priority") {
+            None | Some(Value::Null) => None,
+            // LiteLLM validates it as an int (an integral string too).
+            Some(v) => Some(
+                match &v {
+                    Value::String(s) => s.trim().parse::<f64>().ok(),
+                    _ => v.as_f64(),
+                }
+                .filter(|f| f.fract() == 0.0 && f.abs() <= 9.0e15)
+                .map(|f| f as i64)
+                .ok_or_else(|| {
+                    LlmError::bad_request(format!("priority must be an integer, got {v}"))
+                })?,
+            ),
+        };
         if let Some(v) = body.remove("max_fallbacks") {
             opts.max_fallbacks = v.as_u64().and_then(|n| u32::try_from(n).ok());
         }

@@ -14,7 +14,7 @@ use crate::stream::{Chunk, StreamDecoder};
 use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use futures_util::future::{select, Either};
 use serde_json::Value;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -55,6 +55,11 @@ impl ReplyLimits {
             sent_at,
             max_ms: config.max_stream_duration_ms,
         }
+    }
+
+    /// Whether a ceiling has been passed: such a stream is over, never continued.
+    fn spent(&self, now_ms: f64) -> bool {
+        self.read > self.max_bytes || now_ms - self.sent_at > self.max_ms as f64
     }
 
     /// `n` more bytes were read at `now_ms`: the typed error once a ceiling is passed.
@@ -338,16 +343,94 @@ fn delivered_chars(choice: &Value) -> usize {
 /// Stops a stream from outside (`abort()`), even while a read is pending.
 #[derive(Clone)]
 pub struct StreamAbort {
-    body: Option<Rc<dyn ByteStream>>,
+    /// The body being read (a continuation replaces it).
+    body: Rc<RefCell<Option<Rc<dyn ByteStream>>>>,
     aborted: Rc<Cell<bool>>,
 }
 
 impl StreamAbort {
     pub fn abort(&self) {
         self.aborted.set(true);
-        if let Some(body) = &self.body {
+        let body = self.body.borrow().clone();
+        if let Some(body) = body {
             body.cancel();
         }
+    }
+}
+
+/// Whether deployment `d` may serve a mid-stream continuation: its model takes a trailing
+/// assistant message as a prefill (`model_info.supports_assistant_prefill: true`; Anthropic
+/// unless it says `false`).
+pub(super) fn takes_prefill(d: &Deployment) -> bool {
+    match d
+        .model_info
+        .raw
+        .get("supports_assistant_prefill")
+        .and_then(Value::as_bool)
+    {
+        Some(declared) => declared,
+        None => d.provider == "anthropic",
+    }
+}
+
+/// Whether a request's own parameters forbid continuing its stream from a prefill (LiteLLM's
+/// `constrains_continuation`): several choices, a structured output, a forced tool call.
+fn constrains_continuation(body: &serde_json::Map<String, Value>) -> bool {
+    body.get("n").and_then(Value::as_u64).is_some_and(|n| n > 1)
+        || body
+            .get("response_format")
+            .is_some_and(|f| !f.is_null() && f.get("type").and_then(Value::as_str) != Some("text"))
+        || body
+            .get("tool_choice")
+            .is_some_and(|c| c.as_str() == Some("required") || c.is_object())
+}
+
+/// How a continuation's chunks join the stream the caller already has: the first stream's
+/// `id` and `created`, no second role delta, and a leading echo of the prefill dropped.
+struct Splice {
+    id: Value,
+    created: Value,
+    /// The part of the prefill the continuation may still echo.
+    echo: String,
+    /// Echoed text withheld so far (given back if the echo turns out not to be one).
+    held: String,
+}
+
+impl Splice {
+    fn apply(&mut self, chunk: &mut Value) {
+        if let Some(obj) = chunk.as_object_mut() {
+            obj.insert("id".into(), self.id.clone());
+            obj.insert("created".into(), self.created.clone());
+        }
+        let Some(delta) = chunk
+            .get_mut("choices")
+            .and_then(|c| c.get_mut(0))
+            .and_then(|c| c.get_mut("delta"))
+            .and_then(Value::as_object_mut)
+        else {
+            return;
+        };
+        delta.remove("role");
+        if self.echo.is_empty() {
+            return;
+        }
+        let Some(text) = delta.get("content").and_then(Value::as_str) else {
+            return;
+        };
+        let text = text.to_string();
+        let out = if self.echo.starts_with(&text) {
+            self.echo.drain(..text.len());
+            self.held.push_str(&text);
+            String::new()
+        } else if let Some(rest) = text.strip_prefix(self.echo.as_str()) {
+            self.echo.clear();
+            self.held.clear();
+            rest.to_string()
+        } else {
+            self.echo.clear();
+            std::mem::take(&mut self.held) + &text
+        };
+        delta.insert("content".into(), Value::String(out));
     }
 }
 
@@ -396,7 +479,7 @@ impl ChunkStream {
         match &self.source {
             Source::Live(s) => s.abort_handle(),
             Source::Replay { aborted, .. } => StreamAbort {
-                body: None,
+                body: Rc::new(RefCell::new(None)),
                 aborted: Rc::clone(aborted),
             },
         }
@@ -454,6 +537,22 @@ pub(super) struct LiveStream {
     cache_key: Option<String>,
     /// Every chunk (the usage chunk included), kept for the cache.
     delivered: Vec<Value>,
+    /// The body `abort()` cancels (shared with the abort handle).
+    abort_body: Rc<RefCell<Option<Rc<dyn ByteStream>>>>,
+    /// Mid-stream continuation (`enable_mid_stream_fallback_continuation`): whether this
+    /// stream may continue elsewhere, the text delivered so far, and how it went.
+    continuable: bool,
+    text: String,
+    /// The first chunk's `id` and `created`.
+    identity: Option<(Value, Value)>,
+    splice: Option<Splice>,
+    continuations: u32,
+    /// Groups whose legs served this stream: a continuation never re-enters one.
+    visited: Vec<String>,
+    /// The continuation `fail` prepared: its call and attempt loop, for the driver to run.
+    next_leg: Option<(Call, super::dispatch::Dispatch)>,
+    /// The error that cut the stream, surfaced if its continuation fails (as LiteLLM does).
+    cut: Option<LlmError>,
 }
 
 impl LiveStream {
@@ -474,7 +573,21 @@ impl LiveStream {
             .borrow_mut()
             .first_chunk(&d.id, &d.model_group, answer.attempt_ms);
         let hidden = router.hidden_params(&call, &d, None, now - started_ms);
+        let continuable = router.inner.config.enable_mid_stream_fallback_continuation
+            && call.endpoint == Endpoint::ChatCompletion
+            && !constrains_continuation(&call.body);
+        let mut visited = vec![call.opts.model.clone(), d.model_group.clone()];
+        visited.extend(call.fallback_model_group.clone());
         LiveStream {
+            abort_body: Rc::new(RefCell::new(open.body.clone())),
+            continuable,
+            text: String::new(),
+            identity: None,
+            splice: None,
+            continuations: 0,
+            visited,
+            next_leg: None,
+            cut: None,
             group,
             deployment: d,
             open,
@@ -532,7 +645,9 @@ impl LiveStream {
         let mut out = Vec::with_capacity(chunks.len());
         for chunk in chunks {
             match chunk {
-                Chunk::Raw { text, chars } if !self.open.via_chat && self.cache_key.is_none() => {
+                Chunk::Raw { text, chars }
+                    if !self.open.via_chat && self.cache_key.is_none() && !self.continuable =>
+                {
                     self.completion_chars += chars;
                     out.push(Chunk::Raw { text, chars });
                 }
@@ -550,11 +665,142 @@ impl LiveStream {
         self.fail(e)
     }
 
+    /// Like `broke`, for a failure that is never continued (a reply ceiling passed).
+    pub(super) fn broke_for_good(&mut self, e: LlmError) -> LlmError {
+        self.continuable = false;
+        self.fail(e)
+    }
+
     fn abort_handle(&self) -> StreamAbort {
         StreamAbort {
-            body: self.open.body.clone(),
+            body: Rc::clone(&self.abort_body),
             aborted: Rc::clone(&self.aborted),
         }
+    }
+
+    /// The continuation `fail` prepared, if any: the driver runs its attempt loop, then calls
+    /// `resume` (it answered) or `continuation_failed`.
+    pub(super) fn take_next_leg(&mut self) -> Option<(Call, super::dispatch::Dispatch)> {
+        self.next_leg.take()
+    }
+
+    /// Prepares a continuation of this stream after `e` cut it, when allowed: the failure is
+    /// charged to the deployment and the request is re-made with the delivered text as an
+    /// assistant prefill (`prefix: true`), its `max_tokens` / `max_completion_tokens` reduced
+    /// by the tokens already emitted, for the group's fallbacks.
+    fn prepare_continuation(&mut self, e: &LlmError) -> bool {
+        let cfg = &self.router.inner.config;
+        let max = self.call.opts.max_fallbacks.unwrap_or(cfg.max_fallbacks);
+        if !self.continuable
+            || self.text.is_empty()
+            || self.aborted.get()
+            || e.kind == ErrorKind::ContentPolicyViolationError
+            || self.continuations >= max
+            || self.call.opts.disable_fallbacks
+            || self.open.limits.spent(self.router.now())
+        {
+            return false;
+        }
+        let emitted = self
+            .usage
+            .as_ref()
+            .and_then(|u| u.get("completion_tokens"))
+            .and_then(Value::as_u64)
+            .unwrap_or_else(|| self.text.len().div_ceil(4) as u64);
+        let mut body = self.call.body.clone();
+        for key in ["max_tokens", "max_completion_tokens"] {
+            if let Some(limit) = body.get(key).and_then(Value::as_u64) {
+                if limit <= emitted {
+                    return false;
+                }
+                body.insert(key.into(), Value::from(limit - emitted));
+            }
+        }
+        let Some(Value::Array(messages)) = body.get_mut("messages") else {
+            return false;
+        };
+        if messages
+            .last()
+            .is_some_and(|m| m.get("role").and_then(Value::as_str) == Some("assistant"))
+        {
+            // A request that already ends in an assistant turn cannot take another prefill.
+            return false;
+        }
+        messages.push(serde_json::json!({
+            "role": "assistant", "content": self.text, "prefix": true,
+        }));
+        let d = Rc::clone(&self.deployment);
+        let charged = annotate(e.clone(), &d);
+        let single = self.router.table().group(&d.model_group).len() <= 1;
+        self.router.record_failure(&d, &charged, single);
+        self.open.cancel();
+        self.open.in_flight = None;
+        let mut call = Call::new(self.call.endpoint, body, self.call.opts.clone());
+        call.attempts = self.call.attempts;
+        call.retries = self.call.retries;
+        call.prefill_only = true;
+        let group = d.model_group.clone();
+        let dispatch = self.router.continuation_dispatch(
+            &call,
+            self.visited.clone(),
+            self.continuations,
+            &group,
+            charged.clone(),
+        );
+        self.cut = Some(charged);
+        self.continuations += 1;
+        self.router.log(crate::ports::LogLevel::Info, || {
+            format!(
+                "llmux: stream of {group} broke after {} characters ({}); continuing on a fallback",
+                self.text.len(),
+                e.kind
+            )
+        });
+        self.next_leg = Some((call, dispatch));
+        true
+    }
+
+    /// The continuation's attempt loop answered (`answer`, its stream `open`): the stream
+    /// goes on from it, spliced onto what the caller has.
+    pub(super) fn resume(&mut self, call: Call, answer: Answer, mut open: OpenStream) {
+        let now = self.router.now();
+        // The reply ceilings count the whole stream, every leg.
+        open.limits.read = open.limits.read.saturating_add(self.open.limits.read);
+        open.limits.sent_at = self.open.limits.sent_at;
+        *self.abort_body.borrow_mut() = open.body.clone();
+        self.open = open;
+        self.deployment = answer.deployment;
+        self.visited.push(self.deployment.model_group.clone());
+        self.visited.extend(call.fallback_model_group.clone());
+        self.call = call;
+        self.exchange_started_ms = now - answer.attempt_ms;
+        let (id, created) = self.identity.clone().unwrap_or((Value::Null, Value::Null));
+        self.splice = Some(Splice {
+            id,
+            created,
+            echo: self.text.clone(),
+            held: String::new(),
+        });
+        self.hidden =
+            self.router
+                .hidden_params(&self.call, &self.deployment, None, now - self.started_ms);
+    }
+
+    /// The continuation's attempt loop failed with `e` (`call`: its attempts): the stream
+    /// ends with the error that cut it (LiteLLM surfaces the original error), booked.
+    pub(super) fn continuation_failed(&mut self, call: Call, e: LlmError) -> LlmError {
+        self.router.log(crate::ports::LogLevel::Info, || {
+            format!("llmux: the stream's continuation failed: {}", e.kind)
+        });
+        let e = self.cut.take().unwrap_or(e);
+        self.finished = true;
+        self.cache_key = None;
+        self.call.attempts = call.attempts;
+        self.call.retries = call.retries;
+        let latency = self.router.now() - self.started_ms;
+        self.open.in_flight = None;
+        self.router
+            .book_failure(&self.group, &self.call, e, latency)
     }
 
     async fn next(&mut self) -> Result<Option<Vec<Value>>, LlmError> {
@@ -571,7 +817,27 @@ impl LiveStream {
                     self.finish_cancelled();
                     return Ok(None);
                 }
-                return Err(self.fail(e));
+                let e = self.fail(e);
+                let Some((mut call, dispatch)) = self.take_next_leg() else {
+                    return Err(e);
+                };
+                let router = self.router.clone();
+                let routed = router.route_from(&mut call, dispatch).await;
+                match (routed, call.opened.take()) {
+                    (Ok(answer), Some(open)) => {
+                        self.resume(call, answer, open);
+                        if self.aborted.get() {
+                            self.finish_cancelled();
+                            return Ok(None);
+                        }
+                    }
+                    (Ok(_), None) => {
+                        let e = classify::malformed_body("the exchange opened no stream");
+                        return Err(self.continuation_failed(call, e));
+                    }
+                    (Err(e), _) => return Err(self.continuation_failed(call, e)),
+                }
+                continue;
             }
             if self.open.pending.is_empty() {
                 self.finish_ok();
@@ -602,6 +868,17 @@ impl LiveStream {
         } else {
             chunk
         };
+        let mut chunk = chunk;
+        if self.continuable {
+            if let Some(splice) = self.splice.as_mut() {
+                splice.apply(&mut chunk);
+            } else if self.identity.is_none() {
+                if let (Some(id), Some(created)) = (chunk.get("id"), chunk.get("created")) {
+                    self.identity = Some((id.clone(), created.clone()));
+                }
+            }
+            self.track_text(&chunk);
+        }
         if self.cache_key.is_some() {
             self.delivered.push(chunk.clone());
         }
@@ -621,6 +898,30 @@ impl LiveStream {
             }
         }
         Some(chunk)
+    }
+
+    /// Keeps the delivered text for a continuation; tool calls, reasoning or a second choice
+    /// make the stream one that cannot continue from a prefill (as in LiteLLM).
+    fn track_text(&mut self, chunk: &Value) {
+        let Some(choices) = chunk.get("choices").and_then(Value::as_array) else {
+            return;
+        };
+        for c in choices {
+            let delta = c.get("delta");
+            let other = c.get("index").and_then(Value::as_u64).unwrap_or(0) != 0
+                || delta.is_some_and(|d| {
+                    ["tool_calls", "function_call", "reasoning_content", "audio"]
+                        .iter()
+                        .any(|k| d.get(*k).is_some_and(|v| !v.is_null()))
+                });
+            if other {
+                self.continuable = false;
+                return;
+            }
+            if let Some(t) = delta.and_then(|d| d.get("content")).and_then(Value::as_str) {
+                self.text.push_str(t);
+            }
+        }
     }
 
     /// Caches the assembled answer of a stream that ended well (never a partial one).
@@ -691,8 +992,13 @@ impl LiveStream {
         self.finish_ok();
     }
 
-    /// A failure after the first chunk: no retry; the deployment is charged with it.
+    /// A failure after the first chunk: no retry; the deployment is charged with it. With
+    /// mid-stream continuation on, a continuation may be prepared instead (`take_next_leg`):
+    /// the stream is then not over, and `e` is only what it would have ended with.
     fn fail(&mut self, e: LlmError) -> LlmError {
+        if self.prepare_continuation(&e) {
+            return e;
+        }
         self.finished = true;
         self.cache_key = None;
         self.open.cancel();

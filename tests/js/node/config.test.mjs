@@ -131,10 +131,16 @@ describe("ConfigError names the offending field", () => {
     }
   });
 
-  it("a not-yet-supported litellm_params key (order) -> its path", () => {
-    const e = configError(oneDeployment({ model: "openai/x", order: 1 }));
-    assert.equal(e.field, "model_list[0].litellm_params.order");
+  it("a not-yet-supported litellm_params key (input_cost_per_second) -> its path", () => {
+    const e = configError(oneDeployment({ model: "openai/x", input_cost_per_second: 0.1 }));
+    assert.equal(e.field, "model_list[0].litellm_params.input_cost_per_second");
     assert.match(e.message, /not yet supported/);
+  });
+
+  it("an order that is not an integer -> its path", () => {
+    const e = configError(oneDeployment({ model: "openai/x", order: 1.5 }));
+    assert.equal(e.field, "model_list[0].litellm_params.order");
+    assert.match(e.message, /integer/);
   });
 
   it("a duplicate model_info.id -> the second entry's model_info.id", () => {
