@@ -7,6 +7,7 @@ mod health;
 mod hostloop;
 mod hoststream;
 mod manage;
+mod operate;
 mod request;
 mod shared;
 mod stream;
@@ -367,6 +368,7 @@ impl Router {
                 "response_cost": response_cost, "attempts": call.attempts,
                 "retries": call.retries, "fallback_model_group": call.fallback_model_group,
                 "stream": call.opts.stream, "time_to_first_token_ms": ttft_ms,
+                "deployment_latency_ms": deployment_ms,
             })
         });
         self.inner.usage.borrow_mut().succeeded(
