@@ -29,7 +29,7 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
-td.num { text-align: right; }
+td.num, th.num { text-align: right; white-space: nowrap; }
 .status { font-weight: 600; white-space: nowrap; }
 .status[data-status="healthy"] { color: var(--ok); }
 .status[data-status="cooling_down"] { color: var(--warn); }
@@ -51,6 +51,7 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
 .sw { display: inline-block; width: .8em; height: .8em; margin-right: .3em; vertical-align: -.05em; }
 .sw.ok { background: var(--ok); } .sw.failed { background: var(--bad); } .sw.lat { border-top: 2px solid var(--fg); height: 0; }
 [hidden] { display: none !important; }
+@media (max-width: 1150px) { th.mid, td.mid { display: none; } }
 @media (max-width: 700px) {
   th.wide, td.wide { display: none; }
   main { padding: .5rem; } section.group { padding: .25rem .5rem .5rem; }
@@ -187,9 +188,9 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
   function statusText(d) {
     if (d.status === "cooling_down") {
       const left = d.cooldown_until_ms - (Date.now() + offset);
-      return "\\u23F8 cooling down, back in " + fmt.secs(left);
+      return left > 0 ? "\\u25D0 cooling down, " + fmt.secs(left) + " left" : "\\u25D0 cooldown ending";
     }
-    if (d.status === "disabled") return "\\u23F9 disabled";
+    if (d.status === "disabled") return "\\u25A0 disabled";
     if (d.status === "over_limit") return "\\u25B2 over rpm/tpm";
     return "\\u2714 healthy";
   }
@@ -272,7 +273,7 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
     const table = el("table", {},
       el("caption", { class: "small", text: "Deployments of " + name }),
       el("thead", {}, el("tr", {}, ...[["Deployment"], ["Status"], ["Requests", "num"], ["Failures"], ["p50 / p95", "num"],
-        ["Tokens in / out", "num wide"], ["Cost", "num wide"], ["Last 5 min"], ["Actions"]]
+        ["Tokens in / out", "num mid"], ["Cost", "num wide"], ["Last 5 min"], ["Actions"]]
         .map(([t, c]) => el("th", { scope: "col", class: c || "", text: t })))),
       tbody);
     const sec = el("section", { class: "group", "aria-labelledby": id + "-h" }, h, summary, hc, el("div", { class: "scroll" }, table));
@@ -287,7 +288,7 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
     if (r && r.tr.parentNode === tbody) return r;
     const cells = {};
     const tr = el("tr", { "data-deployment": d.id });
-    for (const [k, c] of [["name"], ["status"], ["requests", "num"], ["failures"], ["latency", "num"], ["tokens", "num wide"], ["cost", "num wide"], ["spark"], ["actions"]]) {
+    for (const [k, c] of [["name"], ["status"], ["requests", "num"], ["failures"], ["latency", "num"], ["tokens", "num mid"], ["cost", "num wide"], ["spark"], ["actions"]]) {
       cells[k] = el(k === "name" ? "th" : "td", k === "name" ? { scope: "row" } : { class: c || "" });
       tr.append(cells[k]);
     }
@@ -326,7 +327,7 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
         r.cells.status.replaceChildren(el("span", { class: "status", "data-status": d.status, text: statusText(d) }));
         r.tr.dataset.status = d.status;
         r.cells.requests.textContent = fmt.n(d.requests);
-        r.cells.failures.textContent = d.failures ? fmt.n(d.failures) + " (" + fmt.kinds(d.failures_by_kind) + ")" : "0";
+        r.cells.failures.replaceChildren(fmt.n(d.failures), ...(d.failures ? [el("br"), el("span", { class: "small", text: fmt.kinds(d.failures_by_kind) })] : []));
         r.cells.latency.textContent = fmt.ms(d.latency_ms.p50) + " / " + fmt.ms(d.latency_ms.p95);
         r.cells.tokens.textContent = fmt.n(d.prompt_tokens) + " / " + fmt.n(d.completion_tokens);
         r.cells.cost.textContent = fmt.usd(d.cost);
