@@ -39,6 +39,7 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 .small { font-size: .85rem; color: var(--muted); }
 button, select, input { font: inherit; color: inherit; }
 button { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .25rem .6rem; cursor: pointer; margin: 0 .25rem .25rem 0; }
+td.actions button { display: block; white-space: nowrap; }
 button:hover { border-color: var(--muted); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 input[type=password] { padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); min-width: 16rem; max-width: 100%; }
@@ -51,7 +52,7 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
 .sw { display: inline-block; width: .8em; height: .8em; margin-right: .3em; vertical-align: -.05em; }
 .sw.ok { background: var(--ok); } .sw.failed { background: var(--bad); } .sw.lat { border-top: 2px solid var(--fg); height: 0; }
 [hidden] { display: none !important; }
-@media (max-width: 1150px) { th.mid, td.mid { display: none; } }
+@media (max-width: 1300px) { th.mid, td.mid { display: none; } }
 @media (max-width: 700px) {
   th.wide, td.wide { display: none; }
   main { padding: .5rem; } section.group { padding: .25rem .5rem .5rem; }
@@ -197,7 +198,7 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
 
   function sparkline(h, label) {
     const ns = "http://www.w3.org/2000/svg";
-    const w = 150, ht = 32, n = h.requests.length, bw = w / n;
+    const w = 120, ht = 32, n = h.requests.length, bw = w / n;
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("class", "spark");
     svg.setAttribute("width", w);
@@ -288,7 +289,7 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
     if (r && r.tr.parentNode === tbody) return r;
     const cells = {};
     const tr = el("tr", { "data-deployment": d.id });
-    for (const [k, c] of [["name"], ["status"], ["requests", "num"], ["failures"], ["latency", "num"], ["tokens", "num mid"], ["cost", "num wide"], ["spark"], ["actions"]]) {
+    for (const [k, c] of [["name"], ["status"], ["requests", "num"], ["failures"], ["latency", "num"], ["tokens", "num mid"], ["cost", "num wide"], ["spark"], ["actions", "actions"]]) {
       cells[k] = el(k === "name" ? "th" : "td", k === "name" ? { scope: "row" } : { class: c || "" });
       tr.append(cells[k]);
     }
