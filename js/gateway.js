@@ -6,6 +6,8 @@
 import { ConfigError, LlmuxError } from "./errors.js";
 import { httpStatus, openAiErrorBody } from "./openai-error.js";
 import { DashboardRecorder } from "./dashboard/recorder.js";
+import { geminiErrorBody } from "./gemini.js";
+import { messagesErrorBody } from "./messages.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -27,6 +29,8 @@ const DEFAULT_UI_PATH = "/ui";
 /** Paths the dashboard may not take: they belong to the OpenAI routes. */
 const RESERVED_UI_PATHS = [
   "/v1",
+  "/v1beta",
+  "/messages",
   "/chat",
   "/completions",
   "/embeddings",
@@ -97,6 +101,11 @@ const GATEWAY_HEADERS = [
   "x-llmux-provider",
   "x-llmux-fallback-model-group",
   "x-llmux-cache-hit",
+  "x-ratelimit-remaining-requests",
+  "x-ratelimit-limit-requests",
+  "x-ratelimit-remaining-tokens",
+  "x-ratelimit-limit-tokens",
+  "x-llmux-token-count",
 ];
 
 const TEXT_TRANSCRIPTION_FORMATS = new Set(["text", "srt", "vtt"]);
@@ -284,14 +293,18 @@ function sameKey(key, presented) {
 }
 
 /** The key the caller presented: `Authorization: Bearer <key>` or `api-key: <key>` (Azure's). */
-function presentedKey(request) {
+function presentedKey(request, queryKey) {
   const auth = request.headers.get("authorization");
   if (auth !== null) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     return m ? m[1].trim() : null;
   }
-  const apiKey = request.headers.get("api-key") ?? request.headers.get("x-api-key");
-  return apiKey === null ? null : apiKey.trim();
+  const apiKey =
+    request.headers.get("api-key") ??
+    request.headers.get("x-api-key") ??
+    request.headers.get("x-goog-api-key") ??
+    queryKey;
+  return apiKey === null || apiKey === undefined ? null : apiKey.trim();
 }
 
 /** Key values for this request: references resolve from `env` (router.fetch's) first. */
@@ -325,7 +338,7 @@ function warnOnce(gw, message) {
 }
 
 /** The matching key's permissions; every configured key is compared (no early exit). */
-function authenticate(gw, request, env) {
+function authenticate(gw, request, env, queryKey) {
   const entries = resolvedEntries(gw, env);
   if (entries.length === 0)
     throw new HttpError(
@@ -336,7 +349,7 @@ function authenticate(gw, request, env) {
         code: "invalid_api_key",
       },
     );
-  const presented = presentedKey(request);
+  const presented = presentedKey(request, queryKey);
   if (!presented)
     throw new HttpError(401, "missing API key: send `Authorization: Bearer <key>`", {
       type: "authentication_error",
@@ -434,6 +447,8 @@ function checkCallerOptions(body, limits) {
 /** Internal Router methods the gateway reads wildcard groups through (js/router.js). */
 export const MODEL_GROUP_OF = Symbol("llmux.modelGroupOf");
 export const LISTED_MODELS = Symbol("llmux.listedModels");
+/** The Router's `getRemainingModelGroupUsage`, synchronously (for the `x-ratelimit-*` headers). */
+export const REMAINING_USAGE = Symbol("llmux.remainingUsage");
 
 /** Whether a key's `models` entry (a name, or a pattern with one `*`) covers `model`. */
 function scopeMatches(entry, model) {
@@ -450,13 +465,22 @@ function scopeMatches(entry, model) {
 
 /**
  * Whether the key may use `model`: it is listed, or a pattern in the key's list matches it, or
- * it is served by a wildcard group the key lists (`"gpt-4.1"` under `"openai/*"`).
+ * it is served by a wildcard group the key lists (`"gpt-4.1"` under `"openai/*"`), or the key
+ * lists an access group (`model_info.access_groups`) of its model group.
  */
 function allows(principal, model, router) {
   if (principal.models === null || principal.models.has(model)) return true;
   for (const entry of principal.models) if (scopeMatches(entry, model)) return true;
   const group = router?.[MODEL_GROUP_OF]?.(model);
-  return typeof group === "string" && group !== model && principal.models.has(group);
+  if (typeof group === "string" && group !== model && principal.models.has(group)) return true;
+  // A key may name a `model_info.access_groups` entry in place of the groups listing it.
+  const access = router?.getModelAccessGroups?.() ?? {};
+  for (const name of principal.models) {
+    const groups = Object.hasOwn(access, name) ? access[name] : null;
+    if (groups && (groups.includes(model) || (typeof group === "string" && groups.includes(group))))
+      return true;
+  }
+  return false;
 }
 
 // ---- requests -------------------------------------------------------------------------------
@@ -624,10 +648,17 @@ export function jsonResponse(value, status = 200, headers = {}) {
   });
 }
 
-/** `x-litellm-*` / `x-llmux-*` headers from a result's `_hidden_params`. */
-function routerHeaders(hidden) {
+/**
+ * `x-litellm-*` / `x-llmux-*` headers from a result's `_hidden_params`, and, as LiteLLM's
+ * proxy sends them, the model group's remaining rpm/tpm this minute (`x-ratelimit-*`).
+ */
+function routerHeaders(hidden, router) {
   if (!isObject(hidden)) return {};
-  const h = {};
+  const h =
+    hidden.model_group && typeof router?.[REMAINING_USAGE] === "function"
+      ? router[REMAINING_USAGE](String(hidden.model_group))
+      : {};
+  for (const [name, value] of Object.entries(h)) h[name] = String(value);
   if (hidden.model_id) h["x-litellm-model-id"] = String(hidden.model_id);
   if (hidden.model_group) h["x-litellm-model-group"] = String(hidden.model_group);
   if (typeof hidden.response_cost === "number")
@@ -643,8 +674,8 @@ function routerHeaders(hidden) {
   return h;
 }
 
-function resultResponse(result) {
-  return jsonResponse(result, 200, routerHeaders(result?._hidden_params));
+function resultResponse(result, router) {
+  return jsonResponse(result, 200, routerHeaders(result?._hidden_params, router));
 }
 
 /** The list of model groups in the core's "no model group named …" message. */
@@ -676,34 +707,34 @@ function errorResponse(e) {
 }
 
 /** A streaming result (`toReadableStream()`, `_hidden_params`) as an SSE response. */
-function streamResponse(stream) {
+function streamResponse(stream, router) {
   return new Response(stream.toReadableStream(), {
     status: 200,
     headers: {
       "content-type": "text/event-stream",
       "cache-control": "no-cache",
-      ...routerHeaders(stream._hidden_params),
+      ...routerHeaders(stream._hidden_params, router),
     },
   });
 }
 
-async function speechResponse(audio) {
-  const headers = { ...routerHeaders(audio._hidden_params) };
+async function speechResponse(audio, router) {
+  const headers = { ...routerHeaders(audio._hidden_params, router) };
   const type = audio.headers.get("content-type");
   if (type) headers["content-type"] = type;
   return new Response(audio.body, { status: 200, headers });
 }
 
-function transcriptionResponse(result, format) {
+function transcriptionResponse(result, format, router) {
   if (TEXT_TRANSCRIPTION_FORMATS.has(format))
     return new Response(String(result.text ?? ""), {
       status: 200,
       headers: {
         "content-type": "text/plain; charset=utf-8",
-        ...routerHeaders(result._hidden_params),
+        ...routerHeaders(result._hidden_params, router),
       },
     });
-  return resultResponse(result);
+  return resultResponse(result, router);
 }
 
 // ---- routing --------------------------------------------------------------------------------
@@ -718,9 +749,81 @@ const ROUTES = {
   "/audio/speech": ["POST", (c) => c.speech()],
   "/audio/transcriptions": ["POST", (c) => c.transcription()],
   "/models": ["GET", (c) => jsonResponse(listModels(c.router, c.gw, c.principal))],
+  "/messages": ["POST", (c) => c.messages()],
+  "/messages/count_tokens": ["POST", (c) => c.countTokens()],
 };
 
 const HEALTH = new Set(["/health", "/health/liveness", "/health/liveliness"]);
+
+/**
+ * Gemini's REST routes (`/v1beta/models/{model}:generateContent`, `:streamGenerateContent`,
+ * also under `/v1`), served by `generateContent` over any deployment.
+ */
+const GEMINI_ROUTE = /^(?:\/v1beta)?\/models\/(.+):(generateContent|streamGenerateContent)$/;
+
+function geminiRoute(path) {
+  const m = path === null ? null : GEMINI_ROUTE.exec(path);
+  if (!m) return null;
+  let model;
+  try {
+    model = decodeURIComponent(m[1]);
+  } catch {
+    throw new HttpError(400, "the model id in the path is not valid percent-encoding", {
+      code: "invalid_path",
+    });
+  }
+  return { model, stream: m[2] === "streamGenerateContent" };
+}
+
+/** A Gemini route's answer: `generateContent`, or its stream as SSE (`alt=sse`) or a JSON array. */
+async function serveGemini(c, route, url) {
+  if (c.request.method !== "POST") {
+    const e = new HttpError(405, `${c.request.method} is not allowed here; use POST`, {
+      code: "method_not_allowed",
+    });
+    e.allow = "POST";
+    throw e;
+  }
+  const body = await jsonBody(c.request, c.gw);
+  body.model = route.model;
+  checkRequest(body, c.principal, c.gw, c.router);
+  await scopeCache(body, c.principal, c.gw);
+  if (!route.stream)
+    return resultResponse(await c.router.generateContent(body, c.options), c.router);
+  const stream = await c.router.generateContentStream(body, c.options);
+  const sse = url.searchParams.get("alt") === "sse";
+  return new Response(stream.toReadableStream({ sse }), {
+    status: 200,
+    headers: {
+      "content-type": sse ? "text/event-stream" : "application/json",
+      "cache-control": "no-cache",
+      ...routerHeaders(stream._hidden_params, c.router),
+    },
+  });
+}
+
+/** The Anthropic Messages routes, whose errors are answered in Anthropic's shape. */
+const MESSAGES_ROUTES = new Set(["/messages", "/messages/count_tokens"]);
+
+/**
+ * An error answered on a Gemini or Messages route, in that API's own error shape
+ * (`shape(status, message)`), so its SDKs raise their usual errors.
+ */
+async function reshapeError(response, shape) {
+  if (response.ok) return response;
+  let message = response.statusText || "error";
+  try {
+    message = (await response.clone().json())?.error?.message ?? message;
+  } catch {
+    // not JSON: keep the status text
+  }
+  const headers = new Headers(response.headers);
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(shape(response.status, message)), {
+    status: response.status,
+    headers,
+  });
+}
 
 /** The path inside the mount prefix, without `/v1`; null when outside the prefix. */
 function routePath(gw, pathname) {
@@ -826,7 +929,9 @@ async function serve(router, gw, request, env) {
       authenticate(gw, request, env),
     );
   }
-  const principal = authenticate(gw, request, env);
+  const gemini = geminiRoute(path);
+  // Google's clients may send the key as `?key=`; only the Gemini routes read it.
+  const principal = authenticate(gw, request, env, gemini ? url.searchParams.get("key") : null);
   if (path === null) throw new HttpError(404, `no route ${url.pathname}`, { code: "not_found" });
   const modelPath = /^\/models\/(.+)$/.exec(path);
   if (modelPath && request.method === "GET") {
@@ -842,6 +947,8 @@ async function serve(router, gw, request, env) {
       throw new HttpError(404, `The model \`${id}\` does not exist`, { code: "model_not_found" });
     return jsonResponse(modelObject(gw, id));
   }
+  const options = request.signal ? { signal: request.signal } : undefined;
+  if (gemini) return serveGemini({ router, gw, principal, request, options }, gemini, url);
   const route = ROUTES[path];
   if (!route)
     throw new HttpError(404, `no route ${request.method} ${url.pathname}`, { code: "not_found" });
@@ -853,9 +960,8 @@ async function serve(router, gw, request, env) {
     e.allow = method;
     throw e;
   }
-  // The incoming request's signal (fired when the client goes away, where the host supports
-  // it) cancels the router call and its upstream request, on every route.
-  const options = request.signal ? { signal: request.signal } : undefined;
+  // The incoming request's signal (`options`: fired when the client goes away, where the host
+  // supports it) cancels the router call and its upstream request, on every route.
   const c = {
     router,
     gw,
@@ -867,22 +973,46 @@ async function serve(router, gw, request, env) {
       return body;
     },
     async call(name) {
-      return resultResponse(await router[name](await c.body(), options));
+      return resultResponse(await router[name](await c.body(), options), router);
     },
     async generate(name) {
       const body = await c.body();
       const result = await router[name](body, options);
       if (body.stream === true && typeof result?.toReadableStream === "function")
-        return streamResponse(result);
-      return resultResponse(result);
+        return streamResponse(result, router);
+      return resultResponse(result, router);
+    },
+    async messages() {
+      const body = await c.body();
+      const result = await router.messages(body, options);
+      if (body.stream === true && typeof result?.toReadableStream === "function")
+        return new Response(result.toReadableStream(), {
+          status: 200,
+          headers: {
+            "content-type": "text/event-stream",
+            "cache-control": "no-cache",
+            ...routerHeaders(result._hidden_params, router),
+          },
+        });
+      return resultResponse(result, router);
+    },
+    async countTokens() {
+      const { input_tokens, exact } = router.countMessageTokens(await c.body());
+      return jsonResponse({ input_tokens }, 200, {
+        "x-llmux-token-count": exact ? "tokenizer" : "estimate",
+      });
     },
     async speech() {
-      return speechResponse(await router.speech(await c.body(), options));
+      return speechResponse(await router.speech(await c.body(), options), router);
     },
     async transcription() {
       const body = await formBody(request, gw);
       checkRequest(body, principal, gw, router);
-      return transcriptionResponse(await router.transcription(body, options), body.response_format);
+      return transcriptionResponse(
+        await router.transcription(body, options),
+        body.response_format,
+        router,
+      );
     },
   };
   return handler(c);
@@ -908,6 +1038,15 @@ export async function handleFetch(router, gw, request, env, ctx) {
     } catch (e) {
       response = errorResponse(e);
     }
+    let gemini = false;
+    try {
+      gemini = geminiRoute(routePath(gw, new URL(request.url).pathname)) !== null;
+    } catch {
+      gemini = true; // a Gemini route with a malformed model id
+    }
+    if (gemini) response = await reshapeError(response, geminiErrorBody);
+    else if (MESSAGES_ROUTES.has(routePath(gw, new URL(request.url).pathname)))
+      response = await reshapeError(response, messagesErrorBody);
   }
   if (typeof router.flushState === "function" && typeof ctx?.waitUntil === "function") {
     try {

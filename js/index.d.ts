@@ -780,6 +780,152 @@ export interface ModelCost {
   [flag: `supports_${string}`]: boolean | undefined;
 }
 
+/** `countTokens` / `countMessageTokens`: `exact` when the `tokenizer` option counted. */
+export interface TokenCount {
+  input_tokens: number;
+  exact: boolean;
+}
+
+/** An Anthropic Messages request (`messages`). */
+export interface MessagesRequest {
+  model: string;
+  max_tokens: number;
+  messages: Array<{ role: "user" | "assistant"; content: string | Array<Record<string, unknown>> }>;
+  system?: string | Array<{ type: "text"; text: string; cache_control?: Record<string, unknown> }>;
+  stream?: boolean;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  stop_sequences?: string[];
+  metadata?: { user_id?: string };
+  tools?: Array<{ name: string; description?: string; input_schema?: Record<string, unknown> }>;
+  tool_choice?: {
+    type: "auto" | "any" | "tool" | "none";
+    name?: string;
+    disable_parallel_tool_use?: boolean;
+  };
+  thinking?: Record<string, unknown>;
+  /** Router call fields (`num_retries`, `cache`, …) pass through. */
+  [field: string]: unknown;
+}
+
+/** An Anthropic `message`, from whichever deployment answered. */
+export interface AnthropicMessage extends WithHiddenParams {
+  id: string;
+  type: "message";
+  role: "assistant";
+  model: string;
+  content: Array<Record<string, unknown> & { type: string }>;
+  stop_reason: "end_turn" | "max_tokens" | "tool_use" | "refusal";
+  stop_sequence: null;
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    cache_creation_input_tokens: number;
+    cache_read_input_tokens: number;
+  };
+}
+
+/** `messages({ stream: true })`: Anthropic's stream events; one consumer. */
+export interface MessagesStream extends AsyncIterable<Record<string, unknown> & { type: string }> {
+  readonly _hidden_params: HiddenParams;
+  abort(): void;
+  /** Anthropic's SSE bytes (`event:` + `data:`). */
+  toReadableStream(): ReadableStream<Uint8Array>;
+}
+
+/** A Gemini `Part` (`generateContent`): text, media, or a function call / response. */
+export interface GeminiPart {
+  text?: string;
+  thought?: boolean;
+  inlineData?: { mimeType?: string; data: string };
+  fileData?: { mimeType?: string; fileUri: string };
+  functionCall?: { id?: string; name: string; args?: Record<string, unknown> };
+  functionResponse?: { id?: string; name: string; response?: Record<string, unknown> };
+}
+
+/** A Gemini `Content`: one turn. */
+export interface GeminiContent {
+  role?: "user" | "model";
+  parts: GeminiPart[];
+}
+
+/** `generateContent`'s request: Gemini's REST body (or the SDKs' `config`) plus `model`. */
+export interface GenerateContentRequest {
+  model: string;
+  contents: GeminiContent[] | GeminiContent | string;
+  /** The SDKs' flattened config: generation settings, `systemInstruction`, `tools`, `toolConfig`. */
+  config?: Record<string, unknown>;
+  generationConfig?: Record<string, unknown>;
+  systemInstruction?: GeminiContent | string;
+  tools?: Array<{ functionDeclarations: Array<Record<string, unknown>> }>;
+  toolConfig?: {
+    functionCallingConfig?: { mode?: "AUTO" | "ANY" | "NONE"; allowedFunctionNames?: string[] };
+  };
+  /** Router call fields (`metadata`, `num_retries`, …) pass through. */
+  [field: string]: unknown;
+}
+
+/** Gemini's `GenerateContentResponse`, from whichever deployment answered. */
+export interface GenerateContentResponse extends WithHiddenParams {
+  candidates: Array<{
+    content: { role: "model"; parts: GeminiPart[] };
+    finishReason?: "STOP" | "MAX_TOKENS" | "SAFETY";
+    index: number;
+  }>;
+  usageMetadata?: {
+    promptTokenCount: number;
+    candidatesTokenCount: number;
+    totalTokenCount: number;
+    cachedContentTokenCount?: number;
+    thoughtsTokenCount?: number;
+  };
+  modelVersion?: string;
+  responseId?: string;
+}
+
+/** `generateContentStream`'s result: Gemini chunks; one consumer. */
+export interface GenerateContentStream extends AsyncIterable<GenerateContentResponse> {
+  readonly _hidden_params: HiddenParams;
+  abort(): void;
+  /** `sse: true` (default): `data:` events, as `alt=sse`; `false`: one streamed JSON array. */
+  toReadableStream(options?: { sse?: boolean }): ReadableStream<Uint8Array>;
+}
+
+/** LiteLLM's `ModelGroupInfo` (`getModelGroupInfo`). */
+export interface ModelGroupInfo {
+  model_group: string;
+  /** Providers in order of first appearance. */
+  providers: string[];
+  /** The largest of the deployments' context windows (model_info, else the price data). */
+  max_input_tokens: number | null;
+  max_output_tokens: number | null;
+  /** The highest of the deployments' prices (USD per token). */
+  input_cost_per_token: number | null;
+  output_cost_per_token: number | null;
+  mode: string | null;
+  /** Summed over the deployments that set one; null when none does. */
+  tpm: number | null;
+  rpm: number | null;
+  /** Set when any deployment has the capability. */
+  supports_function_calling: boolean;
+  supports_parallel_function_calling: boolean;
+  supports_vision: boolean;
+  supports_response_schema: boolean;
+  supports_prompt_caching: boolean;
+  supports_reasoning: boolean;
+  supports_web_search: boolean;
+  description: string | null;
+}
+
+/** `getRemainingModelGroupUsage`: LiteLLM's header names; a pair only when the group sets that limit. */
+export interface RemainingGroupUsage {
+  "x-ratelimit-remaining-requests"?: number;
+  "x-ratelimit-limit-requests"?: number;
+  "x-ratelimit-remaining-tokens"?: number;
+  "x-ratelimit-limit-tokens"?: number;
+}
+
 export declare class Router {
   /** Synchronous; throws `errors.ConfigError` naming the offending field path. */
   constructor(options: RouterOptions);
@@ -875,6 +1021,71 @@ export declare class Router {
   ): RedactedDeployment;
   setModelList(modelList: DeploymentConfig[]): void;
   set_model_list(modelList: DeploymentConfig[]): void;
+  /** LiteLLM's `anthropic_messages`: an Anthropic Messages request routed to any deployment. */
+  messages(
+    request: MessagesRequest & { stream?: false },
+    options?: CallOptions,
+  ): Promise<AnthropicMessage>;
+  messages(
+    request: MessagesRequest & { stream: true },
+    options?: CallOptions,
+  ): Promise<MessagesStream>;
+  anthropic_messages(
+    request: MessagesRequest,
+    options?: CallOptions,
+  ): Promise<AnthropicMessage | MessagesStream>;
+  aanthropic_messages(
+    request: MessagesRequest,
+    options?: CallOptions,
+  ): Promise<AnthropicMessage | MessagesStream>;
+  /** `count_tokens` of a Messages request: the `tokenizer` option's count or the estimate. */
+  countMessageTokens(
+    request: Omit<MessagesRequest, "max_tokens"> & { max_tokens?: number },
+  ): TokenCount;
+  /** Input tokens of a chat request for its model group. */
+  countTokens(request: Record<string, unknown> & { model: string }): TokenCount;
+  /** LiteLLM's `agenerate_content`: a Gemini-format request routed to any deployment. */
+  generateContent(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentResponse>;
+  agenerate_content(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentResponse>;
+  generate_content(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentResponse>;
+  aadapter_generate_content(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentResponse>;
+  /** LiteLLM's `agenerate_content_stream`: resolves once the upstream stream is open. */
+  generateContentStream(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentStream>;
+  agenerate_content_stream(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentStream>;
+  generate_content_stream(
+    request: GenerateContentRequest,
+    options?: CallOptions,
+  ): Promise<GenerateContentStream>;
+  /** Adds (new id), replaces (changed entry) or keeps (same entry: returns null) a deployment. */
+  upsertDeployment(deployment: DeploymentConfig): RedactedDeployment | null;
+  upsert_deployment(deployment: DeploymentConfig): RedactedDeployment | null;
+  /** LiteLLM's `ModelGroupInfo`, merged over the group's deployments; null when nothing serves it. */
+  getModelGroupInfo(modelGroup: string): ModelGroupInfo | null;
+  get_model_group_info(modelGroup: string): ModelGroupInfo | null;
+  /** The group's rpm/tpm limits and what is left this minute; `{}` when it sets none. */
+  getRemainingModelGroupUsage(modelGroup: string): Promise<RemainingGroupUsage>;
+  get_remaining_model_group_usage(modelGroup: string): Promise<RemainingGroupUsage>;
+  /** Each `model_info.access_groups` name and the model groups (and their aliases) listing it. */
+  getModelAccessGroups(): Record<string, string[]>;
+  get_model_access_groups(): Record<string, string[]>;
   healthCheck(model?: string): Promise<HealthCheckResult>;
   health_check(model?: string): Promise<HealthCheckResult>;
   ahealth_check(model?: string): Promise<HealthCheckResult>;

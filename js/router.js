@@ -3,8 +3,16 @@
 
 import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
-import { MODEL_GROUP_OF, LISTED_MODELS, handleFetch, parseGateway } from "./gateway.js";
+import {
+  MODEL_GROUP_OF,
+  LISTED_MODELS,
+  REMAINING_USAGE,
+  handleFetch,
+  parseGateway,
+} from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
+import { geminiAliases, installGemini } from "./gemini.js";
+import { installMessages, messagesAliases } from "./messages.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -776,6 +784,11 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return JSON.parse(this.#core.listedModelsJson());
     }
 
+    /** For the gateway's `x-ratelimit-*` headers: `getRemainingModelGroupUsage`, synchronously. */
+    [REMAINING_USAGE](group) {
+      return JSON.parse(this.#core.remainingGroupUsageJson(group));
+    }
+
     /** One deployment by id (redacted), or null. */
     getModelInfo(id) {
       const json = this.#core.modelInfoJson(String(id));
@@ -807,6 +820,47 @@ export function defineRouter(RouterCore, hostStores = {}) {
         this.#tableChanged();
         return updated;
       });
+    }
+
+    /**
+     * LiteLLM's `upsert_deployment`: adds the deployment when its id is new, replaces the one
+     * with that id when the entry differs, and returns null when nothing changed.
+     */
+    upsertDeployment(deployment) {
+      return this.#sync(() => {
+        const json = this.#core.upsertDeployment(JSON.stringify(deployment));
+        if (json === undefined) return null;
+        this.#tableChanged();
+        return JSON.parse(json);
+      });
+    }
+
+    /** LiteLLM's `ModelGroupInfo` for a group, alias or wildcard-matched model, or null. */
+    getModelGroupInfo(modelGroup) {
+      const json = this.#core.modelGroupInfoJson(String(modelGroup));
+      return json === undefined ? null : JSON.parse(json);
+    }
+
+    /** The group's rpm/tpm limits and what is left of them this minute (`x-ratelimit-*`). */
+    async getRemainingModelGroupUsage(modelGroup) {
+      return JSON.parse(this.#core.remainingGroupUsageJson(String(modelGroup)));
+    }
+
+    /**
+     * Input tokens of a chat request for its model group: `{ input_tokens, exact }`, counted by
+     * the `tokenizer` option when it gives a number (`exact: true`), else the built-in estimate.
+     */
+    countTokens(request) {
+      return this.#sync(() =>
+        JSON.parse(
+          this.#core.countTokensJson(String(request?.model ?? ""), JSON.stringify(request ?? null)),
+        ),
+      );
+    }
+
+    /** `model_info.access_groups`: each access group with the model groups listing it. */
+    getModelAccessGroups() {
+      return JSON.parse(this.#core.modelAccessGroupsJson());
     }
 
     /** Replaces every deployment; state survives for ids that stay. */
@@ -905,6 +959,10 @@ export function defineRouter(RouterCore, hostStores = {}) {
     delete_deployment: "deleteDeployment",
     update_deployment: "updateDeployment",
     set_model_list: "setModelList",
+    upsert_deployment: "upsertDeployment",
+    get_model_group_info: "getModelGroupInfo",
+    get_remaining_model_group_usage: "getRemainingModelGroupUsage",
+    get_model_access_groups: "getModelAccessGroups",
     health_check: "healthCheck",
     ahealth_check: "healthCheck",
     get_usage_stats: "getUsageStats",
@@ -912,8 +970,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
     reset_cost: "resetCost",
     print_deployment_metrics: "printDeploymentMetrics",
     ...batchAliases,
+    ...geminiAliases,
+    ...messagesAliases,
   };
   installBatch(Router, defineChunkBuilder(hostStores.assembleChunks));
+  installGemini(Router);
+  installMessages(Router);
   for (const [alias, target] of Object.entries(aliases)) {
     Object.defineProperty(Router.prototype, alias, {
       value: Router.prototype[target],

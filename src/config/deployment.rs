@@ -185,6 +185,18 @@ pub struct ModelInfo {
     pub raw: Map<String, Value>,
 }
 
+impl ModelInfo {
+    /// `model_info.access_groups` (validated to be strings when parsed).
+    pub fn access_groups(&self) -> impl Iterator<Item = &str> {
+        self.raw
+            .get("access_groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+    }
+}
+
 /// A validated deployment: one provider endpoint serving a model group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deployment {
@@ -733,6 +745,19 @@ fn parse_model_info(
             )
         })?),
     };
+    match raw.get("access_groups") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items))
+            if items
+                .iter()
+                .all(|v| v.as_str().is_some_and(|s| !s.is_empty())) => {}
+        Some(_) => {
+            return Err(LlmError::config(
+                field("access_groups"),
+                "must be an array of non-empty strings",
+            ))
+        }
+    }
     for (key, value) in &raw {
         if key.starts_with("supports_") {
             opt_bool(&raw, key, &field(key))?;

@@ -136,6 +136,35 @@ impl Router {
         Ok(shown)
     }
 
+    /// LiteLLM's `upsert_deployment`: adds the deployment when its id is new, replaces the
+    /// deployment with that id when the entry differs (its cooldown and usage state stay, as
+    /// with `update_deployment`), and does nothing when it is the same. Returns the new
+    /// deployment, redacted, or `None` when nothing changed.
+    pub fn upsert_deployment(&self, entry: &Value) -> Result<Option<Value>, LlmError> {
+        let table = self.table();
+        let Some(index) = ({
+            let id = self
+                .parse_new(entry, &format!("model_list[{}]", table.deployments().len()))?
+                .id;
+            table.deployments().iter().position(|d| d.id == id)
+        }) else {
+            return self.add_deployment(entry).map(Some);
+        };
+        let path = format!("model_list[{index}]");
+        let d = self.parse_new(entry, &path)?;
+        let mut all = table.deployments().to_vec();
+        let Some(slot) = all.get_mut(index) else {
+            return Ok(None);
+        };
+        if with_id(&slot.source.0, &d.id) == with_id(&d.source.0, &d.id) {
+            return Ok(None);
+        }
+        let shown = d.redacted();
+        *slot = Rc::new(d);
+        self.replace_table(all);
+        Ok(Some(shown))
+    }
+
     /// Replaces every deployment (LiteLLM's `set_model_list`). State survives for ids kept.
     pub fn set_model_list(&self, list: &Value) -> Result<(), LlmError> {
         let items = list
@@ -185,6 +214,21 @@ impl Router {
             .find(|d| d.id == id)
             .map(|d| d.redacted())
     }
+}
+
+/// `entry` with `model_info.id` set to `id`, so a generated id and the same id written out
+/// compare equal.
+fn with_id(entry: &Value, id: &str) -> Value {
+    let mut entry = entry.clone();
+    if let Value::Object(obj) = &mut entry {
+        let info = obj
+            .entry("model_info")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(info) = info {
+            info.insert("id".into(), Value::String(id.to_string()));
+        }
+    }
+    entry
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod cache;
 mod dispatch;
+mod groupinfo;
 mod health;
 mod hostloop;
 mod hoststream;

@@ -274,6 +274,50 @@ impl RouterCore {
             .map_err(|e| js_error(&e))
     }
 
+    /// Adds, replaces or keeps a deployment by id (`upsertDeployment`); returns it redacted,
+    /// or undefined when nothing changed.
+    #[wasm_bindgen(js_name = upsertDeployment)]
+    pub fn upsert_deployment(&self, entry: &str) -> Result<Option<String>, JsValue> {
+        self.hosts.clear_wires();
+        let entry = parse_json(entry, "deployment")?;
+        self.router
+            .upsert_deployment(&entry)
+            .map(|v| v.map(|v| v.to_string()))
+            .map_err(|e| js_error(&e))
+    }
+
+    /// LiteLLM's `ModelGroupInfo` of a group, alias or wildcard-matched model, as JSON text.
+    #[wasm_bindgen(js_name = modelGroupInfoJson)]
+    pub fn model_group_info_json(&self, name: &str) -> Option<String> {
+        self.router.model_group_info(name).map(|v| v.to_string())
+    }
+
+    /// The group's remaining rpm/tpm this minute, as `x-ratelimit-*` fields (JSON text).
+    #[wasm_bindgen(js_name = remainingGroupUsageJson)]
+    pub fn remaining_group_usage_json(&self, name: &str) -> String {
+        serde_json::Value::Object(self.router.remaining_group_usage(name)).to_string()
+    }
+
+    /// `{ input_tokens, exact }` of a chat request (JSON text) for a model group: the
+    /// `tokenizer` option's count (`exact: true`) or the built-in estimate.
+    #[wasm_bindgen(js_name = countTokensJson)]
+    pub fn count_tokens_json(&self, model: &str, body: &str) -> Result<String, JsValue> {
+        let body = parse_json(body, "request")?;
+        let Some(body) = body.as_object() else {
+            return Err(js_error(&crate::error::LlmError::bad_request(
+                "the request must be an object",
+            )));
+        };
+        let (n, exact) = self.router.count_input_tokens(model, body);
+        Ok(serde_json::json!({ "input_tokens": n, "exact": exact }).to_string())
+    }
+
+    /// `model_info.access_groups` -> the model groups listing each (JSON text).
+    #[wasm_bindgen(js_name = modelAccessGroupsJson)]
+    pub fn model_access_groups_json(&self) -> String {
+        serde_json::Value::Object(self.router.model_access_groups()).to_string()
+    }
+
     /// Replaces every deployment (JSON text of a model_list).
     #[wasm_bindgen(js_name = setModelList)]
     pub fn set_model_list(&self, list: &str) -> Result<(), JsValue> {
