@@ -6,13 +6,39 @@
 import { ConfigError, LlmuxError } from "./errors.js";
 import { httpStatus, openAiErrorBody } from "./openai-error.js";
 import { geminiErrorBody, messagesErrorBody } from "./adapters.js";
+import { DashboardRecorder } from "./dashboard/recorder.js";
 
 const ENV_PREFIX = "os.environ/";
 
 /** 25 MiB: OpenAI's own upload limit, so every request OpenAI would take fits. */
 const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024;
 
-const GATEWAY_FIELDS = ["master_key", "keys", "max_body_bytes", "prefix", "cors", "cache_scope"];
+const GATEWAY_FIELDS = [
+  "master_key",
+  "keys",
+  "max_body_bytes",
+  "prefix",
+  "cors",
+  "cache_scope",
+  "ui",
+];
+
+/** `gateway.ui: true` serves the dashboard here (under `prefix`). */
+const DEFAULT_UI_PATH = "/ui";
+/** Paths the dashboard may not take: they belong to the OpenAI routes. */
+const RESERVED_UI_PATHS = [
+  "/v1",
+  "/v1beta",
+  "/messages",
+  "/chat",
+  "/completions",
+  "/embeddings",
+  "/images",
+  "/moderations",
+  "/audio",
+  "/models",
+  "/health",
+];
 
 /** `gateway.cache_scope`: whose requests share cached answers. */
 const CACHE_SCOPES = ["key", "shared"];
@@ -84,7 +110,7 @@ const GATEWAY_HEADERS = [
 const TEXT_TRANSCRIPTION_FORMATS = new Set(["text", "srt", "vtt"]);
 
 /** An error answered to the caller as-is (status, OpenAI error body). */
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(status, message, { type = "invalid_request_error", code = null, param = null } = {}) {
     super(message);
     this.status = status;
@@ -141,7 +167,11 @@ export function parseGateway(value, { lookup, logger, aliases, limits = {} }) {
   }
   const entries = [];
   if (value.master_key !== undefined && value.master_key !== null)
-    entries.push({ key: checkKey(value.master_key, "gateway.master_key"), models: null });
+    entries.push({
+      key: checkKey(value.master_key, "gateway.master_key"),
+      models: null,
+      master: true,
+    });
   if (value.keys !== undefined && value.keys !== null) {
     if (!isObject(value.keys))
       throw configError("gateway.keys", 'must be an object { "<key>": { models: ["group", …] } }');
@@ -182,7 +212,22 @@ export function parseGateway(value, { lookup, logger, aliases, limits = {} }) {
     prefix,
     cors: parseCors(value.cors),
     cache_scope: cacheScope,
+    ui: parseUi(value.ui),
   };
+}
+
+/** `gateway.ui`: off (default), `true` (at `/ui`) or a path; null when off. */
+function parseUi(ui) {
+  if (ui === undefined || ui === null || ui === false) return null;
+  const path = ui === true ? DEFAULT_UI_PATH : ui;
+  const fail = () =>
+    configError(
+      "gateway.ui",
+      `must be false (default), true (the dashboard at ${DEFAULT_UI_PATH}) or a path like "/dashboard" outside the API routes`,
+    );
+  if (typeof path !== "string" || !/^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/.test(path)) throw fail();
+  if (RESERVED_UI_PATHS.some((r) => path === r || path.startsWith(`${r}/`))) throw fail();
+  return { path, recorder: new DashboardRecorder() };
 }
 
 const defaults = () => ({
@@ -190,6 +235,7 @@ const defaults = () => ({
   prefix: "",
   cors: null,
   cache_scope: "key",
+  ui: null,
 });
 
 function parseCors(cors) {
@@ -274,7 +320,7 @@ function resolvedEntries(gw, env) {
       }
       key = found;
     }
-    out.push({ key, models: entry.models });
+    out.push({ key, models: entry.models, master: entry.master === true });
   }
   return out;
 }
@@ -319,7 +365,7 @@ function authenticate(gw, request, env, queryKey) {
       type: "authentication_error",
       code: "invalid_api_key",
     });
-  return { models: match.models, key: match.key };
+  return { models: match.models, key: match.key, master: match.master };
 }
 
 /** Cache scopes by key value: `k<first 16 hex digits of SHA-256(key)>` (never the key). */
@@ -467,7 +513,7 @@ function allows(principal, model, router) {
 // ---- requests -------------------------------------------------------------------------------
 
 /** The body, at most `limit` bytes (a declared larger length is refused before reading). */
-async function readBody(request, limit) {
+export async function readBody(request, limit) {
   const tooLarge = () =>
     new HttpError(413, `request body larger than ${limit} bytes (gateway.max_body_bytes)`, {
       code: "request_too_large",
@@ -622,7 +668,7 @@ function listModels(router, gw, principal) {
 
 // ---- responses ------------------------------------------------------------------------------
 
-function jsonResponse(value, status = 200, headers = {}) {
+export function jsonResponse(value, status = 200, headers = {}) {
   return new Response(JSON.stringify(value), {
     status,
     headers: { "content-type": "application/json", ...headers },
@@ -818,12 +864,27 @@ function routePath(gw, pathname) {
   return path.length > 1 ? path.replace(/\/+$/, "") : path;
 }
 
-/** Ready when at least one deployment exists and is not cooling down. */
+/** The path below `gateway.ui` ("" for the page itself), or null outside it. */
+function uiPath(gw, pathname) {
+  const base = `${gw.prefix}${gw.ui.path}`;
+  if (pathname === base) return "";
+  return pathname.startsWith(`${base}/`) ? pathname.slice(base.length) : null;
+}
+
+/** Ready when at least one deployment exists and is neither cooling down nor disabled. */
 async function readiness(router, detailed) {
-  const usage = (await router.getUsageStats()).deployments ?? {};
-  const now = Date.now();
-  const ids = router.getDeployments().map((d) => d.model_info?.id);
-  const available = ids.filter((id) => !(usage[id]?.cooldown_until_ms > now)).length;
+  let ids;
+  let available;
+  if (typeof router.getDeploymentStatus === "function") {
+    const status = router.getDeploymentStatus();
+    ids = status;
+    available = status.filter((s) => s.status !== "cooling_down" && s.status !== "disabled").length;
+  } else {
+    const usage = (await router.getUsageStats()).deployments ?? {};
+    const now = Date.now();
+    ids = router.getDeployments().map((d) => d.model_info?.id);
+    available = ids.filter((id) => !(usage[id]?.cooldown_until_ms > now)).length;
+  }
   const ready = available > 0;
   const status = ready ? "ready" : "not ready";
   return jsonResponse(
@@ -888,6 +949,13 @@ async function serve(router, gw, request, env) {
       }
       return readiness(router, detailed);
     }
+  }
+  const ui = gw.ui && path !== null && !noKeys ? uiPath(gw, url.pathname) : null;
+  if (ui !== null) {
+    const { serveDashboard } = await import("./dashboard/routes.js");
+    return serveDashboard(router, gw.ui.recorder, request, ui, () =>
+      authenticate(gw, request, env),
+    );
   }
   const gemini = geminiRoute(path);
   // Google's clients may send the key as `?key=`; only the Gemini routes read it.

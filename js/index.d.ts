@@ -238,6 +238,27 @@ export interface GatewayOptions {
    * its own; `"shared"` lets all keys share (a hit then tells one key what another asked).
    */
   cache_scope?: "key" | "shared";
+  /**
+   * The dashboard (README, "Dashboard"): `true` serves it at `/ui` (under `prefix`), a path
+   * like `"/dashboard"` there instead. Off by default; its data needs the master key.
+   */
+  ui?: boolean | string;
+}
+
+/** One deployment's routing status (`getDeploymentStatus()`). */
+export interface DeploymentStatus {
+  id: string;
+  model_group: string;
+  provider: string;
+  status: "healthy" | "cooling_down" | "over_limit" | "disabled";
+  disabled: boolean;
+  /** Epoch ms when its cooldown ends, or null. */
+  cooldown_until_ms: number | null;
+  rpm: number | null;
+  tpm: number | null;
+  /** This clock minute's requests and tokens (across instances with a `state` store). */
+  minute_requests: number;
+  minute_tokens: number;
 }
 
 /** The second argument of every request method. */
@@ -267,6 +288,8 @@ export interface RouterEvents {
     fallback_model_group: string | null;
     /** Present (true) when the answer came from the cache. */
     cache_hit?: boolean;
+    /** The answering exchange alone, ms (absent for a cache hit). */
+    deployment_latency_ms?: number;
   }): void;
   failure?(event: {
     model_group: string;
@@ -1195,6 +1218,14 @@ export declare class Router {
   get_model_cost_map(): Record<string, ModelCost>;
   resetCost(): void;
   reset_cost(): void;
+  /** Every deployment's routing status now, in table order. */
+  getDeploymentStatus(): DeploymentStatus[];
+  /** Ends a deployment's cooldown now (here and in the `state` store); false for an unknown id. */
+  clearCooldown(id: string): boolean;
+  /** Takes a deployment out of rotation on this instance; false for an unknown id. */
+  disableDeployment(id: string): boolean;
+  /** Puts a disabled deployment back in rotation; false for an unknown id. */
+  enableDeployment(id: string): boolean;
   /**
    * An OpenAI-compatible HTTP handler: `export default { fetch: (r, e, c) => router.fetch(r, e,
    * c) }` is a whole Worker. `env` resolves `"os.environ/NAME"` gateway keys first.

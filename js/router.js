@@ -455,7 +455,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
       this.#syncCache = this.#core.syncCache();
       this.#tableChanged();
       this.#logger = options.logger ?? globalThis.console;
-      if (options.on) this.#core.setEvents(options.on);
+      // The dashboard (gateway.ui) records the events before the caller's callbacks see them.
+      const on = gateway.ui ? gateway.ui.recorder.tap(options.on) : options.on;
+      if (on) this.#core.setEvents(on);
       this.#gateway = gateway;
       this.#startHealthProbe();
     }
@@ -948,6 +950,31 @@ export function defineRouter(RouterCore, hostStores = {}) {
     /** The bundled price map: model -> prices, limits and capability flags. */
     getModelCostMap() {
       return JSON.parse(this.#core.costMapJson());
+    }
+
+    /**
+     * Every deployment's routing status now, in table order: `{ id, model_group, provider,
+     * status, disabled, cooldown_until_ms, rpm, tpm, minute_requests, minute_tokens }`, where
+     * `status` is "disabled", "cooling_down", "over_limit" (rpm/tpm reached this minute) or
+     * "healthy".
+     */
+    getDeploymentStatus() {
+      return JSON.parse(this.#core.deploymentStatusJson());
+    }
+
+    /** Ends a deployment's cooldown now; false when no deployment has that id. */
+    clearCooldown(id) {
+      return this.#core.clearCooldown(String(id));
+    }
+
+    /** Takes a deployment out of rotation until `enableDeployment`; false for an unknown id. */
+    disableDeployment(id) {
+      return this.#core.setDeploymentDisabled(String(id), true);
+    }
+
+    /** Puts a disabled deployment back in rotation; false for an unknown id. */
+    enableDeployment(id) {
+      return this.#core.setDeploymentDisabled(String(id), false);
     }
 
     /** Zeroes the cost counters of every deployment and model group. */

@@ -10,4 +10,9 @@ if [ ! -f dist/wasm/llmux_bg.wasm ]; then
   npm run build --silent
 fi
 
+# `npm run demo --ui` (npm keeps --ui as a config flag: npm_config_ui) or `npm run demo -- --ui`:
+# the dashboard over live traffic instead of the scripted tour.
+if [ "${npm_config_ui:-}" = "true" ] || [ "${1:-}" = "--ui" ]; then
+  exec node examples/demo/dashboard.mjs
+fi
 exec node examples/demo/demo.mjs "$@"

@@ -37,7 +37,7 @@ node tests/js/deno/run.mjs
 tier "3c. end-to-end in workerd (Miniflare): the package, then every provider"
 node --test tests/js/workerd/ tests/js/providers-workerd/
 
-tier "3d. end-to-end in headless Chromium"
+tier "3d. end-to-end in headless Chromium: the package, the dashboard page (gateway.ui)"
 node --test tests/js/browser/
 
 tier "3e. fault injection (Node + workerd) and soak"
@@ -46,7 +46,7 @@ node --test --test-concurrency=1 tests/js/faults/
 tier "3f. shared state: redis-server + Node processes, Miniflare KV + Durable Object, Deno KV"
 node --test --test-concurrency=1 tests/js/state/
 
-tier "3g. gateway (router.fetch): handler; Node, Deno and workerd examples under the openai client; browser example in headless Chromium"
+tier "3g. gateway (router.fetch): handler; Node, Deno and workerd examples under the openai client; browser example in headless Chromium; dashboard JSON routes in Node and workerd"
 node --test --test-concurrency=1 tests/js/gateway/
 
 tier "4. packaging: npm pack from a clean checkout (prepack builds dist/), install, import in Node and Deno, subpaths"

@@ -25,6 +25,9 @@ const MINUTE_KEY_TTL_MS: u64 = 120_000;
 /// In-flight counters are refreshed by traffic; an abandoned one (a process died mid-request)
 /// lapses after this long.
 const IN_FLIGHT_TTL_MS: u64 = 600_000;
+/// A cleared cooldown's mark (`0`: not cooling down) lapses after a minute; a missing key
+/// means the same.
+const CLEARED_MARK_TTL_MS: u64 = 60_000;
 
 /// Add `by` to counter `key` (created at 0, expiring `ttl_ms` after creation).
 #[derive(Debug, Clone, PartialEq)]
@@ -309,6 +312,17 @@ impl SharedState {
             .borrow_mut()
             .marks
             .insert(self.cooldown_key(id), (number_text(until_ms.ceil()), ttl));
+        self.spawn_sync();
+    }
+
+    /// Forgets the cooldown of `id` seen in the store and overwrites the store's mark with 0
+    /// (not cooling down), so neither this instance nor one starting later re-applies it.
+    pub fn clear_cooldown(self: &Rc<Self>, id: &str) {
+        self.remote_cooldowns.borrow_mut().remove(id);
+        self.pending.borrow_mut().marks.insert(
+            self.cooldown_key(id),
+            ("0".to_string(), CLEARED_MARK_TTL_MS),
+        );
         self.spawn_sync();
     }
 

@@ -1,5 +1,6 @@
 //! Which deployments are out of rotation, and until when: failures are counted per
-//! minute; too many, or one immediate-cooldown status, benches a deployment.
+//! minute; too many, or one immediate-cooldown status, benches a deployment; the operator
+//! may clear a cooldown or disable a deployment.
 
 use crate::error::LlmError;
 use crate::hash::FxHashMap;
@@ -22,6 +23,8 @@ struct Health {
     minute: i64,
     fails: u32,
     until_ms: Option<f64>,
+    /// Taken out of rotation by the operator (`disableDeployment`) until enabled again.
+    disabled: bool,
 }
 
 /// Cooldown state of every deployment, keyed by deployment id.
@@ -49,8 +52,36 @@ impl CooldownBook {
             .filter(|until| *until > now_ms)
     }
 
+    /// Whether the deployment is out of rotation at `now_ms`: cooling down, or disabled.
     pub fn is_cooling(&self, id: &str, now_ms: f64) -> bool {
-        self.cooling_until(id, now_ms).is_some()
+        self.is_disabled(id) || self.cooling_until(id, now_ms).is_some()
+    }
+
+    /// Whether the operator disabled the deployment (`set_disabled`).
+    pub fn is_disabled(&self, id: &str) -> bool {
+        self.entries.get(id).is_some_and(|h| h.disabled)
+    }
+
+    /// Takes the deployment out of rotation (`true`) or puts it back (`false`); its failure
+    /// count and any running cooldown are kept.
+    pub fn set_disabled(&mut self, id: &str, disabled: bool) {
+        if disabled {
+            self.entries.entry(id.to_string()).or_default().disabled = true;
+        } else if let Some(h) = self.entries.get_mut(id) {
+            h.disabled = false;
+        }
+    }
+
+    /// Ends the deployment's cooldown now and forgets its failures this minute (a disabled
+    /// deployment stays disabled). Returns whether it was cooling down at `now_ms`.
+    pub fn clear(&mut self, id: &str, now_ms: f64) -> bool {
+        let Some(h) = self.entries.get_mut(id) else {
+            return false;
+        };
+        let was = h.until_ms.is_some_and(|u| u > now_ms);
+        h.until_ms = None;
+        h.fails = 0;
+        was
     }
 
     /// Failures counted for the deployment in the minute containing `now_ms`.
@@ -209,6 +240,42 @@ mod tests {
             ..rule()
         };
         assert_eq!(book.record_failure("a", &err(429), r, 0.0), None);
+    }
+
+    #[test]
+    fn clearing_ends_the_cooldown_and_the_minute_count() {
+        let mut book = CooldownBook::default();
+        let until = book.record_failure("a", &err(429), rule(), 1_000.0);
+        assert_eq!(until, Some(6_000.0));
+        assert!(book.clear("a", 2_000.0));
+        assert!(!book.is_cooling("a", 2_000.0));
+        assert_eq!(book.fails_this_minute("a", 2_000.0), 0);
+        // Counting starts over: two more failures are within allowed_fails again.
+        assert_eq!(book.record_failure("a", &err(500), rule(), 2_100.0), None);
+        assert_eq!(book.record_failure("a", &err(500), rule(), 2_200.0), None);
+        assert!(!book.clear("a", 2_300.0), "nothing was cooling down");
+        assert!(!book.clear("unknown", 0.0));
+    }
+
+    #[test]
+    fn a_disabled_deployment_is_out_of_rotation_until_enabled() {
+        let mut book = CooldownBook::default();
+        book.set_disabled("a", true);
+        assert!(book.is_disabled("a"));
+        assert!(book.is_cooling("a", 0.0));
+        assert_eq!(book.cooling_until("a", 0.0), None, "no end: not a cooldown");
+        book.clear("a", 0.0);
+        assert!(
+            book.is_cooling("a", 0.0),
+            "clearing a cooldown does not enable"
+        );
+        book.set_disabled("a", false);
+        assert!(!book.is_cooling("a", 0.0));
+        book.set_disabled("b", false);
+        assert!(!book.is_disabled("b"));
+        book.set_disabled("a", true);
+        book.forget("a");
+        assert!(!book.is_disabled("a"), "a deleted deployment forgets it");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod health;
 mod hostloop;
 mod hoststream;
 mod manage;
+mod operate;
 mod prompt_pin;
 mod request;
 mod scheduler;
@@ -384,6 +385,7 @@ impl Router {
                 "response_cost": response_cost, "attempts": call.attempts,
                 "retries": call.retries, "fallback_model_group": call.fallback_model_group,
                 "stream": call.opts.stream, "time_to_first_token_ms": ttft_ms,
+                "deployment_latency_ms": deployment_ms,
             })
         });
         self.repin_after_success(call, d);

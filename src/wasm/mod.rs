@@ -401,6 +401,24 @@ impl RouterCore {
         self.router.state_report().map(|v| v.to_string())
     }
 
+    /// Ends a deployment's cooldown now; false when no deployment has that id.
+    #[wasm_bindgen(js_name = clearCooldown)]
+    pub fn clear_cooldown(&self, id: &str) -> bool {
+        self.router.clear_cooldown(id)
+    }
+
+    /// Takes a deployment out of rotation (`true`) or puts it back; false for an unknown id.
+    #[wasm_bindgen(js_name = setDeploymentDisabled)]
+    pub fn set_deployment_disabled(&self, id: &str, disabled: bool) -> bool {
+        self.router.set_deployment_disabled(id, disabled)
+    }
+
+    /// Every deployment's routing status (`getDeploymentStatus()`) as JSON text.
+    #[wasm_bindgen(js_name = deploymentStatusJson)]
+    pub fn deployment_status_json(&self) -> String {
+        self.router.deployment_status().to_string()
+    }
+
     /// Zeroes the cost counters.
     #[wasm_bindgen(js_name = resetCost)]
     pub fn reset_cost(&self) {
