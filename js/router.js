@@ -437,6 +437,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
           cacheStore ?? undefined,
         );
         if (store) this.#core.setState(store);
+        this.#warming = Boolean(store);
       } catch (e) {
         throw toError(e);
       }
@@ -456,6 +457,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
     #gateway;
     /** The fetch the host loop sends with (the `fetch` option, else the global one). */
     #fetch;
+    /** A store is attached and its first snapshot has not settled yet (`#warm`). */
+    #warming = false;
     /** Whether calls go through the host loop (`#drive`); see RouterCore.hostLoop. */
     #hostLoop = false;
     /** Whether streams go through the host loop (js/host-stream.js); RouterCore.hostStream. */
@@ -614,9 +617,19 @@ export function defineRouter(RouterCore, hostStores = {}) {
       }
     }
 
+    /**
+     * Before the first routing decision: the first shared-state snapshot, awaited at most
+     * `state_first_sync_timeout_ms` (README, "Shared state"). Free once it has settled.
+     */
+    async #warm() {
+      if (this.#core.firstSyncPending()) await this.#core.firstSync();
+      this.#warming = false;
+    }
+
     async #call(endpoint, request, options) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
+      if (this.#warming) await this.#warm();
       if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request, routerKeys)) {
         return this.#drive(endpoint, request, signal);
       }
@@ -647,6 +660,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
     async #stream(endpoint, request, options) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
+      if (this.#warming) await this.#warm();
       const json = requestJson(request);
       if (this.#hostStream) {
         const source = await openHostStream(this.#core, this.#fetch, endpoint, json, signal);

@@ -115,6 +115,8 @@ const LITELLM_FIELDS: &[&str] = &[
     "cooldown_time",
     "tags",
     "max_parallel_requests",
+    "max_budget",
+    "budget_duration",
 ];
 
 /// Provider-specific `litellm_params` (LiteLLM's names), kept as secrets for the provider
@@ -135,8 +137,6 @@ pub const PROVIDER_FIELDS: &[&str] = &[
 /// with a clear error instead of being ignored.
 const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
     ("order", "deployment tiers"),
-    ("max_budget", "budgets"),
-    ("budget_duration", "budgets"),
     ("input_cost_per_second", "per-second pricing"),
     ("output_cost_per_second", "per-second pricing"),
 ];
@@ -211,6 +211,8 @@ pub struct Deployment {
     pub cooldown_time_ms: Option<u64>,
     /// Requests in flight at once on this deployment (`max_parallel_requests`).
     pub max_parallel_requests: Option<u64>,
+    /// `max_budget` USD per `budget_duration` window (`src/router/budget.rs`).
+    pub budget: Option<super::budget::Budget>,
     /// Extra headers; values are kept as secrets since they often carry credentials.
     pub headers: Vec<(String, Secret)>,
     /// Provider-specific settings (`PROVIDER_FIELDS`), strings as given, other JSON as text.
@@ -420,6 +422,7 @@ impl Deployment {
                 &field("max_parallel_requests"),
             )?
             .filter(|n| *n > 0),
+            budget: super::budget::deployment_budget(params, &lp_path)?,
             headers,
             provider_params: params
                 .iter()
