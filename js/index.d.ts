@@ -36,6 +36,10 @@ export interface LiteLLMParams {
   extra_body?: Record<string, unknown>;
   input_cost_per_token?: number;
   output_cost_per_token?: number;
+  /** USD this deployment may spend per `budget_duration` window (both or neither). */
+  max_budget?: number;
+  /** The budget window: "30s", "5m", "1h", "1d", "2w", "1mo", or hourly/daily/weekly/monthly. */
+  budget_duration?: string;
   tags?: string[];
   /** OpenAI request parameters used as per-deployment defaults (the request wins). */
   temperature?: number;
@@ -209,6 +213,13 @@ export interface RouterOptions {
   state_prefix?: string;
   /** Least time between two background syncs with the store, in ms. Default 1000. */
   state_sync_interval_ms?: number;
+  /**
+   * How long a fresh Router's first routing decision waits for the first snapshot of the
+   * shared state, in ms (fail-open after it). Default 250, at most 5000; 0 does not wait.
+   */
+  state_first_sync_timeout_ms?: number;
+  /** A spending limit per provider (`custom_llm_provider`), in USD per `time_period` window. */
+  provider_budget_config?: Record<string, { budget_limit: number; time_period: string }>;
   /** LiteLLM's Redis options: make a Redis `state` store (https:// = Upstash REST). */
   redis_url?: string;
   redis_host?: string;
@@ -714,9 +725,24 @@ export interface ModelGroupUsage {
   latency_ms: LatencyPercentiles;
 }
 
+/** One budget's current window (`max_budget` / `provider_budget_config`). */
+export interface BudgetUsage {
+  /** USD booked in the current window (across instances with a shared store). */
+  spend: number;
+  max_budget: number;
+  budget_duration: string;
+  /** When the current window ends (ms since the epoch); null when no window is open. */
+  resets_at_ms: number | null;
+}
+
 export interface UsageStats {
   deployments: Record<string, DeploymentUsage>;
   model_groups: Record<string, ModelGroupUsage>;
+  /** Budgets by deployment id and by provider. */
+  budgets: {
+    deployments: Record<string, BudgetUsage>;
+    providers: Record<string, BudgetUsage>;
+  };
   /** Present when a shared-state store is attached. */
   state?: {
     /** Syncs attempted (flush + snapshot). */

@@ -444,6 +444,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
           cacheStore ?? undefined,
         );
         if (store) this.#core.setState(store);
+        this.#warming = Boolean(store);
       } catch (e) {
         throw toError(e);
       }
@@ -517,6 +518,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
     #gateway;
     /** The fetch the host loop sends with (the `fetch` option, else the global one). */
     #fetch;
+    /** A store is attached and its first snapshot has not settled yet (`#warm`). */
+    #warming = false;
     /** Whether calls go through the host loop (`#drive`); see RouterCore.hostLoop. */
     #hostLoop = false;
     /** Whether streams go through the host loop (js/host-stream.js); RouterCore.hostStream. */
@@ -675,9 +678,19 @@ export function defineRouter(RouterCore, hostStores = {}) {
       }
     }
 
+    /**
+     * Before the first routing decision: the first shared-state snapshot, awaited at most
+     * `state_first_sync_timeout_ms` (README, "Shared state"). Free once it has settled.
+     */
+    async #warm() {
+      if (this.#core.firstSyncPending()) await this.#core.firstSync();
+      this.#warming = false;
+    }
+
     async #call(endpoint, request, options) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
+      if (this.#warming) await this.#warm();
       if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request, routerKeys)) {
         return this.#drive(endpoint, request, signal);
       }
@@ -708,6 +721,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
     async #stream(endpoint, request, options) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
+      if (this.#warming) await this.#warm();
       const json = requestJson(request);
       if (this.#hostStream) {
         const source = await openHostStream(this.#core, this.#fetch, endpoint, json, signal);

@@ -19,6 +19,10 @@ use std::rc::Rc;
 
 /// How long the sync engine waits between two store round trips by default.
 pub const DEFAULT_SYNC_INTERVAL_MS: u64 = 1_000;
+/// How long a fresh router waits for its first snapshot before its first decision, by
+/// default (`state_first_sync_timeout_ms`), and the most it may be set to.
+pub const DEFAULT_FIRST_SYNC_TIMEOUT_MS: u64 = 250;
+pub const MAX_FIRST_SYNC_TIMEOUT_MS: u64 = 5_000;
 const MINUTE_MS: f64 = 60_000.0;
 /// Per-minute counters live two minutes (the current one, and the previous one for latency).
 const MINUTE_KEY_TTL_MS: u64 = 120_000;
@@ -135,6 +139,8 @@ pub struct StateOptions {
     pub enabled: bool,
     pub prefix: String,
     pub sync_interval_ms: u64,
+    /// The longest the first routing decision waits for the first snapshot (0: no wait).
+    pub first_sync_timeout_ms: u64,
 }
 
 impl StateOptions {
@@ -159,10 +165,23 @@ impl StateOptions {
         }
         let sync_interval_ms = opt_u64(obj, "state_sync_interval_ms", "state_sync_interval_ms")?
             .unwrap_or(DEFAULT_SYNC_INTERVAL_MS);
+        let first_sync_timeout_ms = opt_u64(
+            obj,
+            "state_first_sync_timeout_ms",
+            "state_first_sync_timeout_ms",
+        )?
+        .unwrap_or(DEFAULT_FIRST_SYNC_TIMEOUT_MS);
+        if first_sync_timeout_ms > MAX_FIRST_SYNC_TIMEOUT_MS {
+            return Err(LlmError::config(
+                "state_first_sync_timeout_ms",
+                format!("must be at most {MAX_FIRST_SYNC_TIMEOUT_MS} (ms)"),
+            ));
+        }
         Ok(StateOptions {
             enabled,
             prefix,
             sync_interval_ms,
+            first_sync_timeout_ms,
         })
     }
 }
@@ -173,6 +192,7 @@ impl Default for StateOptions {
             enabled: false,
             prefix: "default".into(),
             sync_interval_ms: DEFAULT_SYNC_INTERVAL_MS,
+            first_sync_timeout_ms: DEFAULT_FIRST_SYNC_TIMEOUT_MS,
         }
     }
 }
@@ -212,8 +232,20 @@ fn minute_of(now_ms: f64) -> i64 {
 struct Pending {
     /// key -> (delta, ttl_ms)
     counters: HashMap<String, (f64, u64)>,
+    /// Budget spend key -> (USD, window length if this add opens the window).
+    spend: HashMap<String, (f64, u64)>,
     /// key -> (until_ms as text, ttl_ms)
     marks: HashMap<String, (String, u64)>,
+}
+
+/// Where a router is with its first snapshot (`state_first_sync_timeout_ms`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FirstSync {
+    NotAsked,
+    /// Asked for; decisions wait for it until this time (ms).
+    Awaited(f64),
+    /// Arrived, failed, or its deadline passed.
+    Settled,
 }
 
 /// The sync engine: queued deltas, the last remote snapshot, and the store's health.
@@ -231,6 +263,14 @@ pub struct SharedState {
     remote_cooldowns: RefCell<HashMap<String, f64>>,
     /// The deployments whose keys the snapshot reads.
     ids: RefCell<Vec<String>>,
+    /// The budgets (`scope:name:period`) whose spend the snapshot reads.
+    budgets: RefCell<Vec<String>>,
+    /// Window ends read at the last sync: budget name -> reset time (ms).
+    remote_resets: RefCell<HashMap<String, f64>>,
+    /// The first snapshot: not asked for yet, awaited until a deadline, or settled.
+    first: Cell<FirstSync>,
+    first_waiters: RefCell<Vec<std::task::Waker>>,
+    first_sync_timeout_ms: f64,
     last_sync_ms: Cell<f64>,
     in_progress: Cell<bool>,
     /// A sync was asked for (a new cooldown) while one was running: run another after it.
@@ -265,6 +305,11 @@ impl SharedState {
             remote: RefCell::default(),
             remote_cooldowns: RefCell::default(),
             ids: RefCell::default(),
+            budgets: RefCell::default(),
+            remote_resets: RefCell::default(),
+            first: Cell::new(FirstSync::NotAsked),
+            first_waiters: RefCell::default(),
+            first_sync_timeout_ms: options.first_sync_timeout_ms as f64,
             last_sync_ms: Cell::new(f64::NEG_INFINITY),
             in_progress: Cell::new(false),
             rerun: Cell::new(false),
@@ -286,6 +331,125 @@ impl SharedState {
 
     fn cooldown_key(&self, id: &str) -> String {
         format!("{}cooldown:{id}", self.prefix)
+    }
+
+    fn spend_key(&self, budget: &str) -> String {
+        format!("{}spend:{budget}", self.prefix)
+    }
+
+    fn reset_key(&self, budget: &str) -> String {
+        format!("{}spend_reset:{budget}", self.prefix)
+    }
+
+    /// Queues `usd` of spend on budget `name` (`deployment:<id>:<period>`); `window_ms` is
+    /// the window's length should this add open it in the store.
+    pub fn add_spend(&self, name: &str, usd: f64, window_ms: f64) {
+        let key = self.spend_key(name);
+        let ttl = window_ms.ceil().max(1.0) as u64;
+        let mut pending = self.pending.borrow_mut();
+        let entry = pending.spend.entry(key).or_insert((0.0, ttl));
+        entry.0 += usd;
+    }
+
+    /// The spend of budget `name` in its current window across instances, given this
+    /// instance's own.
+    pub fn spend(&self, name: &str, local: f64) -> f64 {
+        let key = self.spend_key(name);
+        if self.down.get() {
+            return local;
+        }
+        let remote = self.remote.borrow().get(&key).copied();
+        let pending = self
+            .pending
+            .borrow()
+            .spend
+            .get(&key)
+            .map_or(0.0, |(d, _)| *d);
+        match remote {
+            Some(remote) => local.max(remote + pending),
+            None => local,
+        }
+    }
+
+    /// When the window of budget `name` ends, as the instance that opened it wrote.
+    pub fn spend_reset(&self, name: &str, now_ms: f64) -> Option<f64> {
+        if self.down.get() {
+            return None;
+        }
+        self.remote_resets
+            .borrow()
+            .get(name)
+            .copied()
+            .filter(|t| *t > now_ms)
+    }
+
+    /// Sets the budgets the snapshot reads.
+    pub fn set_budgets(&self, names: Vec<String>) {
+        let mut known = self.budgets.borrow_mut();
+        if *known != names {
+            *known = names;
+        }
+    }
+
+    /// How long the caller may still wait for the first snapshot: `None` once it arrived or
+    /// its deadline passed. The first call asks for it (reading `ids`' keys).
+    pub fn first_sync_wait(self: &Rc<Self>, ids: &[String]) -> Option<u64> {
+        let now = self.clock.now_ms();
+        match self.first.get() {
+            FirstSync::Settled => None,
+            FirstSync::NotAsked => {
+                if self.first_sync_timeout_ms <= 0.0 {
+                    self.first.set(FirstSync::Settled);
+                    return None;
+                }
+                self.first
+                    .set(FirstSync::Awaited(now + self.first_sync_timeout_ms));
+                self.set_ids(ids);
+                self.spawn_sync();
+                (self.first.get() != FirstSync::Settled)
+                    .then(|| self.first_sync_timeout_ms.ceil() as u64)
+            }
+            FirstSync::Awaited(deadline) if now < deadline => Some((deadline - now).ceil() as u64),
+            FirstSync::Awaited(_) => {
+                self.give_up_first_sync();
+                None
+            }
+        }
+    }
+
+    /// Resolves when the first sync has finished (answered or failed).
+    pub fn first_synced(self: &Rc<Self>) -> impl std::future::Future<Output = ()> {
+        let me = Rc::clone(self);
+        std::future::poll_fn(move |cx| {
+            if me.first.get() == FirstSync::Settled {
+                std::task::Poll::Ready(())
+            } else {
+                me.first_waiters.borrow_mut().push(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+    }
+
+    /// The first snapshot's deadline passed: decisions go on without it (fail-open).
+    pub fn give_up_first_sync(&self) {
+        if let FirstSync::Awaited(_) = self.first.get() {
+            self.first_sync_done();
+            self.logger.log(
+                LogLevel::Warn,
+                &format!(
+                    "llmux: the state store did not answer within state_first_sync_timeout_ms ({} ms); routing without the shared snapshot until it does",
+                    self.first_sync_timeout_ms
+                ),
+            );
+        }
+    }
+
+    fn first_sync_done(&self) {
+        self.first.set(FirstSync::Settled);
+        let waiters = std::mem::take(&mut *self.first_waiters.borrow_mut());
+        for w in waiters {
+            w.wake();
+        }
     }
 
     fn queue(&self, key: String, by: f64, ttl_ms: u64) {
@@ -399,8 +563,14 @@ impl SharedState {
             "syncs": self.syncs.get(),
             "store_failures": self.failures.get(),
             "store_down": self.down.get(),
-            "pending_keys": self.pending.borrow().counters.len() + self.pending.borrow().marks.len(),
+            "pending_keys": self.pending.borrow().counters.len() + self.pending.borrow().marks.len() + self.pending.borrow().spend.len(),
         })
+    }
+
+    /// Whether `maybe_sync` would start a sync now.
+    pub fn sync_due(&self) -> bool {
+        !self.in_progress.get()
+            && self.clock.now_ms() - self.last_sync_ms.get() >= self.sync_interval_ms
     }
 
     /// Starts a background sync when the last one is older than `sync_interval_ms`.
@@ -455,6 +625,9 @@ impl SharedState {
         self.started.set(seq);
         let result = self.exchange(pending, now, seq).await;
         self.syncs.set(self.syncs.get() + 1);
+        if self.first.get() != FirstSync::Settled {
+            self.first_sync_done();
+        }
         if seq < self.applied.get() {
             return;
         }
@@ -495,14 +668,38 @@ impl SharedState {
             .into_iter()
             .map(|(key, (value, ttl_ms))| SetOp { key, value, ttl_ms })
             .collect();
+        let spend: Vec<IncrOp> = pending
+            .spend
+            .into_iter()
+            .filter(|(_, (by, _))| *by != 0.0)
+            .map(|(key, (by, ttl_ms))| IncrOp { key, by, ttl_ms })
+            .collect();
+        let counted = incr.len();
+        let mut incr = incr;
+        incr.extend(spend.iter().cloned());
+        let mut set = set;
         if !incr.is_empty() {
-            self.store.incr(incr).await?;
+            let totals = self.store.incr(incr).await?;
+            // A total equal to this add opened the window: write when it ends, for the others.
+            let spend_prefix = format!("{}spend:", self.prefix);
+            for (op, total) in spend.iter().zip(totals.iter().skip(counted)) {
+                if (total - op.by).abs() <= op.by.abs() * 1e-9 {
+                    if let Some(name) = op.key.strip_prefix(&spend_prefix) {
+                        set.push(SetOp {
+                            key: self.reset_key(name),
+                            value: number_text((now + op.ttl_ms as f64).ceil()),
+                            ttl_ms: op.ttl_ms,
+                        });
+                    }
+                }
+            }
         }
         if !set.is_empty() {
             self.store.set(set).await?;
         }
         let ids = self.ids.borrow().clone();
-        if ids.is_empty() {
+        let budgets = self.budgets.borrow().clone();
+        if ids.is_empty() && budgets.is_empty() {
             return Ok(());
         }
         let minute = minute_of(now);
@@ -518,6 +715,10 @@ impl SharedState {
                 keys.push(self.counter_key(Counter::LatencyCount, id, m));
             }
         }
+        for name in &budgets {
+            keys.push(self.spend_key(name));
+            keys.push(self.reset_key(name));
+        }
         let values = self.store.get(keys.clone()).await?;
         if values.len() != keys.len() {
             return Err(format!(
@@ -527,24 +728,26 @@ impl SharedState {
             ));
         }
         let cooldown_prefix = format!("{}cooldown:", self.prefix);
+        let reset_prefix = format!("{}spend_reset:", self.prefix);
         let mut remote = HashMap::with_capacity(keys.len());
         let mut cooldowns = HashMap::new();
+        let mut resets = HashMap::new();
         for (key, value) in keys.into_iter().zip(values) {
             let Some(number) = value.and_then(|v| v.trim().parse::<f64>().ok()) else {
                 continue;
             };
-            match key.strip_prefix(&cooldown_prefix) {
-                Some(id) => {
-                    cooldowns.insert(id.to_string(), number);
-                }
-                None => {
-                    remote.insert(key, number);
-                }
+            if let Some(id) = key.strip_prefix(&cooldown_prefix) {
+                cooldowns.insert(id.to_string(), number);
+            } else if let Some(name) = key.strip_prefix(&reset_prefix) {
+                resets.insert(name.to_string(), number);
+            } else {
+                remote.insert(key, number);
             }
         }
         if seq > self.applied.get() {
             *self.remote.borrow_mut() = remote;
             *self.remote_cooldowns.borrow_mut() = cooldowns;
+            *self.remote_resets.borrow_mut() = resets;
         }
         Ok(())
     }

@@ -211,7 +211,7 @@ impl StateStore for DownStore {
 fn a_failing_store_never_fails_a_request_and_warns_once() {
     let store = Rc::new(DownStore::default());
     let p = pair(
-        json!({"state_sync_interval_ms": 100, "model_list": [
+        json!({"state_sync_interval_ms": 100, "state_first_sync_timeout_ms": 0, "model_list": [
             deployment("d1", json!({"weight": 1_000_000})),
             deployment("d2", json!({"weight": 1})),
         ]}),
@@ -301,7 +301,7 @@ fn least_busy_counts_the_requests_in_flight_on_every_router() {
     let spawner = Rc::new(QueueSpawner::default());
     let make = |names: &[&str]| {
         let list: Vec<Value> = names.iter().map(|n| deployment(n, json!({}))).collect();
-        let options = json!({"routing_strategy": "least-busy", "model_list": list});
+        let options = json!({"routing_strategy": "least-busy", "state_first_sync_timeout_ms": 0, "model_list": list});
         let r = Router::new(
             RouterConfig::parse(&options, &HashMap::new()).unwrap(),
             fakes.ports.clone(),

@@ -116,6 +116,8 @@ const LITELLM_FIELDS: &[&str] = &[
     "tags",
     "max_parallel_requests",
     "order",
+    "max_budget",
+    "budget_duration",
 ];
 
 /// Provider-specific `litellm_params` (LiteLLM's names), kept as secrets for the provider
@@ -135,8 +137,6 @@ pub const PROVIDER_FIELDS: &[&str] = &[
 /// `litellm_params` that LiteLLM accepts and llmux does not implement yet: rejected
 /// with a clear error instead of being ignored.
 const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
-    ("max_budget", "budgets"),
-    ("budget_duration", "budgets"),
     ("input_cost_per_second", "per-second pricing"),
     ("output_cost_per_second", "per-second pricing"),
 ];
@@ -227,6 +227,8 @@ pub struct Deployment {
     pub tags: Vec<String>,
     /// The deployment's tier (`order`): lower tiers are tried first (README, "Order tiers").
     pub order: Option<i64>,
+    /// `max_budget` USD per `budget_duration` window (`src/router/budget.rs`).
+    pub budget: Option<super::budget::Budget>,
     /// Extra headers; values are kept as secrets since they often carry credentials.
     pub headers: Vec<(String, Secret)>,
     /// Provider-specific settings (`PROVIDER_FIELDS`), strings as given, other JSON as text.
@@ -438,6 +440,7 @@ impl Deployment {
             .filter(|n| *n > 0),
             tags: parse_tags(params.get("tags"), &field("tags"))?,
             order: opt_order(params, &field("order"))?,
+            budget: super::budget::deployment_budget(params, &lp_path)?,
             headers,
             provider_params: params
                 .iter()

@@ -1,6 +1,7 @@
 //! LiteLLM `Router(...)` constructor options -> a validated `RouterConfig`.
 //! Every option LiteLLM accepts is known here: implemented, or refused clearly when set.
 
+pub mod budget;
 mod deployment;
 mod env;
 pub(crate) mod fields;
@@ -124,10 +125,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("optional_pre_call_checks", Support::Supported),
     ("routing_strategy_args", Support::Supported),
     ("routing_groups", Support::NotYet("routing groups")),
-    (
-        "provider_budget_config",
-        Support::NotYet("provider budgets"),
-    ),
+    ("provider_budget_config", Support::Supported),
     ("alerting_config", Support::NotYet("alerting")),
     (
         "router_general_settings",
@@ -165,6 +163,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("state", Support::Supported),
     ("state_prefix", Support::Supported),
     ("state_sync_interval_ms", Support::Supported),
+    ("state_first_sync_timeout_ms", Support::Supported),
     // llmux's own ceilings on what an upstream may send (README, "Security bounds").
     ("max_response_bytes", Support::Supported),
     ("max_stream_duration", Support::Supported),
@@ -224,6 +223,8 @@ pub struct RouterConfig {
     pub cache: Option<crate::cache::CacheConfig>,
     /// Shared state across isolates (`state`, `state_prefix`, `state_sync_interval_ms`).
     pub state: crate::state::StateOptions,
+    /// `provider_budget_config`: a spending limit per provider (`src/router/budget.rs`).
+    pub provider_budgets: Vec<(String, budget::Budget)>,
     /// The most bytes one upstream reply may send, whole or streamed (`max_response_bytes`).
     pub max_response_bytes: u64,
     /// The longest one streamed reply may last (`max_stream_duration`, seconds).
@@ -399,6 +400,7 @@ impl RouterConfig {
             env: EnvMap(env.clone()),
             cache: crate::cache::parse_config(obj)?,
             state: crate::state::StateOptions::parse(obj)?,
+            provider_budgets: budget::provider_budgets(obj)?,
             max_response_bytes: match opt_u64(obj, "max_response_bytes", "max_response_bytes")? {
                 Some(0) => {
                     return Err(LlmError::config(

@@ -1,6 +1,7 @@
 //! The orchestration: pick a deployment -> call it -> classify -> retry, cool down, fall back.
 //! State lives in `RefCell`s borrowed only between awaits, never across one.
 
+mod budget;
 mod cache;
 mod dispatch;
 mod eligible;
@@ -100,6 +101,8 @@ struct Inner {
     health_book: RefCell<eligible::HealthBook>,
     /// Affinity pins (`deployment_affinity`, `session_affinity`).
     pins: RefCell<eligible::PinTable>,
+    /// Spend per budget window (`budget.rs`).
+    budgets: RefCell<budget::BudgetBook>,
 }
 
 /// A LiteLLM-compatible router over the host's ports. Cheap to clone (shared state).
@@ -198,6 +201,7 @@ impl Router {
             .cache
             .clone()
             .map(|c| Rc::new(cache::ResponseCache::new(c, &ports)));
+        let created_ms = ports.clock.now_ms();
         Router {
             inner: Rc::new(Inner {
                 cache,
@@ -213,6 +217,7 @@ impl Router {
                 shared: RefCell::new(None),
                 health_book: RefCell::new(eligible::HealthBook::default()),
                 pins: RefCell::new(eligible::PinTable::default()),
+                budgets: RefCell::new(budget::BudgetBook::new(created_ms)),
             }),
         }
     }
@@ -265,11 +270,17 @@ impl Router {
     /// Usage per deployment and per model group, with latency percentiles and cooldowns.
     pub fn usage_report(&self) -> Value {
         let now = self.now();
-        let cooldowns = self.inner.cooldowns.borrow();
-        self.inner
-            .usage
-            .borrow()
-            .report(|id| cooldowns.cooling_until(id, now))
+        let mut report = {
+            let cooldowns = self.inner.cooldowns.borrow();
+            self.inner
+                .usage
+                .borrow()
+                .report(|id| cooldowns.cooling_until(id, now))
+        };
+        if let Some(obj) = report.as_object_mut() {
+            obj.insert("budgets".into(), self.budget_report());
+        }
+        report
     }
 
     /// Zeroes the cost counters (`resetCost()`).
@@ -299,6 +310,7 @@ impl Router {
         mut body: Map<String, Value>,
         upload: Option<Upload>,
     ) -> Result<Routed, LlmError> {
+        self.await_first_sync().await;
         let started = self.now();
         self.state_tick();
         let opts = CallOptions::extract(&mut body)?;
@@ -378,6 +390,7 @@ impl Router {
             cost: response_cost,
             latency_ms,
         });
+        self.book_spend(d, response_cost);
         self.emit("success", || {
             serde_json::json!({
                 "model_group": group, "model_id": d.id, "answered_by_group": d.model_group,
@@ -542,7 +555,9 @@ impl Router {
         let cooldowns = self.inner.cooldowns.borrow();
         serving
             .iter()
-            .filter(|d| !tried.contains(&d.id) && !cooldowns.is_cooling(&d.id, now))
+            .filter(|d| {
+                !tried.contains(&d.id) && !cooldowns.is_cooling(&d.id, now) && !self.over_budget(d)
+            })
             .count()
     }
 
@@ -731,6 +746,7 @@ impl Router {
             e.model_group = Some(group.to_string());
             return Err(e);
         }
+        healthy = self.within_budget(healthy, group)?;
         healthy = self.eligible(call, serving, healthy, group)?;
         if self.inner.config.enable_pre_call_checks {
             healthy = self.pre_call_checks(call, healthy, group)?;

@@ -19,6 +19,7 @@ impl Router {
             Rc::clone(&ports.logger),
             &self.inner.config.state,
         );
+        shared.set_budgets(self.budget_names());
         *self.inner.shared.borrow_mut() = Some(Rc::new(shared));
     }
 
@@ -41,7 +42,37 @@ impl Router {
             return;
         };
         self.apply_remote_cooldowns(&shared);
+        if shared.sync_due() {
+            shared.set_budgets(self.budget_names());
+        }
         shared.maybe_sync(&self.routed_ids());
+    }
+
+    /// Whether the first routing decision is still waiting for the first snapshot (asks for
+    /// it on the first call): the JS host awaits [`Router::await_first_sync`] while it is.
+    pub fn first_sync_pending(&self) -> bool {
+        self.shared()
+            .is_some_and(|s| s.first_sync_wait(&self.routed_ids()).is_some())
+    }
+
+    /// Before the first routing decision: waits for the first snapshot of the shared state,
+    /// at most `state_first_sync_timeout_ms` after it was asked for (fail-open: a store that
+    /// does not answer by then is routed around with local state).
+    pub async fn await_first_sync(&self) {
+        let Some(shared) = self.shared() else {
+            return;
+        };
+        let Some(wait_ms) = shared.first_sync_wait(&self.routed_ids()) else {
+            return;
+        };
+        let arrived = Box::pin(shared.first_synced());
+        let expired = self.inner.ports.sleeper.sleep(wait_ms);
+        if let futures_util::future::Either::Right(_) =
+            futures_util::future::select(arrived, expired).await
+        {
+            shared.give_up_first_sync();
+        }
+        self.apply_remote_cooldowns(&shared);
     }
 
     fn apply_remote_cooldowns(&self, shared: &SharedState) {

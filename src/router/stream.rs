@@ -258,7 +258,9 @@ impl Router {
         endpoint: Endpoint,
         mut body: serde_json::Map<String, Value>,
     ) -> Result<ChunkStream, LlmError> {
+        self.await_first_sync().await;
         let started = self.now();
+        self.state_tick();
         let opts = stream_options(endpoint, &mut body)?;
         let group = opts.model.clone();
         let cache_key = self.cache_key(endpoint, &body, &opts);

@@ -395,6 +395,23 @@ impl RouterCore {
         })
     }
 
+    /// Whether the first routing decision still waits for the first shared-state snapshot
+    /// (asks for it on the first call); the host then awaits `firstSync()`.
+    #[wasm_bindgen(js_name = firstSyncPending)]
+    pub fn first_sync_pending(&self) -> bool {
+        self.router.first_sync_pending()
+    }
+
+    /// Resolves once the first snapshot arrived or `state_first_sync_timeout_ms` passed.
+    #[wasm_bindgen(js_name = firstSync)]
+    pub fn first_sync(&self) -> js_sys::Promise {
+        let router = self.router.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            router.await_first_sync().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// `{ syncs, store_failures, store_down, pending_keys }` as JSON text, or undefined.
     #[wasm_bindgen(js_name = stateJson)]
     pub fn state_json(&self) -> Option<String> {
