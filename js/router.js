@@ -42,6 +42,19 @@ function hostEnv(name) {
   return undefined;
 }
 
+/**
+ * The variables providers read for credentials and endpoints a deployment leaves unset
+ * (`RouterCore.credentialVariables()`: OPENAI_API_KEY, AWS_REGION_NAME, …), from `env` then
+ * the host; only those set are handed to the core.
+ */
+function credentialEnv(names, env, out) {
+  for (const name of names) {
+    const found = env?.[name] ?? hostEnv(name);
+    if (typeof found === "string") out[name] = found;
+  }
+  return out;
+}
+
 /** The variables the options reference as "os.environ/NAME", from `env` then the host. */
 function referencedEnv(value, env, out = {}) {
   if (typeof value === "string") {
@@ -62,6 +75,12 @@ function optionsJson(options) {
   const rest = {};
   for (const [key, value] of Object.entries(options)) {
     if (JS_OPTIONS.includes(key) || REDIS_OPTIONS.includes(key) || value === undefined) continue;
+    // JSON would drop a function silently (LiteLLM's fallback_access_check and friends): it
+    // crosses as a marker the core refuses by the option's name.
+    if (typeof value === "function") {
+      rest[key] = "<function>";
+      continue;
+    }
     // Callback objects (cache, state) cross as a flag; the core decides if it supports them.
     rest[key] = (key === "cache" || key === "state") && value !== null ? true : value;
   }
@@ -357,6 +376,7 @@ function redisFromOptions(options, makeRedis) {
  */
 export function defineRouter(RouterCore, hostStores = {}) {
   const routerKeys = new Set(RouterCore.routerKeys());
+  const credentialVariables = RouterCore.credentialVariables();
   class Router {
     #core;
 
@@ -432,7 +452,11 @@ export function defineRouter(RouterCore, hostStores = {}) {
       });
       // The store is a JS object (a KV binding, a client): not walked for env references.
       const env = JSON.stringify(
-        referencedEnv({ ...options, state: undefined, gateway: undefined }, options.env),
+        credentialEnv(
+          credentialVariables,
+          options.env,
+          referencedEnv({ ...options, state: undefined, gateway: undefined }, options.env),
+        ),
       );
       try {
         this.#core = new RouterCore(

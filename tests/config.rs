@@ -98,8 +98,8 @@ fn entry_errors_name_their_path() {
         "model_list[1].litellm_params.model"
     );
     assert_eq!(
-        field_of(entry(json!({"model": "openai/x", "api_bse": "http://x"}))),
-        "model_list[0].litellm_params.api_bse"
+        field_of(entry(json!({"model": "openai/x", "aws_role_name": "r"}))),
+        "model_list[0].litellm_params.aws_role_name"
     );
     assert_eq!(
         field_of(entry(json!({"model": "openai/x", "rpm": -1}))),
@@ -119,7 +119,7 @@ fn entry_errors_name_their_path() {
     );
     assert_eq!(
         field_of(
-            json!({"model_list": [{"model_name": "a", "litellm_params": {"model": "openai/x"}, "model_info": {"mode": "vision"}}]})
+            json!({"model_list": [{"model_name": "a", "litellm_params": {"model": "openai/x"}, "model_info": {"mode": ""}}]})
         ),
         "model_list[0].model_info.mode"
     );
@@ -162,10 +162,11 @@ fn unknown_and_unsupported_router_options_are_refused_by_name() {
 }
 
 #[test]
-fn duplicate_ids_are_rejected() {
+fn duplicate_ids_of_different_entries_are_rejected() {
     let d = json!({"model_name": "a", "litellm_params": {"model": "openai/x"}, "model_info": {"id": "same"}});
+    let e = json!({"model_name": "b", "litellm_params": {"model": "openai/y"}, "model_info": {"id": "same"}});
     assert_eq!(
-        field_of(json!({"model_list": [d.clone(), d]})),
+        field_of(json!({"model_list": [d, e]})),
         "model_list[1].model_info.id"
     );
 }

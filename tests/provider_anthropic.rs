@@ -371,7 +371,7 @@ fn thinking_blocks_become_reasoning_content() {
 }
 
 #[test]
-fn a_2xx_body_that_is_not_a_message_is_a_connection_error() {
+fn a_2xx_body_that_is_not_a_message_is_an_internal_server_error() {
     let cases = [
         HttpResponse {
             status: 200,
@@ -387,7 +387,8 @@ fn a_2xx_body_that_is_not_a_message_is_a_connection_error() {
     ];
     for response in cases {
         let err = parse(&response).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::APIConnectionError);
+        assert_eq!(err.kind, ErrorKind::InternalServerError);
+        assert_eq!(err.status, 500);
     }
 }
 

@@ -469,13 +469,14 @@ fn azure_429_honours_retry_after_headers() {
 }
 
 #[test]
-fn azure_malformed_or_empty_200_is_a_connection_error() {
+fn azure_malformed_or_empty_200_is_an_internal_server_error() {
     let d = azure_chat();
     for body in ["", "{\"choices\": ", "<html>gateway</html>"] {
         let e = provider("azure")
             .parse_response(&d, Endpoint::ChatCompletion, &reply(200, body, &[]))
             .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::APIConnectionError, "{body:?}");
+        assert_eq!(e.kind, ErrorKind::InternalServerError, "{body:?}");
+        assert_eq!(e.status, 500);
     }
 }
 

@@ -701,10 +701,10 @@ fn reply_without_date_header_has_created_zero_and_a_stable_id() {
 }
 
 #[test]
-fn malformed_success_bodies_are_connection_errors() {
+fn malformed_success_bodies_are_internal_server_errors() {
     for body in [&b""[..], b"{\"output\":", b"{\"stopReason\":\"end_turn\"}"] {
         let err = parse_chat(CLAUDE, &reply(200, &[], body.to_vec())).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::APIConnectionError, "{body:?}");
+        assert_eq!(err.kind, ErrorKind::InternalServerError, "{body:?}");
     }
 }
 

@@ -348,12 +348,12 @@ fn retry_after_of_a_429_is_kept() {
 }
 
 #[test]
-fn malformed_success_bodies_are_connection_errors() {
+fn malformed_success_bodies_are_internal_server_errors() {
     let d = chat_deployment();
     for body in ["", "{not json", "{\"id\": \"x\"}"] {
         let err = cohere()
             .parse_response(&d, Endpoint::ChatCompletion, &reply(200, body))
             .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::APIConnectionError, "{body:?}");
+        assert_eq!(err.kind, ErrorKind::InternalServerError, "{body:?}");
     }
 }

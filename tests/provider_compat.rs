@@ -819,13 +819,13 @@ fn voyage_renames_dimensions_drops_float_encoding_and_fills_prompt_tokens() {
 }
 
 #[test]
-fn malformed_success_replies_are_connection_errors() {
+fn malformed_success_replies_are_internal_server_errors() {
     let d = deployment(json!({"model": "groq/llama-3.1-8b-instant", "api_key": KEY}));
     for body in ["", "<html>oops</html>", "{\"id\": \"x\"}"] {
         let err = provider(&d)
             .parse_response(&d, Endpoint::ChatCompletion, &reply(200, body))
             .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::APIConnectionError, "{body:?}");
+        assert_eq!(err.kind, ErrorKind::InternalServerError, "{body:?}");
     }
 }
 

@@ -421,13 +421,13 @@ fn array_wrapped_errors_and_429_inside_a_5xx_are_understood() {
 }
 
 #[test]
-fn malformed_or_empty_success_bodies_are_connection_errors() {
+fn malformed_or_empty_success_bodies_are_internal_server_errors() {
     let d = deployment();
     for body in [&b""[..], b"{\"candidates\": [", b"{\"usageMetadata\": {}}"] {
         let err = gemini()
             .parse_response(&d, Endpoint::ChatCompletion, &reply(200, body.to_vec()))
             .unwrap_err();
-        assert_eq!(err.kind, ErrorKind::APIConnectionError, "{body:?}");
+        assert_eq!(err.kind, ErrorKind::InternalServerError, "{body:?}");
         assert!(err.retryable());
     }
     let html = HttpResponse {

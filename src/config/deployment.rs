@@ -1,11 +1,14 @@
 //! One `model_list` entry, validated: provider, endpoint, credentials, limits and model_info.
 //! Unknown fields are errors, so a typo never silently changes behaviour.
 
+use super::credentials;
 use super::fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms};
+use super::litellm_params::{self, Class};
 use super::wildcard::{self, WildcardModel};
 use crate::error::LlmError;
 use crate::providers;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::fmt;
 
 /// A credential that never prints: `Debug` and `Display` show `***`.
@@ -49,6 +52,9 @@ pub enum Mode {
     AudioSpeech,
     Moderation,
     Rerank,
+    /// A mode LiteLLM knows and llmux serves no endpoint for (`batch`, `responses`,
+    /// `realtime`, `ocr`, …; the name stays in `model_info.mode`): answers no call.
+    Other,
 }
 
 impl Mode {
@@ -87,9 +93,13 @@ impl Mode {
             Mode::AudioSpeech => "audio_speech",
             Mode::Moderation => "moderation",
             Mode::Rerank => "rerank",
+            Mode::Other => "other",
         }
     }
 }
+
+/// The keys of a `model_list` entry (LiteLLM keeps any other as an unused extra).
+const ENTRY_FIELDS: &[&str] = &["model_name", "litellm_params", "model_info", "rpm", "tpm"];
 
 /// `litellm_params` fields the router consumes itself (everything else must be an
 /// OpenAI request parameter, forwarded as a per-deployment default).
@@ -246,6 +256,8 @@ pub struct Deployment {
     pub priced: Memo<std::rc::Rc<crate::cost::ModelCost>>,
     /// A `model` with a `*`, filled from each request (`for_match`).
     pub wildcard: Option<WildcardModel>,
+    /// For the logger, once: entry keys and LiteLLM settings ignored, body fields forwarded.
+    pub warnings: Vec<String>,
 }
 
 /// A value derived once from a deployment's other fields. Not part of its identity (always
@@ -274,16 +286,32 @@ impl<T> PartialEq for Memo<T> {
 impl Deployment {
     /// Parses `entry` (already env-resolved, defaults merged) at `path` (`model_list[3]`).
     pub fn parse(entry: &Value, path: &str) -> Result<Deployment, LlmError> {
+        Deployment::parse_in(entry, path, &HashMap::new())
+    }
+
+    /// [`parse`](Self::parse), with the settings the provider reads from the environment
+    /// (`OPENAI_API_KEY`, `AWS_REGION_NAME`, …; [`super::credentials`]) filled from `env`
+    /// where the entry leaves them unset. The id and the listing are the entry's own.
+    pub fn parse_in(
+        entry: &Value,
+        path: &str,
+        env: &HashMap<String, String>,
+    ) -> Result<Deployment, LlmError> {
         let obj = entry.as_object().ok_or_else(|| {
             LlmError::config(path, "must be an object with model_name and litellm_params")
         })?;
-        for key in obj.keys() {
-            if !matches!(key.as_str(), "model_name" | "litellm_params" | "model_info") {
-                return Err(LlmError::config(
-                    format!("{path}.{key}"),
-                    "unknown field (expected model_name, litellm_params, model_info)",
-                ));
-            }
+        let mut warnings = Vec::new();
+        let extras: Vec<&str> = obj
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !ENTRY_FIELDS.contains(k))
+            .collect();
+        if !extras.is_empty() {
+            // LiteLLM keeps other keys of an entry as extras and does nothing with them.
+            warnings.push(format!(
+                "llmux: {path}: ignoring {} (a deployment has model_name, litellm_params, model_info, rpm and tpm)",
+                extras.join(", ")
+            ));
         }
         let model_group = match obj.get("model_name") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -304,11 +332,32 @@ impl Deployment {
         let params = match obj.get("litellm_params") {
             Some(Value::Object(m)) => m,
             Some(_) => return Err(LlmError::config(&lp_path, "must be an object")),
-            None => return Err(LlmError::config(&lp_path, "is required")),
+            // LiteLLM refuses such an entry too (a KeyError), even with ignore_invalid_deployments.
+            None => {
+                return Err(LlmError::config(
+                    &lp_path,
+                    "is required: an object with at least the model (e.g. { model: \"openai/gpt-4o-mini\" })",
+                ))
+            }
         };
         let field = |k: &str| format!("{lp_path}.{k}");
+        // LiteLLM copies an entry's own rpm/tpm into litellm_params when those leave them unset.
+        let mut lifted: Option<Map<String, Value>> = None;
+        for key in ["rpm", "tpm"] {
+            let top = format!("{path}.{key}");
+            if let Some(n) = opt_u64(obj, key, &top)? {
+                if params.get(key).is_none_or(Value::is_null) {
+                    lifted
+                        .get_or_insert_with(|| params.clone())
+                        .insert(key.to_string(), Value::from(n));
+                }
+            }
+        }
+        let params = lifted.as_ref().unwrap_or(params);
 
         let mut request_defaults = Map::new();
+        let mut ignored = Vec::new();
+        let mut forwarded = Vec::new();
         for (key, value) in params {
             if let Some((_, what)) = NOT_YET_SUPPORTED.iter().find(|(k, _)| k == key) {
                 if !value.is_null() {
@@ -319,14 +368,35 @@ impl Deployment {
                 }
             } else if REQUEST_DEFAULTS.contains(&key.as_str()) {
                 request_defaults.insert(key.clone(), value.clone());
-            } else if !LITELLM_FIELDS.contains(&key.as_str())
-                && !PROVIDER_FIELDS.contains(&key.as_str())
+            } else if LITELLM_FIELDS.contains(&key.as_str())
+                || PROVIDER_FIELDS.contains(&key.as_str())
             {
-                return Err(LlmError::config(
-                    field(key),
-                    "unknown field (not a LiteLLM deployment setting nor an OpenAI request parameter; put provider-specific body fields in extra_body)",
-                ));
+            } else {
+                match litellm_params::classify(key) {
+                    Class::Refused(reason) if !super::is_default_value(value) => {
+                        return Err(LlmError::config(field(key), reason))
+                    }
+                    Class::Refused(_) => {}
+                    Class::Ignored if !super::is_default_value(value) => ignored.push(key.as_str()),
+                    Class::Ignored => {}
+                    Class::Forwarded => {
+                        request_defaults.insert(key.clone(), value.clone());
+                        forwarded.push(key.as_str());
+                    }
+                }
             }
+        }
+        if !ignored.is_empty() {
+            warnings.push(format!(
+                "llmux: {lp_path}: ignoring LiteLLM settings llmux does not use: {}",
+                ignored.join(", ")
+            ));
+        }
+        for key in forwarded {
+            warnings.push(format!(
+                "llmux: {}: not a LiteLLM setting nor an OpenAI parameter; sent to the provider as a body field, as LiteLLM does (check the spelling if you meant a setting)",
+                field(key)
+            ));
         }
         if let Some(extra) = params.get("extra_body") {
             match extra {
@@ -373,6 +443,13 @@ impl Deployment {
                 .map_err(|msg| LlmError::config(field("model"), msg))?;
             (p, m, None)
         };
+        // A wildcard that infers its provider per request has no credentials (below).
+        let given = params;
+        let from_env = match &wildcard {
+            Some(w) if w.inferred => None,
+            _ => credentials::fill(&provider, given, env),
+        };
+        let params = from_env.as_ref().unwrap_or(given);
 
         let api_base = match opt_str(params, "api_base", &field("api_base"))? {
             Some(b) => Some(b),
@@ -401,7 +478,8 @@ impl Deployment {
             obj.get("model_info"),
             &format!("{path}.model_info"),
             &model_group,
-            params,
+            given,
+            &mut warnings,
         )?;
         let deployment = Deployment {
             id: model_info.id.clone(),
@@ -465,10 +543,11 @@ impl Deployment {
                 &field("output_cost_per_token"),
             )?,
             model_info,
-            litellm_params_redacted: redact_params(params),
+            litellm_params_redacted: redact_params(given),
             priced: Memo::default(),
             source: SourceEntry(entry.clone()),
             wildcard,
+            warnings,
         };
         match &deployment.wildcard {
             // The provider is known per request only: checked when a request names it. Its
@@ -540,6 +619,13 @@ impl Deployment {
                 .iter()
                 .filter(|(k, _)| is_secret_field(k))
                 .map(|(_, v)| v.expose()),
+        );
+        // Body defaults with a credential's name (a provider field forwarded as given).
+        out.extend(
+            self.request_defaults
+                .iter()
+                .filter(|(k, _)| is_secret_field(k))
+                .filter_map(|(_, v)| v.as_str()),
         );
         if let Some(base) = &self.api_base {
             out.extend(url_secrets(base));
@@ -750,6 +836,7 @@ fn parse_model_info(
     path: &str,
     model_group: &str,
     params: &Map<String, Value>,
+    warnings: &mut Vec<String>,
 ) -> Result<ModelInfo, LlmError> {
     let mut raw = match value {
         None | Some(Value::Null) => Map::new(),
@@ -766,15 +853,18 @@ fn parse_model_info(
     raw.insert("id".into(), Value::String(id.clone()));
     let mode = match opt_str(&raw, "mode", &field("mode"))? {
         None => None,
-        Some(m) => Some(Mode::parse(&m).ok_or_else(|| {
-            LlmError::config(
+        Some(m) if m.trim().is_empty() => {
+            return Err(LlmError::config(field("mode"), "must not be empty"))
+        }
+        Some(m) => Some(Mode::parse(&m).unwrap_or_else(|| {
+            // LiteLLM takes any mode (its batch, responses, realtime, … APIs).
+            warnings.push(format!(
+                "llmux: {}: llmux serves no endpoint for mode {m:?} (it serves {}); the deployment answers no call",
                 field("mode"),
-                format!(
-                    "unknown mode {m:?} (expected one of {})",
-                    Mode::NAMES.join(", ")
-                ),
-            )
-        })?),
+                Mode::NAMES.join(", ")
+            ));
+            Mode::Other
+        })),
     };
     match raw.get("access_groups") {
         None | Some(Value::Null) => {}

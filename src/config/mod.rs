@@ -2,9 +2,11 @@
 //! Every option LiteLLM accepts is known here: implemented, or refused clearly when set.
 
 pub mod budget;
+pub mod credentials;
 mod deployment;
 mod env;
 pub(crate) mod fields;
+mod litellm_params;
 pub mod selection;
 pub mod wildcard;
 
@@ -18,7 +20,7 @@ use crate::ports::LogLevel;
 use crate::reliability::policy::{AllowedFailsPolicy, RetryPolicy};
 use fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// LiteLLM's defaults (litellm/constants.py, v1.110.2).
 pub const DEFAULT_NUM_RETRIES: u32 = 2;
@@ -59,6 +61,8 @@ pub enum RoutingStrategy {
 enum Support {
     Supported,
     NotYet(&'static str),
+    /// Deliberately not part of llmux: refused, with the reason, when set.
+    Refused(&'static str),
     /// Meaningless for an in-process router on `fetch`; accepted and documented.
     NoOp,
 }
@@ -66,9 +70,18 @@ enum Support {
 /// Every `Router.__init__` argument of LiteLLM 1.110.2 plus llmux's own, in LiteLLM's order.
 const OPTIONS: &[(&str, Support)] = &[
     ("model_list", Support::Supported),
-    ("assistants_config", Support::NotYet("the Assistants API")),
-    ("search_tools", Support::NotYet("search tools")),
-    ("guardrail_list", Support::NotYet("guardrails")),
+    (
+        "assistants_config",
+        Support::Refused("llmux serves no Assistants API (threads, runs, files): call the provider's API for those"),
+    ),
+    (
+        "search_tools",
+        Support::Refused("llmux serves no search endpoint (LiteLLM's /search tools); call the search provider directly"),
+    ),
+    (
+        "guardrail_list",
+        Support::Refused("guardrails are LiteLLM callback objects run by its proxy; llmux has none: screen requests before calling the router and responses after"),
+    ),
     (
         "redis_url",
         Support::NotYet("Redis shared state and caching"),
@@ -112,7 +125,10 @@ const OPTIONS: &[(&str, Support)] = &[
     ("enable_tag_filtering", Support::Supported),
     ("tag_filtering_match_any", Support::Supported),
     ("tag_routing_prefix", Support::Supported),
-    ("plugins", Support::NotYet("router plugins")),
+    (
+        "plugins",
+        Support::Refused("routing plugins are Python objects run inside LiteLLM's router; llmux routes with routing_strategy and reports through the `on` callbacks"),
+    ),
     ("retry_after", Support::Supported),
     ("retry_policy", Support::Supported),
     ("model_group_retry_policy", Support::Supported),
@@ -124,13 +140,16 @@ const OPTIONS: &[(&str, Support)] = &[
     ("routing_strategy", Support::Supported),
     ("optional_pre_call_checks", Support::Supported),
     ("routing_strategy_args", Support::Supported),
-    ("routing_groups", Support::NotYet("routing groups")),
-    ("provider_budget_config", Support::Supported),
-    ("alerting_config", Support::NotYet("alerting")),
     (
-        "router_general_settings",
-        Support::NotYet("router general settings"),
+        "routing_groups",
+        Support::Refused("llmux applies one routing_strategy to every model group and has no group calls; use a second Router for groups that need another strategy"),
     ),
+    ("provider_budget_config", Support::Supported),
+    (
+        "alerting_config",
+        Support::Refused("llmux sends no Slack alerts itself: the `on` callbacks (failure, cooldown, fallback) and the logger report the same events"),
+    ),
+    ("router_general_settings", Support::Supported),
     ("deployment_affinity_ttl_seconds", Support::Supported),
     ("model_group_affinity_config", Support::Supported),
     ("ignore_invalid_deployments", Support::Supported),
@@ -145,15 +164,15 @@ const OPTIONS: &[(&str, Support)] = &[
     ),
     (
         "fallback_access_check",
-        Support::NotYet("fallback access checks"),
+        Support::Refused("it is a Python callable LiteLLM awaits before each fallback; llmux takes no such hook: list only the fallback groups a caller may use"),
     ),
     (
         "fallback_budget_check",
-        Support::NotYet("fallback budget checks"),
+        Support::Refused("it is a Python callable LiteLLM awaits before each fallback; llmux takes no such hook: list only the fallback groups a caller may use"),
     ),
     (
         "auto_router_capability_limit",
-        Support::NotYet("the auto router"),
+        Support::Refused("it limits LiteLLM's auto routers (licensed complexity routing), which are not part of llmux"),
     ),
     ("session_affinity_repin_on_failover", Support::Supported),
     // llmux's own options (DESIGN.md §1); `fetch`, `logger` and `gateway` (router.fetch,
@@ -215,6 +234,8 @@ pub struct RouterConfig {
     pub enable_mid_stream_fallback_continuation: bool,
     /// Deployments dropped by `ignore_invalid_deployments`, with their errors.
     pub skipped_deployments: Vec<LlmError>,
+    /// Logged once the router exists: repeated entries skipped, settings ignored or forwarded.
+    pub warnings: Vec<String>,
     /// Merged under every deployment added later (`addDeployment`, `setModelList`).
     pub default_litellm_params: Map<String, Value>,
     /// Resolves `"os.environ/NAME"` in deployments added later.
@@ -252,6 +273,7 @@ impl RouterConfig {
             .as_object()
             .ok_or_else(|| LlmError::config("options", "Router options must be an object"))?;
         check_option_names(obj)?;
+        check_general_settings(obj.get("router_general_settings"))?;
 
         let defaults = match obj.get("default_litellm_params") {
             None | Some(Value::Null) => Map::new(),
@@ -269,8 +291,11 @@ impl RouterConfig {
             "ignore_invalid_deployments",
         )?
         .unwrap_or(false);
-        let (deployments, skipped_deployments) =
-            parse_model_list(obj.get("model_list"), &defaults, ignore_invalid)?;
+        let ModelList {
+            deployments,
+            skipped: skipped_deployments,
+            warnings,
+        } = parse_model_list(obj.get("model_list"), &defaults, ignore_invalid, env)?;
 
         let routing_strategy = parse_strategy(obj)?;
 
@@ -396,6 +421,7 @@ impl RouterConfig {
             )?
             .unwrap_or(false),
             skipped_deployments,
+            warnings,
             default_litellm_params: defaults,
             env: EnvMap(env.clone()),
             cache: crate::cache::parse_config(obj)?,
@@ -507,7 +533,49 @@ fn check_option_names(obj: &Map<String, Value>) -> Result<(), LlmError> {
             Some((_, Support::NotYet(what))) if !is_default_value(value) => {
                 return Err(LlmError::config(key, format!("not yet supported by llmux ({what})")))
             }
+            Some((_, Support::Refused(why))) if !is_default_value(value) => {
+                return Err(LlmError::config(key, format!("not supported by llmux: {why}")))
+            }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `router_general_settings` (LiteLLM's `RouterGeneralSettings`): `async_only_mode` only picks
+/// which Python clients LiteLLM builds (llmux has none: accepted, no effect);
+/// `pass_through_all_models: true` (send a model no deployment serves straight to
+/// `litellm.completion`) is refused: a wildcard deployment does that with credentials.
+fn check_general_settings(value: Option<&Value>) -> Result<(), LlmError> {
+    let obj =
+        match value {
+            None | Some(Value::Null) => return Ok(()),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(LlmError::config(
+                "router_general_settings",
+                "must be an object like { async_only_mode: false, pass_through_all_models: false }",
+            )),
+        };
+    for key in obj.keys() {
+        let path = format!("router_general_settings.{key}");
+        match key.as_str() {
+            "async_only_mode" => {
+                opt_bool(obj, key, &path)?;
+            }
+            "pass_through_all_models" => {
+                if opt_bool(obj, key, &path)?.unwrap_or(false) {
+                    return Err(LlmError::config(
+                        path,
+                        "not supported by llmux: a model no deployment serves is not sent upstream on a guess; add a wildcard deployment (model_name \"*\", model \"openai/*\" with its api_key) to serve any model",
+                    ));
+                }
+            }
+            _ => {
+                return Err(LlmError::config(
+                    path,
+                    "unknown setting (LiteLLM's router_general_settings has async_only_mode and pass_through_all_models)",
+                ))
+            }
         }
     }
     Ok(())
@@ -530,15 +598,29 @@ fn to_u32(v: Option<u64>, path: &str) -> Result<Option<u32>, LlmError> {
         .transpose()
 }
 
-/// Parses `model_list`: merges `default_litellm_params` under each entry's params, validates,
-/// and checks ids are unique.
+/// A parsed `model_list`: the deployments, the entries `ignore_invalid_deployments` dropped
+/// (with their errors), and warnings for the logger (repeated entries skipped, settings
+/// ignored or forwarded).
+#[derive(Debug, Default)]
+pub struct ModelList {
+    pub deployments: Vec<Deployment>,
+    pub skipped: Vec<LlmError>,
+    pub warnings: Vec<String>,
+}
+
+/// Parses `model_list`: merges `default_litellm_params` under each entry's params, fills the
+/// provider settings `env` holds, validates, and checks ids are unique. An entry repeating
+/// an earlier one exactly is skipped with a warning (LiteLLM keeps both under one id, which
+/// doubles that deployment's share of the traffic); two different entries with one id are a
+/// `ConfigError`.
 pub fn parse_model_list(
     value: Option<&Value>,
     defaults: &Map<String, Value>,
     ignore_invalid: bool,
-) -> Result<(Vec<Deployment>, Vec<LlmError>), LlmError> {
+    env: &HashMap<String, String>,
+) -> Result<ModelList, LlmError> {
     let items = match value {
-        None | Some(Value::Null) => return Ok((Vec::new(), Vec::new())),
+        None | Some(Value::Null) => return Ok(ModelList::default()),
         Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(LlmError::config(
@@ -547,36 +629,59 @@ pub fn parse_model_list(
             ))
         }
     };
-    let mut deployments = Vec::with_capacity(items.len());
-    let mut skipped = Vec::new();
-    let mut ids = HashSet::with_capacity(items.len());
+    let mut list = ModelList {
+        deployments: Vec::with_capacity(items.len()),
+        ..ModelList::default()
+    };
+    let mut ids: HashMap<String, usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("model_list[{i}]");
-        match parse_entry(item, &path, defaults) {
-            Ok(d) => {
-                if !ids.insert(d.id.clone()) {
-                    return Err(LlmError::config(
-                        format!("{path}.model_info.id"),
-                        format!("duplicate deployment id {:?}", d.id),
-                    ));
+        match parse_entry(item, &path, defaults, env) {
+            Ok(mut d) => {
+                if let Some(&first) = ids.get(&d.id) {
+                    let same = list
+                        .deployments
+                        .iter()
+                        .find(|x| x.id == d.id)
+                        .is_some_and(|x| x.source == d.source);
+                    if same {
+                        list.warnings.push(format!(
+                            "llmux: {path} repeats model_list[{first}] (deployment {}); the repeat is skipped",
+                            d.id
+                        ));
+                        continue;
+                    }
+                    return Err(duplicate_id(&path, &d.id, first));
                 }
-                deployments.push(d);
+                ids.insert(d.id.clone(), i);
+                list.warnings.append(&mut d.warnings);
+                list.deployments.push(d);
             }
-            Err(e) if ignore_invalid => skipped.push(e),
+            Err(e) if ignore_invalid => list.skipped.push(e),
             Err(e) => return Err(e),
         }
     }
-    Ok((deployments, skipped))
+    Ok(list)
 }
 
-/// Parses one deployment with `default_litellm_params` merged under its own params.
+/// The error for a second, different entry with an id already taken.
+pub fn duplicate_id(path: &str, id: &str, first: usize) -> LlmError {
+    LlmError::config(
+        format!("{path}.model_info.id"),
+        format!("duplicate deployment id {id:?} (model_list[{first}] has it and is a different entry; give each its own model_info.id)"),
+    )
+}
+
+/// Parses one deployment with `default_litellm_params` merged under its own params and the
+/// provider's settings filled from `env` where both leave them unset.
 pub fn parse_entry(
     item: &Value,
     path: &str,
     defaults: &Map<String, Value>,
+    env: &HashMap<String, String>,
 ) -> Result<Deployment, LlmError> {
     let mut deployment = if defaults.is_empty() {
-        Deployment::parse(item, path)?
+        Deployment::parse_in(item, path, env)?
     } else {
         let mut merged = item.clone();
         if let Some(Value::Object(params)) = merged.get_mut("litellm_params") {
@@ -584,7 +689,7 @@ pub fn parse_entry(
                 params.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
-        Deployment::parse(&merged, path)?
+        Deployment::parse_in(&merged, path, env)?
     };
     deployment.source = SourceEntry(item.clone());
     Ok(deployment)

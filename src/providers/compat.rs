@@ -21,10 +21,9 @@
 //! | `voyage` | `https://api.voyageai.com/v1` | embeddings | `dimensions`→`output_dimension`; `encoding_format: "float"` and `user` dropped; `usage.prompt_tokens` filled from `total_tokens` |
 //!
 //! Auth is `Authorization: Bearer <api_key>`. Cloud presets require `api_key` (or an
-//! `Authorization` entry in `extra_headers`) at construction: LiteLLM would read
-//! `GROQ_API_KEY` and friends from the environment, llmux reads only what the config names
-//! (`"os.environ/GROQ_API_KEY"` with the `env` option). Local presets send the key only
-//! when one is given. The `organization` setting is OpenAI's and is not sent.
+//! `Authorization` entry in `extra_headers`) at construction; as LiteLLM, an unset key (and
+//! `api_base`) is read from `GROQ_API_KEY` and friends ([`crate::config::credentials`]).
+//! Local presets send the key only when one is given. The `organization` setting is OpenAI's and is not sent.
 //!
 //! Every preset also: drops OpenAI params its row does not keep (LiteLLM's `drop_params`
 //! behaviour; unknown, provider-specific fields pass through); classifies error bodies whose
@@ -535,9 +534,11 @@ pub fn validate(d: &Deployment) -> Result<(), String> {
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
         if d.api_key.is_none() && !header_auth {
+            let vars = crate::config::credentials::variables_for(p.name, "api_key");
             return Err(format!(
-                "provider {:?} needs api_key (LiteLLM reads {env} from the environment; llmux reads only the config: set api_key: \"os.environ/{env}\" and pass env)",
-                p.name
+                "provider {:?} needs api_key: set it, or {} in the environment (the `env` option, else process.env / Deno.env)",
+                p.name,
+                if vars.is_empty() { env.to_string() } else { vars }
             ));
         }
     }

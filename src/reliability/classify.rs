@@ -104,8 +104,7 @@ pub fn from_transport(error: &TransportError, timeout_ms: Option<u64>) -> LlmErr
     }
 }
 
-/// A 2xx reply's JSON body; empty or invalid JSON is an `APIConnectionError`, as LiteLLM
-/// reports a reply it cannot read.
+/// A 2xx reply's JSON body; empty or invalid JSON is a [`malformed_body`] error.
 pub fn json_body(body: &[u8]) -> Result<serde_json::Value, LlmError> {
     serde_json::from_slice(body).map_err(|e| {
         if body.is_empty() {
@@ -116,12 +115,16 @@ pub fn json_body(body: &[u8]) -> Result<serde_json::Value, LlmError> {
     })
 }
 
-/// A 2xx reply whose body could not be understood.
+/// A 2xx reply whose body could not be understood (not JSON, or not the expected shape): an
+/// `InternalServerError` with status 500, as LiteLLM raises for OpenAI (its other providers
+/// vary: `APIConnectionError`, `APIError`, even a non-retried 422; llmux answers one way).
+/// Retried and counted toward cooldown as a 500 is.
 pub fn malformed_body(what: &str) -> LlmError {
     LlmError::new(
-        ErrorKind::APIConnectionError,
+        ErrorKind::InternalServerError,
         format!("Malformed response from provider: {what}"),
     )
+    .with_status(500)
 }
 
 #[cfg(test)]

@@ -504,7 +504,12 @@ impl Router {
         if serving.is_empty() {
             let modes: Vec<&str> = members
                 .iter()
-                .filter_map(|d| d.model_info.mode.map(|m| m.name()))
+                .filter_map(|d| {
+                    d.model_info
+                        .raw
+                        .get("mode")
+                        .and_then(serde_json::Value::as_str)
+                })
                 .collect();
             let mut e = LlmError::bad_request(format!(
                 "model group {group:?} serves mode {} and cannot answer {}()",

@@ -2,10 +2,11 @@
 //! builds a new table; requests in flight keep theirs, untouched deployments keep their state.
 
 use super::{DeploymentTable, Router};
-use crate::config::{parse_entry, resolve_env_refs, Deployment};
+use crate::config::{duplicate_id, parse_entry, resolve_env_refs, Deployment};
 use crate::error::LlmError;
+use crate::ports::LogLevel;
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Merges `patch` into `base`: objects merge key by key, `null` removes a key, anything
@@ -30,8 +31,17 @@ pub fn deep_merge(base: &mut Value, patch: &Value) {
 impl Router {
     fn parse_new(&self, entry: &Value, path: &str) -> Result<Deployment, LlmError> {
         let mut entry = entry.clone();
-        resolve_env_refs(&mut entry, path, &self.inner.config.env.0)?;
-        parse_entry(&entry, path, &self.inner.config.default_litellm_params)
+        let env = &self.inner.config.env.0;
+        resolve_env_refs(&mut entry, path, env)?;
+        let mut d = parse_entry(&entry, path, &self.inner.config.default_litellm_params, env)?;
+        self.warn(std::mem::take(&mut d.warnings));
+        Ok(d)
+    }
+
+    fn warn(&self, warnings: Vec<String>) {
+        for w in warnings {
+            self.inner.ports.logger.log(LogLevel::Warn, &w);
+        }
     }
 
     fn replace_table(&self, deployments: Vec<Rc<Deployment>>) {
@@ -170,24 +180,30 @@ impl Router {
         let items = list
             .as_array()
             .ok_or_else(|| LlmError::config("model_list", "must be an array of deployments"))?;
-        let mut parsed = Vec::with_capacity(items.len());
-        let mut ids = HashSet::with_capacity(items.len());
+        let mut parsed: Vec<Rc<Deployment>> = Vec::with_capacity(items.len());
+        let mut ids: HashMap<String, usize> = HashMap::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let path = format!("model_list[{i}]");
             let d = self.parse_new(item, &path)?;
-            if !ids.insert(d.id.clone()) {
-                return Err(LlmError::config(
-                    format!("{path}.model_info.id"),
-                    format!("duplicate deployment id {:?}", d.id),
-                ));
+            if let Some(&first) = ids.get(&d.id) {
+                // An exact repeat is skipped, as at construction (`parse_model_list`).
+                if parsed.iter().any(|x| x.id == d.id && x.source == d.source) {
+                    self.warn(vec![format!(
+                        "llmux: {path} repeats model_list[{first}] (deployment {}); the repeat is skipped",
+                        d.id
+                    )]);
+                    continue;
+                }
+                return Err(duplicate_id(&path, &d.id, first));
             }
+            ids.insert(d.id.clone(), i);
             parsed.push(Rc::new(d));
         }
         let gone: Vec<String> = self
             .table()
             .deployments()
             .iter()
-            .filter(|d| !ids.contains(&d.id))
+            .filter(|d| !ids.contains_key(&d.id))
             .map(|d| d.id.clone())
             .collect();
         self.replace_table(parsed);

@@ -197,6 +197,9 @@ impl Router {
                 &format!("llmux: ignoring invalid deployment: {}", skipped.message),
             );
         }
+        for warning in &config.warnings {
+            ports.logger.log(LogLevel::Warn, warning);
+        }
         let cache = config
             .cache
             .clone()

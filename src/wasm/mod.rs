@@ -80,9 +80,20 @@ pub struct RouterCore {
 
 #[wasm_bindgen(js_class = RouterCore)]
 impl RouterCore {
+    /// The environment variables providers read for unset credentials and endpoints
+    /// (`config::credentials`): the host hands their values in with the others.
+    #[wasm_bindgen(js_name = credentialVariables)]
+    pub fn credential_variables() -> Vec<String> {
+        crate::config::credentials::variable_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
     /// `options`: the Router options as JSON text (functions removed; `cache: true` when a
-    /// cache object is given); `env`: JSON object of environment variables for
-    /// `"os.environ/NAME"`; `fetch`/`logger`/`tokenizer`/`cache`: optional JS values.
+    /// cache object is given); `env`: JSON object of environment variables (those the options
+    /// reference as `"os.environ/NAME"` and the `credentialVariables()` that are set);
+    /// `fetch`/`logger`/`tokenizer`/`cache`: optional JS values.
     #[wasm_bindgen(constructor)]
     pub fn new(
         options: &str,

@@ -132,13 +132,13 @@ pub fn validate(d: &Deployment) -> Result<(), String> {
         }
         (None, None) if bearer => {}
         (None, None) => {
-            return Err("bedrock: credentials are required: set aws_access_key_id and aws_secret_access_key (llmux reads no AWS environment or profile files; use \"os.environ/NAME\" references), or api_key for a Bedrock API key".to_string())
+            return Err("bedrock: credentials are required: set aws_access_key_id and aws_secret_access_key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment: the `env` option, else process.env / Deno.env; llmux reads no AWS profile files), or api_key for a Bedrock API key".to_string())
         }
     }
     let region = region(d);
     if region.is_none() && (access_key(d).is_some() || endpoint(d, None).is_none()) {
         return Err(
-            "bedrock: aws_region_name is required (e.g. \"us-east-1\"): it selects the endpoint and is part of the SigV4 signature"
+            "bedrock: aws_region_name is required (e.g. \"us-east-1\"; or AWS_REGION_NAME or AWS_REGION in the environment): it selects the endpoint and is part of the SigV4 signature"
                 .to_string(),
         );
     }

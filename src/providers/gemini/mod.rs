@@ -83,7 +83,7 @@
 //! `createTime` when present, else 0 (the parser has no clock). A prompt blocked by
 //! `promptFeedback.blockReason` with no candidates is a `ContentPolicyViolationError` (400);
 //! LiteLLM returns an empty `content_filter` choice instead. No candidates without a block
-//! reason is an `APIConnectionError` (malformed reply, retried).
+//! reason is an `InternalServerError` (malformed reply, retried).
 //!
 //! # Streaming
 //!

@@ -460,6 +460,6 @@ mod tests {
         let busy = parse_token_response(&reply(503, "")).err().unwrap();
         assert_eq!(busy.kind, ErrorKind::ServiceUnavailableError);
         let empty = parse_token_response(&reply(200, "{}")).err().unwrap();
-        assert_eq!(empty.kind, ErrorKind::APIConnectionError);
+        assert_eq!(empty.kind, ErrorKind::InternalServerError);
     }
 }

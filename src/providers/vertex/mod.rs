@@ -533,7 +533,7 @@ pub fn validate(d: &Deployment) -> Result<(), String> {
     let named = d.api_base.as_deref().is_some_and(names_a_model);
     if !named && project(d).is_none() {
         return Err(
-            "vertex_ai needs vertex_project (or vertex_credentials with a project_id)".into(),
+            "vertex_ai needs vertex_project (or vertex_credentials with a project_id, or VERTEXAI_PROJECT in the environment)".into(),
         );
     }
     Ok(())

@@ -83,16 +83,12 @@ describe("ConfigError names the offending field", () => {
     assert.equal(mock.callsTo("a")[0].body.model, "gpt-4o-mini");
   });
 
-  it("an unknown litellm_params key -> its path", () => {
-    const e = configError(oneDeployment({ model: "openai/x", bogus_param: 1 }));
-    assert.equal(e.field, "model_list[0].litellm_params.bogus_param");
-  });
-
-  it("an unknown model_list entry key -> its path", () => {
-    const e = configError({
-      model_list: [{ ...deployment(mock, "chat", "a"), extra: {} }],
-    });
-    assert.equal(e.field, "model_list[0].extra");
+  it("a LiteLLM setting that changes the call (aws_role_name) -> its path", () => {
+    const e = configError(
+      oneDeployment({ model: "openai/x", aws_role_name: "arn:aws:iam::1:role/r" }),
+    );
+    assert.equal(e.field, "model_list[0].litellm_params.aws_role_name");
+    assert.match(e.message, /not supported by llmux/);
   });
 
   it("an unknown Router option -> the option name", () => {

@@ -122,19 +122,20 @@ describe("transport faults", () => {
     assertIdentity(err, true);
   });
 
-  it("an HTML page with status 200 -> APIConnectionError (malformed response)", T, async () => {
+  it("an HTML page with status 200 -> InternalServerError (malformed response)", T, async () => {
     const err = await failWith({ body_raw: "<html>oops</html>", status: 200 });
-    assert.ok(err instanceof errors.APIConnectionError, `${err.name}: ${err.message}`);
+    assert.ok(err instanceof errors.InternalServerError, `${err.name}: ${err.message}`);
+    assert.equal(err.status, 500);
     assert.match(err.message, /malformed/i);
     assertIdentity(err, true);
   });
 
-  it("truncated JSON and an empty body with status 200 -> APIConnectionError", T, async () => {
+  it("truncated JSON and an empty body with status 200 -> InternalServerError", T, async () => {
     const truncated = await failWith({ body_raw: '{"id":"x","choices":[', status: 200 });
-    assert.ok(truncated instanceof errors.APIConnectionError, truncated.name);
+    assert.ok(truncated instanceof errors.InternalServerError, truncated.name);
     mock.reset();
     const empty = await failWith({ body_raw: "", status: 200 });
-    assert.ok(empty instanceof errors.APIConnectionError, empty.name);
+    assert.ok(empty instanceof errors.InternalServerError, empty.name);
     assert.match(empty.message, /empty/);
   });
 

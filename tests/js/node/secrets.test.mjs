@@ -182,7 +182,7 @@ describe("secrets stay secret", () => {
       ...extra,
     });
     const bad = [
-      base({ bogus_field: 1 }),
+      base({ aws_role_name: SECRET }),
       base({ api_base: "not-a-url" }),
       base({ headers: { Authorization: `Bearer ${HEADER_SECRET}\n` } }),
       base({ model: "sagemaker/x" }),
