@@ -36,16 +36,7 @@ const REFUSED: &[(&str, &str, &str)] = &[
 
 /// Configs that need an option another part of llmux is adding (issue #17's siblings):
 /// (file, the option). Flip them into the constructing set when it lands.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "example_config_yaml__enterprise_config.json",
-        "enable_tag_filtering",
-    ),
-    (
-        "example_config_yaml__otel_test_config.json",
-        "enable_tag_filtering",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/litellm-configs");
