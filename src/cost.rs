@@ -439,7 +439,8 @@ impl CostMap {
             })
             .map(|(k, _)| k.as_str())
             .collect();
-        keys.sort_unstable();
+        // Keys are unique: a stable sort orders them as an unstable one would.
+        crate::sort::sort(&mut keys);
         keys
     }
 
@@ -456,7 +457,7 @@ impl CostMap {
     /// `{ "<key>": { ...ModelCost fields... }, ... }`, keys sorted, absent fields left out.
     pub fn to_json(&self) -> serde_json::Value {
         let mut keys: Vec<(&String, &usize)> = self.index.iter().collect();
-        keys.sort_unstable();
+        crate::sort::sort(&mut keys);
         let mut map = serde_json::Map::with_capacity(keys.len());
         for (key, &i) in keys {
             let cost = self.rows.get(i).and_then(|row| self.row_cost(row));

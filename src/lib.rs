@@ -15,6 +15,7 @@ pub mod redact;
 pub mod reliability;
 pub mod router;
 pub mod routing;
+pub mod sort;
 pub mod state;
 pub mod stream;
 pub mod types;

@@ -138,7 +138,7 @@ pub fn canonical_json(value: &Value) -> String {
 
 fn write_canonical_map(m: &Map<String, Value>, out: &mut String) {
     let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    crate::sort::sort_by(&mut entries, |a, b| a.0.cmp(b.0));
     out.push('{');
     for (i, (k, v)) in entries.into_iter().enumerate() {
         if i > 0 {

@@ -80,9 +80,7 @@ impl DeploymentTable {
             }
         }
         // Stable: equally specific patterns keep configuration order.
-        table
-            .patterns
-            .sort_by_key(|(p, _)| std::cmp::Reverse(p.rank));
+        crate::sort::sort_by_key(&mut table.patterns, |(p, _)| std::cmp::Reverse(p.rank));
         table
     }
 
@@ -178,7 +176,7 @@ impl DeploymentTable {
             .collect();
         let mut in_config_order: Vec<&(Pattern, Vec<Rc<Deployment>>)> =
             self.patterns.iter().collect();
-        in_config_order.sort_by_key(|(p, _)| {
+        crate::sort::sort_by_key(&mut in_config_order, |(p, _)| {
             self.group_names
                 .iter()
                 .position(|n| *n == p.name)

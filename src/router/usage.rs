@@ -27,7 +27,7 @@ impl LatencyWindow {
     /// Nearest-rank percentiles `{p50, p95, p99}` in ms; nulls when there is no sample.
     pub fn percentiles(&self) -> Value {
         let mut sorted: Vec<f64> = self.samples.iter().copied().collect();
-        sorted.sort_by(f64::total_cmp);
+        crate::sort::sort_by(&mut sorted, f64::total_cmp);
         let rank = |p: f64| -> Value {
             if sorted.is_empty() {
                 return Value::Null;
@@ -255,7 +255,7 @@ impl UsageBook {
         let mut deployments = Map::new();
         let mut in_flight_by_group: HashMap<&str, u64> = HashMap::new();
         let mut ids: Vec<&String> = self.by_deployment.keys().collect();
-        ids.sort();
+        crate::sort::sort(&mut ids);
         for id in ids {
             let Some(u) = self.by_deployment.get(id) else {
                 continue;
@@ -276,7 +276,7 @@ impl UsageBook {
         }
         let mut groups = Map::new();
         let mut names: Vec<&String> = self.by_group.keys().collect();
-        names.sort();
+        crate::sort::sort(&mut names);
         for name in names {
             let Some(g) = self.by_group.get(name) else {
                 continue;

@@ -161,7 +161,7 @@ impl Choice {
         }
         if !self.tool_calls.is_empty() {
             let mut calls = self.tool_calls;
-            calls.sort_by_key(|(index, _)| *index);
+            crate::sort::sort_by_key(&mut calls, |(index, _)| *index);
             let calls = calls
                 .into_iter()
                 .map(|(_, call)| {
@@ -245,7 +245,7 @@ pub fn assemble(chunks: &[Value]) -> Result<Value, LlmError> {
             }
         }
     }
-    choices.sort_by_key(|(index, _)| *index);
+    crate::sort::sort_by_key(&mut choices, |(index, _)| *index);
     let choices: Vec<Value> = choices
         .into_iter()
         .map(|(index, choice)| {

@@ -146,7 +146,7 @@ pub fn canonical_query(query: &str) -> String {
             )
         })
         .collect();
-    pairs.sort();
+    crate::sort::sort(&mut pairs);
     pairs
         .iter()
         .map(|(n, v)| format!("{n}={v}"))
@@ -168,7 +168,7 @@ pub fn canonical_headers(headers: &[(String, String)]) -> (String, String) {
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), normalize_header_value(v)))
         .collect();
     // Stable: repeated names keep their order of appearance.
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::sort::sort_by(&mut sorted, |a, b| a.0.cmp(&b.0));
     for (name, value) in sorted {
         match merged.last_mut() {
             Some((last, joined)) if *last == name => {
