@@ -206,7 +206,8 @@ describe("health-check routing", () => {
       assert.equal(mock.callsTo("c").length, 0, "only the listed groups are probed");
       const probed = mock.callsTo("a").length;
       for (let i = 0; i < 10; i++) assert.equal(idOf(await router.completion(chatRequest())), "b");
-      assert.equal(mock.callsTo("a").length, probed);
+      const served = mock.callsTo("a").filter((c) => c.body.messages?.[0]?.content !== "ping");
+      assert.equal(served.length, 0, "only probes reached the unhealthy deployment");
       assert.ok(await waitFor(() => mock.callsTo("a").length > probed, 2500), "a second probe ran");
       router.close();
       const total = mock.calls.length;
@@ -314,6 +315,34 @@ describe("affinity", () => {
 });
 
 describe("optional_pre_call_checks", () => {
+  it(
+    "prompt_caching: a cache_control prefix returns to the deployment that answered it",
+    T,
+    async () => {
+      const router = new Router({
+        model_list: ["a", "b", "c"].map((n) => deployment(mock, "chat", n)),
+        optional_pre_call_checks: ["prompt_caching"],
+      });
+      const system = {
+        role: "system",
+        content: [
+          {
+            type: "text",
+            text: "You are a careful assistant. ".repeat(200),
+            cache_control: { type: "ephemeral" },
+          },
+        ],
+      };
+      const ask = (q) =>
+        router.completion({ model: "chat", messages: [system, { role: "user", content: q }] });
+      const first = idOf(await ask("q0"));
+      for (let i = 1; i < 8; i++) assert.equal(idOf(await ask(`q${i}`)), first);
+      assert.equal(mock.callsTo(first).length, 8);
+      // The request body goes upstream as the caller sent it, markers included.
+      assert.ok(mock.callsTo(first)[0].body.messages[0].content[0].cache_control);
+    },
+  );
+
   it("proxy-only and Responses-API checks -> ConfigError naming the entry and saying why", () => {
     const refused = (checks) => {
       try {
@@ -343,7 +372,7 @@ describe("optional_pre_call_checks", () => {
       });
       // The minute's counter could roll over mid-test: start just after a minute begins.
       const intoMinute = Date.now() % 60_000;
-      if (intoMinute > 55_000) await sleep(60_000 - intoMinute + 50);
+      if (intoMinute > 50_000) await sleep(60_000 - intoMinute + 50);
       await router.completion(chatRequest());
       await router.completion(chatRequest());
       const e = await rejection(router.completion(chatRequest()));
