@@ -684,12 +684,12 @@ async fn router_survives_every_fault_and_keeps_serving() {
         ),
         (
             json!({ "body_raw": "{\"id\": " }),
-            ErrorKind::APIConnectionError,
+            ErrorKind::InternalServerError,
             500,
         ),
         (
             json!({ "body_raw": "" }),
-            ErrorKind::APIConnectionError,
+            ErrorKind::InternalServerError,
             500,
         ),
         (
@@ -699,7 +699,7 @@ async fn router_survives_every_fault_and_keeps_serving() {
         ),
         (
             json!({ "status": 200, "body_raw": html_200 }),
-            ErrorKind::APIConnectionError,
+            ErrorKind::InternalServerError,
             500,
         ),
         (
