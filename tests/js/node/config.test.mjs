@@ -97,13 +97,13 @@ describe("ConfigError names the offending field", () => {
     assert.match(e.message, /unknown Router option/);
   });
 
-  it("a not-yet-supported option set (alerting_config) is refused; its default ({}) is accepted", () => {
+  it("a deliberately refused option set (alerting_config) says why; its default ({}) is accepted", () => {
     const e = configError({
       model_list: [deployment(mock, "chat", "a")],
       alerting_config: { webhook_url: "x" },
     });
     assert.equal(e.field, "alerting_config");
-    assert.match(e.message, /not yet supported/);
+    assert.match(e.message, /not supported by llmux: .*`on` callbacks/);
     const ok = new Router({
       model_list: [deployment(mock, "chat", "a")],
       alerting_config: {},

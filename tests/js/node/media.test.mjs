@@ -87,7 +87,7 @@ describe("imageGeneration and moderation", () => {
     assert.equal(mock.callsTo("dalle").length, 0);
   });
 
-  it("an image reply without a data array is an APIConnectionError", T, async () => {
+  it("an image reply without a data array is an InternalServerError (malformed 2xx)", T, async () => {
     const router = new Router({
       model_list: [
         deployment(
@@ -103,7 +103,7 @@ describe("imageGeneration and moderation", () => {
     mock.script("dalle", { body: { created: 1 } });
     await assert.rejects(
       router.imageGeneration({ model: "img", prompt: "x" }),
-      (e) => e instanceof errors.APIConnectionError,
+      (e) => e instanceof errors.InternalServerError && e.status === 500,
     );
   });
 });
@@ -228,7 +228,7 @@ describe("transcription and speech", () => {
     mock.script("voice", { body: { not: "audio" } });
     await assert.rejects(
       router.speech({ model: "tts", input: "x", voice: "alloy" }),
-      (e) => e instanceof errors.APIConnectionError,
+      (e) => e instanceof errors.InternalServerError && /expected audio/.test(e.message),
     );
   });
 });
