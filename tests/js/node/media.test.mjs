@@ -87,25 +87,29 @@ describe("imageGeneration and moderation", () => {
     assert.equal(mock.callsTo("dalle").length, 0);
   });
 
-  it("an image reply without a data array is an InternalServerError (malformed 2xx)", T, async () => {
-    const router = new Router({
-      model_list: [
-        deployment(
-          mock,
-          "img",
-          "dalle",
-          { model: "openai/dall-e-3" },
-          { mode: "image_generation" },
-        ),
-      ],
-      num_retries: 0,
-    });
-    mock.script("dalle", { body: { created: 1 } });
-    await assert.rejects(
-      router.imageGeneration({ model: "img", prompt: "x" }),
-      (e) => e instanceof errors.InternalServerError && e.status === 500,
-    );
-  });
+  it(
+    "an image reply without a data array is an InternalServerError (malformed 2xx)",
+    T,
+    async () => {
+      const router = new Router({
+        model_list: [
+          deployment(
+            mock,
+            "img",
+            "dalle",
+            { model: "openai/dall-e-3" },
+            { mode: "image_generation" },
+          ),
+        ],
+        num_retries: 0,
+      });
+      mock.script("dalle", { body: { created: 1 } });
+      await assert.rejects(
+        router.imageGeneration({ model: "img", prompt: "x" }),
+        (e) => e instanceof errors.InternalServerError && e.status === 500,
+      );
+    },
+  );
 });
 
 describe("transcription and speech", () => {
