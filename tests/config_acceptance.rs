@@ -420,15 +420,18 @@ fn unknown_params_are_sent_to_the_provider_with_a_warning() {
 }
 
 #[test]
-fn a_forwarded_field_named_like_a_credential_is_treated_as_one() {
-    let c = RouterConfig::parse(
+fn an_unknown_field_named_like_a_credential_is_refused_not_forwarded() {
+    let err = RouterConfig::parse(
         &one(json!({"model": "openai/x", "vendor_secret": "v-secret-value"})),
         &env(&[]),
     )
-    .unwrap();
-    let d = &c.deployments[0];
-    assert!(d.secrets().contains(&"v-secret-value"));
-    assert!(!d.redacted().to_string().contains("v-secret-value"));
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ConfigError);
+    assert_eq!(
+        err.field.as_deref(),
+        Some("model_list[0].litellm_params.vendor_secret")
+    );
+    assert!(!err.message.contains("v-secret-value"), "{}", err.message);
 }
 
 // ---------------------------------------------------------------- malformed 2xx bodies

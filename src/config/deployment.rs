@@ -379,6 +379,14 @@ impl Deployment {
                     Class::Refused(_) => {}
                     Class::Ignored if !super::is_default_value(value) => ignored.push(key.as_str()),
                     Class::Ignored => {}
+                    // A credential-like name llmux does not know is most likely a typo of a
+                    // credential setting: refused, so a secret is never sent as a body field.
+                    Class::Forwarded if is_secret_field(key) && !super::is_default_value(value) => {
+                        return Err(LlmError::config(
+                            field(key),
+                            "looks like a credential but is not a setting llmux knows (a typo?); unknown credential-like fields are not sent to the provider",
+                        ))
+                    }
                     Class::Forwarded => {
                         request_defaults.insert(key.clone(), value.clone());
                         forwarded.push(key.as_str());
