@@ -4,7 +4,8 @@
 // chunk, is translated back to Gemini's `GenerateContentResponse`. The translation is shape
 // work only: routing, retries, cooldowns, fallbacks, caching and cost stay in the core.
 
-import { BadRequestError, InternalServerError } from "./errors.js";
+import { eventBytes, isObject, toolArguments, withHidden } from "./adapter-common.js";
+import { BadRequestError } from "./errors.js";
 
 /** OpenAI finish reasons as Gemini's `finishReason` (LiteLLM's mapping). */
 const FINISH = {
@@ -48,8 +49,6 @@ const UNTRANSLATABLE = [
   "routingConfig",
   "imageConfig",
 ];
-
-const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 const bad = (field, message) => {
   const e = new BadRequestError(`${field}: ${message}`, { status: 400 });
@@ -336,19 +335,6 @@ export function chatRequestOf(request) {
   return chat;
 }
 
-function parseArgs(text, name) {
-  if (text === undefined || text === null || text === "") return {};
-  try {
-    const args = JSON.parse(text);
-    if (isObject(args)) return args;
-  } catch {
-    // fall through to the error below
-  }
-  throw new InternalServerError(
-    `the deployment answered a call of ${JSON.stringify(name)} whose arguments are not a JSON object`,
-  );
-}
-
 function usageOf(usage) {
   if (!isObject(usage)) return undefined;
   const out = {
@@ -364,17 +350,6 @@ function usageOf(usage) {
   return out;
 }
 
-function withHidden(target, hidden) {
-  if (hidden !== undefined)
-    Object.defineProperty(target, "_hidden_params", {
-      value: hidden,
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
-  return target;
-}
-
 /** A `chat.completion` as Gemini's `GenerateContentResponse`. */
 export function generateContentResponseOf(response) {
   const candidates = (response?.choices ?? []).map((choice) => {
@@ -387,7 +362,7 @@ export function generateContentResponseOf(response) {
     for (const call of message.tool_calls ?? []) {
       const name = call.function?.name ?? "";
       parts.push({
-        functionCall: { id: call.id, name, args: parseArgs(call.function?.arguments, name) },
+        functionCall: { id: call.id, name, args: toolArguments(call.function?.arguments, name) },
       });
     }
     return {
@@ -458,7 +433,7 @@ export class GenerateContentStream {
               functionCall: {
                 id: slot.id,
                 name: slot.name,
-                args: parseArgs(slot.args, slot.name),
+                args: toolArguments(slot.args, slot.name),
               },
             });
           calls.delete(index);
@@ -490,32 +465,13 @@ export class GenerateContentStream {
    * REST API does without `alt=sse`.
    */
   toReadableStream({ sse = true } = {}) {
-    const encoder = new TextEncoder();
-    const iterator = this[Symbol.asyncIterator]();
-    let first = true;
-    return new ReadableStream({
-      async pull(controller) {
-        try {
-          const { value, done } = await iterator.next();
-          if (done) {
-            if (!sse) controller.enqueue(encoder.encode(first ? "[]" : "\n]"));
-            controller.close();
-            return;
-          }
-          const json = JSON.stringify(value);
-          controller.enqueue(
-            encoder.encode(sse ? `data: ${json}\r\n\r\n` : `${first ? "[" : ",\n"}${json}`),
-          );
-          first = false;
-        } catch (e) {
-          controller.error(e);
-        }
-      },
-      cancel: () => {
-        iterator.return?.();
-        this.abort();
-      },
-    });
+    return sse
+      ? eventBytes(this, (chunk) => `data: ${JSON.stringify(chunk)}\r\n\r\n`)
+      : eventBytes(
+          this,
+          (chunk, first) => `${first ? "[" : ",\n"}${JSON.stringify(chunk)}`,
+          (first) => (first ? "[]" : "\n]"),
+        );
   }
 }
 

@@ -4,7 +4,8 @@
 // the stream as Anthropic's event sequence, is translated back. Shape work only: routing,
 // retries, cooldowns, fallbacks, caching and cost stay in the core.
 
-import { BadRequestError, InternalServerError } from "./errors.js";
+import { eventBytes, isObject, toolArguments, typedEvent, withHidden } from "./adapter-common.js";
+import { BadRequestError } from "./errors.js";
 
 /** Providers whose chat translation speaks Anthropic's Messages format natively. */
 const ANTHROPIC_FORMAT = new Set(["anthropic", "bedrock", "vertex_ai"]);
@@ -38,8 +39,6 @@ const MESSAGES_FIELDS = new Set([
 
 /** Server-side features of Anthropic's API that no chat request carries. */
 const REFUSED = ["mcp_servers", "container", "context_management"];
-
-const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 const bad = (field, message) => {
   const e = new BadRequestError(`${field}: ${message}`, { status: 400 });
@@ -243,19 +242,6 @@ export function chatRequestOf(request, { native = false } = {}) {
   return chat;
 }
 
-function parseInput(text, name) {
-  if (text === undefined || text === null || text === "") return {};
-  try {
-    const value = JSON.parse(text);
-    if (isObject(value)) return value;
-  } catch {
-    // below
-  }
-  throw new InternalServerError(
-    `the deployment answered a call of ${JSON.stringify(name)} whose arguments are not a JSON object`,
-  );
-}
-
 /** Chat usage as Anthropic's (its `input_tokens` exclude cache reads and writes). */
 function usageOf(usage) {
   const cacheRead = usage?.prompt_tokens_details?.cached_tokens ?? 0;
@@ -267,17 +253,6 @@ function usageOf(usage) {
     cache_creation_input_tokens: cacheWrite,
     cache_read_input_tokens: cacheRead,
   };
-}
-
-function withHidden(target, hidden) {
-  if (hidden !== undefined)
-    Object.defineProperty(target, "_hidden_params", {
-      value: hidden,
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
-  return target;
 }
 
 const messageId = (id) =>
@@ -298,7 +273,7 @@ export function messageOf(response, requestedModel) {
       type: "tool_use",
       id: call.id,
       name: call.function?.name ?? "",
-      input: parseInput(call.function?.arguments, call.function?.name),
+      input: toolArguments(call.function?.arguments, call.function?.name),
     });
   return withHidden(
     {
@@ -442,25 +417,7 @@ export class MessagesStream {
 
   /** Anthropic's SSE bytes (`event: <type>` + `data: <json>`) for a `Response` body. */
   toReadableStream() {
-    const encoder = new TextEncoder();
-    const iterator = this[Symbol.asyncIterator]();
-    return new ReadableStream({
-      async pull(controller) {
-        try {
-          const { value, done } = await iterator.next();
-          if (done) return controller.close();
-          controller.enqueue(
-            encoder.encode(`event: ${value.type}\ndata: ${JSON.stringify(value)}\n\n`),
-          );
-        } catch (e) {
-          controller.error(e);
-        }
-      },
-      cancel: () => {
-        iterator.return?.();
-        this.abort();
-      },
-    });
+    return eventBytes(this, typedEvent);
   }
 }
 

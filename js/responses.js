@@ -4,7 +4,8 @@
 // as the Responses event sequence, is translated back. llmux keeps no responses: a request that
 // needs a stored one (`previous_response_id`, item references) is refused, never guessed.
 
-import { BadRequestError, InternalServerError } from "./errors.js";
+import { eventBytes, isObject, toolArguments, typedEvent, withHidden } from "./adapter-common.js";
+import { BadRequestError } from "./errors.js";
 
 /** Responses fields the adapter reads; others pass through to `completion` (router fields). */
 const RESPONSES_FIELDS = new Set([
@@ -29,8 +30,6 @@ const RESPONSES_FIELDS = new Set([
   "service_tier",
   "stream_options",
 ]);
-
-const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 const bad = (field, message) => {
   const e = new BadRequestError(`${field}: ${message}`, { status: 400 });
@@ -254,27 +253,10 @@ function echo(request) {
   };
 }
 
-function withHidden(target, hidden) {
-  if (hidden !== undefined)
-    Object.defineProperty(target, "_hidden_params", {
-      value: hidden,
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
-  return target;
-}
-
+/** The arguments text of a tool call, checked to be a JSON object (`"{}"` when empty). */
 function checkArguments(text, name) {
-  if (text === undefined || text === null || text === "") return "{}";
-  try {
-    if (isObject(JSON.parse(text))) return text;
-  } catch {
-    // below
-  }
-  throw new InternalServerError(
-    `the deployment answered a call of ${JSON.stringify(name)} whose arguments are not a JSON object`,
-  );
+  toolArguments(text, name);
+  return text === undefined || text === null || text === "" ? "{}" : text;
 }
 
 /** A `response` object around `output` items. */
@@ -516,25 +498,7 @@ export class ResponsesStream {
 
   /** The events as SSE bytes (`event: <type>` + `data: <json>`), as OpenAI sends them. */
   toReadableStream() {
-    const encoder = new TextEncoder();
-    const iterator = this[Symbol.asyncIterator]();
-    return new ReadableStream({
-      async pull(controller) {
-        try {
-          const { value, done } = await iterator.next();
-          if (done) return controller.close();
-          controller.enqueue(
-            encoder.encode(`event: ${value.type}\ndata: ${JSON.stringify(value)}\n\n`),
-          );
-        } catch (e) {
-          controller.error(e);
-        }
-      },
-      cancel: () => {
-        iterator.return?.();
-        this.abort();
-      },
-    });
+    return eventBytes(this, typedEvent);
   }
 }
 
