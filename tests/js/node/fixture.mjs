@@ -35,6 +35,27 @@ export function deployment(mock, group, name, params = {}, info = {}) {
   };
 }
 
+/** The mock's Anthropic and Gemini deployments: provider, the mock path speaking its wire format, a key. */
+const NATIVE = {
+  anthropic: ["anthropic/claude-haiku-4-5-20251001", "anthropic", "sk-ant-mock-key-0123456789"],
+  gemini: ["gemini/gemini-2.5-flash", "gemini", "AIzaSyD-mock-key-0123456789abcdefghij"],
+};
+
+/**
+ * A `model_list` entry for the mock's Anthropic or Gemini endpoint (replies scripted with the
+ * provider's own payloads, `mock.script("anthropic" | "gemini", …)`).
+ * @param {import("../../mock/server.mjs").MockServer} mock
+ * @param {"anthropic" | "gemini"} provider @param {string} group @param {string} id
+ */
+export function nativeDeployment(mock, provider, group, id) {
+  const [model, path, api_key] = NATIVE[provider];
+  return {
+    model_name: group,
+    litellm_params: { model, api_base: `${mock.url}/${path}`, api_key },
+    model_info: { id },
+  };
+}
+
 /**
  * A Router over `groups`: `{ chat: ["a", ["b", { weight: 9 }]] }` (a name, or a name and its
  * extra litellm_params), plus Router `options`.

@@ -10,28 +10,24 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { GoogleGenAI } from "@google/genai";
 import { chatRequestOf } from "../../../js/gemini.js";
 import { nodeListener } from "../../../examples/node/server.mjs";
-import { Router, T, deployment, errors, rejection, startMockServer } from "./fixture.mjs";
+import {
+  Router,
+  T,
+  deployment,
+  nativeDeployment,
+  errors,
+  rejection,
+  startMockServer,
+} from "./fixture.mjs";
 
 const fixture = (name) =>
   JSON.parse(readFileSync(new URL(`../../fixtures/gemini/${name}`, import.meta.url), "utf8"));
 
 const MASTER = "sk-master-gemini-in-0123456";
-const GEMINI_KEY = "AIzaSyD-mock-key-0123456789abcdefghij";
 
 const mock = await startMockServer();
 after(() => mock.close());
 beforeEach(() => mock.reset());
-
-/** A Gemini deployment on the mock (replies scripted with Gemini's own payloads). */
-const geminiDeployment = (group, id) => ({
-  model_name: group,
-  litellm_params: {
-    model: "gemini/gemini-2.5-flash",
-    api_base: `${mock.url}/gemini`,
-    api_key: GEMINI_KEY,
-  },
-  model_info: { id },
-});
 
 /** A chat.completion the OpenAI mock sends, with tool calls. */
 const toolReply = {
@@ -237,7 +233,7 @@ describe("router.generateContent", () => {
     mock.script("a", { error: "server" });
     mock.script("gemini", { body: fixture("response_text.json") });
     const router = new Router({
-      model_list: [deployment(mock, "chat", "a"), geminiDeployment("gem", "g1")],
+      model_list: [deployment(mock, "chat", "a"), nativeDeployment(mock, "gemini", "gem", "g1")],
       fallbacks: [{ chat: ["gem"] }],
       num_retries: 0,
     });

@@ -10,28 +10,25 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { chatRequestOf } from "../../../js/messages.js";
 import { nodeListener } from "../../../examples/node/server.mjs";
-import { Router, T, deployment, errors, rejection, startMockServer } from "./fixture.mjs";
+import {
+  Router,
+  T,
+  deployment,
+  nativeDeployment,
+  errors,
+  rejection,
+  startMockServer,
+} from "./fixture.mjs";
 
 const fixture = (name) =>
   JSON.parse(readFileSync(new URL(`../../fixtures/anthropic/${name}`, import.meta.url), "utf8"));
 
 const MASTER = "sk-master-messages-in-01234";
-const ANTHROPIC_KEY = "sk-ant-mock-key-0123456789";
 const CLAUDE = "claude-haiku-4-5-20251001";
 
 const mock = await startMockServer();
 after(() => mock.close());
 beforeEach(() => mock.reset());
-
-const claudeDeployment = (group, id) => ({
-  model_name: group,
-  litellm_params: {
-    model: `anthropic/${CLAUDE}`,
-    api_base: `${mock.url}/anthropic`,
-    api_key: ANTHROPIC_KEY,
-  },
-  model_info: { id },
-});
 
 const toolReply = {
   id: "chatcmpl-t",
@@ -155,7 +152,10 @@ describe("router.messages", () => {
 
   it("an Anthropic deployment receives Anthropic's own body back", T, async () => {
     mock.script("anthropic", { body: fixture("responses/tool_use.anthropic.json") });
-    const router = new Router({ model_list: [claudeDeployment("claude", "c1")], num_retries: 0 });
+    const router = new Router({
+      model_list: [nativeDeployment(mock, "anthropic", "claude", "c1")],
+      num_retries: 0,
+    });
     const request = fixture("requests/tools.anthropic.json");
     const out = await router.anthropic_messages({ ...request, model: "claude" });
     const sent = mock.callsTo("anthropic")[0].body;

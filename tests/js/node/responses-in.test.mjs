@@ -9,7 +9,15 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import OpenAI from "openai";
 import { chatRequestOf } from "../../../js/responses.js";
 import { nodeListener } from "../../../examples/node/server.mjs";
-import { Router, T, deployment, errors, rejection, startMockServer } from "./fixture.mjs";
+import {
+  Router,
+  T,
+  deployment,
+  nativeDeployment,
+  errors,
+  rejection,
+  startMockServer,
+} from "./fixture.mjs";
 
 const fixture = (path) =>
   JSON.parse(readFileSync(new URL(`../../fixtures/${path}`, import.meta.url), "utf8"));
@@ -19,25 +27,6 @@ const MASTER = "sk-master-responses-in-0123";
 const mock = await startMockServer();
 after(() => mock.close());
 beforeEach(() => mock.reset());
-
-const claude = (group, id) => ({
-  model_name: group,
-  litellm_params: {
-    model: "anthropic/claude-haiku-4-5-20251001",
-    api_base: `${mock.url}/anthropic`,
-    api_key: "sk-ant-mock-key-0123456789",
-  },
-  model_info: { id },
-});
-const gemini = (group, id) => ({
-  model_name: group,
-  litellm_params: {
-    model: "gemini/gemini-2.5-flash",
-    api_base: `${mock.url}/gemini`,
-    api_key: "AIzaSyD-mock-key-0123456789abcdefghij",
-  },
-  model_info: { id },
-});
 
 const toolReply = {
   id: "chatcmpl-t",
@@ -164,7 +153,10 @@ describe("router.responses", () => {
     mock.script("anthropic", { body: fixture("anthropic/responses/text.anthropic.json") });
     mock.script("gemini", { body: fixture("gemini/response_text.json") });
     const router = new Router({
-      model_list: [claude("claude", "c1"), gemini("gem", "g1")],
+      model_list: [
+        nativeDeployment(mock, "anthropic", "claude", "c1"),
+        nativeDeployment(mock, "gemini", "gem", "g1"),
+      ],
       num_retries: 0,
     });
     const a = await router.responses({ model: "claude", input: "Hello" });
