@@ -4,7 +4,6 @@
 
 use super::{model_cost, Router};
 use crate::config::Deployment;
-use crate::reliability::limits::MinuteUsage;
 use serde_json::{json, Map, Value};
 use std::rc::Rc;
 
@@ -158,11 +157,6 @@ impl Router {
             out.insert("x-ratelimit-limit-requests".into(), json!(limit));
         }
         out
-    }
-
-    /// Milliseconds until the `rpm`/`tpm` windows of [`Router::remaining_group_usage`] reset.
-    pub fn ms_to_usage_reset(&self) -> u64 {
-        MinuteUsage::ms_to_next_minute(self.now())
     }
 
     /// LiteLLM's `get_model_access_groups`: each `model_info.access_groups` name with the
