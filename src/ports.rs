@@ -262,6 +262,20 @@ pub trait EventSink {
     fn emit(&self, event: &str, payload: &serde_json::Value);
 }
 
+/// A key-value store for cached answers. Values are strings (the entry JSON); `ttl_ms` is a
+/// hint (the entry carries its own expiry, so a backend may ignore it). Errors are messages
+/// that never contain credentials; the router bypasses a failing backend.
+pub trait CacheBackend {
+    fn get(&self, key: &str) -> LocalFuture<'static, Result<Option<String>, String>>;
+    fn set(
+        &self,
+        key: &str,
+        value: String,
+        ttl_ms: Option<u64>,
+    ) -> LocalFuture<'static, Result<(), String>>;
+    fn delete(&self, key: &str) -> LocalFuture<'static, Result<(), String>>;
+}
+
 /// The host's implementations of every port, shared by one router.
 #[derive(Clone)]
 pub struct Ports {
@@ -277,7 +291,7 @@ pub struct Ports {
     /// RS256 signing for OAuth service accounts; `None` where the host has no WebCrypto.
     pub signer: Option<Rc<dyn Signer>>,
     /// The host's KV store for cached answers (the `cache` option); `None`: in memory.
-    pub cache: Option<Rc<dyn crate::cache::CacheBackend>>,
+    pub cache: Option<Rc<dyn CacheBackend>>,
 }
 
 #[cfg(test)]
