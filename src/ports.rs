@@ -59,31 +59,18 @@ pub enum TransportError {
 /// A response body the core passes to the host without reading it (a JS `ReadableStream`).
 pub type BodyHandle = Rc<dyn std::any::Any>;
 
-/// A response whose 2xx body may be left unread (`stream`); an error body is always read.
-pub struct StreamedResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub stream: Option<BodyHandle>,
-}
-
-impl StreamedResponse {
-    /// The response with its body read (for error classification and parsing).
-    pub fn buffered(self) -> HttpResponse {
-        HttpResponse {
-            status: self.status,
-            headers: self.headers,
-            body: self.body,
-        }
-    }
-}
-
 /// A response body read piece by piece (a streamed reply).
 pub trait ByteStream {
     /// The next piece of the body; `Ok(None)` once it has ended.
     fn read(&self) -> LocalFuture<'static, Result<Option<Vec<u8>>, TransportError>>;
     /// Stops the exchange: the upstream connection is closed and a pending `read` ends.
     fn cancel(&self);
+    /// Hands the body to the host unread, once, instead of reading it here (a speech answer's
+    /// audio passes through without entering the core's memory). `None` when the transport
+    /// cannot, or a read has begun; the body is then read piece by piece.
+    fn host_body(&self) -> Option<BodyHandle> {
+        None
+    }
 }
 
 /// The body of an opened response.
@@ -123,23 +110,6 @@ pub trait Transport {
         &self,
         request: HttpRequest,
     ) -> LocalFuture<'static, Result<HttpResponse, TransportError>>;
-
-    /// Like `send`, but a 2xx body may come back unread as a handle the host can stream.
-    /// Transports that cannot stream read it (the default).
-    fn send_streamed(
-        &self,
-        request: HttpRequest,
-    ) -> LocalFuture<'static, Result<StreamedResponse, TransportError>> {
-        let sent = self.send(request);
-        Box::pin(async move {
-            sent.await.map(|r| StreamedResponse {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-                stream: None,
-            })
-        })
-    }
 }
 
 /// Milliseconds on a monotonic-enough clock (wall clock in wasm, manual in tests).

@@ -5,10 +5,10 @@ use super::call::{Call, Reply};
 use super::Router;
 use crate::config::{Deployment, RoutingStrategy};
 use crate::error::LlmError;
-use crate::ports::{HttpRequest, HttpResponse, LogLevel};
+use crate::ports::{HttpRequest, HttpResponse, LogLevel, OpenBody};
 use crate::providers::{self, openai};
 use crate::reliability::classify;
-use crate::reliability::{backoff, cooldown::CooldownRule};
+use crate::reliability::{backoff, bounds, cooldown::CooldownRule};
 use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::audio::{Audio, AudioBody};
 use crate::types::{text_completion, Endpoint};
@@ -266,8 +266,9 @@ impl Router {
         }
     }
 
-    /// One speech exchange: the audio body is passed through unread when the host can
-    /// stream it; otherwise (and for errors) the provider parses the read body.
+    /// One speech exchange: the audio body is handed to the host unread when it can take
+    /// it; otherwise (and for errors) the provider parses the body, read here up to
+    /// `max_response_bytes`.
     async fn send_speech(
         &self,
         provider: &dyn providers::Provider,
@@ -279,23 +280,38 @@ impl Router {
             .inner
             .ports
             .transport
-            .send_streamed(request)
+            .open(request)
             .await
             .map_err(|te| classify::from_transport(&te, Some(timeout_ms)))?;
-        match reply.stream {
-            Some(handle) => {
-                let head = HttpResponse {
-                    status: reply.status,
-                    headers: reply.headers,
-                    body: Vec::new(),
-                };
-                openai::audio_content_type(&head).map(|content_type| Audio {
-                    content_type,
-                    body: AudioBody::Stream(handle),
-                })
-            }
-            None => provider.parse_audio(d, &reply.buffered()),
+        let head = HttpResponse {
+            status: reply.status,
+            headers: reply.headers,
+            body: Vec::new(),
+        };
+        let stream = match reply.body {
+            OpenBody::Read(body) => return provider.parse_audio(d, &HttpResponse { body, ..head }),
+            OpenBody::Stream(stream) => stream,
+        };
+        if let Some(handle) = stream.host_body() {
+            return openai::audio_content_type(&head).map(|content_type| Audio {
+                content_type,
+                body: AudioBody::Stream(handle),
+            });
         }
+        let limit = self.inner.config.max_response_bytes;
+        let mut body = Vec::new();
+        while let Some(piece) = stream
+            .read()
+            .await
+            .map_err(|te| classify::from_transport(&te, Some(timeout_ms)))?
+        {
+            if (body.len() + piece.len()) as u64 > limit {
+                stream.cancel();
+                return Err(bounds::response_too_large(limit));
+            }
+            body.extend_from_slice(&piece);
+        }
+        provider.parse_audio(d, &HttpResponse { body, ..head })
     }
 }
 
