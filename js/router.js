@@ -485,6 +485,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
       if (on) this.#core.setEvents(on);
       this.#gateway = gateway;
       this.#startHealthProbe();
+      // Bound here, so `Deno.serve(router.fetch)` and `app.mount("/v1", router.fetch)` work.
+      Object.defineProperty(this, "fetch", {
+        value: Router.prototype.fetch.bind(this),
+        writable: true,
+        configurable: true,
+      });
     }
 
     /** The background health probe's timer (`background_health_check_model_groups`). */
