@@ -658,7 +658,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
                 return attachHidden(json, JSON.parse(hidden));
               }
             }
-            const envelope = core.replied(handle, status, text, headerPairs(res.headers));
+            const envelope = core.replied(handle, status, text, headerPairs(res.headers, status));
             if (envelope !== undefined) return withHiddenParams(envelope);
           } else if (step === 0) {
             let envelope;
