@@ -11,7 +11,12 @@ import { upstashStore } from "./upstash.js";
 const CONNECT_TIMEOUT_MS = 2_000;
 const COMMAND_TIMEOUT_MS = 2_000;
 
-/** Redis's parts from `{ url } | { host, port, password, username, db, tls }`. */
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Redis's parts from `{ url } | { host, port, password, username, db, tls }`; `tls` is `true`
+ * or an object of `node:tls` connect options (`ca` for a private CA, …), `rediss://` sets it.
+ */
 export function redisOptions(options = {}) {
   const out = {
     host: options.host ?? "127.0.0.1",
@@ -19,7 +24,9 @@ export function redisOptions(options = {}) {
     username: options.username,
     password: options.password,
     db: Number(options.db ?? 0),
-    tls: options.tls === true,
+    tls: options.tls === true || isObject(options.tls),
+    /** node:tls options (`ca`, `cert`, `key`, `rejectUnauthorized`, `servername`) when an object. */
+    tlsOptions: isObject(options.tls) ? options.tls : {},
   };
   if (options.url) {
     let u;
@@ -37,7 +44,7 @@ export function redisOptions(options = {}) {
     if (u.password) out.password = decodeURIComponent(u.password);
     const db = u.pathname.replace(/^\//, "");
     if (db) out.db = Number(db);
-    out.tls = u.protocol === "rediss:";
+    out.tls = u.protocol === "rediss:" || out.tls;
   }
   if (!Number.isInteger(out.port) || out.port <= 0 || out.port > 65535) {
     throw new TypeError("redis port: must be an integer between 1 and 65535");
@@ -263,9 +270,12 @@ export class RedisClient {
       );
     }
     const { host, port } = this.#opts;
+    // SNI carries a host name, never an IP address (RFC 6066; Node warns otherwise).
+    const ip = /^[\d.]+$/.test(host) || host.includes(":");
+    const sni = ip ? {} : { servername: host };
     const socket = await new Promise((resolve, reject) => {
       const s = this.#opts.tls
-        ? net.connect({ host, port, servername: host })
+        ? net.connect({ host, port, ...sni, ...this.#opts.tlsOptions })
         : net.connect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
@@ -412,15 +422,68 @@ export function incrCommands(ops) {
 }
 
 /**
+ * An existing Redis client as the store's connection. Duck-typed: node-redis (v4 and later)
+ * `sendCommand(args)`, else ioredis `call(command, ...args)`. The commands of one pipeline are
+ * issued together (both clients pipeline them); the client is the caller's: `close()` leaves it.
+ */
+/** A client's reply as RedisClient's: bytes as text, arrays element by element. */
+const plain = (reply) =>
+  reply instanceof Uint8Array
+    ? decoder.decode(reply)
+    : Array.isArray(reply)
+      ? reply.map(plain)
+      : reply;
+
+class ForeignClient {
+  #send;
+  constructor(client) {
+    if (typeof client?.sendCommand === "function") {
+      this.#send = (args) => client.sendCommand(args.map(String));
+    } else if (typeof client?.call === "function") {
+      this.#send = ([command, ...rest]) => client.call(String(command), ...rest.map(String));
+    } else {
+      throw new TypeError(
+        "redis client: must have sendCommand(args) (node-redis) or call(command, ...args) (ioredis)",
+      );
+    }
+  }
+
+  get address() {
+    return "the client passed as `client`";
+  }
+
+  /** Replies in order; a command that failed is a RedisError value, as RedisClient's. */
+  pipeline(commands) {
+    return Promise.all(
+      commands.map((args) =>
+        Promise.resolve()
+          .then(() => this.#send(args))
+          .then(plain, (e) => new RedisError(`redis: ${e?.message ?? e}`)),
+      ),
+    );
+  }
+
+  async command(...args) {
+    const [reply] = await this.pipeline([args]);
+    if (reply instanceof RedisError) throw reply;
+    return reply;
+  }
+
+  close() {}
+}
+
+/**
  * A StateStore (and response-cache KV) over Redis. `{ url }` (`redis://`, `rediss://`, or an
- * `https://` Upstash REST URL with the token as password) or `{ host, port, password, db }`.
+ * `https://` Upstash REST URL with the token as password), `{ host, port, username, password,
+ * db, tls }`, or `{ client }` (an existing node-redis or ioredis client, see ForeignClient).
  * Each StateStore call is one pipelined round trip.
  */
 export function redisStore(options = {}) {
   if (typeof options.url === "string" && /^https?:/i.test(options.url)) {
     return upstashStore({ url: options.url, token: options.password ?? options.token });
   }
-  const client = new RedisClient(options);
+  const client =
+    options.client !== undefined ? new ForeignClient(options.client) : new RedisClient(options);
   return {
     kind: "redis",
     client,
