@@ -224,8 +224,12 @@ export interface RouterOptions {
   redis_url?: string;
   redis_host?: string;
   redis_port?: number | string;
+  /** Redis ACL user (with `redis_password`). */
+  redis_username?: string;
   redis_password?: string;
   redis_db?: number | string;
+  /** TLS to Redis (as a `rediss://` URL); the host's trusted CAs verify the server. */
+  redis_ssl?: boolean;
   /** `router.fetch` settings; without `master_key` or `keys` every request is a 401. */
   gateway?: GatewayOptions;
   /** Other LiteLLM options are accepted at their defaults and refused with a ConfigError when set. */
@@ -788,8 +792,19 @@ export interface RedisStoreOptions {
   username?: string;
   password?: string;
   db?: number | string;
-  tls?: boolean;
+  /** `true`, or `node:tls` connect options (`{ ca }` for a private CA, `cert`, `key`, …). */
+  tls?: boolean | Record<string, unknown>;
+  /** An existing client instead of a connection of llmux's own (it is not closed by `close()`). */
+  client?: RedisClientLike;
 }
+
+/**
+ * An existing Redis client: node-redis v4+ (`sendCommand(["SET", "k", "v"])`) or ioredis
+ * (`call("SET", "k", "v")`). Replies as those clients give them (strings, numbers, null, arrays).
+ */
+export type RedisClientLike =
+  | { sendCommand(args: string[]): Promise<unknown> }
+  | { call(command: string, ...args: string[]): Promise<unknown> };
 
 /** Redis over TCP (Node, Deno; RESP2, pipelined) or Upstash REST for an `https://` url. */
 export declare function redisStore(options: RedisStoreOptions): KvStateStore;
