@@ -379,3 +379,20 @@ test("createLlmux refuses what is not a Router, and models need a group name", (
   assert.equal(llmux("chat").provider, "llmux.chat");
   void deployment;
 });
+
+test(
+  "examples/ai-sdk-app.mjs runs against the mock: fallback, stream, tool, embeddings",
+  T,
+  async () => {
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const app = new URL("../../../examples/ai-sdk-app.mjs", import.meta.url);
+    const { stdout } = await promisify(execFile)(process.execPath, [app.pathname, "--mock"], {
+      timeout: 20_000,
+    });
+    assert.match(stdout, /answered by backup \(group backup\), fallback: backup/);
+    assert.match(stdout, /finish: stop/);
+    assert.match(stdout, /tools: "Sunny, 21 degrees in Lisbon\." after 2 step/);
+    assert.match(stdout, /embedMany: 2 vectors of 8 dimensions/);
+  },
+);
