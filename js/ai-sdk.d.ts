@@ -1,6 +1,11 @@
 // `llmux/ai-sdk`: a Vercel AI SDK provider (specification v3) over a llmux Router.
 import type { EmbeddingModelV3, LanguageModelV3, ProviderV3 } from "@ai-sdk/provider";
-import type { Router } from "./index.js";
+
+/** What the provider uses of a llmux `Router` (any Router instance fits). */
+export interface LlmuxRouterLike {
+  completion(request: any, options?: { signal?: AbortSignal }): Promise<any>;
+  embedding(request: any, options?: { signal?: AbortSignal }): Promise<any>;
+}
 
 export interface LlmuxProviderSettings {
   /** The provider name in the models' `provider` field (`<name>.chat`, `<name>.embedding`). Default "llmux". */
@@ -27,6 +32,6 @@ export interface LlmuxProvider extends ProviderV3 {
  * `fallbacks`, `metadata`). Router errors are `APICallError`s.
  */
 export declare function createLlmux(
-  router: Router,
+  router: LlmuxRouterLike,
   settings?: LlmuxProviderSettings,
 ): LlmuxProvider;
