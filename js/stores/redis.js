@@ -240,6 +240,63 @@ export class RespParser {
 
 const ARRAY_OPENED = Symbol("array opened");
 
+/**
+ * A `Deno.TlsConn` with the few `net.Socket` methods RedisClient uses: `on`/`once` for data,
+ * error and close, `write` (in order), `setNoDelay`, `ref`/`unref`, `end`/`destroy`.
+ */
+function denoSocket(conn) {
+  const handlers = { data: [], error: [], close: [] };
+  let closed = false;
+  const emit = (event, arg) => {
+    for (const h of handlers[event]) h(arg);
+  };
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch {
+      // already closed by the peer
+    }
+    emit("close");
+  };
+  (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        emit("data", buf.slice(0, n));
+      }
+    } catch (e) {
+      if (!closed) emit("error", e);
+    }
+    close();
+  })();
+  let writing = Promise.resolve();
+  return {
+    on(event, h) {
+      handlers[event]?.push(h);
+    },
+    setNoDelay() {},
+    write(text) {
+      const bytes = utf8.encode(text);
+      writing = writing
+        .then(async () => {
+          for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+        })
+        .catch((e) => {
+          emit("error", e);
+          close();
+        });
+    },
+    ref: () => conn.ref?.(),
+    unref: () => conn.unref?.(),
+    end: close,
+    destroy: close,
+  };
+}
+
 /** A pipelining RESP2 connection; reconnects on the next command after it breaks. */
 export class RedisClient {
   #opts;
@@ -259,6 +316,61 @@ export class RedisClient {
   }
 
   async #connect() {
+    const socket =
+      this.#opts.tls && typeof globalThis.Deno?.connectTls === "function"
+        ? await this.#connectDenoTls()
+        : await this.#connectNode();
+    this.#attach(socket);
+    await this.#hello(socket);
+  }
+
+  /**
+   * TLS in Deno through `Deno.connectTls`, which trusts what Deno trusts (its root store,
+   * `DENO_CERT`, `--cert`); Deno's `node:tls` does not read those. `tls` options: `ca`,
+   * `cert`, `key` (client certificate); others are refused, not ignored.
+   */
+  async #connectDenoTls() {
+    const { host, port, tlsOptions } = this.#opts;
+    const unknown = Object.keys(tlsOptions).filter((k) => !["ca", "cert", "key"].includes(k));
+    if (unknown.length)
+      throw new RedisError(
+        `redis: tls options ${unknown.join(", ")} are not supported in Deno (ca, cert, key are)`,
+      );
+    const pem = (v) => (typeof v === "string" ? v : decoder.decode(v));
+    const opts = { hostname: host, port };
+    if (tlsOptions.ca !== undefined)
+      opts.caCerts = (Array.isArray(tlsOptions.ca) ? tlsOptions.ca : [tlsOptions.ca]).map(pem);
+    if (tlsOptions.cert !== undefined) opts.cert = pem(tlsOptions.cert);
+    if (tlsOptions.key !== undefined) opts.key = pem(tlsOptions.key);
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RedisError(`redis: connecting to ${this.address} timed out`)),
+        CONNECT_TIMEOUT_MS,
+      );
+    });
+    const connecting = (async () => {
+      const conn = await globalThis.Deno.connectTls(opts);
+      try {
+        await conn.handshake(); // certificate errors here, not at the first command
+      } catch (e) {
+        conn.close();
+        throw e;
+      }
+      return conn;
+    })();
+    try {
+      return denoSocket(await Promise.race([connecting, timeout]));
+    } catch (e) {
+      connecting.then((conn) => conn.close()).catch(() => {});
+      if (e instanceof RedisError) throw e;
+      throw new RedisError(`redis: cannot connect to ${this.address} (${e?.message ?? e})`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #connectNode() {
     let net;
     try {
       // A computed specifier: bundlers for browsers and Workers leave it alone.
@@ -290,12 +402,20 @@ export class RedisClient {
         reject(new RedisError(`redis: cannot connect to ${this.address} (${e.code ?? e.message})`));
       });
     });
+    return socket;
+  }
+
+  #attach(socket) {
     socket.setNoDelay(true);
     socket.on("data", (chunk) => this.#onData(socket, chunk));
     socket.on("error", () => {});
     socket.on("close", () => this.#onClose(socket));
     this.#socket = socket;
     this.#parser = new RespParser();
+  }
+
+  /** AUTH and SELECT on a new connection. */
+  async #hello(socket) {
     const hello = [];
     if (this.#opts.password !== undefined) {
       hello.push(

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
 import { Router, deployment, errors, startMockServer } from "../node/fixture.mjs";
 import { RedisClient, redisStore } from "../../../js/stores/redis.js";
-import { freePort, redisRaw } from "./harness.mjs";
+import { freePort, hasDeno, redisRaw, startInstance } from "./harness.mjs";
 
 const T = { timeout: 30_000 };
 const run = promisify(execFile);
@@ -119,39 +119,69 @@ test(
   },
 );
 
-/** A self-signed certificate for 127.0.0.1 (openssl), as { cert, key } file paths. */
+/**
+ * A private CA and a server certificate for 127.0.0.1 signed by it (openssl), as file paths.
+ * (rustls, under Deno.connectTls, refuses a self-signed CA certificate used as the server's.)
+ */
 function selfSigned() {
-  const cert = path.join(dir, "cert.pem");
-  const key = path.join(dir, "key.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    ],
-    { stdio: "ignore" },
+  const f = (name) => path.join(dir, name);
+  const ssl = (...args) => execFileSync("openssl", args, { stdio: "ignore" });
+  ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.pem"),
+    "-days",
+    "1",
+    "-subj",
+    "/CN=llmux test CA",
   );
-  return { cert, key };
+  ssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("key.pem"),
+    "-out",
+    f("server.csr"),
+    "-subj",
+    "/CN=localhost",
+  );
+  writeFileSync(
+    f("server.ext"),
+    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+  );
+  ssl(
+    "x509",
+    "-req",
+    "-in",
+    f("server.csr"),
+    "-CA",
+    f("ca.pem"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("cert.pem"),
+    "-days",
+    "1",
+    "-extfile",
+    f("server.ext"),
+  );
+  return { ca: f("ca.pem"), cert: f("cert.pem"), key: f("key.pem") };
 }
 
 test(
   "redis_ssl / rediss:// talk TLS to redis-server (--tls-port), verifying its certificate",
   T,
   async () => {
-    const { cert, key } = selfSigned();
+    const { ca, cert, key } = selfSigned();
     const redis = await redisServer(
       [
         "--tls-cert-file",
@@ -159,7 +189,7 @@ test(
         "--tls-key-file",
         key,
         "--tls-ca-cert-file",
-        cert,
+        ca,
         "--tls-auth-clients",
         "no",
         "--requirepass",
@@ -171,7 +201,7 @@ test(
       // The store, with the private CA passed as a node:tls option.
       const store = redisStore({
         url: `rediss://:tls-pass-0123@127.0.0.1:${redis.port}`,
-        tls: { ca: readFileSync(cert) },
+        tls: { ca: readFileSync(ca) },
       });
       assert.deepEqual(await store.incr([{ key: "llmux:t:x", by: 2, ttl_ms: 60_000 }]), [2]);
       store.close();
@@ -198,13 +228,13 @@ test(
       const { stdout: out } = await run(
         process.execPath,
         ["--input-type=module", "-e", script, JSON.stringify(options)],
-        { env: { ...process.env, NODE_EXTRA_CA_CERTS: cert }, encoding: "utf8", timeout: 20_000 },
+        { env: { ...process.env, NODE_EXTRA_CA_CERTS: ca }, encoding: "utf8", timeout: 20_000 },
       );
       assert.equal(JSON.parse(out.trim().split("\n").at(-1)).id, "a");
       const reader = new RedisClient({
         port: redis.port,
         password: "tls-pass-0123",
-        tls: { ca: readFileSync(cert) },
+        tls: { ca: readFileSync(ca) },
       });
       try {
         const keys = await llmuxKeys(reader);
@@ -216,6 +246,59 @@ test(
         reader.close();
       }
     } finally {
+      await redis.stop();
+    }
+  },
+);
+
+test(
+  "redis_ssl in Deno: Deno.connectTls to redis-server, trusting the CA in DENO_CERT",
+  { ...T, skip: !hasDeno() && "deno is not installed" },
+  async () => {
+    const { ca, cert, key } = selfSigned();
+    const redis = await redisServer(
+      [
+        "--tls-cert-file",
+        cert,
+        "--tls-key-file",
+        key,
+        "--tls-ca-cert-file",
+        ca,
+        "--tls-auth-clients",
+        "no",
+      ],
+      { tls: true },
+    );
+    const saved = process.env.DENO_CERT;
+    process.env.DENO_CERT = ca; // the child's environment: Deno adds it to its root store
+    let instance;
+    try {
+      instance = await startInstance(
+        {
+          options: {
+            model_list: model_list(),
+            redis_host: "127.0.0.1",
+            redis_port: redis.port,
+            redis_ssl: true,
+          },
+        },
+        { runtime: "deno" },
+      );
+      const chat = await instance.send("chat");
+      assert.equal(chat.id, "a", JSON.stringify(chat));
+      await instance.send("sync");
+      const { warnings } = await instance.send("warnings");
+      assert.deepEqual(warnings, []);
+      const reader = new RedisClient({ port: redis.port, tls: { ca: readFileSync(ca) } });
+      try {
+        assert.ok((await llmuxKeys(reader)).length > 0, "state written over TLS from Deno");
+      } finally {
+        reader.close();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.DENO_CERT;
+      else process.env.DENO_CERT = saved;
+      await instance?.stop();
       await redis.stop();
     }
   },
