@@ -234,7 +234,9 @@ function chatRequest(modelId, options) {
     else if (choice) req.tool_choice = choice.type;
   }
   headerWarnings(options.headers, warnings);
-  return { req: { ...req, ...llmuxOptions(options.providerOptions) }, warnings };
+  // `stream` is the SDK's choice (doGenerate or doStream), not an option.
+  const { stream: _stream, ...extra } = llmuxOptions(options.providerOptions);
+  return { req: { ...req, ...extra }, warnings };
 }
 
 /** A Router error as the AI SDK's `APICallError`; anything else (an abort) unchanged. */
