@@ -600,6 +600,8 @@ class ForeignClient {
  */
 export function redisStore(options = {}) {
   if (typeof options.url === "string" && /^https?:/i.test(options.url)) {
+    if (options.username)
+      throw new TypeError("an Upstash REST URL takes a token (the password), not a username");
     return upstashStore({ url: options.url, token: options.password ?? options.token });
   }
   const client =

@@ -335,6 +335,19 @@ test(
   },
 );
 
+test("redis_username with an Upstash REST URL is refused, not ignored", () => {
+  assert.throws(
+    () =>
+      new Router({
+        model_list: [],
+        redis_url: "https://example.upstash.io",
+        redis_username: "u",
+        redis_password: "token",
+      }),
+    (e) => e instanceof errors.ConfigError && e.field === "redis_url" && /username/.test(e.message),
+  );
+});
+
 test("redis_ssl must be a boolean: ConfigError naming it", () => {
   assert.throws(
     () => new Router({ model_list: [], redis_host: "127.0.0.1", redis_ssl: "yes" }),
