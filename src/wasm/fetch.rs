@@ -299,13 +299,18 @@ async fn send(
         .dyn_into()
         .map_err(|_| TransportError::Connection("fetch did not resolve to a Response".into()))?;
     let status = response.status();
-    let mut out_headers = Vec::new();
     let resp_headers = response.headers();
-    for name in READ_HEADERS {
-        if let Ok(Some(v)) = resp_headers.get(name) {
-            out_headers.push(((*name).to_string(), v));
+    let out_headers = if status >= 400 {
+        error_headers(&resp_headers)
+    } else {
+        let mut read = Vec::new();
+        for name in READ_HEADERS {
+            if let Ok(Some(v)) = resp_headers.get(name) {
+                read.push(((*name).to_string(), v));
+            }
         }
-    }
+        read
+    };
     if streamed && (200..300).contains(&status) {
         if let Some(stream) = response.body() {
             // The caller reads (or cancels) the body; the timeout covered the headers.
@@ -345,4 +350,27 @@ async fn send(
         headers: out_headers,
         body: OpenBody::Read(body),
     })
+}
+
+/// Every header of an error reply (an error carries them, README "Errors"), bounded by
+/// `MAX_ERROR_HEADERS` and `MAX_ERROR_HEADER_BYTES`; `set-cookie` is never kept.
+fn error_headers(headers: &Headers) -> Vec<(String, String)> {
+    use crate::error::{UpstreamReply, MAX_ERROR_HEADERS};
+    let mut out = Vec::new();
+    let Ok(Some(entries)) = js_sys::try_iter(headers.as_ref()) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        if out.len() >= MAX_ERROR_HEADERS {
+            break;
+        }
+        let pair = js_sys::Array::from(&entry);
+        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
+            continue;
+        };
+        if UpstreamReply::keeps_header(&name, &value) {
+            out.push((name.to_ascii_lowercase(), value));
+        }
+    }
+    out
 }
