@@ -2,7 +2,7 @@
 //! Unknown fields are errors, so a typo never silently changes behaviour.
 
 use super::credentials;
-use super::fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms};
+use super::fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms, Child};
 use super::litellm_params::{self, Class};
 use super::wildcard::{self, WildcardModel};
 use crate::error::LlmError;
@@ -340,7 +340,10 @@ impl Deployment {
                 ))
             }
         };
-        let field = |k: &str| format!("{lp_path}.{k}");
+        let field = |key| Child {
+            parent: &lp_path,
+            key,
+        };
         // LiteLLM copies an entry's own rpm/tpm into litellm_params when those leave them unset.
         let mut lifted: Option<Map<String, Value>> = None;
         for key in ["rpm", "tpm"] {
@@ -818,7 +821,10 @@ fn parse_headers(
 }
 
 /// `litellm_params.tags`: an array of strings (at most 64, each at most 256 bytes).
-fn parse_tags(value: Option<&Value>, path: &str) -> Result<Vec<String>, LlmError> {
+fn parse_tags(
+    value: Option<&Value>,
+    path: &(impl std::fmt::Display + ?Sized),
+) -> Result<Vec<String>, LlmError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) if items.len() <= 64 => items
@@ -833,7 +839,7 @@ fn parse_tags(value: Option<&Value>, path: &str) -> Result<Vec<String>, LlmError
             })
             .collect(),
         Some(_) => Err(LlmError::config(
-            path,
+            path.to_string(),
             "must be an array of at most 64 tag strings",
         )),
     }
@@ -851,7 +857,7 @@ fn parse_model_info(
         Some(Value::Object(m)) => m.clone(),
         Some(_) => return Err(LlmError::config(path, "must be an object")),
     };
-    let field = |k: &str| format!("{path}.{k}");
+    let field = |key| Child { parent: path, key };
     let id = match raw.get("id") {
         None | Some(Value::Null) => stable_id(model_group, params),
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -932,11 +938,14 @@ pub fn stable_id(model_group: &str, params: &Map<String, Value>) -> String {
 }
 
 /// `order`: an integer (LiteLLM's `int`; an integral string is read as one, as pydantic does).
-fn opt_order(params: &Map<String, Value>, path: &str) -> Result<Option<i64>, LlmError> {
+fn opt_order(
+    params: &Map<String, Value>,
+    path: &(impl std::fmt::Display + ?Sized),
+) -> Result<Option<i64>, LlmError> {
     match opt_f64(params, "order", path)? {
         None => Ok(None),
         Some(f) if f.fract() == 0.0 && f.abs() <= 9.0e15 => Ok(Some(f as i64)),
-        Some(_) => Err(LlmError::config(path, "must be an integer")),
+        Some(_) => Err(LlmError::config(path.to_string(), "must be an integer")),
     }
 }
 

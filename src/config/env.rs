@@ -13,6 +13,29 @@ pub fn resolve_env_refs(
     path: &str,
     env: &HashMap<String, String>,
 ) -> Result<(), LlmError> {
+    resolve(value, &Seg::Root(path), env)
+}
+
+/// Where a value sits in the options, written out only for an error (a config of 1,000
+/// deployments would otherwise format a path for every field it has).
+enum Seg<'a> {
+    Root(&'a str),
+    Key(&'a Seg<'a>, &'a str),
+    Index(&'a Seg<'a>, usize),
+}
+
+impl std::fmt::Display for Seg<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Seg::Root(path) => f.write_str(path),
+            Seg::Key(Seg::Root(""), key) => f.write_str(key),
+            Seg::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Seg::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+fn resolve(value: &mut Value, path: &Seg, env: &HashMap<String, String>) -> Result<(), LlmError> {
     match value {
         Value::String(s) => {
             if let Some(name) = s.strip_prefix(ENV_PREFIX) {
@@ -20,7 +43,7 @@ pub fn resolve_env_refs(
                     Some(v) => *s = v.clone(),
                     None => {
                         return Err(LlmError::config(
-                            path,
+                            path.to_string(),
                             format!(
                                 "environment variable {name} is not set (referenced as \"{ENV_PREFIX}{name}\"; pass it in the `env` option)"
                             ),
@@ -32,18 +55,13 @@ pub fn resolve_env_refs(
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                resolve_env_refs(item, &format!("{path}[{i}]"), env)?;
+                resolve(item, &Seg::Index(path, i), env)?;
             }
             Ok(())
         }
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                let child = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                resolve_env_refs(v, &child, env)?;
+                resolve(v, &Seg::Key(path, k), env)?;
             }
             Ok(())
         }
