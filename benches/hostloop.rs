@@ -4,6 +4,7 @@
 //!
 //! `cargo bench --bench hostloop -- N` runs N calls (default 100,000) and prints the time;
 //! `-- stream N` runs N host-driven streams of 103 OpenAI chunks each (the per-chunk figure);
+//! `-- cache N` serves N in-memory cache hits as `cachedAnswer` does (request text in);
 //! `-- construct` builds a 1,000-deployment Router.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -112,12 +113,48 @@ mod native {
         );
     }
 
+    /// `cache`: `n` hits of the in-memory response cache, from the request's JSON text (what
+    /// `cachedAnswer` receives) to the stored body's text and the hit's `_hidden_params`.
+    fn cache_hits(n: u64) {
+        let options = json!({"model_list": [
+            {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": "http://a.test/v1", "api_key": "sk-bench"}},
+        ], "cache_responses": true});
+        let mut fakes = Fakes::new(7);
+        fakes.ports.events = None;
+        let config = RouterConfig::parse(&options, &HashMap::new()).expect("valid config");
+        let router = Router::new(config, fakes.ports.clone());
+        let request = r#"{"model":"chat","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say hello in one word."}],"temperature":0.2,"max_tokens":16}"#;
+        let body = || match serde_json::from_str::<serde_json::Value>(request) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => panic!("the request is an object"),
+        };
+        llmux::testing::block_on(router.call(Endpoint::ChatCompletion, body())).expect("primed");
+        let started = std::time::Instant::now();
+        let mut bytes = 0usize;
+        for _ in 0..n {
+            let (hidden, text) = router
+                .cached_now(Endpoint::ChatCompletion, body())
+                .expect("a hit");
+            bytes += text.len() + usize::from(hidden.cache_hit);
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "{n} cache hits ({bytes} bytes out) in {:.1} ms: {:.2} µs a hit",
+            elapsed.as_secs_f64() * 1e3,
+            elapsed.as_secs_f64() * 1e6 / n as f64
+        );
+    }
+
     pub fn run() {
         if std::env::args().any(|a| a == "construct") {
             construct(5);
             return;
         }
         let n: Option<u64> = std::env::args().skip(1).find_map(|a| a.parse().ok());
+        if std::env::args().any(|a| a == "cache") {
+            cache_hits(n.unwrap_or(10_000));
+            return;
+        }
         if std::env::args().any(|a| a == "stream") {
             streams(n.unwrap_or(1_000));
             return;

@@ -19,12 +19,13 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
         0x5be0cd19,
     ];
-    let mut message = data.to_vec();
-    let bit_len = (data.len() as u64).wrapping_mul(8);
+    // The message, a 1 bit, zeros up to 8 bytes short of a block boundary, then its length.
+    let padded = (data.len() + 9).div_ceil(64) * 64;
+    let mut message = Vec::with_capacity(padded);
+    message.extend_from_slice(data);
     message.push(0x80);
-    while message.len() % 64 != 56 {
-        message.push(0);
-    }
+    message.resize(padded - 8, 0);
+    let bit_len = (data.len() as u64).wrapping_mul(8);
     message.extend_from_slice(&bit_len.to_be_bytes());
     for block in message.chunks_exact(64) {
         let mut w = [0u32; 64];

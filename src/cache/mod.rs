@@ -130,7 +130,7 @@ fn write_canonical_map(m: &Map<String, Value>, out: &mut String) {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&Value::String(k.clone()).to_string());
+        write_json_str(k, out);
         out.push(':');
         write_canonical(v, out);
     }
@@ -156,8 +156,46 @@ fn write_canonical(value: &Value, out: &mut String) {
             }
             _ => out.push_str(&n.to_string()),
         },
+        Value::String(s) => write_json_str(s, out),
         other => out.push_str(&other.to_string()),
     }
+}
+
+/// `s` as a JSON string, escaped exactly as serde_json writes it (so keys do not change):
+/// `"` and `\\` escaped, control characters as `\n`-style escapes or `\u00XX`.
+fn write_json_str(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut clean = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(clean..i).unwrap_or_default());
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(
+                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+            ));
+            out.push(char::from(
+                HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'),
+            ));
+        } else {
+            out.push_str(escape);
+        }
+        clean = i + 1;
+    }
+    out.push_str(s.get(clean..).unwrap_or_default());
+    out.push('"');
 }
 
 /// The storage key: `<namespace>:<sha256 hex>` (the bare hash without a namespace) of the
@@ -173,9 +211,9 @@ pub fn storage_key(
     // The canonical JSON of the object, written directly (keys in sorted order).
     let mut material = String::with_capacity(256);
     material.push_str("{\"call\":");
-    material.push_str(&Value::from(call).to_string());
+    write_json_str(call, &mut material);
     material.push_str(",\"group\":");
-    material.push_str(&Value::from(group).to_string());
+    write_json_str(group, &mut material);
     material.push_str(",\"request\":");
     write_canonical_map(fields, &mut material);
     material.push_str(&format!(",\"v\":{FORMAT_VERSION}}}"));
@@ -438,6 +476,23 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
+        for s in [
+            "plain",
+            "quo\"te",
+            "back\\slash",
+            "nl\ncr\rtab\t",
+            "\u{0}\u{1f}\u{7f}\u{8}\u{c}",
+            "é ü 日本 🎉",
+            "",
+        ] {
+            let mut out = String::new();
+            write_json_str(s, &mut out);
+            assert_eq!(out, Value::from(s).to_string(), "{s:?}");
+        }
     }
 
     #[test]
