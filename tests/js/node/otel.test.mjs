@@ -185,3 +185,57 @@ describe("llmux/otel", () => {
     assert.equal(of("output"), res.usage.completion_tokens);
   });
 });
+
+describe("examples/otel-node-server.mjs", () => {
+  it("nests the router's spans under the HTTP request's span and serves /metrics", T, async () => {
+    const { start } = await import("../../../examples/otel-node-server.mjs");
+    const exporter = new InMemorySpanExporter();
+    const gw = await start({
+      port: 0,
+      env: {
+        LLMUX_MASTER_KEY: "sk-example-master",
+        OPENAI_API_KEY: "sk-upstream-secret",
+        OPENAI_BASE_URL: mock.base("example"),
+      },
+      spanExporter: exporter,
+      metricReader: new PeriodicExportingMetricReader({
+        exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+        exportIntervalMillis: 3_600_000,
+      }),
+    });
+    try {
+      const auth = {
+        authorization: "Bearer sk-example-master",
+        "content-type": "application/json",
+      };
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify(chatRequest("gpt-4o-mini")),
+      });
+      assert.equal(res.status, 200);
+      await res.json();
+      const metrics = await fetch(`${gw.url}/metrics`, { headers: auth });
+      assert.equal(metrics.status, 200);
+      assert.match(await metrics.text(), /litellm_deployment_success_responses_total\{/);
+      assert.equal((await fetch(`${gw.url}/metrics`)).status, 401);
+      const finished = exporter.getFinishedSpans();
+      const server = finished.find((s) => s.name === "POST /v1/chat/completions");
+      // The upstream model is named like the group: the call and its attempt share a name.
+      const call = finished.find(
+        (s) => s.name === "chat gpt-4o-mini" && parentOf(s) === server?.spanContext().spanId,
+      );
+      assert.ok(server && call, finished.map((s) => s.name).join(", "));
+      assert.equal(call.attributes["llmux.call_id"] !== undefined, true);
+      assert.equal(call.attributes["gen_ai.provider.name"], "openai");
+      const attempt = finished.find((s) => parentOf(s) === call.spanContext().spanId);
+      assert.ok(attempt, "the attempt span");
+      assert.equal(
+        JSON.stringify(finished.map((s) => s.attributes)).includes("sk-upstream-secret"),
+        false,
+      );
+    } finally {
+      await gw.close();
+    }
+  });
+});
