@@ -177,16 +177,14 @@ export function instrument(router, options = {}) {
     },
 
     fallback(p) {
-      open
-        .get(p.id)
-        ?.span.addEvent(
-          "llmux.fallback",
-          attrs({
-            "llmux.fallback.from": p.from,
-            "llmux.fallback.to": p.to,
-            "error.type": p.error,
-          }),
-        );
+      open.get(p.id)?.span.addEvent(
+        "llmux.fallback",
+        attrs({
+          "llmux.fallback.from": p.from,
+          "llmux.fallback.to": p.to,
+          "error.type": p.error,
+        }),
+      );
     },
 
     success(p, { response } = {}) {
