@@ -7,7 +7,6 @@ import { ConfigError, LlmuxError } from "./errors.js";
 import { httpStatus, openAiErrorBody } from "./openai-error.js";
 import { geminiErrorBody, messagesErrorBody } from "./adapters.js";
 import { DashboardRecorder } from "./dashboard/recorder.js";
-import { PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -239,7 +238,7 @@ function parseMetrics(m) {
 }
 
 /** `GET /metrics`: the router's counters in Prometheus' text format. */
-function serveMetrics(router, gw, request, env) {
+async function serveMetrics(router, gw, request, env) {
   if (!gw.metrics.public) {
     const principal = authenticate(gw, request, env);
     if (principal.master !== true)
@@ -248,7 +247,8 @@ function serveMetrics(router, gw, request, env) {
         code: "master_key_required",
       });
   }
-  return new Response(router.metrics(), {
+  const { PROMETHEUS_CONTENT_TYPE } = await import("./metrics.js");
+  return new Response(await router.metrics(), {
     status: 200,
     headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
   });

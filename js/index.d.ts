@@ -1371,7 +1371,7 @@ export declare class Router {
   /** Logs (info) and returns an aligned table of per-deployment metrics. */
   printDeploymentMetrics(): string;
   /** The usage counters in Prometheus' text exposition format 0.0.4 (LiteLLM's metric names). */
-  metrics(): string;
+  metrics(): Promise<string>;
   print_deployment_metrics(): string;
   /**
    * LiteLLM's `abatch_completion`: the request sent to every group in `models` at once; one

@@ -22,7 +22,6 @@ import {
 } from "./wire.js";
 import { openHostStream } from "./host-stream.js";
 import { LOGGING_OPTIONS, OBSERVE, Observers, observersOf } from "./logging.js";
-import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./metrics.js";
 
 const ENV_PREFIX = "os.environ/";
 
@@ -564,8 +563,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return this.#obs.add(listener);
     }
 
-    /** The usage counters in Prometheus' text format 0.0.4 (README, "Prometheus metrics"). */
-    metrics() {
+    /**
+     * Resolves to the usage counters in Prometheus' text format 0.0.4 (README, "Prometheus
+     * metrics"); the formatter loads on first use (as prom-client's `register.metrics()`).
+     */
+    async metrics() {
+      const { prometheusText } = await import("./metrics.js");
       const names = JSON.parse(this.#core.modelNamesJson());
       return prometheusText({
         usage: JSON.parse(this.#core.usageJson()),
@@ -573,11 +576,6 @@ export function defineRouter(RouterCore, hostStores = {}) {
         deployments: this.getDeployments(),
         groups: [...names, ...Object.keys(this.#aliases)],
       });
-    }
-
-    /** The content type of `metrics()`. */
-    static get metricsContentType() {
-      return PROMETHEUS_CONTENT_TYPE;
     }
 
     #aliases = {};

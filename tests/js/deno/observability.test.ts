@@ -54,7 +54,7 @@ Deno.test("llmux/otel, callbacks and metrics() in Deno", async () => {
   const attempt = spans.find((s: any) => s.name === "chat mock-deno-obs");
   assert(attempt, "an attempt span");
   assert(payloads.length === 1 && payloads[0].metadata.run === "deno", "the payload's metadata");
-  const text = router.metrics();
+  const text = await router.metrics();
   assert(
     /litellm_deployment_success_responses_total\{[^}]*model_id="deno-obs"[^}]*\} 1\n/.test(text),
     text,

@@ -71,7 +71,7 @@ describe("router.metrics()", () => {
     assert.equal(res._hidden_params.model_id, "b");
     await assert.rejects(router.completion(chatRequest("nope-1")), errors.BadRequestError);
     await assert.rejects(router.completion(chatRequest("nope-2")), errors.BadRequestError);
-    const text = router.metrics();
+    const text = await router.metrics();
     const p = parse(text);
     const failedId = res._hidden_params.model_id === "a" ? "b" : "a";
     const ok = { model_id: res._hidden_params.model_id, model_group: "chat" };
@@ -131,7 +131,7 @@ describe("router.metrics()", () => {
     assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
     const router = routerOver(mock, { 'we"ird\\group\n': ["w"] });
     await router.completion(chatRequest('we"ird\\group\n'));
-    const p = parse(router.metrics());
+    const p = parse(await router.metrics());
     assert.equal(one(p, "litellm_deployment_success_responses_total", { model_id: "w" }), 1);
     assert.equal(
       one(p, "litellm_proxy_total_requests_metric_total", { model_group: 'we"ird\\group\n' }),
@@ -143,7 +143,7 @@ describe("router.metrics()", () => {
     const router = routerOver(mock, { chat: ["a"] }, { cache_responses: true });
     await router.completion(chatRequest());
     await router.completion(chatRequest());
-    const p = parse(router.metrics());
+    const p = parse(await router.metrics());
     assert.equal(one(p, "litellm_cache_hits_metric_total", { model_group: "chat" }), 1);
     assert.equal(mock.callsTo("a").length, 1);
   });
