@@ -30,8 +30,24 @@ const CALL_TYPES = {
   speech: "aspeech",
 };
 
-/** Request fields that are not model parameters (`model_parameters` leaves them out). */
+/**
+ * Request fields that are not model parameters (`model_parameters` leaves them out), among
+ * them every credential or endpoint field a caller might send (the router refuses those, but
+ * the `start` event comes first).
+ */
 const NOT_PARAMETERS = new Set([
+  "api_key",
+  "api_base",
+  "base_url",
+  "api_version",
+  "organization",
+  "extra_headers",
+  "headers",
+  "azure_ad_token",
+  "aws_access_key_id",
+  "aws_secret_access_key",
+  "aws_session_token",
+  "vertex_credentials",
   "model",
   "messages",
   "prompt",

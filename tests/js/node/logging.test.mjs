@@ -256,6 +256,11 @@ describe("secrets", () => {
     mock.script("c", { error: "rate_limit" }, { error: "rate_limit" });
     await assert.rejects(router.completion(chatRequest()));
     await router.completion(chatRequest("backup"));
+    // A caller's own credential field is refused by the router, and left out of `start` too.
+    await assert.rejects(
+      router.completion(chatRequest("chat", { api_key: "sk-test-caller" })),
+      errors.BadRequestError,
+    );
     const all = texts.join("\n");
     assert.ok(all.includes('"cooldown_ms"'), "a cooldown event was seen");
     assert.ok(all.includes('"status":"failure"') && all.includes('"status":"success"'));
