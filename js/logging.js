@@ -220,7 +220,7 @@ export class Observers {
       const { name, payload } = call.pending;
       if (name === "success" && this.#content && response !== undefined)
         payload.response = response;
-      this.#deliver(name, payload, call, response);
+      this.#deliver(name, payload, call, response, error);
       return;
     }
     if (error !== undefined) {

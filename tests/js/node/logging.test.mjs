@@ -163,6 +163,10 @@ describe("success_callback, failure_callback, callbacks", () => {
     await assert.rejects(router.completion(chatRequest()), errors.RateLimitError);
     assert.equal(bad.length, 1);
     assert.equal(bad[0][0].standard_logging_object.error_information.error_class, "RateLimitError");
+    assert.ok(
+      bad[0][0].exception instanceof errors.RateLimitError,
+      "kwargs.exception is the error",
+    );
     assert.equal(bad[0][1], null);
     assert.equal(ok.length, 1);
   });
