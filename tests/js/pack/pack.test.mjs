@@ -201,6 +201,10 @@ test("the tarball ships js/, the wasm build, README.md, LICENSE and package.json
     "js/router.js",
     "js/errors.js",
     "js/index.d.ts",
+    "js/logging.js",
+    "js/metrics.js",
+    "js/otel.js",
+    "js/otel.d.ts",
   ]) {
     assert.ok(
       names.includes(required),
