@@ -249,6 +249,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn litellm_call_id_becomes_the_call_id_and_is_bounded() {
+        let body = |id: Value| {
+            let mut m = Map::new();
+            m.insert("model".into(), Value::from("chat"));
+            m.insert("litellm_call_id".into(), id);
+            m
+        };
+        let mut ok = body(Value::from("call-1"));
+        assert_eq!(
+            CallOptions::extract(&mut ok).unwrap().call_id.as_deref(),
+            Some("call-1")
+        );
+        assert!(!ok.contains_key("litellm_call_id"), "never sent upstream");
+        for bad in [
+            Value::from(""),
+            Value::from(7),
+            Value::from("x".repeat(MAX_CALL_ID_BYTES + 1)),
+        ] {
+            assert!(CallOptions::extract(&mut body(bad)).is_err());
+        }
+        let mut none = body(Value::Null);
+        assert_eq!(CallOptions::extract(&mut none).unwrap().call_id, None);
+    }
+
+    #[test]
     fn router_keys_are_every_key_extract_consumes() {
         let mut body = Map::new();
         body.insert("model".into(), Value::from("chat"));
