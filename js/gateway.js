@@ -21,6 +21,7 @@ const GATEWAY_FIELDS = [
   "cors",
   "cache_scope",
   "ui",
+  "metrics",
 ];
 
 /** `gateway.ui: true` serves the dashboard here (under `prefix`). */
@@ -38,6 +39,7 @@ const RESERVED_UI_PATHS = [
   "/audio",
   "/models",
   "/health",
+  "/metrics",
 ];
 
 /** `gateway.cache_scope`: whose requests share cached answers. */
@@ -213,7 +215,43 @@ export function parseGateway(value, { lookup, logger, aliases, limits = {} }) {
     cors: parseCors(value.cors),
     cache_scope: cacheScope,
     ui: parseUi(value.ui),
+    metrics: parseMetrics(value.metrics),
   };
+}
+
+/**
+ * `gateway.metrics`: `GET /metrics` (Prometheus text) behind the master key (default, or
+ * `true`), open to anyone (`{ public: true }`), or not served (`false`).
+ */
+function parseMetrics(m) {
+  if (m === undefined || m === null || m === true) return { public: false };
+  if (m === false) return null;
+  const fail = () =>
+    configError(
+      "gateway.metrics",
+      "must be true (default: GET /metrics with the master key), { public: true } (no key) or false (not served)",
+    );
+  if (!isObject(m)) throw fail();
+  for (const key of Object.keys(m)) if (key !== "public") throw fail();
+  if (m.public !== undefined && typeof m.public !== "boolean") throw fail();
+  return { public: m.public === true };
+}
+
+/** `GET /metrics`: the router's counters in Prometheus' text format. */
+async function serveMetrics(router, gw, request, env) {
+  if (!gw.metrics.public) {
+    const principal = authenticate(gw, request, env);
+    if (principal.master !== true)
+      throw new HttpError(403, "/metrics needs the gateway's master key", {
+        type: "permission_error",
+        code: "master_key_required",
+      });
+  }
+  const { PROMETHEUS_CONTENT_TYPE } = await import("./metrics.js");
+  return new Response(await router.metrics(), {
+    status: 200,
+    headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" },
+  });
 }
 
 /** `gateway.ui`: off (default), `true` (at `/ui`) or a path; null when off. */
@@ -236,6 +274,7 @@ const defaults = () => ({
   cors: null,
   cache_scope: "key",
   ui: null,
+  metrics: { public: false },
 });
 
 function parseCors(cors) {
@@ -957,6 +996,8 @@ async function serve(router, gw, request, env) {
       authenticate(gw, request, env),
     );
   }
+  if (path === "/metrics" && request.method === "GET" && gw.metrics)
+    return serveMetrics(router, gw, request, env);
   const gemini = geminiRoute(path);
   // Google's clients may send the key as `?key=`; only the Gemini routes read it.
   const principal = authenticate(gw, request, env, gemini ? url.searchParams.get("key") : null);

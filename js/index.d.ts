@@ -159,6 +159,14 @@ export interface RouterOptions {
   tokenizer?: (request: Record<string, unknown>, model: string) => number;
   /** Event callbacks; payloads never contain credentials. A throwing callback is ignored. */
   on?: RouterEvents;
+  /** LiteLLM-style success callbacks (README, "Logging callbacks"); strings are refused. */
+  success_callback?: LoggingCallback | LoggingCallback[];
+  /** LiteLLM-style failure callbacks. */
+  failure_callback?: LoggingCallback | LoggingCallback[];
+  /** Callbacks called on success and failure (and `log_pre_api_call` objects at start). */
+  callbacks?: LoggingCallback | LoggingCallback[];
+  /** Leaves `messages` and `response` out of logging payloads. Default false. */
+  turn_off_message_logging?: boolean;
   /** Response caching for completion, text completion and embedding calls. Default false. */
   cache_responses?: boolean;
   cache_kwargs?: CacheKwargs;
@@ -258,7 +266,92 @@ export interface GatewayOptions {
    * like `"/dashboard"` there instead. Off by default; its data needs the master key.
    */
   ui?: boolean | string;
+  /**
+   * `GET /metrics` (Prometheus text): `true` (default) with the master key, `{ public: true }`
+   * without a key, `false` not served.
+   */
+  metrics?: boolean | { public?: boolean };
 }
+
+/** LiteLLM's `StandardLoggingPayload` fields llmux fills (README, "Logging callbacks"). */
+export interface StandardLoggingPayload {
+  id: string;
+  litellm_call_id: string;
+  trace_id: string;
+  call_type: string | null;
+  status: "success" | "failure";
+  stream: boolean | null;
+  /** Epoch seconds. */
+  startTime: number;
+  endTime: number;
+  completionStartTime: number;
+  response_time: number;
+  /** The upstream model (success) or the requested group (failure). */
+  model: string | null;
+  model_group: string | null;
+  model_id: string | null;
+  custom_llm_provider: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+  response_cost: number;
+  cache_hit: boolean;
+  /** The request's `metadata`, with `requester_metadata` (the same object) as LiteLLM's proxy. */
+  metadata: Record<string, unknown>;
+  end_user: string | null;
+  request_tags: string[];
+  model_parameters: Record<string, unknown>;
+  messages?: unknown;
+  response?: unknown;
+  error_str: string | null;
+  error_information: {
+    error_class: string | null;
+    error_code: string | null;
+    llm_provider: string | null;
+    error_message: string | null;
+  } | null;
+  hidden_params?: Record<string, unknown>;
+  [routerField: string]: unknown;
+}
+
+/** LiteLLM's callback `kwargs`: the request's fields plus `standard_logging_object`. */
+export interface LoggingKwargs {
+  model: string | null;
+  messages: unknown;
+  litellm_call_id: string;
+  metadata: Record<string, unknown>;
+  standard_logging_object: StandardLoggingPayload;
+  exception?: unknown;
+  [field: string]: unknown;
+}
+
+/** A function `(kwargs, response, startTime, endTime)` or a LiteLLM `CustomLogger`-like object. */
+export type LoggingCallback =
+  | ((kwargs: LoggingKwargs, response: unknown, startTime: Date, endTime: Date) => unknown)
+  | {
+      log_pre_api_call?(model: string | null, messages: unknown, kwargs: LoggingKwargs): unknown;
+      log_success_event?(kwargs: LoggingKwargs, response: unknown, start: Date, end: Date): unknown;
+      log_failure_event?(kwargs: LoggingKwargs, response: unknown, start: Date, end: Date): unknown;
+      async_log_pre_api_call?(
+        model: string | null,
+        messages: unknown,
+        kwargs: LoggingKwargs,
+      ): Promise<unknown>;
+      async_log_success_event?(
+        kwargs: LoggingKwargs,
+        response: unknown,
+        start: Date,
+        end: Date,
+      ): Promise<unknown>;
+      async_log_failure_event?(
+        kwargs: LoggingKwargs,
+        response: unknown,
+        start: Date,
+        end: Date,
+      ): Promise<unknown>;
+    };
 
 /** One deployment's routing status (`getDeploymentStatus()`). */
 export interface DeploymentStatus {
@@ -291,7 +384,25 @@ export interface GatewayContext {
 }
 
 export interface RouterEvents {
-  success?(event: {
+  /** A call starts (LiteLLM's pre-call): id, call_type, model_group, metadata, end_user, … */
+  start?(event: Partial<StandardLoggingPayload> & { id: string }): void;
+  /** One upstream attempt ended (for a stream: at its first byte). */
+  attempt?(event: {
+    id: string | null;
+    call_id: string | null;
+    model_group: string;
+    model_id: string;
+    custom_llm_provider: string;
+    model: string;
+    attempt: number;
+    duration_ms: number;
+    ok: boolean;
+    error: string | null;
+    status: number | null;
+    message: string | null;
+    stream: boolean;
+  }): void;
+  success?(event: StandardLoggingPayload & {
     model_group: string;
     model_id: string;
     answered_by_group: string;
@@ -306,7 +417,7 @@ export interface RouterEvents {
     /** The answering exchange alone, ms (absent for a cache hit). */
     deployment_latency_ms?: number;
   }): void;
-  failure?(event: {
+  failure?(event: StandardLoggingPayload & {
     model_group: string;
     error: string;
     status: number;
@@ -1275,6 +1386,8 @@ export declare class Router {
   fetch(request: Request, env?: Record<string, unknown>, ctx?: GatewayContext): Promise<Response>;
   /** Logs (info) and returns an aligned table of per-deployment metrics. */
   printDeploymentMetrics(): string;
+  /** The usage counters in Prometheus' text exposition format 0.0.4 (LiteLLM's metric names). */
+  metrics(): Promise<string>;
   print_deployment_metrics(): string;
   /**
    * LiteLLM's `abatch_completion`: the request sent to every group in `models` at once; one

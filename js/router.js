@@ -21,11 +21,12 @@ import {
   tooLarge,
 } from "./wire.js";
 import { openHostStream } from "./host-stream.js";
+import { LOGGING_OPTIONS, OBSERVE, Observers, observersOf } from "./logging.js";
 
 const ENV_PREFIX = "os.environ/";
 
 /** Host-provided options that are JS values, not JSON. */
-const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on", "gateway"];
+const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on", "gateway", ...LOGGING_OPTIONS];
 
 /** LiteLLM's Redis options: the JS entry turns them into a `state` store. */
 const REDIS_OPTIONS = [
@@ -278,6 +279,13 @@ function openAiAnswer(text, endpoint) {
   return Array.isArray(endpoint === "embedding" ? json.data : json.choices) ? json : undefined;
 }
 
+/** `request` with the call's id as `litellm_call_id` (the core's events carry it). */
+function withCallId(request, callId) {
+  if (callId === undefined || request === null || typeof request !== "object") return request;
+  if (request.litellm_call_id === callId) return request;
+  return { ...request, litellm_call_id: callId };
+}
+
 function attachHidden(body, hidden) {
   Object.defineProperty(body, "_hidden_params", {
     value: hidden,
@@ -422,7 +430,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
       }
       if (options.on !== undefined && (options.on === null || typeof options.on !== "object")) {
         throw new ConfigError(
-          "on: must be an object of callbacks { success, failure, retry, fallback, cooldown }",
+          "on: must be an object of callbacks { start, attempt, success, failure, retry, fallback, cooldown }",
           { field: "on" },
         );
       }
@@ -446,6 +454,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
         });
       }
       const gateway = this.#gatewayOf(options);
+      const observers = observersOf(options, gateway.ui?.recorder);
       const redis = REDIS_OPTIONS.find((k) => options[k] !== undefined && options[k] !== null);
       if (options.state != null && redis) {
         throw new ConfigError(`${redis}: set either \`state\` or the redis_* options, not both`, {
@@ -495,9 +504,11 @@ export function defineRouter(RouterCore, hostStores = {}) {
       this.#syncCache = this.#core.syncCache();
       this.#tableChanged();
       this.#logger = options.logger ?? globalThis.console;
-      // The dashboard (gateway.ui) records the events before the caller's callbacks see them.
-      const on = gateway.ui ? gateway.ui.recorder.tap(options.on) : options.on;
-      if (on) this.#core.setEvents(on);
+      // The dashboard (gateway.ui), `on` and the logging callbacks share one event sink.
+      this.#obs = observers;
+      const aliases = options.model_group_alias;
+      if (aliases && typeof aliases === "object") this.#aliases = aliases;
+      if (observers) this.#core.setEvents(observers.sink);
       this.#gateway = gateway;
       this.#startHealthProbe();
       // Bound here, so `Deno.serve(router.fetch)` and `app.mount("/v1", router.fetch)` work.
@@ -561,6 +572,34 @@ export function defineRouter(RouterCore, hostStores = {}) {
 
     #logger;
     #gateway;
+    /** The event observers (js/logging.js), or null when nothing listens. */
+    #obs = null;
+
+    /** For llmux/otel: adds an event listener; returns its remover. */
+    [OBSERVE](listener) {
+      if (this.#obs === null) {
+        this.#obs = new Observers({ logger: this.#logger });
+        this.#core.setEvents(this.#obs.sink);
+      }
+      return this.#obs.add(listener);
+    }
+
+    /**
+     * Resolves to the usage counters in Prometheus' text format 0.0.4 (README, "Prometheus
+     * metrics"); the formatter loads on first use (as prom-client's `register.metrics()`).
+     */
+    async metrics() {
+      const { prometheusText } = await import("./metrics.js");
+      const names = JSON.parse(this.#core.modelNamesJson());
+      return prometheusText({
+        usage: JSON.parse(this.#core.usageJson()),
+        status: this.getDeploymentStatus(),
+        deployments: this.getDeployments(),
+        groups: [...names, ...Object.keys(this.#aliases)],
+      });
+    }
+
+    #aliases = {};
     /** The fetch the host loop sends with (the `fetch` option, else the global one). */
     #fetch;
     /** A store is attached and its first snapshot has not settled yet (`#warm`). */
@@ -605,9 +644,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
      * The host loop (README, "Architecture"): the core decides every step synchronously;
      * this loop sends with fetch, owns the timer and the abort signal, and reports back.
      */
-    async #drive(endpoint, request, signal) {
+    async #drive(endpoint, request, signal, callId) {
       const core = this.#core;
-      const handle = core.begin(endpoint, request.model);
+      const handle = core.begin(endpoint, request.model, callId);
       try {
         for (;;) {
           // A caller that went away ends the call: no further attempt, nothing booked.
@@ -732,14 +771,39 @@ export function defineRouter(RouterCore, hostStores = {}) {
       this.#warming = false;
     }
 
-    async #call(endpoint, request, options) {
+    /** `run(callId)` observed as one call (js/logging.js); plain `run()` when nothing listens. */
+    #observed(endpoint, request, stream, run) {
+      const obs = this.#obs;
+      return obs === null ? run(undefined) : this.#track(obs, endpoint, request, stream, run);
+    }
+
+    async #track(obs, endpoint, request, stream, run) {
+      const id = obs.begin(endpoint, request, stream, !stream);
+      let result;
+      try {
+        result = await run(id);
+      } catch (e) {
+        obs.end(id, e);
+        throw e;
+      }
+      if (!stream) obs.end(id, undefined, result);
+      return result;
+    }
+
+    #call(endpoint, request, options) {
+      return this.#observed(endpoint, request, false, (id) =>
+        this.#callOnce(endpoint, request, options, id),
+      );
+    }
+
+    async #callOnce(endpoint, request, options, callId) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
       if (this.#warming) await this.#warm();
       if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request, routerKeys)) {
-        return this.#drive(endpoint, request, signal);
+        return this.#drive(endpoint, request, signal, callId);
       }
-      const json = requestJson(request);
+      const json = requestJson(withCallId(request, callId));
       if (this.#syncCache && (endpoint === "chat" || endpoint === "text")) {
         // An in-memory hit is served synchronously (README, "Architecture"); anything else
         // (a miss, an identical request in flight) takes the core's path below.
@@ -763,11 +827,17 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return withHiddenParams(text);
     }
 
-    async #stream(endpoint, request, options) {
+    #stream(endpoint, request, options) {
+      return this.#observed(endpoint, request, true, (id) =>
+        this.#streamOnce(endpoint, request, options, id),
+      );
+    }
+
+    async #streamOnce(endpoint, request, options, callId) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
       if (this.#warming) await this.#warm();
-      const json = requestJson(request);
+      const json = requestJson(withCallId(request, callId));
       if (this.#hostStream) {
         const source = await openHostStream(this.#core, this.#fetch, endpoint, json, signal);
         const stream = new LlmuxStream(source);
@@ -821,14 +891,20 @@ export function defineRouter(RouterCore, hostStores = {}) {
     }
 
     /** Speech to text (`/audio/transcriptions`, multipart upload of `file`). */
-    async transcription(request, options) {
+    transcription(request, options) {
       if (request === null || typeof request !== "object")
         return this.#call("transcription", request, options);
+      return this.#observed("transcription", request, false, (id) =>
+        this.#transcribe(request, options, id),
+      );
+    }
+
+    async #transcribe(request, options, callId) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
       const { file, filename, ...rest } = request;
       const upload = await uploadOf(file, filename);
-      const json = requestJson(rest);
+      const json = requestJson(withCallId(rest, callId));
       try {
         return withHiddenParams(
           await cancellable(signal, (cancel) =>
@@ -842,10 +918,14 @@ export function defineRouter(RouterCore, hostStores = {}) {
     }
 
     /** Text to speech (`/audio/speech`): a `Response` whose body streams the upstream audio. */
-    async speech(request, options) {
+    speech(request, options) {
+      return this.#observed("speech", request, false, (id) => this.#speak(request, options, id));
+    }
+
+    async #speak(request, options, callId) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
-      const json = requestJson(request);
+      const json = requestJson(withCallId(request, callId));
       let out;
       try {
         out = await cancellable(signal, (cancel) =>

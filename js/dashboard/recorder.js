@@ -13,8 +13,6 @@ const MAX_TRACKED = 1024;
 /** Error messages in the call log are cut to this many characters. */
 const MAX_MESSAGE = 300;
 
-const EVENTS = ["success", "failure", "retry", "fallback", "cooldown"];
-
 const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const str = (v) => (typeof v === "string" ? v : null);
 
@@ -43,26 +41,7 @@ export class DashboardRecorder {
   lastHealthCheck = null;
   startedAt = Date.now();
 
-  /**
-   * The `on` object the core calls: records each event, then calls the user's callback (whose
-   * throw the core ignores, as for any callback). Never calls back into the router.
-   */
-  tap(user) {
-    const on = {};
-    for (const name of EVENTS) {
-      on[name] = (e) => {
-        try {
-          this.record(name, e, Date.now());
-        } catch {
-          // Recording never affects a request.
-        }
-        const f = user?.[name];
-        if (typeof f === "function") return f.call(user, e);
-      };
-    }
-    return on;
-  }
-
+  /** One router event (js/logging.js hands the dashboard every one; recording never throws into a request). */
   record(name, e, now) {
     if (e === null || typeof e !== "object") return;
     if (name === "success") {

@@ -98,6 +98,10 @@ impl Router {
             .borrow_mut()
             .failed(&d.id, &d.model_group, err.kind.name());
         if let Some(until) = until {
+            self.inner
+                .usage
+                .borrow_mut()
+                .cooled_down(&d.id, &d.model_group);
             self.emit("cooldown", || {
                 serde_json::json!({
                     "model_id": d.id, "model_group": d.model_group, "until_ms": until,

@@ -44,7 +44,8 @@ impl Router {
                 "response_cost": response_cost, "attempts": call.attempts,
                 "retries": call.retries, "fallback_model_group": call.fallback_model_group,
                 "stream": call.opts.stream, "time_to_first_token_ms": ttft_ms,
-                "deployment_latency_ms": deployment_ms,
+                "deployment_latency_ms": deployment_ms, "call_id": call.opts.call_id,
+                "model": d.model, "usage": usage.map(usage_json),
             })
         });
         self.repin_after_success(call, d);
@@ -112,6 +113,7 @@ impl Router {
                 "model_group": group, "error": e.kind.name(), "status": e.status,
                 "message": e.message, "deployment_id": e.deployment_id,
                 "attempts": call.attempts, "latency_ms": latency_ms, "stream": call.opts.stream,
+                "call_id": call.opts.call_id, "llm_provider": e.llm_provider,
             })
         });
         e
@@ -183,4 +185,14 @@ fn resolve_model_cost(d: &Deployment) -> ModelCost {
         cost.output_cost_per_token = Some(c);
     }
     cost
+}
+
+/// Token counts for event payloads (the `success` event's `usage`).
+fn usage_json(u: crate::cost::TokenUsage) -> serde_json::Value {
+    serde_json::json!({
+        "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+        "total_tokens": u.prompt_tokens + u.completion_tokens,
+        "cache_read_input_tokens": u.cached_prompt_tokens,
+        "cache_creation_input_tokens": u.cache_creation_tokens,
+    })
 }

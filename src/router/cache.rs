@@ -254,7 +254,7 @@ impl Router {
             return None;
         }
         let entry = self.cache_get(key, opts.cache.max_age_ms).await?;
-        Some(self.serve_hit(&opts.model, entry.body, entry.origin, started_ms))
+        Some(self.serve_hit(opts, entry.body, entry.origin, started_ms))
     }
 
     /// Stores a successful, complete answer under `key` (honouring `no-store` and `ttl`).
@@ -266,16 +266,28 @@ impl Router {
     }
 
     /// Books a cache hit and builds its answer.
-    fn serve_hit(&self, group: &str, body: Value, origin: Origin, started_ms: f64) -> Routed {
+    fn serve_hit(
+        &self,
+        opts: &CallOptions,
+        body: Value,
+        origin: Origin,
+        started_ms: f64,
+    ) -> Routed {
         Routed {
             body,
             audio: None,
-            hidden: self.book_hit(group, origin, started_ms),
+            hidden: self.book_hit(&opts.model, opts.call_id.as_deref(), origin, started_ms),
         }
     }
 
     /// Books a cache hit of `group` answered with what `origin` produced: its metadata.
-    fn book_hit(&self, group: &str, origin: Origin, started_ms: f64) -> HiddenParams {
+    fn book_hit(
+        &self,
+        group: &str,
+        call_id: Option<&str>,
+        origin: Origin,
+        started_ms: f64,
+    ) -> HiddenParams {
         let latency_ms = self.now() - started_ms;
         {
             let mut usage = self.inner.usage.borrow_mut();
@@ -304,7 +316,7 @@ impl Router {
                 "answered_by_group": origin.model_group,
                 "custom_llm_provider": origin.custom_llm_provider, "latency_ms": latency_ms,
                 "response_cost": 0.0, "attempts": 0, "retries": 0,
-                "fallback_model_group": null, "cache_hit": true,
+                "fallback_model_group": null, "cache_hit": true, "call_id": call_id,
             })
         });
         HiddenParams {
@@ -353,7 +365,10 @@ impl Router {
             Some(f) if !opts.cache.no_store => {
                 if let Some(e) = f.answer.borrow().clone() {
                     let text = e.body.to_string();
-                    return Some((self.book_hit(&opts.model, e.origin, started), text));
+                    return Some((
+                        self.book_hit(&opts.model, opts.call_id.as_deref(), e.origin, started),
+                        text,
+                    ));
                 }
             }
             _ => {}
@@ -366,7 +381,10 @@ impl Router {
             return None;
         }
         let body = entry.body.to_string();
-        Some((self.book_hit(&opts.model, entry.origin, started), body))
+        Some((
+            self.book_hit(&opts.model, opts.call_id.as_deref(), entry.origin, started),
+            body,
+        ))
     }
 
     /// The answer of an identical request in flight, if there is one and it succeeds.
@@ -396,23 +414,22 @@ impl Router {
 
     async fn call_whole(&self, call: Call, key: String, started: f64) -> Result<Routed, LlmError> {
         let controls = call.opts.cache.clone();
-        let group = call.opts.model.clone();
         // A `no-store` request neither joins an identical request in flight nor lets others
         // join its own: its answer is not to be shared.
         let coalesce = !controls.no_cache && !controls.no_store;
         if !controls.no_cache {
             if coalesce {
                 if let Some(e) = self.follow_flight(&key).await {
-                    return Ok(self.serve_hit(&group, e.body, e.origin, started));
+                    return Ok(self.serve_hit(&call.opts, e.body, e.origin, started));
                 }
             }
             if let Some(e) = self.cache_get(&key, controls.max_age_ms).await {
-                return Ok(self.serve_hit(&group, e.body, e.origin, started));
+                return Ok(self.serve_hit(&call.opts, e.body, e.origin, started));
             }
             // Another request may have started the same call while the lookup awaited.
             if coalesce {
                 if let Some(e) = self.follow_flight(&key).await {
-                    return Ok(self.serve_hit(&group, e.body, e.origin, started));
+                    return Ok(self.serve_hit(&call.opts, e.body, e.origin, started));
                 }
             }
         }
@@ -467,7 +484,7 @@ impl Router {
             .filter(|i| cached.get(*i).is_none_or(Option::is_none))
             .collect();
         if missing.is_empty() {
-            return Ok(self.embedding_hit(&group, cached, started));
+            return Ok(self.embedding_hit(&call.opts, cached, started));
         }
         let partial = missing.len() < keys.len();
         if partial {
@@ -529,7 +546,13 @@ impl Router {
     }
 
     /// Every input of an embedding call answered from the cache.
-    fn embedding_hit(&self, group: &str, cached: Vec<Option<Entry>>, started: f64) -> Routed {
+    fn embedding_hit(
+        &self,
+        opts: &CallOptions,
+        cached: Vec<Option<Entry>>,
+        started: f64,
+    ) -> Routed {
+        let group = opts.model.as_str();
         let mut data = Vec::with_capacity(cached.len());
         let mut first: Option<(Origin, Value)> = None;
         for (i, entry) in cached.into_iter().flatten().enumerate() {
@@ -560,7 +583,7 @@ impl Router {
             "model": model,
             "usage": {"prompt_tokens": 0, "total_tokens": 0},
         });
-        self.serve_hit(group, body, origin, started)
+        self.serve_hit(opts, body, origin, started)
     }
 }
 

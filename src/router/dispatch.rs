@@ -329,10 +329,13 @@ impl Router {
                                 )
                             });
                             let error = last.kind.name();
-                            self.emit(
-                                "fallback",
-                                || serde_json::json!({"from": from, "to": target, "error": error}),
-                            );
+                            let call_id = call.opts.call_id.as_deref();
+                            self.emit("fallback", || {
+                                serde_json::json!({
+                                    "from": from, "to": target, "error": error,
+                                    "status": last.status, "call_id": call_id,
+                                })
+                            });
                             call.fallback_model_group = Some(target.clone());
                             dispatch.frames.push(Frame {
                                 group: target,
@@ -374,6 +377,7 @@ impl Router {
     ) -> Option<Settled> {
         let (deployment, started, in_flight) = dispatch.current.take()?;
         let attempt_ms = self.now() - started;
+        self.emit_attempt(call, &deployment, attempt_ms, outcome.as_ref().err());
         let err = match outcome {
             Ok(()) => {
                 self.record_latency(&deployment, attempt_ms);
@@ -459,12 +463,28 @@ impl Router {
             serde_json::json!({
                 "model_group": group, "model_id": deployment.id, "error": err.kind.name(),
                 "status": err.status, "retry": retry_number, "delay_ms": delay,
+                "call_id": call.opts.call_id,
             })
         });
         r.pending_wait = delay;
         r.retries_done += 1;
         call.retries += 1;
         None
+    }
+
+    /// The `attempt` event: one upstream attempt of `call` with `d` ended after `ms`, with
+    /// `err` or an answer (for a stream: its first byte). Observability hooks build per-attempt
+    /// spans from it; it carries no credential.
+    fn emit_attempt(&self, call: &Call, d: &Deployment, ms: f64, err: Option<&LlmError>) {
+        self.emit("attempt", || {
+            serde_json::json!({
+                "call_id": call.opts.call_id, "model_group": d.model_group, "model_id": d.id,
+                "custom_llm_provider": d.provider, "model": d.model, "attempt": call.attempts,
+                "duration_ms": ms, "ok": err.is_none(), "error": err.map(|e| e.kind.name()),
+                "status": err.map(|e| e.status), "message": err.map(|e| e.message.as_str()),
+                "stream": call.opts.stream,
+            })
+        });
     }
 
     /// The deployments of `group` that serve the call's endpoint, and its retry budget.

@@ -56,6 +56,11 @@ impl HostCall {
     pub fn endpoint(&self) -> Endpoint {
         self.call.endpoint
     }
+
+    /// The call's `litellm_call_id`, carried by its events.
+    pub fn set_call_id(&mut self, id: Option<String>) {
+        self.call.opts.call_id = id;
+    }
 }
 
 impl Router {

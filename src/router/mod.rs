@@ -28,7 +28,7 @@ pub use eligible::{Selector, MAX_PINS};
 pub use hostloop::{HostCall, HostStep, Wire};
 pub use hoststream::{Fed, HostStream, StreamStep};
 pub use manage::deep_merge;
-pub use request::{router_keys, CallOptions};
+pub use request::{router_keys, CallOptions, MAX_CALL_ID_BYTES};
 pub use stream::{ChunkStream, StreamAbort};
 pub use table::DeploymentTable;
 pub use usage::{CallOutcome, DeploymentUsage, GroupUsage, UsageBook};

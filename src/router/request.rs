@@ -32,6 +32,8 @@ pub struct CallOptions {
     pub selector: super::Selector,
     /// The scheduler priority (`priority`; lower is served first), else `default_priority`.
     pub priority: Option<i64>,
+    /// LiteLLM's `litellm_call_id` (a string): the id every event of the call carries.
+    pub call_id: Option<String>,
 }
 
 /// Fields a caller may not set per request: they would redirect our credentials.
@@ -44,6 +46,9 @@ const FORBIDDEN: &[&str] = &[
     "extra_headers",
     "headers",
 ];
+
+/// The longest `litellm_call_id` accepted (it is copied into every event of the call).
+pub const MAX_CALL_ID_BYTES: usize = 256;
 
 /// Router-only fields removed from the upstream body (`cache`/`caching` are parsed into
 /// `CallOptions::cache`).
@@ -105,12 +110,24 @@ impl CallOptions {
             }
         }
         let selector = super::Selector::from_request(body);
+        let call_id = match body.get("litellm_call_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_CALL_ID_BYTES => {
+                Some(s.clone())
+            }
+            Some(_) => {
+                return Err(LlmError::bad_request(format!(
+                "`litellm_call_id` must be a non-empty string of at most {MAX_CALL_ID_BYTES} bytes"
+            )))
+            }
+        };
         for key in STRIPPED {
             body.remove(*key);
         }
         let mut opts = CallOptions {
             model,
             selector,
+            call_id,
             cache: CacheControls::parse(body.remove("cache"), body.remove("caching"))?,
             ..CallOptions::default()
         };
@@ -230,6 +247,31 @@ impl CallOptions {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn litellm_call_id_becomes_the_call_id_and_is_bounded() {
+        let body = |id: Value| {
+            let mut m = Map::new();
+            m.insert("model".into(), Value::from("chat"));
+            m.insert("litellm_call_id".into(), id);
+            m
+        };
+        let mut ok = body(Value::from("call-1"));
+        assert_eq!(
+            CallOptions::extract(&mut ok).unwrap().call_id.as_deref(),
+            Some("call-1")
+        );
+        assert!(!ok.contains_key("litellm_call_id"), "never sent upstream");
+        for bad in [
+            Value::from(""),
+            Value::from(7),
+            Value::from("x".repeat(MAX_CALL_ID_BYTES + 1)),
+        ] {
+            assert!(CallOptions::extract(&mut body(bad)).is_err());
+        }
+        let mut none = body(Value::Null);
+        assert_eq!(CallOptions::extract(&mut none).unwrap().call_id, None);
+    }
 
     #[test]
     fn router_keys_are_every_key_extract_consumes() {

@@ -41,6 +41,54 @@ impl LatencyWindow {
     }
 }
 
+/// Upper bounds (seconds) of the latency histograms: LiteLLM's `LATENCY_BUCKETS`
+/// (litellm/types/integrations/prometheus.py, 1.110.2); `+Inf` is implied.
+pub const LATENCY_BUCKETS_S: [f64; 17] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 420.0,
+    600.0,
+];
+
+/// A cumulative latency histogram over [`LATENCY_BUCKETS_S`] (for Prometheus): fixed size.
+#[derive(Debug, Clone, Default)]
+pub struct LatencyHistogram {
+    /// Observations per bucket (not cumulative); the last slot counts those above every bound.
+    counts: [u64; LATENCY_BUCKETS_S.len() + 1],
+    sum_s: f64,
+}
+
+impl LatencyHistogram {
+    pub fn observe_ms(&mut self, ms: f64) {
+        if !ms.is_finite() || ms < 0.0 {
+            return;
+        }
+        let s = ms / 1000.0;
+        let i = LATENCY_BUCKETS_S
+            .iter()
+            .position(|le| s <= *le)
+            .unwrap_or(LATENCY_BUCKETS_S.len());
+        if let Some(c) = self.counts.get_mut(i) {
+            *c += 1;
+        }
+        self.sum_s += s;
+    }
+
+    /// `{ le: [bounds], counts: [cumulative count per bound], count, sum }` (seconds).
+    pub fn to_json(&self) -> Value {
+        let mut running = 0u64;
+        let cumulative: Vec<u64> = self
+            .counts
+            .iter()
+            .take(LATENCY_BUCKETS_S.len())
+            .map(|c| {
+                running += c;
+                running
+            })
+            .collect();
+        let count: u64 = self.counts.iter().sum();
+        json!({"le": LATENCY_BUCKETS_S, "counts": cumulative, "count": count, "sum": self.sum_s})
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DeploymentUsage {
     pub model_group: String,
@@ -63,6 +111,13 @@ pub struct DeploymentUsage {
     /// Time to the first chunk of streams.
     #[serde(skip)]
     pub ttft: LatencyWindow,
+    /// Times the deployment entered a cooldown.
+    pub cooldowns: u64,
+    /// Histograms of the answering exchanges' latency and of streams' time to first chunk.
+    #[serde(skip)]
+    pub latency_histogram: LatencyHistogram,
+    #[serde(skip)]
+    pub ttft_histogram: LatencyHistogram,
     /// Recent `(at_ms, latency_ms)` samples for latency-based routing (failures included
     /// as penalties).
     #[serde(skip)]
@@ -87,6 +142,9 @@ pub struct GroupUsage {
     pub cost: f64,
     #[serde(skip)]
     pub latency: LatencyWindow,
+    /// Histogram of answered calls' whole latency (retries and fallbacks included).
+    #[serde(skip)]
+    pub latency_histogram: LatencyHistogram,
 }
 
 #[derive(Debug, Default)]
@@ -127,6 +185,7 @@ impl UsageBook {
         let u = self.entry(id, group);
         u.streams += 1;
         u.ttft.push(ttft_ms);
+        u.ttft_histogram.observe_ms(ttft_ms);
     }
 
     pub fn finished(&mut self, id: &str, group: &str) {
@@ -146,6 +205,7 @@ impl UsageBook {
         u.successes += 1;
         u.total_latency_ms += latency_ms;
         u.latency.push(latency_ms);
+        u.latency_histogram.observe_ms(latency_ms);
         if let Some(t) = usage {
             u.prompt_tokens += t.prompt_tokens;
             u.completion_tokens += t.completion_tokens;
@@ -187,6 +247,11 @@ impl UsageBook {
         *u.failures_by_kind.entry(kind.to_string()).or_default() += 1;
     }
 
+    /// The deployment entered a cooldown.
+    pub fn cooled_down(&mut self, id: &str, group: &str) {
+        self.entry(id, group).cooldowns += 1;
+    }
+
     /// Records a finished router call against the requested group.
     pub fn call_finished(&mut self, outcome: CallOutcome<'_>) {
         let g = self.by_group.entry(outcome.group.to_string()).or_default();
@@ -194,7 +259,10 @@ impl UsageBook {
         g.retries += u64::from(outcome.retries);
         g.latency.push(outcome.latency_ms);
         match outcome.error_kind {
-            None => g.successes += 1,
+            None => {
+                g.successes += 1;
+                g.latency_histogram.observe_ms(outcome.latency_ms);
+            }
             Some(kind) => {
                 g.failures += 1;
                 *g.failures_by_kind.entry(kind.to_string()).or_default() += 1;
@@ -267,6 +335,8 @@ impl UsageBook {
             if let Value::Object(m) = &mut v {
                 m.insert("latency_ms".into(), u.latency.percentiles());
                 m.insert("time_to_first_token_ms".into(), u.ttft.percentiles());
+                m.insert("latency_histogram".into(), u.latency_histogram.to_json());
+                m.insert("ttft_histogram".into(), u.ttft_histogram.to_json());
                 m.insert(
                     "cooldown_until_ms".into(),
                     cooldown_until(id).map_or(Value::Null, Value::from),
@@ -284,6 +354,7 @@ impl UsageBook {
             let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
             if let Value::Object(m) = &mut v {
                 m.insert("latency_ms".into(), g.latency.percentiles());
+                m.insert("latency_histogram".into(), g.latency_histogram.to_json());
                 m.insert(
                     "in_flight".into(),
                     json!(in_flight_by_group.get(name.as_str()).copied().unwrap_or(0)),
@@ -296,6 +367,7 @@ impl UsageBook {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -313,6 +385,24 @@ mod tests {
             LatencyWindow::default().percentiles(),
             json!({"p50": null, "p95": null, "p99": null})
         );
+    }
+
+    #[test]
+    fn latency_histogram_is_cumulative_over_litellm_buckets() {
+        let mut h = LatencyHistogram::default();
+        for ms in [3.0, 10.0, 700.0, 700_000.0] {
+            h.observe_ms(ms);
+        }
+        h.observe_ms(f64::NAN);
+        let v = h.to_json();
+        let counts: Vec<u64> = serde_json::from_value(v["counts"].clone()).unwrap();
+        assert_eq!(counts.len(), LATENCY_BUCKETS_S.len());
+        assert_eq!(counts.first(), Some(&1)); // <= 5 ms
+        assert_eq!(counts.get(1), Some(&2)); // <= 10 ms
+        assert_eq!(counts.get(7), Some(&3)); // <= 1 s
+        assert_eq!(counts.last(), Some(&3)); // 700 s is above 600 s: only in +Inf
+        assert_eq!(v["count"], json!(4));
+        assert!((v["sum"].as_f64().unwrap() - 700.713).abs() < 1e-9);
     }
 
     #[test]

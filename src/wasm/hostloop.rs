@@ -142,8 +142,16 @@ impl RouterCore {
         Some(format!("{{\"hidden\":{hidden},\"body\":{body}}}"))
     }
 
-    /// Starts a host-driven call; returns its handle.
-    pub fn begin(&self, endpoint: &str, model: &str) -> Result<u32, JsValue> {
+    /// Starts a host-driven call; returns its handle. `call_id`: its `litellm_call_id`
+    /// (carried by its events), at most `MAX_CALL_ID_BYTES`.
+    pub fn begin(
+        &self,
+        endpoint: &str,
+        model: &str,
+        call_id: Option<String>,
+    ) -> Result<u32, JsValue> {
+        let call_id =
+            call_id.filter(|id| !id.is_empty() && id.len() <= crate::router::MAX_CALL_ID_BYTES);
         let endpoint = endpoint_of(endpoint)
             .ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
         let hosts = &self.hosts;
@@ -154,7 +162,8 @@ impl RouterCore {
         }
         let handle = hosts.next_call.get().wrapping_add(1);
         hosts.next_call.set(handle);
-        let call = self.router.begin_host(endpoint, model);
+        let mut call = self.router.begin_host(endpoint, model);
+        call.set_call_id(call_id);
         hosts.put(
             handle,
             Slot {

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { startMockServer } from "../../mock/server.mjs";
 
@@ -19,6 +21,15 @@ let result;
 const pageErrors = [];
 
 before(async () => {
+  // @opentelemetry/api ships extensionless ESM imports: a browser app bundles it, so the page's
+  // import map points at an esbuild bundle of it (llmux/otel's only dependency).
+  await build({
+    entryPoints: [path.join(root, "node_modules/@opentelemetry/api/build/esm/index.js")],
+    bundle: true,
+    format: "esm",
+    outfile: path.join(root, "node_modules", ".cache", "llmux-browser", "otel-api.mjs"),
+    logLevel: "error",
+  });
   mock = await startMockServer({ port: 0, staticRoot: root });
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -156,4 +167,17 @@ test("a mid-stream reset in the browser throws APIConnectionError", () => {
   assert.equal(s.calls, 1);
   assert.ok(s.error, "the iteration threw");
   assert.ok(s.error.instance_of.includes("APIConnectionError"), JSON.stringify(s.error));
+});
+
+test("llmux/otel, the logging callbacks and metrics() in the browser", () => {
+  const s = scenario("observability");
+  assert.equal(s.call_name, "chat chat");
+  assert.ok(s.input_tokens > 0);
+  assert.equal(s.retry_events, 1);
+  assert.equal(s.attempts, 2);
+  assert.equal(s.payload_metadata, "browser");
+  assert.equal(s.payload_id_is_uuid, true);
+  assert.match(s.metrics_line, /model_id="br-obs"/);
+  assert.match(s.metrics_line, / 1$/);
+  assert.equal(s.leaks_key, false);
 });

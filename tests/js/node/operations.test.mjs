@@ -286,7 +286,17 @@ describe("events and logging", () => {
       seen.map(([k]) => k),
       ["retry", "fallback", "success"],
     );
-    assert.deepEqual(seen[1][1], { from: "bad", to: "backup", error: "InternalServerError" });
+    const { from, to, error, status, id } = seen[1][1];
+    assert.deepEqual(
+      { from, to, error, status },
+      {
+        from: "bad",
+        to: "backup",
+        error: "InternalServerError",
+        status: 500,
+      },
+    );
+    assert.equal(id, seen[2][1].id, "the fallback and the success carry the call's id");
     seen.length = 0;
     await assert.rejects(router.completion(chatRequest("bad", { disable_fallbacks: true })));
     assert.equal(seen.at(-1)[0], "failure");

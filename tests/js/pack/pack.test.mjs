@@ -203,6 +203,10 @@ test("the tarball ships js/, the wasm build, README.md, LICENSE and package.json
     "js/index.d.ts",
     "js/ai-sdk.js",
     "js/ai-sdk.d.ts",
+    "js/logging.js",
+    "js/metrics.js",
+    "js/otel.js",
+    "js/otel.d.ts",
   ]) {
     assert.ok(
       names.includes(required),
