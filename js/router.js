@@ -789,6 +789,14 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return this.#call("embedding", request, options);
     }
 
+    /**
+     * Rerank (Cohere's `/rerank`): `{ model, query, documents, top_n?, return_documents? }` →
+     * `{ id, results: [{ index, relevance_score, document? }], meta }`.
+     */
+    rerank(request, options) {
+      return this.#call("rerank", request, options);
+    }
+
     /** Image generation (`/images/generations`). */
     imageGeneration(request, options) {
       return this.#call("image", request, options);
@@ -1034,6 +1042,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
     atext_completion: "textCompletion",
     text_completion: "textCompletion",
     aembedding: "embedding",
+    arerank: "rerank",
     aimage_generation: "imageGeneration",
     image_generation: "imageGeneration",
     amoderation: "moderation",

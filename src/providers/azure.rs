@@ -334,7 +334,8 @@ fn build_azure_ai(
         | Endpoint::ImageGeneration
         | Endpoint::Moderation
         | Endpoint::Transcription
-        | Endpoint::Speech => return Err(crate::providers::unsupported("azure_ai", endpoint)),
+        | Endpoint::Speech
+        | Endpoint::Rerank => return Err(crate::providers::unsupported("azure_ai", endpoint)),
     };
     if let Some(version) = &d.api_version {
         if !query.iter().any(|(k, _)| k == "api-version") {

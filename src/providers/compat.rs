@@ -42,6 +42,7 @@ use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
 use crate::types::audio::Upload;
 use crate::types::Endpoint;
+use super::rerank::Api as RerankApi;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -120,6 +121,9 @@ pub struct Preset {
     pub flatten_text_content: bool,
     /// Null fields are removed from assistant messages.
     pub assistant_drop_nulls: bool,
+    /// The rerank API the server speaks, when it serves `rerank()` (then `endpoints` lists
+    /// `Rerank`).
+    pub rerank: Option<super::rerank::Api>,
 }
 
 /// OpenAI's chat-completion parameters (what `Params::supported` filters).
@@ -201,6 +205,7 @@ const BASE: Preset = Preset {
     json_schema_as_object: false,
     flatten_text_content: false,
     assistant_drop_nulls: false,
+    rerank: None,
 };
 
 /// Every OpenAI-compatible preset (the module doc is the readable version of this table).
@@ -466,7 +471,13 @@ pub static PRESETS: &[Preset] = &[
     },
     Preset {
         name: "hosted_vllm",
-        endpoints: CHAT_TEXT_EMBED,
+        endpoints: &[
+            Endpoint::ChatCompletion,
+            Endpoint::TextCompletion,
+            Endpoint::Embedding,
+            Endpoint::Rerank,
+        ],
+        rerank: Some(RerankApi::Vllm),
         tool_schema_strip: &["strict", "additionalProperties"],
         ..BASE
     },
@@ -496,13 +507,30 @@ pub static PRESETS: &[Preset] = &[
         auth: Auth::Bearer {
             env: "VOYAGE_API_KEY",
         },
-        endpoints: &[Endpoint::Embedding],
+        endpoints: &[Endpoint::Embedding, Endpoint::Rerank],
         embedding: Params {
             drop_if: &[("encoding_format", r#""float""#)],
             drop: &["user"],
             rename: &[("dimensions", "output_dimension")],
             ..ALL
         },
+        rerank: Some(RerankApi::Voyage),
+        ..BASE
+    },
+    Preset {
+        name: "jina_ai",
+        api_base: Some("https://api.jina.ai/v1"),
+        auth: Auth::Bearer {
+            env: "JINA_API_KEY",
+        },
+        endpoints: &[Endpoint::Embedding, Endpoint::Rerank],
+        rerank: Some(RerankApi::Jina),
+        ..BASE
+    },
+    Preset {
+        name: "infinity",
+        endpoints: &[Endpoint::Embedding, Endpoint::Rerank],
+        rerank: Some(RerankApi::Infinity),
         ..BASE
     },
 ];
@@ -685,6 +713,22 @@ impl Preset {
         }
     }
 
+    /// A rerank request in the server's own API (`rerank.rs`), to the URL LiteLLM builds.
+    fn rerank_request(
+        &self,
+        d: &Deployment,
+        body: Map<String, Value>,
+        ctx: &RequestContext,
+    ) -> Result<HttpRequest, LlmError> {
+        let api = self
+            .rerank
+            .ok_or_else(|| crate::providers::unsupported(self.name, Endpoint::Rerank))?;
+        let default = self.api_base.unwrap_or_default();
+        let url = super::rerank::url(api, d.api_base.as_deref(), default);
+        let payload = super::rerank::body(api, &self.model(&d.model), body)?;
+        super::rerank::post(url, d, &payload, ctx)
+    }
+
     /// An error reply, with the compat context-window markers and Cloudflare's error list.
     fn error(&self, response: &HttpResponse) -> LlmError {
         let message = compat_error_message(response);
@@ -725,6 +769,7 @@ impl Provider for Preset {
         match endpoint {
             Endpoint::ChatCompletion => self.adapt_chat(&mut body),
             Endpoint::Embedding => apply_params(&self.embedding, &mut body),
+            Endpoint::Rerank => return self.rerank_request(d, body, ctx),
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
@@ -792,11 +837,16 @@ impl Provider for Preset {
         if let Some(err) = error_in_success(endpoint, response) {
             return Err(self.error(&err));
         }
+        if let (Endpoint::Rerank, Some(api)) = (endpoint, self.rerank) {
+            let reply: Value = classify::json_body(&response.body)?;
+            return super::rerank::parse(api, &reply, &response.body);
+        }
         let mut value = openai::parse(endpoint, response)?;
         match endpoint {
             Endpoint::ChatCompletion => normalize_chat(&mut value),
             Endpoint::Embedding => normalize_embedding(&mut value),
-            Endpoint::TextCompletion
+            Endpoint::Rerank
+            | Endpoint::TextCompletion
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
@@ -897,7 +947,7 @@ fn error_in_success(endpoint: Endpoint, response: &HttpResponse) -> Option<HttpR
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
         Endpoint::Embedding | Endpoint::ImageGeneration => "data",
-        Endpoint::Moderation => "results",
+        Endpoint::Moderation | Endpoint::Rerank => "results",
         // Audio replies are not JSON lists; their errors come with error statuses.
         Endpoint::Transcription | Endpoint::Speech => return None,
     };

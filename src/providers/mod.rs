@@ -8,6 +8,7 @@ pub mod cohere;
 pub mod compat;
 pub mod gemini;
 pub mod openai;
+pub mod rerank;
 pub mod vertex;
 
 use crate::config::Deployment;
@@ -133,6 +134,8 @@ const SUPPORTED: &[&str] = &[
     "lm_studio",
     "cloudflare",
     "voyage",
+    "jina_ai",
+    "infinity",
     "anthropic",
     "azure",
     "azure_ai",

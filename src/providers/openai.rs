@@ -227,7 +227,7 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
         Endpoint::Embedding | Endpoint::ImageGeneration => "data",
-        Endpoint::Moderation => "results",
+        Endpoint::Moderation | Endpoint::Rerank => "results",
         Endpoint::Transcription | Endpoint::Speech => {
             return Err(LlmError::bad_request(
                 "audio replies are parsed by parse_audio",

@@ -18,6 +18,8 @@ pub enum Endpoint {
     Moderation,
     Transcription,
     Speech,
+    /// Cohere-style rerank (`/rerank`): a query scored against documents.
+    Rerank,
 }
 
 impl Endpoint {
@@ -31,6 +33,7 @@ impl Endpoint {
             Endpoint::Moderation => "/moderations",
             Endpoint::Transcription => "/audio/transcriptions",
             Endpoint::Speech => "/audio/speech",
+            Endpoint::Rerank => "/rerank",
         }
     }
 
@@ -44,6 +47,7 @@ impl Endpoint {
             Endpoint::Moderation => "moderation",
             Endpoint::Transcription => "transcription",
             Endpoint::Speech => "speech",
+            Endpoint::Rerank => "rerank",
         }
     }
 
@@ -58,6 +62,7 @@ impl Endpoint {
             (Endpoint::Moderation, Some(m)) => m == Mode::Moderation,
             (Endpoint::Transcription, Some(m)) => m == Mode::AudioTranscription,
             (Endpoint::Speech, Some(m)) => m == Mode::AudioSpeech,
+            (Endpoint::Rerank, Some(m)) => m == Mode::Rerank,
         }
     }
 }

@@ -463,6 +463,7 @@ fn endpoint_of(name: &str) -> Option<Endpoint> {
         "moderation" => Endpoint::Moderation,
         "transcription" => Endpoint::Transcription,
         "speech" => Endpoint::Speech,
+        "rerank" => Endpoint::Rerank,
         _ => return None,
     })
 }
