@@ -559,7 +559,8 @@ pub fn rerank_cost(cost: &ModelCost, reply: &serde_json::Value) -> Option<f64> {
         return Some(count("/meta/billed_units/search_units").map_or(0.0, |n| n * per_query));
     }
     let per_token = cost.input_cost_per_token?;
-    let tokens = count("/meta/billed_units/total_tokens").or_else(|| count("/meta/tokens/input_tokens"));
+    let tokens =
+        count("/meta/billed_units/total_tokens").or_else(|| count("/meta/tokens/input_tokens"));
     Some(tokens.map_or(0.0, |n| n * per_token))
 }
 

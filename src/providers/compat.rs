@@ -35,6 +35,7 @@
 //! are folded in (xAI), and embedding usage without `prompt_tokens` gets it from
 //! `total_tokens`.
 
+use super::rerank::Api as RerankApi;
 use super::{error_message, openai, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
@@ -42,7 +43,6 @@ use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
 use crate::types::audio::Upload;
 use crate::types::Endpoint;
-use super::rerank::Api as RerankApi;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 

@@ -42,10 +42,25 @@ pub enum Api {
 /// The caller's fields each API takes (everything not in [`KNOWN`] passes through).
 fn accepted(api: Api) -> &'static [&'static str] {
     match api {
-        Api::CohereV2 => &["top_n", "rank_fields", "return_documents", "max_tokens_per_doc"],
-        Api::CohereV1 => &["top_n", "rank_fields", "return_documents", "max_chunks_per_doc"],
+        Api::CohereV2 => &[
+            "top_n",
+            "rank_fields",
+            "return_documents",
+            "max_tokens_per_doc",
+        ],
+        Api::CohereV1 => &[
+            "top_n",
+            "rank_fields",
+            "return_documents",
+            "max_chunks_per_doc",
+        ],
         Api::Voyage | Api::Jina => &["top_n", "return_documents"],
-        Api::Vllm => &["top_n", "rank_fields", "return_documents", "max_tokens_per_doc"],
+        Api::Vllm => &[
+            "top_n",
+            "rank_fields",
+            "return_documents",
+            "max_tokens_per_doc",
+        ],
         Api::Infinity => &["top_n", "return_documents"],
     }
 }
@@ -131,7 +146,9 @@ pub fn cohere_version(api_base: Option<&str>, body: &Map<String, Value>) -> Api 
 pub fn body(api: Api, model: &str, mut body: Map<String, Value>) -> Result<Value, LlmError> {
     check(&body)?;
     let takes = accepted(api);
-    body.retain(|k, v| !v.is_null() && (!KNOWN.contains(&k.as_str()) || takes.contains(&k.as_str())));
+    body.retain(|k, v| {
+        !v.is_null() && (!KNOWN.contains(&k.as_str()) || takes.contains(&k.as_str()))
+    });
     if api == Api::Voyage {
         if let Some(n) = body.remove("top_n") {
             body.insert("top_k".into(), n);
@@ -236,7 +253,11 @@ fn document(doc: &Value) -> Value {
 
 /// The 2xx reply of `api` in Cohere's shape. `id` is the reply's, else derived from its bytes.
 pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
-    let list_key = if api == Api::Voyage { "data" } else { "results" };
+    let list_key = if api == Api::Voyage {
+        "data"
+    } else {
+        "results"
+    };
     let list = reply
         .get(list_key)
         .and_then(Value::as_array)
@@ -265,15 +286,24 @@ pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
             reply.get("meta").cloned().unwrap_or_default()
         }
         Api::Infinity => {
-            let prompt = reply.pointer("/usage/prompt_tokens").and_then(Value::as_u64).unwrap_or(0);
-            let total = reply.pointer("/usage/total_tokens").and_then(Value::as_u64).unwrap_or(0);
+            let prompt = reply
+                .pointer("/usage/prompt_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            let total = reply
+                .pointer("/usage/total_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             json!({
                 "billed_units": { "total_tokens": total },
                 "tokens": { "input_tokens": prompt, "output_tokens": total.saturating_sub(prompt) },
             })
         }
         Api::Voyage | Api::Jina | Api::Vllm => {
-            let total = reply.pointer("/usage/total_tokens").and_then(Value::as_u64).unwrap_or(0);
+            let total = reply
+                .pointer("/usage/total_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             json!({
                 "billed_units": { "total_tokens": total },
                 "tokens": { "input_tokens": total, "output_tokens": 0 },

@@ -285,7 +285,10 @@ impl Provider for Bedrock {
         })?;
         let url = if endpoint_kind == Endpoint::Rerank {
             // The Agents runtime serves `Rerank` (LiteLLM swaps the host the same way).
-            join_url(&base_url.replace("bedrock-runtime", "bedrock-agent-runtime"), "/rerank")
+            join_url(
+                &base_url.replace("bedrock-runtime", "bedrock-agent-runtime"),
+                "/rerank",
+            )
         } else {
             join_url(
                 &base_url,

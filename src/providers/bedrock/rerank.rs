@@ -18,7 +18,9 @@ pub fn model_arn(model: &str, region: Option<&str>) -> Result<String, LlmError> 
             "is required for bedrock rerank with a model id that is not an ARN",
         )
     })?;
-    Ok(format!("arn:aws:bedrock:{region}::foundation-model/{model}"))
+    Ok(format!(
+        "arn:aws:bedrock:{region}::foundation-model/{model}"
+    ))
 }
 
 /// The `Rerank` request: strings become `TEXT` sources, objects `JSON` sources;
@@ -88,7 +90,10 @@ pub fn parse(reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
                 );
             }
             Some(doc) if doc.get("jsonDocument").is_some() => {
-                r.insert("document".into(), doc.get("jsonDocument").cloned().unwrap_or_default());
+                r.insert(
+                    "document".into(),
+                    doc.get("jsonDocument").cloned().unwrap_or_default(),
+                );
             }
             _ => {}
         }
