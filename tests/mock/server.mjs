@@ -72,6 +72,9 @@ const ENDPOINTS = new Map([
   ["chat/completions", "chat"],
   ["embeddings", "embeddings"],
   ["completions", "completions"],
+  // Cohere's rerank (`/v1/rerank` and `/v2/rerank`, same reply shape).
+  ["rerank", "rerank"],
+  ["v2/rerank", "rerank"],
 ]);
 const MIME = new Map([
   [".html", "text/html; charset=utf-8"],
@@ -232,6 +235,38 @@ const readBody = (req) =>
   });
 
 /**
+ * Cohere's rerank reply: documents scored by the share of query words they contain (ties by
+ * index), best first, `top_n` of them, one search unit per 100 documents.
+ * @param {any} b @param {() => number} nextId
+ */
+function rerankReply(b, nextId) {
+  const docs = b.documents;
+  if (typeof b.query !== "string" || !Array.isArray(docs) || docs.length === 0)
+    return {
+      status: 400,
+      json: { id: `${nextId()}`, message: "invalid request: query and documents are required" },
+    };
+  const words = new Set(b.query.toLowerCase().match(/\w+/g) ?? []);
+  const textOf = (d) => (typeof d === "string" ? d : JSON.stringify(d));
+  const scored = docs.map((d, index) => {
+    const w = textOf(d).toLowerCase().match(/\w+/g) ?? [];
+    const hits = w.filter((x) => words.has(x)).length;
+    return { index, relevance_score: w.length ? Math.round((hits / w.length) * 1e6) / 1e6 : 0 };
+  });
+  scored.sort((x, y) => y.relevance_score - x.relevance_score || x.index - y.index);
+  const top = Number.isInteger(b.top_n) && b.top_n > 0 ? scored.slice(0, b.top_n) : scored;
+  const results = top.map((r) =>
+    b.return_documents === true ? { ...r, document: { text: textOf(docs[r.index]) } } : r,
+  );
+  const id = `00000000-0000-4000-8000-${String(nextId()).padStart(12, "0")}`;
+  const meta = {
+    api_version: { version: "2", is_experimental: false },
+    billed_units: { search_units: Math.ceil(docs.length / 100) },
+  };
+  return { json: { id, results, meta } };
+}
+
+/**
  * Healthy reply to a parsed request: `{ json }`, `{ events }` (stream) or a 400 `{ status, json }`.
  * @param {string} endpoint @param {any} b request body @param {string} content
  * @param {() => number} nextId
@@ -261,6 +296,7 @@ function healthy(endpoint, b, content, nextId) {
     const usage = { prompt_tokens: used, total_tokens: used };
     return { json: { object: "list", data, model, usage } };
   }
+  if (endpoint === "rerank") return rerankReply(b, nextId);
   if (endpoint === "chat" && !Array.isArray(b.messages))
     return {
       status: 400,
