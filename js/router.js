@@ -11,7 +11,7 @@ import {
   parseGateway,
 } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
-import { adapterAliases, installAdapters } from "./adapters.js";
+import { NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -795,6 +795,13 @@ export function defineRouter(RouterCore, hostStores = {}) {
      */
     rerank(request, options) {
       return this.#call("rerank", request, options);
+    }
+
+    /** A request of core endpoint `endpoint` sent as is (the adapters' native paths). */
+    [NATIVE_CALL](endpoint, request, options) {
+      return request?.stream === true
+        ? this.#stream(endpoint, request, options)
+        : this.#call(endpoint, request, options);
     }
 
     /** Image generation (`/images/generations`). */

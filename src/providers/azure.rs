@@ -58,6 +58,9 @@ use serde_json::{Map, Value};
 /// The `api-version` sent when a deployment sets none: LiteLLM's `AZURE_DEFAULT_API_VERSION`.
 pub const DEFAULT_API_VERSION: &str = "2025-02-01-preview";
 
+/// LiteLLM's `AZURE_DEFAULT_RESPONSES_API_VERSION`: the v1 API.
+const DEFAULT_RESPONSES_API_VERSION: &str = "preview";
+
 /// `api_version` values that select Azure's version-less v1 API.
 const V1_API_VERSIONS: &[&str] = &["v1", "latest", "preview"];
 
@@ -90,6 +93,7 @@ impl Provider for Azure {
                 | Endpoint::ImageGeneration
                 | Endpoint::Transcription
                 | Endpoint::Speech
+                | Endpoint::Responses
         )
     }
 
@@ -263,7 +267,13 @@ fn build_azure_openai(
         super::openai::request_stream(&mut body, endpoint, true);
     }
     let deployment = deployment_name(&d.model);
-    let version = d.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION);
+    // Responses live at the resource level (`/openai/responses?api-version=` or, by default,
+    // the v1 API's `/openai/v1/responses`), as LiteLLM builds the URL.
+    let version = match d.api_version.as_deref() {
+        Some(v) => v,
+        None if endpoint == Endpoint::Responses => DEFAULT_RESPONSES_API_VERSION,
+        None => DEFAULT_API_VERSION,
+    };
     let v1 = V1_API_VERSIONS.contains(&version);
     let (path, mut query) = split_query(base);
     let path = path.trim_end_matches('/');
@@ -276,6 +286,12 @@ fn build_azure_openai(
         format!("{root}/openai/v1{}", endpoint.path())
     } else if cloudflare {
         format!("{path}/{}{}", encode(deployment), endpoint.path())
+    } else if endpoint == Endpoint::Responses {
+        let root = path
+            .strip_suffix("/openai/responses")
+            .or_else(|| path.strip_suffix("/openai"))
+            .unwrap_or(path);
+        format!("{root}/openai/responses")
     } else if path.contains("/openai/deployments") {
         add_path(path, endpoint.path())
     } else {
@@ -335,7 +351,8 @@ fn build_azure_ai(
         | Endpoint::Moderation
         | Endpoint::Transcription
         | Endpoint::Speech
-        | Endpoint::Rerank => return Err(crate::providers::unsupported("azure_ai", endpoint)),
+        | Endpoint::Rerank
+        | Endpoint::Responses => return Err(crate::providers::unsupported("azure_ai", endpoint)),
     };
     if let Some(version) = &d.api_version {
         if !query.iter().any(|(k, _)| k == "api-version") {

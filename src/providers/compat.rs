@@ -770,6 +770,7 @@ impl Provider for Preset {
             Endpoint::ChatCompletion => self.adapt_chat(&mut body),
             Endpoint::Embedding => apply_params(&self.embedding, &mut body),
             Endpoint::Rerank => return self.rerank_request(d, body, ctx),
+            Endpoint::Responses => {}
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
@@ -846,6 +847,7 @@ impl Provider for Preset {
             Endpoint::ChatCompletion => normalize_chat(&mut value),
             Endpoint::Embedding => normalize_embedding(&mut value),
             Endpoint::Rerank
+            | Endpoint::Responses
             | Endpoint::TextCompletion
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
@@ -948,6 +950,7 @@ fn error_in_success(endpoint: Endpoint, response: &HttpResponse) -> Option<HttpR
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
         Endpoint::Embedding | Endpoint::ImageGeneration => "data",
         Endpoint::Moderation | Endpoint::Rerank => "results",
+        Endpoint::Responses => "output",
         // Audio replies are not JSON lists; their errors come with error statuses.
         Endpoint::Transcription | Endpoint::Speech => return None,
     };

@@ -9,6 +9,7 @@ pub mod compat;
 pub mod gemini;
 pub mod openai;
 pub mod rerank;
+pub mod responses;
 pub mod vertex;
 
 use crate::config::Deployment;

@@ -20,6 +20,8 @@ pub enum Endpoint {
     Speech,
     /// Cohere-style rerank (`/rerank`): a query scored against documents.
     Rerank,
+    /// OpenAI's Responses API (`/responses`), passed through to OpenAI and Azure as is.
+    Responses,
 }
 
 impl Endpoint {
@@ -34,6 +36,7 @@ impl Endpoint {
             Endpoint::Transcription => "/audio/transcriptions",
             Endpoint::Speech => "/audio/speech",
             Endpoint::Rerank => "/rerank",
+            Endpoint::Responses => "/responses",
         }
     }
 
@@ -48,6 +51,7 @@ impl Endpoint {
             Endpoint::Transcription => "transcription",
             Endpoint::Speech => "speech",
             Endpoint::Rerank => "rerank",
+            Endpoint::Responses => "responses",
         }
     }
 
@@ -63,6 +67,7 @@ impl Endpoint {
             (Endpoint::Transcription, Some(m)) => m == Mode::AudioTranscription,
             (Endpoint::Speech, Some(m)) => m == Mode::AudioSpeech,
             (Endpoint::Rerank, Some(m)) => m == Mode::Rerank,
+            (Endpoint::Responses, Some(m)) => m == Mode::Chat,
         }
     }
 }

@@ -10,9 +10,16 @@ pub fn token_usage(response: &Value) -> Option<TokenUsage> {
     };
     let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
     Some(TokenUsage {
-        prompt_tokens: n(usage.get("prompt_tokens")),
-        completion_tokens: n(usage.get("completion_tokens")),
-        cached_prompt_tokens: n(usage.pointer("/prompt_tokens_details/cached_tokens")),
+        // Responses API replies count `input_tokens` / `output_tokens`.
+        prompt_tokens: n(usage
+            .get("prompt_tokens")
+            .or_else(|| usage.get("input_tokens"))),
+        completion_tokens: n(usage
+            .get("completion_tokens")
+            .or_else(|| usage.get("output_tokens"))),
+        cached_prompt_tokens: n(usage
+            .pointer("/prompt_tokens_details/cached_tokens")
+            .or_else(|| usage.pointer("/input_tokens_details/cached_tokens"))),
         // Anthropic-style cache writes, passed through by the providers that report them.
         cache_creation_tokens: n(usage
             .get("cache_creation_input_tokens")

@@ -464,6 +464,7 @@ fn endpoint_of(name: &str) -> Option<Endpoint> {
         "transcription" => Endpoint::Transcription,
         "speech" => Endpoint::Speech,
         "rerank" => Endpoint::Rerank,
+        "responses" => Endpoint::Responses,
         _ => return None,
     })
 }

@@ -127,7 +127,8 @@ impl Provider for Cohere {
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech
-            | Endpoint::Rerank => return Err(crate::providers::unsupported("cohere", endpoint)),
+            | Endpoint::Rerank
+            | Endpoint::Responses => return Err(crate::providers::unsupported("cohere", endpoint)),
         };
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
@@ -178,7 +179,8 @@ impl Provider for Cohere {
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => Err(crate::providers::unsupported("cohere", endpoint)),
+            | Endpoint::Speech
+            | Endpoint::Responses => Err(crate::providers::unsupported("cohere", endpoint)),
         }
     }
 }

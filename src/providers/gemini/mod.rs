@@ -162,7 +162,8 @@ impl Provider for Gemini {
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech
-            | Endpoint::Rerank => return Err(crate::providers::unsupported("gemini", endpoint)),
+            | Endpoint::Rerank
+            | Endpoint::Responses => return Err(crate::providers::unsupported("gemini", endpoint)),
         };
         let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
         if let Some(key) = &d.api_key {
@@ -209,7 +210,8 @@ impl Provider for Gemini {
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech
-            | Endpoint::Rerank => Err(crate::providers::unsupported("gemini", endpoint)),
+            | Endpoint::Rerank
+            | Endpoint::Responses => Err(crate::providers::unsupported("gemini", endpoint)),
         }
     }
 }
