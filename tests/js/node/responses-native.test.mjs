@@ -145,12 +145,10 @@ describe("router.responses on OpenAI and Azure groups: passed through", () => {
         .join("");
       assert.equal(text, "one two three");
       const usage = events.at(-1).response.usage;
-      const stats = await router.getUsageStats();
-      const a = stats.deployments?.a ?? stats.deployments?.find?.((d) => d.id === "a");
-      if (a) {
-        assert.equal(a.prompt_tokens, usage.input_tokens);
-        assert.equal(a.completion_tokens, usage.output_tokens);
-      }
+      const { a } = (await router.getUsageStats()).deployments;
+      assert.equal(a.prompt_tokens, usage.input_tokens);
+      assert.equal(a.completion_tokens, usage.output_tokens);
+      assert.equal(a.streams, 1);
     },
   );
 });
