@@ -161,6 +161,36 @@ describe("router.rerank", () => {
   });
 });
 
+describe("rerank health probe", () => {
+  it(
+    "a mode: rerank deployment is probed with one document; a down one is unhealthy",
+    T,
+    async () => {
+      mock.mode("co-b", { kind: "down", error: "auth" });
+      const router = new Router({
+        model_list: [
+          { ...cohere("rerank", "co-a"), model_info: { id: "co-a", mode: "rerank" } },
+          { ...cohere("rerank", "co-b"), model_info: { id: "co-b", mode: "rerank" } },
+        ],
+      });
+      const report = await router.healthCheck();
+      assert.deepEqual(
+        report.healthy_endpoints.map((e) => e.model_id),
+        ["co-a"],
+      );
+      assert.deepEqual(
+        report.unhealthy_endpoints.map((e) => e.model_id),
+        ["co-b"],
+      );
+      assert.match(report.unhealthy_endpoints[0].error, /^AuthenticationError: /);
+      const [probe] = mock.callsTo("co-a");
+      assert.equal(probe.path, "/co-a/v2/rerank");
+      assert.deepEqual(probe.body.documents, ["ping"]);
+      assert.equal(probe.body.top_n, 1);
+    },
+  );
+});
+
 describe("POST /v1/rerank (router.fetch)", () => {
   const gatewayRouter = () =>
     new Router({
