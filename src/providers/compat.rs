@@ -15,10 +15,12 @@
 //! | `deepinfra` | `https://api.deepinfra.com/v1/openai` | chat, text, embeddings | `max_completion_tokens`→`max_tokens`; `tool_choice` other than `"auto"`/`"none"` dropped; `seed`, `user`, `logprobs`, `top_logprobs`, `parallel_tool_calls` dropped |
 //! | `cerebras` | `https://api.cerebras.ai/v1` | chat, text | `max_completion_tokens`→`max_tokens`; `frequency_penalty`, `presence_penalty`, `n`, `logit_bias`, `logprobs`, `top_logprobs`, `parallel_tool_calls` dropped |
 //! | `ollama`, `ollama_chat` | `http://localhost:11434` + `/v1` | chat, text, embeddings | Ollama's OpenAI-compatible `/v1` API (LiteLLM's `ollama/` uses the native `/api/generate` and `ollama_chat/` `/api/chat`); `max_completion_tokens`→`max_tokens`; no key needed |
-//! | `hosted_vllm` | none: `api_base` required | chat, text, embeddings | `strict` and `additionalProperties` removed from tool schemas; no key needed |
+//! | `hosted_vllm` | none: `api_base` required | chat, text, embeddings, rerank (`/rerank`) | `strict` and `additionalProperties` removed from tool schemas; no key needed |
 //! | `lm_studio` | `http://localhost:1234/v1` | chat, text, embeddings | no key needed |
 //! | `cloudflare` | none: `api_base` required (`https://api.cloudflare.com/client/v4/accounts/<account_id>`, `/ai/v1` appended; LiteLLM-style `…/ai/run` becomes `…/ai/v1`) | chat, embeddings | Workers AI's OpenAI-compatible endpoints (LiteLLM uses the native `/ai/run/<model>`); `max_completion_tokens`→`max_tokens`; `{errors: [{code, message}]}` error bodies |
-//! | `voyage` | `https://api.voyageai.com/v1` | embeddings | `dimensions`→`output_dimension`; `encoding_format: "float"` and `user` dropped; `usage.prompt_tokens` filled from `total_tokens` |
+//! | `jina_ai` | `https://api.jina.ai/v1` | embeddings, rerank (`/v1/rerank`) | key required (`JINA_AI_API_KEY`) |
+//! | `infinity` | none: `api_base` required | embeddings, rerank (`/rerank`) | no key needed |
+//! | `voyage` | `https://api.voyageai.com/v1` | embeddings, rerank (`/v1/rerank`) | `dimensions`→`output_dimension`; `encoding_format: "float"` and `user` dropped; `usage.prompt_tokens` filled from `total_tokens` |
 //!
 //! Auth is `Authorization: Bearer <api_key>`. Cloud presets require `api_key` (or an
 //! `Authorization` entry in `extra_headers`) at construction; as LiteLLM, an unset key (and
@@ -33,7 +35,8 @@
 //! blocks) becomes a string plus `reasoning_content`, an empty `finish_reason` next to tool
 //! calls becomes `"tool_calls"` (xAI), reasoning tokens counted outside `completion_tokens`
 //! are folded in (xAI), and embedding usage without `prompt_tokens` gets it from
-//! `total_tokens`.
+//! `total_tokens`. Rerank requests and replies are translated by [`super::rerank`] (the
+//! `rerank` field of a preset names its API).
 
 use super::rerank::Api as RerankApi;
 use super::{error_message, openai, Provider, RequestContext};
