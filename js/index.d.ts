@@ -871,6 +871,8 @@ export interface ModelCost {
   input_cost_per_second?: number;
   output_cost_per_second?: number;
   input_cost_per_character?: number;
+  /** Rerank, per search unit. */
+  input_cost_per_query?: number;
   max_input_tokens?: number;
   max_output_tokens?: number;
   [flag: `supports_${string}`]: boolean | undefined;
