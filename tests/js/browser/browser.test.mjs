@@ -157,3 +157,13 @@ test("a mid-stream reset in the browser throws APIConnectionError", () => {
   assert.ok(s.error, "the iteration threw");
   assert.ok(s.error.instance_of.includes("APIConnectionError"), JSON.stringify(s.error));
 });
+
+test("rerank in the browser: Cohere's /v2/rerank answered, priced per search unit", () => {
+  const s = scenario("rerank");
+  assert.deepEqual(s.indexes, [1]);
+  assert.equal(s.search_units, 1);
+  assert.equal(s.hidden.model_id, "br-rerank");
+  assert.equal(s.hidden.response_cost, 0.002);
+  assert.equal(s.calls, 1);
+  assert.equal(mock.callsTo("br-rerank")[0].path, "/br-rerank/v2/rerank");
+});
