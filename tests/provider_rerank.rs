@@ -364,3 +364,40 @@ fn providers_without_a_rerank_api_refuse_it() {
         let _ = d;
     }
 }
+
+#[test]
+fn azure_ai_sends_cohere_v1_rerank_with_its_key_and_prices_per_query() {
+    let d = deployment(
+        json!({"model": "azure_ai/cohere-rerank-v4.0-pro", "api_key": KEY, "api_base": "https://res.services.ai.azure.com"}),
+    );
+    let r = build(&d, request());
+    assert_eq!(r.url, "https://res.services.ai.azure.com/v1/rerank");
+    assert_eq!(header(&r, "api-key"), Some(KEY));
+    let sent = common::sent_json(&r);
+    assert_eq!(sent["model"], "cohere-rerank-v4.0-pro");
+    assert_eq!(sent["top_n"], 2);
+    for (base, url) in [
+        (
+            "https://h.example/providers/cohere/v2",
+            "https://h.example/providers/cohere/v2/rerank",
+        ),
+        ("https://h.example/v2/rerank", "https://h.example/v2/rerank"),
+        ("https://h.example/v1", "https://h.example/v1/rerank"),
+    ] {
+        let d = deployment(
+            json!({"model": "azure_ai/cohere-rerank-v4.0-pro", "api_key": KEY, "api_base": base}),
+        );
+        let r = build(&d, request());
+        assert_eq!(r.url, url, "{base}");
+        assert_eq!(
+            header(&r, "authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+    }
+    let reply = parse(&d, "cohere_v1_response.json");
+    assert_eq!(reply["results"][0]["index"], 3);
+    let price = CostMap::bundled()
+        .lookup("azure_ai", "cohere-rerank-v4.0-pro")
+        .unwrap();
+    assert_eq!(rerank_cost(price, &reply), Some(0.0025));
+}

@@ -168,7 +168,10 @@ impl Provider for AzureAi {
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {
-        matches!(endpoint, Endpoint::ChatCompletion | Endpoint::Embedding)
+        matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::Embedding | Endpoint::Rerank
+        )
     }
 
     fn build_request(
@@ -341,6 +344,9 @@ fn build_azure_ai(
         super::openai::request_stream(&mut body, endpoint, true);
     }
     let (path, mut query) = split_query(base);
+    if endpoint == Endpoint::Rerank {
+        return azure_ai_rerank(d, path, &query, body, ctx);
+    }
     let services = host_of(path).ends_with(".services.ai.azure.com");
     let ending = match endpoint {
         Endpoint::ChatCompletion if services => "/models/chat/completions",
@@ -378,6 +384,41 @@ fn build_azure_ai(
         body,
         ctx,
     )
+}
+
+/// Cohere rerank models on Azure AI (LiteLLM's `AzureAIRerankConfig`: Cohere's v1 body): a base
+/// ending in `/v1/rerank` or `/v2/rerank` as is, one ending in `/v1`, `/v2` or
+/// `/providers/cohere/v2` gets `/rerank`, any other gets `/v1/rerank`.
+fn azure_ai_rerank(
+    d: &Deployment,
+    path: &str,
+    query: &[(String, String)],
+    body: Map<String, Value>,
+    ctx: &RequestContext,
+) -> Result<HttpRequest, LlmError> {
+    let path = path.trim_end_matches('/');
+    let url_path = if path.ends_with("/v1/rerank") || path.ends_with("/v2/rerank") {
+        path.to_string()
+    } else if path.ends_with("/v1") || path.ends_with("/v2") {
+        add_path(path, "/rerank")
+    } else {
+        add_path(path, "/v1/rerank")
+    };
+    let payload = super::rerank::body(super::rerank::Api::CohereV1, &d.model, body)?;
+    let Value::Object(payload) = payload else {
+        return Err(LlmError::bad_request(
+            "rerank: the request must be an object",
+        ));
+    };
+    let host = host_of(path);
+    let auth = d.api_key.as_ref().map(|k| {
+        if host.ends_with(".services.ai.azure.com") || host.ends_with(".openai.azure.com") {
+            ("api-key", k.expose().to_string())
+        } else {
+            ("authorization", format!("Bearer {}", k.expose()))
+        }
+    });
+    finish(d, with_query(url_path, query), auth, payload, ctx)
 }
 
 /// Headers (content type, auth unless the deployment's headers set it, then those headers)
@@ -466,6 +507,10 @@ fn parse(d: &Deployment, endpoint: Endpoint, response: &HttpResponse) -> Result<
             response,
             azure_error_message(response),
         ));
+    }
+    if endpoint == Endpoint::Rerank {
+        let reply: Value = classify::json_body(&response.body)?;
+        return super::rerank::parse(super::rerank::Api::CohereV1, &reply, &response.body);
     }
     OpenAi.parse_response(d, endpoint, response)
 }
