@@ -6,9 +6,9 @@ import { readFileSync } from "node:fs";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { Router, T, errors, rejection, startMockServer } from "./fixture.mjs";
 
-const VOYAGE_REPLY = JSON.parse(
-  readFileSync(new URL("../../fixtures/rerank/voyage_response.json", import.meta.url), "utf8"),
-);
+const rerankFixture = (name) =>
+  JSON.parse(readFileSync(new URL(`../../fixtures/rerank/${name}`, import.meta.url), "utf8"));
+const VOYAGE_REPLY = rerankFixture("voyage_response.json");
 const MASTER = "sk-master-rerank-0123456789";
 const SCOPED = "sk-rerank-only-0123456789";
 
@@ -131,6 +131,40 @@ describe("router.rerank", () => {
       assert.equal(res._hidden_params.model_id, "co-b");
     }
     assert.ok(mock.callsTo("co-a").length <= 1, `${mock.callsTo("co-a").length} calls to co-a`);
+  });
+
+  it("Bedrock: the Rerank API over HTTP, SigV4-signed, one search unit", T, async () => {
+    mock.script("br", { body: rerankFixture("bedrock_response.json") });
+    const router = new Router({
+      model_list: [
+        {
+          model_name: "rerank",
+          litellm_params: {
+            model: "bedrock/cohere.rerank-v3-5:0",
+            api_base: `${mock.url}/br`,
+            aws_access_key_id: "AKIDEXAMPLE",
+            aws_secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            aws_region_name: "us-west-2",
+          },
+          model_info: { id: "br" },
+        },
+      ],
+    });
+    const res = await router.rerank({ model: "rerank", query: QUERY, documents: DOCS, top_n: 2 });
+    const [call] = mock.callsTo("br");
+    assert.equal(call.path, "/br/rerank");
+    assert.match(call.headers.authorization, /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\//);
+    assert.equal(call.body.queries[0].textQuery.text, QUERY);
+    assert.equal(
+      call.body.rerankingConfiguration.bedrockRerankingConfiguration.modelConfiguration.modelArn,
+      "arn:aws:bedrock:us-west-2::foundation-model/cohere.rerank-v3-5:0",
+    );
+    assert.deepEqual(
+      res.results.map((r) => r.index),
+      [0, 1],
+    );
+    assert.equal(res._hidden_params.response_cost, 0.002);
+    assert.ok(!JSON.stringify(res).includes("wJalrXUtnFEMI"));
   });
 
   it("refuses a bad request before any upstream call, naming the field", T, async () => {
