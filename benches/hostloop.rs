@@ -2,7 +2,9 @@
 //! (`npm run bench` prints the figure): the host loop's begin → next → answered for one
 //! OpenAI deployment, as the JS host drives it, with no I/O at all.
 //!
-//! `cargo bench --bench hostloop -- N` runs N calls (default 100,000) and prints the time.
+//! `cargo bench --bench hostloop -- N` runs N calls (default 100,000) and prints the time;
+//! `-- stream N` runs N host-driven streams of 103 OpenAI chunks each (the per-chunk figure);
+//! `-- construct` builds a 1,000-deployment Router.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[cfg(target_arch = "wasm32")]
@@ -17,7 +19,7 @@ fn main() {
 mod native {
     use llmux::config::RouterConfig;
     use llmux::cost::TokenUsage;
-    use llmux::router::{HostStep, Router};
+    use llmux::router::{Fed, HostStep, Router, StreamStep};
     use llmux::testing::Fakes;
     use llmux::types::Endpoint;
     use serde_json::json;
@@ -45,15 +47,82 @@ mod native {
         );
     }
 
+    /// The SSE body of a 100-word OpenAI answer, one event per piece, as the host reads it.
+    fn openai_events() -> Vec<Vec<u8>> {
+        let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
+            json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_700_000_000,
+                   "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        };
+        let mut events = vec![chunk(
+            json!({"role": "assistant", "content": ""}),
+            json!(null),
+        )];
+        events
+            .extend((0..100).map(|i| chunk(json!({"content": format!("word{i} ")}), json!(null))));
+        events.push(chunk(json!({}), json!("stop")));
+        events.push(json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": "gpt-4o-mini", "choices": [],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 100, "total_tokens": 109}}));
+        let mut out: Vec<Vec<u8>> = events
+            .iter()
+            .map(|e| format!("data: {e}\n\n").into_bytes())
+            .collect();
+        out.push(b"data: [DONE]\n\n".to_vec());
+        out
+    }
+
+    /// `stream`: `n` host-driven streams (begin → step → feed each event → end).
+    fn streams(n: u64) {
+        let options = json!({"model_list": [
+            {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": "http://a.test/v1", "api_key": "sk-bench"}},
+        ]});
+        let mut fakes = Fakes::new(7);
+        fakes.ports.events = None;
+        let config = RouterConfig::parse(&options, &HashMap::new()).expect("valid config");
+        let router = Router::new(config, fakes.ports.clone());
+        let events = openai_events();
+        let request = json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+        let request = request.as_object().cloned().expect("an object");
+        let started = std::time::Instant::now();
+        let mut chunks = 0u64;
+        for _ in 0..n {
+            let mut hs = router
+                .begin_host_stream(Endpoint::ChatCompletion, request.clone())
+                .expect("a stream");
+            match router.stream_step(&mut hs) {
+                StreamStep::Send(..) => {}
+                _ => panic!("expected an attempt"),
+            }
+            for event in &events {
+                match router.stream_feed(&mut hs, event) {
+                    Fed::Chunks(c) => chunks += c.len() as u64,
+                    _ => panic!("the stream failed"),
+                }
+            }
+            match router.stream_end(&mut hs) {
+                Fed::Chunks(c) => chunks += c.len() as u64,
+                _ => panic!("the stream failed at its end"),
+            }
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "{n} host-driven streams, {chunks} chunks in {:.1} ms: {:.3} µs a chunk",
+            elapsed.as_secs_f64() * 1e3,
+            elapsed.as_secs_f64() * 1e6 / chunks.max(1) as f64
+        );
+    }
+
     pub fn run() {
         if std::env::args().any(|a| a == "construct") {
             construct(5);
             return;
         }
-        let n: u64 = std::env::args()
-            .skip(1)
-            .find_map(|a| a.parse().ok())
-            .unwrap_or(100_000);
+        let n: Option<u64> = std::env::args().skip(1).find_map(|a| a.parse().ok());
+        if std::env::args().any(|a| a == "stream") {
+            streams(n.unwrap_or(1_000));
+            return;
+        }
+        let n = n.unwrap_or(100_000);
         let options = json!({"model_list": [
             {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": "http://a.test/v1", "api_key": "sk-bench"}},
             {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": "http://b.test/v1", "api_key": "sk-bench"}},

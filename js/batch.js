@@ -49,8 +49,9 @@ const methods = {
    * LiteLLM's `abatch_completion`: the same request to each group in `models`, in parallel.
    * Resolves to one entry per model, in order: the response, or the Error that call ended with.
    * With `messages` an array of message arrays, each entry is itself an array (one per list).
+   * `options.signal`, as for every request method, cancels every call of the batch.
    */
-  batchCompletion(request) {
+  batchCompletion(request, options) {
     const { models, messages, ...rest } = requestOf(request);
     const list = modelsOf(models);
     checkMessages(messages, "messages");
@@ -61,18 +62,18 @@ const methods = {
       }
       return Promise.all(
         list.map((model) =>
-          settle(messages.map((m) => this.completion({ ...rest, model, messages: m }))),
+          settle(messages.map((m) => this.completion({ ...rest, model, messages: m }, options))),
         ),
       );
     }
-    return settle(list.map((model) => this.completion({ ...rest, model, messages })));
+    return settle(list.map((model) => this.completion({ ...rest, model, messages }, options)));
   },
 
   /**
    * LiteLLM's `abatch_completion_one_model_multiple_requests`: `messages` is an array of
    * message arrays, each sent to `model`; one entry per list, the response or the Error.
    */
-  batchCompletionOneModelMultipleRequests(request) {
+  batchCompletionOneModelMultipleRequests(request, options) {
     const { model, messages, ...rest } = requestOf(request);
     if (typeof model !== "string" || model === "") {
       throw new BadRequestError("model: must be a model group name");
@@ -86,7 +87,7 @@ const methods = {
         `messages: at most ${MAX_BATCH} per batch (got ${messages.length})`,
       );
     }
-    return settle(messages.map((m) => this.completion({ ...rest, model, messages: m })));
+    return settle(messages.map((m) => this.completion({ ...rest, model, messages: m }, options)));
   },
 
   /**
@@ -97,7 +98,7 @@ const methods = {
    * `stream: true`, the first stream to open is returned as is. Rejects with the last
    * error when every call failed.
    */
-  async batchCompletionFastestResponse(request) {
+  async batchCompletionFastestResponse(request, options) {
     const { model, models, messages, stream, ...rest } = requestOf(request);
     const list = modelsOf(model ?? models);
     checkMessages(messages, "messages");
@@ -107,7 +108,7 @@ const methods = {
       for (const s of streams) if (s !== keep) s.abort();
     };
     const one = async (m) => {
-      const s = await this.completion({ ...rest, model: m, messages, stream: true });
+      const s = await this.completion({ ...rest, model: m, messages, stream: true }, options);
       if (won) {
         s.abort(); // opened after the race ended: close it at once
         throw new Error("lost the race");

@@ -1,12 +1,48 @@
 // Error classes mirroring OpenAI's and LiteLLM's names. Every error the router throws is
 // one of these, with the upstream status and the deployment it came from, never a secret.
 
-/** Base class of every llmux error. */
+/** OpenAI's error `type` per llmux error class (else by status). */
+const OPENAI_TYPES = {
+  AuthenticationError: "authentication_error",
+  PermissionDeniedError: "permission_error",
+  RateLimitError: "rate_limit_error",
+  NoDeploymentsAvailableError: "rate_limit_error",
+  Timeout: "timeout_error",
+  InternalServerError: "server_error",
+  ServiceUnavailableError: "server_error",
+  APIConnectionError: "api_connection_error",
+};
+/** OpenAI's error `code` for the classes that have one. */
+const OPENAI_CODES = {
+  ContextWindowExceededError: "context_length_exceeded",
+  ContentPolicyViolationError: "content_policy_violation",
+  NoDeploymentsAvailableError: "no_deployments_available",
+};
+
+/** llmux's own OpenAI `type` and `code` for an error class and status. */
+export function openAiKind(name, status) {
+  const type =
+    OPENAI_TYPES[name] ??
+    (Number.isInteger(status) && status >= 500 ? "server_error" : "invalid_request_error");
+  return { type, code: OPENAI_CODES[name] ?? null };
+}
+
+/**
+ * Base class of every llmux error. Beside llmux's fields it has openai-node's `APIError` ones:
+ * `type`, `code`, `param` (the upstream's own when its error body had them, else llmux's),
+ * `headers` (the upstream error reply's, else null) and `request_id` (its `x-request-id`).
+ */
 export class LlmuxError extends Error {
   constructor(message, fields = {}) {
     super(message);
     this.name = new.target.name;
     this.status = fields.status ?? 500;
+    const own = openAiKind(new.target.name, this.status);
+    this.type = fields.type ?? own.type;
+    this.code = fields.code ?? own.code;
+    this.param = fields.param ?? null;
+    this.headers = fields.headers ?? null;
+    this.request_id = fields.request_id ?? null;
     this.llm_provider = fields.llm_provider ?? null;
     this.model = fields.model ?? null;
     this.model_group = fields.model_group ?? null;
@@ -16,6 +52,14 @@ export class LlmuxError extends Error {
     this.attempts = fields.attempts ?? null;
   }
 }
+
+/** openai-node's name for `request_id`. */
+Object.defineProperty(LlmuxError.prototype, "requestID", {
+  get() {
+    return this.request_id;
+  },
+  configurable: true,
+});
 
 export class BadRequestError extends LlmuxError {}
 export class ContextWindowExceededError extends BadRequestError {}

@@ -150,7 +150,12 @@ class HostStreamSource {
         return false;
       }
       gap.clear();
-      this.#core.streamReplied(this.#handle, res.status, text, headerPairs(res.headers));
+      this.#core.streamReplied(
+        this.#handle,
+        res.status,
+        text,
+        headerPairs(res.headers, res.status),
+      );
       return false;
     }
     gap.stop();

@@ -224,8 +224,12 @@ export interface RouterOptions {
   redis_url?: string;
   redis_host?: string;
   redis_port?: number | string;
+  /** Redis ACL user (with `redis_password`). */
+  redis_username?: string;
   redis_password?: string;
   redis_db?: number | string;
+  /** TLS to Redis (as a `rediss://` URL); the host's trusted CAs verify the server. */
+  redis_ssl?: boolean;
   /** `router.fetch` settings; without `master_key` or `keys` every request is a 401. */
   gateway?: GatewayOptions;
   /** Other LiteLLM options are accepted at their defaults and refused with a ConfigError when set. */
@@ -818,8 +822,19 @@ export interface RedisStoreOptions {
   username?: string;
   password?: string;
   db?: number | string;
-  tls?: boolean;
+  /** `true`, or `node:tls` connect options (`{ ca }` for a private CA, `cert`, `key`, …). */
+  tls?: boolean | Record<string, unknown>;
+  /** An existing client instead of a connection of llmux's own (it is not closed by `close()`). */
+  client?: RedisClientLike;
 }
+
+/**
+ * An existing Redis client: node-redis v4+ (`sendCommand(["SET", "k", "v"])`) or ioredis
+ * (`call("SET", "k", "v")`). Replies as those clients give them (strings, numbers, null, arrays).
+ */
+export type RedisClientLike =
+  | { sendCommand(args: string[]): Promise<unknown> }
+  | { call(command: string, ...args: string[]): Promise<unknown> };
 
 /** Redis over TCP (Node, Deno; RESP2, pipelined) or Upstash REST for an `https://` url. */
 export declare function redisStore(options: RedisStoreOptions): KvStateStore;
@@ -1289,7 +1304,8 @@ export declare class Router {
   enableDeployment(id: string): boolean;
   /**
    * An OpenAI-compatible HTTP handler: `export default { fetch: (r, e, c) => router.fetch(r, e,
-   * c) }` is a whole Worker. `env` resolves `"os.environ/NAME"` gateway keys first.
+   * c) }` is a whole Worker. `env` resolves `"os.environ/NAME"` gateway keys first. Bound to
+   * the router: `Deno.serve(router.fetch)` works.
    */
   fetch(request: Request, env?: Record<string, unknown>, ctx?: GatewayContext): Promise<Response>;
   /** Logs (info) and returns an aligned table of per-deployment metrics. */
@@ -1306,11 +1322,13 @@ export declare class Router {
       models: string[] | string;
       messages: ChatMessage[] | ChatMessage[][];
     },
+    options?: CallOptions,
   ): Promise<Array<ChatCompletion | Error | Array<ChatCompletion | Error>>>;
   abatch_completion: Router["batchCompletion"];
   /** LiteLLM's `abatch_completion_one_model_multiple_requests`: each message list to `model`. */
   batchCompletionOneModelMultipleRequests(
     request: Omit<ChatCompletionRequest, "messages"> & { messages: ChatMessage[][] },
+    options?: CallOptions,
   ): Promise<Array<ChatCompletion | Error>>;
   abatch_completion_one_model_multiple_requests: Router["batchCompletionOneModelMultipleRequests"];
   /**
@@ -1319,6 +1337,7 @@ export declare class Router {
    */
   batchCompletionFastestResponse(
     request: Omit<ChatCompletionRequest, "model"> & { model: string[] | string },
+    options?: CallOptions,
   ): Promise<ChatCompletion>;
   abatch_completion_fastest_response: Router["batchCompletionFastestResponse"];
 }
@@ -1336,6 +1355,11 @@ export interface ErrorFields {
   retry_after_ms?: number | null;
   attempts?: number | null;
   field?: string | null;
+  type?: string;
+  code?: string | number | null;
+  param?: string | null;
+  headers?: Record<string, string> | null;
+  request_id?: string | null;
 }
 
 export declare class LlmuxError extends Error {
@@ -1352,6 +1376,18 @@ export declare class LlmuxError extends Error {
   retry_after_ms: number | null;
   /** Upstream calls made before giving up. */
   attempts: number | null;
+  /** OpenAI's error `type`: the upstream error body's, else llmux's for the class (`rate_limit_error`, …). */
+  type: string;
+  /** OpenAI's error `code`: the upstream error body's, else llmux's (`context_length_exceeded`, …) or null. */
+  code: string | number | null;
+  /** OpenAI's error `param` from the upstream error body, or null. */
+  param: string | null;
+  /** The upstream error reply's headers (lower-case names; at most 64, no `set-cookie`), or null. */
+  headers: Record<string, string> | null;
+  /** The upstream error reply's `x-request-id`, or null. */
+  request_id: string | null;
+  /** openai-node's name for `request_id`. */
+  readonly requestID: string | null;
 }
 export declare class BadRequestError extends LlmuxError {}
 export declare class ContextWindowExceededError extends BadRequestError {}

@@ -28,7 +28,15 @@ const ENV_PREFIX = "os.environ/";
 const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on", "gateway"];
 
 /** LiteLLM's Redis options: the JS entry turns them into a `state` store. */
-const REDIS_OPTIONS = ["redis_url", "redis_host", "redis_port", "redis_password", "redis_db"];
+const REDIS_OPTIONS = [
+  "redis_url",
+  "redis_host",
+  "redis_port",
+  "redis_username",
+  "redis_password",
+  "redis_db",
+  "redis_ssl",
+];
 
 function hostEnv(name) {
   const proc = globalThis.process;
@@ -350,7 +358,12 @@ function redisFromOptions(options, makeRedis) {
     }
     resolved[key] = value;
   }
-  if (Object.keys(resolved).length === 0) return null;
+  // redis_ssl alone configures nothing (as redis_ssl: false next to `state`).
+  if (Object.keys(resolved).every((k) => k === "redis_ssl")) return null;
+  const ssl = resolved.redis_ssl;
+  if (ssl !== undefined && typeof ssl !== "boolean" && ssl !== "true" && ssl !== "false") {
+    throw new ConfigError("redis_ssl: must be true or false", { field: "redis_ssl" });
+  }
   if (!makeRedis) {
     throw new ConfigError("redis_url: Redis is not available in this runtime", {
       field: "redis_url",
@@ -361,8 +374,10 @@ function redisFromOptions(options, makeRedis) {
       url: resolved.redis_url,
       host: resolved.redis_host,
       port: resolved.redis_port,
+      username: resolved.redis_username,
       password: resolved.redis_password,
       db: resolved.redis_db,
+      tls: ssl === true || ssl === "true",
     });
   } catch (e) {
     const field = resolved.redis_url !== undefined ? "redis_url" : "redis_host";
@@ -485,6 +500,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
       if (on) this.#core.setEvents(on);
       this.#gateway = gateway;
       this.#startHealthProbe();
+      // Bound here, so `Deno.serve(router.fetch)` and `app.mount("/v1", router.fetch)` work.
+      Object.defineProperty(this, "fetch", {
+        value: Router.prototype.fetch.bind(this),
+        writable: true,
+        configurable: true,
+      });
     }
 
     /** The background health probe's timer (`background_health_check_model_groups`). */
@@ -652,7 +673,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
                 return attachHidden(json, JSON.parse(hidden));
               }
             }
-            const envelope = core.replied(handle, status, text, headerPairs(res.headers));
+            const envelope = core.replied(handle, status, text, headerPairs(res.headers, status));
             if (envelope !== undefined) return withHiddenParams(envelope);
           } else if (step === 0) {
             let envelope;

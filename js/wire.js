@@ -15,9 +15,16 @@ export function describeFetchError(e) {
 /** Response headers the core reads when it classifies a failed reply. */
 const READ_HEADERS = ["content-type", "retry-after", "retry-after-ms", "x-request-id"];
 
-/** `headers`' values the core reads, flat: `[name, value, …]`. */
-export function headerPairs(headers) {
+/**
+ * `headers`' values the core reads, flat: `[name, value, …]`; of an error reply (`status` ≥
+ * 400), every header (the error carries them; the core bounds them and drops `set-cookie`).
+ */
+export function headerPairs(headers, status = 200) {
   const out = [];
+  if (status >= 400) {
+    for (const [name, value] of headers) out.push(name, value);
+    return out;
+  }
   for (const name of READ_HEADERS) {
     const value = headers.get(name);
     if (value !== null) out.push(name, value);

@@ -15,12 +15,13 @@ npm run build --silent
 tier "size budget: wasm + entry JS, gzipped (scripts/size-budget.json)"
 node scripts/size.mjs
 
-tier "lint: cargo fmt, clippy, prettier, tsc"
+tier "lint: cargo fmt, clippy, prettier, tsc (the .d.ts, and tests/types against them)"
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
 npx prettier --check "js/**/*.js" "tests/**/*.mjs" "bench/**/*.mjs" "examples/**/*.{js,mjs,ts}" scripts/*.mjs
 npx tsc -p tsconfig.json
+npx tsc -p tests/types/tsconfig.json
 
 tier "1. native: cargo test"
 cargo test --all-targets

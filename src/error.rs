@@ -127,6 +127,59 @@ pub struct LlmError {
     /// as for a client-side timeout). Only upstream statuses cool a deployment down at once.
     #[serde(skip)]
     pub from_upstream: bool,
+    /// What the upstream's error reply said beyond its status (headers, request id, OpenAI's
+    /// `type`/`code`/`param`), for callers that read them as openai-node's `APIError` has them.
+    #[serde(skip)]
+    pub upstream: Option<Box<UpstreamReply>>,
+}
+
+/// The parts of an upstream error reply a caller may act on (README, "Errors").
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UpstreamReply {
+    /// The reply's headers (lower-case names) as the transport kept them: at most
+    /// `MAX_ERROR_HEADERS`, `set-cookie` never.
+    pub headers: Vec<(String, String)>,
+    /// `x-request-id`.
+    pub request_id: Option<String>,
+    /// `error.type` of an OpenAI-style error body.
+    pub error_type: Option<String>,
+    /// `error.code` (a string or a number).
+    pub code: Option<serde_json::Value>,
+    /// `error.param`.
+    pub param: Option<String>,
+}
+
+/// Upstream error headers kept on an error; further ones are dropped.
+pub const MAX_ERROR_HEADERS: usize = 64;
+/// An upstream error header value longer than this (bytes) is dropped.
+pub const MAX_ERROR_HEADER_BYTES: usize = 1024;
+
+impl UpstreamReply {
+    /// Whether a header of an error reply is kept (`set-cookie` never is).
+    pub fn keeps_header(name: &str, value: &str) -> bool {
+        !name.eq_ignore_ascii_case("set-cookie") && value.len() <= MAX_ERROR_HEADER_BYTES
+    }
+
+    fn insert_into(&self, obj: &mut serde_json::Map<String, serde_json::Value>) {
+        let headers: serde_json::Map<String, serde_json::Value> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        obj.insert("headers".into(), headers.into());
+        if let Some(id) = &self.request_id {
+            obj.insert("request_id".into(), id.clone().into());
+        }
+        if let Some(t) = &self.error_type {
+            obj.insert("type".into(), t.clone().into());
+        }
+        if let Some(c) = &self.code {
+            obj.insert("code".into(), c.clone());
+        }
+        if let Some(p) = &self.param {
+            obj.insert("param".into(), p.clone().into());
+        }
+    }
 }
 
 impl LlmError {
@@ -143,6 +196,7 @@ impl LlmError {
             field: None,
             attempts: None,
             from_upstream: false,
+            upstream: None,
         }
     }
 
@@ -177,6 +231,9 @@ impl LlmError {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(obj) = value.as_object_mut() {
             obj.insert("retryable".into(), self.retryable().into());
+            if let Some(upstream) = &self.upstream {
+                upstream.insert_into(obj);
+            }
         }
         value
     }

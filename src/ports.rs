@@ -59,31 +59,18 @@ pub enum TransportError {
 /// A response body the core passes to the host without reading it (a JS `ReadableStream`).
 pub type BodyHandle = Rc<dyn std::any::Any>;
 
-/// A response whose 2xx body may be left unread (`stream`); an error body is always read.
-pub struct StreamedResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub stream: Option<BodyHandle>,
-}
-
-impl StreamedResponse {
-    /// The response with its body read (for error classification and parsing).
-    pub fn buffered(self) -> HttpResponse {
-        HttpResponse {
-            status: self.status,
-            headers: self.headers,
-            body: self.body,
-        }
-    }
-}
-
 /// A response body read piece by piece (a streamed reply).
 pub trait ByteStream {
     /// The next piece of the body; `Ok(None)` once it has ended.
     fn read(&self) -> LocalFuture<'static, Result<Option<Vec<u8>>, TransportError>>;
     /// Stops the exchange: the upstream connection is closed and a pending `read` ends.
     fn cancel(&self);
+    /// Hands the body to the host unread, once, instead of reading it here (a speech answer's
+    /// audio passes through without entering the core's memory). `None` when the transport
+    /// cannot, or a read has begun; the body is then read piece by piece.
+    fn host_body(&self) -> Option<BodyHandle> {
+        None
+    }
 }
 
 /// The body of an opened response.
@@ -123,23 +110,6 @@ pub trait Transport {
         &self,
         request: HttpRequest,
     ) -> LocalFuture<'static, Result<HttpResponse, TransportError>>;
-
-    /// Like `send`, but a 2xx body may come back unread as a handle the host can stream.
-    /// Transports that cannot stream read it (the default).
-    fn send_streamed(
-        &self,
-        request: HttpRequest,
-    ) -> LocalFuture<'static, Result<StreamedResponse, TransportError>> {
-        let sent = self.send(request);
-        Box::pin(async move {
-            sent.await.map(|r| StreamedResponse {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-                stream: None,
-            })
-        })
-    }
 }
 
 /// Milliseconds on a monotonic-enough clock (wall clock in wasm, manual in tests).
@@ -262,6 +232,20 @@ pub trait EventSink {
     fn emit(&self, event: &str, payload: &serde_json::Value);
 }
 
+/// A key-value store for cached answers. Values are strings (the entry JSON); `ttl_ms` is a
+/// hint (the entry carries its own expiry, so a backend may ignore it). Errors are messages
+/// that never contain credentials; the router bypasses a failing backend.
+pub trait CacheBackend {
+    fn get(&self, key: &str) -> LocalFuture<'static, Result<Option<String>, String>>;
+    fn set(
+        &self,
+        key: &str,
+        value: String,
+        ttl_ms: Option<u64>,
+    ) -> LocalFuture<'static, Result<(), String>>;
+    fn delete(&self, key: &str) -> LocalFuture<'static, Result<(), String>>;
+}
+
 /// The host's implementations of every port, shared by one router.
 #[derive(Clone)]
 pub struct Ports {
@@ -277,7 +261,7 @@ pub struct Ports {
     /// RS256 signing for OAuth service accounts; `None` where the host has no WebCrypto.
     pub signer: Option<Rc<dyn Signer>>,
     /// The host's KV store for cached answers (the `cache` option); `None`: in memory.
-    pub cache: Option<Rc<dyn crate::cache::CacheBackend>>,
+    pub cache: Option<Rc<dyn CacheBackend>>,
 }
 
 #[cfg(test)]

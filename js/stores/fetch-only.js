@@ -5,6 +5,8 @@ import { upstashStore } from "./upstash.js";
 
 export function redisOverFetch(options) {
   if (typeof options.url === "string" && /^https:/i.test(options.url)) {
+    if (options.username)
+      throw new TypeError("an Upstash REST URL takes a token (the password), not a username");
     return upstashStore({ url: options.url, token: options.password });
   }
   throw new TypeError(

@@ -11,7 +11,12 @@ import { upstashStore } from "./upstash.js";
 const CONNECT_TIMEOUT_MS = 2_000;
 const COMMAND_TIMEOUT_MS = 2_000;
 
-/** Redis's parts from `{ url } | { host, port, password, username, db, tls }`. */
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Redis's parts from `{ url } | { host, port, password, username, db, tls }`; `tls` is `true`
+ * or an object of `node:tls` connect options (`ca` for a private CA, …), `rediss://` sets it.
+ */
 export function redisOptions(options = {}) {
   const out = {
     host: options.host ?? "127.0.0.1",
@@ -19,7 +24,9 @@ export function redisOptions(options = {}) {
     username: options.username,
     password: options.password,
     db: Number(options.db ?? 0),
-    tls: options.tls === true,
+    tls: options.tls === true || isObject(options.tls),
+    /** node:tls options (`ca`, `cert`, `key`, `rejectUnauthorized`, `servername`) when an object. */
+    tlsOptions: isObject(options.tls) ? options.tls : {},
   };
   if (options.url) {
     let u;
@@ -37,7 +44,7 @@ export function redisOptions(options = {}) {
     if (u.password) out.password = decodeURIComponent(u.password);
     const db = u.pathname.replace(/^\//, "");
     if (db) out.db = Number(db);
-    out.tls = u.protocol === "rediss:";
+    out.tls = u.protocol === "rediss:" || out.tls;
   }
   if (!Number.isInteger(out.port) || out.port <= 0 || out.port > 65535) {
     throw new TypeError("redis port: must be an integer between 1 and 65535");
@@ -233,6 +240,63 @@ export class RespParser {
 
 const ARRAY_OPENED = Symbol("array opened");
 
+/**
+ * A `Deno.TlsConn` with the few `net.Socket` methods RedisClient uses: `on`/`once` for data,
+ * error and close, `write` (in order), `setNoDelay`, `ref`/`unref`, `end`/`destroy`.
+ */
+function denoSocket(conn) {
+  const handlers = { data: [], error: [], close: [] };
+  let closed = false;
+  const emit = (event, arg) => {
+    for (const h of handlers[event]) h(arg);
+  };
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch {
+      // already closed by the peer
+    }
+    emit("close");
+  };
+  (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        emit("data", buf.slice(0, n));
+      }
+    } catch (e) {
+      if (!closed) emit("error", e);
+    }
+    close();
+  })();
+  let writing = Promise.resolve();
+  return {
+    on(event, h) {
+      handlers[event]?.push(h);
+    },
+    setNoDelay() {},
+    write(text) {
+      const bytes = utf8.encode(text);
+      writing = writing
+        .then(async () => {
+          for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+        })
+        .catch((e) => {
+          emit("error", e);
+          close();
+        });
+    },
+    ref: () => conn.ref?.(),
+    unref: () => conn.unref?.(),
+    end: close,
+    destroy: close,
+  };
+}
+
 /** A pipelining RESP2 connection; reconnects on the next command after it breaks. */
 export class RedisClient {
   #opts;
@@ -252,6 +316,61 @@ export class RedisClient {
   }
 
   async #connect() {
+    const socket =
+      this.#opts.tls && typeof globalThis.Deno?.connectTls === "function"
+        ? await this.#connectDenoTls()
+        : await this.#connectNode();
+    this.#attach(socket);
+    await this.#hello(socket);
+  }
+
+  /**
+   * TLS in Deno through `Deno.connectTls`, which trusts what Deno trusts (its root store,
+   * `DENO_CERT`, `--cert`); Deno's `node:tls` does not read those. `tls` options: `ca`,
+   * `cert`, `key` (client certificate); others are refused, not ignored.
+   */
+  async #connectDenoTls() {
+    const { host, port, tlsOptions } = this.#opts;
+    const unknown = Object.keys(tlsOptions).filter((k) => !["ca", "cert", "key"].includes(k));
+    if (unknown.length)
+      throw new RedisError(
+        `redis: tls options ${unknown.join(", ")} are not supported in Deno (ca, cert, key are)`,
+      );
+    const pem = (v) => (typeof v === "string" ? v : decoder.decode(v));
+    const opts = { hostname: host, port };
+    if (tlsOptions.ca !== undefined)
+      opts.caCerts = (Array.isArray(tlsOptions.ca) ? tlsOptions.ca : [tlsOptions.ca]).map(pem);
+    if (tlsOptions.cert !== undefined) opts.cert = pem(tlsOptions.cert);
+    if (tlsOptions.key !== undefined) opts.key = pem(tlsOptions.key);
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RedisError(`redis: connecting to ${this.address} timed out`)),
+        CONNECT_TIMEOUT_MS,
+      );
+    });
+    const connecting = (async () => {
+      const conn = await globalThis.Deno.connectTls(opts);
+      try {
+        await conn.handshake(); // certificate errors here, not at the first command
+      } catch (e) {
+        conn.close();
+        throw e;
+      }
+      return conn;
+    })();
+    try {
+      return denoSocket(await Promise.race([connecting, timeout]));
+    } catch (e) {
+      connecting.then((conn) => conn.close()).catch(() => {});
+      if (e instanceof RedisError) throw e;
+      throw new RedisError(`redis: cannot connect to ${this.address} (${e?.message ?? e})`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #connectNode() {
     let net;
     try {
       // A computed specifier: bundlers for browsers and Workers leave it alone.
@@ -263,9 +382,12 @@ export class RedisClient {
       );
     }
     const { host, port } = this.#opts;
+    // SNI carries a host name, never an IP address (RFC 6066; Node warns otherwise).
+    const ip = /^[\d.]+$/.test(host) || host.includes(":");
+    const sni = ip ? {} : { servername: host };
     const socket = await new Promise((resolve, reject) => {
       const s = this.#opts.tls
-        ? net.connect({ host, port, servername: host })
+        ? net.connect({ host, port, ...sni, ...this.#opts.tlsOptions })
         : net.connect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
@@ -280,12 +402,20 @@ export class RedisClient {
         reject(new RedisError(`redis: cannot connect to ${this.address} (${e.code ?? e.message})`));
       });
     });
+    return socket;
+  }
+
+  #attach(socket) {
     socket.setNoDelay(true);
     socket.on("data", (chunk) => this.#onData(socket, chunk));
     socket.on("error", () => {});
     socket.on("close", () => this.#onClose(socket));
     this.#socket = socket;
     this.#parser = new RespParser();
+  }
+
+  /** AUTH and SELECT on a new connection. */
+  async #hello(socket) {
     const hello = [];
     if (this.#opts.password !== undefined) {
       hello.push(
@@ -412,15 +542,70 @@ export function incrCommands(ops) {
 }
 
 /**
+ * An existing Redis client as the store's connection. Duck-typed: node-redis (v4 and later)
+ * `sendCommand(args)`, else ioredis `call(command, ...args)`. The commands of one pipeline are
+ * issued together (both clients pipeline them); the client is the caller's: `close()` leaves it.
+ */
+/** A client's reply as RedisClient's: bytes as text, arrays element by element. */
+const plain = (reply) =>
+  reply instanceof Uint8Array
+    ? decoder.decode(reply)
+    : Array.isArray(reply)
+      ? reply.map(plain)
+      : reply;
+
+class ForeignClient {
+  #send;
+  constructor(client) {
+    if (typeof client?.sendCommand === "function") {
+      this.#send = (args) => client.sendCommand(args.map(String));
+    } else if (typeof client?.call === "function") {
+      this.#send = ([command, ...rest]) => client.call(String(command), ...rest.map(String));
+    } else {
+      throw new TypeError(
+        "redis client: must have sendCommand(args) (node-redis) or call(command, ...args) (ioredis)",
+      );
+    }
+  }
+
+  get address() {
+    return "the client passed as `client`";
+  }
+
+  /** Replies in order; a command that failed is a RedisError value, as RedisClient's. */
+  pipeline(commands) {
+    return Promise.all(
+      commands.map((args) =>
+        Promise.resolve()
+          .then(() => this.#send(args))
+          .then(plain, (e) => new RedisError(`redis: ${e?.message ?? e}`)),
+      ),
+    );
+  }
+
+  async command(...args) {
+    const [reply] = await this.pipeline([args]);
+    if (reply instanceof RedisError) throw reply;
+    return reply;
+  }
+
+  close() {}
+}
+
+/**
  * A StateStore (and response-cache KV) over Redis. `{ url }` (`redis://`, `rediss://`, or an
- * `https://` Upstash REST URL with the token as password) or `{ host, port, password, db }`.
+ * `https://` Upstash REST URL with the token as password), `{ host, port, username, password,
+ * db, tls }`, or `{ client }` (an existing node-redis or ioredis client, see ForeignClient).
  * Each StateStore call is one pipelined round trip.
  */
 export function redisStore(options = {}) {
   if (typeof options.url === "string" && /^https?:/i.test(options.url)) {
+    if (options.username)
+      throw new TypeError("an Upstash REST URL takes a token (the password), not a username");
     return upstashStore({ url: options.url, token: options.password ?? options.token });
   }
-  const client = new RedisClient(options);
+  const client =
+    options.client !== undefined ? new ForeignClient(options.client) : new RedisClient(options);
   return {
     kind: "redis",
     client,

@@ -12,7 +12,7 @@ pub use config::{parse as parse_config, CacheConfig, CallTypes, DEFAULT_MAX_SIZE
 pub use lru::LocalCache;
 
 use crate::error::LlmError;
-use crate::ports::LocalFuture;
+pub use crate::ports::CacheBackend;
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -21,20 +21,6 @@ pub const FORMAT_VERSION: u64 = 1;
 
 /// LiteLLM's in-memory default TTL (600 s); llmux uses it for every backend.
 pub const DEFAULT_TTL_MS: u64 = 600_000;
-
-/// A key-value store for cached answers. Values are strings (the entry JSON); `ttl_ms` is a
-/// hint (the entry carries its own expiry, so a backend may ignore it). Errors are messages
-/// that never contain credentials; the router bypasses a failing backend.
-pub trait CacheBackend {
-    fn get(&self, key: &str) -> LocalFuture<'static, Result<Option<String>, String>>;
-    fn set(
-        &self,
-        key: &str,
-        value: String,
-        ttl_ms: Option<u64>,
-    ) -> LocalFuture<'static, Result<(), String>>;
-    fn delete(&self, key: &str) -> LocalFuture<'static, Result<(), String>>;
-}
 
 /// Request fields that never change the answer, left out of the key. `model` is replaced
 /// by the model group (or its caching group); router kwargs (`metadata`, `num_retries`,

@@ -592,7 +592,24 @@ impl OpenAiStream {
     /// `event` as its own text when the general path would hand it on unchanged: stamped
     /// already, with choices, no usage, no error, no normalisation to make. Updates the
     /// stream's state as the general path would.
-    fn plain(&mut self, event: &SseEvent) -> Option<Chunk> {
+    /// `Err` gives the event back, for the general path.
+    fn plain(&mut self, event: SseEvent) -> Result<Chunk, SseEvent> {
+        match self.plain_chars(&event) {
+            Some(chars) => {
+                let whole = event.data.trim().len() == event.data.len();
+                let text = if whole {
+                    event.data
+                } else {
+                    event.data.trim().to_string()
+                };
+                Ok(Chunk::Raw { text, chars })
+            }
+            None => Err(event),
+        }
+    }
+
+    /// The characters `event` delivers when it passes through as its text (state updated).
+    fn plain_chars(&mut self, event: &SseEvent) -> Option<usize> {
         if self.done || !self.held.is_empty() || event.name() == "error" {
             return None;
         }
@@ -634,14 +651,18 @@ impl OpenAiStream {
                 }
             }
         }
-        self.id = chunk.id.into_owned();
-        self.model = chunk.model.into_owned();
-        self.object = Some(chunk.object.into_owned());
+        // The stream's identity rarely changes between chunks: copy it only when it does.
+        if self.id != chunk.id {
+            self.id = chunk.id.into_owned();
+        }
+        if self.model != chunk.model {
+            self.model = chunk.model.into_owned();
+        }
+        if self.object.as_deref() != Some(&*chunk.object) {
+            self.object = Some(chunk.object.into_owned());
+        }
         self.created = chunk.created;
-        Some(Chunk::Raw {
-            text: data.to_string(),
-            chars,
-        })
+        Some(chars)
     }
 }
 
@@ -652,13 +673,16 @@ impl StreamDecoder for OpenAiStream {
         }
         let mut out = Vec::new();
         let result = self.sse.feed(bytes).and_then(|events| {
-            events.iter().try_for_each(|event| {
-                if let Some(chunk) = self.plain(event) {
-                    out.push(chunk);
-                    return Ok(());
-                }
+            events.into_iter().try_for_each(|event| {
+                let event = match self.plain(event) {
+                    Ok(chunk) => {
+                        out.push(chunk);
+                        return Ok(());
+                    }
+                    Err(event) => event,
+                };
                 let mut values = Vec::new();
-                let result = self.event(event, &mut values);
+                let result = self.event(&event, &mut values);
                 out.extend(values.into_iter().map(Chunk::Value));
                 result
             })

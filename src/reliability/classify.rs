@@ -1,7 +1,7 @@
 //! Upstream failures -> `LlmError`: status codes, provider error bodies and transport faults
 //! mapped the way LiteLLM's exception mapping does.
 
-use crate::error::{ErrorKind, LlmError};
+use crate::error::{ErrorKind, LlmError, UpstreamReply, MAX_ERROR_HEADERS};
 use crate::ports::{HttpResponse, TransportError};
 
 /// Substrings (lower-case) that mark a context-window error in any provider's message.
@@ -85,7 +85,35 @@ pub fn from_status(response: &HttpResponse, message: String) -> LlmError {
         .with_status(response.status)
         .with_retry_after(retry_after_ms(response));
     err.from_upstream = true;
+    err.upstream = Some(Box::new(upstream_reply(response)));
     err
+}
+
+/// The headers, request id and OpenAI-style `error.{type,code,param}` of an error reply.
+fn upstream_reply(response: &HttpResponse) -> UpstreamReply {
+    let headers = response
+        .headers
+        .iter()
+        .filter(|(k, v)| UpstreamReply::keeps_header(k, v))
+        .take(MAX_ERROR_HEADERS)
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let mut reply = UpstreamReply {
+        headers,
+        request_id: response.header("x-request-id").map(str::to_string),
+        ..UpstreamReply::default()
+    };
+    let body: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
+    if let Some(error) = body.as_ref().and_then(|b| b.get("error")) {
+        let text = |key: &str| error.get(key).and_then(|v| v.as_str()).map(str::to_string);
+        reply.error_type = text("type");
+        reply.param = text("param");
+        reply.code = error
+            .get("code")
+            .filter(|c| c.is_string() || c.is_number())
+            .cloned();
+    }
+    reply
 }
 
 pub fn from_transport(error: &TransportError, timeout_ms: Option<u64>) -> LlmError {
@@ -129,7 +157,9 @@ pub fn malformed_body(what: &str) -> LlmError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
+    use crate::error::MAX_ERROR_HEADER_BYTES;
 
     #[test]
     fn context_window_message_on_400_is_context_window_exceeded() {
@@ -175,6 +205,46 @@ mod tests {
         for (status, kind) in cases {
             assert_eq!(kind_for_status(status, "x"), kind, "status {status}");
         }
+    }
+
+    #[test]
+    fn error_reply_keeps_headers_request_id_and_openai_fields_but_no_cookie() {
+        let r = HttpResponse {
+            status: 400,
+            headers: vec![
+                ("x-request-id".into(), "req_123".into()),
+                ("Set-Cookie".into(), "session=1".into()),
+                ("openai-processing-ms".into(), "12".into()),
+            ],
+            body: br#"{"error":{"message":"bad","type":"invalid_request_error","param":"messages","code":"empty_array"}}"#.to_vec(),
+        };
+        let e = from_status(&r, "bad".into());
+        let up = e.upstream.as_deref().expect("upstream reply kept");
+        assert_eq!(up.request_id.as_deref(), Some("req_123"));
+        assert_eq!(up.error_type.as_deref(), Some("invalid_request_error"));
+        assert_eq!(up.param.as_deref(), Some("messages"));
+        assert_eq!(up.code, Some(serde_json::json!("empty_array")));
+        let names: Vec<&str> = up.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["x-request-id", "openai-processing-ms"]);
+        let json = e.to_json();
+        assert_eq!(json["request_id"], "req_123");
+        assert_eq!(json["headers"]["openai-processing-ms"], "12");
+        assert_eq!(json["type"], "invalid_request_error");
+    }
+
+    #[test]
+    fn error_reply_headers_are_bounded() {
+        let mut headers: Vec<(String, String)> =
+            (0..100).map(|i| (format!("x-h{i}"), "v".into())).collect();
+        headers.push(("x-big".into(), "v".repeat(MAX_ERROR_HEADER_BYTES + 1)));
+        let r = HttpResponse {
+            status: 500,
+            headers,
+            body: b"not json".to_vec(),
+        };
+        let up = from_status(&r, "x".into()).upstream.expect("kept");
+        assert_eq!(up.headers.len(), MAX_ERROR_HEADERS);
+        assert!(up.error_type.is_none() && up.code.is_none());
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! and `get_model_access_groups`: one answer merged from a group's deployments, their
 //! `model_info` and the price data. They read state and never call a provider.
 
-use super::{model_cost, Router};
+use super::book::model_cost;
+use super::Router;
 use crate::config::Deployment;
 use serde_json::{json, Map, Value};
 use std::rc::Rc;

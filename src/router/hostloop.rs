@@ -157,7 +157,7 @@ impl Router {
         let d = settled.deployment;
         let latency_ms = self.now() - hc.started;
         self.state_tick();
-        let cost = usage.and_then(|u| completion_cost(&super::model_cost(&d), &u));
+        let cost = usage.and_then(|u| completion_cost(&super::book::model_cost(&d), &u));
         let group = hc.call.opts.model.clone();
         Some(self.book_success(
             &group,
@@ -211,7 +211,13 @@ impl Router {
         let d = hc.current.take()?;
         hc.call.body = body;
         match self.exchange(&mut hc.call, &d).await {
-            Ok(body) => self.answered_with_body(hc, body),
+            Ok(reply) => match reply.into_json() {
+                Ok(body) => self.answered_with_body(hc, body),
+                Err(e) => {
+                    self.settle(&mut hc.call, &mut hc.dispatch, Err(annotate(e, &d)));
+                    None
+                }
+            },
             Err(e) => {
                 self.settle(&mut hc.call, &mut hc.dispatch, Err(annotate(e, &d)));
                 None
@@ -220,12 +226,7 @@ impl Router {
     }
 
     fn answered_with_body(&self, hc: &mut HostCall, mut body: Value) -> Option<Routed> {
-        if let Some(obj) = body.as_object_mut() {
-            let created = obj.get("created").and_then(Value::as_u64).unwrap_or(0);
-            if created == 0 && obj.contains_key("choices") {
-                obj.insert("created".into(), Value::from((self.now() / 1000.0) as u64));
-            }
-        }
+        self.stamp_created(&mut body);
         let usage = crate::types::usage::token_usage(&body);
         let hidden = self.answered_host(hc, usage)?;
         // Costs that depend on the body (images, audio) do not pass through the host loop.

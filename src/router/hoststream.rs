@@ -382,7 +382,6 @@ impl Router {
         let group = call.opts.model.clone();
         let open = OpenStream::fed(a.decoder, a.via_chat, settled.in_flight);
         let answer = Answer {
-            body: Value::Null,
             deployment: settled.deployment,
             attempt_ms: settled.attempt_ms,
         };

@@ -271,13 +271,13 @@ impl Router {
             }
         }
         let mut call = Call::new(endpoint, body, opts);
-        let answer = match self.route(&mut call).await {
-            Ok(answer) => answer,
+        let opened = self
+            .route(&mut call)
+            .await
+            .and_then(|(reply, answer)| Ok((reply.into_stream()?, answer)));
+        let (open, answer) = match opened {
+            Ok(opened) => opened,
             Err(e) => return Err(self.book_failure(&group, &call, e, self.now() - started)),
-        };
-        let Some(open) = call.opened.take() else {
-            let e = classify::malformed_body("the exchange opened no stream");
-            return Err(self.book_failure(&group, &call, e, self.now() - started));
         };
         Ok(ChunkStream::live(LiveStream::new(
             self.clone(),
@@ -824,20 +824,19 @@ impl LiveStream {
                     return Err(e);
                 };
                 let router = self.router.clone();
-                let routed = router.route_from(&mut call, dispatch).await;
-                match (routed, call.opened.take()) {
-                    (Ok(answer), Some(open)) => {
+                let opened = router
+                    .route_from(&mut call, dispatch)
+                    .await
+                    .and_then(|(reply, answer)| Ok((reply.into_stream()?, answer)));
+                match opened {
+                    Ok((open, answer)) => {
                         self.resume(call, answer, open);
                         if self.aborted.get() {
                             self.finish_cancelled();
                             return Ok(None);
                         }
                     }
-                    (Ok(_), None) => {
-                        let e = classify::malformed_body("the exchange opened no stream");
-                        return Err(self.continuation_failed(call, e));
-                    }
-                    (Err(e), _) => return Err(self.continuation_failed(call, e)),
+                    Err(e) => return Err(self.continuation_failed(call, e)),
                 }
                 continue;
             }

@@ -1,41 +1,47 @@
-//! The strategies other than `simple-shuffle`: each picks among eligible deployments from
-//! what the router knows about them now (in flight, usage this minute, latency, price).
+//! The ranking strategies (all but `simple-shuffle`): each scores the eligible deployments
+//! by one signal, lower is better, and picks at random among the best.
 
-use crate::config::RoutingStrategy;
+use super::Signals;
+use crate::config::{Deployment, RoutingStrategy};
 
-/// What a strategy may look at for one deployment.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Candidate {
-    pub in_flight: u64,
-    pub minute_tokens: u64,
-    /// Average latency of the recent samples, `None` when there are none yet.
-    pub latency_ms: Option<f64>,
-    /// Input + output price per token, `None` when unpriced.
-    pub cost_per_token: Option<f64>,
+/// The score `strategy` ranks `d` by; `None` for `simple-shuffle`, which does not rank.
+fn score(strategy: RoutingStrategy, d: &Deployment, signals: &dyn Signals) -> Option<f64> {
+    Some(match strategy {
+        RoutingStrategy::SimpleShuffle => return None,
+        RoutingStrategy::LeastBusy => signals.in_flight(d) as f64,
+        RoutingStrategy::UsageBased => signals.minute_tokens(d) as f64,
+        // A deployment without samples is tried first, so every one gets measured.
+        RoutingStrategy::LatencyBased { ttl_ms, .. } => {
+            signals.latency_ms(d, ttl_ms).unwrap_or(0.0)
+        }
+        // Unpriced deployments come last.
+        RoutingStrategy::CostBased => signals.cost_per_token(d).unwrap_or(f64::INFINITY),
+    })
 }
 
-/// Picks an index; ties are broken with `random` (uniform in `[0, 1)`). `None` for
-/// `SimpleShuffle` (handled by `shuffle`) or an empty list.
-pub fn pick(strategy: RoutingStrategy, candidates: &[Candidate], random: f64) -> Option<usize> {
-    let score: Box<dyn Fn(&Candidate) -> f64> = match strategy {
-        RoutingStrategy::SimpleShuffle => return None,
-        RoutingStrategy::LeastBusy => Box::new(|c| c.in_flight as f64),
-        RoutingStrategy::UsageBased => Box::new(|c| c.minute_tokens as f64),
-        // A deployment without samples is tried first, so every one gets measured.
-        RoutingStrategy::LatencyBased { .. } => Box::new(|c| c.latency_ms.unwrap_or(0.0)),
-        // Unpriced deployments come last.
-        RoutingStrategy::CostBased => Box::new(|c| c.cost_per_token.unwrap_or(f64::INFINITY)),
-    };
+/// Picks the index of a best-scored deployment; ties (and, for latency, everything within
+/// `buffer` of the best) are broken with `random`. `None` for an empty pool or
+/// `simple-shuffle`.
+pub fn pick_lowest(
+    strategy: RoutingStrategy,
+    pool: &[&Deployment],
+    signals: &dyn Signals,
+    random: f64,
+) -> Option<usize> {
+    let scores: Vec<f64> = pool
+        .iter()
+        .map(|d| score(strategy, d, signals))
+        .collect::<Option<_>>()?;
     // With every candidate unpriced (infinite), all of them tie.
-    let best = candidates.iter().map(&score).fold(f64::INFINITY, f64::min);
+    let best = scores.iter().copied().fold(f64::INFINITY, f64::min);
     let limit = match strategy {
         RoutingStrategy::LatencyBased { buffer, .. } => best * (1.0 + buffer),
         _ => best,
     };
-    let ties: Vec<usize> = candidates
+    let ties: Vec<usize> = scores
         .iter()
         .enumerate()
-        .filter(|(_, c)| score(c) <= limit)
+        .filter(|(_, s)| **s <= limit)
         .map(|(i, _)| i)
         .collect();
     pick_among(&ties, random)
@@ -51,15 +57,57 @@ fn pick_among(indexes: &[usize], random: f64) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
-    fn c(in_flight: u64, tokens: u64, latency: Option<f64>, cost: Option<f64>) -> Candidate {
-        Candidate {
-            in_flight,
-            minute_tokens: tokens,
-            latency_ms: latency,
-            cost_per_token: cost,
+    /// One row of signals per deployment, indexed by the deployment's id.
+    struct Table(Vec<(u64, u64, Option<f64>, Option<f64>)>);
+
+    impl Table {
+        fn row(&self, d: &Deployment) -> (u64, u64, Option<f64>, Option<f64>) {
+            self.0[d.id.parse::<usize>().unwrap_or(0)]
         }
+    }
+
+    impl Signals for Table {
+        fn in_flight(&self, d: &Deployment) -> u64 {
+            self.row(d).0
+        }
+        fn minute_tokens(&self, d: &Deployment) -> u64 {
+            self.row(d).1
+        }
+        fn latency_ms(&self, d: &Deployment, _ttl_ms: u64) -> Option<f64> {
+            self.row(d).2
+        }
+        fn cost_per_token(&self, d: &Deployment) -> Option<f64> {
+            self.row(d).3
+        }
+    }
+
+    fn pick(
+        strategy: RoutingStrategy,
+        rows: &[(u64, u64, Option<f64>, Option<f64>)],
+        random: f64,
+    ) -> Option<usize> {
+        let entry = serde_json::json!({"model_name": "g", "litellm_params": {"model": "openai/m"}});
+        let deployments: Vec<Deployment> = (0..rows.len())
+            .map(|i| {
+                let mut d = Deployment::parse(&entry, "model_list[0]").unwrap();
+                d.id = i.to_string();
+                d
+            })
+            .collect();
+        let pool: Vec<&Deployment> = deployments.iter().collect();
+        super::super::pick(strategy, &pool, &Table(rows.to_vec()), random)
+    }
+
+    fn c(
+        in_flight: u64,
+        tokens: u64,
+        latency: Option<f64>,
+        cost: Option<f64>,
+    ) -> (u64, u64, Option<f64>, Option<f64>) {
+        (in_flight, tokens, latency, cost)
     }
 
     #[test]

@@ -79,9 +79,8 @@ impl SseDecoder {
             }
             self.after_cr = false;
         }
-        while let Some(pos) = rest.iter().position(|b| *b == b'\n' || *b == b'\r') {
+        while let Some(pos) = memchr::memchr2(b'\n', b'\r', rest) {
             let (head, tail) = rest.split_at(pos);
-            self.line.extend_from_slice(head);
             let mut tail = tail;
             match tail.split_first() {
                 Some((b'\r', after)) => {
@@ -96,8 +95,19 @@ impl SseDecoder {
                 Some((_, after)) => tail = after,
                 None => {}
             }
-            let line = std::mem::take(&mut self.line);
-            if let Some(event) = self.line_done(&line)? {
+            let event = if self.line.is_empty() {
+                // The whole line is in this piece: read it in place.
+                self.line_done(head)?
+            } else {
+                // The line began in an earlier piece; its buffer keeps its capacity.
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(head);
+                let event = self.line_done(&line);
+                line.clear();
+                self.line = line;
+                event?
+            };
+            if let Some(event) = event {
                 out.push(event);
             }
             rest = tail;

@@ -2,10 +2,10 @@
 //! enforced by an `AbortController`: a timed-out or dropped request is really cancelled.
 
 use crate::ports::{
-    ByteStream, HttpRequest, HttpResponse, LocalFuture, OpenBody, OpenResponse, StreamedResponse,
+    BodyHandle, ByteStream, HttpRequest, HttpResponse, LocalFuture, OpenBody, OpenResponse,
     Transport, TransportError,
 };
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -82,27 +82,15 @@ impl Transport for FetchTransport {
         let this = self.this.clone();
         let max_body = self.max_body;
         Box::pin(async move {
-            send(fetch, this, request, false, max_body)
-                .await
-                .map(|(r, _)| HttpResponse {
-                    status: r.status,
-                    headers: r.headers,
-                    body: r.body,
-                })
-        })
-    }
-
-    fn send_streamed(
-        &self,
-        request: HttpRequest,
-    ) -> LocalFuture<'static, Result<StreamedResponse, TransportError>> {
-        let fetch = self.fetch.clone();
-        let this = self.this.clone();
-        let max_body = self.max_body;
-        Box::pin(async move {
-            send(fetch, this, request, true, max_body)
-                .await
-                .map(|(r, _)| r)
+            let reply = send(fetch, this, request, false, max_body).await?;
+            Ok(HttpResponse {
+                status: reply.status,
+                headers: reply.headers,
+                body: match reply.body {
+                    OpenBody::Read(body) => body,
+                    OpenBody::Stream(_) => Vec::new(),
+                },
+            })
         })
     }
 
@@ -113,37 +101,43 @@ impl Transport for FetchTransport {
         let fetch = self.fetch.clone();
         let this = self.this.clone();
         let max_body = self.max_body;
-        Box::pin(async move {
-            let (reply, controller) = send(fetch, this, request, true, max_body).await?;
-            let body = match (reply.stream, controller) {
-                (Some(handle), Some(controller)) => {
-                    let stream = handle
-                        .downcast_ref::<JsBody>()
-                        .map(|b| b.0.clone())
-                        .ok_or_else(|| TransportError::Connection("no response body".into()))?;
-                    OpenBody::Stream(Rc::new(FetchBody::new(stream, controller)?))
-                }
-                _ => OpenBody::Read(reply.body),
-            };
-            Ok(OpenResponse {
-                status: reply.status,
-                headers: reply.headers,
-                body,
-            })
-        })
+        Box::pin(send(fetch, this, request, true, max_body))
     }
 }
 
-/// A fetch body read chunk by chunk through its `ReadableStreamDefaultReader`; `cancel`
-/// aborts the fetch, which closes the connection and ends a pending read.
+/// A fetch body read chunk by chunk through its `ReadableStreamDefaultReader` (taken at the
+/// first read), or handed to the host unread (`host_body`); `cancel` aborts the fetch, which
+/// closes the connection and ends a pending read.
 struct FetchBody {
-    reader: JsValue,
-    read: js_sys::Function,
+    stream: JsValue,
+    /// The reader and its `read`, once a read has begun.
+    reader: RefCell<Option<(JsValue, js_sys::Function)>>,
+    /// The body went to the host, which now owns the connection.
+    handed_over: Cell<bool>,
     controller: AbortController,
 }
 
 impl FetchBody {
-    fn new(stream: JsValue, controller: AbortController) -> Result<FetchBody, TransportError> {
+    fn new(stream: JsValue, controller: AbortController) -> FetchBody {
+        FetchBody {
+            stream,
+            reader: RefCell::new(None),
+            handed_over: Cell::new(false),
+            controller,
+        }
+    }
+
+    /// The reader and its `read` function, taken on first use.
+    fn reader(&self) -> Result<(JsValue, js_sys::Function), TransportError> {
+        if self.handed_over.get() {
+            return Err(TransportError::Connection(
+                "the response body was handed to the host".into(),
+            ));
+        }
+        if let Some(reader) = self.reader.borrow().as_ref() {
+            return Ok(reader.clone());
+        }
+        let stream = &self.stream;
         let method = |target: &JsValue, name: &str| {
             js_sys::Reflect::get(target, &JsValue::from_str(name))
                 .ok()
@@ -152,28 +146,25 @@ impl FetchBody {
                     TransportError::Connection(format!("the response body has no {name}()"))
                 })
         };
-        let reader = method(&stream, "getReader")?
-            .call0(&stream)
+        let reader = method(stream, "getReader")?
+            .call0(stream)
             .map_err(|e| TransportError::Connection(describe(&e)))?;
         let read = method(&reader, "read")?;
-        Ok(FetchBody {
-            reader,
-            read,
-            controller,
-        })
+        *self.reader.borrow_mut() = Some((reader.clone(), read.clone()));
+        Ok((reader, read))
     }
 }
 
 impl ByteStream for FetchBody {
     fn read(&self) -> LocalFuture<'static, Result<Option<Vec<u8>>, TransportError>> {
-        let pending = self.read.call0(&self.reader);
+        let pending = self.reader().and_then(|(reader, read)| {
+            read.call0(&reader)
+                .map_err(|e| TransportError::Connection(describe(&e)))
+        });
         Box::pin(async move {
-            let promise: js_sys::Promise = pending
-                .map_err(|e| TransportError::Connection(describe(&e)))?
-                .dyn_into()
-                .map_err(|_| {
-                    TransportError::Connection("read() did not return a Promise".into())
-                })?;
+            let promise: js_sys::Promise = pending?.dyn_into().map_err(|_| {
+                TransportError::Connection("read() did not return a Promise".into())
+            })?;
             let result = JsFuture::from(promise)
                 .await
                 .map_err(|e| TransportError::Connection(describe(&e)))?;
@@ -192,11 +183,22 @@ impl ByteStream for FetchBody {
     fn cancel(&self) {
         self.controller.abort();
     }
+
+    fn host_body(&self) -> Option<BodyHandle> {
+        if self.handed_over.get() || self.reader.borrow().is_some() {
+            return None;
+        }
+        self.handed_over.set(true);
+        Some(Rc::new(JsBody(self.stream.clone())))
+    }
 }
 
 impl Drop for FetchBody {
     fn drop(&mut self) {
-        // A body dropped unread must not keep its connection open.
+        // A body dropped unread must not keep its connection open (unless the host has it).
+        if self.handed_over.get() {
+            return;
+        }
         self.controller.abort();
     }
 }
@@ -230,14 +232,14 @@ fn describe(err: &JsValue) -> String {
 /// A 2xx body handed to JS unread: the fetch `Response`'s `ReadableStream`.
 pub struct JsBody(pub JsValue);
 
-/// One fetch; a streamed 2xx body comes back unread with the controller that aborts it.
+/// One fetch; with `streamed`, a 2xx body comes back unread, with the controller that aborts it.
 async fn send(
     fetch: js_sys::Function,
     this: JsValue,
     request: HttpRequest,
     streamed: bool,
     max_body: u64,
-) -> Result<(StreamedResponse, Option<AbortController>), TransportError> {
+) -> Result<OpenResponse, TransportError> {
     let controller =
         AbortController::new().map_err(|e| TransportError::Connection(describe(&e)))?;
     let mut guard = AbortOnDrop {
@@ -297,26 +299,28 @@ async fn send(
         .dyn_into()
         .map_err(|_| TransportError::Connection("fetch did not resolve to a Response".into()))?;
     let status = response.status();
-    let mut out_headers = Vec::new();
     let resp_headers = response.headers();
-    for name in READ_HEADERS {
-        if let Ok(Some(v)) = resp_headers.get(name) {
-            out_headers.push(((*name).to_string(), v));
+    let out_headers = if status >= 400 {
+        error_headers(&resp_headers)
+    } else {
+        let mut read = Vec::new();
+        for name in READ_HEADERS {
+            if let Ok(Some(v)) = resp_headers.get(name) {
+                read.push(((*name).to_string(), v));
+            }
         }
-    }
+        read
+    };
     if streamed && (200..300).contains(&status) {
         if let Some(stream) = response.body() {
             // The caller reads (or cancels) the body; the timeout covered the headers.
             guard.done = true;
-            return Ok((
-                StreamedResponse {
-                    status,
-                    headers: out_headers,
-                    body: Vec::new(),
-                    stream: Some(Rc::new(JsBody(stream.into()))),
-                },
-                Some(guard.controller.clone()),
-            ));
+            let body = FetchBody::new(stream.into(), guard.controller.clone());
+            return Ok(OpenResponse {
+                status,
+                headers: out_headers,
+                body: OpenBody::Stream(Rc::new(body)),
+            });
         }
     }
     let too_large = || {
@@ -341,13 +345,32 @@ async fn send(
     }
     let body = bytes.to_vec();
     guard.done = true;
-    Ok((
-        StreamedResponse {
-            status,
-            headers: out_headers,
-            body,
-            stream: None,
-        },
-        None,
-    ))
+    Ok(OpenResponse {
+        status,
+        headers: out_headers,
+        body: OpenBody::Read(body),
+    })
+}
+
+/// Every header of an error reply (an error carries them, README "Errors"), bounded by
+/// `MAX_ERROR_HEADERS` and `MAX_ERROR_HEADER_BYTES`; `set-cookie` is never kept.
+fn error_headers(headers: &Headers) -> Vec<(String, String)> {
+    use crate::error::{UpstreamReply, MAX_ERROR_HEADERS};
+    let mut out = Vec::new();
+    let Ok(Some(entries)) = js_sys::try_iter(headers.as_ref()) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        if out.len() >= MAX_ERROR_HEADERS {
+            break;
+        }
+        let pair = js_sys::Array::from(&entry);
+        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
+            continue;
+        };
+        if UpstreamReply::keeps_header(&name, &value) {
+            out.push((name.to_ascii_lowercase(), value));
+        }
+    }
+    out
 }

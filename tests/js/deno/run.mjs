@@ -30,7 +30,16 @@ let code = 1;
 try {
   child = spawn(
     denoBin,
-    ["test", "--no-lock", "--allow-net", "--allow-read", "--allow-env", testDir],
+    // --allow-sys=hostname: the `ai` package (ai-sdk.test.ts) reads it at import (@vercel/oidc).
+    [
+      "test",
+      "--no-lock",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys=hostname",
+      testDir,
+    ],
     {
       cwd: root,
       stdio: "inherit",

@@ -201,6 +201,8 @@ test("the tarball ships js/, the wasm build, README.md, LICENSE and package.json
     "js/router.js",
     "js/errors.js",
     "js/index.d.ts",
+    "js/ai-sdk.js",
+    "js/ai-sdk.d.ts",
   ]) {
     assert.ok(
       names.includes(required),

@@ -1,0 +1,188 @@
+//! Booking a finished call: usage and cost counters, spend, pins and the `success` /
+//! `failure` events, and the `_hidden_params` the caller sees; the price of an answer.
+
+use super::call::Call;
+use super::{CallOutcome, HiddenParams, Router};
+use crate::config::Deployment;
+use crate::cost::{completion_cost, CostMap, ModelCost, TokenUsage};
+use crate::error::LlmError;
+use crate::types::Endpoint;
+use serde_json::Value;
+use std::rc::Rc;
+
+impl Router {
+    /// Books an answered call: usage and cost counters, tokens per minute and the `success`
+    /// event; returns its `_hidden_params`. `deployment_ms`: the answering exchange alone
+    /// (for a stream, from its request to its last chunk); `ttft_ms`: a stream's time to its
+    /// first chunk.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn book_success(
+        &self,
+        group: &str,
+        call: &Call,
+        d: &Deployment,
+        usage: Option<TokenUsage>,
+        response_cost: Option<f64>,
+        latency_ms: f64,
+        deployment_ms: f64,
+        ttft_ms: Option<f64>,
+    ) -> HiddenParams {
+        self.inner.usage.borrow_mut().call_finished(CallOutcome {
+            group,
+            error_kind: None,
+            retries: call.retries,
+            fell_back: call.fallback_model_group.is_some(),
+            usage,
+            cost: response_cost,
+            latency_ms,
+        });
+        self.book_spend(d, response_cost);
+        self.emit("success", || {
+            serde_json::json!({
+                "model_group": group, "model_id": d.id, "answered_by_group": d.model_group,
+                "custom_llm_provider": d.provider, "latency_ms": latency_ms,
+                "response_cost": response_cost, "attempts": call.attempts,
+                "retries": call.retries, "fallback_model_group": call.fallback_model_group,
+                "stream": call.opts.stream, "time_to_first_token_ms": ttft_ms,
+                "deployment_latency_ms": deployment_ms,
+            })
+        });
+        self.repin_after_success(call, d);
+        self.pin_prompt(call, d);
+        self.inner.usage.borrow_mut().succeeded(
+            &d.id,
+            &d.model_group,
+            usage,
+            response_cost,
+            deployment_ms,
+        );
+        if let Some(u) = usage {
+            let tokens = u.prompt_tokens + u.completion_tokens;
+            self.inner
+                .minute_usage
+                .borrow_mut()
+                .record_tokens(&d.id, tokens, self.now());
+            self.share_tokens(&d.id, tokens, self.now());
+        }
+        self.hidden_params(call, d, response_cost, latency_ms)
+    }
+
+    pub(super) fn hidden_params(
+        &self,
+        call: &Call,
+        d: &Deployment,
+        response_cost: Option<f64>,
+        latency_ms: f64,
+    ) -> HiddenParams {
+        HiddenParams {
+            model_id: d.id.clone(),
+            model_group: d.model_group.clone(),
+            custom_llm_provider: d.provider.clone(),
+            api_base: d.api_base_shown.clone(),
+            response_cost,
+            cache_hit: false,
+            attempts: call.attempts,
+            retries: call.retries,
+            fallback_model_group: call.fallback_model_group.clone(),
+            latency_ms,
+        }
+    }
+
+    /// Books a failed call (counters and the `failure` event); returns the error with the
+    /// number of attempts made.
+    pub(super) fn book_failure(
+        &self,
+        group: &str,
+        call: &Call,
+        mut e: LlmError,
+        latency_ms: f64,
+    ) -> LlmError {
+        e.attempts = Some(call.attempts);
+        self.inner.usage.borrow_mut().call_finished(CallOutcome {
+            group,
+            error_kind: Some(e.kind.name()),
+            retries: call.retries,
+            fell_back: false,
+            usage: None,
+            cost: None,
+            latency_ms,
+        });
+        self.emit("failure", || {
+            serde_json::json!({
+                "model_group": group, "error": e.kind.name(), "status": e.status,
+                "message": e.message, "deployment_id": e.deployment_id,
+                "attempts": call.attempts, "latency_ms": latency_ms, "stream": call.opts.stream,
+            })
+        });
+        e
+    }
+}
+
+/// USD cost of an answer: per token from usage, per image, per second of transcribed audio
+/// or per character of synthesised speech, as the price data prices the model.
+pub(super) fn response_cost(
+    call: &Call,
+    d: &Deployment,
+    body: &Value,
+    usage: Option<TokenUsage>,
+) -> Option<f64> {
+    let cost = model_cost(d);
+    match call.endpoint {
+        Endpoint::ImageGeneration => {
+            let images = body
+                .get("data")
+                .and_then(Value::as_array)
+                .map_or(0, |a| a.len() as u64);
+            crate::cost::image_cost(&cost, images)
+        }
+        Endpoint::Moderation => Some(0.0),
+        // Per second of audio, when the reply says how long it was (`verbose_json`).
+        Endpoint::Transcription => body
+            .get("duration")
+            .and_then(Value::as_f64)
+            .and_then(|seconds| crate::cost::audio_cost(&cost, seconds))
+            .or_else(|| usage.and_then(|u| completion_cost(&cost, &u))),
+        // Per character of the input text.
+        Endpoint::Speech => {
+            let chars = call
+                .body
+                .get("input")
+                .and_then(Value::as_str)
+                .map(|t| t.chars().count())?;
+            cost.input_cost_per_character.map(|c| c * chars as f64)
+        }
+        // Per search unit or per token, as the price data prices the model (#18).
+        Endpoint::Rerank => crate::cost::rerank_cost(&cost, body),
+        _ => usage.and_then(|u| completion_cost(&cost, &u)),
+    }
+}
+
+/// Prices for a deployment: litellm_params, then model_info, then the bundled cost map
+/// (under `model_info.base_model` when set, else the deployment's model).
+pub(super) fn model_cost(d: &Deployment) -> Rc<ModelCost> {
+    Rc::clone(d.priced.get_or_init(|| Rc::new(resolve_model_cost(d))))
+}
+
+fn resolve_model_cost(d: &Deployment) -> ModelCost {
+    // `model_info.base_model` names the priced model behind a custom deployment name (Azure).
+    let priced = d
+        .model_info
+        .raw
+        .get("base_model")
+        .and_then(Value::as_str)
+        .unwrap_or(&d.model);
+    let mut cost = CostMap::bundled()
+        .lookup(&d.provider, priced)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(c) = d.input_cost_per_token.or(d.model_info.input_cost_per_token) {
+        cost.input_cost_per_token = Some(c);
+    }
+    if let Some(c) = d
+        .output_cost_per_token
+        .or(d.model_info.output_cost_per_token)
+    {
+        cost.output_cost_per_token = Some(c);
+    }
+    cost
+}

@@ -1,0 +1,89 @@
+// Compiled by `npx tsc -p tsconfig.json` (lint tier), never run: the public .d.ts accepts
+// the documented usage, and each `@ts-expect-error` line proves a misuse is a type error.
+import { Router, errors, redisStore, type ChatCompletion, type LlmuxError } from "llmux";
+import { createLlmux } from "llmux/ai-sdk";
+import { embed, generateText, streamText } from "ai";
+
+const router = new Router({
+  model_list: [
+    {
+      model_name: "chat",
+      litellm_params: { model: "openai/gpt-4o-mini", api_key: "os.environ/OPENAI_API_KEY" },
+    },
+  ],
+  num_retries: 2,
+  fallbacks: [{ chat: ["backup"] }],
+  redis_host: "127.0.0.1",
+  redis_username: "llmux",
+  redis_ssl: true,
+  gateway: { master_key: "sk-master", prefix: "/llm" },
+});
+
+// @ts-expect-error num_retries is a number
+new Router({ model_list: [], num_retries: "two" });
+// @ts-expect-error redis_ssl is a boolean
+new Router({ model_list: [], redis_ssl: "yes" });
+
+export async function calls(signal: AbortSignal): Promise<void> {
+  const res: ChatCompletion = await router.completion(
+    { model: "chat", messages: [{ role: "user", content: "hi" }] },
+    { signal },
+  );
+  const id: string | null = res._hidden_params.model_id;
+  void id;
+  for await (const chunk of await router.completion({
+    model: "chat",
+    messages: [],
+    stream: true,
+  })) {
+    const delta: string | null | undefined = chunk.choices[0]?.delta.content;
+    void delta;
+  }
+  // @ts-expect-error the request needs a model
+  await router.completion({ messages: [] });
+  // @ts-expect-error the second argument is { signal }, not a signal
+  await router.embedding({ model: "embed", input: "x" }, signal);
+  await router.batchCompletion({ models: ["a", "b"], messages: [] }, { signal });
+
+  // router.fetch detached: Deno.serve(router.fetch) / app.mount("/v1", router.fetch).
+  const handler: (request: Request) => Promise<Response> = router.fetch;
+  void handler;
+
+  try {
+    await router.completion({ model: "chat", messages: [] });
+  } catch (e) {
+    if (e instanceof errors.RateLimitError) {
+      const status: number = e.status;
+      const requestId: string | null = e.request_id;
+      const headers: Record<string, string> | null = e.headers;
+      const code: string | number | null = e.code;
+      const type: string = e.type;
+      void [status, requestId, headers, code, type, e.requestID];
+      // @ts-expect-error requestID is read-only
+      e.requestID = "x";
+    }
+  }
+  const base: typeof LlmuxError = errors.LlmuxError;
+  void base;
+
+  redisStore({ url: "rediss://redis.example:6380", tls: { ca: "-----BEGIN CERTIFICATE-----" } });
+  redisStore({ client: { sendCommand: async (args: string[]) => args.length } });
+  redisStore({ client: { call: async (command: string) => command } });
+  // @ts-expect-error a client needs sendCommand or call
+  redisStore({ client: { send: async () => 1 } });
+}
+
+export async function aiSdk(): Promise<string> {
+  const llmux = createLlmux(router, { maxEmbeddingsPerCall: 512 });
+  const { text, providerMetadata } = await generateText({ model: llmux("chat"), prompt: "hi" });
+  void providerMetadata?.llmux;
+  const result = streamText({ model: llmux.languageModel("chat"), prompt: "hi" });
+  void result.textStream;
+  const { embedding } = await embed({ model: llmux.textEmbeddingModel("embed"), value: "x" });
+  void embedding;
+  // @ts-expect-error createLlmux needs a Router
+  createLlmux({ completion: 1 });
+  // @ts-expect-error maxEmbeddingsPerCall is a number
+  createLlmux(router, { maxEmbeddingsPerCall: "many" });
+  return text;
+}
