@@ -3,6 +3,12 @@
 // so an app that never calls them never downloads them, and the error bodies the gateway
 // answers on those APIs' routes (small, and needed before any adapter has loaded).
 
+/**
+ * The Router method that sends a request of a core endpoint as is (`"responses"`: the native
+ * Responses pass-through to OpenAI and Azure), for the adapters; not public API.
+ */
+export const NATIVE_CALL = Symbol.for("llmux.nativeCall");
+
 /** Router method -> [module loader, exported function]. */
 const ADAPTERS = {
   generateContent: [() => import("./gemini.js"), "generateContent"],

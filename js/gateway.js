@@ -34,6 +34,8 @@ const RESERVED_UI_PATHS = [
   "/chat",
   "/completions",
   "/embeddings",
+  "/rerank",
+  "/v2",
   "/images",
   "/moderations",
   "/audio",
@@ -810,6 +812,9 @@ const ROUTES = {
   "/chat/completions": ["POST", (c) => c.generate("completion")],
   "/completions": ["POST", (c) => c.generate("textCompletion")],
   "/embeddings": ["POST", (c) => c.call("embedding")],
+  // Cohere's routes, as LiteLLM's proxy serves them (`/rerank`, `/v1/rerank`, `/v2/rerank`).
+  "/rerank": ["POST", (c) => c.call("rerank")],
+  "/v2/rerank": ["POST", (c) => c.call("rerank")],
   "/images/generations": ["POST", (c) => c.call("imageGeneration")],
   "/moderations": ["POST", (c) => c.call("moderation")],
   "/audio/speech": ["POST", (c) => c.speech()],

@@ -725,6 +725,36 @@ export interface EmbeddingResponse extends WithHiddenParams {
   usage?: { prompt_tokens: number; total_tokens: number };
 }
 
+export interface RerankRequest extends CallOptions {
+  model: string;
+  query: string;
+  /** 1 to 10,000 documents: strings, or objects (with `rank_fields` where the API takes them). */
+  documents: Array<string | Record<string, unknown>>;
+  top_n?: number;
+  return_documents?: boolean;
+  rank_fields?: string[];
+  /** Cohere v1 only. */
+  max_chunks_per_doc?: number;
+  /** Cohere v2 and vLLM. */
+  max_tokens_per_doc?: number;
+  [providerField: string]: unknown;
+}
+
+/** Cohere's rerank reply, whichever provider answered. */
+export interface RerankResponse extends WithHiddenParams {
+  id: string;
+  results: Array<{
+    index: number;
+    relevance_score: number;
+    document?: { text: string } | Record<string, unknown>;
+  }>;
+  meta: {
+    billed_units?: { search_units?: number; total_tokens?: number; [k: string]: unknown };
+    tokens?: { input_tokens?: number; output_tokens?: number };
+    [k: string]: unknown;
+  };
+}
+
 export interface ImageGenerationRequest extends CallOptions {
   model: string;
   prompt: string;
@@ -967,6 +997,8 @@ export interface ModelCost {
   input_cost_per_second?: number;
   output_cost_per_second?: number;
   input_cost_per_character?: number;
+  /** Rerank, per search unit. */
+  input_cost_per_query?: number;
   max_input_tokens?: number;
   max_output_tokens?: number;
   [flag: `supports_${string}`]: boolean | undefined;
@@ -1219,6 +1251,9 @@ export declare class Router {
   ): Promise<TextCompletion>;
   embedding(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
   aembedding(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  /** Rerank `documents` against `query` (Cohere's `/rerank`), routed like every call. */
+  rerank(request: RerankRequest, options?: CallOptions): Promise<RerankResponse>;
+  arerank(request: RerankRequest, options?: CallOptions): Promise<RerankResponse>;
   imageGeneration(
     request: ImageGenerationRequest,
     options?: CallOptions,

@@ -5,6 +5,7 @@
 // needs a stored one (`previous_response_id`, item references) is refused, never guessed.
 
 import { eventBytes, isObject, toolArguments, typedEvent, withHidden } from "./adapter-common.js";
+import { NATIVE_CALL } from "./adapters.js";
 import { BadRequestError } from "./errors.js";
 
 /** Responses fields the adapter reads; others pass through to `completion` (router fields). */
@@ -502,12 +503,53 @@ export class ResponsesStream {
   }
 }
 
+/** Providers whose own `/responses` API gets Responses requests as they are. */
+const NATIVE_PROVIDERS = new Set(["openai", "azure"]);
+
+/**
+ * Whether every deployment of group `model` is OpenAI or Azure (then the request is passed
+ * through to their Responses API); false for an unknown name, an alias or a wildcard match,
+ * which take the translation.
+ */
+function nativeGroup(router, model) {
+  if (typeof model !== "string" || typeof router.getDeploymentStatus !== "function") return false;
+  const group = router.getDeploymentStatus().filter((d) => d.model_group === model);
+  return group.length > 0 && group.every((d) => NATIVE_PROVIDERS.has(d.provider));
+}
+
+/** A passed-through Responses stream: the provider's events as they came, as SSE bytes again. */
+class NativeResponsesStream {
+  #events;
+  constructor(events) {
+    this.#events = events;
+    withHidden(this, events._hidden_params);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this.#events[Symbol.asyncIterator]();
+  }
+
+  /** Stops the upstream stream. */
+  abort() {
+    this.#events.abort?.();
+  }
+
+  /** The events as SSE bytes (`event: <type>` + `data: <json>`), as OpenAI sends them. */
+  toReadableStream() {
+    return eventBytes(this, typedEvent);
+  }
+}
+
 /**
  * LiteLLM's `aresponses` over `router`: a Responses API request routed to any deployment of
  * `model`; resolves to a `response`, or with `stream: true` (once the upstream stream has
  * opened) to an async iterable of Responses stream events.
  */
 export async function responses(router, request, options) {
+  if (isObject(request) && nativeGroup(router, request.model)) {
+    if (request.stream !== true) return router[NATIVE_CALL]("responses", request, options);
+    return new NativeResponsesStream(await router[NATIVE_CALL]("responses", request, options));
+  }
   const chat = chatRequestOf(request);
   if (chat.stream) {
     chat.stream_options = { include_usage: true };

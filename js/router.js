@@ -11,7 +11,7 @@ import {
   parseGateway,
 } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
-import { adapterAliases, installAdapters } from "./adapters.js";
+import { NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -880,6 +880,21 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return this.#call("embedding", request, options);
     }
 
+    /**
+     * Rerank (Cohere's `/rerank`): `{ model, query, documents, top_n?, return_documents? }` →
+     * `{ id, results: [{ index, relevance_score, document? }], meta }`.
+     */
+    rerank(request, options) {
+      return this.#call("rerank", request, options);
+    }
+
+    /** A request of core endpoint `endpoint` sent as is (the adapters' native paths). */
+    [NATIVE_CALL](endpoint, request, options) {
+      return request?.stream === true
+        ? this.#stream(endpoint, request, options)
+        : this.#call(endpoint, request, options);
+    }
+
     /** Image generation (`/images/generations`). */
     imageGeneration(request, options) {
       return this.#call("image", request, options);
@@ -1135,6 +1150,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
     atext_completion: "textCompletion",
     text_completion: "textCompletion",
     aembedding: "embedding",
+    arerank: "rerank",
     aimage_generation: "imageGeneration",
     image_generation: "imageGeneration",
     amoderation: "moderation",

@@ -64,6 +64,7 @@ const NUMBER_COLUMNS = [
   ["input_cost_per_second", "price"],
   ["output_cost_per_second", "price"],
   ["input_cost_per_character", "price"],
+  ["input_cost_per_query", "price"],
   ["max_input_tokens", "int"],
   ["max_output_tokens", "int"],
   ["max_tokens", "int"],

@@ -35,6 +35,9 @@ pub struct ModelCost {
     /// Text-to-speech, per input character.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cost_per_character: Option<f64>,
+    /// Rerank, per search unit (a query over up to 100 documents, as Cohere bills it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_cost_per_query: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_input_tokens: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,6 +97,7 @@ enum Column {
     InputPerSecond,
     OutputPerSecond,
     InputPerCharacter,
+    InputPerQuery,
     MaxInputTokens,
     MaxOutputTokens,
     MaxTokens,
@@ -115,6 +119,7 @@ impl Column {
             "input_cost_per_second" => Column::InputPerSecond,
             "output_cost_per_second" => Column::OutputPerSecond,
             "input_cost_per_character" => Column::InputPerCharacter,
+            "input_cost_per_query" => Column::InputPerQuery,
             "max_input_tokens" => Column::MaxInputTokens,
             "max_output_tokens" => Column::MaxOutputTokens,
             "max_tokens" => Column::MaxTokens,
@@ -245,6 +250,7 @@ fn set_cell<'a>(
         Column::InputPerSecond => cost.input_cost_per_second = parse_price(cell)?,
         Column::OutputPerSecond => cost.output_cost_per_second = parse_price(cell)?,
         Column::InputPerCharacter => cost.input_cost_per_character = parse_price(cell)?,
+        Column::InputPerQuery => cost.input_cost_per_query = parse_price(cell)?,
         Column::MaxInputTokens => cost.max_input_tokens = parse_count(cell)?,
         Column::MaxOutputTokens => cost.max_output_tokens = parse_count(cell)?,
         Column::MaxTokens => cost.max_tokens = parse_count(cell)?,
@@ -267,6 +273,7 @@ fn column_label(column: Column) -> &'static str {
         Column::InputPerSecond => "input_cost_per_second",
         Column::OutputPerSecond => "output_cost_per_second",
         Column::InputPerCharacter => "input_cost_per_character",
+        Column::InputPerQuery => "input_cost_per_query",
         Column::MaxInputTokens => "max_input_tokens",
         Column::MaxOutputTokens => "max_output_tokens",
         Column::MaxTokens => "max_tokens",
@@ -539,6 +546,22 @@ pub fn audio_cost(cost: &ModelCost, seconds: f64) -> Option<f64> {
         (cost.input_cost_per_second, cost.output_cost_per_second)
     };
     first.or(second).map(|p| p * seconds)
+}
+
+/// USD cost of a rerank reply (Cohere's shape), as LiteLLM prices it: search units
+/// (`meta.billed_units.search_units`) at `input_cost_per_query` when the model has that
+/// price, else tokens (`meta.billed_units.total_tokens`, else `meta.tokens.input_tokens`) at
+/// `input_cost_per_token`. 0 when the reply reports neither for the model's price; None for a
+/// model with no price at all.
+pub fn rerank_cost(cost: &ModelCost, reply: &serde_json::Value) -> Option<f64> {
+    let count = |path: &str| reply.pointer(path).and_then(serde_json::Value::as_f64);
+    if let Some(per_query) = cost.input_cost_per_query {
+        return Some(count("/meta/billed_units/search_units").map_or(0.0, |n| n * per_query));
+    }
+    let per_token = cost.input_cost_per_token?;
+    let tokens =
+        count("/meta/billed_units/total_tokens").or_else(|| count("/meta/tokens/input_tokens"));
+    Some(tokens.map_or(0.0, |n| n * per_token))
 }
 
 #[cfg(test)]

@@ -215,6 +215,22 @@ const TABLE: &[Row] = &[
         "https://api.voyageai.com/v1/embeddings",
         "voyage-3.5",
     ),
+    (
+        "jina_ai",
+        "jina_ai/jina-embeddings-v3",
+        None,
+        Endpoint::Embedding,
+        "https://api.jina.ai/v1/embeddings",
+        "jina-embeddings-v3",
+    ),
+    (
+        "infinity",
+        "infinity/BAAI/bge-small-en-v1.5",
+        Some("http://infinity.internal:7997"),
+        Endpoint::Embedding,
+        "http://infinity.internal:7997/embeddings",
+        "BAAI/bge-small-en-v1.5",
+    ),
 ];
 
 #[test]

@@ -577,7 +577,9 @@ async fn router_core_rejects_with_an_error_object_of_the_right_kind() {
 
     let bad = core_call(&core, "chat", "[1]".into()).await.unwrap_err();
     assert_eq!(to_json(&bad)["kind"], "BadRequestError");
-    let unknown = core_call(&core, "rerank", "{}".into()).await.unwrap_err();
+    let unknown = core_call(&core, "no-such-endpoint", "{}".into())
+        .await
+        .unwrap_err();
     assert_eq!(to_json(&unknown)["kind"], "BadRequestError");
     assert_eq!(
         calls_to(&name).await.len(),

@@ -1,8 +1,10 @@
 // npm run demo: one llmux Router over a loopback mock provider, showing load balancing,
-// retries, timeouts, cooldowns, fallbacks, typed errors, cost, streaming and caching. Every
+// retries, timeouts, cooldowns, fallbacks, typed errors, cost, streaming, caching, and the
+// Responses / Messages / rerank APIs on other providers. Every
 // number printed comes from the router (`_hidden_params`, `getUsageStats()`,
 // `getDeployments()`) or from the mock's call log. With OPENAI_API_KEY, ANTHROPIC_API_KEY or
 // GEMINI_API_KEY set, it also makes one plain and one streamed real call to each provider.
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Router, errors, version } from "../../js/node.js";
 import { startMockServer } from "../../tests/mock/server.mjs";
@@ -498,8 +500,12 @@ async function main() {
       `cost ${usd(cacheStats.cost)}`,
   ]);
 
-  // 10. A real provider -----------------------------------------------------------------------
-  section("10. Real providers");
+  // 10. Other APIs ----------------------------------------------------------------------------
+  section("10. Other APIs: Responses → Anthropic, Messages → OpenAI, rerank → Cohere");
+  await otherApis();
+
+  // 11. A real provider -----------------------------------------------------------------------
+  section("11. Real providers");
   if (REAL.length === 0) {
     print([
       `skipped: set OPENAI_API_KEY, ANTHROPIC_API_KEY and/or GEMINI_API_KEY to add`,
@@ -551,6 +557,78 @@ async function main() {
       ]);
     }
   }
+}
+
+/** A Responses call translated for Anthropic, a Messages call for OpenAI, a rerank on Cohere. */
+async function otherApis() {
+  const anthropicReply = JSON.parse(
+    readFileSync(
+      new URL("../../tests/fixtures/anthropic/responses/text.anthropic.json", import.meta.url),
+      "utf8",
+    ),
+  );
+  const apis = new Router({
+    model_list: [
+      {
+        model_name: "claude",
+        litellm_params: {
+          model: "anthropic/claude-haiku-4-5",
+          api_base: `${mock.url}/anthropic`,
+          api_key: keyOf("anthropic"),
+        },
+        model_info: { id: "claude-mock" },
+      },
+      chatDeployment("gpt", "healthy"),
+      {
+        model_name: "rerank",
+        litellm_params: {
+          model: "cohere/rerank-v3.5",
+          api_base: `${mock.url}/cohere`,
+          api_key: keyOf("cohere"),
+        },
+        model_info: { id: "cohere-rerank" },
+      },
+    ],
+  });
+  const lastPath = (name) => mock.callsTo(name).at(-1)?.path;
+  mock.script("anthropic", { body: anthropicReply });
+  const resp = await apis.responses({ model: "claude", input: "Say hello." });
+  print([
+    `responses({ model: "claude" }) → ${resp.object} ${resp.status}: ` +
+      JSON.stringify(resp.output_text.slice(0, 60)),
+    `  sent to ${lastPath("anthropic")} (Anthropic Messages API) · answered by ` +
+      `${resp._hidden_params.model_id} · cost ${usd(resp._hidden_params.response_cost)}`,
+  ]);
+  const msg = await apis.messages({
+    model: "gpt",
+    max_tokens: 32,
+    messages: [{ role: "user", content: "Say hello." }],
+  });
+  print([
+    `messages({ model: "gpt" }) → ${msg.type} ${msg.stop_reason}: ` +
+      JSON.stringify(msg.content[0]?.text ?? ""),
+    `  sent to ${lastPath("healthy")} (OpenAI chat completions) · answered by ` +
+      `${msg._hidden_params?.model_id}`,
+  ]);
+  const documents = [
+    "Carson City is the capital city of the American state of Nevada.",
+    "Washington, D.C. is the capital of the United States.",
+    "Capital punishment has existed in the United States since before it was a country.",
+  ];
+  const ranked = await apis.rerank({
+    model: "rerank",
+    query: "What is the capital of the United States?",
+    documents,
+    top_n: 2,
+  });
+  print([
+    `rerank({ model: "rerank", top_n: 2 }) → sent to ${lastPath("cohere")}`,
+    ...ranked.results.map(
+      (r) => `  #${r.index} ${r.relevance_score.toFixed(3)} ${JSON.stringify(documents[r.index])}`,
+    ),
+    `  ${ranked.meta.billed_units.search_units} search unit · cost ` +
+      usd(ranked._hidden_params.response_cost),
+  ]);
 }
 
 try {

@@ -146,6 +146,11 @@ pub fn defaults(provider: &str) -> &'static [Default] {
             "api_key",
             &["VOYAGE_API_KEY", "VOYAGE_AI_API_KEY", "VOYAGE_AI_TOKEN"],
         )],
+        "jina_ai" => &[("api_key", &["JINA_AI_API_KEY"])],
+        "infinity" => &[
+            ("api_key", &["INFINITY_API_KEY"]),
+            ("api_base", &["INFINITY_API_BASE"]),
+        ],
         _ => &[],
     }
 }
@@ -175,6 +180,8 @@ const PROVIDERS: &[&str] = &[
     "lm_studio",
     "cloudflare",
     "voyage",
+    "jina_ai",
+    "infinity",
 ];
 
 /// Every variable any provider reads (the JS host hands these in with the `env` option's

@@ -58,6 +58,9 @@ use serde_json::{Map, Value};
 /// The `api-version` sent when a deployment sets none: LiteLLM's `AZURE_DEFAULT_API_VERSION`.
 pub const DEFAULT_API_VERSION: &str = "2025-02-01-preview";
 
+/// LiteLLM's `AZURE_DEFAULT_RESPONSES_API_VERSION`: the v1 API.
+const DEFAULT_RESPONSES_API_VERSION: &str = "preview";
+
 /// `api_version` values that select Azure's version-less v1 API.
 const V1_API_VERSIONS: &[&str] = &["v1", "latest", "preview"];
 
@@ -90,6 +93,7 @@ impl Provider for Azure {
                 | Endpoint::ImageGeneration
                 | Endpoint::Transcription
                 | Endpoint::Speech
+                | Endpoint::Responses
         )
     }
 
@@ -164,7 +168,10 @@ impl Provider for AzureAi {
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {
-        matches!(endpoint, Endpoint::ChatCompletion | Endpoint::Embedding)
+        matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::Embedding | Endpoint::Rerank
+        )
     }
 
     fn build_request(
@@ -263,7 +270,13 @@ fn build_azure_openai(
         super::openai::request_stream(&mut body, endpoint, true);
     }
     let deployment = deployment_name(&d.model);
-    let version = d.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION);
+    // Responses live at the resource level (`/openai/responses?api-version=` or, by default,
+    // the v1 API's `/openai/v1/responses`), as LiteLLM builds the URL.
+    let version = match d.api_version.as_deref() {
+        Some(v) => v,
+        None if endpoint == Endpoint::Responses => DEFAULT_RESPONSES_API_VERSION,
+        None => DEFAULT_API_VERSION,
+    };
     let v1 = V1_API_VERSIONS.contains(&version);
     let (path, mut query) = split_query(base);
     let path = path.trim_end_matches('/');
@@ -276,6 +289,12 @@ fn build_azure_openai(
         format!("{root}/openai/v1{}", endpoint.path())
     } else if cloudflare {
         format!("{path}/{}{}", encode(deployment), endpoint.path())
+    } else if endpoint == Endpoint::Responses {
+        let root = path
+            .strip_suffix("/openai/responses")
+            .or_else(|| path.strip_suffix("/openai"))
+            .unwrap_or(path);
+        format!("{root}/openai/responses")
     } else if path.contains("/openai/deployments") {
         add_path(path, endpoint.path())
     } else {
@@ -325,6 +344,9 @@ fn build_azure_ai(
         super::openai::request_stream(&mut body, endpoint, true);
     }
     let (path, mut query) = split_query(base);
+    if endpoint == Endpoint::Rerank {
+        return azure_ai_rerank(d, path, &query, body, ctx);
+    }
     let services = host_of(path).ends_with(".services.ai.azure.com");
     let ending = match endpoint {
         Endpoint::ChatCompletion if services => "/models/chat/completions",
@@ -334,7 +356,9 @@ fn build_azure_ai(
         | Endpoint::ImageGeneration
         | Endpoint::Moderation
         | Endpoint::Transcription
-        | Endpoint::Speech => return Err(crate::providers::unsupported("azure_ai", endpoint)),
+        | Endpoint::Speech
+        | Endpoint::Rerank
+        | Endpoint::Responses => return Err(crate::providers::unsupported("azure_ai", endpoint)),
     };
     if let Some(version) = &d.api_version {
         if !query.iter().any(|(k, _)| k == "api-version") {
@@ -360,6 +384,41 @@ fn build_azure_ai(
         body,
         ctx,
     )
+}
+
+/// Cohere rerank models on Azure AI (LiteLLM's `AzureAIRerankConfig`: Cohere's v1 body): a base
+/// ending in `/v1/rerank` or `/v2/rerank` as is, one ending in `/v1`, `/v2` or
+/// `/providers/cohere/v2` gets `/rerank`, any other gets `/v1/rerank`.
+fn azure_ai_rerank(
+    d: &Deployment,
+    path: &str,
+    query: &[(String, String)],
+    body: Map<String, Value>,
+    ctx: &RequestContext,
+) -> Result<HttpRequest, LlmError> {
+    let path = path.trim_end_matches('/');
+    let url_path = if path.ends_with("/v1/rerank") || path.ends_with("/v2/rerank") {
+        path.to_string()
+    } else if path.ends_with("/v1") || path.ends_with("/v2") {
+        add_path(path, "/rerank")
+    } else {
+        add_path(path, "/v1/rerank")
+    };
+    let payload = super::rerank::body(super::rerank::Api::CohereV1, &d.model, body)?;
+    let Value::Object(payload) = payload else {
+        return Err(LlmError::bad_request(
+            "rerank: the request must be an object",
+        ));
+    };
+    let host = host_of(path);
+    let auth = d.api_key.as_ref().map(|k| {
+        if host.ends_with(".services.ai.azure.com") || host.ends_with(".openai.azure.com") {
+            ("api-key", k.expose().to_string())
+        } else {
+            ("authorization", format!("Bearer {}", k.expose()))
+        }
+    });
+    finish(d, with_query(url_path, query), auth, payload, ctx)
 }
 
 /// Headers (content type, auth unless the deployment's headers set it, then those headers)
@@ -448,6 +507,10 @@ fn parse(d: &Deployment, endpoint: Endpoint, response: &HttpResponse) -> Result<
             response,
             azure_error_message(response),
         ));
+    }
+    if endpoint == Endpoint::Rerank {
+        let reply: Value = classify::json_body(&response.body)?;
+        return super::rerank::parse(super::rerank::Api::CohereV1, &reply, &response.body);
     }
     OpenAi.parse_response(d, endpoint, response)
 }

@@ -15,10 +15,12 @@
 //! | `deepinfra` | `https://api.deepinfra.com/v1/openai` | chat, text, embeddings | `max_completion_tokens`→`max_tokens`; `tool_choice` other than `"auto"`/`"none"` dropped; `seed`, `user`, `logprobs`, `top_logprobs`, `parallel_tool_calls` dropped |
 //! | `cerebras` | `https://api.cerebras.ai/v1` | chat, text | `max_completion_tokens`→`max_tokens`; `frequency_penalty`, `presence_penalty`, `n`, `logit_bias`, `logprobs`, `top_logprobs`, `parallel_tool_calls` dropped |
 //! | `ollama`, `ollama_chat` | `http://localhost:11434` + `/v1` | chat, text, embeddings | Ollama's OpenAI-compatible `/v1` API (LiteLLM's `ollama/` uses the native `/api/generate` and `ollama_chat/` `/api/chat`); `max_completion_tokens`→`max_tokens`; no key needed |
-//! | `hosted_vllm` | none: `api_base` required | chat, text, embeddings | `strict` and `additionalProperties` removed from tool schemas; no key needed |
+//! | `hosted_vllm` | none: `api_base` required | chat, text, embeddings, rerank (`/rerank`) | `strict` and `additionalProperties` removed from tool schemas; no key needed |
 //! | `lm_studio` | `http://localhost:1234/v1` | chat, text, embeddings | no key needed |
 //! | `cloudflare` | none: `api_base` required (`https://api.cloudflare.com/client/v4/accounts/<account_id>`, `/ai/v1` appended; LiteLLM-style `…/ai/run` becomes `…/ai/v1`) | chat, embeddings | Workers AI's OpenAI-compatible endpoints (LiteLLM uses the native `/ai/run/<model>`); `max_completion_tokens`→`max_tokens`; `{errors: [{code, message}]}` error bodies |
-//! | `voyage` | `https://api.voyageai.com/v1` | embeddings | `dimensions`→`output_dimension`; `encoding_format: "float"` and `user` dropped; `usage.prompt_tokens` filled from `total_tokens` |
+//! | `jina_ai` | `https://api.jina.ai/v1` | embeddings, rerank (`/v1/rerank`) | key required (`JINA_AI_API_KEY`) |
+//! | `infinity` | none: `api_base` required | embeddings, rerank (`/rerank`) | no key needed |
+//! | `voyage` | `https://api.voyageai.com/v1` | embeddings, rerank (`/v1/rerank`) | `dimensions`→`output_dimension`; `encoding_format: "float"` and `user` dropped; `usage.prompt_tokens` filled from `total_tokens` |
 //!
 //! Auth is `Authorization: Bearer <api_key>`. Cloud presets require `api_key` (or an
 //! `Authorization` entry in `extra_headers`) at construction; as LiteLLM, an unset key (and
@@ -33,8 +35,10 @@
 //! blocks) becomes a string plus `reasoning_content`, an empty `finish_reason` next to tool
 //! calls becomes `"tool_calls"` (xAI), reasoning tokens counted outside `completion_tokens`
 //! are folded in (xAI), and embedding usage without `prompt_tokens` gets it from
-//! `total_tokens`.
+//! `total_tokens`. Rerank requests and replies are translated by [`super::rerank`] (the
+//! `rerank` field of a preset names its API).
 
+use super::rerank::Api as RerankApi;
 use super::{error_message, openai, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
@@ -120,6 +124,9 @@ pub struct Preset {
     pub flatten_text_content: bool,
     /// Null fields are removed from assistant messages.
     pub assistant_drop_nulls: bool,
+    /// The rerank API the server speaks, when it serves `rerank()` (then `endpoints` lists
+    /// `Rerank`).
+    pub rerank: Option<super::rerank::Api>,
 }
 
 /// OpenAI's chat-completion parameters (what `Params::supported` filters).
@@ -201,6 +208,7 @@ const BASE: Preset = Preset {
     json_schema_as_object: false,
     flatten_text_content: false,
     assistant_drop_nulls: false,
+    rerank: None,
 };
 
 /// Every OpenAI-compatible preset (the module doc is the readable version of this table).
@@ -466,7 +474,13 @@ pub static PRESETS: &[Preset] = &[
     },
     Preset {
         name: "hosted_vllm",
-        endpoints: CHAT_TEXT_EMBED,
+        endpoints: &[
+            Endpoint::ChatCompletion,
+            Endpoint::TextCompletion,
+            Endpoint::Embedding,
+            Endpoint::Rerank,
+        ],
+        rerank: Some(RerankApi::Vllm),
         tool_schema_strip: &["strict", "additionalProperties"],
         ..BASE
     },
@@ -496,13 +510,30 @@ pub static PRESETS: &[Preset] = &[
         auth: Auth::Bearer {
             env: "VOYAGE_API_KEY",
         },
-        endpoints: &[Endpoint::Embedding],
+        endpoints: &[Endpoint::Embedding, Endpoint::Rerank],
         embedding: Params {
             drop_if: &[("encoding_format", r#""float""#)],
             drop: &["user"],
             rename: &[("dimensions", "output_dimension")],
             ..ALL
         },
+        rerank: Some(RerankApi::Voyage),
+        ..BASE
+    },
+    Preset {
+        name: "jina_ai",
+        api_base: Some("https://api.jina.ai/v1"),
+        auth: Auth::Bearer {
+            env: "JINA_API_KEY",
+        },
+        endpoints: &[Endpoint::Embedding, Endpoint::Rerank],
+        rerank: Some(RerankApi::Jina),
+        ..BASE
+    },
+    Preset {
+        name: "infinity",
+        endpoints: &[Endpoint::Embedding, Endpoint::Rerank],
+        rerank: Some(RerankApi::Infinity),
         ..BASE
     },
 ];
@@ -685,6 +716,22 @@ impl Preset {
         }
     }
 
+    /// A rerank request in the server's own API (`rerank.rs`), to the URL LiteLLM builds.
+    fn rerank_request(
+        &self,
+        d: &Deployment,
+        body: Map<String, Value>,
+        ctx: &RequestContext,
+    ) -> Result<HttpRequest, LlmError> {
+        let api = self
+            .rerank
+            .ok_or_else(|| crate::providers::unsupported(self.name, Endpoint::Rerank))?;
+        let default = self.api_base.unwrap_or_default();
+        let url = super::rerank::url(api, d.api_base.as_deref(), default);
+        let payload = super::rerank::body(api, &self.model(&d.model), body)?;
+        super::rerank::post(url, d, &payload, ctx)
+    }
+
     /// An error reply, with the compat context-window markers and Cloudflare's error list.
     fn error(&self, response: &HttpResponse) -> LlmError {
         let message = compat_error_message(response);
@@ -725,6 +772,8 @@ impl Provider for Preset {
         match endpoint {
             Endpoint::ChatCompletion => self.adapt_chat(&mut body),
             Endpoint::Embedding => apply_params(&self.embedding, &mut body),
+            Endpoint::Rerank => return self.rerank_request(d, body, ctx),
+            Endpoint::Responses => {}
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
@@ -792,11 +841,17 @@ impl Provider for Preset {
         if let Some(err) = error_in_success(endpoint, response) {
             return Err(self.error(&err));
         }
+        if let (Endpoint::Rerank, Some(api)) = (endpoint, self.rerank) {
+            let reply: Value = classify::json_body(&response.body)?;
+            return super::rerank::parse(api, &reply, &response.body);
+        }
         let mut value = openai::parse(endpoint, response)?;
         match endpoint {
             Endpoint::ChatCompletion => normalize_chat(&mut value),
             Endpoint::Embedding => normalize_embedding(&mut value),
-            Endpoint::TextCompletion
+            Endpoint::Rerank
+            | Endpoint::Responses
+            | Endpoint::TextCompletion
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
@@ -897,7 +952,8 @@ fn error_in_success(endpoint: Endpoint, response: &HttpResponse) -> Option<HttpR
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
         Endpoint::Embedding | Endpoint::ImageGeneration => "data",
-        Endpoint::Moderation => "results",
+        Endpoint::Moderation | Endpoint::Rerank => "results",
+        Endpoint::Responses => "output",
         // Audio replies are not JSON lists; their errors come with error statuses.
         Endpoint::Transcription | Endpoint::Speech => return None,
     };

@@ -8,6 +8,8 @@ pub mod cohere;
 pub mod compat;
 pub mod gemini;
 pub mod openai;
+pub mod rerank;
+pub mod responses;
 pub mod vertex;
 
 use crate::config::Deployment;
@@ -133,6 +135,8 @@ const SUPPORTED: &[&str] = &[
     "lm_studio",
     "cloudflare",
     "voyage",
+    "jina_ai",
+    "infinity",
     "anthropic",
     "azure",
     "azure_ai",

@@ -34,6 +34,7 @@ impl Provider for OpenAi {
                 | Endpoint::Moderation
                 | Endpoint::Transcription
                 | Endpoint::Speech
+                | Endpoint::Responses
         )
     }
 
@@ -227,7 +228,8 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
         Endpoint::Embedding | Endpoint::ImageGeneration => "data",
-        Endpoint::Moderation => "results",
+        Endpoint::Moderation | Endpoint::Rerank => "results",
+        Endpoint::Responses => "output",
         Endpoint::Transcription | Endpoint::Speech => {
             return Err(LlmError::bad_request(
                 "audio replies are parsed by parse_audio",
@@ -251,6 +253,11 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
 /// Adds what an OpenAI-format API needs to stream: `stream: true` and, when the server
 /// accepts it, `stream_options.include_usage` (so the cost of a stream is known).
 pub fn request_stream(body: &mut Map<String, Value>, endpoint: Endpoint, with_usage: bool) {
+    if endpoint == Endpoint::Responses {
+        // The Responses API reports usage on its terminal event; it takes no stream_options.
+        body.insert("stream".into(), Value::Bool(true));
+        return;
+    }
     if !matches!(
         endpoint,
         Endpoint::ChatCompletion | Endpoint::TextCompletion
@@ -272,6 +279,9 @@ pub fn stream_decoder(
     endpoint: Endpoint,
     ctx: &StreamContext,
 ) -> Option<Box<dyn StreamDecoder>> {
+    if endpoint == Endpoint::Responses {
+        return Some(Box::new(super::responses::ResponsesStream::new()));
+    }
     matches!(
         endpoint,
         Endpoint::ChatCompletion | Endpoint::TextCompletion

@@ -153,6 +153,8 @@ pub(super) fn response_cost(
                 .map(|t| t.chars().count())?;
             cost.input_cost_per_character.map(|c| c * chars as f64)
         }
+        // Per search unit or per token, as the price data prices the model (#18).
+        Endpoint::Rerank => crate::cost::rerank_cost(&cost, body),
         _ => usage.and_then(|u| completion_cost(&cost, &u)),
     }
 }

@@ -25,6 +25,10 @@ fn probe(mode: Option<Mode>) -> Option<(Endpoint, Value)> {
             json!({"prompt": "ping", "max_tokens": 1}),
         )),
         Some(Mode::Embedding) => Some((Endpoint::Embedding, json!({"input": "ping"}))),
+        Some(Mode::Rerank) => Some((
+            Endpoint::Rerank,
+            json!({"query": "ping", "documents": ["ping"], "top_n": 1}),
+        )),
         _ => None,
     }
 }

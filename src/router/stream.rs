@@ -300,7 +300,7 @@ pub(super) fn stream_options(
     let mut opts = super::CallOptions::extract(body)?;
     if !matches!(
         endpoint,
-        Endpoint::ChatCompletion | Endpoint::TextCompletion
+        Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Responses
     ) {
         return Err(LlmError::bad_request(format!(
             "stream: true is supported by completion() and textCompletion(), not {}()",
@@ -887,6 +887,10 @@ impl LiveStream {
             .get("choices")
             .and_then(Value::as_array)
             .is_none_or(|c| c.is_empty());
+        // A Responses stream (#18) reports usage on its terminal event's `response`.
+        if let Some(usage) = chunk.pointer("/response/usage").filter(|u| u.is_object()) {
+            self.usage = Some(usage.clone());
+        }
         if let Some(usage) = chunk.get("usage").filter(|u| !u.is_null()) {
             self.usage = Some(usage.clone());
             if no_choices && !self.call.opts.include_usage {

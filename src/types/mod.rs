@@ -18,6 +18,10 @@ pub enum Endpoint {
     Moderation,
     Transcription,
     Speech,
+    /// Cohere-style rerank (`/rerank`): a query scored against documents.
+    Rerank,
+    /// OpenAI's Responses API (`/responses`), passed through to OpenAI and Azure as is.
+    Responses,
 }
 
 impl Endpoint {
@@ -31,6 +35,8 @@ impl Endpoint {
             Endpoint::Moderation => "/moderations",
             Endpoint::Transcription => "/audio/transcriptions",
             Endpoint::Speech => "/audio/speech",
+            Endpoint::Rerank => "/rerank",
+            Endpoint::Responses => "/responses",
         }
     }
 
@@ -44,6 +50,8 @@ impl Endpoint {
             Endpoint::Moderation => "moderation",
             Endpoint::Transcription => "transcription",
             Endpoint::Speech => "speech",
+            Endpoint::Rerank => "rerank",
+            Endpoint::Responses => "responses",
         }
     }
 
@@ -58,6 +66,8 @@ impl Endpoint {
             (Endpoint::Moderation, Some(m)) => m == Mode::Moderation,
             (Endpoint::Transcription, Some(m)) => m == Mode::AudioTranscription,
             (Endpoint::Speech, Some(m)) => m == Mode::AudioSpeech,
+            (Endpoint::Rerank, Some(m)) => m == Mode::Rerank,
+            (Endpoint::Responses, Some(m)) => m == Mode::Chat,
         }
     }
 }

@@ -5,15 +5,39 @@ use serde_json::Value;
 
 /// Reads `usage` from a chat, completion or embedding response; absent fields are 0.
 pub fn token_usage(response: &Value) -> Option<TokenUsage> {
-    let usage = response.get("usage")?;
+    let Some(usage) = response.get("usage") else {
+        return rerank_usage(response);
+    };
     let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
     Some(TokenUsage {
-        prompt_tokens: n(usage.get("prompt_tokens")),
-        completion_tokens: n(usage.get("completion_tokens")),
-        cached_prompt_tokens: n(usage.pointer("/prompt_tokens_details/cached_tokens")),
+        // Responses API replies count `input_tokens` / `output_tokens`.
+        prompt_tokens: n(usage
+            .get("prompt_tokens")
+            .or_else(|| usage.get("input_tokens"))),
+        completion_tokens: n(usage
+            .get("completion_tokens")
+            .or_else(|| usage.get("output_tokens"))),
+        cached_prompt_tokens: n(usage
+            .pointer("/prompt_tokens_details/cached_tokens")
+            .or_else(|| usage.pointer("/input_tokens_details/cached_tokens"))),
         // Anthropic-style cache writes, passed through by the providers that report them.
         cache_creation_tokens: n(usage
             .get("cache_creation_input_tokens")
             .or_else(|| usage.pointer("/prompt_tokens_details/cache_creation_tokens"))),
+    })
+}
+
+/// The tokens of a rerank reply (Cohere's `meta.tokens`, else `meta.billed_units`), counted
+/// as prompt tokens; None when it reports none (search-unit billing).
+fn rerank_usage(response: &Value) -> Option<TokenUsage> {
+    let meta = response.get("meta")?;
+    let n = |p: &str| meta.pointer(p).and_then(Value::as_u64);
+    let prompt = n("/tokens/input_tokens")
+        .or_else(|| n("/billed_units/total_tokens"))
+        .or_else(|| n("/billed_units/input_tokens"))?;
+    Some(TokenUsage {
+        prompt_tokens: prompt,
+        completion_tokens: n("/tokens/output_tokens").unwrap_or(0),
+        ..TokenUsage::default()
     })
 }

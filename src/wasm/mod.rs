@@ -463,6 +463,8 @@ fn endpoint_of(name: &str) -> Option<Endpoint> {
         "moderation" => Endpoint::Moderation,
         "transcription" => Endpoint::Transcription,
         "speech" => Endpoint::Speech,
+        "rerank" => Endpoint::Rerank,
+        "responses" => Endpoint::Responses,
         _ => return None,
     })
 }

@@ -72,6 +72,13 @@ const ENDPOINTS = new Map([
   ["chat/completions", "chat"],
   ["embeddings", "embeddings"],
   ["completions", "completions"],
+  // Cohere's rerank (`/v1/rerank` and `/v2/rerank`, same reply shape).
+  ["rerank", "rerank"],
+  ["v2/rerank", "rerank"],
+  // OpenAI's Responses API (and Azure's `/openai/v1/responses`).
+  ["responses", "responses"],
+  ["openai/v1/responses", "responses"],
+  ["openai/responses", "responses"],
 ]);
 const MIME = new Map([
   [".html", "text/html; charset=utf-8"],
@@ -232,6 +239,102 @@ const readBody = (req) =>
   });
 
 /**
+ * OpenAI's Responses API reply: one `message` output item with the content as `output_text`;
+ * with `stream: true`, the event sequence OpenAI sends (each with its `sequence_number`).
+ * @param {any} b @param {string} content @param {() => number} nextId
+ */
+function responsesReply(b, content, nextId) {
+  if (b.input === undefined)
+    return {
+      status: 400,
+      json: errorBody("Missing required parameter: 'input'.", INVALID, null, "input"),
+    };
+  const n = nextId();
+  const id = `resp_mock${n}`;
+  const msgId = `msg_mock${n}`;
+  const model = typeof b.model === "string" ? b.model : "mock-model";
+  const input = Math.ceil(JSON.stringify(b.input).length / 4);
+  const words = /** @type {string[]} */ (content.match(/\s*\S+/g) ?? []);
+  const usage = {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: words.length,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input + words.length,
+  };
+  const part = { type: "output_text", text: content, annotations: [] };
+  const item = {
+    type: "message",
+    id: msgId,
+    status: "completed",
+    role: "assistant",
+    content: [part],
+  };
+  const response = (status, output, u) => ({
+    id,
+    object: "response",
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    model,
+    output,
+    previous_response_id: b.previous_response_id ?? null,
+    store: b.store ?? true,
+    usage: u,
+  });
+  if (b.stream !== true) return { json: response("completed", [item], usage) };
+  let seq = 0;
+  const ev = (type, fields) => ({ type, sequence_number: seq++, ...fields });
+  const at = { item_id: msgId, output_index: 0, content_index: 0 };
+  const events = [
+    ev("response.created", { response: response("in_progress", [], null) }),
+    ev("response.in_progress", { response: response("in_progress", [], null) }),
+    ev("response.output_item.added", {
+      output_index: 0,
+      item: { ...item, status: "in_progress", content: [] },
+    }),
+    ev("response.content_part.added", { ...at, part: { ...part, text: "" } }),
+    ...words.map((delta) => ev("response.output_text.delta", { ...at, delta })),
+    ev("response.output_text.done", { ...at, text: content }),
+    ev("response.content_part.done", { ...at, part }),
+    ev("response.output_item.done", { output_index: 0, item }),
+    ev("response.completed", { response: response("completed", [item], usage) }),
+  ];
+  return { events };
+}
+
+/**
+ * Cohere's rerank reply: documents scored by the share of query words they contain (ties by
+ * index), best first, `top_n` of them, one search unit per 100 documents.
+ * @param {any} b @param {() => number} nextId
+ */
+function rerankReply(b, nextId) {
+  const docs = b.documents;
+  if (typeof b.query !== "string" || !Array.isArray(docs) || docs.length === 0)
+    return {
+      status: 400,
+      json: { id: `${nextId()}`, message: "invalid request: query and documents are required" },
+    };
+  const words = new Set(b.query.toLowerCase().match(/\w+/g) ?? []);
+  const textOf = (d) => (typeof d === "string" ? d : JSON.stringify(d));
+  const scored = docs.map((d, index) => {
+    const w = textOf(d).toLowerCase().match(/\w+/g) ?? [];
+    const hits = w.filter((x) => words.has(x)).length;
+    return { index, relevance_score: w.length ? Math.round((hits / w.length) * 1e6) / 1e6 : 0 };
+  });
+  scored.sort((x, y) => y.relevance_score - x.relevance_score || x.index - y.index);
+  const top = Number.isInteger(b.top_n) && b.top_n > 0 ? scored.slice(0, b.top_n) : scored;
+  const results = top.map((r) =>
+    b.return_documents === true ? { ...r, document: { text: textOf(docs[r.index]) } } : r,
+  );
+  const id = `00000000-0000-4000-8000-${String(nextId()).padStart(12, "0")}`;
+  const meta = {
+    api_version: { version: "2", is_experimental: false },
+    billed_units: { search_units: Math.ceil(docs.length / 100) },
+  };
+  return { json: { id, results, meta } };
+}
+
+/**
  * Healthy reply to a parsed request: `{ json }`, `{ events }` (stream) or a 400 `{ status, json }`.
  * @param {string} endpoint @param {any} b request body @param {string} content
  * @param {() => number} nextId
@@ -261,6 +364,8 @@ function healthy(endpoint, b, content, nextId) {
     const usage = { prompt_tokens: used, total_tokens: used };
     return { json: { object: "list", data, model, usage } };
   }
+  if (endpoint === "rerank") return rerankReply(b, nextId);
+  if (endpoint === "responses") return responsesReply(b, content, nextId);
   if (endpoint === "chat" && !Array.isArray(b.messages))
     return {
       status: 400,

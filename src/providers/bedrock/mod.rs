@@ -29,6 +29,7 @@
 
 pub mod converse;
 pub mod embed;
+pub mod rerank;
 pub mod sigv4;
 pub mod stream;
 
@@ -235,7 +236,10 @@ impl Provider for Bedrock {
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {
-        matches!(endpoint, Endpoint::ChatCompletion | Endpoint::Embedding)
+        matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::Embedding | Endpoint::Rerank
+        )
     }
 
     fn build_request(
@@ -264,6 +268,10 @@ impl Provider for Bedrock {
                 })?;
                 (embed::build_body(base, family, body)?, "invoke")
             }
+            Endpoint::Rerank => {
+                let arn = rerank::model_arn(model, region(d).as_deref())?;
+                (rerank::build_body(&arn, &body)?, "rerank")
+            }
             other => {
                 return Err(bad(format!(
                     "provider bedrock does not serve {}()",
@@ -275,10 +283,18 @@ impl Provider for Bedrock {
         let base_url = endpoint(d, region.as_deref()).ok_or_else(|| {
             LlmError::config("litellm_params.aws_region_name", "is required for bedrock")
         })?;
-        let url = join_url(
-            &base_url,
-            &format!("/model/{}/{operation}", sigv4::uri_encode(model)),
-        );
+        let url = if endpoint_kind == Endpoint::Rerank {
+            // The Agents runtime serves `Rerank` (LiteLLM swaps the host the same way).
+            join_url(
+                &base_url.replace("bedrock-runtime", "bedrock-agent-runtime"),
+                "/rerank",
+            )
+        } else {
+            join_url(
+                &base_url,
+                &format!("/model/{}/{operation}", sigv4::uri_encode(model)),
+            )
+        };
         let body = serde_json::to_string(&payload)
             .map_err(|e| bad(format!("request is not serialisable: {e}")))?;
         let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
@@ -356,6 +372,7 @@ impl Provider for Bedrock {
                 })?;
                 embed::parse(&reply, model, family)
             }
+            Endpoint::Rerank => rerank::parse(&reply, &response.body),
             _ => {
                 // Converse replies carry no id or timestamp: the id is derived from the body,
                 // `created` from the `Date` header when the host passes it on (else 0).

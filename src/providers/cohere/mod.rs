@@ -54,7 +54,7 @@ mod stream;
 
 pub use stream::CohereStream;
 
-use super::{error_message, join_url, Provider, RequestContext};
+use super::{error_message, join_url, rerank, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse};
@@ -100,7 +100,10 @@ impl Provider for Cohere {
     }
 
     fn supports(&self, endpoint: Endpoint) -> bool {
-        matches!(endpoint, Endpoint::ChatCompletion | Endpoint::Embedding)
+        matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::Embedding | Endpoint::Rerank
+        )
     }
 
     fn build_request(
@@ -110,6 +113,12 @@ impl Provider for Cohere {
         body: Map<String, Value>,
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
+        if endpoint == Endpoint::Rerank {
+            let api = rerank::cohere_version(d.api_base.as_deref(), &body);
+            let payload = rerank::body(api, &d.model, body)?;
+            let url = rerank::url(api, d.api_base.as_deref(), DEFAULT_API_BASE);
+            return rerank::post(url, d, &payload, ctx);
+        }
         let (path, payload) = match endpoint {
             Endpoint::ChatCompletion => ("v2/chat", chat_body(&d.model, body, ctx.stream)?),
             Endpoint::Embedding => ("v2/embed", embed_body(&d.model, body)?),
@@ -117,7 +126,9 @@ impl Provider for Cohere {
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => return Err(crate::providers::unsupported("cohere", endpoint)),
+            | Endpoint::Speech
+            | Endpoint::Rerank
+            | Endpoint::Responses => return Err(crate::providers::unsupported("cohere", endpoint)),
         };
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
@@ -162,11 +173,14 @@ impl Provider for Cohere {
         match endpoint {
             Endpoint::ChatCompletion => chat_response(&d.model, &value),
             Endpoint::Embedding => embed_response(&d.model, &value),
+            // v1 and v2 replies have the same shape.
+            Endpoint::Rerank => rerank::parse(rerank::Api::CohereV2, &value, &response.body),
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => Err(crate::providers::unsupported("cohere", endpoint)),
+            | Endpoint::Speech
+            | Endpoint::Responses => Err(crate::providers::unsupported("cohere", endpoint)),
         }
     }
 }

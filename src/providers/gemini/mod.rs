@@ -161,7 +161,9 @@ impl Provider for Gemini {
             | Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => return Err(crate::providers::unsupported("gemini", endpoint)),
+            | Endpoint::Speech
+            | Endpoint::Rerank
+            | Endpoint::Responses => return Err(crate::providers::unsupported("gemini", endpoint)),
         };
         let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
         if let Some(key) = &d.api_key {
@@ -207,7 +209,9 @@ impl Provider for Gemini {
             Endpoint::ImageGeneration
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => Err(crate::providers::unsupported("gemini", endpoint)),
+            | Endpoint::Speech
+            | Endpoint::Rerank
+            | Endpoint::Responses => Err(crate::providers::unsupported("gemini", endpoint)),
         }
     }
 }

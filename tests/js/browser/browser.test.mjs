@@ -181,3 +181,13 @@ test("llmux/otel, the logging callbacks and metrics() in the browser", () => {
   assert.match(s.metrics_line, / 1$/);
   assert.equal(s.leaks_key, false);
 });
+
+test("rerank in the browser: Cohere's /v2/rerank answered, priced per search unit", () => {
+  const s = scenario("rerank");
+  assert.deepEqual(s.indexes, [1]);
+  assert.equal(s.search_units, 1);
+  assert.equal(s.hidden.model_id, "br-rerank");
+  assert.equal(s.hidden.response_cost, 0.002);
+  assert.equal(s.calls, 1);
+  assert.equal(mock.callsTo("br-rerank")[0].path, "/br-rerank/v2/rerank");
+});

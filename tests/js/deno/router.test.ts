@@ -178,3 +178,38 @@ Deno.test("os.environ/NAME api_key is resolved from Deno.env and sent upstream",
   assertEquals(calls.length, 1, "calls to deno-env");
   assertEquals(calls[0].headers.authorization, "Bearer sk-from-deno-env", "authorization header");
 });
+
+Deno.test("rerank on Cohere's /v2/rerank and a passed-through Responses call", async () => {
+  const router = new Router({
+    model_list: [
+      {
+        model_name: "rerank",
+        litellm_params: {
+          model: "cohere/rerank-v3.5",
+          api_base: `${MOCK_URL}/deno-rerank`,
+          api_key: "co-deno-test",
+        },
+        model_info: { id: "deno-rerank-1" },
+      },
+      deployment("gpt", "deno-resp", "deno-resp-1"),
+    ],
+  });
+  const ranked: any = await router.rerank({
+    model: "rerank",
+    query: "capital of France",
+    documents: ["Berlin is in Germany.", "Paris is the capital of France."],
+    top_n: 1,
+  });
+  assertEquals(
+    ranked.results.map((r: any) => r.index),
+    [1],
+    "rerank order",
+  );
+  assertEquals(ranked._hidden_params.response_cost, 0.002, "rerank cost");
+  assertEquals((await callsTo("deno-rerank"))[0].path, "/deno-rerank/v2/rerank", "rerank path");
+  const out: any = await router.responses({ model: "gpt", input: "Hi", store: true });
+  assertEquals(out.object, "response", "a Responses object");
+  const [call] = await callsTo("deno-resp");
+  assertEquals(call.path, "/deno-resp/v1/responses", "passed through to /v1/responses");
+  assertEquals((call.body as any).store, true, "the request as sent");
+});

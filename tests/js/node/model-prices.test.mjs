@@ -17,7 +17,11 @@ describe("llmux/model-prices", () => {
     const all = modelCostMap();
     const bundled = router.getModelCostMap();
     assert.equal(Object.keys(all).length, 4371);
-    assert.equal(Object.keys(bundled).length, 2308);
+    // 2308 + Jina AI's three rerank models (jina_ai is spoken since #18).
+    assert.equal(Object.keys(bundled).length, 2311);
+    // Rerank prices per search unit are in both (#18).
+    assert.equal(bundled["rerank-v3.5"].input_cost_per_query, 0.002);
+    assert.equal(all["cohere.rerank-v3-5:0"].input_cost_per_query, 0.002);
     for (const [key, entry] of Object.entries(bundled)) {
       assert.deepStrictEqual(all[key], entry, key);
       // Same field order too, so JSON.stringify agrees.

@@ -24,6 +24,14 @@ const fixture = (path) =>
 
 const MASTER = "sk-master-responses-in-0123";
 
+/**
+ * An OpenAI-compatible deployment that is not OpenAI's own API (vLLM), so Responses requests
+ * to it are translated to chat; OpenAI and Azure groups get them passed through
+ * (responses-native.test.mjs).
+ */
+const translated = (group, name) =>
+  deployment(mock, group, name, { model: `hosted_vllm/mock-${name}` });
+
 const mock = await startMockServer();
 after(() => mock.close());
 beforeEach(() => mock.reset());
@@ -136,7 +144,7 @@ describe("Responses request translation", () => {
 describe("router.responses", () => {
   it("answers a plain request from an OpenAI deployment", T, async () => {
     mock.script("a", { reply: "Hi!" });
-    const router = new Router({ model_list: [deployment(mock, "chat", "a")] });
+    const router = new Router({ model_list: [translated("chat", "a")] });
     const out = await router.aresponses({ model: "chat", input: "Hello", max_output_tokens: 8 });
     assert.equal(mock.callsTo("a")[0].body.max_tokens, 8);
     assert.equal(out.object, "response");
@@ -170,7 +178,7 @@ describe("router.responses", () => {
 
   it("streams the Responses event sequence", T, async () => {
     mock.script("a", { reply: "one two" });
-    const router = new Router({ model_list: [deployment(mock, "chat", "a")] });
+    const router = new Router({ model_list: [translated("chat", "a")] });
     const stream = await router.responses({ model: "chat", input: "count", stream: true });
     const events = [];
     for await (const e of stream) events.push(e);
@@ -207,7 +215,7 @@ describe("gateway /v1/responses under the openai client", () => {
   let client;
   before(async () => {
     const router = new Router({
-      model_list: [deployment(mock, "chat", "a")],
+      model_list: [translated("chat", "a")],
       gateway: { master_key: MASTER },
       num_retries: 0,
     });

@@ -5,7 +5,7 @@
 //   UPSTREAM_KEY  resolved through `api_key: "os.environ/UPSTREAM_KEY"` via the `env` option
 //
 // POST /run  { deployments?: [{ group, mock, id, weight?, params? }], model_list?, options?,
-//              endpoint?: "completion" | "embedding", request, count?, abort_after_ms?,
+//              endpoint?: "completion" | "embedding" | "rerank", request, count?, abort_after_ms?,
 //              via_gateway? }
 //   `abort_after_ms`: each call gets `{ signal }` from an AbortController aborted then;
 //   `via_gateway`: the call goes through router.fetch (master key "sk-gw") with that signal

@@ -389,3 +389,37 @@ test("the API adapters load and translate in workerd: Messages, Responses, gener
   assert.deepEqual(g.body.candidates[0].content.parts, [{ text: "Hello from wd-api" }]);
   assert.equal(mock.callsTo("wd-api").length, 3);
 });
+
+test("rerank in workerd: Cohere's /v2/rerank answered, priced per search unit", async () => {
+  const out = await run({
+    model_list: [
+      {
+        model_name: "rerank",
+        litellm_params: {
+          model: "cohere/rerank-v3.5",
+          api_base: `${mock.url}/wd-rerank`,
+          api_key: "os.environ/UPSTREAM_KEY",
+        },
+        model_info: { id: "wd-rerank-1" },
+      },
+    ],
+    endpoint: "rerank",
+    request: {
+      model: "rerank",
+      query: "capital of France",
+      documents: ["Berlin is in Germany.", "Paris is the capital of France."],
+      top_n: 1,
+    },
+  });
+  const [r] = out.results;
+  assert.equal(r.ok, true, JSON.stringify(r.error));
+  assert.deepEqual(
+    r.body.results.map((x) => x.index),
+    [1],
+  );
+  assert.equal(r.hidden.model_id, "wd-rerank-1");
+  assert.equal(r.hidden.response_cost, 0.002);
+  const [call] = mock.callsTo("wd-rerank");
+  assert.equal(call.path, "/wd-rerank/v2/rerank");
+  assert.equal(call.headers.authorization, "Bearer sk-workerd-binding");
+});

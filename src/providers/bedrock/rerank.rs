@@ -1,0 +1,111 @@
+//! Bedrock rerank through the Agents runtime's `Rerank` API (`POST
+//! https://bedrock-agent-runtime.{region}.amazonaws.com/rerank`, SigV4 service `bedrock`), as
+//! LiteLLM 1.110.2 sends it: one text query, inline sources, `BEDROCK_RERANKING_MODEL`.
+
+use crate::error::LlmError;
+use crate::reliability::classify;
+use serde_json::{json, Map, Value};
+
+/// The `modelArn` for a model id: an ARN as is, else the region's foundation-model ARN
+/// (LiteLLM sends the model as given, so it needs the ARN; a bare id is a convenience here).
+pub fn model_arn(model: &str, region: Option<&str>) -> Result<String, LlmError> {
+    if model.starts_with("arn:") {
+        return Ok(model.to_string());
+    }
+    let region = region.ok_or_else(|| {
+        LlmError::config(
+            "litellm_params.aws_region_name",
+            "is required for bedrock rerank with a model id that is not an ARN",
+        )
+    })?;
+    Ok(format!(
+        "arn:aws:bedrock:{region}::foundation-model/{model}"
+    ))
+}
+
+/// The `Rerank` request: strings become `TEXT` sources, objects `JSON` sources;
+/// `numberOfResults` is `top_n`, else the number of documents.
+pub fn build_body(model_arn: &str, body: &Map<String, Value>) -> Result<Value, LlmError> {
+    super::super::rerank::check(body)?;
+    let query = body.get("query").cloned().unwrap_or(Value::Null);
+    let documents = body
+        .get("documents")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let sources: Vec<Value> = documents
+        .iter()
+        .map(|doc| match doc {
+            Value::String(text) => json!({
+                "type": "INLINE",
+                "inlineDocumentSource": { "type": "TEXT", "textDocument": { "text": text } },
+            }),
+            other => json!({
+                "type": "INLINE",
+                "inlineDocumentSource": { "type": "JSON", "jsonDocument": other },
+            }),
+        })
+        .collect();
+    let results = body
+        .get("top_n")
+        .and_then(Value::as_u64)
+        .unwrap_or(documents.len() as u64);
+    Ok(json!({
+        "queries": [{ "type": "TEXT", "textQuery": { "text": query } }],
+        "rerankingConfiguration": {
+            "type": "BEDROCK_RERANKING_MODEL",
+            "bedrockRerankingConfiguration": {
+                "numberOfResults": results,
+                "modelConfiguration": { "modelArn": model_arn },
+            },
+        },
+        "sources": sources,
+    }))
+}
+
+/// `{results: [{index, relevanceScore, document?}]}` in Cohere's shape; one search unit per
+/// call, as LiteLLM bills it when the reply reports no usage.
+pub fn parse(reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
+    let list = reply
+        .get("results")
+        .and_then(Value::as_array)
+        .ok_or_else(|| classify::malformed_body("rerank reply without `results`"))?;
+    let mut results = Vec::with_capacity(list.len());
+    for item in list {
+        let index = item.get("index").and_then(Value::as_u64);
+        let score = item.get("relevanceScore").and_then(Value::as_f64);
+        let (Some(index), Some(score)) = (index, score) else {
+            return Err(classify::malformed_body(
+                "rerank result without a numeric `index` and `relevanceScore`",
+            ));
+        };
+        let mut r = Map::new();
+        r.insert("index".into(), index.into());
+        r.insert("relevance_score".into(), json!(score));
+        match item.get("document") {
+            Some(doc) if doc.pointer("/textDocument/text").is_some() => {
+                r.insert(
+                    "document".into(),
+                    json!({ "text": doc.pointer("/textDocument/text") }),
+                );
+            }
+            Some(doc) if doc.get("jsonDocument").is_some() => {
+                r.insert(
+                    "document".into(),
+                    doc.get("jsonDocument").cloned().unwrap_or_default(),
+                );
+            }
+            _ => {}
+        }
+        results.push(Value::Object(r));
+    }
+    let billed = reply
+        .get("usage")
+        .cloned()
+        .unwrap_or_else(|| json!({ "search_units": 1 }));
+    Ok(json!({
+        "id": super::super::rerank::derived_id(raw),
+        "results": results,
+        "meta": { "billed_units": billed },
+    }))
+}
