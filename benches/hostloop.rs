@@ -53,8 +53,12 @@ mod native {
             json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_700_000_000,
                    "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
         };
-        let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), json!(null))];
-        events.extend((0..100).map(|i| chunk(json!({"content": format!("word{i} ")}), json!(null))));
+        let mut events = vec![chunk(
+            json!({"role": "assistant", "content": ""}),
+            json!(null),
+        )];
+        events
+            .extend((0..100).map(|i| chunk(json!({"content": format!("word{i} ")}), json!(null))));
         events.push(chunk(json!({}), json!("stop")));
         events.push(json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": "gpt-4o-mini", "choices": [],
