@@ -261,7 +261,7 @@ export interface DeploymentStatus {
   id: string;
   model_group: string;
   provider: string;
-  status: "healthy" | "cooling_down" | "over_limit" | "disabled";
+  status: "healthy" | "cooling_down" | "budget_spent" | "over_limit" | "disabled";
   disabled: boolean;
   /** Epoch ms when its cooldown ends, or null. */
   cooldown_until_ms: number | null;
@@ -270,6 +270,8 @@ export interface DeploymentStatus {
   /** This clock minute's requests and tokens (across instances with a `state` store). */
   minute_requests: number;
   minute_tokens: number;
+  /** With status "budget_spent": epoch ms when the spent budget's window ends, else null. */
+  budget_resets_at_ms: number | null;
 }
 
 /** The second argument of every request method. */
