@@ -178,3 +178,19 @@ Deno.test("os.environ/NAME api_key is resolved from Deno.env and sent upstream",
   assertEquals(calls.length, 1, "calls to deno-env");
   assertEquals(calls[0].headers.authorization, "Bearer sk-from-deno-env", "authorization header");
 });
+
+Deno.test("a deployment priced per second costs rate × its response time", async () => {
+  const rate = 0.25;
+  const router = new Router({
+    model_list: [
+      deployment("timed", "deno-timed", "deno-timed-1", { input_cost_per_second: rate }),
+    ],
+  });
+  await script("deno-timed", { delay_ms: 200 });
+  const t0 = performance.now();
+  const res = await router.completion({ model: "timed", messages });
+  const seconds = (performance.now() - t0) / 1000;
+  const cost = res._hidden_params.response_cost as number;
+  assert(cost >= rate * 0.2, `cost ${cost} covers the 200 ms delay`);
+  assert(cost <= rate * seconds, `cost ${cost} within the call's ${seconds} s`);
+});

@@ -389,3 +389,19 @@ test("the API adapters load and translate in workerd: Messages, Responses, gener
   assert.deepEqual(g.body.candidates[0].content.parts, [{ text: "Hello from wd-api" }]);
   assert.equal(mock.callsTo("wd-api").length, 3);
 });
+
+test("a deployment priced per second costs rate × its response time (workerd's clock)", async () => {
+  const rate = 0.25;
+  mock.script("wd-timed", { delay_ms: 200 });
+  const out = await run({
+    deployments: [
+      { group: "chat", mock: "wd-timed", id: "t1", params: { input_cost_per_second: rate } },
+    ],
+    request: { model: "chat", messages },
+  });
+  const [r] = out.results;
+  assert.equal(r.ok, true, JSON.stringify(r));
+  const cost = r.hidden.response_cost;
+  assert.ok(cost >= rate * 0.2, `cost ${cost} covers the 200 ms delay`);
+  assert.ok(cost <= (rate * out.elapsed_ms) / 1000, `cost ${cost} within ${out.elapsed_ms} ms`);
+});
