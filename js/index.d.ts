@@ -36,6 +36,14 @@ export interface LiteLLMParams {
   extra_body?: Record<string, unknown>;
   input_cost_per_token?: number;
   output_cost_per_token?: number;
+  /**
+   * USD per second (README, "Per-second prices"): with no per-token price, a call costs one
+   * rate (cost_per_second, else input, else output) × its response time; a transcription,
+   * the output (else input) rate × the audio's duration.
+   */
+  cost_per_second?: number;
+  input_cost_per_second?: number;
+  output_cost_per_second?: number;
   /** USD this deployment may spend per `budget_duration` window (both or neither). */
   max_budget?: number;
   /** The budget window: "30s", "5m", "1h", "1d", "2w", "1mo", or hourly/daily/weekly/monthly. */
@@ -64,6 +72,10 @@ export interface ModelInfo {
     | "rerank";
   input_cost_per_token?: number;
   output_cost_per_token?: number;
+  /** USD per second, as in `litellm_params` (which wins). */
+  cost_per_second?: number;
+  input_cost_per_second?: number;
+  output_cost_per_second?: number;
   max_tokens?: number;
   max_input_tokens?: number;
   max_output_tokens?: number;
