@@ -82,6 +82,7 @@ const FORBIDDEN_FIELDS = new Set([
   "output_cost_per_token",
   "input_cost_per_second",
   "output_cost_per_second",
+  "cost_per_second",
   "user_config",
   "proxy_server_request",
   "secret_fields",

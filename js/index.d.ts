@@ -36,6 +36,14 @@ export interface LiteLLMParams {
   extra_body?: Record<string, unknown>;
   input_cost_per_token?: number;
   output_cost_per_token?: number;
+  /**
+   * USD per second (README, "Per-second prices"): with no per-token price, a call costs one
+   * rate (cost_per_second, else input, else output) × its response time; a transcription,
+   * the output (else input) rate × the audio's duration.
+   */
+  cost_per_second?: number;
+  input_cost_per_second?: number;
+  output_cost_per_second?: number;
   /** USD this deployment may spend per `budget_duration` window (both or neither). */
   max_budget?: number;
   /** The budget window: "30s", "5m", "1h", "1d", "2w", "1mo", or hourly/daily/weekly/monthly. */
@@ -64,6 +72,10 @@ export interface ModelInfo {
     | "rerank";
   input_cost_per_token?: number;
   output_cost_per_token?: number;
+  /** USD per second, as in `litellm_params` (which wins). */
+  cost_per_second?: number;
+  input_cost_per_second?: number;
+  output_cost_per_second?: number;
   max_tokens?: number;
   max_input_tokens?: number;
   max_output_tokens?: number;
@@ -358,7 +370,7 @@ export interface DeploymentStatus {
   id: string;
   model_group: string;
   provider: string;
-  status: "healthy" | "cooling_down" | "over_limit" | "disabled";
+  status: "healthy" | "cooling_down" | "budget_spent" | "over_limit" | "disabled";
   disabled: boolean;
   /** Epoch ms when its cooldown ends, or null. */
   cooldown_until_ms: number | null;
@@ -367,6 +379,8 @@ export interface DeploymentStatus {
   /** This clock minute's requests and tokens (across instances with a `state` store). */
   minute_requests: number;
   minute_tokens: number;
+  /** With status "budget_spent": epoch ms when the spent budget's window ends, else null. */
+  budget_resets_at_ms: number | null;
 }
 
 /** The second argument of every request method. */

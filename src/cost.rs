@@ -26,7 +26,12 @@ pub struct ModelCost {
     pub input_cost_per_image: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_cost_per_image: Option<f64>,
-    /// Audio, per second of audio.
+    /// Per second of response time, for every kind of call (a deployment's
+    /// `cost_per_second`; the price list has no such column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_second: Option<f64>,
+    /// Audio, per second of audio; other calls, per second of response time
+    /// ([`time_cost`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_cost_per_second: Option<f64>,
     /// Audio, per second of audio.
@@ -533,19 +538,96 @@ pub fn image_cost(cost: &ModelCost, images: u64) -> Option<f64> {
     Some(images as f64 * per_image)
 }
 
-/// USD cost of `seconds` of audio: transcription at `input_cost_per_second`, speech
-/// (`audio_speech`) at `output_cost_per_second`, each falling back to the other. None when the
-/// model has no per-second price or `seconds` is negative or not finite.
+/// USD cost of `seconds` of audio, as LiteLLM 1.110.2's `cost_per_second`: at
+/// `output_cost_per_second` when it is above 0, else at `input_cost_per_second`. None when the
+/// model has neither or `seconds` is negative or not finite.
 pub fn audio_cost(cost: &ModelCost, seconds: f64) -> Option<f64> {
     if !(seconds.is_finite() && seconds >= 0.0) {
         return None;
     }
-    let (first, second) = if cost.mode == "audio_speech" {
-        (cost.output_cost_per_second, cost.input_cost_per_second)
+    cost.output_cost_per_second
+        .filter(|p| *p > 0.0)
+        .or(cost.input_cost_per_second)
+        .map(|p| p * seconds)
+}
+
+/// The modes LiteLLM bills by wall-clock seconds (`_WALL_CLOCK_PRICED_MODES`; `""`: unknown).
+const WALL_CLOCK_MODES: &[&str] = &[
+    "",
+    "audio_transcription",
+    "chat",
+    "completion",
+    "embedding",
+    "responses",
+];
+
+/// USD cost of a call priced per second of response time, as LiteLLM 1.110.2's
+/// `_per_second_pricing_cost_from_info`: only when the model has no per-token price above 0,
+/// its mode is billed by wall-clock time (chat, completion, embedding, responses, or none
+/// given), and it has a per-second price — `cost_per_second`, else `input_cost_per_second`,
+/// else `output_cost_per_second` (one rate, never a sum) × `response_ms` / 1000. None
+/// otherwise (then the call is priced per token).
+pub fn time_cost(cost: &ModelCost, response_ms: f64) -> Option<f64> {
+    let token_priced = cost.input_cost_per_token.is_some_and(|p| p > 0.0)
+        || cost.output_cost_per_token.is_some_and(|p| p > 0.0);
+    if token_priced || !WALL_CLOCK_MODES.contains(&cost.mode.as_str()) {
+        return None;
+    }
+    let rate = cost
+        .cost_per_second
+        .or(cost.input_cost_per_second)
+        .or(cost.output_cost_per_second)?;
+    let seconds = if response_ms.is_finite() {
+        response_ms.max(0.0) / 1000.0
     } else {
-        (cost.input_cost_per_second, cost.output_cost_per_second)
+        0.0
     };
-    first.or(second).map(|p| p * seconds)
+    Some(rate * seconds)
+}
+
+/// Lays a deployment's per-second prices (`litellm_params`, then `model_info`) over the price
+/// list's row. As LiteLLM prices a deployment with custom prices from those alone, declared
+/// per-second prices without a declared per-token price drop the row's token prices (so a
+/// per-second price on a listed model is not masked by its list token prices); a
+/// `model_info.mode` then decides whether the time is billed ([`time_cost`]).
+pub fn apply_deployment_per_second(cost: &mut ModelCost, d: &crate::config::Deployment) {
+    let prices = d.per_second.or(d.model_info.per_second);
+    if !prices.is_set() {
+        return;
+    }
+    let token_declared = d
+        .input_cost_per_token
+        .or(d.model_info.input_cost_per_token)
+        .or(d.output_cost_per_token)
+        .or(d.model_info.output_cost_per_token)
+        .is_some();
+    if !token_declared {
+        cost.input_cost_per_token = None;
+        cost.output_cost_per_token = None;
+        cost.cache_read_input_token_cost = None;
+        cost.cache_creation_input_token_cost = None;
+    }
+    if let Some(mode) = d
+        .model_info
+        .raw
+        .get("mode")
+        .and_then(serde_json::Value::as_str)
+    {
+        cost.mode = mode.to_string();
+    }
+    cost.cost_per_second = prices.cost_per_second;
+    if let Some(p) = prices.input_cost_per_second {
+        cost.input_cost_per_second = Some(p);
+    }
+    if let Some(p) = prices.output_cost_per_second {
+        cost.output_cost_per_second = Some(p);
+    }
+}
+
+/// USD cost of a chat, completion, embedding or responses answer: per second of
+/// `response_ms` when [`time_cost`] applies, else per token of `usage`.
+pub fn call_cost(cost: &ModelCost, usage: Option<&TokenUsage>, response_ms: f64) -> Option<f64> {
+    time_cost(cost, response_ms).or_else(|| usage.and_then(|u| completion_cost(cost, u)))
 }
 
 /// USD cost of a rerank reply (Cohere's shape), as LiteLLM prices it: search units

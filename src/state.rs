@@ -11,7 +11,7 @@
 
 use crate::config::fields::{opt_str, opt_u64};
 use crate::error::LlmError;
-use crate::ports::{Clock, LocalFuture, LogLevel, Logger, Spawner};
+use crate::ports::{Clock, LocalFuture, LogLevel, Logger, Sleeper, Spawner};
 use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -23,6 +23,10 @@ pub const DEFAULT_SYNC_INTERVAL_MS: u64 = 1_000;
 /// default (`state_first_sync_timeout_ms`), and the most it may be set to.
 pub const DEFAULT_FIRST_SYNC_TIMEOUT_MS: u64 = 250;
 pub const MAX_FIRST_SYNC_TIMEOUT_MS: u64 = 5_000;
+/// A sync whose store calls have not all answered by then is abandoned as a store failure, so
+/// a store that never settles a promise cannot stall every later sync (nor `syncState()`).
+/// Above the shipped stores' own 2 s per call × at most 3 calls.
+pub const SYNC_TIMEOUT_MS: u64 = 10_000;
 const MINUTE_MS: f64 = 60_000.0;
 /// Per-minute counters live two minutes (the current one, and the previous one for latency).
 const MINUTE_KEY_TTL_MS: u64 = 120_000;
@@ -253,6 +257,7 @@ pub struct SharedState {
     store: Rc<dyn StateStore>,
     spawner: Rc<dyn Spawner>,
     clock: Rc<dyn Clock>,
+    sleeper: Rc<dyn Sleeper>,
     logger: Rc<dyn Logger>,
     prefix: String,
     sync_interval_ms: f64,
@@ -291,6 +296,7 @@ impl SharedState {
         store: Rc<dyn StateStore>,
         spawner: Rc<dyn Spawner>,
         clock: Rc<dyn Clock>,
+        sleeper: Rc<dyn Sleeper>,
         logger: Rc<dyn Logger>,
         options: &StateOptions,
     ) -> SharedState {
@@ -298,6 +304,7 @@ impl SharedState {
             store,
             spawner,
             clock,
+            sleeper,
             logger,
             prefix: format!("llmux:{}:", options.prefix),
             sync_interval_ms: options.sync_interval_ms as f64,
@@ -623,7 +630,15 @@ impl SharedState {
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
         let seq = self.started.get() + 1;
         self.started.set(seq);
-        let result = self.exchange(pending, now, seq).await;
+        let exchange = std::pin::pin!(self.exchange(pending, now, seq));
+        let result =
+            match futures_util::future::select(exchange, self.sleeper.sleep(SYNC_TIMEOUT_MS)).await
+            {
+                futures_util::future::Either::Left((result, _)) => result,
+                futures_util::future::Either::Right(_) => {
+                    Err(format!("no answer within {SYNC_TIMEOUT_MS} ms"))
+                }
+            };
         self.syncs.set(self.syncs.get() + 1);
         if self.first.get() != FirstSync::Settled {
             self.first_sync_done();

@@ -11,6 +11,7 @@
 )]
 
 use llmux::config::RouterConfig;
+use llmux::ports::Clock;
 use llmux::router::Router;
 use llmux::state::{MemoryStore, StateStore};
 use llmux::testing::{block_on, Fakes, QueueSpawner, Step};
@@ -194,4 +195,26 @@ fn a_cleared_cooldown_is_not_brought_back_by_the_shared_store() {
     block_on(fresh.sync_state());
     assert_eq!(fresh.cooling_until("a"), None);
     assert_eq!(answer(&router), "a");
+}
+
+#[test]
+fn status_says_budget_spent_until_the_window_resets() {
+    let (router, fakes) = router_with(json!({
+        "model_list": [
+            deployment("a", json!({"weight": 1_000_000, "max_budget": 1e-9, "budget_duration": "1m",
+                                   "input_cost_per_token": 1, "output_cost_per_token": 1})),
+            deployment("b", json!({"weight": 1})),
+        ],
+    }));
+    assert_eq!(status_of(&router, "a")["status"], "healthy");
+    assert_eq!(status_of(&router, "a")["budget_resets_at_ms"], Value::Null);
+    assert_eq!(answer(&router), "a");
+    let a = status_of(&router, "a");
+    assert_eq!(a["status"], "budget_spent");
+    let reset = a["budget_resets_at_ms"].as_f64().unwrap();
+    assert!(reset > fakes.clock.now_ms() && reset <= fakes.clock.now_ms() + 60_000.0);
+    assert_eq!(answer(&router), "b");
+    assert_eq!(status_of(&router, "b")["status"], "healthy");
+    fakes.clock.set(reset + 1.0);
+    assert_eq!(status_of(&router, "a")["status"], "healthy");
 }

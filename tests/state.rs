@@ -69,6 +69,19 @@ fn chat() -> Map<String, Value> {
         .unwrap()
 }
 
+/// Polls `future` to completion, running the spawner's queued tasks between polls (an event
+/// loop in miniature: background syncs progress while a request waits).
+fn drive<F: Future>(spawner: &QueueSpawner, future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        spawner.run_all();
+    }
+}
+
 fn answer(router: &Router) -> String {
     block_on(router.call(Endpoint::ChatCompletion, chat()))
         .unwrap()
@@ -211,7 +224,7 @@ impl StateStore for DownStore {
 fn a_failing_store_never_fails_a_request_and_warns_once() {
     let store = Rc::new(DownStore::default());
     let p = pair(
-        json!({"state_sync_interval_ms": 100, "state_first_sync_timeout_ms": 0, "model_list": [
+        json!({"state_sync_interval_ms": 100, "model_list": [
             deployment("d1", json!({"weight": 1_000_000})),
             deployment("d2", json!({"weight": 1})),
         ]}),
@@ -221,7 +234,9 @@ fn a_failing_store_never_fails_a_request_and_warns_once() {
         .transport
         .script(&base("d1"), [Step::error(429, "slow down")]);
     for i in 0..10 {
-        let routed = block_on(p.a.call(Endpoint::ChatCompletion, chat())).expect("answered");
+        // As a host's event loop would, the background sync runs while the call waits.
+        let routed =
+            drive(&p.spawner, p.a.call(Endpoint::ChatCompletion, chat())).expect("answered");
         // Local state still works: d1 cools down after its 429 and stays out.
         assert_eq!(routed.hidden.model_id, "d2", "request {i}");
         p.spawner.run_all();
@@ -301,7 +316,7 @@ fn least_busy_counts_the_requests_in_flight_on_every_router() {
     let spawner = Rc::new(QueueSpawner::default());
     let make = |names: &[&str]| {
         let list: Vec<Value> = names.iter().map(|n| deployment(n, json!({}))).collect();
-        let options = json!({"routing_strategy": "least-busy", "state_first_sync_timeout_ms": 0, "model_list": list});
+        let options = json!({"routing_strategy": "least-busy", "model_list": list});
         let r = Router::new(
             RouterConfig::parse(&options, &HashMap::new()).unwrap(),
             fakes.ports.clone(),
@@ -312,6 +327,10 @@ fn least_busy_counts_the_requests_in_flight_on_every_router() {
     // A routes to x only; B to x and y.
     let a = make(&["x"]);
     let b = make(&["x", "y"]);
+    // Both have their first snapshot (else A's held calls would still be waiting for it,
+    // having told the store nothing, and B would walk into x's held gate).
+    block_on(a.sync_state());
+    block_on(b.sync_state());
     let gate = Rc::new(llmux::testing::Gate::default());
     fakes.transport.script(
         &base("x"),
@@ -368,4 +387,93 @@ fn allowed_fails_counts_the_failures_of_every_router() {
     assert_eq!(p.a.cooling_until("d1"), Some(until), "and A learns of it");
     assert_eq!(answer(&p.a), "d2");
     assert_eq!(p.fakes.transport.calls_to(&base("d1")), 2);
+}
+
+/// A store whose promises never settle (a blackholed connection, a custom store that drops a
+/// reply).
+#[derive(Default)]
+struct HungStore {
+    calls: Cell<u32>,
+}
+
+impl StateStore for HungStore {
+    fn incr(&self, _ops: Vec<IncrOp>) -> LocalFuture<'static, Result<Vec<f64>, String>> {
+        self.calls.set(self.calls.get() + 1);
+        Box::pin(std::future::pending())
+    }
+    fn get(&self, _keys: Vec<String>) -> LocalFuture<'static, Result<Vec<Option<String>>, String>> {
+        self.calls.set(self.calls.get() + 1);
+        Box::pin(std::future::pending())
+    }
+    fn set(&self, _ops: Vec<SetOp>) -> LocalFuture<'static, Result<(), String>> {
+        self.calls.set(self.calls.get() + 1);
+        Box::pin(std::future::pending())
+    }
+}
+
+#[test]
+fn a_store_that_never_answers_delays_the_first_request_by_the_first_sync_timeout_only() {
+    let store = Rc::new(HungStore::default());
+    let p = pair(
+        json!({"state_first_sync_timeout_ms": 300, "model_list": [deployment("d1", json!({}))]}),
+        Some(store.clone()),
+    );
+    let t0 = p.fakes.clock.now_ms();
+    assert_eq!(answer(&p.a), "d1");
+    assert_eq!(
+        p.fakes.clock.now_ms() - t0,
+        300.0,
+        "waited state_first_sync_timeout_ms for the snapshot, then routed on local state"
+    );
+    // Later requests do not wait again.
+    let t1 = p.fakes.clock.now_ms();
+    assert_eq!(answer(&p.a), "d1");
+    assert_eq!(p.fakes.clock.now_ms(), t1);
+}
+
+#[test]
+fn a_sync_the_store_never_answers_is_abandoned_after_the_sync_timeout_and_syncing_resumes() {
+    let store = Rc::new(HungStore::default());
+    let p = pair(
+        json!({"state_first_sync_timeout_ms": 0, "model_list": [deployment("d1", json!({}))]}),
+        Some(store.clone()),
+    );
+    assert_eq!(answer(&p.a), "d1");
+    assert_eq!(
+        p.spawner.queued(),
+        1,
+        "the request started a background sync"
+    );
+    // The sync's store call never settles: it is abandoned after SYNC_TIMEOUT_MS (virtual
+    // time), counted as a store failure, and stops blocking later syncs.
+    let t0 = p.fakes.clock.now_ms();
+    assert_eq!(p.spawner.run_all(), 1);
+    assert_eq!(
+        p.fakes.clock.now_ms() - t0,
+        llmux::state::SYNC_TIMEOUT_MS as f64
+    );
+    let report = p.a.state_report().unwrap();
+    assert_eq!(report["store_down"], json!(true));
+    assert_eq!(report["store_failures"], json!(1));
+    let calls = store.calls.get();
+    assert_eq!(answer(&p.a), "d1");
+    assert_eq!(
+        p.spawner.queued(),
+        1,
+        "the next request past the sync interval starts a new sync"
+    );
+    p.spawner.run_all();
+    assert!(store.calls.get() > calls, "the store was tried again");
+    // syncState() resolves too (bounded by the same timeout).
+    block_on(p.a.sync_state());
+    assert_eq!(p.a.state_report().unwrap()["store_failures"], json!(3));
+    let warnings = p
+        .fakes
+        .logger
+        .lines
+        .borrow()
+        .iter()
+        .filter(|(level, m)| *level == LogLevel::Warn && m.contains("no answer within"))
+        .count();
+    assert_eq!(warnings, 1, "one warning for the outage");
 }

@@ -34,6 +34,7 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 .status[data-status="healthy"] { color: var(--ok); }
 .status[data-status="cooling_down"] { color: var(--warn); }
 .status[data-status="over_limit"] { color: var(--warn); }
+.status[data-status="budget_spent"] { color: var(--warn); }
 .status[data-status="disabled"] { color: var(--off); }
 .bad { color: var(--bad); font-weight: 600; }
 .small { font-size: .85rem; color: var(--muted); }
@@ -192,6 +193,10 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
       return left > 0 ? "\\u25D0 cooling down, " + fmt.secs(left) + " left" : "\\u25D0 cooldown ending";
     }
     if (d.status === "disabled") return "\\u25A0 disabled";
+    if (d.status === "budget_spent") {
+      const left = d.budget_resets_at_ms === null ? 0 : d.budget_resets_at_ms - (Date.now() + offset);
+      return left > 0 ? "\\u25C6 budget spent, resets in " + fmt.secs(left) : "\\u25C6 budget spent";
+    }
     if (d.status === "over_limit") return "\\u25B2 over rpm/tpm";
     return "\\u2714 healthy";
   }
@@ -378,7 +383,7 @@ svg.spark .lat { fill: none; stroke: var(--fg); stroke-width: 1.5; }
   setInterval(() => {
     if (!last) return;
     for (const g of last.groups) for (const d of g.deployments) {
-      if (d.status !== "cooling_down") continue;
+      if (d.status !== "cooling_down" && d.status !== "budget_spent") continue;
       const r = rows.get(d.id);
       const s = r && r.cells.status.firstChild;
       if (s) s.textContent = statusText(d);

@@ -122,6 +122,9 @@ const LITELLM_FIELDS: &[&str] = &[
     "extra_body",
     "input_cost_per_token",
     "output_cost_per_token",
+    "input_cost_per_second",
+    "output_cost_per_second",
+    "cost_per_second",
     "cooldown_time",
     "tags",
     "max_parallel_requests",
@@ -146,10 +149,7 @@ pub const PROVIDER_FIELDS: &[&str] = &[
 
 /// `litellm_params` that LiteLLM accepts and llmux does not implement yet: rejected
 /// with a clear error instead of being ignored.
-const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
-    ("input_cost_per_second", "per-second pricing"),
-    ("output_cost_per_second", "per-second pricing"),
-];
+const NOT_YET_SUPPORTED: &[(&str, &str)] = &[];
 
 /// OpenAI request parameters a deployment may set as defaults (the request wins).
 const REQUEST_DEFAULTS: &[&str] = &[
@@ -188,6 +188,8 @@ pub struct ModelInfo {
     pub mode: Option<Mode>,
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
+    /// Per second of response time (or of audio, for transcription), as LiteLLM prices it.
+    pub per_second: PerSecondPrices,
     pub max_tokens: Option<u64>,
     pub max_input_tokens: Option<u64>,
     pub max_output_tokens: Option<u64>,
@@ -204,6 +206,51 @@ impl ModelInfo {
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
+    }
+}
+
+/// `cost_per_second`, `input_cost_per_second` and `output_cost_per_second` (USD).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PerSecondPrices {
+    pub cost_per_second: Option<f64>,
+    pub input_cost_per_second: Option<f64>,
+    pub output_cost_per_second: Option<f64>,
+}
+
+impl PerSecondPrices {
+    /// The per-second prices of `obj`, the object at `parent`.
+    fn parse(obj: &Map<String, Value>, parent: &str) -> Result<PerSecondPrices, LlmError> {
+        let field = |key| Child { parent, key };
+        let price = |key: &'static str| -> Result<Option<f64>, LlmError> {
+            let value = opt_f64(obj, key, &field(key))?;
+            match value {
+                Some(v) if !(v.is_finite() && v >= 0.0) => Err(LlmError::config(
+                    field(key),
+                    "must be a non-negative number (USD per second)",
+                )),
+                _ => Ok(value),
+            }
+        };
+        Ok(PerSecondPrices {
+            cost_per_second: price("cost_per_second")?,
+            input_cost_per_second: price("input_cost_per_second")?,
+            output_cost_per_second: price("output_cost_per_second")?,
+        })
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.cost_per_second.is_some()
+            || self.input_cost_per_second.is_some()
+            || self.output_cost_per_second.is_some()
+    }
+
+    /// These prices, each over `under`'s where unset.
+    pub fn or(self, under: PerSecondPrices) -> PerSecondPrices {
+        PerSecondPrices {
+            cost_per_second: self.cost_per_second.or(under.cost_per_second),
+            input_cost_per_second: self.input_cost_per_second.or(under.input_cost_per_second),
+            output_cost_per_second: self.output_cost_per_second.or(under.output_cost_per_second),
+        }
     }
 }
 
@@ -247,6 +294,7 @@ pub struct Deployment {
     pub request_defaults: Map<String, Value>,
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
+    pub per_second: PerSecondPrices,
     pub model_info: ModelInfo,
     /// The entry as given, for deep-merge updates.
     pub source: SourceEntry,
@@ -553,6 +601,7 @@ impl Deployment {
                 "output_cost_per_token",
                 &field("output_cost_per_token"),
             )?,
+            per_second: PerSecondPrices::parse(params, &lp_path)?,
             model_info,
             litellm_params_redacted: redact_params(given),
             priced: Memo::default(),
@@ -915,6 +964,7 @@ fn parse_model_info(
             "output_cost_per_token",
             &field("output_cost_per_token"),
         )?,
+        per_second: PerSecondPrices::parse(&raw, path)?,
         max_tokens: opt_u64(&raw, "max_tokens", &field("max_tokens"))?,
         max_input_tokens: opt_u64(&raw, "max_input_tokens", &field("max_input_tokens"))?,
         max_output_tokens: opt_u64(&raw, "max_output_tokens", &field("max_output_tokens"))?,

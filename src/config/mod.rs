@@ -142,7 +142,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("routing_strategy_args", Support::Supported),
     (
         "routing_groups",
-        Support::Refused("llmux applies one routing_strategy to every model group and has no group calls; use a second Router for groups that need another strategy"),
+        Support::Refused("not built: LiteLLM 1.110.2's routing_groups give named sets of model groups their own routing_strategy (and `priority` groups an order per model group); llmux applies one routing_strategy to every model group: use a second Router for groups that need another strategy, and `order` on deployments for priorities"),
     ),
     ("provider_budget_config", Support::Supported),
     (

@@ -90,11 +90,11 @@ const REFUSED_CHECKS: &[(&str, &str)] = &[
     ),
     (
         "responses_api_deployment_check",
-        "needs the Responses API (previous_response_id), which llmux does not serve",
+        "pins a previous_response_id to the deployment that stored that response; llmux serves the Responses API by translation to chat and stores no responses (previous_response_id is a BadRequestError), so there is nothing to pin",
     ),
     (
         "encrypted_content_affinity",
-        "needs the Responses API (encrypted reasoning items), which llmux does not serve",
+        "pins encrypted reasoning items to the deployment that made them; llmux serves the Responses API by translation to chat and returns no encrypted reasoning items, so there is nothing to pin",
     ),
     (
         "forward_client_headers_by_model_group",
@@ -234,7 +234,7 @@ impl Selection {
                         return Err(LlmError::config(
                             format!("{path}[{i}]"),
                             format!(
-                                "{f:?} needs the Responses API, which llmux does not serve"
+                                "{f:?} pins Responses API state to a deployment; llmux serves the Responses API by translation to chat and stores no responses or encrypted reasoning items, so there is nothing to pin"
                             ),
                         ));
                     }

@@ -121,12 +121,14 @@ impl Router {
 }
 
 /// USD cost of an answer: per token from usage, per image, per second of transcribed audio
-/// or per character of synthesised speech, as the price data prices the model.
+/// or per character of synthesised speech, as the price data prices the model; per second of
+/// `response_ms` (the answering exchange) for a model priced so ([`crate::cost::time_cost`]).
 pub(super) fn response_cost(
     call: &Call,
     d: &Deployment,
     body: &Value,
     usage: Option<TokenUsage>,
+    response_ms: f64,
 ) -> Option<f64> {
     let cost = model_cost(d);
     match call.endpoint {
@@ -155,7 +157,7 @@ pub(super) fn response_cost(
         }
         // Per search unit or per token, as the price data prices the model (#18).
         Endpoint::Rerank => crate::cost::rerank_cost(&cost, body),
-        _ => usage.and_then(|u| completion_cost(&cost, &u)),
+        _ => crate::cost::call_cost(&cost, usage.as_ref(), response_ms),
     }
 }
 
@@ -186,6 +188,7 @@ fn resolve_model_cost(d: &Deployment) -> ModelCost {
     {
         cost.output_cost_per_token = Some(c);
     }
+    crate::cost::apply_deployment_per_second(&mut cost, d);
     cost
 }
 

@@ -143,7 +143,11 @@ impl Router {
     }
 
     /// Whether `d` has spent a budget: `Some(why)` (LiteLLM's wording) and the window's end.
-    fn over_budget_info(&self, d: &Deployment, now: f64) -> Option<(String, Option<f64>)> {
+    pub(super) fn over_budget_info(
+        &self,
+        d: &Deployment,
+        now: f64,
+    ) -> Option<(String, Option<f64>)> {
         for a in self.budgets_of(d) {
             // A limit of 0 is no limit, as in LiteLLM.
             if a.budget.limit <= 0.0 {

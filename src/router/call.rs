@@ -152,7 +152,7 @@ impl Router {
         self.stamp_created(&mut body);
         let d = answer.deployment;
         let usage = token_usage(&body);
-        let response_cost = response_cost(&call, &d, &body, usage);
+        let response_cost = response_cost(&call, &d, &body, usage, answer.attempt_ms);
         let hidden = self.book_success(
             &group,
             &call,

@@ -8,7 +8,7 @@
 use super::dispatch::{Dispatch, Step};
 use super::{annotate, Call, CallOptions, HiddenParams, Routed, Router};
 use crate::config::Deployment;
-use crate::cost::{completion_cost, TokenUsage};
+use crate::cost::TokenUsage;
 use crate::error::LlmError;
 use crate::ports::{HttpResponse, TransportError};
 use crate::providers;
@@ -162,7 +162,11 @@ impl Router {
         let d = settled.deployment;
         let latency_ms = self.now() - hc.started;
         self.state_tick();
-        let cost = usage.and_then(|u| completion_cost(&super::book::model_cost(&d), &u));
+        let cost = crate::cost::call_cost(
+            &super::book::model_cost(&d),
+            usage.as_ref(),
+            settled.attempt_ms,
+        );
         let group = hc.call.opts.model.clone();
         Some(self.book_success(
             &group,

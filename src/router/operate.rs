@@ -35,8 +35,9 @@ impl Router {
     }
 
     /// Every deployment's routing status, in table order: `status` is `"disabled"`,
-    /// `"cooling_down"` (with `cooldown_until_ms`), `"over_limit"` (this minute's requests or
-    /// tokens reached its `rpm` / `tpm`) or `"healthy"`.
+    /// `"cooling_down"` (with `cooldown_until_ms`), `"budget_spent"` (a `max_budget` or its
+    /// provider's budget is spent; `budget_resets_at_ms`: when its window ends), `"over_limit"`
+    /// (this minute's requests or tokens reached its `rpm` / `tpm`) or `"healthy"`.
     pub fn deployment_status(&self) -> Value {
         let now = self.now();
         let table = self.table();
@@ -51,10 +52,18 @@ impl Router {
                 let (requests, tokens) = self.global_minute(&d.id, minute.current(&d.id, now), now);
                 let over =
                     d.rpm.is_some_and(|l| requests >= l) || d.tpm.is_some_and(|l| tokens >= l);
+                let spent = if d.budget.is_some() || !self.inner.config.provider_budgets.is_empty()
+                {
+                    self.over_budget_info(d, now)
+                } else {
+                    None
+                };
                 let status = if disabled {
                     "disabled"
                 } else if until.is_some() {
                     "cooling_down"
+                } else if spent.is_some() {
+                    "budget_spent"
                 } else if over {
                     "over_limit"
                 } else {
@@ -65,6 +74,7 @@ impl Router {
                     "status": status, "disabled": disabled, "cooldown_until_ms": until,
                     "rpm": d.rpm, "tpm": d.tpm,
                     "minute_requests": requests, "minute_tokens": tokens,
+                    "budget_resets_at_ms": spent.and_then(|(_, reset)| reset),
                 })
             })
             .collect();

@@ -16,6 +16,7 @@ impl Router {
             store,
             spawner,
             Rc::clone(&ports.clock),
+            Rc::clone(&ports.sleeper),
             Rc::clone(&ports.logger),
             &self.inner.config.state,
         );

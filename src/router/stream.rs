@@ -972,7 +972,13 @@ impl LiveStream {
         let now = self.router.now();
         let usage = self.usage_now();
         let d = Rc::clone(&self.deployment);
-        let cost = response_cost(&self.call, &d, &Value::Null, usage);
+        let cost = response_cost(
+            &self.call,
+            &d,
+            &Value::Null,
+            usage,
+            now - self.exchange_started_ms,
+        );
         self.hidden = self.router.book_success(
             &self.group,
             &self.call,

@@ -213,3 +213,19 @@ Deno.test("rerank on Cohere's /v2/rerank and a passed-through Responses call", a
   assertEquals(call.path, "/deno-resp/v1/responses", "passed through to /v1/responses");
   assertEquals((call.body as any).store, true, "the request as sent");
 });
+
+Deno.test("a deployment priced per second costs rate × its response time", async () => {
+  const rate = 0.25;
+  const router = new Router({
+    model_list: [
+      deployment("timed", "deno-timed", "deno-timed-1", { input_cost_per_second: rate }),
+    ],
+  });
+  await script("deno-timed", { delay_ms: 200 });
+  const t0 = performance.now();
+  const res = await router.completion({ model: "timed", messages });
+  const seconds = (performance.now() - t0) / 1000;
+  const cost = res._hidden_params.response_cost as number;
+  assert(cost >= rate * 0.2, `cost ${cost} covers the 200 ms delay`);
+  assert(cost <= rate * seconds, `cost ${cost} within the call's ${seconds} s`);
+});

@@ -21,6 +21,8 @@ export function dashboardConfig(mockUrl) {
       deployment("chat", "secondary", { weight: 1 }),
       deployment("solo", "solo"),
       deployment("backup", "backup"),
+      // Spends its whole budget on its first answer (the dashboard's "budget spent").
+      deployment("capped", "capped", { max_budget: 1e-9, budget_duration: "1h" }),
     ],
     num_retries: 1,
     cooldown_time: 60,

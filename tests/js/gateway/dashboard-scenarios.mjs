@@ -217,5 +217,15 @@ export function dashboardSuite(name, start) {
         assert.equal(big.status, 413);
       },
     );
+
+    it("shows a deployment whose budget is spent, with when its window resets", T, async () => {
+      assert.equal(deployment(await state(), "capped").status, "healthy");
+      await chat("capped");
+      const row = deployment(await state(), "capped");
+      assert.equal(row.status, "budget_spent");
+      const hour = 3_600_000;
+      assert.ok(row.budget_resets_at_ms > Date.now() + hour - 60_000, "the 1 h window");
+      assert.ok(row.budget_resets_at_ms <= Date.now() + hour);
+    });
   });
 }

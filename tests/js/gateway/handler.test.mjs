@@ -263,6 +263,8 @@ describe("requests", () => {
       "azure_ad_token",
       "mock_response",
       "input_cost_per_token",
+      "cost_per_second",
+      "input_cost_per_second",
       "specific_deployment",
       "model_list",
     ]) {

@@ -127,10 +127,10 @@ describe("ConfigError names the offending field", () => {
     }
   });
 
-  it("a not-yet-supported litellm_params key (input_cost_per_second) -> its path", () => {
-    const e = configError(oneDeployment({ model: "openai/x", input_cost_per_second: 0.1 }));
+  it("a per-second price that is not a non-negative number -> its path", () => {
+    const e = configError(oneDeployment({ model: "openai/x", input_cost_per_second: -0.1 }));
     assert.equal(e.field, "model_list[0].litellm_params.input_cost_per_second");
-    assert.match(e.message, /not yet supported/);
+    assert.match(e.message, /non-negative/);
   });
 
   it("an order that is not an integer -> its path", () => {

@@ -28,6 +28,12 @@ const commands = {
       return { ok: false, error: e.name, message: e.message };
     }
   },
+  /** A chat answered or failed, with how long it took inside this process (ms). */
+  async timedChat({ model = "chat" }) {
+    const t0 = performance.now();
+    const res = await commands.chat({ model });
+    return { ...res, ms: performance.now() - t0 };
+  },
   async sync() {
     await router.syncState();
     return { ok: true };

@@ -423,3 +423,19 @@ test("rerank in workerd: Cohere's /v2/rerank answered, priced per search unit", 
   assert.equal(call.path, "/wd-rerank/v2/rerank");
   assert.equal(call.headers.authorization, "Bearer sk-workerd-binding");
 });
+
+test("a deployment priced per second costs rate × its response time (workerd's clock)", async () => {
+  const rate = 0.25;
+  mock.script("wd-timed", { delay_ms: 200 });
+  const out = await run({
+    deployments: [
+      { group: "chat", mock: "wd-timed", id: "t1", params: { input_cost_per_second: rate } },
+    ],
+    request: { model: "chat", messages },
+  });
+  const [r] = out.results;
+  assert.equal(r.ok, true, JSON.stringify(r));
+  const cost = r.hidden.response_cost;
+  assert.ok(cost >= rate * 0.2, `cost ${cost} covers the 200 ms delay`);
+  assert.ok(cost <= (rate * out.elapsed_ms) / 1000, `cost ${cost} within ${out.elapsed_ms} ms`);
+});
