@@ -3,14 +3,11 @@
 
 import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
-import {
-  MODEL_GROUP_OF,
-  LISTED_MODELS,
-  REMAINING_USAGE,
-  handleFetch,
-  parseGateway,
-} from "./gateway.js";
+import { MODEL_GROUP_OF, LISTED_MODELS, REMAINING_USAGE, parseGateway } from "./gateway-config.js";
 import { batchAliases, installBatch } from "./batch.js";
+
+/** js/gateway.js, imported on the first `router.fetch`. */
+let gatewayModule;
 import { NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
 import {
   MAX_TIMER_MS,
@@ -751,7 +748,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
      * => router.fetch(r, e, c) }` is a whole Worker. Refuses every request (401) without keys.
      */
     fetch(request, env, ctx) {
-      return handleFetch(this, this.#gateway, request, env, ctx);
+      // The handler loads on the first request (a Router that never serves HTTP skips it).
+      gatewayModule ??= import("./gateway.js");
+      return gatewayModule.then((g) => g.handleFetch(this, this.#gateway, request, env, ctx));
     }
 
     #sync(fn) {
