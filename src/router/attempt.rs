@@ -270,6 +270,21 @@ impl Router {
         }
     }
 
+    /// Opens `request` through the transport (a 2xx body arrives as a `ByteStream`); a
+    /// transport failure is classified against the attempt's timeout.
+    pub(super) async fn open(
+        &self,
+        request: HttpRequest,
+        timeout_ms: u64,
+    ) -> Result<crate::ports::OpenResponse, LlmError> {
+        self.inner
+            .ports
+            .transport
+            .open(request)
+            .await
+            .map_err(|te| classify::from_transport(&te, Some(timeout_ms)))
+    }
+
     /// One speech exchange: the audio body is handed to the host unread when it can take
     /// it; otherwise (and for errors) the provider parses the body, read here up to
     /// `max_response_bytes`.
@@ -280,13 +295,7 @@ impl Router {
         request: HttpRequest,
         timeout_ms: u64,
     ) -> Result<Audio, LlmError> {
-        let reply = self
-            .inner
-            .ports
-            .transport
-            .open(request)
-            .await
-            .map_err(|te| classify::from_transport(&te, Some(timeout_ms)))?;
+        let reply = self.open(request, timeout_ms).await?;
         let head = HttpResponse {
             status: reply.status,
             headers: reply.headers,

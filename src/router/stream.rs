@@ -192,13 +192,7 @@ impl Router {
         via_chat: bool,
     ) -> Result<OpenStream, LlmError> {
         let sent_at = self.now();
-        let response = self
-            .inner
-            .ports
-            .transport
-            .open(request)
-            .await
-            .map_err(|te| classify::from_transport(&te, Some(timeout_ms)))?;
+        let response = self.open(request, timeout_ms).await?;
         let mut open = OpenStream {
             body: None,
             decoder,
