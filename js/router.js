@@ -11,7 +11,7 @@ import {
   parseGateway,
 } from "./gateway.js";
 import { batchAliases, installBatch } from "./batch.js";
-import { NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
+import { FILES_CALL, NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -893,6 +893,24 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return request?.stream === true
         ? this.#stream(endpoint, request, options)
         : this.#call(endpoint, request, options);
+    }
+
+    /**
+     * One files or batches operation in the core (js/files.js validates and shapes): resolves
+     * to `{ hidden, body }` as JSON text, or `{ hidden, contentType, bytes }` for file content.
+     */
+    async [FILES_CALL](op, request, upload, options) {
+      const signal = callerSignal(options);
+      if (signal?.aborted) throw abortReason(signal);
+      const json = requestJson(request);
+      try {
+        return await cancellable(signal, (cancel) =>
+          this.#core.files(op, json, upload?.bytes, upload?.name, upload?.type, cancel),
+        );
+      } catch (e) {
+        if (signal?.aborted) throw abortReason(signal);
+        throw toError(e);
+      }
     }
 
     /** Image generation (`/images/generations`). */

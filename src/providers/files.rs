@@ -92,9 +92,6 @@ pub fn build(
         if let Some(limit) = body.get("limit").and_then(Value::as_u64) {
             query.push(format!("limit={limit}"));
         }
-        if let Some(after) = body.get("after").and_then(Value::as_str) {
-            query.push(format!("after={}", encode_segment(after)));
-        }
         if !query.is_empty() {
             path = format!("{path}?{}", query.join("&"));
         }
