@@ -40,17 +40,11 @@ export const adapterAliases = {
   aanthropic_messages: "messages",
   aresponses: "responses",
   acreate_file: "createFile",
-  create_file: "createFile",
   afile_content: "fileContent",
-  file_content: "fileContent",
   acreate_batch: "createBatch",
-  create_batch: "createBatch",
   aretrieve_batch: "retrieveBatch",
-  retrieve_batch: "retrieveBatch",
   acancel_batch: "cancelBatch",
-  cancel_batch: "cancelBatch",
   alist_batches: "listBatches",
-  list_batches: "listBatches",
 };
 
 /** Adds the adapter methods to a Router class; each resolves once its module has loaded. */

@@ -4,6 +4,9 @@
 import { BadRequestError } from "./errors.js";
 import { FILES_CALL } from "./adapters.js";
 
+/** The largest upload `createFile` takes (README, "Files and batches"). */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
 function requestOf(request, method) {
   if (request === null || typeof request !== "object" || Array.isArray(request)) {
     throw new BadRequestError(`${method}() takes one object`, { status: 400 });
@@ -29,6 +32,12 @@ async function uploadOf(file, filename) {
   } else {
     throw new BadRequestError(
       "createFile(): `file` must be a Blob, File, ArrayBuffer, Uint8Array or string",
+      { status: 400 },
+    );
+  }
+  if (bytes.byteLength > MAX_UPLOAD_BYTES) {
+    throw new BadRequestError(
+      `createFile(): \`file\` is ${bytes.byteLength} bytes, more than the ${MAX_UPLOAD_BYTES} llmux uploads`,
       { status: 400 },
     );
   }

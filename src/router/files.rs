@@ -42,7 +42,12 @@ impl Kind {
 pub fn encode_id(secret: &[u8], kind: Kind, deployment_id: &str, upstream: &str) -> String {
     let payload = format!("{deployment_id}\n{upstream}");
     let tag = tag_of(secret, kind, &payload);
-    format!("{}{}.{}", kind.prefix(), b64url(payload.as_bytes()), b64url(&tag))
+    format!(
+        "{}{}.{}",
+        kind.prefix(),
+        b64url(payload.as_bytes()),
+        b64url(&tag)
+    )
 }
 
 /// The deployment id and upstream id inside `id`, when `secret` signed it as `kind`.
@@ -75,7 +80,10 @@ fn tag_of(secret: &[u8], kind: Kind, payload: &str) -> [u8; 16] {
         Kind::File => "file",
         Kind::Batch => "batch",
     };
-    let mac = hmac_sha256(secret, format!("llmux-files-v1\n{kind}\n{payload}").as_bytes());
+    let mac = hmac_sha256(
+        secret,
+        format!("llmux-files-v1\n{kind}\n{payload}").as_bytes(),
+    );
     let mut tag = [0u8; 16];
     tag.copy_from_slice(mac.get(..16).unwrap_or(&[0u8; 16]));
     tag
@@ -93,7 +101,8 @@ fn b64url(bytes: &[u8]) -> String {
         ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..=chunk.len() {
-            out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
+            let digit = B64.get(((n >> (18 - 6 * i)) & 63) as usize).copied();
+            out.push(char::from(digit.unwrap_or(b'A')));
         }
     }
     out
@@ -442,10 +451,15 @@ mod tests {
         assert_eq!(decode_id(b"another-secret-xx", Kind::Batch, &id), None);
         assert_eq!(decode_id(b"0123456789abcdef", Kind::File, &id), None);
         let forged = encode_id(b"0123456789abcdef", Kind::Batch, "dep-2", "batch_1");
-        let (_, tag) = id.rsplit_once('.').unwrap();
-        let (payload, _) = forged.rsplit_once('.').unwrap();
+        let (_, tag) = id.rsplit_once('.').unwrap_or_default();
+        let (payload, _) = forged.rsplit_once('.').unwrap_or_default();
+        assert!(!tag.is_empty() && !payload.is_empty());
         assert_eq!(
-            decode_id(b"0123456789abcdef", Kind::Batch, &format!("{payload}.{tag}")),
+            decode_id(
+                b"0123456789abcdef",
+                Kind::Batch,
+                &format!("{payload}.{tag}")
+            ),
             None
         );
         assert_eq!(decode_id(b"0123456789abcdef", Kind::Batch, "batch_1"), None);

@@ -208,13 +208,11 @@ impl RouterCore {
             content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
         });
         wasm_bindgen_futures::future_to_promise(async move {
-            let op = op.ok_or_else(|| js_error(&LlmError::bad_request("unknown files operation")))?;
+            let op =
+                op.ok_or_else(|| js_error(&LlmError::bad_request("unknown files operation")))?;
             let body = request_object(&request)?;
-            let routed = or_cancelled(
-                async { Ok(router.files(op, body, upload).await) },
-                cancel,
-            )
-            .await?;
+            let routed =
+                or_cancelled(async { Ok(router.files(op, body, upload).await) }, cancel).await?;
             match routed {
                 Ok(Routed {
                     audio: Some(audio),
