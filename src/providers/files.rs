@@ -171,3 +171,67 @@ fn encode_segment(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RouterConfig;
+    use serde_json::json;
+
+    fn deployment(params: Value) -> Deployment {
+        let options = json!({"model_list": [{"model_name": "g", "litellm_params": params}]});
+        let config = RouterConfig::parse(&options, &Default::default());
+        config
+            .ok()
+            .and_then(|c| c.deployments.into_iter().next())
+            .unwrap_or_else(|| unreachable!("the test config parses"))
+    }
+
+    fn ctx() -> RequestContext {
+        RequestContext {
+            timeout_ms: 1000,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn azure_batches_live_at_the_resource_level_with_api_version_and_api_key() {
+        let d = deployment(json!({"model": "azure/gpt", "api_key": "azk",
+            "api_base": "https://r.openai.azure.com/openai/deployments/gpt", "api_version": "2024-10-21"}));
+        let r = build(
+            &d,
+            FilesOp::RetrieveBatch,
+            Some("batch_1"),
+            &Map::new(),
+            None,
+            &ctx(),
+        );
+        let r = r.unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(r.method, "GET");
+        assert_eq!(
+            r.url,
+            "https://r.openai.azure.com/openai/batches/batch_1?api-version=2024-10-21"
+        );
+        assert_eq!(r.header("api-key"), Some("azk"));
+    }
+
+    #[test]
+    fn openai_ids_are_escaped_into_the_path_and_other_providers_refused() {
+        let d = deployment(json!({"model": "openai/gpt-4o", "api_key": "sk"}));
+        let r = build(
+            &d,
+            FilesOp::CancelBatch,
+            Some("b/../x"),
+            &Map::new(),
+            None,
+            &ctx(),
+        );
+        let r = r.unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.url, "https://api.openai.com/v1/batches/b%2F..%2Fx/cancel");
+        assert_eq!(r.header("authorization"), Some("Bearer sk"));
+        let a = deployment(json!({"model": "anthropic/claude-3-5-haiku-latest", "api_key": "k"}));
+        let e = build(&a, FilesOp::CreateBatch, None, &Map::new(), None, &ctx());
+        assert!(e.is_err_and(|e| e.message.contains("OpenAI and Azure")));
+    }
+}
