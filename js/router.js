@@ -905,7 +905,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
       const json = requestJson(request);
       try {
         return await cancellable(signal, (cancel) =>
-          this.#core.files(op, json, upload?.bytes, upload?.name, upload?.type, cancel),
+          this.#core.call(op, json, upload?.bytes, upload?.name, upload?.type, cancel),
         );
       } catch (e) {
         if (signal?.aborted) throw abortReason(signal);

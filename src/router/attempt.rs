@@ -215,7 +215,7 @@ impl Router {
         d: &Deployment,
     ) -> Result<Reply, LlmError> {
         if let Some(op) = call.files_op {
-            return self.files_exchange(call, d, op).await;
+            return Box::pin(self.files_exchange(call, d, op)).await;
         }
         let mut plan = self.plan_attempt(call, d)?;
         let provider = plan.provider;

@@ -146,27 +146,26 @@ impl Router {
             }
         };
         self.await_first_sync().await;
-        match op {
-            FilesOp::CreateFile => self.create_file(&secret, body, upload).await,
-            FilesOp::ListBatches => self.list_batches(&secret, body).await,
-            FilesOp::CreateBatch => {
-                let (d, upstream) = self.holder(&secret, Kind::File, &body, "input_file_id")?;
-                body.insert("input_file_id".into(), Value::String(upstream));
-                let mut routed = self.on_deployment(&d, op, None, body).await?;
-                sign_batch(&secret, &d.id, &mut routed.body);
-                Ok(routed)
-            }
-            FilesOp::RetrieveBatch | FilesOp::CancelBatch => {
-                let (d, upstream) = self.holder(&secret, Kind::Batch, &body, "batch_id")?;
-                let mut routed = self.on_deployment(&d, op, Some(&upstream), body).await?;
-                sign_batch(&secret, &d.id, &mut routed.body);
-                Ok(routed)
-            }
-            FilesOp::FileContent => {
-                let (d, upstream) = self.holder(&secret, Kind::File, &body, "file_id")?;
-                self.on_deployment(&d, op, Some(&upstream), body).await
-            }
+        let (kind, field) = match op {
+            FilesOp::CreateFile => return self.create_file(&secret, body, upload).await,
+            FilesOp::ListBatches => return self.list_batches(&secret, body).await,
+            FilesOp::CreateBatch | FilesOp::FileContent => (Kind::File, op_field(op)),
+            FilesOp::RetrieveBatch | FilesOp::CancelBatch => (Kind::Batch, "batch_id"),
+        };
+        let (d, upstream) = self.holder(&secret, kind, &body, field)?;
+        let upstream = if op == FilesOp::CreateBatch {
+            body.insert("input_file_id".into(), Value::String(upstream));
+            None
+        } else {
+            Some(upstream)
+        };
+        let mut routed = self
+            .on_deployment(&d, op, upstream.as_deref(), body)
+            .await?;
+        if op != FilesOp::FileContent {
+            sign_batch(&secret, &d.id, &mut routed.body);
         }
+        Ok(routed)
     }
 
     /// Uploads to a deployment of the `model` group, chosen, retried and failed over as any
@@ -408,6 +407,14 @@ impl Router {
                 other => return other,
             }
         }
+    }
+}
+
+/// The request field holding the id a file operation names.
+fn op_field(op: FilesOp) -> &'static str {
+    match op {
+        FilesOp::CreateBatch => "input_file_id",
+        _ => "file_id",
     }
 }
 

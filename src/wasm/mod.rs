@@ -132,7 +132,9 @@ impl RouterCore {
 
     /// Serves one request. Resolves to `{"hidden":{…},"body":{…}}` as JSON text; rejects
     /// with an error object. `file`, `filename`, `content_type`: the upload of a
-    /// transcription. A speech answer resolves to `{ hidden, contentType, bytes }` instead.
+    /// transcription (or `createFile`). `endpoint` may name a files or batches operation
+    /// (`createFile`, `fileContent`, …). A speech answer or file content resolves to
+    /// `{ hidden, contentType, bytes }` instead.
     pub fn call(
         &self,
         endpoint: &str,
@@ -143,6 +145,7 @@ impl RouterCore {
         cancel: Option<js_sys::Promise>,
     ) -> js_sys::Promise {
         let router = self.router.clone();
+        let files_op = crate::providers::files::FilesOp::parse(endpoint);
         let endpoint = endpoint_of(endpoint);
         let upload = file.map(|bytes| Upload {
             bytes: Rc::new(bytes),
@@ -150,14 +153,20 @@ impl RouterCore {
             content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
         });
         wasm_bindgen_futures::future_to_promise(async move {
-            let endpoint =
-                endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
             let body = request_object(&request)?;
-            let routed = or_cancelled(
-                async { Ok(router.call_with_upload(endpoint, body, upload).await) },
-                cancel,
-            )
-            .await?;
+            let routed = match (files_op, endpoint) {
+                (Some(op), _) => {
+                    or_cancelled(async { Ok(router.files(op, body, upload).await) }, cancel).await?
+                }
+                (None, Some(endpoint)) => {
+                    or_cancelled(
+                        async { Ok(router.call_with_upload(endpoint, body, upload).await) },
+                        cancel,
+                    )
+                    .await?
+                }
+                (None, None) => return Err(js_error(&LlmError::bad_request("unknown endpoint"))),
+            };
             match routed {
                 Ok(Routed {
                     audio: Some(audio),
@@ -179,54 +188,6 @@ impl RouterCore {
                                 set("stream", &body.0)?;
                             }
                         }
-                    }
-                    Ok(out.into())
-                }
-                Ok(routed) => Ok(JsValue::from_str(&envelope(&routed))),
-                Err(e) => Err(js_error(&e)),
-            }
-        })
-    }
-
-    /// Serves one files or batches call (`op`: `createFile`, `fileContent`, `createBatch`,
-    /// `retrieveBatch`, `cancelBatch`, `listBatches`): resolves as `call` does (file content
-    /// as `{ hidden, contentType, bytes }`).
-    pub fn files(
-        &self,
-        op: &str,
-        request: String,
-        file: Option<Vec<u8>>,
-        filename: Option<String>,
-        content_type: Option<String>,
-        cancel: Option<js_sys::Promise>,
-    ) -> js_sys::Promise {
-        let router = self.router.clone();
-        let op = crate::providers::files::FilesOp::parse(op);
-        let upload = file.map(|bytes| Upload {
-            bytes: Rc::new(bytes),
-            filename: filename.unwrap_or_else(|| "file.jsonl".into()),
-            content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
-        });
-        wasm_bindgen_futures::future_to_promise(async move {
-            let op =
-                op.ok_or_else(|| js_error(&LlmError::bad_request("unknown files operation")))?;
-            let body = request_object(&request)?;
-            let routed =
-                or_cancelled(async { Ok(router.files(op, body, upload).await) }, cancel).await?;
-            match routed {
-                Ok(Routed {
-                    audio: Some(audio),
-                    hidden,
-                    ..
-                }) => {
-                    let out = js_sys::Object::new();
-                    let hidden = serde_json::to_string(&hidden).unwrap_or_else(|_| "{}".into());
-                    let set =
-                        |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), v);
-                    set("hidden", &JsValue::from_str(&hidden))?;
-                    set("contentType", &JsValue::from_str(&audio.content_type))?;
-                    if let AudioBody::Bytes(bytes) = &audio.body {
-                        set("bytes", &js_sys::Uint8Array::from(bytes.as_slice()).into())?;
                     }
                     Ok(out.into())
                 }
