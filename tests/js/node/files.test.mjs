@@ -235,3 +235,30 @@ test("files_secret takes an os.environ/ reference and never shows in errors", T,
   assert.match(batch.id, /^llmux-batch-/);
   assert.ok(!JSON.stringify(router.getDeployments()).includes(SECRET));
 });
+
+test(
+  "createFile in a group mixing providers only picks its OpenAI and Azure deployments",
+  T,
+  async () => {
+    const router = new Router({
+      model_list: [
+        deployment(mock, "mixed", "oa"),
+        {
+          model_name: "mixed",
+          litellm_params: {
+            model: "anthropic/claude-3-5-haiku-latest",
+            api_key: "sk-ant-mock",
+            api_base: `${mock.url}/anthropic`,
+          },
+          model_info: { id: "claude" },
+        },
+      ],
+      files_secret: SECRET,
+    });
+    for (let i = 0; i < 6; i++) {
+      const file = await router.createFile({ model: "mixed", file: INPUT, purpose: "batch" });
+      assert.equal(file._hidden_params.model_id, "oa");
+    }
+    assert.equal(mock.callsTo("anthropic").length, 0);
+  },
+);
