@@ -9,8 +9,19 @@
  */
 export const NATIVE_CALL = Symbol.for("llmux.nativeCall");
 
+/** The Router method that runs one files or batches operation in the core; not public API. */
+export const FILES_CALL = Symbol.for("llmux.filesCall");
+
+const files = () => import("./files.js");
+
 /** Router method -> [module loader, exported function]. */
 const ADAPTERS = {
+  createFile: [files, "createFile"],
+  fileContent: [files, "fileContent"],
+  createBatch: [files, "createBatch"],
+  retrieveBatch: [files, "retrieveBatch"],
+  cancelBatch: [files, "cancelBatch"],
+  listBatches: [files, "listBatches"],
   generateContent: [() => import("./gemini.js"), "generateContent"],
   generateContentStream: [() => import("./gemini.js"), "generateContentStream"],
   messages: [() => import("./messages.js"), "messages"],
@@ -28,6 +39,12 @@ export const adapterAliases = {
   anthropic_messages: "messages",
   aanthropic_messages: "messages",
   aresponses: "responses",
+  acreate_file: "createFile",
+  afile_content: "fileContent",
+  acreate_batch: "createBatch",
+  aretrieve_batch: "retrieveBatch",
+  acancel_batch: "cancelBatch",
+  alist_batches: "listBatches",
 };
 
 /** Adds the adapter methods to a Router class; each resolves once its module has loaded. */

@@ -229,6 +229,12 @@ export interface RouterOptions {
    * Router instances (other processes, isolates, Workers) through a store. See "Shared state".
    */
   state?: StateStore;
+  /**
+   * The key (at least 16 characters; `"os.environ/NAME"` works) that signs the file and batch
+   * ids llmux returns, so each reaches the deployment that holds it. Required by `createFile`,
+   * `createBatch`, `retrieveBatch`, `cancelBatch`, `fileContent` and `listBatches`. Never printed.
+   */
+  files_secret?: string;
   /** Key namespace of the shared state: keys are `llmux:<state_prefix>:…`. Default "default". */
   state_prefix?: string;
   /** Least time between two background syncs with the store, in ms. Default 1000. */
@@ -416,30 +422,34 @@ export interface RouterEvents {
     message: string | null;
     stream: boolean;
   }): void;
-  success?(event: StandardLoggingPayload & {
-    model_group: string;
-    model_id: string;
-    answered_by_group: string;
-    custom_llm_provider: string;
-    latency_ms: number;
-    response_cost: number | null;
-    attempts: number;
-    retries: number;
-    fallback_model_group: string | null;
-    /** Present (true) when the answer came from the cache. */
-    cache_hit?: boolean;
-    /** The answering exchange alone, ms (absent for a cache hit). */
-    deployment_latency_ms?: number;
-  }): void;
-  failure?(event: StandardLoggingPayload & {
-    model_group: string;
-    error: string;
-    status: number;
-    message: string;
-    deployment_id: string | null;
-    attempts: number;
-    latency_ms: number;
-  }): void;
+  success?(
+    event: StandardLoggingPayload & {
+      model_group: string;
+      model_id: string;
+      answered_by_group: string;
+      custom_llm_provider: string;
+      latency_ms: number;
+      response_cost: number | null;
+      attempts: number;
+      retries: number;
+      fallback_model_group: string | null;
+      /** Present (true) when the answer came from the cache. */
+      cache_hit?: boolean;
+      /** The answering exchange alone, ms (absent for a cache hit). */
+      deployment_latency_ms?: number;
+    },
+  ): void;
+  failure?(
+    event: StandardLoggingPayload & {
+      model_group: string;
+      error: string;
+      status: number;
+      message: string;
+      deployment_id: string | null;
+      attempts: number;
+      latency_ms: number;
+    },
+  ): void;
   retry?(event: {
     model_group: string;
     model_id: string;
@@ -737,6 +747,60 @@ export interface EmbeddingResponse extends WithHiddenParams {
   data: Array<{ object: "embedding"; index: number; embedding: number[] | string }>;
   model: string;
   usage?: { prompt_tokens: number; total_tokens: number };
+}
+
+/** An OpenAI file object; `id` is llmux's signed id (`llmux-file-…`). */
+export interface FileObject extends WithHiddenParams {
+  id: string;
+  object: "file";
+  bytes: number;
+  created_at: number;
+  filename: string;
+  purpose: string;
+  status?: string;
+  [key: string]: unknown;
+}
+
+export interface CreateFileRequest extends CallOptions {
+  /** The model group whose OpenAI or Azure deployment receives the file. */
+  model: string;
+  /** The content (JSONL text for `purpose: "batch"`); at most 100 MiB. */
+  file: Blob | ArrayBuffer | Uint8Array | string;
+  purpose: "batch" | "fine-tune" | "assistants" | "user_data" | "evals" | (string & {});
+  filename?: string;
+}
+
+/** An OpenAI batch object; `id` and its file ids are llmux's signed ids. */
+export interface Batch extends WithHiddenParams {
+  id: string;
+  object: "batch";
+  endpoint: string;
+  input_file_id: string;
+  completion_window: string;
+  status: string;
+  output_file_id?: string | null;
+  error_file_id?: string | null;
+  created_at: number;
+  metadata?: Record<string, string> | null;
+  request_counts?: { total: number; completed: number; failed: number };
+  [key: string]: unknown;
+}
+
+export interface CreateBatchRequest extends CallOptions {
+  /** An id `createFile` returned; the batch is created on that file's deployment. */
+  input_file_id: string;
+  endpoint: "/v1/chat/completions" | "/v1/embeddings" | "/v1/completions" | (string & {});
+  completion_window: "24h" | (string & {});
+  metadata?: Record<string, string>;
+  output_expires_after?: { anchor: "created_at"; seconds: number };
+}
+
+export interface BatchList extends WithHiddenParams {
+  object: "list";
+  data: Batch[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
 }
 
 export interface RerankRequest extends CallOptions {
@@ -1265,6 +1329,60 @@ export declare class Router {
   ): Promise<TextCompletion>;
   embedding(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
   aembedding(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  /**
+   * Uploads a file to an OpenAI or Azure deployment of `model` (needs `files_secret`).
+   * @example
+   * const file = await router.createFile({ model: "batch", file: jsonl, purpose: "batch" });
+   */
+  createFile(request: CreateFileRequest, options?: CallOptions): Promise<FileObject>;
+  acreate_file(request: CreateFileRequest, options?: CallOptions): Promise<FileObject>;
+  /**
+   * A file's content, from the deployment that holds it.
+   * @example
+   * const text = await (await router.fileContent({ file_id: batch.output_file_id })).text();
+   */
+  fileContent(
+    request: { file_id: string },
+    options?: CallOptions,
+  ): Promise<Response & WithHiddenParams>;
+  afile_content(
+    request: { file_id: string },
+    options?: CallOptions,
+  ): Promise<Response & WithHiddenParams>;
+  /**
+   * Creates a batch on the deployment of `input_file_id`.
+   * @example
+   * const batch = await router.createBatch({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+   */
+  createBatch(request: CreateBatchRequest, options?: CallOptions): Promise<Batch>;
+  acreate_batch(request: CreateBatchRequest, options?: CallOptions): Promise<Batch>;
+  /**
+   * A batch, from the deployment that holds it (also after a restart).
+   * @example
+   * const { status, output_file_id } = await router.retrieveBatch({ batch_id: batch.id });
+   */
+  retrieveBatch(request: { batch_id: string }, options?: CallOptions): Promise<Batch>;
+  aretrieve_batch(request: { batch_id: string }, options?: CallOptions): Promise<Batch>;
+  /**
+   * Cancels a batch on the deployment that holds it.
+   * @example
+   * await router.cancelBatch({ batch_id: batch.id });
+   */
+  cancelBatch(request: { batch_id: string }, options?: CallOptions): Promise<Batch>;
+  acancel_batch(request: { batch_id: string }, options?: CallOptions): Promise<Batch>;
+  /**
+   * The batches of every OpenAI/Azure deployment of `model` (`limit` per deployment, default 20).
+   * @example
+   * const { data } = await router.listBatches({ model: "batch" });
+   */
+  listBatches(
+    request: { model: string; limit?: number },
+    options?: CallOptions,
+  ): Promise<BatchList>;
+  alist_batches(
+    request: { model: string; limit?: number },
+    options?: CallOptions,
+  ): Promise<BatchList>;
   /** Rerank `documents` against `query` (Cohere's `/rerank`), routed like every call. */
   rerank(request: RerankRequest, options?: CallOptions): Promise<RerankResponse>;
   arerank(request: RerankRequest, options?: CallOptions): Promise<RerankResponse>;

@@ -5,10 +5,7 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { MODEL_GROUP_OF, LISTED_MODELS, REMAINING_USAGE, parseGateway } from "./gateway-config.js";
 import { batchAliases, installBatch } from "./batch.js";
-
-/** js/gateway.js, imported on the first `router.fetch`. */
-let gatewayModule;
-import { NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
+import { FILES_CALL, NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -19,6 +16,9 @@ import {
 } from "./wire.js";
 import { openHostStream } from "./host-stream.js";
 import { LOGGING_OPTIONS, OBSERVE, Observers, observersOf } from "./logging.js";
+
+/** js/gateway.js, imported on the first `router.fetch`. */
+let gatewayModule;
 
 const ENV_PREFIX = "os.environ/";
 
@@ -892,6 +892,24 @@ export function defineRouter(RouterCore, hostStores = {}) {
       return request?.stream === true
         ? this.#stream(endpoint, request, options)
         : this.#call(endpoint, request, options);
+    }
+
+    /**
+     * One files or batches operation in the core (js/files.js validates and shapes): resolves
+     * to `{ hidden, body }` as JSON text, or `{ hidden, contentType, bytes }` for file content.
+     */
+    async [FILES_CALL](op, request, upload, options) {
+      const signal = callerSignal(options);
+      if (signal?.aborted) throw abortReason(signal);
+      const json = requestJson(request);
+      try {
+        return await cancellable(signal, (cancel) =>
+          this.#core.call(op, json, upload?.bytes, upload?.name, upload?.type, cancel),
+        );
+      } catch (e) {
+        if (signal?.aborted) throw abortReason(signal);
+        throw toError(e);
+      }
     }
 
     /** Image generation (`/images/generations`). */

@@ -186,6 +186,8 @@ const OPTIONS: &[(&str, Support)] = &[
     // llmux's own ceilings on what an upstream may send (README, "Security bounds").
     ("max_response_bytes", Support::Supported),
     ("max_stream_duration", Support::Supported),
+    // The key that signs the file and batch ids llmux returns (src/router/files.rs).
+    ("files_secret", Support::Supported),
     // The background health probe's period (LiteLLM's proxy setting of the same name).
     ("health_check_interval", Support::Supported),
 ];
@@ -252,6 +254,8 @@ pub struct RouterConfig {
     pub max_stream_duration_ms: u64,
     /// Tag routing, health-check routing, affinity, `optional_pre_call_checks`.
     pub selection: selection::Selection,
+    /// The HMAC key of file and batch ids (`files_secret`); never printed.
+    pub files_secret: Option<Secret>,
 }
 
 /// The environment map; never printed (its values are credentials).
@@ -443,6 +447,15 @@ impl RouterConfig {
             )?
             .unwrap_or(DEFAULT_MAX_STREAM_DURATION_MS),
             selection: selection::Selection::parse(obj)?,
+            files_secret: match opt_str(obj, "files_secret", "files_secret")? {
+                Some(s) if s.len() < 16 => {
+                    return Err(LlmError::config(
+                        "files_secret",
+                        "must be at least 16 characters (it signs file and batch ids)",
+                    ))
+                }
+                other => other.map(Secret::new),
+            },
         })
     }
 }

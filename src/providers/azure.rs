@@ -653,6 +653,47 @@ fn encode(s: &str) -> String {
     out
 }
 
+/// The URL and auth headers of an Azure OpenAI resource-level path (files and batches:
+/// `{root}/openai{path}?api-version={v}`, or `{root}/openai/v1{path}` on the v1 API), as
+/// LiteLLM's Azure files and batches clients build them.
+pub fn resource_target(
+    d: &Deployment,
+    path: &str,
+) -> Result<(String, Vec<(String, String)>), LlmError> {
+    let base = d.api_base.as_deref().ok_or_else(|| missing_base(d))?;
+    let version = d.api_version.as_deref().unwrap_or(DEFAULT_API_VERSION);
+    let v1 = V1_API_VERSIONS.contains(&version);
+    let (root, mut query) = split_query(base);
+    let root = root.trim_end_matches('/');
+    let root = match root.find("/openai") {
+        Some(at) => root.get(..at).unwrap_or(root),
+        None => root,
+    };
+    let url_path = if v1 {
+        format!("{root}/openai/v1{path}")
+    } else {
+        if !query.iter().any(|(k, _)| k == "api-version") {
+            query.push(("api-version".to_string(), encode(version)));
+        }
+        format!("{root}/openai{path}")
+    };
+    let token = d.provider_param("azure_ad_token");
+    let key = d.api_key.as_ref().map(|k| k.expose());
+    let mut headers = Vec::new();
+    match (token, key) {
+        (Some(t), _) => headers.push(("authorization".to_string(), format!("Bearer {t}"))),
+        (None, Some(k)) if v1 => headers.push(("authorization".to_string(), format!("Bearer {k}"))),
+        (None, Some(k)) => headers.push(("api-key".to_string(), k.to_string())),
+        (None, None) => {}
+    }
+    headers.extend(
+        d.headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().to_string())),
+    );
+    Ok((with_query(url_path, &query), headers))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod azure;
 pub mod bedrock;
 pub mod cohere;
 pub mod compat;
+pub mod files;
 pub mod gemini;
 pub mod openai;
 pub mod rerank;

@@ -97,7 +97,7 @@ impl Provider for OpenAi {
 }
 
 /// `Authorization: Bearer <api_key>` and `OpenAI-Organization`, when set.
-fn auth(d: &Deployment) -> Vec<(String, String)> {
+pub(crate) fn auth(d: &Deployment) -> Vec<(String, String)> {
     let mut auth = Vec::new();
     if let Some(key) = &d.api_key {
         auth.push(("authorization".into(), format!("Bearer {}", key.expose())));

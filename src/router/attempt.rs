@@ -214,6 +214,9 @@ impl Router {
         call: &mut Call,
         d: &Deployment,
     ) -> Result<Reply, LlmError> {
+        if let Some(op) = call.files_op {
+            return Box::pin(self.files_exchange(call, d, op)).await;
+        }
         let mut plan = self.plan_attempt(call, d)?;
         let provider = plan.provider;
         let (endpoint, via_chat, timeout_ms) = (plan.endpoint, plan.via_chat, plan.timeout_ms);

@@ -27,6 +27,9 @@ pub(super) struct Call {
     pub(super) upload: Option<Upload>,
     /// A mid-stream continuation: only deployments that take an assistant prefill serve it.
     pub(super) prefill_only: bool,
+    /// A files or batches call (`files.rs`): its operation and the upstream id it names.
+    pub(super) files_op: Option<crate::providers::files::FilesOp>,
+    pub(super) files_upstream_id: Option<String>,
 }
 
 impl Call {
@@ -41,6 +44,8 @@ impl Call {
             input_tokens: None,
             upload: None,
             prefill_only: false,
+            files_op: None,
+            files_upstream_id: None,
         }
     }
 }

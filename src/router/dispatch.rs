@@ -512,8 +512,20 @@ impl Router {
             .iter()
             .filter(|d| call.endpoint.served_by(d.model_info.mode))
             .filter(|d| !call.prefill_only || super::stream::takes_prefill(d))
+            .filter(|d| {
+                call.files_op
+                    .is_none_or(|op| crate::providers::files::check_provider(d, op).is_ok())
+            })
             .cloned()
             .collect();
+        if let (true, Some(op)) = (serving.is_empty(), call.files_op) {
+            let mut e = LlmError::bad_request(format!(
+                "{}() is for OpenAI and Azure deployments; model group {group:?} has none",
+                op.method()
+            ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
         if serving.is_empty() && call.prefill_only {
             let mut e = LlmError::bad_request(format!(
                 "no deployment of {group:?} can continue a stream (model_info.supports_assistant_prefill)"

@@ -9,6 +9,7 @@ mod call;
 mod dispatch;
 mod eligible;
 mod fallback;
+pub mod files;
 mod groupinfo;
 mod health;
 mod hostloop;

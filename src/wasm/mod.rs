@@ -132,7 +132,9 @@ impl RouterCore {
 
     /// Serves one request. Resolves to `{"hidden":{…},"body":{…}}` as JSON text; rejects
     /// with an error object. `file`, `filename`, `content_type`: the upload of a
-    /// transcription. A speech answer resolves to `{ hidden, contentType, bytes }` instead.
+    /// transcription (or `createFile`). `endpoint` may name a files or batches operation
+    /// (`createFile`, `fileContent`, …). A speech answer or file content resolves to
+    /// `{ hidden, contentType, bytes }` instead.
     pub fn call(
         &self,
         endpoint: &str,
@@ -143,6 +145,7 @@ impl RouterCore {
         cancel: Option<js_sys::Promise>,
     ) -> js_sys::Promise {
         let router = self.router.clone();
+        let files_op = crate::providers::files::FilesOp::parse(endpoint);
         let endpoint = endpoint_of(endpoint);
         let upload = file.map(|bytes| Upload {
             bytes: Rc::new(bytes),
@@ -150,14 +153,20 @@ impl RouterCore {
             content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
         });
         wasm_bindgen_futures::future_to_promise(async move {
-            let endpoint =
-                endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
             let body = request_object(&request)?;
-            let routed = or_cancelled(
-                async { Ok(router.call_with_upload(endpoint, body, upload).await) },
-                cancel,
-            )
-            .await?;
+            let routed = match (files_op, endpoint) {
+                (Some(op), _) => {
+                    or_cancelled(async { Ok(router.files(op, body, upload).await) }, cancel).await?
+                }
+                (None, Some(endpoint)) => {
+                    or_cancelled(
+                        async { Ok(router.call_with_upload(endpoint, body, upload).await) },
+                        cancel,
+                    )
+                    .await?
+                }
+                (None, None) => return Err(js_error(&LlmError::bad_request("unknown endpoint"))),
+            };
             match routed {
                 Ok(Routed {
                     audio: Some(audio),

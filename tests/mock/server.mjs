@@ -133,6 +133,33 @@ const errorBody = (message, type = INVALID, code = null, param = null) => ({
   error: { message, type, param, code },
 });
 
+/** The text parts and the file of a multipart/form-data body (the mock's uploads are text). */
+function parseMultipart(raw, contentType) {
+  const boundary = /boundary=([^;]+)/.exec(contentType ?? "")?.[1];
+  /** @type {Record<string, string>} */
+  const fields = {};
+  let file;
+  if (!boundary) return { fields, file };
+  for (const part of raw.split(`--${boundary}`)) {
+    const at = part.indexOf("\r\n\r\n");
+    if (at < 0) continue;
+    const head = part.slice(0, at);
+    const value = part.slice(at + 4).replace(/\r\n$/, "");
+    const name = /name="([^"]*)"/.exec(head)?.[1];
+    const filename = /filename="([^"]*)"/.exec(head)?.[1];
+    if (name === undefined) continue;
+    if (filename !== undefined)
+      file = {
+        name,
+        filename,
+        content: value,
+        type: /content-type: *(.+)/i.exec(head)?.[1]?.trim(),
+      };
+    else fields[name] = value;
+  }
+  return { fields, file };
+}
+
 /**
  * Status and body of an error shorthand, exactly as the mock sends them.
  * @param {ErrorKind} kind @param {string} [model]
@@ -461,6 +488,9 @@ export async function startMockServer(options = {}) {
   const scripts = new Map();
   /** @type {Map<string, ModeSpec>} */
   const modes = new Map();
+  /** Files and batches per deployment name (`filesRoute`). */
+  const files = new Map();
+  let objectSeq = 0;
   /** @type {Map<string, () => number>} */
   const rngs = new Map();
   /** @type {Set<import("node:net").Socket>} */
@@ -632,6 +662,127 @@ export async function startMockServer(options = {}) {
     }
   }
 
+  /**
+   * OpenAI's files and batches (`/files`, `/files/{id}/content`, `/batches`, `/batches/{id}`,
+   * `/batches/{id}/cancel`; Azure's under `/openai/`), kept per deployment name: an object
+   * exists only on the deployment that created it. A batch completes at once; its output file
+   * holds one chat completion per input line.
+   * @param {Ctx} ctx @param {string} name @param {string[]} rest @param {string} raw @param {URLSearchParams} query
+   */
+  function filesRoute(ctx, name, rest, raw, query) {
+    const method = ctx.req.method;
+    const store = files.get(name) ?? { files: new Map(), batches: new Map() };
+    files.set(name, store);
+    const now = Math.floor(Date.now() / 1000);
+    const notFound = (what) =>
+      sendJson(ctx, 404, errorBody(`No such ${what} on ${name}`, INVALID, "not_found"));
+    const addFile = (filename, purpose, content) => {
+      const id = `file-${name}-${++objectSeq}`;
+      const object = {
+        id,
+        object: "file",
+        bytes: Buffer.byteLength(content),
+        created_at: now,
+        filename,
+        purpose,
+        status: "processed",
+      };
+      store.files.set(id, { object, content });
+      return object;
+    };
+    if (rest[0] === "files" && rest.length === 1 && method === "POST") {
+      const { fields, file } = parseMultipart(raw, ctx.req.headers["content-type"]);
+      if (!file || !fields.purpose)
+        return sendJson(ctx, 400, errorBody("purpose and file are required"));
+      return sendJson(ctx, 200, addFile(file.filename, fields.purpose, file.content));
+    }
+    if (rest[0] === "files" && rest[2] === "content" && method === "GET") {
+      const f = store.files.get(rest[1]);
+      if (!f) return notFound("file");
+      return send(ctx, 200, "application/octet-stream", f.content);
+    }
+    if (rest[0] !== "batches") return notFound("route");
+    if (rest.length === 1 && method === "POST") {
+      let b;
+      try {
+        b = JSON.parse(raw);
+      } catch {
+        return sendJson(ctx, 400, errorBody("the body is not JSON"));
+      }
+      const input = store.files.get(b.input_file_id);
+      if (!input) return notFound(`file ${b.input_file_id}`);
+      const output = input.content
+        .split("\n")
+        .filter((l) => l.trim())
+        .map((l, i) => {
+          const line = JSON.parse(l);
+          return JSON.stringify({
+            id: `batch_req_${i}`,
+            custom_id: line.custom_id,
+            response: {
+              status_code: 200,
+              body: {
+                id: `chatcmpl-batch-${i}`,
+                object: "chat.completion",
+                created: now,
+                model: line.body?.model ?? "mock",
+                choices: [
+                  {
+                    index: 0,
+                    message: { role: "assistant", content: `batched by ${name}` },
+                    finish_reason: "stop",
+                  },
+                ],
+                usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
+              },
+            },
+          });
+        })
+        .join("\n");
+      const out = addFile("output.jsonl", "batch_output", output);
+      const id = `batch_${name}_${++objectSeq}`;
+      const batch = {
+        id,
+        object: "batch",
+        endpoint: b.endpoint,
+        errors: null,
+        input_file_id: b.input_file_id,
+        completion_window: b.completion_window,
+        status: "completed",
+        output_file_id: out.id,
+        error_file_id: null,
+        created_at: now,
+        metadata: b.metadata ?? null,
+        request_counts: {
+          total: output ? output.split("\n").length : 0,
+          completed: output ? output.split("\n").length : 0,
+          failed: 0,
+        },
+      };
+      store.batches.set(id, batch);
+      return sendJson(ctx, 200, batch);
+    }
+    if (rest.length === 1 && method === "GET") {
+      const limit = Number(query.get("limit") ?? 20);
+      const data = [...store.batches.values()].reverse().slice(0, limit);
+      return sendJson(ctx, 200, {
+        object: "list",
+        data,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+        has_more: store.batches.size > data.length,
+      });
+    }
+    const batch = store.batches.get(rest[1]);
+    if (!batch) return notFound("batch");
+    if (rest.length === 2 && method === "GET") return sendJson(ctx, 200, batch);
+    if (rest[2] === "cancel" && method === "POST") {
+      batch.status = "cancelled";
+      return sendJson(ctx, 200, batch);
+    }
+    return notFound("route");
+  }
+
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
   async function handle(req, res) {
     const url = req.url ?? "/";
@@ -678,10 +829,16 @@ export async function startMockServer(options = {}) {
       body: body === undefined ? raw : body,
       at: Math.round((performance.now() - t0) * 1000) / 1000,
     });
+    const rest = segs.slice(
+      segs[1] === "v1" ? 2 : segs[1] === "openai" ? (segs[2] === "v1" ? 3 : 2) : 1,
+    );
+    if ((rest[0] === "files" || rest[0] === "batches") && !(scripts.get(name)?.length ?? 0))
+      return filesRoute(ctx, name, rest, raw, query);
     const endpoint = ENDPOINTS.get((segs[1] === "v1" ? segs.slice(2) : segs.slice(1)).join("/"));
     // Any other provider's path (Anthropic, Gemini, Azure, Bedrock, …) is answered by the
     // deployment's scripted steps, which carry that provider's real payloads.
-    const scripted = req.method === "POST" && (scripts.get(name)?.length ?? 0) > 0;
+    const filesPath = rest[0] === "files" || rest[0] === "batches";
+    const scripted = (req.method === "POST" || filesPath) && (scripts.get(name)?.length ?? 0) > 0;
     if ((!endpoint || req.method !== "POST") && !scripted)
       return sendJson(ctx, 404, errorBody(`Invalid URL (${req.method} ${pathname})`));
     return respond(ctx, nextStep(name), name, endpoint ?? "raw", body);
@@ -735,6 +892,7 @@ export async function startMockServer(options = {}) {
       scripts.clear();
       modes.clear();
       rngs.clear();
+      files.clear();
       calls.length = 0;
       stats.aborted = 0;
     },

@@ -87,3 +87,20 @@ export async function aiSdk(): Promise<string> {
   createLlmux(router, { maxEmbeddingsPerCall: "many" });
   return text;
 }
+
+export async function filesAndBatches(): Promise<string> {
+  const file = await router.createFile({ model: "batch", file: "{}\n", purpose: "batch" });
+  const batch = await router.acreate_batch({
+    input_file_id: file.id,
+    endpoint: "/v1/chat/completions",
+    completion_window: "24h",
+  });
+  const done = await router.retrieveBatch({ batch_id: batch.id });
+  await router.cancelBatch({ batch_id: done.id });
+  const { data } = await router.listBatches({ model: "batch", limit: 5 });
+  void data[0]?.output_file_id;
+  // @ts-expect-error retrieveBatch needs a batch_id
+  await router.retrieveBatch({ id: batch.id });
+  const content = await router.fileContent({ file_id: String(done.output_file_id) });
+  return content.text();
+}

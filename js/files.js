@@ -1,0 +1,114 @@
+// Files and batches (README, "Files and batches"): Router methods loaded on first use. The
+// core signs every id it returns with `files_secret`, so a later call reaches the same deployment.
+
+import { BadRequestError } from "./errors.js";
+import { FILES_CALL } from "./adapters.js";
+
+/** The largest upload `createFile` takes (README, "Files and batches"). */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+function requestOf(request, method) {
+  if (request === null || typeof request !== "object" || Array.isArray(request)) {
+    throw new BadRequestError(`${method}() takes one object`, { status: 400 });
+  }
+  return request;
+}
+
+/** The bytes, name and type of a `Blob | File | ArrayBuffer | Uint8Array | string` to upload. */
+async function uploadOf(file, filename) {
+  let bytes;
+  let name = filename;
+  let type;
+  if (typeof file === "string") {
+    bytes = new TextEncoder().encode(file);
+  } else if (typeof Blob !== "undefined" && file instanceof Blob) {
+    bytes = new Uint8Array(await file.arrayBuffer());
+    name ??= typeof file.name === "string" && file.name ? file.name : undefined;
+    type = file.type || undefined;
+  } else if (file instanceof ArrayBuffer) {
+    bytes = new Uint8Array(file);
+  } else if (ArrayBuffer.isView(file)) {
+    bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  } else {
+    throw new BadRequestError(
+      "createFile(): `file` must be a Blob, File, ArrayBuffer, Uint8Array or string",
+      { status: 400 },
+    );
+  }
+  if (bytes.byteLength > MAX_UPLOAD_BYTES) {
+    throw new BadRequestError(
+      `createFile(): \`file\` is ${bytes.byteLength} bytes, more than the ${MAX_UPLOAD_BYTES} llmux uploads`,
+      { status: 400 },
+    );
+  }
+  return { bytes, name: name ?? "file.jsonl", type: type ?? "application/jsonl" };
+}
+
+function withHidden(text) {
+  const { hidden, body } = JSON.parse(text);
+  Object.defineProperty(body, "_hidden_params", {
+    value: hidden,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  return body;
+}
+
+/** `createFile({ model, file, purpose, filename? })`: uploads to a deployment of `model`. */
+export async function createFile(router, request, options) {
+  const { file, filename, ...rest } = requestOf(request, "createFile");
+  const upload = await uploadOf(file, filename);
+  return withHidden(await router[FILES_CALL]("createFile", rest, upload, options));
+}
+
+/** `fileContent({ file_id })`: a `Response` with the file's bytes (e.g. a batch's output). */
+export async function fileContent(router, request, options) {
+  const out = await router[FILES_CALL](
+    "fileContent",
+    requestOf(request, "fileContent"),
+    undefined,
+    options,
+  );
+  const response = new Response(out.bytes, {
+    status: 200,
+    headers: { "content-type": out.contentType },
+  });
+  Object.defineProperty(response, "_hidden_params", {
+    value: JSON.parse(out.hidden),
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  return response;
+}
+
+/** `createBatch({ input_file_id, endpoint, completion_window, metadata? })`. */
+export async function createBatch(router, request, options) {
+  const body = requestOf(request, "createBatch");
+  return withHidden(await router[FILES_CALL]("createBatch", body, undefined, options));
+}
+
+/** `retrieveBatch({ batch_id })`. */
+export async function retrieveBatch(router, request, options) {
+  const body = requestOf(request, "retrieveBatch");
+  return withHidden(await router[FILES_CALL]("retrieveBatch", body, undefined, options));
+}
+
+/** `cancelBatch({ batch_id })`. */
+export async function cancelBatch(router, request, options) {
+  const body = requestOf(request, "cancelBatch");
+  return withHidden(await router[FILES_CALL]("cancelBatch", body, undefined, options));
+}
+
+/** `listBatches({ model, limit? })`: the batches of every OpenAI/Azure deployment of `model`. */
+export async function listBatches(router, request, options) {
+  const body = requestOf(request, "listBatches");
+  if (body.after !== undefined) {
+    throw new BadRequestError(
+      "listBatches(): `after` is not supported (the list merges several deployments); use `limit`",
+      { status: 400 },
+    );
+  }
+  return withHidden(await router[FILES_CALL]("listBatches", body, undefined, options));
+}
