@@ -27,6 +27,8 @@ pub(super) struct Call {
     pub(super) upload: Option<Upload>,
     /// A mid-stream continuation: only deployments that take an assistant prefill serve it.
     pub(super) prefill_only: bool,
+    /// The custom routing strategy's answer, for the pick that asked for it.
+    pub(super) chosen: Option<super::select::Choice>,
 }
 
 impl Call {
@@ -41,6 +43,7 @@ impl Call {
             input_tokens: None,
             upload: None,
             prefill_only: false,
+            chosen: None,
         }
     }
 }
@@ -211,6 +214,9 @@ impl Router {
                         };
                         return Ok((reply, answer));
                     }
+                }
+                Step::Choose(group, candidates) => {
+                    call.chosen = Some(self.choose(call, &group, &candidates).await);
                 }
                 Step::Wait(ms) => self.inner.ports.sleeper.sleep(ms).await,
                 Step::WaitSlot(deadline) => {

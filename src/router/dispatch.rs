@@ -6,6 +6,7 @@
 //! and the JS host's loop in `js/router.js` (the hot path, through `RouterCore::step`).
 
 use super::scheduler::{Ticket, MAX_QUEUE_WAIT_MS, MAX_WAITING};
+use super::select::Picked;
 use super::table::Unresolved;
 use super::{Call, InFlight, Router, TIMEOUT_PENALTY_MS};
 use crate::config::Deployment;
@@ -25,6 +26,9 @@ pub const MAX_ATTEMPTS_PER_REQUEST: u32 = 50;
 pub enum Step {
     /// One upstream attempt with this deployment; report it with `settle`.
     Attempt(Rc<Deployment>),
+    /// Ask the custom routing strategy to choose among these deployments of this group,
+    /// record its answer in `Call::chosen`, then ask again.
+    Choose(String, Vec<Rc<Deployment>>),
     /// Wait this many milliseconds (a retry's backoff), then ask again.
     Wait(u64),
     /// Every eligible deployment is at its `max_parallel_requests`: wait until a request
@@ -256,14 +260,17 @@ impl Router {
                         "calls queued before it"
                     } else {
                         match self.pick(call, r.eligible(), &r.tried, &group) {
-                            Ok(Some(d)) => {
+                            Ok(Picked::Choose(candidates)) => {
+                                return Step::Choose(group, candidates);
+                            }
+                            Ok(Picked::One(d)) => {
                                 r.slot_deadline = None;
                                 r.ticket = None;
                                 let in_flight = InFlight::start(self, &d);
                                 dispatch.current = Some((Rc::clone(&d), self.now(), in_flight));
                                 return Step::Attempt(d);
                             }
-                            Ok(None) => "a free slot (max_parallel_requests)",
+                            Ok(Picked::Full) => "a free slot (max_parallel_requests)",
                             // At its rpm/tpm, a prioritized call waits for the next minute.
                             Err(e) if e.kind == ErrorKind::RateLimitError && priority.is_some() => {
                                 "room under rpm/tpm"

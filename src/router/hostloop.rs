@@ -71,6 +71,8 @@ impl Router {
         let cfg = &self.inner.config;
         self.inner.cache.is_none()
             && !cfg.enable_pre_call_checks
+            // A custom routing strategy is awaited by the core's path (`Router::choose`).
+            && self.inner.chooser.borrow().is_none()
             // Prompt pins are written from the request body, which the host keeps.
             && !cfg.selection.prompt_caching
             && cfg.default_max_parallel_requests.is_none()
@@ -100,7 +102,14 @@ impl Router {
 
     /// The next step of a host-driven call.
     pub fn step_host(&self, hc: &mut HostCall) -> HostStep {
-        match self.step(&mut hc.call, &mut hc.dispatch) {
+        let mut step = self.step(&mut hc.call, &mut hc.dispatch);
+        if let Step::Choose(..) = step {
+            // Not reached while `host_loop_allowed` holds (a custom strategy keeps calls on
+            // the core's path): the configured strategy picks.
+            hc.call.chosen = Some(super::select::Choice::Declined);
+            step = self.step(&mut hc.call, &mut hc.dispatch);
+        }
+        match step {
             Step::Attempt(d) => {
                 hc.current = Some(Rc::clone(&d));
                 if Self::passthrough(&d, hc.call.endpoint) {
@@ -114,6 +123,10 @@ impl Router {
             // Not reached while `host_loop_allowed` holds; bounded by the slot deadline.
             Step::WaitSlot(deadline) => HostStep::Wait((deadline - self.now()).max(1.0) as u64),
             Step::Fail(e) => HostStep::Fail(e),
+            Step::Choose(..) => HostStep::Fail(LlmError::new(
+                crate::error::ErrorKind::InternalServerError,
+                "a custom routing strategy is served by the core's path, not the host loop",
+            )),
         }
     }
 

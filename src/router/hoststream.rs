@@ -142,6 +142,9 @@ impl Router {
                         self.settle(call, dispatch, Err(annotate(e, &d)));
                     }
                 },
+                // Not reached while `host_loop_allowed` holds (a custom strategy keeps streams
+                // on the core's path): the configured strategy picks.
+                Step::Choose(..) => call.chosen = Some(super::select::Choice::Declined),
                 Step::Wait(ms) => return StreamStep::Wait(ms),
                 // Not reached while `host_loop_allowed` holds; bounded by the slot deadline.
                 Step::WaitSlot(deadline) => {

@@ -100,6 +100,8 @@ struct Inner {
     pins: RefCell<eligible::PinTable>,
     /// Spend per budget window (`budget.rs`).
     budgets: RefCell<budget::BudgetBook>,
+    /// The custom routing strategy (`setCustomRoutingStrategy`), if one is set.
+    chooser: RefCell<Option<Rc<dyn crate::ports::Chooser>>>,
 }
 
 /// A LiteLLM-compatible router over the host's ports. Cheap to clone (shared state).
@@ -141,6 +143,7 @@ impl Router {
                 health_book: RefCell::new(eligible::HealthBook::default()),
                 pins: RefCell::new(eligible::PinTable::default()),
                 budgets: RefCell::new(budget::BudgetBook::new(created_ms)),
+                chooser: RefCell::new(None),
             }),
         }
     }
@@ -188,6 +191,11 @@ impl Router {
     /// Replaces the event callbacks.
     pub fn set_events(&self, sink: Option<Rc<dyn EventSink>>) {
         *self.inner.events.borrow_mut() = sink;
+    }
+
+    /// Sets (or, with `None`, removes) the custom routing strategy.
+    pub fn set_custom_strategy(&self, chooser: Option<Rc<dyn crate::ports::Chooser>>) {
+        *self.inner.chooser.borrow_mut() = chooser;
     }
 
     /// Usage per deployment and per model group, with latency percentiles and cooldowns.
