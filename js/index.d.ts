@@ -416,30 +416,34 @@ export interface RouterEvents {
     message: string | null;
     stream: boolean;
   }): void;
-  success?(event: StandardLoggingPayload & {
-    model_group: string;
-    model_id: string;
-    answered_by_group: string;
-    custom_llm_provider: string;
-    latency_ms: number;
-    response_cost: number | null;
-    attempts: number;
-    retries: number;
-    fallback_model_group: string | null;
-    /** Present (true) when the answer came from the cache. */
-    cache_hit?: boolean;
-    /** The answering exchange alone, ms (absent for a cache hit). */
-    deployment_latency_ms?: number;
-  }): void;
-  failure?(event: StandardLoggingPayload & {
-    model_group: string;
-    error: string;
-    status: number;
-    message: string;
-    deployment_id: string | null;
-    attempts: number;
-    latency_ms: number;
-  }): void;
+  success?(
+    event: StandardLoggingPayload & {
+      model_group: string;
+      model_id: string;
+      answered_by_group: string;
+      custom_llm_provider: string;
+      latency_ms: number;
+      response_cost: number | null;
+      attempts: number;
+      retries: number;
+      fallback_model_group: string | null;
+      /** Present (true) when the answer came from the cache. */
+      cache_hit?: boolean;
+      /** The answering exchange alone, ms (absent for a cache hit). */
+      deployment_latency_ms?: number;
+    },
+  ): void;
+  failure?(
+    event: StandardLoggingPayload & {
+      model_group: string;
+      error: string;
+      status: number;
+      message: string;
+      deployment_id: string | null;
+      attempts: number;
+      latency_ms: number;
+    },
+  ): void;
   retry?(event: {
     model_group: string;
     model_id: string;
@@ -831,6 +835,25 @@ export interface SpeechRequest extends CallOptions {
   speed?: number;
   instructions?: string;
   [openAiParam: string]: unknown;
+}
+
+/**
+ * A custom routing strategy: returns one of `candidates` (or its `model_info.id`), or
+ * `undefined`/`null` to let `routing_strategy` pick; may return a Promise, awaited within the
+ * call's `timeout`. A throw or an id that is not a candidate fails the pick
+ * (`InternalServerError`; fallbacks apply).
+ */
+export interface CustomRoutingStrategy {
+  getAvailableDeployment(
+    model: string,
+    request: Record<string, unknown>,
+    candidates: RedactedDeployment[],
+  ):
+    | RedactedDeployment
+    | string
+    | null
+    | undefined
+    | Promise<RedactedDeployment | string | null | undefined>;
 }
 
 /** A deployment as `getDeployments()` returns it: credentials replaced by `"***"`. */
@@ -1438,6 +1461,23 @@ export declare class Router {
   /** The usage counters in Prometheus' text exposition format 0.0.4 (LiteLLM's metric names). */
   metrics(): Promise<string>;
   print_deployment_metrics(): string;
+  /**
+   * Sets the custom routing strategy (`null` removes it): it chooses among the eligible
+   * deployments of each pick (after cooldowns, budgets, pre-call checks, limits and pins).
+   * Calls then take the core's path. LiteLLM's `set_custom_routing_strategy` / `register_plugin`.
+   */
+  setCustomRoutingStrategy(
+    strategy: CustomRoutingStrategy | CustomRoutingStrategy["getAvailableDeployment"] | null,
+  ): void;
+  set_custom_routing_strategy(
+    strategy: CustomRoutingStrategy | CustomRoutingStrategy["getAvailableDeployment"] | null,
+  ): void;
+  registerPlugin(
+    strategy: CustomRoutingStrategy | CustomRoutingStrategy["getAvailableDeployment"] | null,
+  ): void;
+  register_plugin(
+    strategy: CustomRoutingStrategy | CustomRoutingStrategy["getAvailableDeployment"] | null,
+  ): void;
   /**
    * LiteLLM's `abatch_completion`: the request sent to every group in `models` at once; one
    * entry per model, in order, each the answer or the Error that call ended with. With

@@ -965,6 +965,37 @@ export function defineRouter(RouterCore, hostStores = {}) {
     }
 
     /** The deployments, with every credential replaced by "***". */
+    /**
+     * A custom routing strategy (README, "Custom routing strategy"): `strategy.getAvailableDeployment(
+     * model, request, candidates)` (sync or async) returns one of `candidates` (the eligible
+     * deployments, redacted), its `model_info.id`, or undefined to leave the pick to
+     * `routing_strategy`. `null` removes it. Cooldowns, limits, retries and fallbacks stay the router's.
+     */
+    setCustomRoutingStrategy(strategy) {
+      if (strategy === null || strategy === undefined) {
+        this.#core.setChooser(undefined);
+      } else {
+        const pick = typeof strategy === "function" ? strategy : strategy.getAvailableDeployment;
+        if (typeof pick !== "function") {
+          throw new ConfigError(
+            "setCustomRoutingStrategy: the strategy must be a function or an object with a getAvailableDeployment(model, request, candidates) method",
+            { field: "strategy" },
+          );
+        }
+        this.#core.setChooser(async (model, request, candidates) => {
+          const chosen = await pick.call(strategy, model, request, candidates);
+          if (chosen === null || chosen === undefined) return null;
+          if (typeof chosen === "string") return chosen;
+          const id = typeof chosen === "object" ? chosen.model_info?.id : undefined;
+          if (typeof id === "string") return id;
+          throw new TypeError(
+            `getAvailableDeployment returned ${typeof chosen}, not a candidate, a candidate's model_info.id or undefined`,
+          );
+        });
+      }
+      this.#tableChanged();
+    }
+
     getDeployments() {
       return JSON.parse(this.#core.modelListJson(undefined));
     }
@@ -1175,6 +1206,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
     get_model_cost_map: "getModelCostMap",
     reset_cost: "resetCost",
     print_deployment_metrics: "printDeploymentMetrics",
+    set_custom_routing_strategy: "setCustomRoutingStrategy",
+    register_plugin: "setCustomRoutingStrategy",
+    registerPlugin: "setCustomRoutingStrategy",
     ...batchAliases,
     ...adapterAliases,
   };
