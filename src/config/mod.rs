@@ -7,6 +7,7 @@ mod deployment;
 mod env;
 pub(crate) mod fields;
 mod litellm_params;
+mod routing_groups;
 pub mod selection;
 pub mod wildcard;
 
@@ -142,7 +143,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("routing_strategy_args", Support::Supported),
     (
         "routing_groups",
-        Support::Refused("not built: LiteLLM 1.110.2's routing_groups give named sets of model groups their own routing_strategy (and `priority` groups an order per model group); llmux applies one routing_strategy to every model group: use a second Router for groups that need another strategy, and `order` on deployments for priorities"),
+        Support::Supported,
     ),
     ("provider_budget_config", Support::Supported),
     (
@@ -197,6 +198,9 @@ pub type FallbackMap = Vec<(String, Vec<String>)>;
 pub struct RouterConfig {
     pub deployments: Vec<Deployment>,
     pub routing_strategy: RoutingStrategy,
+    /// `routing_groups`: the strategy of each member model group (the others use
+    /// `routing_strategy`).
+    pub group_strategies: std::collections::HashMap<String, RoutingStrategy>,
     pub num_retries: u32,
     pub max_fallbacks: u32,
     pub timeout_ms: u64,
@@ -317,6 +321,7 @@ impl RouterConfig {
         Ok(RouterConfig {
             deployments,
             routing_strategy,
+            group_strategies: routing_groups::parse(obj.get("routing_groups"))?,
             num_retries: to_u32(opt_u64(obj, "num_retries", "num_retries")?, "num_retries")?
                 .unwrap_or(DEFAULT_NUM_RETRIES),
             max_fallbacks: to_u32(

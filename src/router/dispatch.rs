@@ -677,7 +677,7 @@ impl Router {
         let cfg = &self.inner.config;
         let max = call.opts.max_fallbacks.unwrap_or(cfg.max_fallbacks);
         if !cfg.enable_weighted_failover
-            || cfg.routing_strategy != crate::config::RoutingStrategy::SimpleShuffle
+            || self.strategy_for(group) != crate::config::RoutingStrategy::SimpleShuffle
             || call.opts.disable_fallbacks
             || r.failovers >= max
             || self.ends_without_fallback(err)

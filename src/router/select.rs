@@ -15,6 +15,16 @@ use std::cell::Ref;
 use std::rc::Rc;
 
 impl Router {
+    /// The strategy that picks in model group `group`: its routing group's, else the router's.
+    pub(super) fn strategy_for(&self, group: &str) -> RoutingStrategy {
+        let config = &self.inner.config;
+        config
+            .group_strategies
+            .get(group)
+            .copied()
+            .unwrap_or(config.routing_strategy)
+    }
+
     pub(super) fn healthy_untried(&self, serving: &[Rc<Deployment>], tried: &[String]) -> usize {
         let now = self.now();
         let cooldowns = self.inner.cooldowns.borrow();
@@ -169,7 +179,7 @@ impl Router {
         healthy = self.eligible(call, serving, healthy, group)?;
         if self.inner.config.enable_pre_call_checks {
             healthy = self.pre_call_checks(call, healthy, group)?;
-        } else if self.inner.config.routing_strategy == RoutingStrategy::UsageBased
+        } else if self.strategy_for(group) == RoutingStrategy::UsageBased
             || self.inner.config.selection.enforce_model_rate_limits
         {
             // Usage-based routing always respects rpm/tpm, as LiteLLM's does;
@@ -226,7 +236,7 @@ impl Router {
         let index = match pinned.or(custom) {
             Some(index) => Some(index),
             None => routing::pick(
-                self.inner.config.routing_strategy,
+                self.strategy_for(group),
                 &pool,
                 &RouterSignals::new(self),
                 random,
