@@ -69,6 +69,38 @@ fn a_member_group_is_picked_by_its_routing_groups_strategy_and_the_others_by_the
 }
 
 #[test]
+fn a_routing_groups_name_is_callable_and_picks_over_its_members_with_its_strategy() {
+    let options = json!({
+        "model_list": [
+            deployment("small", "pricey", 5e-6), deployment("large", "cheap", 1e-7),
+            deployment("other", "z", 1e-9),
+        ],
+        "routing_groups": [
+            {"group_name": "by-cost", "models": ["small", "large"], "routing_strategy": "cost-based-routing"},
+            {"group_name": "empty", "models": ["nowhere"], "routing_strategy": "least-busy"},
+        ],
+    });
+    let fakes = Fakes::new(3);
+    let router = Router::new(
+        RouterConfig::parse(&options, &HashMap::new()).unwrap(),
+        fakes.ports.clone(),
+    );
+    for _ in 0..10 {
+        let routed = block_on(router.call(Endpoint::ChatCompletion, chat("by-cost"))).unwrap();
+        assert_eq!(routed.hidden.model_id, "cheap");
+    }
+    assert_eq!(fakes.transport.urls().len(), 10);
+    let e = block_on(router.call(Endpoint::ChatCompletion, chat("empty"))).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadRequestError);
+    assert!(
+        e.message
+            .contains("routing group \"empty\" has no deployment"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
 fn a_latency_routing_group_takes_its_own_routing_strategy_args() {
     let options = json!({
         "model_list": [deployment("chat", "a", 1e-6)],

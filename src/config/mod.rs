@@ -7,7 +7,7 @@ mod deployment;
 mod env;
 pub(crate) mod fields;
 mod litellm_params;
-mod routing_groups;
+pub mod routing_groups;
 pub mod selection;
 pub mod wildcard;
 
@@ -199,8 +199,8 @@ pub struct RouterConfig {
     pub deployments: Vec<Deployment>,
     pub routing_strategy: RoutingStrategy,
     /// `routing_groups`: the strategy of each member model group (the others use
-    /// `routing_strategy`).
-    pub group_strategies: std::collections::HashMap<String, RoutingStrategy>,
+    /// `routing_strategy`), and the groups callable by name.
+    pub routing_groups: routing_groups::RoutingGroups,
     pub num_retries: u32,
     pub max_fallbacks: u32,
     pub timeout_ms: u64,
@@ -321,7 +321,7 @@ impl RouterConfig {
         Ok(RouterConfig {
             deployments,
             routing_strategy,
-            group_strategies: routing_groups::parse(obj.get("routing_groups"))?,
+            routing_groups: routing_groups::parse(obj.get("routing_groups"))?,
             num_retries: to_u32(opt_u64(obj, "num_retries", "num_retries")?, "num_retries")?
                 .unwrap_or(DEFAULT_NUM_RETRIES),
             max_fallbacks: to_u32(

@@ -9,10 +9,20 @@ use std::collections::HashMap;
 /// The most routing groups one config may declare (each costs a lookup per pick: bounded).
 pub const MAX_ROUTING_GROUPS: usize = 256;
 
-/// Each member model group's strategy, from `routing_groups`; empty without them.
-pub fn parse(value: Option<&Value>) -> Result<HashMap<String, RoutingStrategy>, LlmError> {
+/// The parsed `routing_groups`.
+#[derive(Debug, Clone, Default)]
+pub struct RoutingGroups {
+    /// Each member model group's strategy.
+    pub members: HashMap<String, RoutingStrategy>,
+    /// Each routing group by name: its member model groups, in order, and its strategy. A
+    /// name no model group or alias shadows is callable as a model: the union of its members.
+    pub groups: HashMap<String, (Vec<String>, RoutingStrategy)>,
+}
+
+/// `routing_groups`; empty without them.
+pub fn parse(value: Option<&Value>) -> Result<RoutingGroups, LlmError> {
     let list = match value {
-        None | Some(Value::Null) => return Ok(HashMap::new()),
+        None | Some(Value::Null) => return Ok(RoutingGroups::default()),
         Some(Value::Array(list)) => list,
         Some(_) => return Err(LlmError::config("routing_groups", "must be a list")),
     };
@@ -24,6 +34,7 @@ pub fn parse(value: Option<&Value>) -> Result<HashMap<String, RoutingStrategy>, 
     }
     let mut names: Vec<&str> = Vec::new();
     let mut owners: HashMap<String, (String, RoutingStrategy)> = HashMap::new();
+    let mut groups = HashMap::new();
     for (i, entry) in list.iter().enumerate() {
         let at = |field: &str| format!("routing_groups[{i}].{field}");
         let obj = entry
@@ -97,6 +108,7 @@ pub fn parse(value: Option<&Value>) -> Result<HashMap<String, RoutingStrategy>, 
             .get("models")
             .and_then(Value::as_array)
             .ok_or_else(|| LlmError::config(at("models"), "must be a list of model names"))?;
+        let mut listed = Vec::new();
         for (j, model) in models.iter().enumerate() {
             let model = model.as_str().ok_or_else(|| {
                 LlmError::config(
@@ -113,7 +125,14 @@ pub fn parse(value: Option<&Value>) -> Result<HashMap<String, RoutingStrategy>, 
                 }
             }
             owners.insert(model.to_string(), (name.to_string(), strategy));
+            if !listed.iter().any(|m| m == model) {
+                listed.push(model.to_string());
+            }
         }
+        groups.insert(name.to_string(), (listed, strategy));
     }
-    Ok(owners.into_iter().map(|(m, (_, s))| (m, s)).collect())
+    Ok(RoutingGroups {
+        members: owners.into_iter().map(|(m, (_, s))| (m, s)).collect(),
+        groups,
+    })
 }

@@ -499,6 +499,19 @@ impl Router {
         let table = self.table();
         let resolved = match table.resolve(group) {
             Ok(r) => r,
+            Err(Unresolved::Unknown)
+                if self.inner.config.routing_groups.groups.contains_key(group) =>
+            {
+                let union = self.routing_group_members(group);
+                if union.members.is_empty() {
+                    let mut e = LlmError::bad_request(format!(
+                        "routing group {group:?} has no deployment: none of its models is a model_name in model_list"
+                    ));
+                    e.model_group = Some(group.to_string());
+                    return Err(e);
+                }
+                union
+            }
             Err(why) => {
                 let known = table.group_names().join(", ");
                 let mut e = LlmError::bad_request(match why {
@@ -570,6 +583,31 @@ impl Router {
             failovers: 0,
             pending_wait: 0,
         })
+    }
+
+    /// A routing group called by its name (no model group or alias shadows it): the
+    /// deployments of its member model groups, in the order the group lists them.
+    fn routing_group_members(&self, group: &str) -> super::table::Resolved {
+        let table = self.table();
+        let members: Vec<Rc<Deployment>> = self
+            .inner
+            .config
+            .routing_groups
+            .groups
+            .get(group)
+            .map(|(models, _)| {
+                models
+                    .iter()
+                    .filter_map(|m| table.resolve(m).ok())
+                    .flat_map(|r| r.members.iter().cloned().collect::<Vec<_>>())
+                    .collect()
+            })
+            .unwrap_or_default();
+        super::table::Resolved {
+            group: group.to_string(),
+            wildcard: false,
+            members: members.into(),
+        }
     }
 
     /// Enters the lowest tier with a deployment not cooling down (LiteLLM's lowest healthy

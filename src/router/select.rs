@@ -16,13 +16,20 @@ use std::rc::Rc;
 
 impl Router {
     /// The strategy that picks in model group `group`: its routing group's, else the router's.
+    /// A call to a routing group's own name (the union of its members) uses the group's.
     pub(super) fn strategy_for(&self, group: &str) -> RoutingStrategy {
         let config = &self.inner.config;
-        config
-            .group_strategies
-            .get(group)
-            .copied()
-            .unwrap_or(config.routing_strategy)
+        let groups = &config.routing_groups;
+        if groups.members.is_empty() {
+            return config.routing_strategy;
+        }
+        if let Some(strategy) = groups.members.get(group) {
+            return *strategy;
+        }
+        match groups.groups.get(group) {
+            Some((_, strategy)) if self.table().resolve(group).is_err() => *strategy,
+            _ => config.routing_strategy,
+        }
     }
 
     pub(super) fn healthy_untried(&self, serving: &[Rc<Deployment>], tried: &[String]) -> usize {
