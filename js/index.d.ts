@@ -133,6 +133,16 @@ export interface RouterOptions {
     lowest_latency_buffer?: number;
     max_latency_list_size?: number;
   };
+  /**
+   * Named sets of model groups, each picked by its own strategy; a group's name is callable as
+   * a model (its members together). `"priority"` groups are a ConfigError. At most 256.
+   */
+  routing_groups?: Array<{
+    group_name: string;
+    models: string[];
+    routing_strategy: Exclude<RouterOptions["routing_strategy"], undefined>;
+    routing_strategy_args?: RouterOptions["routing_strategy_args"];
+  }>;
   /** Default 2. */
   num_retries?: number;
   /** Depth of nested fallbacks. Default 5. */
