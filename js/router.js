@@ -24,6 +24,8 @@ import { openHostStream } from "./host-stream.js";
 import { LOGGING_OPTIONS, OBSERVE, Observers, observersOf } from "./logging.js";
 
 const ENV_PREFIX = "os.environ/";
+/** What `#chooseFor`'s timer resolves with. */
+const TIMED_OUT = Symbol("timed out");
 
 /** Host-provided options that are JS values, not JSON. */
 const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on", "gateway", ...LOGGING_OPTIONS];
@@ -613,6 +615,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
     /** Wire descriptions by wire id: url, headers (with credentials), upstream model. */
     #wires = new Map();
     #deadlines = new Deadlines();
+    /** The custom routing strategy, normalised: `(model, request, candidates) => Promise<id | null>`. */
+    #choose = null;
     /** `max_response_bytes`: larger replies are refused before they are read. */
     #maxBytes = Infinity;
 
@@ -652,7 +656,10 @@ export function defineRouter(RouterCore, hostStores = {}) {
           // A caller that went away ends the call: no further attempt, nothing booked.
           if (signal?.aborted) throw abortReason(signal);
           const step = core.next(handle);
-          if (step > 0) {
+          if (step === 0.5) {
+            // The custom routing strategy chooses; the core then picks by its answer.
+            await this.#chooseFor(handle, request);
+          } else if (step > 0) {
             const wire = this.#wire(step, handle);
             const body = JSON.stringify(
               wire.defaults === null
@@ -733,6 +740,32 @@ export function defineRouter(RouterCore, hostStores = {}) {
         }
       } finally {
         core.release(handle);
+      }
+    }
+
+    /**
+     * The host loop's custom-strategy step: the strategy is asked with the core's candidates,
+     * bounded by the call's timeout, and its answer (or throw) reported back to the core.
+     */
+    async #chooseFor(handle, request) {
+      const core = this.#core;
+      const { model, candidates, timeout_ms } = JSON.parse(core.choosing(handle));
+      let timer;
+      const expired = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(TIMED_OUT), Math.min(timeout_ms, MAX_TIMER_MS));
+      });
+      try {
+        const chosen = await Promise.race([
+          this.#choose(model, { ...request }, candidates),
+          expired,
+        ]);
+        if (chosen === TIMED_OUT) core.chose(handle, undefined, undefined, true);
+        else core.chose(handle, chosen ?? undefined, undefined, false);
+      } catch (e) {
+        const message = String(e?.message ?? e) || "it threw";
+        core.chose(handle, undefined, message, false);
+      } finally {
+        clearTimeout(timer);
       }
     }
 
@@ -973,6 +1006,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
      */
     setCustomRoutingStrategy(strategy) {
       if (strategy === null || strategy === undefined) {
+        this.#choose = null;
         this.#core.setChooser(undefined);
       } else {
         const pick = typeof strategy === "function" ? strategy : strategy.getAvailableDeployment;
@@ -982,7 +1016,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
             { field: "strategy" },
           );
         }
-        this.#core.setChooser(async (model, request, candidates) => {
+        this.#choose = async (model, request, candidates) => {
           const chosen = await pick.call(strategy, model, request, candidates);
           if (chosen === null || chosen === undefined) return null;
           if (typeof chosen === "string") return chosen;
@@ -991,7 +1025,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
           throw new TypeError(
             `getAvailableDeployment returned ${typeof chosen}, not a candidate, a candidate's model_info.id or undefined`,
           );
-        });
+        };
+        this.#core.setChooser(this.#choose);
       }
       this.#tableChanged();
     }

@@ -12,7 +12,7 @@
 use llmux::config::RouterConfig;
 use llmux::error::ErrorKind;
 use llmux::ports::{Chooser, LocalFuture};
-use llmux::router::Router;
+use llmux::router::{HostStep, Router};
 use llmux::testing::{block_on, Fakes, Step};
 use llmux::types::Endpoint;
 use serde_json::{json, Map, Value};
@@ -236,13 +236,55 @@ fn a_strategy_that_never_answers_times_out_with_the_call() {
 fn removing_the_strategy_restores_the_configured_one() {
     let (router, _) = router_without_fallbacks();
     let strategy = Recording::new(|_| Ok(Some("b".into())));
-    assert!(router.host_loop_allowed());
+    assert!(router.host_stream_allowed());
     router.set_custom_strategy(Some(strategy.clone()));
-    // The strategy is awaited on the core's path: the host loop steps aside.
-    assert!(!router.host_loop_allowed());
+    // Streams await the strategy on the core's path; the host loop asks it itself.
+    assert!(router.host_loop_allowed());
+    assert!(!router.host_stream_allowed());
     block_on(router.call(Endpoint::ChatCompletion, chat("chat"))).unwrap();
     router.set_custom_strategy(None);
-    assert!(router.host_loop_allowed());
+    assert!(router.host_stream_allowed());
     block_on(router.call(Endpoint::ChatCompletion, chat("chat"))).unwrap();
     assert_eq!(strategy.asks.borrow().len(), 1);
+}
+
+#[test]
+fn the_host_loop_asks_with_a_choose_step_and_sends_to_the_chosen_candidate() {
+    let (router, _) = router_without_fallbacks();
+    router.set_custom_strategy(Some(Recording::new(|_| Ok(None))));
+    let mut hc = router.begin_host(Endpoint::ChatCompletion, "chat");
+    let HostStep::Choose(choosing) = router.step_host(&mut hc) else {
+        panic!("expected a choose step");
+    };
+    let shown = choosing.to_json();
+    assert_eq!(shown["model"], "chat");
+    assert_eq!(shown["candidates"].as_array().unwrap().len(), 2);
+    assert!(!shown.to_string().contains("sk-secret-key"));
+    router.chose_host(&mut hc, &choosing, Some(Ok(Some("b".into()))));
+    let HostStep::Send(d) = router.step_host(&mut hc) else {
+        panic!("expected a send step");
+    };
+    assert_eq!(d.id, "b");
+
+    // An id that is not a candidate fails the call (no fallback configured).
+    let mut hc = router.begin_host(Endpoint::ChatCompletion, "chat");
+    let HostStep::Choose(choosing) = router.step_host(&mut hc) else {
+        panic!("expected a choose step");
+    };
+    router.chose_host(&mut hc, &choosing, Some(Ok(Some("zzz".into()))));
+    let HostStep::Fail(e) = router.step_host(&mut hc) else {
+        panic!("expected the call to fail");
+    };
+    assert_eq!(e.kind, ErrorKind::InternalServerError);
+
+    // Timed out (the host's timer fired): a Timeout.
+    let mut hc = router.begin_host(Endpoint::ChatCompletion, "chat");
+    let HostStep::Choose(choosing) = router.step_host(&mut hc) else {
+        panic!("expected a choose step");
+    };
+    router.chose_host(&mut hc, &choosing, None);
+    let HostStep::Fail(e) = router.step_host(&mut hc) else {
+        panic!("expected the call to fail");
+    };
+    assert_eq!(e.kind, ErrorKind::Timeout);
 }

@@ -46,10 +46,30 @@ pub enum HostStep {
     Send(Rc<Deployment>),
     /// Let the core make this attempt (`exchange_for_host`): a provider that translates.
     Exchange,
+    /// Ask the custom routing strategy (`candidates` for it), report with `chose_host`.
+    Choose(Choosing),
     /// Wait this many milliseconds, then ask again.
     Wait(u64),
     /// The call failed: take the error with `fail_host`.
     Fail(LlmError),
+}
+
+/// A pick the custom routing strategy makes for a host-driven call.
+pub struct Choosing {
+    pub group: String,
+    pub candidates: Vec<Rc<Deployment>>,
+    /// The strategy's bound: the call's timeout.
+    pub timeout_ms: u64,
+}
+
+impl Choosing {
+    /// `{ model, candidates, timeout_ms }` for the host (candidates redacted).
+    pub fn to_json(&self) -> Value {
+        let candidates: Vec<Value> = self.candidates.iter().map(|d| d.redacted()).collect();
+        serde_json::json!({
+            "model": self.group, "candidates": candidates, "timeout_ms": self.timeout_ms,
+        })
+    }
 }
 
 impl HostCall {
@@ -71,8 +91,6 @@ impl Router {
         let cfg = &self.inner.config;
         self.inner.cache.is_none()
             && !cfg.enable_pre_call_checks
-            // A custom routing strategy is awaited by the core's path (`Router::choose`).
-            && self.inner.chooser.borrow().is_none()
             // Prompt pins are written from the request body, which the host keeps.
             && !cfg.selection.prompt_caching
             && cfg.default_max_parallel_requests.is_none()
@@ -102,14 +120,7 @@ impl Router {
 
     /// The next step of a host-driven call.
     pub fn step_host(&self, hc: &mut HostCall) -> HostStep {
-        let mut step = self.step(&mut hc.call, &mut hc.dispatch);
-        if let Step::Choose(..) = step {
-            // Not reached while `host_loop_allowed` holds (a custom strategy keeps calls on
-            // the core's path): the configured strategy picks.
-            hc.call.chosen = Some(super::select::Choice::Declined);
-            step = self.step(&mut hc.call, &mut hc.dispatch);
-        }
-        match step {
+        match self.step(&mut hc.call, &mut hc.dispatch) {
             Step::Attempt(d) => {
                 hc.current = Some(Rc::clone(&d));
                 if Self::passthrough(&d, hc.call.endpoint) {
@@ -123,10 +134,14 @@ impl Router {
             // Not reached while `host_loop_allowed` holds; bounded by the slot deadline.
             Step::WaitSlot(deadline) => HostStep::Wait((deadline - self.now()).max(1.0) as u64),
             Step::Fail(e) => HostStep::Fail(e),
-            Step::Choose(..) => HostStep::Fail(LlmError::new(
-                crate::error::ErrorKind::InternalServerError,
-                "a custom routing strategy is served by the core's path, not the host loop",
-            )),
+            Step::Choose(group, candidates) => {
+                let choosing = Choosing {
+                    timeout_ms: self.choice_timeout_ms(&hc.call),
+                    group,
+                    candidates,
+                };
+                HostStep::Choose(choosing)
+            }
         }
     }
 
@@ -139,6 +154,22 @@ impl Router {
                 endpoint,
                 Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Embedding
             )
+    }
+
+    /// The host's custom strategy answered `answer` for `choosing` (`None`: it timed out):
+    /// the next `step_host` picks by it.
+    pub fn chose_host(
+        &self,
+        hc: &mut HostCall,
+        choosing: &Choosing,
+        answer: Option<Result<Option<String>, String>>,
+    ) {
+        hc.call.chosen = Some(Self::judge(
+            &choosing.group,
+            &choosing.candidates,
+            answer,
+            choosing.timeout_ms,
+        ));
     }
 
     /// How the host sends to `d` (a passthrough deployment).

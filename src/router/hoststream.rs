@@ -84,6 +84,8 @@ impl Router {
     /// exchange).
     pub fn host_stream_allowed(&self) -> bool {
         self.host_loop_allowed()
+            // A custom routing strategy is awaited by the core's path for streams.
+            && self.inner.chooser.borrow().is_none()
             && self.table().deployments().iter().all(|d| {
                 d.max_retries == 0
                     && providers::lookup(&d.provider).is_some_and(|p| !p.needs_auth(d))

@@ -272,19 +272,36 @@ impl Router {
             return Choice::Declined;
         };
         let shown = candidates.iter().map(|d| d.redacted()).collect();
-        let timeout_ms = call.opts.timeout_ms.unwrap_or(self.inner.config.timeout_ms);
+        let timeout_ms = self.choice_timeout_ms(call);
         let pending = chooser.choose(group, &call.body, shown);
         let expired = self.inner.ports.sleeper.sleep(timeout_ms);
+        let answer = match futures_util::future::select(pending, expired).await {
+            Either::Left((answer, _)) => Some(answer),
+            Either::Right(_) => None,
+        };
+        Self::judge(group, candidates, answer, timeout_ms)
+    }
+
+    /// How long the custom strategy may take: the call's timeout.
+    pub(super) fn choice_timeout_ms(&self, call: &Call) -> u64 {
+        call.opts.timeout_ms.unwrap_or(self.inner.config.timeout_ms)
+    }
+
+    /// What the strategy's `answer` means for the pick (`None`: it timed out).
+    pub(super) fn judge(
+        group: &str,
+        candidates: &[Rc<Deployment>],
+        answer: Option<Result<Option<String>, String>>,
+        timeout_ms: u64,
+    ) -> Choice {
         let failed = |kind: ErrorKind, message: String| {
             let mut e = LlmError::new(kind, message);
             e.model_group = Some(group.to_string());
             Choice::Failed(e)
         };
-        match futures_util::future::select(pending, expired).await {
-            Either::Left((Ok(Some(id)), _)) if candidates.iter().any(|d| d.id == id) => {
-                Choice::Id(id)
-            }
-            Either::Left((Ok(Some(id)), _)) => {
+        match answer {
+            Some(Ok(Some(id))) if candidates.iter().any(|d| d.id == id) => Choice::Id(id),
+            Some(Ok(Some(id))) => {
                 let ids: Vec<&str> = candidates.iter().map(|d| d.id.as_str()).collect();
                 let shown: String = id.chars().take(MAX_ECHOED_CHARS).collect();
                 failed(
@@ -295,15 +312,15 @@ impl Router {
                     ),
                 )
             }
-            Either::Left((Ok(None), _)) => Choice::Declined,
-            Either::Left((Err(message), _)) => failed(
+            Some(Ok(None)) => Choice::Declined,
+            Some(Err(message)) => failed(
                 ErrorKind::InternalServerError,
                 format!(
                     "the custom routing strategy failed for {group}: {}",
                     message.chars().take(MAX_ECHOED_CHARS).collect::<String>()
                 ),
             ),
-            Either::Right(_) => failed(
+            None => failed(
                 ErrorKind::Timeout,
                 format!(
                     "the custom routing strategy did not choose a deployment of {group} within the call's timeout ({:.3} seconds)",
