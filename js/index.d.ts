@@ -133,6 +133,16 @@ export interface RouterOptions {
     lowest_latency_buffer?: number;
     max_latency_list_size?: number;
   };
+  /**
+   * Named sets of model groups, each picked by its own strategy; a group's name is callable as
+   * a model (its members together). `"priority"` groups are a ConfigError. At most 256.
+   */
+  routing_groups?: Array<{
+    group_name: string;
+    models: string[];
+    routing_strategy: Exclude<RouterOptions["routing_strategy"], undefined>;
+    routing_strategy_args?: RouterOptions["routing_strategy_args"];
+  }>;
   /** Default 2. */
   num_retries?: number;
   /** Depth of nested fallbacks. Default 5. */
@@ -897,6 +907,25 @@ export interface SpeechRequest extends CallOptions {
   [openAiParam: string]: unknown;
 }
 
+/**
+ * A custom routing strategy: returns one of `candidates` (or its `model_info.id`), or
+ * `undefined`/`null` to let `routing_strategy` pick; may return a Promise, awaited within the
+ * call's `timeout`. A throw or an id that is not a candidate fails the pick
+ * (`InternalServerError`; fallbacks apply).
+ */
+export interface CustomRoutingStrategy {
+  getAvailableDeployment(
+    model: string,
+    request: Record<string, unknown>,
+    candidates: RedactedDeployment[],
+  ):
+    | RedactedDeployment
+    | string
+    | null
+    | undefined
+    | Promise<RedactedDeployment | string | null | undefined>;
+}
+
 /** A deployment as `getDeployments()` returns it: credentials replaced by `"***"`. */
 export interface RedactedDeployment {
   model_name: string;
@@ -1556,6 +1585,23 @@ export declare class Router {
   /** The usage counters in Prometheus' text exposition format 0.0.4 (LiteLLM's metric names). */
   metrics(): Promise<string>;
   print_deployment_metrics(): string;
+  /**
+   * Sets the custom routing strategy (`null` removes it): it chooses among the eligible
+   * deployments of each pick (after cooldowns, budgets, pre-call checks, limits and pins).
+   * Calls then take the core's path. LiteLLM's `set_custom_routing_strategy` / `register_plugin`.
+   */
+  setCustomRoutingStrategy(
+    strategy: CustomRoutingStrategy | CustomRoutingStrategy["getAvailableDeployment"] | null,
+  ): void;
+  set_custom_routing_strategy(
+    strategy: CustomRoutingStrategy | CustomRoutingStrategy["getAvailableDeployment"] | null,
+  ): void;
+  registerPlugin(
+    strategy: CustomRoutingStrategy | CustomRoutingStrategy["getAvailableDeployment"] | null,
+  ): void;
+  register_plugin(
+    strategy: CustomRoutingStrategy | CustomRoutingStrategy["getAvailableDeployment"] | null,
+  ): void;
   /**
    * LiteLLM's `abatch_completion`: the request sent to every group in `models` at once; one
    * entry per model, in order, each the answer or the Error that call ended with. With

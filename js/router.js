@@ -21,6 +21,8 @@ import { LOGGING_OPTIONS, OBSERVE, Observers, observersOf } from "./logging.js";
 let gatewayModule;
 
 const ENV_PREFIX = "os.environ/";
+/** What `#chooseFor`'s timer resolves with. */
+const TIMED_OUT = Symbol("timed out");
 
 /** Host-provided options that are JS values, not JSON. */
 const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on", "gateway", ...LOGGING_OPTIONS];
@@ -610,6 +612,8 @@ export function defineRouter(RouterCore, hostStores = {}) {
     /** Wire descriptions by wire id: url, headers (with credentials), upstream model. */
     #wires = new Map();
     #deadlines = new Deadlines();
+    /** The custom routing strategy, normalised: `(model, request, candidates) => Promise<id | null>`. */
+    #choose = null;
     /** `max_response_bytes`: larger replies are refused before they are read. */
     #maxBytes = Infinity;
 
@@ -649,7 +653,10 @@ export function defineRouter(RouterCore, hostStores = {}) {
           // A caller that went away ends the call: no further attempt, nothing booked.
           if (signal?.aborted) throw abortReason(signal);
           const step = core.next(handle);
-          if (step > 0) {
+          if (step === 0.5) {
+            // The custom routing strategy chooses; the core then picks by its answer.
+            await this.#chooseFor(handle, request);
+          } else if (step > 0) {
             const wire = this.#wire(step, handle);
             const body = JSON.stringify(
               wire.defaults === null
@@ -730,6 +737,32 @@ export function defineRouter(RouterCore, hostStores = {}) {
         }
       } finally {
         core.release(handle);
+      }
+    }
+
+    /**
+     * The host loop's custom-strategy step: the strategy is asked with the core's candidates,
+     * bounded by the call's timeout, and its answer (or throw) reported back to the core.
+     */
+    async #chooseFor(handle, request) {
+      const core = this.#core;
+      const { model, candidates, timeout_ms } = JSON.parse(core.choosing(handle));
+      let timer;
+      const expired = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(TIMED_OUT), Math.min(timeout_ms, MAX_TIMER_MS));
+      });
+      try {
+        const chosen = await Promise.race([
+          this.#choose(model, { ...request }, candidates),
+          expired,
+        ]);
+        if (chosen === TIMED_OUT) core.chose(handle, undefined, undefined, true);
+        else core.chose(handle, chosen ?? undefined, undefined, false);
+      } catch (e) {
+        const message = String(e?.message ?? e) || "it threw";
+        core.chose(handle, undefined, message, false);
+      } finally {
+        clearTimeout(timer);
       }
     }
 
@@ -982,6 +1015,39 @@ export function defineRouter(RouterCore, hostStores = {}) {
     }
 
     /** The deployments, with every credential replaced by "***". */
+    /**
+     * A custom routing strategy (README, "Custom routing strategy"): `strategy.getAvailableDeployment(
+     * model, request, candidates)` (sync or async) returns one of `candidates` (the eligible
+     * deployments, redacted), its `model_info.id`, or undefined to leave the pick to
+     * `routing_strategy`. `null` removes it. Cooldowns, limits, retries and fallbacks stay the router's.
+     */
+    setCustomRoutingStrategy(strategy) {
+      if (strategy === null || strategy === undefined) {
+        this.#choose = null;
+        this.#core.setChooser(undefined);
+      } else {
+        const pick = typeof strategy === "function" ? strategy : strategy.getAvailableDeployment;
+        if (typeof pick !== "function") {
+          throw new ConfigError(
+            "setCustomRoutingStrategy: the strategy must be a function or an object with a getAvailableDeployment(model, request, candidates) method",
+            { field: "strategy" },
+          );
+        }
+        this.#choose = async (model, request, candidates) => {
+          const chosen = await pick.call(strategy, model, request, candidates);
+          if (chosen === null || chosen === undefined) return null;
+          if (typeof chosen === "string") return chosen;
+          const id = typeof chosen === "object" ? chosen.model_info?.id : undefined;
+          if (typeof id === "string") return id;
+          throw new TypeError(
+            `getAvailableDeployment returned ${typeof chosen}, not a candidate, a candidate's model_info.id or undefined`,
+          );
+        };
+        this.#core.setChooser(this.#choose);
+      }
+      this.#tableChanged();
+    }
+
     getDeployments() {
       return JSON.parse(this.#core.modelListJson(undefined));
     }
@@ -1192,6 +1258,9 @@ export function defineRouter(RouterCore, hostStores = {}) {
     get_model_cost_map: "getModelCostMap",
     reset_cost: "resetCost",
     print_deployment_metrics: "printDeploymentMetrics",
+    set_custom_routing_strategy: "setCustomRoutingStrategy",
+    register_plugin: "setCustomRoutingStrategy",
+    registerPlugin: "setCustomRoutingStrategy",
     ...batchAliases,
     ...adapterAliases,
   };

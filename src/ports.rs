@@ -246,6 +246,19 @@ pub trait CacheBackend {
     fn delete(&self, key: &str) -> LocalFuture<'static, Result<(), String>>;
 }
 
+/// A custom routing strategy (`setCustomRoutingStrategy`): picks one of `candidates` (the
+/// eligible deployments of `model`, as `getDeployments()` shows them: no credential) for
+/// `request`. `Ok(Some(id))`: that deployment; `Ok(None)`: no opinion, the configured
+/// `routing_strategy` picks; `Err`: the strategy failed (its message).
+pub trait Chooser {
+    fn choose(
+        &self,
+        model: &str,
+        request: &serde_json::Map<String, serde_json::Value>,
+        candidates: Vec<serde_json::Value>,
+    ) -> LocalFuture<'static, Result<Option<String>, String>>;
+}
+
 /// The host's implementations of every port, shared by one router.
 #[derive(Clone)]
 pub struct Ports {

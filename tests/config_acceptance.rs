@@ -470,11 +470,6 @@ fn a_malformed_200_is_an_internal_server_error_retried_on_another_deployment() {
 #[test]
 fn router_options_llmux_does_not_have_are_refused_with_the_reason() {
     for (key, value, says) in [
-        (
-            "routing_groups",
-            json!([{"group_name": "g", "models": ["chat"], "routing_strategy": "least-busy"}]),
-            "one routing_strategy",
-        ),
         ("plugins", json!([{}]), "Python objects"),
         (
             "assistants_config",

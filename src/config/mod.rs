@@ -7,6 +7,7 @@ mod deployment;
 mod env;
 pub(crate) mod fields;
 mod litellm_params;
+pub mod routing_groups;
 pub mod selection;
 pub mod wildcard;
 
@@ -142,7 +143,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("routing_strategy_args", Support::Supported),
     (
         "routing_groups",
-        Support::Refused("not built: LiteLLM 1.110.2's routing_groups give named sets of model groups their own routing_strategy (and `priority` groups an order per model group); llmux applies one routing_strategy to every model group: use a second Router for groups that need another strategy, and `order` on deployments for priorities"),
+        Support::Supported,
     ),
     ("provider_budget_config", Support::Supported),
     (
@@ -199,6 +200,9 @@ pub type FallbackMap = Vec<(String, Vec<String>)>;
 pub struct RouterConfig {
     pub deployments: Vec<Deployment>,
     pub routing_strategy: RoutingStrategy,
+    /// `routing_groups`: the strategy of each member model group (the others use
+    /// `routing_strategy`), and the groups callable by name.
+    pub routing_groups: routing_groups::RoutingGroups,
     pub num_retries: u32,
     pub max_fallbacks: u32,
     pub timeout_ms: u64,
@@ -321,6 +325,7 @@ impl RouterConfig {
         Ok(RouterConfig {
             deployments,
             routing_strategy,
+            routing_groups: routing_groups::parse(obj.get("routing_groups"))?,
             num_retries: to_u32(opt_u64(obj, "num_retries", "num_retries")?, "num_retries")?
                 .unwrap_or(DEFAULT_NUM_RETRIES),
             max_fallbacks: to_u32(

@@ -47,8 +47,7 @@ impl Plan {
 
 impl Router {
     pub(super) fn record_latency(&self, d: &Deployment, latency_ms: f64) {
-        if let RoutingStrategy::LatencyBased { max_samples, .. } =
-            self.inner.config.routing_strategy
+        if let RoutingStrategy::LatencyBased { max_samples, .. } = self.strategy_for(&d.model_group)
         {
             let now = self.now();
             self.inner.usage.borrow_mut().record_latency(

@@ -30,6 +30,8 @@ pub(super) struct Call {
     /// A files or batches call (`files.rs`): its operation and the upstream id it names.
     pub(super) files_op: Option<crate::providers::files::FilesOp>,
     pub(super) files_upstream_id: Option<String>,
+    /// The custom routing strategy's answer, for the pick that asked for it.
+    pub(super) chosen: Option<super::select::Choice>,
 }
 
 impl Call {
@@ -46,6 +48,7 @@ impl Call {
             prefill_only: false,
             files_op: None,
             files_upstream_id: None,
+            chosen: None,
         }
     }
 }
@@ -216,6 +219,9 @@ impl Router {
                         };
                         return Ok((reply, answer));
                     }
+                }
+                Step::Choose(group, candidates) => {
+                    call.chosen = Some(self.choose(call, &group, &candidates).await);
                 }
                 Step::Wait(ms) => self.inner.ports.sleeper.sleep(ms).await,
                 Step::WaitSlot(deadline) => {

@@ -6,6 +6,7 @@
 //! and the JS host's loop in `js/router.js` (the hot path, through `RouterCore::step`).
 
 use super::scheduler::{Ticket, MAX_QUEUE_WAIT_MS, MAX_WAITING};
+use super::select::Picked;
 use super::table::Unresolved;
 use super::{Call, InFlight, Router, TIMEOUT_PENALTY_MS};
 use crate::config::Deployment;
@@ -25,6 +26,9 @@ pub const MAX_ATTEMPTS_PER_REQUEST: u32 = 50;
 pub enum Step {
     /// One upstream attempt with this deployment; report it with `settle`.
     Attempt(Rc<Deployment>),
+    /// Ask the custom routing strategy to choose among these deployments of this group,
+    /// record its answer in `Call::chosen`, then ask again.
+    Choose(String, Vec<Rc<Deployment>>),
     /// Wait this many milliseconds (a retry's backoff), then ask again.
     Wait(u64),
     /// Every eligible deployment is at its `max_parallel_requests`: wait until a request
@@ -256,14 +260,17 @@ impl Router {
                         "calls queued before it"
                     } else {
                         match self.pick(call, r.eligible(), &r.tried, &group) {
-                            Ok(Some(d)) => {
+                            Ok(Picked::Choose(candidates)) => {
+                                return Step::Choose(group, candidates);
+                            }
+                            Ok(Picked::One(d)) => {
                                 r.slot_deadline = None;
                                 r.ticket = None;
                                 let in_flight = InFlight::start(self, &d);
                                 dispatch.current = Some((Rc::clone(&d), self.now(), in_flight));
                                 return Step::Attempt(d);
                             }
-                            Ok(None) => "a free slot (max_parallel_requests)",
+                            Ok(Picked::Full) => "a free slot (max_parallel_requests)",
                             // At its rpm/tpm, a prioritized call waits for the next minute.
                             Err(e) if e.kind == ErrorKind::RateLimitError && priority.is_some() => {
                                 "room under rpm/tpm"
@@ -492,6 +499,19 @@ impl Router {
         let table = self.table();
         let resolved = match table.resolve(group) {
             Ok(r) => r,
+            Err(Unresolved::Unknown)
+                if self.inner.config.routing_groups.groups.contains_key(group) =>
+            {
+                let union = self.routing_group_members(group);
+                if union.members.is_empty() {
+                    let mut e = LlmError::bad_request(format!(
+                        "routing group {group:?} has no deployment: none of its models is a model_name in model_list"
+                    ));
+                    e.model_group = Some(group.to_string());
+                    return Err(e);
+                }
+                union
+            }
             Err(why) => {
                 let known = table.group_names().join(", ");
                 let mut e = LlmError::bad_request(match why {
@@ -575,6 +595,31 @@ impl Router {
             failovers: 0,
             pending_wait: 0,
         })
+    }
+
+    /// A routing group called by its name (no model group or alias shadows it): the
+    /// deployments of its member model groups, in the order the group lists them.
+    fn routing_group_members(&self, group: &str) -> super::table::Resolved {
+        let table = self.table();
+        let members: Vec<Rc<Deployment>> = self
+            .inner
+            .config
+            .routing_groups
+            .groups
+            .get(group)
+            .map(|(models, _)| {
+                models
+                    .iter()
+                    .filter_map(|m| table.resolve(m).ok())
+                    .flat_map(|r| r.members.iter().cloned().collect::<Vec<_>>())
+                    .collect()
+            })
+            .unwrap_or_default();
+        super::table::Resolved {
+            group: group.to_string(),
+            wildcard: false,
+            members: members.into(),
+        }
     }
 
     /// Enters the lowest tier with a deployment not cooling down (LiteLLM's lowest healthy
@@ -682,7 +727,7 @@ impl Router {
         let cfg = &self.inner.config;
         let max = call.opts.max_fallbacks.unwrap_or(cfg.max_fallbacks);
         if !cfg.enable_weighted_failover
-            || cfg.routing_strategy != crate::config::RoutingStrategy::SimpleShuffle
+            || self.strategy_for(group) != crate::config::RoutingStrategy::SimpleShuffle
             || call.opts.disable_fallbacks
             || r.failovers >= max
             || self.ends_without_fallback(err)

@@ -46,10 +46,30 @@ pub enum HostStep {
     Send(Rc<Deployment>),
     /// Let the core make this attempt (`exchange_for_host`): a provider that translates.
     Exchange,
+    /// Ask the custom routing strategy (`candidates` for it), report with `chose_host`.
+    Choose(Choosing),
     /// Wait this many milliseconds, then ask again.
     Wait(u64),
     /// The call failed: take the error with `fail_host`.
     Fail(LlmError),
+}
+
+/// A pick the custom routing strategy makes for a host-driven call.
+pub struct Choosing {
+    pub group: String,
+    pub candidates: Vec<Rc<Deployment>>,
+    /// The strategy's bound: the call's timeout.
+    pub timeout_ms: u64,
+}
+
+impl Choosing {
+    /// `{ model, candidates, timeout_ms }` for the host (candidates redacted).
+    pub fn to_json(&self) -> Value {
+        let candidates: Vec<Value> = self.candidates.iter().map(|d| d.redacted()).collect();
+        serde_json::json!({
+            "model": self.group, "candidates": candidates, "timeout_ms": self.timeout_ms,
+        })
+    }
 }
 
 impl HostCall {
@@ -114,6 +134,14 @@ impl Router {
             // Not reached while `host_loop_allowed` holds; bounded by the slot deadline.
             Step::WaitSlot(deadline) => HostStep::Wait((deadline - self.now()).max(1.0) as u64),
             Step::Fail(e) => HostStep::Fail(e),
+            Step::Choose(group, candidates) => {
+                let choosing = Choosing {
+                    timeout_ms: self.choice_timeout_ms(&hc.call),
+                    group,
+                    candidates,
+                };
+                HostStep::Choose(choosing)
+            }
         }
     }
 
@@ -126,6 +154,22 @@ impl Router {
                 endpoint,
                 Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Embedding
             )
+    }
+
+    /// The host's custom strategy answered `answer` for `choosing` (`None`: it timed out):
+    /// the next `step_host` picks by it.
+    pub fn chose_host(
+        &self,
+        hc: &mut HostCall,
+        choosing: &Choosing,
+        answer: Option<Result<Option<String>, String>>,
+    ) {
+        hc.call.chosen = Some(Self::judge(
+            &choosing.group,
+            &choosing.candidates,
+            answer,
+            choosing.timeout_ms,
+        ));
     }
 
     /// How the host sends to `d` (a passthrough deployment).

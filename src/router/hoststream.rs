@@ -84,6 +84,8 @@ impl Router {
     /// exchange).
     pub fn host_stream_allowed(&self) -> bool {
         self.host_loop_allowed()
+            // A custom routing strategy is awaited by the core's path for streams.
+            && self.inner.chooser.borrow().is_none()
             && self.table().deployments().iter().all(|d| {
                 d.max_retries == 0
                     && providers::lookup(&d.provider).is_some_and(|p| !p.needs_auth(d))
@@ -142,6 +144,9 @@ impl Router {
                         self.settle(call, dispatch, Err(annotate(e, &d)));
                     }
                 },
+                // Not reached while `host_loop_allowed` holds (a custom strategy keeps streams
+                // on the core's path): the configured strategy picks.
+                Step::Choose(..) => call.chosen = Some(super::select::Choice::Declined),
                 Step::Wait(ms) => return StreamStep::Wait(ms),
                 // Not reached while `host_loop_allowed` holds; bounded by the slot deadline.
                 Step::WaitSlot(deadline) => {

@@ -26,7 +26,7 @@ mod table;
 mod usage;
 
 pub use eligible::{Selector, MAX_PINS};
-pub use hostloop::{HostCall, HostStep, Wire};
+pub use hostloop::{Choosing, HostCall, HostStep, Wire};
 pub use hoststream::{Fed, HostStream, StreamStep};
 pub use manage::deep_merge;
 pub use request::{router_keys, CallOptions, MAX_CALL_ID_BYTES};
@@ -101,6 +101,8 @@ struct Inner {
     pins: RefCell<eligible::PinTable>,
     /// Spend per budget window (`budget.rs`).
     budgets: RefCell<budget::BudgetBook>,
+    /// The custom routing strategy (`setCustomRoutingStrategy`), if one is set.
+    chooser: RefCell<Option<Rc<dyn crate::ports::Chooser>>>,
 }
 
 /// A LiteLLM-compatible router over the host's ports. Cheap to clone (shared state).
@@ -142,6 +144,7 @@ impl Router {
                 health_book: RefCell::new(eligible::HealthBook::default()),
                 pins: RefCell::new(eligible::PinTable::default()),
                 budgets: RefCell::new(budget::BudgetBook::new(created_ms)),
+                chooser: RefCell::new(None),
             }),
         }
     }
@@ -189,6 +192,11 @@ impl Router {
     /// Replaces the event callbacks.
     pub fn set_events(&self, sink: Option<Rc<dyn EventSink>>) {
         *self.inner.events.borrow_mut() = sink;
+    }
+
+    /// Sets (or, with `None`, removes) the custom routing strategy.
+    pub fn set_custom_strategy(&self, chooser: Option<Rc<dyn crate::ports::Chooser>>) {
+        *self.inner.chooser.borrow_mut() = chooser;
     }
 
     /// Usage per deployment and per model group, with latency percentiles and cooldowns.

@@ -10,10 +10,28 @@ use crate::error::{ErrorKind, LlmError};
 use crate::reliability::limits::MinuteUsage;
 use crate::routing::{self, Signals};
 use crate::types::tokens::estimate_input_tokens;
+use futures_util::future::Either;
 use std::cell::Ref;
 use std::rc::Rc;
 
 impl Router {
+    /// The strategy that picks in model group `group`: its routing group's, else the router's.
+    /// A call to a routing group's own name (the union of its members) uses the group's.
+    pub(super) fn strategy_for(&self, group: &str) -> RoutingStrategy {
+        let config = &self.inner.config;
+        let groups = &config.routing_groups;
+        if groups.members.is_empty() {
+            return config.routing_strategy;
+        }
+        if let Some(strategy) = groups.members.get(group) {
+            return *strategy;
+        }
+        match groups.groups.get(group) {
+            Some((_, strategy)) if self.table().resolve(group).is_err() => *strategy,
+            _ => config.routing_strategy,
+        }
+    }
+
     pub(super) fn healthy_untried(&self, serving: &[Rc<Deployment>], tried: &[String]) -> usize {
         let now = self.now();
         let cooldowns = self.inner.cooldowns.borrow();
@@ -126,14 +144,13 @@ impl Router {
 
     /// Healthy deployments (not cooling down, passing the pre-call checks, below their
     /// parallel limit), preferring those not yet tried in this call; the strategy picks.
-    /// `Ok(None)`: every eligible deployment is at its parallel limit.
     pub(super) fn pick(
         &self,
         call: &mut Call,
         serving: &[Rc<Deployment>],
         tried: &[String],
         group: &str,
-    ) -> Result<Option<Rc<Deployment>>, LlmError> {
+    ) -> Result<Picked, LlmError> {
         let now = self.now();
         let mut healthy: Vec<&Rc<Deployment>> = {
             let cooldowns = self.inner.cooldowns.borrow();
@@ -169,7 +186,7 @@ impl Router {
         healthy = self.eligible(call, serving, healthy, group)?;
         if self.inner.config.enable_pre_call_checks {
             healthy = self.pre_call_checks(call, healthy, group)?;
-        } else if self.inner.config.routing_strategy == RoutingStrategy::UsageBased
+        } else if self.strategy_for(group) == RoutingStrategy::UsageBased
             || self.inner.config.selection.enforce_model_rate_limits
         {
             // Usage-based routing always respects rpm/tpm, as LiteLLM's does;
@@ -187,7 +204,7 @@ impl Router {
                 .collect()
         };
         if free.is_empty() {
-            return Ok(None);
+            return Ok(Picked::Full);
         }
         let fresh: Vec<&Deployment> = free
             .iter()
@@ -203,10 +220,30 @@ impl Router {
         let pinned = self
             .pinned(call, group, &pool, tried)
             .or_else(|| self.prompt_pinned(call, group, &pool, tried));
-        let index = match pinned {
-            Some(pinned) => Some(pinned),
+        let custom = match pinned {
+            Some(_) => None,
+            None if self.inner.chooser.borrow().is_none() => None,
+            // The custom strategy is asked once per pick: the driver awaits it and steps again.
+            None => match call.chosen.take() {
+                None => {
+                    let candidates = free
+                        .iter()
+                        .filter(|d| pool.iter().any(|p| p.id == d.id))
+                        .map(|d| Rc::clone(d))
+                        .collect();
+                    return Ok(Picked::Choose(candidates));
+                }
+                Some(Choice::Failed(e)) => return Err(e),
+                // A candidate that became ineligible while the strategy ran (a concurrent call
+                // cooled it down) is replaced by the configured strategy's pick.
+                Some(Choice::Id(id)) => pool.iter().position(|d| d.id == id),
+                Some(Choice::Declined) => None,
+            },
+        };
+        let index = match pinned.or(custom) {
+            Some(index) => Some(index),
             None => routing::pick(
-                self.inner.config.routing_strategy,
+                self.strategy_for(group),
                 &pool,
                 &RouterSignals::new(self),
                 random,
@@ -215,8 +252,107 @@ impl Router {
         .unwrap_or(0);
         let id = pool.get(index).map(|d| d.id.as_str()).unwrap_or_default();
         self.claim_pins(call, group, id);
-        Ok(free.iter().find(|d| d.id == id).map(|d| Rc::clone(d)))
+        Ok(free
+            .iter()
+            .find(|d| d.id == id)
+            .map_or(Picked::Full, |d| Picked::One(Rc::clone(d))))
     }
+
+    /// Asks the custom routing strategy to choose among `candidates` of `group` for `call`,
+    /// within the call's timeout. What it answers is checked here: an id that is not a
+    /// candidate's, a throw or the timeout fail the pick with a typed error.
+    pub(super) async fn choose(
+        &self,
+        call: &Call,
+        group: &str,
+        candidates: &[Rc<Deployment>],
+    ) -> Choice {
+        let chooser = self.inner.chooser.borrow().clone();
+        let Some(chooser) = chooser else {
+            return Choice::Declined;
+        };
+        let shown = candidates.iter().map(|d| d.redacted()).collect();
+        let timeout_ms = self.choice_timeout_ms(call);
+        let pending = chooser.choose(group, &call.body, shown);
+        let expired = self.inner.ports.sleeper.sleep(timeout_ms);
+        let answer = match futures_util::future::select(pending, expired).await {
+            Either::Left((answer, _)) => Some(answer),
+            Either::Right(_) => None,
+        };
+        Self::judge(group, candidates, answer, timeout_ms)
+    }
+
+    /// How long the custom strategy may take: the call's timeout.
+    pub(super) fn choice_timeout_ms(&self, call: &Call) -> u64 {
+        call.opts.timeout_ms.unwrap_or(self.inner.config.timeout_ms)
+    }
+
+    /// What the strategy's `answer` means for the pick (`None`: it timed out).
+    pub(super) fn judge(
+        group: &str,
+        candidates: &[Rc<Deployment>],
+        answer: Option<Result<Option<String>, String>>,
+        timeout_ms: u64,
+    ) -> Choice {
+        let failed = |kind: ErrorKind, message: String| {
+            let mut e = LlmError::new(kind, message);
+            e.model_group = Some(group.to_string());
+            Choice::Failed(e)
+        };
+        match answer {
+            Some(Ok(Some(id))) if candidates.iter().any(|d| d.id == id) => Choice::Id(id),
+            Some(Ok(Some(id))) => {
+                let ids: Vec<&str> = candidates.iter().map(|d| d.id.as_str()).collect();
+                let shown: String = id.chars().take(MAX_ECHOED_CHARS).collect();
+                failed(
+                    ErrorKind::InternalServerError,
+                    format!(
+                        "the custom routing strategy chose {shown:?}, which is not one of the candidates of {group} ({})",
+                        ids.join(", ")
+                    ),
+                )
+            }
+            Some(Ok(None)) => Choice::Declined,
+            Some(Err(message)) => failed(
+                ErrorKind::InternalServerError,
+                format!(
+                    "the custom routing strategy failed for {group}: {}",
+                    message.chars().take(MAX_ECHOED_CHARS).collect::<String>()
+                ),
+            ),
+            None => failed(
+                ErrorKind::Timeout,
+                format!(
+                    "the custom routing strategy did not choose a deployment of {group} within the call's timeout ({:.3} seconds)",
+                    timeout_ms as f64 / 1000.0
+                ),
+            ),
+        }
+    }
+}
+
+/// The longest part of a strategy's answer or error message an error repeats.
+const MAX_ECHOED_CHARS: usize = 200;
+
+/// What one pick found.
+pub(super) enum Picked {
+    /// This deployment serves the attempt.
+    One(Rc<Deployment>),
+    /// Every eligible deployment is at its parallel limit.
+    Full,
+    /// The custom routing strategy chooses among these: ask it (`Router::choose`), record
+    /// its answer in `Call::chosen` and pick again.
+    Choose(Vec<Rc<Deployment>>),
+}
+
+/// The custom routing strategy's answer for the next pick.
+pub(super) enum Choice {
+    /// This candidate.
+    Id(String),
+    /// No opinion (`undefined` or `null`): the configured `routing_strategy` picks.
+    Declined,
+    /// The pick fails with this error (retries do not apply; tiers and fallbacks do).
+    Failed(LlmError),
 }
 
 /// The router's books as the strategies see them, borrowed for one pick.

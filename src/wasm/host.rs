@@ -219,3 +219,56 @@ impl crate::ports::Signer for WebCryptoSigner {
         })
     }
 }
+
+/// The custom routing strategy: a JS function `(model, request, candidates)` the entry
+/// (`setCustomRoutingStrategy` in js/router.js) builds around the caller's object; it returns
+/// (or resolves to) a candidate's id, or null/undefined for no opinion.
+pub struct JsChooser {
+    choose: js_sys::Function,
+}
+
+impl JsChooser {
+    pub fn new(choose: js_sys::Function) -> JsChooser {
+        JsChooser { choose }
+    }
+}
+
+fn thrown_message(e: &JsValue) -> String {
+    js_sys::Reflect::get(e, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| "it threw a non-Error value".into())
+}
+
+impl crate::ports::Chooser for JsChooser {
+    fn choose(
+        &self,
+        model: &str,
+        request: &serde_json::Map<String, serde_json::Value>,
+        candidates: Vec<serde_json::Value>,
+    ) -> crate::ports::LocalFuture<'static, Result<Option<String>, String>> {
+        let parse = |text: String| js_sys::JSON::parse(&text).unwrap_or(JsValue::NULL);
+        let request = parse(serde_json::Value::Object(request.clone()).to_string());
+        let candidates = parse(serde_json::Value::Array(candidates).to_string());
+        let called = self.choose.call3(
+            &JsValue::NULL,
+            &JsValue::from_str(model),
+            &request,
+            &candidates,
+        );
+        Box::pin(async move {
+            let value = called.map_err(|e| thrown_message(&e))?;
+            let value = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&value))
+                .await
+                .map_err(|e| thrown_message(&e))?;
+            if value.is_null() || value.is_undefined() {
+                return Ok(None);
+            }
+            value
+                .as_string()
+                .map(Some)
+                .ok_or_else(|| "it returned neither a candidate nor its id".to_string())
+        })
+    }
+}

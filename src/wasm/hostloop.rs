@@ -34,6 +34,8 @@ struct Slot {
     sending: Option<Rc<Deployment>>,
     /// The error of a failed call, until `fail` takes it.
     failed: Option<LlmError>,
+    /// The pick the custom routing strategy is making, until `chose` reports it.
+    choosing: Option<crate::router::Choosing>,
 }
 
 /// How many host-driven calls may be open at once: a host that loses handles cannot grow
@@ -170,6 +172,7 @@ impl RouterCore {
                 call,
                 sending: None,
                 failed: None,
+                choosing: None,
             },
         );
         Ok(handle)
@@ -177,7 +180,8 @@ impl RouterCore {
 
     /// The next step: `n > 0` send to wire `n` yourself (`wire(handle)` describes it; cache
     /// it by `n`); `0` let the core make the attempt (`exchange`); `-1` the call failed
-    /// (`fail`); `n <= -2` wait `-n - 2` ms, then ask again.
+    /// (`fail`); `n <= -2` wait `-n - 2` ms, then ask again; `0.5` ask the custom routing
+    /// strategy (`choosing`), report with `chose`, then ask again.
     pub fn next(&self, handle: u32) -> f64 {
         let Some(mut slot) = self.hosts.take(handle) else {
             return -1.0;
@@ -189,6 +193,10 @@ impl RouterCore {
                 f64::from(id)
             }
             HostStep::Exchange => 0.0,
+            HostStep::Choose(choosing) => {
+                slot.choosing = Some(choosing);
+                0.5
+            }
             HostStep::Wait(ms) => -(ms as f64) - 2.0,
             HostStep::Fail(e) => {
                 slot.failed = Some(e);
@@ -197,6 +205,37 @@ impl RouterCore {
         };
         self.hosts.put(handle, slot);
         out
+    }
+
+    /// The pick `next` asked the custom strategy for, as JSON text
+    /// (`{ model, candidates, timeout_ms }`, candidates redacted).
+    pub fn choosing(&self, handle: u32) -> Result<String, JsValue> {
+        let calls = self.hosts.calls.borrow();
+        let slot = calls.get(&handle).ok_or_else(|| missing(handle))?;
+        let choosing = slot.choosing.as_ref().ok_or_else(|| missing(handle))?;
+        Ok(choosing.to_json().to_string())
+    }
+
+    /// The custom strategy's answer: `id` (undefined: no opinion), or `error` (its message),
+    /// or `timed_out`.
+    pub fn chose(
+        &self,
+        handle: u32,
+        id: Option<String>,
+        error: Option<String>,
+        timed_out: bool,
+    ) -> Result<(), JsValue> {
+        let mut slot = self.hosts.take(handle).ok_or_else(|| missing(handle))?;
+        if let Some(choosing) = slot.choosing.take() {
+            let answer = if timed_out {
+                None
+            } else {
+                Some(error.map_or(Ok(id), Err))
+            };
+            self.router.chose_host(&mut slot.call, &choosing, answer);
+        }
+        self.hosts.put(handle, slot);
+        Ok(())
     }
 
     /// How to send the attempt `next` asked for, as JSON text

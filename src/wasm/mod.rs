@@ -265,6 +265,18 @@ impl RouterCore {
         );
     }
 
+    /// Sets the custom routing strategy: `choose(model, request, candidates)` returns (or
+    /// resolves to) a candidate's id or null; anything but a function removes it.
+    #[wasm_bindgen(js_name = setChooser)]
+    pub fn set_chooser(&self, choose: JsValue) {
+        self.router.set_custom_strategy(
+            choose
+                .dyn_into::<js_sys::Function>()
+                .ok()
+                .map(|f| Rc::new(host::JsChooser::new(f)) as Rc<dyn crate::ports::Chooser>),
+        );
+    }
+
     /// Adds a deployment (JSON text); returns it redacted.
     #[wasm_bindgen(js_name = addDeployment)]
     pub fn add_deployment(&self, entry: &str) -> Result<String, JsValue> {

@@ -104,3 +104,22 @@ export async function filesAndBatches(): Promise<string> {
   const content = await router.fileContent({ file_id: String(done.output_file_id) });
   return content.text();
 }
+
+export function routingChoices(): void {
+  router.setCustomRoutingStrategy({
+    async getAvailableDeployment(model, request, candidates) {
+      void [model, request];
+      return candidates.find((c) => c.model_info.id === "eu") ?? candidates[0]?.model_info.id;
+    },
+  });
+  router.set_custom_routing_strategy((_model, _request, candidates) => candidates[0]);
+  router.register_plugin(null);
+  // @ts-expect-error a strategy returns a candidate, its id or undefined
+  router.setCustomRoutingStrategy({ getAvailableDeployment: () => 42 });
+  new Router({
+    model_list: [],
+    routing_groups: [{ group_name: "g", models: ["chat"], routing_strategy: "least-busy" }],
+  });
+  // @ts-expect-error routing_groups need a routing_strategy
+  new Router({ model_list: [], routing_groups: [{ group_name: "g", models: ["chat"] }] });
+}

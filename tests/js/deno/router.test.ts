@@ -229,3 +229,29 @@ Deno.test("a deployment priced per second costs rate × its response time", asyn
   assert(cost >= rate * 0.2, `cost ${cost} covers the 200 ms delay`);
   assert(cost <= rate * seconds, `cost ${cost} within the call's ${seconds} s`);
 });
+
+Deno.test(
+  "a custom routing strategy chooses among candidates in Deno, cooldowns respected (#21)",
+  async () => {
+    const names = ["cs-a", "cs-b", "cs-c"];
+    const router = new Router({ model_list: names.map((n) => deployment("chat", n, n)) });
+    const asked: string[][] = [];
+    router.setCustomRoutingStrategy({
+      async getAvailableDeployment(_model, _request, candidates) {
+        asked.push(candidates.map((c) => c.model_info.id));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return candidates.find((c) => c.model_info.id === "cs-c") ?? candidates.at(-1);
+      },
+    });
+    await script("cs-c", { error: "rate_limit" });
+    const first = await router.completion({ model: "chat", messages });
+    assertEquals(first._hidden_params.model_id, "cs-b", "first answer");
+    const stream = await router.completion({ model: "chat", messages, stream: true });
+    for await (const _ of stream) {
+      /* drain */
+    }
+    assertEquals(stream._hidden_params.model_id, "cs-b", "streamed answer");
+    assertEquals(asked, [names, ["cs-a", "cs-b"], ["cs-a", "cs-b"]], "candidates asked");
+    assertEquals((await callsTo("cs-c")).length, 1, "calls to the cooled-down deployment");
+  },
+);

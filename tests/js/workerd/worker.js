@@ -10,6 +10,9 @@
 //   `abort_after_ms`: each call gets `{ signal }` from an AbortController aborted then;
 //   `via_gateway`: the call goes through router.fetch (master key "sk-gw") with that signal
 //   on the Request, and its result is { ok, status }.
+//   `prefer`: a custom routing strategy (setCustomRoutingStrategy) that chooses the candidate
+//   with that id when offered, else the last candidate; `asked` in the result lists the
+//   candidate ids of every ask, and `then` calls run one after another after the first batch.
 //   → { config_error } when `new Router` throws, else { elapsed_ms, results: [...] } with one
 //     entry per call (`count` calls in parallel): { ok, body, hidden } or { ok: false, error }.
 // POST /stream { deployments, options?, request, break_after? }
@@ -63,6 +66,16 @@ async function run(env, spec) {
   } catch (e) {
     return { config_error: describeError(e) };
   }
+  const asked = [];
+  if (spec.prefer !== undefined) {
+    router.setCustomRoutingStrategy({
+      async getAvailableDeployment(_model, _request, candidates) {
+        asked.push(candidates.map((c) => c.model_info.id));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return candidates.find((c) => c.model_info.id === spec.prefer) ?? candidates.at(-1);
+      },
+    });
+  }
   const method = spec.endpoint ?? "completion";
   const count = Math.min(Math.max(spec.count ?? 1, 1), 200);
   const started = Date.now();
@@ -94,8 +107,17 @@ async function run(env, spec) {
       ),
     ),
   );
+  for (let i = 0; i < (spec.then ?? 0); i++) {
+    settled.push(
+      await one(spec.request).then(
+        (value) => ({ status: "fulfilled", value }),
+        (reason) => ({ status: "rejected", reason }),
+      ),
+    );
+  }
   return {
     elapsed_ms: Date.now() - started,
+    asked,
     results: settled.map((s) =>
       s.status === "fulfilled"
         ? {

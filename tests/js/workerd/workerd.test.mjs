@@ -439,3 +439,27 @@ test("a deployment priced per second costs rate × its response time (workerd's 
   assert.ok(cost >= rate * 0.2, `cost ${cost} covers the 200 ms delay`);
   assert.ok(cost <= (rate * out.elapsed_ms) / 1000, `cost ${cost} within ${out.elapsed_ms} ms`);
 });
+
+test("a custom routing strategy chooses among candidates in workerd, cooldowns respected (#21)", async () => {
+  mock.reset();
+  // c is preferred but answers 429 once: it cools down and is offered no more.
+  mock.script("c", { error: "rate_limit" });
+  const out = await run({
+    deployments: ["a", "b", "c"].map((n) => ({ group: "chat", mock: n, id: n })),
+    prefer: "c",
+    request: { model: "chat", messages },
+    then: 2,
+  });
+  assert.deepEqual(
+    out.results.map((r) => r.ok && r.hidden.model_id),
+    ["b", "b", "b"],
+  );
+  assert.deepEqual(out.asked, [
+    ["a", "b", "c"],
+    ["a", "b"],
+    ["a", "b"],
+    ["a", "b"],
+  ]);
+  assert.equal(mock.callsTo("c").length, 1);
+  assert.equal(mock.callsTo("a").length, 0);
+});
