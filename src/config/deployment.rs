@@ -7,6 +7,7 @@ use super::litellm_params::{self, Class};
 use super::wildcard::{self, WildcardModel};
 use crate::error::LlmError;
 use crate::providers;
+use crate::types::object::Put;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
@@ -913,7 +914,7 @@ fn parse_model_info(
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(LlmError::config(field("id"), "must be a non-empty string")),
     };
-    raw.insert("id".into(), Value::String(id.clone()));
+    raw.put("id", Value::String(id.clone()));
     let mode = match opt_str(&raw, "mode", &field("mode"))? {
         None => None,
         Some(m) if m.trim().is_empty() => {

@@ -286,6 +286,6 @@ impl Router {
             };
             providers.insert(p.clone(), entry(&a));
         }
-        serde_json::json!({ "deployments": deployments, "providers": providers })
+        crate::obj! { "deployments": deployments, "providers": providers }
     }
 }

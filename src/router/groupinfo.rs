@@ -5,6 +5,7 @@
 use super::book::model_cost;
 use super::Router;
 use crate::config::Deployment;
+use crate::types::object::Put;
 use serde_json::{json, Map, Value};
 use std::rc::Rc;
 
@@ -103,19 +104,19 @@ impl Router {
             }
         }
         let mut out = Map::new();
-        out.insert("model_group".into(), json!(name));
-        out.insert("providers".into(), json!(providers));
-        out.insert("max_input_tokens".into(), json!(max_in));
-        out.insert("max_output_tokens".into(), json!(max_out));
-        out.insert("input_cost_per_token".into(), json!(in_cost));
-        out.insert("output_cost_per_token".into(), json!(out_cost));
-        out.insert("mode".into(), json!(mode));
-        out.insert("tpm".into(), json!(tpm));
-        out.insert("rpm".into(), json!(rpm));
+        out.put("model_group", json!(name));
+        out.put("providers", json!(providers));
+        out.put("max_input_tokens", json!(max_in));
+        out.put("max_output_tokens", json!(max_out));
+        out.put("input_cost_per_token", json!(in_cost));
+        out.put("output_cost_per_token", json!(out_cost));
+        out.put("mode", json!(mode));
+        out.put("tpm", json!(tpm));
+        out.put("rpm", json!(rpm));
         for (name, set) in FLAGS.iter().zip(flags) {
             out.insert((*name).into(), json!(set));
         }
-        out.insert("description".into(), json!(description));
+        out.put("description", json!(description));
         Some(Value::Object(out))
     }
 
@@ -148,14 +149,14 @@ impl Router {
                 "x-ratelimit-remaining-tokens".into(),
                 json!(limit.saturating_sub(used_tokens)),
             );
-            out.insert("x-ratelimit-limit-tokens".into(), json!(limit));
+            out.put("x-ratelimit-limit-tokens", json!(limit));
         }
         if let Some(limit) = rpm {
             out.insert(
                 "x-ratelimit-remaining-requests".into(),
                 json!(limit.saturating_sub(used_requests)),
             );
-            out.insert("x-ratelimit-limit-requests".into(), json!(limit));
+            out.put("x-ratelimit-limit-requests", json!(limit));
         }
         out
     }

@@ -2,6 +2,7 @@
 //! message, and the chat answer becomes a `text_completion` object.
 
 use crate::error::LlmError;
+use crate::types::object::Put;
 use serde_json::{json, Map, Value};
 
 /// `/completions` body -> `/chat/completions` body (other parameters kept).
@@ -24,7 +25,7 @@ pub fn to_chat_request(mut body: Map<String, Value>) -> Result<Map<String, Value
     }
     body.insert(
         "messages".into(),
-        json!([{"role": "user", "content": prompt}]),
+        serde_json::Value::from(vec![crate::obj! {"role": "user", "content": prompt}]),
     );
     Ok(body)
 }
@@ -66,7 +67,7 @@ fn convert(chat: Value, content: &str) -> Value {
         "choices": choices,
     });
     if let (Some(usage), Value::Object(m)) = (chat.get("usage"), &mut out) {
-        m.insert("usage".into(), usage.clone());
+        m.put("usage", usage.clone());
     }
     out
 }

@@ -320,7 +320,7 @@ impl RouterCore {
             )));
         };
         let (n, exact) = self.router.count_input_tokens(model, body);
-        Ok(serde_json::json!({ "input_tokens": n, "exact": exact }).to_string())
+        Ok(crate::obj! { "input_tokens": n, "exact": exact }.to_string())
     }
 
     /// `model_info.access_groups` -> the model groups listing each (JSON text).

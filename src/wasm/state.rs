@@ -85,7 +85,7 @@ impl StateStore for JsStateStore {
         let len = ops.len();
         let arg = json_arg(serde_json::Value::Array(
             ops.into_iter()
-                .map(|op| serde_json::json!({"key": op.key, "by": op.by, "ttl_ms": op.ttl_ms}))
+                .map(|op| crate::obj! {"key": op.key, "by": op.by, "ttl_ms": op.ttl_ms})
                 .collect(),
         ));
         let pending = self.call("incr", arg);
@@ -119,9 +119,7 @@ impl StateStore for JsStateStore {
     fn set(&self, ops: Vec<SetOp>) -> LocalFuture<'static, Result<(), String>> {
         let arg = json_arg(serde_json::Value::Array(
             ops.into_iter()
-                .map(
-                    |op| serde_json::json!({"key": op.key, "value": op.value, "ttl_ms": op.ttl_ms}),
-                )
+                .map(|op| crate::obj! {"key": op.key, "value": op.value, "ttl_ms": op.ttl_ms})
                 .collect(),
         ));
         let pending = self.call("set", arg);

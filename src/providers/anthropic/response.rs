@@ -4,6 +4,7 @@ use super::request::JSON_TOOL_NAME;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::HttpResponse;
 use crate::reliability::classify;
+use crate::types::object::Put;
 use serde_json::{json, Map, Value};
 
 /// Any reply (2xx or not) -> an OpenAI `chat.completion` or an `LlmError`.
@@ -125,7 +126,10 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
                     .get("name")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
+                let input = block
+                    .get("input")
+                    .cloned()
+                    .unwrap_or_else(|| crate::obj! {});
                 let arguments = serde_json::to_string(&input).unwrap_or_else(|_| "{}".into());
                 if name == JSON_TOOL_NAME {
                     // The tool a json_schema response_format became: its input is the answer.
@@ -159,7 +163,7 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
     }
 
     let mut message = Map::new();
-    message.insert("role".into(), Value::String("assistant".into()));
+    message.put("role", Value::String("assistant".into()));
     message.insert(
         "content".into(),
         if text.is_empty() {
@@ -169,11 +173,11 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
         },
     );
     if !tool_calls.is_empty() {
-        message.insert("tool_calls".into(), Value::Array(tool_calls));
+        message.put("tool_calls", Value::Array(tool_calls));
     }
     if !thinking_blocks.is_empty() {
-        message.insert("reasoning_content".into(), Value::String(reasoning));
-        message.insert("thinking_blocks".into(), Value::Array(thinking_blocks));
+        message.put("reasoning_content", Value::String(reasoning));
+        message.put("thinking_blocks", Value::Array(thinking_blocks));
     }
 
     json!({

@@ -86,7 +86,7 @@ impl AnthropicStream {
     fn start(&mut self, out: &mut Vec<Value>) {
         if !self.started {
             self.started = true;
-            out.push(self.chunk(json!({"role": "assistant", "content": ""}), None));
+            out.push(self.chunk(crate::obj! {"role": "assistant", "content": ""}, None));
         }
     }
 
@@ -143,7 +143,7 @@ impl AnthropicStream {
                 let kind = match block.get("type").and_then(Value::as_str) {
                     Some("text") => {
                         if !field("text").is_empty() {
-                            out.push(self.chunk(json!({"content": field("text")}), None));
+                            out.push(self.chunk(crate::obj! {"content": field("text")}, None));
                         }
                         Block::Text
                     }
@@ -172,7 +172,9 @@ impl AnthropicStream {
                         Block::Thinking
                     }
                     Some("redacted_thinking") => {
-                        out.push(self.chunk(json!({"thinking_blocks": [block]}), None));
+                        out.push(
+                            self.chunk(crate::obj! {"thinking_blocks": vec![block.clone()]}, None),
+                        );
                         Block::Other
                     }
                     _ => Block::Other,
@@ -186,7 +188,7 @@ impl AnthropicStream {
                     .ok_or_else(|| malformed_event(PROVIDER, "no `delta`"))?;
                 let field = |key: &str| delta.get(key).and_then(Value::as_str).unwrap_or("");
                 let chunk = match (delta.get("type").and_then(Value::as_str), self.block(index)) {
-                    (Some("text_delta"), _) => Some(json!({"content": field("text")})),
+                    (Some("text_delta"), _) => Some(crate::obj! {"content": field("text")}),
                     (Some("input_json_delta"), Block::Tool(tool))
                         if !field("partial_json").is_empty() =>
                     {
@@ -198,7 +200,7 @@ impl AnthropicStream {
                     (Some("input_json_delta"), Block::JsonTool)
                         if !field("partial_json").is_empty() =>
                     {
-                        Some(json!({"content": field("partial_json")}))
+                        Some(crate::obj! {"content": field("partial_json")})
                     }
                     (Some("thinking_delta"), _) => Some(thinking_delta(field("thinking"))),
                     (Some("signature_delta"), _) => Some(json!({"thinking_blocks": [{
@@ -222,7 +224,7 @@ impl AnthropicStream {
                     finish = "stop";
                 }
                 self.start(out);
-                out.push(self.chunk(json!({}), Some(finish)));
+                out.push(self.chunk(crate::obj! {}, Some(finish)));
             }
             "message_stop" => {
                 self.done = true;

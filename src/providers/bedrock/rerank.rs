@@ -4,6 +4,7 @@
 
 use crate::error::LlmError;
 use crate::reliability::classify;
+use crate::types::object::Put;
 use serde_json::{json, Map, Value};
 
 /// The `modelArn` for a model id: an ARN as is, else the region's foundation-model ARN
@@ -80,13 +81,13 @@ pub fn parse(reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
             ));
         };
         let mut r = Map::new();
-        r.insert("index".into(), index.into());
-        r.insert("relevance_score".into(), json!(score));
+        r.put("index", index.into());
+        r.put("relevance_score", json!(score));
         match item.get("document") {
             Some(doc) if doc.pointer("/textDocument/text").is_some() => {
                 r.insert(
                     "document".into(),
-                    json!({ "text": doc.pointer("/textDocument/text") }),
+                    crate::obj! { "text": doc.pointer("/textDocument/text").cloned() },
                 );
             }
             Some(doc) if doc.get("jsonDocument").is_some() => {
@@ -102,7 +103,7 @@ pub fn parse(reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
     let billed = reply
         .get("usage")
         .cloned()
-        .unwrap_or_else(|| json!({ "search_units": 1 }));
+        .unwrap_or_else(|| crate::obj! { "search_units": 1 });
     Ok(json!({
         "id": super::super::rerank::derived_id(raw),
         "results": results,

@@ -30,6 +30,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::stream::eventstream::{EventStreamDecoder, Message};
 use crate::stream::StreamDecoder;
 use crate::stream::{chat_chunk, cut_short, deliver, malformed_event, usage_chunk, StreamContext};
+use crate::types::object::Put;
 use serde_json::{json, Map, Value};
 
 const PROVIDER: &str = "bedrock";
@@ -69,8 +70,8 @@ impl ConverseStream {
         } else {
             self.started = true;
             let mut first = Map::new();
-            first.insert("role".into(), json!("assistant"));
-            first.insert("content".into(), json!(""));
+            first.put("role", json!("assistant"));
+            first.put("content", json!(""));
             first.extend(delta);
             first
         };
@@ -105,7 +106,7 @@ impl ConverseStream {
         }
         let event = message.header_str(":event-type").unwrap_or_default();
         let payload: Value = if message.payload.is_empty() {
-            json!({})
+            crate::obj! {}
         } else {
             serde_json::from_slice(&message.payload)
                 .map_err(|e| malformed_event(PROVIDER, format_args!("{event}: {e}")))?
@@ -175,7 +176,7 @@ impl ConverseStream {
                                 let mut d = Map::new();
                                 d.insert(
                                     "tool_calls".into(),
-                                    json!([{"index": index, "function": {"arguments": input}}]),
+                                    serde_json::Value::from(vec![crate::obj!{"index": index, "function": crate::obj!{"arguments": input}}]),
                                 );
                                 out.push(self.chunk(d, None));
                             }

@@ -6,6 +6,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::hash::sha256_hex;
 use crate::ports::HttpResponse;
 use crate::reliability::classify;
+use crate::types::object::Put;
 use serde_json::{json, Map, Value};
 
 /// Finish reasons that mean the candidate was filtered (LiteLLM's flagged list).
@@ -140,8 +141,8 @@ pub fn usage(meta: Option<&Value>) -> Value {
         }
     }
     let mut usage = Map::new();
-    usage.insert("prompt_tokens".into(), prompt.into());
-    usage.insert("completion_tokens".into(), completion.into());
+    usage.put("prompt_tokens", prompt.into());
+    usage.put("completion_tokens", completion.into());
     usage.insert(
         "total_tokens".into(),
         total.unwrap_or(prompt + completion).into(),
@@ -149,13 +150,13 @@ pub fn usage(meta: Option<&Value>) -> Value {
     if let Some(cached) = meta.get("cachedContentTokenCount").and_then(Value::as_u64) {
         usage.insert(
             "prompt_tokens_details".into(),
-            json!({ "cached_tokens": cached }),
+            crate::obj! { "cached_tokens": cached },
         );
     }
     if let Some(t) = thoughts {
         usage.insert(
             "completion_tokens_details".into(),
-            json!({ "reasoning_tokens": t }),
+            crate::obj! { "reasoning_tokens": t },
         );
     }
     Value::Object(usage)
@@ -205,12 +206,12 @@ fn logprobs(result: Option<&Value>) -> Value {
                 .unwrap_or_default();
             let mut entry = token(c);
             if let Value::Object(o) = &mut entry {
-                o.insert("top_logprobs".into(), Value::Array(alternatives));
+                o.put("top_logprobs", Value::Array(alternatives));
             }
             entry
         })
         .collect();
-    json!({ "content": content })
+    crate::obj! { "content": content }
 }
 
 /// `createTime` (RFC 3339, UTC) → Unix seconds.
@@ -266,7 +267,7 @@ pub fn tool_call_id(seed: &str, index: u64, part: usize, signature: Option<&str>
 /// A `functionCall` part's name and JSON-text arguments.
 pub fn function_call(call: &Value) -> (&str, String) {
     let name = call.get("name").and_then(Value::as_str).unwrap_or("");
-    let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
+    let args = call.get("args").cloned().unwrap_or_else(|| crate::obj! {});
     let arguments = serde_json::to_string(&args).unwrap_or_else(|_| "{}".into());
     (name, arguments)
 }
@@ -351,19 +352,19 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
             target.get_or_insert_with(String::new).push_str(&piece);
         }
         let mut message = Map::new();
-        message.insert("role".into(), json!("assistant"));
+        message.put("role", json!("assistant"));
         let finish = if flagged {
-            message.insert("content".into(), Value::Null);
+            message.put("content", Value::Null);
             "content_filter"
         } else {
-            message.insert("content".into(), text.map_or(Value::Null, Value::String));
+            message.put("content", text.map_or(Value::Null, Value::String));
             if let Some(t) = thoughts {
-                message.insert("reasoning_content".into(), Value::String(t));
+                message.put("reasoning_content", Value::String(t));
             }
             if tool_calls.is_empty() {
                 finish_reason(reason)
             } else {
-                message.insert("tool_calls".into(), Value::Array(tool_calls));
+                message.put("tool_calls", Value::Array(tool_calls));
                 "tool_calls"
             }
         };

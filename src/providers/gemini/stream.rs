@@ -25,6 +25,7 @@ use crate::stream::sse::SseDecoder;
 use crate::stream::{
     chat_chunk, cut_short, deliver, malformed_event, usage_chunk, StreamContext, StreamDecoder,
 };
+use crate::types::object::Put;
 use serde_json::{json, Map, Value};
 
 /// Decodes a `streamGenerateContent?alt=sse` reply body.
@@ -87,8 +88,8 @@ impl GeminiStream {
         } else {
             c.started = true;
             let mut first = Map::new();
-            first.insert("role".into(), json!("assistant"));
-            first.insert("content".into(), json!(""));
+            first.put("role", json!("assistant"));
+            first.put("content", json!(""));
             first.extend(delta);
             first
         };

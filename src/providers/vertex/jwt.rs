@@ -115,7 +115,7 @@ pub fn is_pkcs8_pem(pem: &str) -> bool {
 /// access token: `iss` = the account, `scope` = cloud-platform, `aud` = the token endpoint,
 /// `iat` = now, `exp` = an hour later.
 pub fn signing_input(client_email: &str, token_uri: &str, issued_at_s: u64) -> String {
-    let header = json!({"alg": "RS256", "typ": "JWT"});
+    let header = crate::obj! {"alg": "RS256", "typ": "JWT"};
     let claims = json!({
         "iss": client_email,
         "scope": SCOPE,
