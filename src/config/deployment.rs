@@ -701,11 +701,11 @@ impl Deployment {
 
     /// The deployment as `getDeployments()` shows it: secrets replaced by `"***"`.
     pub fn redacted(&self) -> Value {
-        serde_json::json!({
-            "model_name": self.model_group,
-            "litellm_params": self.litellm_params_redacted,
-            "model_info": self.model_info.raw,
-        })
+        crate::obj! {
+            "model_name": self.model_group.clone(),
+            "litellm_params": self.litellm_params_redacted.clone(),
+            "model_info": self.model_info.raw.clone(),
+        }
     }
 }
 

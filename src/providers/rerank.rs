@@ -18,7 +18,7 @@ use crate::error::LlmError;
 use crate::ports::HttpRequest;
 use crate::reliability::classify;
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Documents one rerank request may carry (Cohere recommends at most 1,000).
 pub const MAX_DOCUMENTS: usize = 10_000;
@@ -274,7 +274,7 @@ pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
         };
         let mut r = Map::new();
         r.put("index", index.into());
-        r.put("relevance_score", json!(score));
+        r.put("relevance_score", Value::from(score));
         if let Some(doc) = item.get("document").filter(|d| !d.is_null()) {
             r.put("document", document(doc));
         }
@@ -297,20 +297,20 @@ pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
                 .pointer("/usage/total_tokens")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            json!({
-                "billed_units": { "total_tokens": total },
-                "tokens": { "input_tokens": prompt, "output_tokens": total.saturating_sub(prompt) },
-            })
+            crate::obj! {
+                "billed_units": crate::obj!{ "total_tokens": total },
+                "tokens": crate::obj!{ "input_tokens": prompt, "output_tokens": total.saturating_sub(prompt) },
+            }
         }
         Api::Voyage | Api::Jina | Api::Vllm => {
             let total = reply
                 .pointer("/usage/total_tokens")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            json!({
-                "billed_units": { "total_tokens": total },
-                "tokens": { "input_tokens": total, "output_tokens": 0 },
-            })
+            crate::obj! {
+                "billed_units": crate::obj!{ "total_tokens": total },
+                "tokens": crate::obj!{ "input_tokens": total, "output_tokens": 0 },
+            }
         }
     };
     let id = reply

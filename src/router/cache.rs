@@ -10,7 +10,7 @@ use crate::reliability::limits::SlotSignal;
 use crate::types::object::Put;
 use crate::types::Endpoint;
 use futures_util::FutureExt;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -312,13 +312,13 @@ impl Router {
             );
         }
         self.emit("success", || {
-            json!({
-                "model_group": group, "model_id": origin.model_id,
-                "answered_by_group": origin.model_group,
-                "custom_llm_provider": origin.custom_llm_provider, "latency_ms": latency_ms,
+            crate::obj! {
+                "model_group": group, "model_id": origin.model_id.clone(),
+                "answered_by_group": origin.model_group.clone(),
+                "custom_llm_provider": origin.custom_llm_provider.clone(), "latency_ms": latency_ms,
                 "response_cost": 0.0, "attempts": 0, "retries": 0,
-                "fallback_model_group": null, "cache_hit": true, "call_id": call_id,
-            })
+                "fallback_model_group": Value::Null, "cache_hit": true, "call_id": call_id,
+            }
         });
         HiddenParams {
             model_id: origin.model_id,
@@ -578,12 +578,12 @@ impl Router {
                 Value::Null,
             )
         });
-        let body = json!({
+        let body = crate::obj! {
             "object": "list",
             "data": data,
             "model": model,
-            "usage": {"prompt_tokens": 0, "total_tokens": 0},
-        });
+            "usage": crate::obj!{"prompt_tokens": 0, "total_tokens": 0},
+        };
         self.serve_hit(opts, body, origin, started)
     }
 }

@@ -6,7 +6,7 @@ use super::book::model_cost;
 use super::Router;
 use crate::config::Deployment;
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::rc::Rc;
 
 /// The capability flags `ModelGroupInfo` carries; a group supports one when any of its
@@ -104,19 +104,19 @@ impl Router {
             }
         }
         let mut out = Map::new();
-        out.put("model_group", json!(name));
-        out.put("providers", json!(providers));
-        out.put("max_input_tokens", json!(max_in));
-        out.put("max_output_tokens", json!(max_out));
-        out.put("input_cost_per_token", json!(in_cost));
-        out.put("output_cost_per_token", json!(out_cost));
-        out.put("mode", json!(mode));
-        out.put("tpm", json!(tpm));
-        out.put("rpm", json!(rpm));
+        out.put("model_group", Value::from(name));
+        out.put("providers", Value::from(providers));
+        out.put("max_input_tokens", Value::from(max_in));
+        out.put("max_output_tokens", Value::from(max_out));
+        out.put("input_cost_per_token", Value::from(in_cost));
+        out.put("output_cost_per_token", Value::from(out_cost));
+        out.put("mode", Value::from(mode));
+        out.put("tpm", Value::from(tpm));
+        out.put("rpm", Value::from(rpm));
         for (name, set) in FLAGS.iter().zip(flags) {
-            out.insert((*name).into(), json!(set));
+            out.insert((*name).into(), Value::from(set));
         }
-        out.put("description", json!(description));
+        out.put("description", Value::from(description));
         Some(Value::Object(out))
     }
 
@@ -147,16 +147,16 @@ impl Router {
         if let Some(limit) = tpm {
             out.insert(
                 "x-ratelimit-remaining-tokens".into(),
-                json!(limit.saturating_sub(used_tokens)),
+                Value::from(limit.saturating_sub(used_tokens)),
             );
-            out.put("x-ratelimit-limit-tokens", json!(limit));
+            out.put("x-ratelimit-limit-tokens", Value::from(limit));
         }
         if let Some(limit) = rpm {
             out.insert(
                 "x-ratelimit-remaining-requests".into(),
-                json!(limit.saturating_sub(used_requests)),
+                Value::from(limit.saturating_sub(used_requests)),
             );
-            out.put("x-ratelimit-limit-requests", json!(limit));
+            out.put("x-ratelimit-limit-requests", Value::from(limit));
         }
         out
     }

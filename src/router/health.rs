@@ -6,7 +6,7 @@ use crate::config::{Deployment, Mode};
 use crate::types::object::Put;
 use crate::types::Endpoint;
 use futures_util::future::join_all;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::rc::Rc;
 
 /// Probes in flight at once.
@@ -68,28 +68,28 @@ impl Router {
                 Some(Value::Object(m)) => m.clone(),
                 _ => Map::new(),
             };
-            entry.put("model_id", json!(d.id));
-            entry.put("model_name", json!(d.model_group));
+            entry.put("model_id", Value::from(d.id.clone()));
+            entry.put("model_name", Value::from(d.model_group.clone()));
             match outcome {
                 Outcome::Healthy => healthy.push(Value::Object(entry)),
                 Outcome::Unhealthy(error, _) => {
-                    entry.put("error", json!(error));
+                    entry.put("error", Value::from(error));
                     unhealthy.push(Value::Object(entry));
                 }
                 Outcome::Skipped(why) => {
-                    entry.put("reason", json!(why));
+                    entry.put("reason", Value::from(why));
                     skipped.push(Value::Object(entry));
                 }
             }
         }
         self.prune_health();
-        json!({
-            "healthy_endpoints": healthy,
-            "unhealthy_endpoints": unhealthy,
+        crate::obj! {
+            "healthy_endpoints": healthy.clone(),
+            "unhealthy_endpoints": unhealthy.clone(),
             "healthy_count": healthy.len(),
             "unhealthy_count": unhealthy.len(),
             "skipped_endpoints": skipped,
-        })
+        }
     }
 
     async fn probe_one(&self, d: &Deployment) -> Outcome {
@@ -103,7 +103,7 @@ impl Router {
         let Value::Object(mut body) = body else {
             return Outcome::Skipped("no probe");
         };
-        body.put("model", json!(d.model_group));
+        body.put("model", Value::from(d.model_group.clone()));
         let timeout = d
             .timeout_ms
             .unwrap_or(self.inner.config.timeout_ms)

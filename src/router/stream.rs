@@ -729,9 +729,9 @@ impl LiveStream {
             // A request that already ends in an assistant turn cannot take another prefill.
             return false;
         }
-        messages.push(serde_json::json!({
-            "role": "assistant", "content": self.text, "prefix": true,
-        }));
+        messages.push(crate::obj! {
+            "role": "assistant", "content": self.text.clone(), "prefix": true,
+        });
         let d = Rc::clone(&self.deployment);
         let charged = annotate(e.clone(), &d);
         let single = self.router.table().group(&d.model_group).len() <= 1;
@@ -957,11 +957,11 @@ impl LiveStream {
         reported.or_else(|| {
             let prompt_tokens = estimate_input_tokens(&self.call.body);
             let completion_tokens = self.completion_chars.div_ceil(4) as u64;
-            token_usage(&serde_json::json!({"usage": {
+            token_usage(&crate::obj! {"usage": crate::obj!{
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
-            }}))
+            }})
         })
     }
 

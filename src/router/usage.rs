@@ -5,7 +5,7 @@ use crate::cost::TokenUsage;
 use crate::hash::FxHashMap;
 use crate::types::object::Put;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
 
 /// Latency samples kept per deployment or group (the most recent ones).
@@ -36,7 +36,7 @@ impl LatencyWindow {
             let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
             sorted
                 .get(i)
-                .map_or(Value::Null, |v| json!((v * 10.0).round() / 10.0))
+                .map_or(Value::Null, |v| Value::from((v * 10.0).round() / 10.0))
         };
         crate::obj! {"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99)}
     }
@@ -358,7 +358,7 @@ impl UsageBook {
                 m.put("latency_histogram", g.latency_histogram.to_json());
                 m.insert(
                     "in_flight".into(),
-                    json!(in_flight_by_group.get(name.as_str()).copied().unwrap_or(0)),
+                    Value::from(in_flight_by_group.get(name.as_str()).copied().unwrap_or(0)),
                 );
             }
             groups.insert(name.clone(), v);
@@ -371,6 +371,7 @@ impl UsageBook {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn percentiles_use_nearest_rank() {

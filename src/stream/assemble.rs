@@ -14,7 +14,7 @@
 
 use crate::error::LlmError;
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 #[derive(Default)]
 struct ToolCall {
@@ -166,14 +166,14 @@ impl Choice {
             let calls = calls
                 .into_iter()
                 .map(|(_, call)| {
-                    json!({
+                    crate::obj! {
                         "id": call.id.unwrap_or(Value::Null),
                         "type": call.kind.unwrap_or_else(|| Value::String("function".into())),
-                        "function": {
+                        "function": crate::obj!{
                             "name": call.name.unwrap_or_default(),
                             "arguments": call.arguments,
                         },
-                    })
+                    }
                 })
                 .collect();
             message.put("tool_calls", Value::Array(calls));
@@ -256,19 +256,19 @@ pub fn assemble(chunks: &[Value]) -> Result<Value, LlmError> {
                 .unwrap_or_else(|| Value::String("stop".into()));
             let logprobs = choice.logprobs.clone().unwrap_or(Value::Null);
             if text {
-                json!({
+                crate::obj! {
                     "index": index,
                     "text": choice.content.unwrap_or_default(),
                     "logprobs": logprobs,
                     "finish_reason": finish,
-                })
+                }
             } else {
-                json!({
+                crate::obj! {
                     "index": index,
                     "message": choice.message(),
                     "finish_reason": finish,
                     "logprobs": logprobs,
-                })
+                }
             }
         })
         .collect();
@@ -285,7 +285,7 @@ pub fn assemble(chunks: &[Value]) -> Result<Value, LlmError> {
             .into(),
         ),
     );
-    out.put("created", pick("created").unwrap_or(json!(0)));
+    out.put("created", pick("created").unwrap_or(Value::from(0)));
     out.put("model", pick("model").unwrap_or(Value::Null));
     if let Some(fingerprint) = pick("system_fingerprint") {
         out.put("system_fingerprint", fingerprint);
@@ -300,6 +300,7 @@ pub fn assemble(chunks: &[Value]) -> Result<Value, LlmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn chunk(delta: Value, finish: Option<&str>) -> Value {
         json!({

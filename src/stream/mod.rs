@@ -15,7 +15,7 @@ pub use assemble::assemble;
 
 use crate::error::{ErrorKind, LlmError};
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// What a decoder needs to stamp chunks the provider leaves unstamped.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -77,30 +77,30 @@ pub fn chat_chunk(
     delta: Value,
     finish_reason: Option<&str>,
 ) -> Value {
-    json!({
+    crate::obj! {
         "id": id,
         "object": "chat.completion.chunk",
         "created": ctx.created,
         "model": model,
-        "choices": [{
+        "choices": vec![crate::obj!{
             "index": 0,
             "delta": delta,
             "logprobs": Value::Null,
             "finish_reason": finish_reason,
         }],
-    })
+    }
 }
 
 /// The final usage chunk (`choices: []`), as OpenAI sends with `include_usage`.
 pub fn usage_chunk(ctx: &StreamContext, id: &str, model: &str, usage: Value) -> Value {
-    json!({
+    crate::obj! {
         "id": id,
         "object": "chat.completion.chunk",
         "created": ctx.created,
         "model": model,
-        "choices": [],
+        "choices": Vec::<Value>::new(),
         "usage": usage,
-    })
+    }
 }
 
 /// OpenAI's usage object from prompt and completion token counts (plus optional details).

@@ -366,10 +366,10 @@ impl RouterCore {
     pub fn background_health_check(&self) -> Option<String> {
         let health = &self.router.config().selection.health;
         (!health.background_groups.is_empty()).then(|| {
-            serde_json::json!({
-                "groups": health.background_groups,
+            crate::obj! {
+                "groups": health.background_groups.clone(),
                 "interval_ms": health.interval_ms,
-            })
+            }
             .to_string()
         })
     }

@@ -105,7 +105,7 @@ impl StateStore for JsStateStore {
 
     fn get(&self, keys: Vec<String>) -> LocalFuture<'static, Result<Vec<Option<String>>, String>> {
         let len = keys.len();
-        let pending = self.call("get", json_arg(serde_json::json!(keys)));
+        let pending = self.call("get", json_arg(serde_json::Value::from(keys)));
         Box::pin(async move {
             let value = pending.await?;
             let array = array_of(&value, "get", len)?;

@@ -3,7 +3,7 @@
 use crate::cost::CostMap;
 use crate::error::LlmError;
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// `max_tokens` when the request sets none and the price data knows no limit for the model
 /// (LiteLLM's `DEFAULT_ANTHROPIC_CHAT_MAX_TOKENS`).
@@ -120,11 +120,11 @@ pub fn translate(
     }
     if anthropic_tools.is_empty() && has_tool_blocks(&messages) {
         // Anthropic refuses tool_use / tool_result blocks unless `tools` is set.
-        anthropic_tools.push(json!({
+        anthropic_tools.push(crate::obj! {
             "name": "dummy_tool",
             "description": "This is a dummy tool call",
-            "input_schema": { "type": "object", "properties": {} },
-        }));
+            "input_schema": crate::obj!{ "type": "object", "properties": crate::obj!{} },
+        });
     }
     if !anthropic_tools.is_empty() {
         out.put("tools", Value::Array(anthropic_tools));
@@ -478,10 +478,10 @@ fn user_part(part: &Value, i: usize, j: usize) -> Result<Value, LlmError> {
                     let format = file.and_then(|f| f.get("format")).and_then(Value::as_str);
                     let (media_type, data) = parse_data_url(data, &at)?;
                     let media_type = format.unwrap_or(media_type);
-                    json!({
+                    crate::obj! {
                         "type": "document",
-                        "source": { "type": "base64", "media_type": media_type, "data": data },
-                    })
+                        "source": crate::obj!{ "type": "base64", "media_type": media_type, "data": data },
+                    }
                 }
                 None => {
                     return Err(bad(format!(
@@ -513,10 +513,10 @@ fn media_block(url: &str, format: Option<&str>, at: &str) -> Result<Value, LlmEr
         } else {
             "image"
         };
-        return Ok(json!({
+        return Ok(crate::obj! {
             "type": kind,
-            "source": { "type": "base64", "media_type": media_type, "data": data },
-        }));
+            "source": crate::obj!{ "type": "base64", "media_type": media_type, "data": data },
+        });
     }
     if url.starts_with("https://") || url.starts_with("http://") {
         let kind = if format == Some("application/pdf") {
@@ -696,6 +696,7 @@ fn tool_use(call: &Value, i: usize, j: usize) -> Result<Value, LlmError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn user_ids_that_look_like_emails_or_phone_numbers_are_refused() {

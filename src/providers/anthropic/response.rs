@@ -5,7 +5,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::HttpResponse;
 use crate::reliability::classify;
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Any reply (2xx or not) -> an OpenAI `chat.completion` or an `LlmError`.
 pub fn parse(response: &HttpResponse) -> Result<Value, LlmError> {
@@ -136,11 +136,11 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
                     json_output.get_or_insert(arguments);
                     continue;
                 }
-                tool_calls.push(json!({
+                tool_calls.push(crate::obj! {
                     "id": block.get("id").cloned().unwrap_or(Value::Null),
                     "type": "function",
-                    "function": { "name": name, "arguments": arguments },
-                }));
+                    "function": crate::obj!{ "name": name, "arguments": arguments },
+                });
             }
             Some("thinking") => {
                 reasoning.push_str(block.get("thinking").and_then(Value::as_str).unwrap_or(""));
@@ -180,20 +180,20 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
         message.put("thinking_blocks", Value::Array(thinking_blocks));
     }
 
-    json!({
+    crate::obj! {
         "id": value.get("id").cloned().unwrap_or(Value::Null),
         "object": "chat.completion",
         // The Messages API reports no creation time; the router stamps a 0 with its clock.
         "created": 0,
         "model": value.get("model").cloned().unwrap_or(Value::Null),
-        "choices": [{
+        "choices": vec![crate::obj!{
             "index": 0,
             "message": Value::Object(message),
             "finish_reason": finish,
-            "logprobs": null,
+            "logprobs": Value::Null,
         }],
         "usage": usage(value.get("usage")),
-    })
+    }
 }
 
 /// Anthropic usage -> OpenAI usage the way LiteLLM counts it: prompt tokens include cache
@@ -210,17 +210,17 @@ pub fn usage(usage: Option<&Value>) -> Value {
     let cache_read = n("cache_read_input_tokens");
     let cache_creation = n("cache_creation_input_tokens");
     let prompt = input + cache_read + cache_creation;
-    json!({
+    crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": output,
         "total_tokens": prompt + output,
-        "prompt_tokens_details": {
+        "prompt_tokens_details": crate::obj!{
             "cached_tokens": cache_read,
             "cache_creation_tokens": cache_creation,
         },
         "cache_creation_input_tokens": cache_creation,
         "cache_read_input_tokens": cache_read,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::error::LlmError;
 use crate::stream::sse::SseDecoder;
 use crate::stream::{chat_chunk, feed_events, finish_events, malformed_event, usage_chunk};
 use crate::stream::{SseEvents, StreamContext, StreamDecoder};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 const PROVIDER: &str = "anthropic";
 
@@ -155,12 +155,12 @@ impl AnthropicStream {
                         let tool = self.tools;
                         self.tools += 1;
                         out.push(self.chunk(
-                            json!({"tool_calls": [{
+                            crate::obj! {"tool_calls": vec![crate::obj!{
                                 "index": tool,
                                 "id": field("id"),
                                 "type": "function",
-                                "function": {"name": field("name"), "arguments": ""},
-                            }]}),
+                                "function": crate::obj!{"name": field("name"), "arguments": ""},
+                            }]},
                             None,
                         ));
                         Block::Tool(tool)
@@ -192,10 +192,10 @@ impl AnthropicStream {
                     (Some("input_json_delta"), Block::Tool(tool))
                         if !field("partial_json").is_empty() =>
                     {
-                        Some(json!({"tool_calls": [{
+                        Some(crate::obj! {"tool_calls": vec![crate::obj!{
                             "index": tool,
-                            "function": {"arguments": field("partial_json")},
-                        }]}))
+                            "function": crate::obj!{"arguments": field("partial_json")},
+                        }]})
                     }
                     (Some("input_json_delta"), Block::JsonTool)
                         if !field("partial_json").is_empty() =>
@@ -203,11 +203,13 @@ impl AnthropicStream {
                         Some(crate::obj! {"content": field("partial_json")})
                     }
                     (Some("thinking_delta"), _) => Some(thinking_delta(field("thinking"))),
-                    (Some("signature_delta"), _) => Some(json!({"thinking_blocks": [{
-                        "type": "thinking",
-                        "thinking": "",
-                        "signature": field("signature"),
-                    }]})),
+                    (Some("signature_delta"), _) => {
+                        Some(crate::obj! {"thinking_blocks": vec![crate::obj!{
+                            "type": "thinking",
+                            "thinking": "",
+                            "signature": field("signature"),
+                        }]})
+                    }
                     // Citations, empty fragments and new delta kinds.
                     _ => None,
                 };
@@ -248,10 +250,10 @@ impl AnthropicStream {
 
 /// A thinking fragment: `reasoning_content` plus LiteLLM's `thinking_blocks` fragment.
 fn thinking_delta(text: &str) -> Value {
-    json!({
+    crate::obj! {
         "reasoning_content": text,
-        "thinking_blocks": [{"type": "thinking", "thinking": text}],
-    })
+        "thinking_blocks": vec![crate::obj!{"type": "thinking", "thinking": text}],
+    }
 }
 
 fn index_of(event: &Value) -> Result<u64, LlmError> {

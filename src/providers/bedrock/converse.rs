@@ -43,7 +43,7 @@
 use crate::error::LlmError;
 use crate::reliability::classify;
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The tool name LiteLLM's JSON mode forces; its input becomes the reply's content.
 pub const JSON_TOOL_NAME: &str = "json_tool_call";
@@ -165,7 +165,7 @@ pub fn build_body(base_model: &str, mut body: Map<String, Value>) -> Result<Valu
                 crate::obj! {"type": "enabled", "budget_tokens": budget},
             );
             if !inference.contains_key("maxTokens") {
-                inference.put("maxTokens", json!(budget + DEFAULT_MAX_TOKENS));
+                inference.put("maxTokens", Value::from(budget + DEFAULT_MAX_TOKENS));
             }
         }
     }
@@ -198,11 +198,11 @@ pub fn build_body(base_model: &str, mut body: Map<String, Value>) -> Result<Valu
     match body.remove("response_format") {
         Some(format) if !format.is_null() => {
             if let Some((schema, description)) = json_mode_schema(&format)? {
-                let spec = json!({
+                let spec = crate::obj! {
                     "name": JSON_TOOL_NAME,
                     "description": description.as_deref().unwrap_or(JSON_TOOL_NAME),
-                    "inputSchema": {"json": schema},
-                });
+                    "inputSchema": crate::obj!{"json": schema},
+                };
                 tools.push(crate::obj! { "toolSpec": spec });
                 if !thinking_enabled {
                     tool_choice = Some(crate::obj! {"tool": crate::obj!{"name": JSON_TOOL_NAME}});
@@ -314,13 +314,13 @@ fn tool_spec(tool: &Value) -> Result<Value, LlmError> {
         .filter(|p| p.is_object())
         .cloned()
         .unwrap_or_else(|| crate::obj! {"type": "object", "properties": crate::obj!{}});
-    Ok(json!({
-        "toolSpec": {
+    Ok(crate::obj! {
+        "toolSpec": crate::obj!{
             "name": name,
             "description": description,
-            "inputSchema": {"json": schema},
+            "inputSchema": crate::obj!{"json": schema},
         }
-    }))
+    })
 }
 
 fn map_tool_choice(choice: &Value) -> Result<Option<Value>, LlmError> {
@@ -624,9 +624,9 @@ fn tool_result_content(content: &Value, index: usize) -> Result<Vec<Value>, LlmE
             let mut out = Vec::new();
             for part in parts {
                 match part.get("type").and_then(Value::as_str).unwrap_or("text") {
-                    "text" => out.push(json!({
+                    "text" => out.push(crate::obj! {
                         "text": part.get("text").and_then(Value::as_str).unwrap_or("")
-                    })),
+                    }),
                     "image_url" => {
                         let url = part
                             .get("image_url")
@@ -667,11 +667,11 @@ pub fn usage(usage: Option<&Value>) -> Value {
     let cache_write = n("cacheWriteInputTokens");
     let prompt = input + cache_read.unwrap_or(0) + cache_write.unwrap_or(0);
     let total = n("totalTokens").unwrap_or(prompt + output);
-    let mut out = json!({
+    let mut out = crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": output,
         "total_tokens": total,
-    });
+    };
     if cache_read.is_some() || cache_write.is_some() {
         if let Some(obj) = out.as_object_mut() {
             obj.insert(
@@ -728,7 +728,7 @@ pub fn parse(reply: &Value, model: &str, id: String, created: i64) -> Result<Val
     }
     let mut finish = finish_reason(stop_reason);
     let mut out_message = Map::new();
-    out_message.put("role", json!("assistant"));
+    out_message.put("role", Value::from("assistant"));
     let json_mode = matches!(tool_calls.as_slice(), [(_, name, _)] if name == JSON_TOOL_NAME);
     if json_mode {
         let input = tool_calls
@@ -749,26 +749,26 @@ pub fn parse(reply: &Value, model: &str, id: String, created: i64) -> Result<Val
         let calls: Vec<Value> = tool_calls
             .into_iter()
             .map(|(id, name, input)| {
-                json!({
+                crate::obj! {
                     "id": id,
                     "type": "function",
-                    "function": {"name": name, "arguments": input.to_string()},
-                })
+                    "function": crate::obj!{"name": name, "arguments": input.to_string()},
+                }
             })
             .collect();
         out_message.put("tool_calls", Value::Array(calls));
     }
-    Ok(json!({
+    Ok(crate::obj! {
         "id": id,
         "object": "chat.completion",
         "created": created,
         "model": model,
-        "choices": [{
+        "choices": vec![crate::obj!{
             "index": 0,
             "message": Value::Object(out_message),
             "finish_reason": finish,
-            "logprobs": null,
+            "logprobs": Value::Null,
         }],
         "usage": usage(reply.get("usage")),
-    }))
+    })
 }

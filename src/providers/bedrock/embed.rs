@@ -21,7 +21,7 @@ use crate::error::LlmError;
 use crate::reliability::classify;
 use crate::types::object::Put;
 use crate::types::tokens::estimate_input_tokens;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -96,11 +96,11 @@ pub fn build_body(
             }
         }
         Family::Cohere => {
-            out.put("texts", json!(texts));
+            out.put("texts", Value::from(texts));
             let input_type = body
                 .remove("input_type")
                 .filter(|v| !v.is_null())
-                .unwrap_or_else(|| json!("search_document"));
+                .unwrap_or_else(|| Value::from("search_document"));
             out.put("input_type", input_type);
             if let Some(d) = dimensions {
                 out.put("output_dimension", d);
@@ -158,10 +158,10 @@ pub fn parse(reply: &Value, model: &str, family: Family) -> Result<Value, LlmErr
         .enumerate()
         .map(|(index, embedding)| crate::obj!{"object": "embedding", "index": index, "embedding": embedding})
         .collect();
-    Ok(json!({
+    Ok(crate::obj! {
         "object": "list",
         "data": data,
         "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }))
+        "usage": crate::obj!{"prompt_tokens": tokens, "total_tokens": tokens},
+    })
 }

@@ -31,7 +31,7 @@ use crate::stream::eventstream::{EventStreamDecoder, Message};
 use crate::stream::StreamDecoder;
 use crate::stream::{chat_chunk, cut_short, deliver, malformed_event, usage_chunk, StreamContext};
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 const PROVIDER: &str = "bedrock";
 
@@ -70,8 +70,8 @@ impl ConverseStream {
         } else {
             self.started = true;
             let mut first = Map::new();
-            first.put("role", json!("assistant"));
-            first.put("content", json!(""));
+            first.put("role", Value::from("assistant"));
+            first.put("content", Value::from(""));
             first.extend(delta);
             first
         };
@@ -89,7 +89,7 @@ impl ConverseStream {
             return;
         }
         let mut delta = Map::new();
-        delta.insert(key.into(), json!(text));
+        delta.insert(key.into(), Value::from(text));
         out.push(self.chunk(delta, None));
     }
 
@@ -142,11 +142,11 @@ impl ConverseStream {
                 let mut delta = Map::new();
                 delta.insert(
                     "tool_calls".into(),
-                    json!([{
+                    Value::from(vec![crate::obj! {
                         "index": index,
                         "id": id,
                         "type": "function",
-                        "function": {"name": name, "arguments": ""},
+                        "function": crate::obj!{"name": name, "arguments": ""},
                     }]),
                 );
                 out.push(self.chunk(delta, None));

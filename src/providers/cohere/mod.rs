@@ -62,7 +62,7 @@ use crate::reliability::classify;
 use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::object::Put;
 use crate::types::Endpoint;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub const DEFAULT_API_BASE: &str = "https://api.cohere.com";
 
@@ -413,11 +413,11 @@ fn chat_usage(usage: Option<&Value>) -> Value {
     let completion = count("/tokens/output_tokens")
         .or_else(|| count("/billed_units/output_tokens"))
         .unwrap_or(0.0) as u64;
-    let mut out = json!({
+    let mut out = crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-    });
+    };
     if let (Some(cached), Some(u)) = (count("/cached_tokens"), out.as_object_mut()) {
         u.insert(
             "prompt_tokens_details".into(),
@@ -461,19 +461,19 @@ fn chat_response(model: &str, v: &Value) -> Result<Value, LlmError> {
     }
     let finish = finish_reason(v.get("finish_reason").and_then(Value::as_str));
     let usage = chat_usage(v.get("usage"));
-    Ok(json!({
+    Ok(crate::obj! {
         "id": v.get("id").cloned().unwrap_or(Value::Null),
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [{
+        "choices": vec![crate::obj!{
             "index": 0,
             "message": Value::Object(msg),
             "finish_reason": finish,
-            "logprobs": null,
+            "logprobs": Value::Null,
         }],
         "usage": usage,
-    }))
+    })
 }
 
 fn embed_body(model: &str, body: Map<String, Value>) -> Result<Map<String, Value>, LlmError> {
@@ -558,10 +558,10 @@ fn embed_response(model: &str, v: &Value) -> Result<Value, LlmError> {
         + v.pointer("/meta/billed_units/images")
             .and_then(Value::as_f64)
             .unwrap_or(0.0) as u64;
-    Ok(json!({
+    Ok(crate::obj! {
         "object": "list",
         "data": data,
         "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }))
+        "usage": crate::obj!{"prompt_tokens": tokens, "total_tokens": tokens},
+    })
 }

@@ -19,7 +19,7 @@ use crate::ports::HttpResponse;
 use crate::stream::sse::SseDecoder;
 use crate::stream::{chat_chunk, feed_events, finish_events, malformed_event, usage_chunk};
 use crate::stream::{SseEvents, StreamContext, StreamDecoder};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const PROVIDER: &str = "cohere";
 
@@ -127,15 +127,15 @@ impl CohereStream {
                 let index = index_of(&event)?;
                 let tool = self.tools.len();
                 self.tools.push((index, tool));
-                let delta = json!({"tool_calls": [{
+                let delta = crate::obj! {"tool_calls": vec![crate::obj!{
                     "index": tool,
                     "id": text("/tool_calls/id"),
                     "type": "function",
-                    "function": {
+                    "function": crate::obj!{
                         "name": text("/tool_calls/function/name"),
                         "arguments": text("/tool_calls/function/arguments"),
                     },
-                }]});
+                }]};
                 self.emit(delta, out);
             }
             Some("tool-call-delta") => {
@@ -151,10 +151,10 @@ impl CohereStream {
                     })?;
                 let fragment = text("/tool_calls/function/arguments");
                 if !fragment.is_empty() {
-                    let delta = json!({"tool_calls": [{
+                    let delta = crate::obj! {"tool_calls": vec![crate::obj!{
                         "index": tool,
-                        "function": {"arguments": fragment},
-                    }]});
+                        "function": crate::obj!{"arguments": fragment},
+                    }]};
                     self.emit(delta, out);
                 }
             }

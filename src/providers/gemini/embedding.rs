@@ -5,7 +5,7 @@ use crate::error::LlmError;
 use crate::ports::HttpResponse;
 use crate::reliability::classify;
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Builds the `batchEmbedContents` body: one request per input text.
 pub fn request_body(model: &str, body: &Map<String, Value>) -> Result<Value, LlmError> {
@@ -72,10 +72,10 @@ pub fn parse(model: &str, response: &HttpResponse) -> Result<Value, LlmError> {
         .pointer("/usageMetadata/promptTokenCount")
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    Ok(json!({
+    Ok(crate::obj! {
         "object": "list",
         "data": data,
         "model": model,
-        "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
-    }))
+        "usage": crate::obj!{"prompt_tokens": prompt, "total_tokens": prompt},
+    })
 }

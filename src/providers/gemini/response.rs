@@ -7,7 +7,7 @@ use crate::hash::sha256_hex;
 use crate::ports::HttpResponse;
 use crate::reliability::classify;
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Finish reasons that mean the candidate was filtered (LiteLLM's flagged list).
 const FLAGGED: &[&str] = &[
@@ -188,11 +188,11 @@ fn logprobs(result: Option<&Value>) -> Value {
         .and_then(|r| r.get("topCandidates"))
         .and_then(Value::as_array);
     let token = |c: &Value| {
-        json!({
+        crate::obj! {
             "token": c.get("token").and_then(Value::as_str).unwrap_or(""),
-            "logprob": c.get("logProbability").cloned().unwrap_or(json!(0.0)),
-            "bytes": null
-        })
+            "logprob": c.get("logProbability").cloned().unwrap_or(Value::from(0.0)),
+            "bytes": Value::Null
+        }
     };
     let content: Vec<Value> = chosen
         .iter()
@@ -331,11 +331,11 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
                 let (name, arguments) = function_call(call);
                 let signature = part.get("thoughtSignature").and_then(Value::as_str);
                 let id = tool_call_id(&seed, index, p, signature);
-                tool_calls.push(json!({
+                tool_calls.push(crate::obj! {
                     "id": id,
                     "type": "function",
-                    "function": {"name": name, "arguments": arguments}
-                }));
+                    "function": crate::obj!{"name": name, "arguments": arguments}
+                });
                 continue;
             }
             let Some(piece) = part_text(part) else {
@@ -352,7 +352,7 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
             target.get_or_insert_with(String::new).push_str(&piece);
         }
         let mut message = Map::new();
-        message.put("role", json!("assistant"));
+        message.put("role", Value::from("assistant"));
         let finish = if flagged {
             message.put("content", Value::Null);
             "content_filter"
@@ -368,12 +368,12 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
                 "tool_calls"
             }
         };
-        choices.push(json!({
+        choices.push(crate::obj! {
             "index": index,
             "message": message,
             "finish_reason": finish,
             "logprobs": logprobs(candidate.get("logprobsResult")),
-        }));
+        });
     }
     let id = response_id
         .map(str::to_string)
@@ -383,20 +383,21 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
         .and_then(Value::as_str)
         .and_then(unix_seconds)
         .unwrap_or(0);
-    Ok(json!({
+    Ok(crate::obj! {
         "id": id,
         "object": "chat.completion",
         "created": created,
         "model": model,
         "choices": choices,
         "usage": usage(value.get("usageMetadata")),
-    }))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn rfc3339_create_time_to_unix_seconds() {

@@ -26,7 +26,7 @@ use crate::stream::{
     chat_chunk, cut_short, deliver, malformed_event, usage_chunk, StreamContext, StreamDecoder,
 };
 use crate::types::object::Put;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Decodes a `streamGenerateContent?alt=sse` reply body.
 pub struct GeminiStream {
@@ -88,8 +88,8 @@ impl GeminiStream {
         } else {
             c.started = true;
             let mut first = Map::new();
-            first.put("role", json!("assistant"));
-            first.put("content", json!(""));
+            first.put("role", Value::from("assistant"));
+            first.put("content", Value::from(""));
             first.extend(delta);
             first
         };
@@ -101,7 +101,7 @@ impl GeminiStream {
             finish,
         );
         if let Some(choice) = chunk.pointer_mut("/choices/0") {
-            choice["index"] = json!(c.index);
+            choice["index"] = Value::from(c.index);
         }
         chunk
     }
@@ -144,11 +144,11 @@ impl GeminiStream {
                 let mut delta = Map::new();
                 delta.insert(
                     "tool_calls".into(),
-                    json!([{
+                    Value::from(vec![crate::obj! {
                         "index": c.tool_calls,
                         "id": id,
                         "type": "function",
-                        "function": {"name": name, "arguments": arguments},
+                        "function": crate::obj!{"name": name, "arguments": arguments},
                     }]),
                 );
                 c.tool_calls += 1;

@@ -78,7 +78,7 @@ use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::object::Put;
 use crate::types::Endpoint;
 use auth::Credentials;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The region used when `vertex_location` is not set (LiteLLM's default).
 pub const DEFAULT_LOCATION: &str = "us-central1";
@@ -191,16 +191,16 @@ fn claude_body(
 ) -> Result<Value, LlmError> {
     let has = |k: &str| body.get(k).is_some_and(|v| !v.is_null());
     if !has("max_tokens") && !has("max_completion_tokens") {
-        body.put("max_tokens", json!(claude_max_tokens(&d.model)));
+        body.put("max_tokens", Value::from(claude_max_tokens(&d.model)));
     }
     let request = Anthropic.build_request(d, Endpoint::ChatCompletion, body, ctx)?;
     let mut value: Value = serde_json::from_str(request.body.as_deref().unwrap_or("{}"))
         .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
     if let Some(obj) = value.as_object_mut() {
         obj.remove("model");
-        obj.put("anthropic_version", json!(ANTHROPIC_VERSION));
+        obj.put("anthropic_version", Value::from(ANTHROPIC_VERSION));
         if ctx.stream {
-            obj.put("stream", json!(true));
+            obj.put("stream", Value::from(true));
         }
     }
     Ok(value)
@@ -240,7 +240,7 @@ fn embedding_body(body: &Map<String, Value>) -> Result<Value, LlmError> {
         .iter()
         .map(|text| {
             let mut instance = Map::new();
-            instance.put("content", json!(text));
+            instance.put("content", Value::from(*text));
             if let Some(t) = &task_type {
                 instance.put("task_type", t.clone());
             }
@@ -292,12 +292,12 @@ fn parse_embedding(model: &str, response: &HttpResponse) -> Result<Value, LlmErr
             .map_or(0, |n| n.max(0.0) as u64);
         data.push(crate::obj! {"object": "embedding", "index": index, "embedding": values.clone()});
     }
-    Ok(json!({
+    Ok(crate::obj! {
         "object": "list",
         "data": data,
         "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }))
+        "usage": crate::obj!{"prompt_tokens": tokens, "total_tokens": tokens},
+    })
 }
 
 /// True when a reply body is Google's error format rather than Anthropic's.
@@ -446,7 +446,7 @@ impl Provider for VertexAi {
                 }
                 let mut value = Anthropic.parse_response(d, Endpoint::ChatCompletion, response)?;
                 if let Some(obj) = value.as_object_mut() {
-                    obj.put("model", json!(d.model));
+                    obj.put("model", Value::from(d.model.clone()));
                 }
                 Ok(value)
             }
@@ -466,7 +466,7 @@ impl ClaudeStream {
     fn stamp(&self, mut chunks: Vec<Value>) -> Vec<Value> {
         for chunk in &mut chunks {
             if let Some(obj) = chunk.as_object_mut() {
-                obj.put("model", json!(self.model));
+                obj.put("model", Value::from(self.model.clone()));
             }
         }
         chunks
