@@ -1,6 +1,7 @@
 //! The one error taxonomy: every failure becomes an `LlmError` of one `ErrorKind`.
 //! Routing, retries, cooldowns and fallbacks decide on the kind alone.
 
+use crate::types::object::Put;
 use serde::Serialize;
 use std::fmt;
 
@@ -166,18 +167,18 @@ impl UpstreamReply {
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
-        obj.insert("headers".into(), headers.into());
+        obj.put("headers", headers.into());
         if let Some(id) = &self.request_id {
-            obj.insert("request_id".into(), id.clone().into());
+            obj.put("request_id", id.clone().into());
         }
         if let Some(t) = &self.error_type {
-            obj.insert("type".into(), t.clone().into());
+            obj.put("type", t.clone().into());
         }
         if let Some(c) = &self.code {
-            obj.insert("code".into(), c.clone());
+            obj.put("code", c.clone());
         }
         if let Some(p) = &self.param {
-            obj.insert("param".into(), p.clone().into());
+            obj.put("param", p.clone().into());
         }
     }
 }
@@ -230,7 +231,7 @@ impl LlmError {
     pub fn to_json(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(obj) = value.as_object_mut() {
-            obj.insert("retryable".into(), self.retryable().into());
+            obj.put("retryable", self.retryable().into());
             if let Some(upstream) = &self.upstream {
                 upstream.insert_into(obj);
             }

@@ -566,12 +566,12 @@ impl SharedState {
 
     /// `{ syncs, store_failures, store_down, pending }` for `getUsageStats()`.
     pub fn report(&self) -> Value {
-        serde_json::json!({
+        crate::obj! {
             "syncs": self.syncs.get(),
             "store_failures": self.failures.get(),
             "store_down": self.down.get(),
             "pending_keys": self.pending.borrow().counters.len() + self.pending.borrow().marks.len() + self.pending.borrow().spend.len(),
-        })
+        }
     }
 
     /// Whether `maybe_sync` would start a sync now.

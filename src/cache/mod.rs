@@ -262,12 +262,12 @@ pub struct Origin {
 
 impl Origin {
     fn to_json(&self) -> Value {
-        serde_json::json!({
-            "model_id": self.model_id,
-            "model_group": self.model_group,
-            "custom_llm_provider": self.custom_llm_provider,
-            "api_base": self.api_base,
-        })
+        crate::obj! {
+            "model_id": self.model_id.clone(),
+            "model_group": self.model_group.clone(),
+            "custom_llm_provider": self.custom_llm_provider.clone(),
+            "api_base": self.api_base.clone(),
+        }
     }
 
     fn from_json(v: &Value) -> Option<Origin> {
@@ -293,13 +293,13 @@ pub struct Entry {
 
 impl Entry {
     pub fn encode(&self) -> String {
-        serde_json::json!({
+        crate::obj! {
             "v": FORMAT_VERSION,
             "stored_at_ms": self.stored_at_ms,
             "expires_at_ms": self.expires_at_ms,
             "origin": self.origin.to_json(),
-            "body": self.body,
-        })
+            "body": self.body.clone(),
+        }
         .to_string()
     }
 

@@ -7,6 +7,7 @@ use super::litellm_params::{self, Class};
 use super::wildcard::{self, WildcardModel};
 use crate::error::LlmError;
 use crate::providers;
+use crate::types::object::Put;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
@@ -700,11 +701,11 @@ impl Deployment {
 
     /// The deployment as `getDeployments()` shows it: secrets replaced by `"***"`.
     pub fn redacted(&self) -> Value {
-        serde_json::json!({
-            "model_name": self.model_group,
-            "litellm_params": self.litellm_params_redacted,
-            "model_info": self.model_info.raw,
-        })
+        crate::obj! {
+            "model_name": self.model_group.clone(),
+            "litellm_params": self.litellm_params_redacted.clone(),
+            "model_info": self.model_info.raw.clone(),
+        }
     }
 }
 
@@ -913,7 +914,7 @@ fn parse_model_info(
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(LlmError::config(field("id"), "must be a non-empty string")),
     };
-    raw.insert("id".into(), Value::String(id.clone()));
+    raw.put("id", Value::String(id.clone()));
     let mode = match opt_str(&raw, "mode", &field("mode"))? {
         None => None,
         Some(m) if m.trim().is_empty() => {

@@ -52,6 +52,7 @@ use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
 use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::audio::{Audio, Upload};
+use crate::types::object::Put;
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -312,7 +313,7 @@ fn build_azure_openai(
     if cloudflare {
         body.remove("model");
     } else {
-        body.insert("model".into(), Value::String(deployment.to_string()));
+        body.put("model", Value::String(deployment.to_string()));
     }
     if endpoint == Endpoint::ChatCompletion {
         adjust_chat_body(&mut body, &d.model);
@@ -365,7 +366,7 @@ fn build_azure_ai(
             query.push(("api-version".to_string(), encode(version)));
         }
     }
-    body.insert("model".into(), Value::String(d.model.clone()));
+    body.put("model", Value::String(d.model.clone()));
     if endpoint == Endpoint::ChatCompletion {
         flatten_text_content(&mut body);
     }
@@ -495,7 +496,7 @@ fn flatten_text_content(body: &mut Map<String, Value>) {
             .collect();
         if !text.is_empty() {
             if let Some(m) = message.as_object_mut() {
-                m.insert("content".into(), Value::String(text));
+                m.put("content", Value::String(text));
             }
         }
     }

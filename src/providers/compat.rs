@@ -45,6 +45,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
 use crate::types::audio::Upload;
+use crate::types::object::Put;
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -644,10 +645,10 @@ impl Preset {
             match self.tool_choice {
                 ToolChoice::Keep => {}
                 ToolChoice::RequiredAsAny if forced && !named => {
-                    body.insert("tool_choice".into(), Value::String("any".into()));
+                    body.put("tool_choice", Value::String("any".into()));
                 }
                 ToolChoice::ForcedAsAny if forced => {
-                    body.insert("tool_choice".into(), Value::String("any".into()));
+                    body.put("tool_choice", Value::String("any".into()));
                 }
                 ToolChoice::AutoOrNoneOnly
                     if !matches!(choice.as_str(), Some("auto") | Some("none")) =>
@@ -668,11 +669,11 @@ impl Preset {
                 });
             if let Some(schema) = schema {
                 let mut format = Map::new();
-                format.insert("type".into(), Value::String("json_object".into()));
+                format.put("type", Value::String("json_object".into()));
                 if !schema.is_null() {
-                    format.insert("schema".into(), schema);
+                    format.put("schema", schema);
                 }
-                body.insert("response_format".into(), Value::Object(format));
+                body.put("response_format", Value::Object(format));
             }
         }
         apply_params(&self.chat, body);
@@ -711,7 +712,7 @@ impl Preset {
                 _ => None,
             };
             if let Some(text) = text {
-                m.insert("content".into(), Value::String(text));
+                m.put("content", Value::String(text));
             }
         }
     }
@@ -990,7 +991,7 @@ fn normalize_chat(value: &mut Value) {
                 _ => false,
             };
             if has_tool_calls && empty_finish {
-                choice.insert("finish_reason".into(), Value::String("tool_calls".into()));
+                choice.put("finish_reason", Value::String("tool_calls".into()));
             }
         }
     }
@@ -1013,11 +1014,11 @@ pub(crate) fn normalize_usage(usage: &mut Map<String, Value>) {
     match get(usage, "total_tokens") {
         Some(total) if reasoning > 0 && total == prompt + completion + reasoning => {
             completion += reasoning;
-            usage.insert("completion_tokens".into(), completion.into());
+            usage.put("completion_tokens", completion.into());
         }
         Some(_) => {}
         None => {
-            usage.insert("total_tokens".into(), (prompt + completion).into());
+            usage.put("total_tokens", (prompt + completion).into());
         }
     }
 }
@@ -1049,7 +1050,7 @@ pub(crate) fn flatten_reply_content(message: &mut Map<String, Value>) {
             _ => {}
         }
     }
-    message.insert("content".into(), Value::String(text));
+    message.put("content", Value::String(text));
     if !thinking.is_empty() && !message.contains_key("reasoning_content") {
         message.insert(
             "reasoning_content".into(),
@@ -1062,7 +1063,7 @@ fn normalize_embedding(value: &mut Value) {
     if let Some(Value::Object(usage)) = value.get_mut("usage") {
         if !usage.contains_key("prompt_tokens") {
             if let Some(total) = usage.get("total_tokens").cloned() {
-                usage.insert("prompt_tokens".into(), total);
+                usage.put("prompt_tokens", total);
             }
         }
     }

@@ -10,6 +10,7 @@ use crate::reliability::classify;
 use crate::stream::sse::{SseDecoder, SseEvent};
 use crate::stream::{Chunk, StreamContext, StreamDecoder};
 use crate::types::audio::{multipart, Audio, AudioBody, Upload};
+use crate::types::object::Put;
 use crate::types::Endpoint;
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
@@ -119,7 +120,7 @@ pub fn build_upload(
     upload: &Upload,
     ctx: &RequestContext,
 ) -> Result<HttpRequest, LlmError> {
-    body.insert("model".into(), Value::String(model.to_string()));
+    body.put("model", Value::String(model.to_string()));
     body.remove("file");
     let (content_type, bytes) = multipart(&body, upload, ctx.entropy)?;
     let mut headers = vec![("content-type".to_string(), content_type)];
@@ -184,7 +185,7 @@ fn parse_transcription(response: &HttpResponse) -> Result<Value, LlmError> {
     }
     let text = String::from_utf8(response.body.clone())
         .map_err(|_| classify::malformed_body("the transcription is not UTF-8 text"))?;
-    Ok(serde_json::json!({ "text": text }))
+    Ok(crate::obj! { "text": text })
 }
 
 /// An OpenAI-format POST to `base` + the endpoint path: `body` with `model` set, a JSON
@@ -199,7 +200,7 @@ pub fn build(
     mut body: Map<String, Value>,
     ctx: &RequestContext,
 ) -> Result<HttpRequest, LlmError> {
-    body.insert("model".into(), Value::String(model.to_string()));
+    body.put("model", Value::String(model.to_string()));
     let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
     headers.extend(auth);
     headers.extend(
@@ -255,7 +256,7 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
 pub fn request_stream(body: &mut Map<String, Value>, endpoint: Endpoint, with_usage: bool) {
     if endpoint == Endpoint::Responses {
         // The Responses API reports usage on its terminal event; it takes no stream_options.
-        body.insert("stream".into(), Value::Bool(true));
+        body.put("stream", Value::Bool(true));
         return;
     }
     if !matches!(
@@ -264,11 +265,11 @@ pub fn request_stream(body: &mut Map<String, Value>, endpoint: Endpoint, with_us
     ) {
         return;
     }
-    body.insert("stream".into(), Value::Bool(true));
+    body.put("stream", Value::Bool(true));
     if with_usage {
         body.insert(
             "stream_options".into(),
-            serde_json::json!({ "include_usage": true }),
+            crate::obj! { "include_usage": true },
         );
     }
 }
@@ -352,7 +353,7 @@ impl OpenAiStream {
             }
         };
         if blank(obj.get("id")) {
-            obj.insert("id".into(), Value::String(pick(&self.id, &self.ctx.id)));
+            obj.put("id", Value::String(pick(&self.id, &self.ctx.id)));
         }
         if blank(obj.get("model")) {
             obj.insert(
@@ -366,11 +367,11 @@ impl OpenAiStream {
             } else {
                 self.ctx.created
             };
-            obj.insert("created".into(), created.into());
+            obj.put("created", created.into());
         }
         let object = self.object.as_deref().unwrap_or("chat.completion.chunk");
         if blank(obj.get("object")) {
-            obj.insert("object".into(), Value::String(object.to_string()));
+            obj.put("object", Value::String(object.to_string()));
         }
         if object == "chat.completion.chunk" {
             if let Some(Value::Array(choices)) = obj.get_mut("choices") {
@@ -497,7 +498,7 @@ impl OpenAiStream {
             } else {
                 "stop"
             };
-            choice.insert("finish_reason".into(), Value::String(reason.into()));
+            choice.put("finish_reason", Value::String(reason.into()));
         }
     }
 }
@@ -726,7 +727,7 @@ impl StreamDecoder for OpenAiStream {
             let blank = StreamContext::default();
             let mut chunk = crate::stream::usage_chunk(&blank, "", "", usage);
             if let (Some(object), Some(obj)) = (self.object.as_deref(), chunk.as_object_mut()) {
-                obj.insert("object".into(), Value::String(object.to_string()));
+                obj.put("object", Value::String(object.to_string()));
             }
             self.stamp(&mut chunk);
             out.push(chunk);

@@ -17,7 +17,8 @@ use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::HttpRequest;
 use crate::reliability::classify;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// Documents one rerank request may carry (Cohere recommends at most 1,000).
 pub const MAX_DOCUMENTS: usize = 10_000;
@@ -151,10 +152,10 @@ pub fn body(api: Api, model: &str, mut body: Map<String, Value>) -> Result<Value
     });
     if api == Api::Voyage {
         if let Some(n) = body.remove("top_n") {
-            body.insert("top_k".into(), n);
+            body.put("top_k", n);
         }
     }
-    body.insert("model".into(), Value::String(model.to_string()));
+    body.put("model", Value::String(model.to_string()));
     Ok(Value::Object(body))
 }
 
@@ -246,7 +247,7 @@ pub fn post(
 /// A document in a reply as Cohere returns it: a string becomes `{text}`.
 fn document(doc: &Value) -> Value {
     match doc {
-        Value::String(s) => json!({ "text": s }),
+        Value::String(s) => crate::obj! { "text": s.as_str() },
         other => other.clone(),
     }
 }
@@ -272,16 +273,18 @@ pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
             ));
         };
         let mut r = Map::new();
-        r.insert("index".into(), index.into());
-        r.insert("relevance_score".into(), json!(score));
+        r.put("index", index.into());
+        r.put("relevance_score", Value::from(score));
         if let Some(doc) = item.get("document").filter(|d| !d.is_null()) {
-            r.insert("document".into(), document(doc));
+            r.put("document", document(doc));
         }
         results.push(Value::Object(r));
     }
     let meta = match api {
         // Cohere and Cohere-compatible servers report `meta` themselves.
-        Api::CohereV1 | Api::CohereV2 => reply.get("meta").cloned().unwrap_or_else(|| json!({})),
+        Api::CohereV1 | Api::CohereV2 => {
+            reply.get("meta").cloned().unwrap_or_else(|| crate::obj! {})
+        }
         Api::Vllm if reply.get("meta").is_some_and(Value::is_object) => {
             reply.get("meta").cloned().unwrap_or_default()
         }
@@ -294,20 +297,20 @@ pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
                 .pointer("/usage/total_tokens")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            json!({
-                "billed_units": { "total_tokens": total },
-                "tokens": { "input_tokens": prompt, "output_tokens": total.saturating_sub(prompt) },
-            })
+            crate::obj! {
+                "billed_units": crate::obj!{ "total_tokens": total },
+                "tokens": crate::obj!{ "input_tokens": prompt, "output_tokens": total.saturating_sub(prompt) },
+            }
         }
         Api::Voyage | Api::Jina | Api::Vllm => {
             let total = reply
                 .pointer("/usage/total_tokens")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            json!({
-                "billed_units": { "total_tokens": total },
-                "tokens": { "input_tokens": total, "output_tokens": 0 },
-            })
+            crate::obj! {
+                "billed_units": crate::obj!{ "total_tokens": total },
+                "tokens": crate::obj!{ "input_tokens": total, "output_tokens": 0 },
+            }
         }
     };
     let id = reply
@@ -316,7 +319,7 @@ pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .unwrap_or_else(|| derived_id(raw));
-    Ok(json!({ "id": id, "results": results, "meta": meta }))
+    Ok(crate::obj! { "id": id, "results": results, "meta": meta })
 }
 
 /// A stable id for a reply that has none: a hex digest of its bytes, shaped like a UUID.

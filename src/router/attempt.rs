@@ -102,10 +102,10 @@ impl Router {
                 .borrow_mut()
                 .cooled_down(&d.id, &d.model_group);
             self.emit("cooldown", || {
-                serde_json::json!({
-                    "model_id": d.id, "model_group": d.model_group, "until_ms": until,
+                crate::obj!{
+                    "model_id": d.id.clone(), "model_group": d.model_group.clone(), "until_ms": until,
                     "cooldown_ms": until - now, "error": err.kind.name(), "status": err.status,
-                })
+                }
             });
             self.log(LogLevel::Info, || {
                 format!(

@@ -38,15 +38,15 @@ impl Router {
         });
         self.book_spend(d, response_cost);
         self.emit("success", || {
-            serde_json::json!({
-                "model_group": group, "model_id": d.id, "answered_by_group": d.model_group,
-                "custom_llm_provider": d.provider, "latency_ms": latency_ms,
+            crate::obj!{
+                "model_group": group, "model_id": d.id.clone(), "answered_by_group": d.model_group.clone(),
+                "custom_llm_provider": d.provider.clone(), "latency_ms": latency_ms,
                 "response_cost": response_cost, "attempts": call.attempts,
-                "retries": call.retries, "fallback_model_group": call.fallback_model_group,
+                "retries": call.retries, "fallback_model_group": call.fallback_model_group.clone(),
                 "stream": call.opts.stream, "time_to_first_token_ms": ttft_ms,
-                "deployment_latency_ms": deployment_ms, "call_id": call.opts.call_id,
-                "model": d.model, "usage": usage.map(usage_json),
-            })
+                "deployment_latency_ms": deployment_ms, "call_id": call.opts.call_id.clone(),
+                "model": d.model.clone(), "usage": usage.map(usage_json),
+            }
         });
         self.repin_after_success(call, d);
         self.pin_prompt(call, d);
@@ -109,12 +109,12 @@ impl Router {
             latency_ms,
         });
         self.emit("failure", || {
-            serde_json::json!({
+            crate::obj! {
                 "model_group": group, "error": e.kind.name(), "status": e.status,
-                "message": e.message, "deployment_id": e.deployment_id,
+                "message": e.message.clone(), "deployment_id": e.deployment_id.clone(),
                 "attempts": call.attempts, "latency_ms": latency_ms, "stream": call.opts.stream,
-                "call_id": call.opts.call_id, "llm_provider": e.llm_provider,
-            })
+                "call_id": call.opts.call_id.clone(), "llm_provider": e.llm_provider.clone(),
+            }
         });
         e
     }
@@ -194,10 +194,10 @@ fn resolve_model_cost(d: &Deployment) -> ModelCost {
 
 /// Token counts for event payloads (the `success` event's `usage`).
 fn usage_json(u: crate::cost::TokenUsage) -> serde_json::Value {
-    serde_json::json!({
+    crate::obj! {
         "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
         "total_tokens": u.prompt_tokens + u.completion_tokens,
         "cache_read_input_tokens": u.cached_prompt_tokens,
         "cache_creation_input_tokens": u.cache_creation_tokens,
-    })
+    }
 }

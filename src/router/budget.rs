@@ -260,10 +260,10 @@ impl Router {
         let now = self.now();
         let entry = |a: &Applies<'_>| {
             let (spend, reset) = self.budget_state(a, now);
-            serde_json::json!({
+            crate::obj! {
                 "spend": spend, "max_budget": a.budget.limit,
-                "budget_duration": a.budget.period_text, "resets_at_ms": reset,
-            })
+                "budget_duration": a.budget.period_text.clone(), "resets_at_ms": reset,
+            }
         };
         let mut deployments = Map::new();
         let mut providers = Map::new();
@@ -286,6 +286,6 @@ impl Router {
             };
             providers.insert(p.clone(), entry(&a));
         }
-        serde_json::json!({ "deployments": deployments, "providers": providers })
+        crate::obj! { "deployments": deployments, "providers": providers }
     }
 }

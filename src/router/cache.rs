@@ -7,9 +7,10 @@ use crate::cache::{self, CacheBackend, CacheConfig, Entry, LocalCache, Origin};
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::{LogLevel, Ports};
 use crate::reliability::limits::SlotSignal;
+use crate::types::object::Put;
 use crate::types::Endpoint;
 use futures_util::FutureExt;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -179,7 +180,7 @@ impl Router {
             .iter()
             .map(|item| {
                 let mut f = fields.clone();
-                f.insert("input".into(), item.clone());
+                f.put("input", item.clone());
                 self.key_for(&cache.config, name, &call.opts, &f)
             })
             .collect();
@@ -311,13 +312,13 @@ impl Router {
             );
         }
         self.emit("success", || {
-            json!({
-                "model_group": group, "model_id": origin.model_id,
-                "answered_by_group": origin.model_group,
-                "custom_llm_provider": origin.custom_llm_provider, "latency_ms": latency_ms,
+            crate::obj! {
+                "model_group": group, "model_id": origin.model_id.clone(),
+                "answered_by_group": origin.model_group.clone(),
+                "custom_llm_provider": origin.custom_llm_provider.clone(), "latency_ms": latency_ms,
                 "response_cost": 0.0, "attempts": 0, "retries": 0,
-                "fallback_model_group": null, "cache_hit": true, "call_id": call_id,
-            })
+                "fallback_model_group": Value::Null, "cache_hit": true, "call_id": call_id,
+            }
         });
         HiddenParams {
             model_id: origin.model_id,
@@ -492,7 +493,7 @@ impl Router {
                 .iter()
                 .filter_map(|i| items.get(*i).cloned())
                 .collect();
-            call.body.insert("input".into(), Value::Array(sent));
+            call.body.put("input", Value::Array(sent));
         }
         let opts = call.opts.clone();
         let mut routed = self.call_upstream(call, started).await?;
@@ -503,7 +504,7 @@ impl Router {
             let (Some(Some(item)), Some(key)) = (fresh.get(j), keys.get(*i)) else {
                 return None;
             };
-            let body = json!({"data": item, "model": model});
+            let body = crate::obj! {"data": item.clone(), "model": model.clone()};
             Some(self.cache_put(key, body, origin.clone(), &opts))
         });
         futures_util::future::join_all(puts).await;
@@ -535,12 +536,12 @@ impl Router {
                 return Err(e);
             };
             if let Some(obj) = item.as_object_mut() {
-                obj.insert("index".into(), Value::from(i));
+                obj.put("index", Value::from(i));
             }
             data.push(item);
         }
         if let Some(obj) = routed.body.as_object_mut() {
-            obj.insert("data".into(), Value::Array(data));
+            obj.put("data", Value::Array(data));
         }
         Ok(routed)
     }
@@ -558,7 +559,7 @@ impl Router {
         for (i, entry) in cached.into_iter().flatten().enumerate() {
             let mut item = entry.body.get("data").cloned().unwrap_or(Value::Null);
             if let Some(obj) = item.as_object_mut() {
-                obj.insert("index".into(), Value::from(i));
+                obj.put("index", Value::from(i));
             }
             data.push(item);
             if first.is_none() {
@@ -577,12 +578,12 @@ impl Router {
                 Value::Null,
             )
         });
-        let body = json!({
+        let body = crate::obj! {
             "object": "list",
             "data": data,
             "model": model,
-            "usage": {"prompt_tokens": 0, "total_tokens": 0},
-        });
+            "usage": crate::obj!{"prompt_tokens": 0, "total_tokens": 0},
+        };
         self.serve_hit(opts, body, origin, started)
     }
 }

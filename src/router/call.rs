@@ -9,6 +9,7 @@ use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::reliability::classify;
 use crate::types::audio::{Audio, Upload};
+use crate::types::object::Put;
 use crate::types::{usage::token_usage, Endpoint};
 use serde_json::{Map, Value};
 use std::rc::Rc;
@@ -183,7 +184,7 @@ impl Router {
         if let Some(obj) = body.as_object_mut() {
             let created = obj.get("created").and_then(Value::as_u64).unwrap_or(0);
             if created == 0 && obj.contains_key("choices") {
-                obj.insert("created".into(), Value::from((self.now() / 1000.0) as u64));
+                obj.put("created", Value::from((self.now() / 1000.0) as u64));
             }
         }
     }

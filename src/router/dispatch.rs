@@ -338,10 +338,10 @@ impl Router {
                             let error = last.kind.name();
                             let call_id = call.opts.call_id.as_deref();
                             self.emit("fallback", || {
-                                serde_json::json!({
-                                    "from": from, "to": target, "error": error,
+                                crate::obj! {
+                                    "from": from, "to": target.clone(), "error": error,
                                     "status": last.status, "call_id": call_id,
-                                })
+                                }
                             });
                             call.fallback_model_group = Some(target.clone());
                             dispatch.frames.push(Frame {
@@ -467,11 +467,11 @@ impl Router {
         });
         let retry_number = r.retries_done + 1;
         self.emit("retry", || {
-            serde_json::json!({
-                "model_group": group, "model_id": deployment.id, "error": err.kind.name(),
+            crate::obj! {
+                "model_group": group, "model_id": deployment.id.clone(), "error": err.kind.name(),
                 "status": err.status, "retry": retry_number, "delay_ms": delay,
-                "call_id": call.opts.call_id,
-            })
+                "call_id": call.opts.call_id.clone(),
+            }
         });
         r.pending_wait = delay;
         r.retries_done += 1;
@@ -484,13 +484,13 @@ impl Router {
     /// spans from it; it carries no credential.
     fn emit_attempt(&self, call: &Call, d: &Deployment, ms: f64, err: Option<&LlmError>) {
         self.emit("attempt", || {
-            serde_json::json!({
-                "call_id": call.opts.call_id, "model_group": d.model_group, "model_id": d.id,
-                "custom_llm_provider": d.provider, "model": d.model, "attempt": call.attempts,
+            crate::obj!{
+                "call_id": call.opts.call_id.clone(), "model_group": d.model_group.clone(), "model_id": d.id.clone(),
+                "custom_llm_provider": d.provider.clone(), "model": d.model.clone(), "attempt": call.attempts,
                 "duration_ms": ms, "ok": err.is_none(), "error": err.map(|e| e.kind.name()),
                 "status": err.map(|e| e.status), "message": err.map(|e| e.message.as_str()),
                 "stream": call.opts.stream,
-            })
+            }
         });
     }
 

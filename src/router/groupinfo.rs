@@ -5,7 +5,8 @@
 use super::book::model_cost;
 use super::Router;
 use crate::config::Deployment;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 use std::rc::Rc;
 
 /// The capability flags `ModelGroupInfo` carries; a group supports one when any of its
@@ -103,19 +104,19 @@ impl Router {
             }
         }
         let mut out = Map::new();
-        out.insert("model_group".into(), json!(name));
-        out.insert("providers".into(), json!(providers));
-        out.insert("max_input_tokens".into(), json!(max_in));
-        out.insert("max_output_tokens".into(), json!(max_out));
-        out.insert("input_cost_per_token".into(), json!(in_cost));
-        out.insert("output_cost_per_token".into(), json!(out_cost));
-        out.insert("mode".into(), json!(mode));
-        out.insert("tpm".into(), json!(tpm));
-        out.insert("rpm".into(), json!(rpm));
+        out.put("model_group", Value::from(name));
+        out.put("providers", Value::from(providers));
+        out.put("max_input_tokens", Value::from(max_in));
+        out.put("max_output_tokens", Value::from(max_out));
+        out.put("input_cost_per_token", Value::from(in_cost));
+        out.put("output_cost_per_token", Value::from(out_cost));
+        out.put("mode", Value::from(mode));
+        out.put("tpm", Value::from(tpm));
+        out.put("rpm", Value::from(rpm));
         for (name, set) in FLAGS.iter().zip(flags) {
-            out.insert((*name).into(), json!(set));
+            out.insert((*name).into(), Value::from(set));
         }
-        out.insert("description".into(), json!(description));
+        out.put("description", Value::from(description));
         Some(Value::Object(out))
     }
 
@@ -146,16 +147,16 @@ impl Router {
         if let Some(limit) = tpm {
             out.insert(
                 "x-ratelimit-remaining-tokens".into(),
-                json!(limit.saturating_sub(used_tokens)),
+                Value::from(limit.saturating_sub(used_tokens)),
             );
-            out.insert("x-ratelimit-limit-tokens".into(), json!(limit));
+            out.put("x-ratelimit-limit-tokens", Value::from(limit));
         }
         if let Some(limit) = rpm {
             out.insert(
                 "x-ratelimit-remaining-requests".into(),
-                json!(limit.saturating_sub(used_requests)),
+                Value::from(limit.saturating_sub(used_requests)),
             );
-            out.insert("x-ratelimit-limit-requests".into(), json!(limit));
+            out.put("x-ratelimit-limit-requests", Value::from(limit));
         }
         out
     }

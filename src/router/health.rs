@@ -3,9 +3,10 @@
 
 use super::{Call, CallOptions, Router};
 use crate::config::{Deployment, Mode};
+use crate::types::object::Put;
 use crate::types::Endpoint;
 use futures_util::future::join_all;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::rc::Rc;
 
 /// Probes in flight at once.
@@ -18,16 +19,16 @@ fn probe(mode: Option<Mode>) -> Option<(Endpoint, Value)> {
     match mode {
         None | Some(Mode::Chat) => Some((
             Endpoint::ChatCompletion,
-            json!({"messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}),
+            crate::obj! {"messages": vec![crate::obj!{"role": "user", "content": "ping"}], "max_tokens": 1},
         )),
         Some(Mode::Completion) => Some((
             Endpoint::TextCompletion,
-            json!({"prompt": "ping", "max_tokens": 1}),
+            crate::obj! {"prompt": "ping", "max_tokens": 1},
         )),
-        Some(Mode::Embedding) => Some((Endpoint::Embedding, json!({"input": "ping"}))),
+        Some(Mode::Embedding) => Some((Endpoint::Embedding, crate::obj! {"input": "ping"})),
         Some(Mode::Rerank) => Some((
             Endpoint::Rerank,
-            json!({"query": "ping", "documents": ["ping"], "top_n": 1}),
+            crate::obj! {"query": "ping", "documents": vec!["ping"], "top_n": 1},
         )),
         _ => None,
     }
@@ -67,28 +68,28 @@ impl Router {
                 Some(Value::Object(m)) => m.clone(),
                 _ => Map::new(),
             };
-            entry.insert("model_id".into(), json!(d.id));
-            entry.insert("model_name".into(), json!(d.model_group));
+            entry.put("model_id", Value::from(d.id.clone()));
+            entry.put("model_name", Value::from(d.model_group.clone()));
             match outcome {
                 Outcome::Healthy => healthy.push(Value::Object(entry)),
                 Outcome::Unhealthy(error, _) => {
-                    entry.insert("error".into(), json!(error));
+                    entry.put("error", Value::from(error));
                     unhealthy.push(Value::Object(entry));
                 }
                 Outcome::Skipped(why) => {
-                    entry.insert("reason".into(), json!(why));
+                    entry.put("reason", Value::from(why));
                     skipped.push(Value::Object(entry));
                 }
             }
         }
         self.prune_health();
-        json!({
-            "healthy_endpoints": healthy,
-            "unhealthy_endpoints": unhealthy,
+        crate::obj! {
+            "healthy_endpoints": healthy.clone(),
+            "unhealthy_endpoints": unhealthy.clone(),
             "healthy_count": healthy.len(),
             "unhealthy_count": unhealthy.len(),
             "skipped_endpoints": skipped,
-        })
+        }
     }
 
     async fn probe_one(&self, d: &Deployment) -> Outcome {
@@ -102,7 +103,7 @@ impl Router {
         let Value::Object(mut body) = body else {
             return Outcome::Skipped("no probe");
         };
-        body.insert("model".into(), json!(d.model_group));
+        body.put("model", Value::from(d.model_group.clone()));
         let timeout = d
             .timeout_ms
             .unwrap_or(self.inner.config.timeout_ms)

@@ -5,6 +5,7 @@ use super::{DeploymentTable, Router};
 use crate::config::{duplicate_id, parse_entry, resolve_env_refs, Deployment};
 use crate::error::LlmError;
 use crate::ports::LogLevel;
+use crate::types::object::Put;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -121,7 +122,7 @@ impl Router {
                     .entry("model_info")
                     .or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(info) = info {
-                    info.insert("id".into(), Value::String(id.to_string()));
+                    info.put("id", Value::String(id.to_string()));
                 }
             }
         }
@@ -241,7 +242,7 @@ fn with_id(entry: &Value, id: &str) -> Value {
             .entry("model_info")
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(info) = info {
-            info.insert("id".into(), Value::String(id.to_string()));
+            info.put("id", Value::String(id.to_string()));
         }
     }
     entry

@@ -34,6 +34,7 @@ pub use stream::{ChunkStream, StreamAbort};
 pub use table::DeploymentTable;
 pub use usage::{CallOutcome, DeploymentUsage, GroupUsage, UsageBook};
 
+use crate::types::object::Put;
 use attempt::{annotate, InFlight, Plan};
 use book::response_cost;
 use call::{Answer, Call};
@@ -210,7 +211,7 @@ impl Router {
                 .report(|id| cooldowns.cooling_until(id, now))
         };
         if let Some(obj) = report.as_object_mut() {
-            obj.insert("budgets".into(), self.budget_report());
+            obj.put("budgets", self.budget_report());
         }
         report
     }

@@ -2,7 +2,7 @@
 //! enable a deployment, and each deployment's routing status right now.
 
 use super::Router;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 impl Router {
     fn has_deployment(&self, id: &str) -> bool {
@@ -69,13 +69,13 @@ impl Router {
                 } else {
                     "healthy"
                 };
-                json!({
-                    "id": d.id, "model_group": d.model_group, "provider": d.provider,
+                crate::obj!{
+                    "id": d.id.clone(), "model_group": d.model_group.clone(), "provider": d.provider.clone(),
                     "status": status, "disabled": disabled, "cooldown_until_ms": until,
                     "rpm": d.rpm, "tpm": d.tpm,
                     "minute_requests": requests, "minute_tokens": tokens,
                     "budget_resets_at_ms": spent.and_then(|(_, reset)| reset),
-                })
+                }
             })
             .collect();
         Value::Array(rows)

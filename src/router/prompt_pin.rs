@@ -3,6 +3,7 @@
 
 use super::{Call, Router};
 use crate::config::Deployment;
+use crate::types::object::Put;
 use crate::types::tokens::estimate_input_tokens;
 use serde_json::{Map, Value};
 
@@ -38,7 +39,7 @@ fn unit(value: &Value, role: Option<&Value>) -> Vec<u8> {
     if let Value::Object(m) = &mut v {
         m.remove("cache_control");
         if let Some(role) = role {
-            m.insert("role".into(), role.clone());
+            m.put("role", role.clone());
         }
     }
     crate::cache::canonical_json(&v).into_bytes()

@@ -11,6 +11,7 @@ use crate::ports::{ByteStream, HttpRequest, HttpResponse, LocalFuture, OpenBody,
 use crate::providers::{self, Provider};
 use crate::reliability::{bounds, classify};
 use crate::stream::{Chunk, StreamDecoder};
+use crate::types::object::Put;
 use crate::types::{text_completion, tokens::estimate_input_tokens, usage::token_usage, Endpoint};
 use futures_util::future::{select, Either};
 use serde_json::Value;
@@ -395,8 +396,8 @@ struct Splice {
 impl Splice {
     fn apply(&mut self, chunk: &mut Value) {
         if let Some(obj) = chunk.as_object_mut() {
-            obj.insert("id".into(), self.id.clone());
-            obj.insert("created".into(), self.created.clone());
+            obj.put("id", self.id.clone());
+            obj.put("created", self.created.clone());
         }
         let Some(delta) = chunk
             .get_mut("choices")
@@ -426,7 +427,7 @@ impl Splice {
             self.echo.clear();
             std::mem::take(&mut self.held) + &text
         };
-        delta.insert("content".into(), Value::String(out));
+        delta.put("content", Value::String(out));
     }
 }
 
@@ -722,9 +723,9 @@ impl LiveStream {
             // A request that already ends in an assistant turn cannot take another prefill.
             return false;
         }
-        messages.push(serde_json::json!({
-            "role": "assistant", "content": self.text, "prefix": true,
-        }));
+        messages.push(crate::obj! {
+            "role": "assistant", "content": self.text.clone(), "prefix": true,
+        });
         let d = Rc::clone(&self.deployment);
         let charged = annotate(e.clone(), &d);
         let single = self.router.table().group(&d.model_group).len() <= 1;
@@ -946,15 +947,15 @@ impl LiveStream {
         let reported = self
             .usage
             .as_ref()
-            .and_then(|u| token_usage(&serde_json::json!({ "usage": u })));
+            .and_then(|u| token_usage(&crate::obj! { "usage": u.clone() }));
         reported.or_else(|| {
             let prompt_tokens = estimate_input_tokens(&self.call.body);
             let completion_tokens = self.completion_chars.div_ceil(4) as u64;
-            token_usage(&serde_json::json!({"usage": {
+            token_usage(&crate::obj! {"usage": crate::obj!{
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
-            }}))
+            }})
         })
     }
 

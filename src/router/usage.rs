@@ -3,8 +3,9 @@
 
 use crate::cost::TokenUsage;
 use crate::hash::FxHashMap;
+use crate::types::object::Put;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
 
 /// Latency samples kept per deployment or group (the most recent ones).
@@ -35,9 +36,9 @@ impl LatencyWindow {
             let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
             sorted
                 .get(i)
-                .map_or(Value::Null, |v| json!((v * 10.0).round() / 10.0))
+                .map_or(Value::Null, |v| Value::from((v * 10.0).round() / 10.0))
         };
-        json!({"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99)})
+        crate::obj! {"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99)}
     }
 }
 
@@ -85,7 +86,7 @@ impl LatencyHistogram {
             })
             .collect();
         let count: u64 = self.counts.iter().sum();
-        json!({"le": LATENCY_BUCKETS_S, "counts": cumulative, "count": count, "sum": self.sum_s})
+        crate::obj! {"le": LATENCY_BUCKETS_S, "counts": cumulative, "count": count, "sum": self.sum_s}
     }
 }
 
@@ -333,10 +334,10 @@ impl UsageBook {
                 .or_default() += u.in_flight;
             let mut v = serde_json::to_value(u).unwrap_or(Value::Null);
             if let Value::Object(m) = &mut v {
-                m.insert("latency_ms".into(), u.latency.percentiles());
-                m.insert("time_to_first_token_ms".into(), u.ttft.percentiles());
-                m.insert("latency_histogram".into(), u.latency_histogram.to_json());
-                m.insert("ttft_histogram".into(), u.ttft_histogram.to_json());
+                m.put("latency_ms", u.latency.percentiles());
+                m.put("time_to_first_token_ms", u.ttft.percentiles());
+                m.put("latency_histogram", u.latency_histogram.to_json());
+                m.put("ttft_histogram", u.ttft_histogram.to_json());
                 m.insert(
                     "cooldown_until_ms".into(),
                     cooldown_until(id).map_or(Value::Null, Value::from),
@@ -353,16 +354,16 @@ impl UsageBook {
             };
             let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
             if let Value::Object(m) = &mut v {
-                m.insert("latency_ms".into(), g.latency.percentiles());
-                m.insert("latency_histogram".into(), g.latency_histogram.to_json());
+                m.put("latency_ms", g.latency.percentiles());
+                m.put("latency_histogram", g.latency_histogram.to_json());
                 m.insert(
                     "in_flight".into(),
-                    json!(in_flight_by_group.get(name.as_str()).copied().unwrap_or(0)),
+                    Value::from(in_flight_by_group.get(name.as_str()).copied().unwrap_or(0)),
                 );
             }
             groups.insert(name.clone(), v);
         }
-        json!({"deployments": deployments, "model_groups": groups})
+        crate::obj! {"deployments": deployments, "model_groups": groups}
     }
 }
 
@@ -370,6 +371,7 @@ impl UsageBook {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn percentiles_use_nearest_rank() {

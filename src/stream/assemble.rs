@@ -13,7 +13,8 @@
 //! left out when no chunk did. Legacy `text_completion` chunks join their `text` instead.
 
 use crate::error::LlmError;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 #[derive(Default)]
 struct ToolCall {
@@ -115,7 +116,7 @@ impl Choice {
         }
         if !self.thinking_open {
             self.thinking_blocks
-                .push(json!({"type": "thinking", "thinking": ""}));
+                .push(crate::obj! {"type": "thinking", "thinking": ""});
             self.thinking_open = true;
         }
         let signature = block.get("signature").filter(|s| !s.is_null());
@@ -127,10 +128,10 @@ impl Choice {
                     .unwrap_or_default()
                     .to_string();
                 joined.push_str(text);
-                last.insert("thinking".into(), Value::String(joined));
+                last.put("thinking", Value::String(joined));
             }
             if let Some(signature) = signature {
-                last.insert("signature".into(), signature.clone());
+                last.put("signature", signature.clone());
             }
         }
         if signature.is_some() {
@@ -152,10 +153,10 @@ impl Choice {
         );
         match self.refusal.filter(|r| !r.is_empty()) {
             Some(refusal) => {
-                message.insert("refusal".into(), Value::String(refusal));
+                message.put("refusal", Value::String(refusal));
             }
             None if self.saw_refusal => {
-                message.insert("refusal".into(), Value::Null);
+                message.put("refusal", Value::Null);
             }
             None => {}
         }
@@ -165,23 +166,23 @@ impl Choice {
             let calls = calls
                 .into_iter()
                 .map(|(_, call)| {
-                    json!({
+                    crate::obj! {
                         "id": call.id.unwrap_or(Value::Null),
                         "type": call.kind.unwrap_or_else(|| Value::String("function".into())),
-                        "function": {
+                        "function": crate::obj!{
                             "name": call.name.unwrap_or_default(),
                             "arguments": call.arguments,
                         },
-                    })
+                    }
                 })
                 .collect();
-            message.insert("tool_calls".into(), Value::Array(calls));
+            message.put("tool_calls", Value::Array(calls));
         }
         if let Some(reasoning) = self.reasoning {
-            message.insert("reasoning_content".into(), Value::String(reasoning));
+            message.put("reasoning_content", Value::String(reasoning));
         }
         if !self.thinking_blocks.is_empty() {
-            message.insert("thinking_blocks".into(), Value::Array(self.thinking_blocks));
+            message.put("thinking_blocks", Value::Array(self.thinking_blocks));
         }
         Value::Object(message)
     }
@@ -255,24 +256,24 @@ pub fn assemble(chunks: &[Value]) -> Result<Value, LlmError> {
                 .unwrap_or_else(|| Value::String("stop".into()));
             let logprobs = choice.logprobs.clone().unwrap_or(Value::Null);
             if text {
-                json!({
+                crate::obj! {
                     "index": index,
                     "text": choice.content.unwrap_or_default(),
                     "logprobs": logprobs,
                     "finish_reason": finish,
-                })
+                }
             } else {
-                json!({
+                crate::obj! {
                     "index": index,
                     "message": choice.message(),
                     "finish_reason": finish,
                     "logprobs": logprobs,
-                })
+                }
             }
         })
         .collect();
     let mut out = Map::new();
-    out.insert("id".into(), pick("id").unwrap_or(Value::Null));
+    out.put("id", pick("id").unwrap_or(Value::Null));
     out.insert(
         "object".into(),
         Value::String(
@@ -284,14 +285,14 @@ pub fn assemble(chunks: &[Value]) -> Result<Value, LlmError> {
             .into(),
         ),
     );
-    out.insert("created".into(), pick("created").unwrap_or(json!(0)));
-    out.insert("model".into(), pick("model").unwrap_or(Value::Null));
+    out.put("created", pick("created").unwrap_or(Value::from(0)));
+    out.put("model", pick("model").unwrap_or(Value::Null));
     if let Some(fingerprint) = pick("system_fingerprint") {
-        out.insert("system_fingerprint".into(), fingerprint);
+        out.put("system_fingerprint", fingerprint);
     }
-    out.insert("choices".into(), Value::Array(choices));
+    out.put("choices", Value::Array(choices));
     if let Some(usage) = usage {
-        out.insert("usage".into(), usage);
+        out.put("usage", usage);
     }
     Ok(Value::Object(out))
 }
@@ -299,6 +300,7 @@ pub fn assemble(chunks: &[Value]) -> Result<Value, LlmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn chunk(delta: Value, finish: Option<&str>) -> Value {
         json!({

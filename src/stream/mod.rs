@@ -14,7 +14,8 @@ pub mod sse;
 pub use assemble::assemble;
 
 use crate::error::{ErrorKind, LlmError};
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// What a decoder needs to stamp chunks the provider leaves unstamped.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -76,30 +77,30 @@ pub fn chat_chunk(
     delta: Value,
     finish_reason: Option<&str>,
 ) -> Value {
-    json!({
+    crate::obj! {
         "id": id,
         "object": "chat.completion.chunk",
         "created": ctx.created,
         "model": model,
-        "choices": [{
+        "choices": vec![crate::obj!{
             "index": 0,
             "delta": delta,
-            "logprobs": null,
+            "logprobs": Value::Null,
             "finish_reason": finish_reason,
         }],
-    })
+    }
 }
 
 /// The final usage chunk (`choices: []`), as OpenAI sends with `include_usage`.
 pub fn usage_chunk(ctx: &StreamContext, id: &str, model: &str, usage: Value) -> Value {
-    json!({
+    crate::obj! {
         "id": id,
         "object": "chat.completion.chunk",
         "created": ctx.created,
         "model": model,
-        "choices": [],
+        "choices": Vec::<Value>::new(),
         "usage": usage,
-    })
+    }
 }
 
 /// OpenAI's usage object from prompt and completion token counts (plus optional details).
@@ -109,8 +110,8 @@ pub fn usage_value(
     extra: Option<Map<String, Value>>,
 ) -> Value {
     let mut usage = Map::new();
-    usage.insert("prompt_tokens".into(), prompt_tokens.into());
-    usage.insert("completion_tokens".into(), completion_tokens.into());
+    usage.put("prompt_tokens", prompt_tokens.into());
+    usage.put("completion_tokens", completion_tokens.into());
     usage.insert(
         "total_tokens".into(),
         (prompt_tokens + completion_tokens).into(),
@@ -227,8 +228,8 @@ pub fn replay_chunks(answer: &Value, include_usage: bool) -> Vec<Value> {
         } else {
             "chat.completion.chunk"
         };
-        chunk.insert("object".into(), object.into());
-        chunk.insert("choices".into(), choices);
+        chunk.put("object", object.into());
+        chunk.put("choices", choices);
         Value::Object(chunk)
     };
     let mut out = Vec::new();
@@ -242,15 +243,15 @@ pub fn replay_chunks(answer: &Value, include_usage: bool) -> Vec<Value> {
         if text {
             let t = choice.get("text").cloned().unwrap_or_else(|| "".into());
             out.push(head(
-                json!([{"text": t, "index": index, "logprobs": null, "finish_reason": finish}]),
+                serde_json::Value::from(vec![crate::obj!{"text": t, "index": index, "logprobs": Value::Null, "finish_reason": finish}]),
             ));
             continue;
         }
         let message = choice.get("message").and_then(Value::as_object);
         let mut delta = Map::new();
-        delta.insert("role".into(), "assistant".into());
+        delta.put("role", "assistant".into());
         let content = message.and_then(|m| m.get("content")).cloned();
-        delta.insert("content".into(), content.unwrap_or(Value::Null));
+        delta.put("content", content.unwrap_or(Value::Null));
         for key in ["reasoning_content", "refusal"] {
             if let Some(v) = message.and_then(|m| m.get(key)).filter(|v| !v.is_null()) {
                 delta.insert(key.into(), v.clone());
@@ -265,24 +266,24 @@ pub fn replay_chunks(answer: &Value, include_usage: bool) -> Vec<Value> {
                 .enumerate()
                 .map(|(i, call)| {
                     let mut call = call.as_object().cloned().unwrap_or_default();
-                    call.insert("index".into(), i.into());
+                    call.put("index", i.into());
                     Value::Object(call)
                 })
                 .collect();
-            delta.insert("tool_calls".into(), Value::Array(indexed));
+            delta.put("tool_calls", Value::Array(indexed));
         }
         out.push(head(
-            json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": null}]),
+            serde_json::Value::from(vec![crate::obj!{"index": index.clone(), "delta": delta, "logprobs": Value::Null, "finish_reason": Value::Null}]),
         ));
         out.push(head(
-            json!([{"index": index, "delta": {}, "logprobs": null, "finish_reason": finish}]),
+            serde_json::Value::from(vec![crate::obj!{"index": index, "delta": crate::obj!{}, "logprobs": Value::Null, "finish_reason": finish}]),
         ));
     }
     if include_usage {
         if let Some(usage) = answer.get("usage").filter(|u| !u.is_null()) {
-            let mut last = head(json!([]));
+            let mut last = head(Value::Array(Vec::new()));
             if let Value::Object(m) = &mut last {
-                m.insert("usage".into(), usage.clone());
+                m.put("usage", usage.clone());
             }
             out.push(last);
         }

@@ -2,6 +2,7 @@
 //! survive; only what routing, cost and validation need is typed here.
 
 pub mod audio;
+pub mod object;
 pub mod text_completion;
 pub mod tokens;
 pub mod usage;

@@ -2,7 +2,8 @@
 //! message, and the chat answer becomes a `text_completion` object.
 
 use crate::error::LlmError;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// `/completions` body -> `/chat/completions` body (other parameters kept).
 pub fn to_chat_request(mut body: Map<String, Value>) -> Result<Map<String, Value>, LlmError> {
@@ -24,7 +25,7 @@ pub fn to_chat_request(mut body: Map<String, Value>) -> Result<Map<String, Value
     }
     body.insert(
         "messages".into(),
-        json!([{"role": "user", "content": prompt}]),
+        serde_json::Value::from(vec![crate::obj! {"role": "user", "content": prompt}]),
     );
     Ok(body)
 }
@@ -48,25 +49,25 @@ fn convert(chat: Value, content: &str) -> Value {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    json!({
+                    crate::obj! {
                         "text": c.pointer(content).and_then(Value::as_str).unwrap_or_default(),
-                        "index": c.get("index").cloned().unwrap_or(json!(i)),
-                        "logprobs": null,
+                        "index": c.get("index").cloned().unwrap_or(Value::from(i)),
+                        "logprobs": Value::Null,
                         "finish_reason": c.get("finish_reason").cloned().unwrap_or(Value::Null),
-                    })
+                    }
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let mut out = json!({
+    let mut out = crate::obj! {
         "id": chat.get("id").cloned().unwrap_or(Value::Null),
         "object": "text_completion",
         "created": chat.get("created").cloned().unwrap_or(Value::Null),
         "model": chat.get("model").cloned().unwrap_or(Value::Null),
         "choices": choices,
-    });
+    };
     if let (Some(usage), Value::Object(m)) = (chat.get("usage"), &mut out) {
-        m.insert("usage".into(), usage.clone());
+        m.put("usage", usage.clone());
     }
     out
 }
@@ -75,6 +76,7 @@ fn convert(chat: Value, content: &str) -> Value {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn prompt_becomes_one_user_message() {

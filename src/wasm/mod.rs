@@ -341,7 +341,7 @@ impl RouterCore {
             )));
         };
         let (n, exact) = self.router.count_input_tokens(model, body);
-        Ok(serde_json::json!({ "input_tokens": n, "exact": exact }).to_string())
+        Ok(crate::obj! { "input_tokens": n, "exact": exact }.to_string())
     }
 
     /// `model_info.access_groups` -> the model groups listing each (JSON text).
@@ -387,10 +387,10 @@ impl RouterCore {
     pub fn background_health_check(&self) -> Option<String> {
         let health = &self.router.config().selection.health;
         (!health.background_groups.is_empty()).then(|| {
-            serde_json::json!({
-                "groups": health.background_groups,
+            crate::obj! {
+                "groups": health.background_groups.clone(),
                 "interval_ms": health.interval_ms,
-            })
+            }
             .to_string()
         })
     }

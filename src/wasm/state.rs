@@ -85,7 +85,7 @@ impl StateStore for JsStateStore {
         let len = ops.len();
         let arg = json_arg(serde_json::Value::Array(
             ops.into_iter()
-                .map(|op| serde_json::json!({"key": op.key, "by": op.by, "ttl_ms": op.ttl_ms}))
+                .map(|op| crate::obj! {"key": op.key, "by": op.by, "ttl_ms": op.ttl_ms})
                 .collect(),
         ));
         let pending = self.call("incr", arg);
@@ -105,7 +105,7 @@ impl StateStore for JsStateStore {
 
     fn get(&self, keys: Vec<String>) -> LocalFuture<'static, Result<Vec<Option<String>>, String>> {
         let len = keys.len();
-        let pending = self.call("get", json_arg(serde_json::json!(keys)));
+        let pending = self.call("get", json_arg(serde_json::Value::from(keys)));
         Box::pin(async move {
             let value = pending.await?;
             let array = array_of(&value, "get", len)?;
@@ -119,9 +119,7 @@ impl StateStore for JsStateStore {
     fn set(&self, ops: Vec<SetOp>) -> LocalFuture<'static, Result<(), String>> {
         let arg = json_arg(serde_json::Value::Array(
             ops.into_iter()
-                .map(
-                    |op| serde_json::json!({"key": op.key, "value": op.value, "ttl_ms": op.ttl_ms}),
-                )
+                .map(|op| crate::obj! {"key": op.key, "value": op.value, "ttl_ms": op.ttl_ms})
                 .collect(),
         ));
         let pending = self.call("set", arg);

@@ -58,6 +58,7 @@ use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::stream::{StreamContext, StreamDecoder};
+use crate::types::object::Put;
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -102,7 +103,7 @@ impl Provider for Anthropic {
         }
         let mut body = request::translate(&d.model, body)?;
         if ctx.stream {
-            body.insert("stream".into(), Value::Bool(true));
+            body.put("stream", Value::Bool(true));
         }
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),

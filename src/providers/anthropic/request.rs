@@ -2,7 +2,8 @@
 
 use crate::cost::CostMap;
 use crate::error::LlmError;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// `max_tokens` when the request sets none and the price data knows no limit for the model
 /// (LiteLLM's `DEFAULT_ANTHROPIC_CHAT_MAX_TOKENS`).
@@ -70,22 +71,22 @@ pub fn translate(
     let (system, turns) = translate_messages(&messages)?;
 
     let mut out = Map::new();
-    out.insert("model".into(), Value::String(model.to_string()));
-    out.insert("messages".into(), Value::Array(turns));
+    out.put("model", Value::String(model.to_string()));
+    out.put("messages", Value::Array(turns));
     if !system.is_empty() {
-        out.insert("system".into(), Value::Array(system));
+        out.put("system", Value::Array(system));
     } else if let Some(native) = body.remove("system") {
-        out.insert("system".into(), native);
+        out.put("system", native);
     }
     body.remove("system");
-    out.insert("max_tokens".into(), Value::from(max_tokens));
+    out.put("max_tokens", Value::from(max_tokens));
 
     if let Some(stops) = stop_sequences(stop)? {
-        out.insert("stop_sequences".into(), stops);
+        out.put("stop_sequences", stops);
     }
     if let Some(Value::String(id)) = user {
         if is_valid_user_id(&id) {
-            out.insert("metadata".into(), json!({ "user_id": id }));
+            out.put("metadata", crate::obj! { "user_id": id });
         }
     }
 
@@ -104,32 +105,32 @@ pub fn translate(
                 Some(Value::Object(c)) if c.get("type").and_then(Value::as_str) == Some("none") => {
                 }
                 Some(Value::Object(c)) => {
-                    c.insert("disable_parallel_tool_use".into(), Value::Bool(!p));
+                    c.put("disable_parallel_tool_use", Value::Bool(!p));
                 }
-                _ => choice = Some(json!({ "type": "auto", "disable_parallel_tool_use": !p })),
+                _ => choice = Some(crate::obj! { "type": "auto", "disable_parallel_tool_use": !p }),
             }
         }
     }
     if let Some(schema) = response_format.as_ref().and_then(json_schema_of) {
-        anthropic_tools.push(json!({ "name": JSON_TOOL_NAME, "input_schema": schema }));
+        anthropic_tools.push(crate::obj! { "name": JSON_TOOL_NAME, "input_schema": schema });
         // Forcing a tool is refused while extended thinking is on.
         if !thinking_enabled(&body) {
-            choice = Some(json!({ "type": "tool", "name": JSON_TOOL_NAME }));
+            choice = Some(crate::obj! { "type": "tool", "name": JSON_TOOL_NAME });
         }
     }
     if anthropic_tools.is_empty() && has_tool_blocks(&messages) {
         // Anthropic refuses tool_use / tool_result blocks unless `tools` is set.
-        anthropic_tools.push(json!({
+        anthropic_tools.push(crate::obj! {
             "name": "dummy_tool",
             "description": "This is a dummy tool call",
-            "input_schema": { "type": "object", "properties": {} },
-        }));
+            "input_schema": crate::obj!{ "type": "object", "properties": crate::obj!{} },
+        });
     }
     if !anthropic_tools.is_empty() {
-        out.insert("tools".into(), Value::Array(anthropic_tools));
+        out.put("tools", Value::Array(anthropic_tools));
     }
     if let Some(c) = choice {
-        out.insert("tool_choice".into(), c);
+        out.put("tool_choice", c);
     }
     // What is left is either an Anthropic-native parameter (`top_k`, `thinking`, ...) or a
     // common one with the same meaning (`temperature`, `top_p`): passed through.
@@ -260,21 +261,21 @@ fn map_tool(tool: &Value) -> Result<Value, LlmError> {
         .and_then(Value::as_str)
         .ok_or_else(|| bad("a function tool needs `function.name`"))?;
     let mut out = Map::new();
-    out.insert("name".into(), Value::String(name.to_string()));
+    out.put("name", Value::String(name.to_string()));
     if let Some(d) = function.get("description").filter(|d| !d.is_null()) {
-        out.insert("description".into(), d.clone());
+        out.put("description", d.clone());
     }
     let schema = match function.get("parameters") {
         Some(p) if p.is_object() => p.clone(),
-        _ => json!({ "type": "object", "properties": {} }),
+        _ => crate::obj! { "type": "object", "properties": crate::obj!{} },
     };
-    out.insert("input_schema".into(), schema);
+    out.put("input_schema", schema);
     if let Some(cc) = obj
         .get("cache_control")
         .or_else(|| function.get("cache_control"))
         .filter(|c| c.is_object())
     {
-        out.insert("cache_control".into(), cc.clone());
+        out.put("cache_control", cc.clone());
     }
     Ok(Value::Object(out))
 }
@@ -284,9 +285,9 @@ fn map_tool(tool: &Value) -> Result<Value, LlmError> {
 fn map_tool_choice(choice: &Value) -> Result<Value, LlmError> {
     let simple = |t: &str| -> Option<Value> {
         match t {
-            "auto" => Some(json!({ "type": "auto" })),
-            "required" | "any" => Some(json!({ "type": "any" })),
-            "none" => Some(json!({ "type": "none" })),
+            "auto" => Some(crate::obj! { "type": "auto" }),
+            "required" | "any" => Some(crate::obj! { "type": "any" }),
+            "none" => Some(crate::obj! { "type": "none" }),
             _ => None,
         }
     };
@@ -294,7 +295,7 @@ fn map_tool_choice(choice: &Value) -> Result<Value, LlmError> {
         Value::String(s) => simple(s).ok_or_else(|| bad(format!("unknown `tool_choice` {s:?}"))),
         Value::Object(obj) => {
             if let Some(name) = choice.pointer("/function/name").and_then(Value::as_str) {
-                return Ok(json!({ "type": "tool", "name": name }));
+                return Ok(crate::obj! { "type": "tool", "name": name });
             }
             match obj.get("type").and_then(Value::as_str) {
                 Some("tool") if obj.get("name").is_some_and(Value::is_string) => Ok(choice.clone()),
@@ -386,17 +387,17 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
     }
     let turns = turns
         .into_iter()
-        .map(|(role, content)| json!({ "role": role, "content": content }))
+        .map(|(role, content)| crate::obj! { "role": role, "content": content })
         .collect();
     Ok((system, turns))
 }
 
 fn text_block(text: &str, cache_control: Option<&Value>) -> Value {
     let mut block = Map::new();
-    block.insert("type".into(), Value::String("text".into()));
-    block.insert("text".into(), Value::String(text.to_string()));
+    block.put("type", Value::String("text".into()));
+    block.put("text", Value::String(text.to_string()));
     if let Some(cc) = cache_control.filter(|c| c.is_object()) {
-        block.insert("cache_control".into(), cc.clone());
+        block.put("cache_control", cc.clone());
     }
     Value::Object(block)
 }
@@ -477,10 +478,10 @@ fn user_part(part: &Value, i: usize, j: usize) -> Result<Value, LlmError> {
                     let format = file.and_then(|f| f.get("format")).and_then(Value::as_str);
                     let (media_type, data) = parse_data_url(data, &at)?;
                     let media_type = format.unwrap_or(media_type);
-                    json!({
+                    crate::obj! {
                         "type": "document",
-                        "source": { "type": "base64", "media_type": media_type, "data": data },
-                    })
+                        "source": crate::obj!{ "type": "base64", "media_type": media_type, "data": data },
+                    }
                 }
                 None => {
                     return Err(bad(format!(
@@ -497,7 +498,7 @@ fn user_part(part: &Value, i: usize, j: usize) -> Result<Value, LlmError> {
         None => return Err(bad(format!("{at} has no `type`"))),
     };
     if let (Some(cc), Value::Object(b)) = (cache_control.filter(|c| c.is_object()), &mut block) {
-        b.insert("cache_control".into(), cc.clone());
+        b.put("cache_control", cc.clone());
     }
     Ok(block)
 }
@@ -512,10 +513,10 @@ fn media_block(url: &str, format: Option<&str>, at: &str) -> Result<Value, LlmEr
         } else {
             "image"
         };
-        return Ok(json!({
+        return Ok(crate::obj! {
             "type": kind,
-            "source": { "type": "base64", "media_type": media_type, "data": data },
-        }));
+            "source": crate::obj!{ "type": "base64", "media_type": media_type, "data": data },
+        });
     }
     if url.starts_with("https://") || url.starts_with("http://") {
         let kind = if format == Some("application/pdf") {
@@ -523,7 +524,9 @@ fn media_block(url: &str, format: Option<&str>, at: &str) -> Result<Value, LlmEr
         } else {
             "image"
         };
-        return Ok(json!({ "type": kind, "source": { "type": "url", "url": url } }));
+        return Ok(
+            crate::obj! { "type": kind, "source": crate::obj!{ "type": "url", "url": url } },
+        );
     }
     Err(bad(format!(
         "{at}: image_url.url must be an http(s) URL or a base64 data: URL"
@@ -556,12 +559,12 @@ fn tool_result(msg: &Map<String, Value>, i: usize) -> Result<Value, LlmError> {
             ))
         })?;
     let mut block = Map::new();
-    block.insert("type".into(), Value::String("tool_result".into()));
-    block.insert("tool_use_id".into(), Value::String(id.to_string()));
+    block.put("type", Value::String("tool_result".into()));
+    block.put("tool_use_id", Value::String(id.to_string()));
     match msg.get("content") {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) => {
-            block.insert("content".into(), Value::String(s.clone()));
+            block.put("content", Value::String(s.clone()));
         }
         Some(Value::Array(parts)) => {
             let mut content = Vec::new();
@@ -584,7 +587,7 @@ fn tool_result(msg: &Map<String, Value>, i: usize) -> Result<Value, LlmError> {
                     _ => content.push(part.clone()),
                 }
             }
-            block.insert("content".into(), Value::Array(content));
+            block.put("content", Value::Array(content));
         }
         Some(other) => {
             return Err(bad(format!(
@@ -593,7 +596,7 @@ fn tool_result(msg: &Map<String, Value>, i: usize) -> Result<Value, LlmError> {
         }
     }
     if let Some(cc) = msg.get("cache_control").filter(|c| c.is_object()) {
-        block.insert("cache_control".into(), cc.clone());
+        block.put("cache_control", cc.clone());
     }
     Ok(Value::Object(block))
 }
@@ -664,8 +667,8 @@ fn tool_use(call: &Value, i: usize, j: usize) -> Result<Value, LlmError> {
         .and_then(Value::as_str)
         .ok_or_else(|| bad(format!("{at} needs `function.name`")))?;
     let input = match call.pointer("/function/arguments") {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::String(s)) if s.trim().is_empty() => json!({}),
+        None | Some(Value::Null) => crate::obj! {},
+        Some(Value::String(s)) if s.trim().is_empty() => crate::obj! {},
         Some(Value::String(s)) => serde_json::from_str::<Value>(s).map_err(|e| {
             bad(format!(
                 "{at}.function.arguments is not valid JSON ({e}); anthropic needs the parsed object"
@@ -679,12 +682,12 @@ fn tool_use(call: &Value, i: usize, j: usize) -> Result<Value, LlmError> {
         }
     };
     let mut block = Map::new();
-    block.insert("type".into(), Value::String("tool_use".into()));
-    block.insert("id".into(), Value::String(id.to_string()));
-    block.insert("name".into(), Value::String(name.to_string()));
-    block.insert("input".into(), input);
+    block.put("type", Value::String("tool_use".into()));
+    block.put("id", Value::String(id.to_string()));
+    block.put("name", Value::String(name.to_string()));
+    block.put("input", input);
     if let Some(cc) = call.get("cache_control").filter(|c| c.is_object()) {
-        block.insert("cache_control".into(), cc.clone());
+        block.put("cache_control", cc.clone());
     }
     Ok(Value::Object(block))
 }
@@ -693,6 +696,7 @@ fn tool_use(call: &Value, i: usize, j: usize) -> Result<Value, LlmError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn user_ids_that_look_like_emails_or_phone_numbers_are_refused() {

@@ -4,7 +4,8 @@ use super::request::JSON_TOOL_NAME;
 use crate::error::{ErrorKind, LlmError};
 use crate::ports::HttpResponse;
 use crate::reliability::classify;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// Any reply (2xx or not) -> an OpenAI `chat.completion` or an `LlmError`.
 pub fn parse(response: &HttpResponse) -> Result<Value, LlmError> {
@@ -125,18 +126,21 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
                     .get("name")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
+                let input = block
+                    .get("input")
+                    .cloned()
+                    .unwrap_or_else(|| crate::obj! {});
                 let arguments = serde_json::to_string(&input).unwrap_or_else(|_| "{}".into());
                 if name == JSON_TOOL_NAME {
                     // The tool a json_schema response_format became: its input is the answer.
                     json_output.get_or_insert(arguments);
                     continue;
                 }
-                tool_calls.push(json!({
+                tool_calls.push(crate::obj! {
                     "id": block.get("id").cloned().unwrap_or(Value::Null),
                     "type": "function",
-                    "function": { "name": name, "arguments": arguments },
-                }));
+                    "function": crate::obj!{ "name": name, "arguments": arguments },
+                });
             }
             Some("thinking") => {
                 reasoning.push_str(block.get("thinking").and_then(Value::as_str).unwrap_or(""));
@@ -159,7 +163,7 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
     }
 
     let mut message = Map::new();
-    message.insert("role".into(), Value::String("assistant".into()));
+    message.put("role", Value::String("assistant".into()));
     message.insert(
         "content".into(),
         if text.is_empty() {
@@ -169,27 +173,27 @@ fn to_chat_completion(value: &Value, content: &[Value]) -> Value {
         },
     );
     if !tool_calls.is_empty() {
-        message.insert("tool_calls".into(), Value::Array(tool_calls));
+        message.put("tool_calls", Value::Array(tool_calls));
     }
     if !thinking_blocks.is_empty() {
-        message.insert("reasoning_content".into(), Value::String(reasoning));
-        message.insert("thinking_blocks".into(), Value::Array(thinking_blocks));
+        message.put("reasoning_content", Value::String(reasoning));
+        message.put("thinking_blocks", Value::Array(thinking_blocks));
     }
 
-    json!({
+    crate::obj! {
         "id": value.get("id").cloned().unwrap_or(Value::Null),
         "object": "chat.completion",
         // The Messages API reports no creation time; the router stamps a 0 with its clock.
         "created": 0,
         "model": value.get("model").cloned().unwrap_or(Value::Null),
-        "choices": [{
+        "choices": vec![crate::obj!{
             "index": 0,
             "message": Value::Object(message),
             "finish_reason": finish,
-            "logprobs": null,
+            "logprobs": Value::Null,
         }],
         "usage": usage(value.get("usage")),
-    })
+    }
 }
 
 /// Anthropic usage -> OpenAI usage the way LiteLLM counts it: prompt tokens include cache
@@ -206,17 +210,17 @@ pub fn usage(usage: Option<&Value>) -> Value {
     let cache_read = n("cache_read_input_tokens");
     let cache_creation = n("cache_creation_input_tokens");
     let prompt = input + cache_read + cache_creation;
-    json!({
+    crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": output,
         "total_tokens": prompt + output,
-        "prompt_tokens_details": {
+        "prompt_tokens_details": crate::obj!{
             "cached_tokens": cache_read,
             "cache_creation_tokens": cache_creation,
         },
         "cache_creation_input_tokens": cache_creation,
         "cache_read_input_tokens": cache_read,
-    })
+    }
 }
 
 #[cfg(test)]

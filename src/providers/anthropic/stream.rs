@@ -21,7 +21,7 @@ use crate::error::LlmError;
 use crate::stream::sse::SseDecoder;
 use crate::stream::{chat_chunk, feed_events, finish_events, malformed_event, usage_chunk};
 use crate::stream::{SseEvents, StreamContext, StreamDecoder};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 const PROVIDER: &str = "anthropic";
 
@@ -86,7 +86,7 @@ impl AnthropicStream {
     fn start(&mut self, out: &mut Vec<Value>) {
         if !self.started {
             self.started = true;
-            out.push(self.chunk(json!({"role": "assistant", "content": ""}), None));
+            out.push(self.chunk(crate::obj! {"role": "assistant", "content": ""}, None));
         }
     }
 
@@ -143,7 +143,7 @@ impl AnthropicStream {
                 let kind = match block.get("type").and_then(Value::as_str) {
                     Some("text") => {
                         if !field("text").is_empty() {
-                            out.push(self.chunk(json!({"content": field("text")}), None));
+                            out.push(self.chunk(crate::obj! {"content": field("text")}, None));
                         }
                         Block::Text
                     }
@@ -155,12 +155,12 @@ impl AnthropicStream {
                         let tool = self.tools;
                         self.tools += 1;
                         out.push(self.chunk(
-                            json!({"tool_calls": [{
+                            crate::obj! {"tool_calls": vec![crate::obj!{
                                 "index": tool,
                                 "id": field("id"),
                                 "type": "function",
-                                "function": {"name": field("name"), "arguments": ""},
-                            }]}),
+                                "function": crate::obj!{"name": field("name"), "arguments": ""},
+                            }]},
                             None,
                         ));
                         Block::Tool(tool)
@@ -172,7 +172,9 @@ impl AnthropicStream {
                         Block::Thinking
                     }
                     Some("redacted_thinking") => {
-                        out.push(self.chunk(json!({"thinking_blocks": [block]}), None));
+                        out.push(
+                            self.chunk(crate::obj! {"thinking_blocks": vec![block.clone()]}, None),
+                        );
                         Block::Other
                     }
                     _ => Block::Other,
@@ -186,26 +188,28 @@ impl AnthropicStream {
                     .ok_or_else(|| malformed_event(PROVIDER, "no `delta`"))?;
                 let field = |key: &str| delta.get(key).and_then(Value::as_str).unwrap_or("");
                 let chunk = match (delta.get("type").and_then(Value::as_str), self.block(index)) {
-                    (Some("text_delta"), _) => Some(json!({"content": field("text")})),
+                    (Some("text_delta"), _) => Some(crate::obj! {"content": field("text")}),
                     (Some("input_json_delta"), Block::Tool(tool))
                         if !field("partial_json").is_empty() =>
                     {
-                        Some(json!({"tool_calls": [{
+                        Some(crate::obj! {"tool_calls": vec![crate::obj!{
                             "index": tool,
-                            "function": {"arguments": field("partial_json")},
-                        }]}))
+                            "function": crate::obj!{"arguments": field("partial_json")},
+                        }]})
                     }
                     (Some("input_json_delta"), Block::JsonTool)
                         if !field("partial_json").is_empty() =>
                     {
-                        Some(json!({"content": field("partial_json")}))
+                        Some(crate::obj! {"content": field("partial_json")})
                     }
                     (Some("thinking_delta"), _) => Some(thinking_delta(field("thinking"))),
-                    (Some("signature_delta"), _) => Some(json!({"thinking_blocks": [{
-                        "type": "thinking",
-                        "thinking": "",
-                        "signature": field("signature"),
-                    }]})),
+                    (Some("signature_delta"), _) => {
+                        Some(crate::obj! {"thinking_blocks": vec![crate::obj!{
+                            "type": "thinking",
+                            "thinking": "",
+                            "signature": field("signature"),
+                        }]})
+                    }
                     // Citations, empty fragments and new delta kinds.
                     _ => None,
                 };
@@ -222,7 +226,7 @@ impl AnthropicStream {
                     finish = "stop";
                 }
                 self.start(out);
-                out.push(self.chunk(json!({}), Some(finish)));
+                out.push(self.chunk(crate::obj! {}, Some(finish)));
             }
             "message_stop" => {
                 self.done = true;
@@ -246,10 +250,10 @@ impl AnthropicStream {
 
 /// A thinking fragment: `reasoning_content` plus LiteLLM's `thinking_blocks` fragment.
 fn thinking_delta(text: &str) -> Value {
-    json!({
+    crate::obj! {
         "reasoning_content": text,
-        "thinking_blocks": [{"type": "thinking", "thinking": text}],
-    })
+        "thinking_blocks": vec![crate::obj!{"type": "thinking", "thinking": text}],
+    }
 }
 
 fn index_of(event: &Value) -> Result<u64, LlmError> {

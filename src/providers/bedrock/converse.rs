@@ -42,7 +42,8 @@
 
 use crate::error::LlmError;
 use crate::reliability::classify;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// The tool name LiteLLM's JSON mode forces; its input becomes the reply's content.
 pub const JSON_TOOL_NAME: &str = "json_tool_call";
@@ -121,20 +122,20 @@ pub fn build_body(base_model: &str, mut body: Map<String, Value>) -> Result<Valu
         _ => body.remove("max_tokens").filter(|v| !v.is_null()),
     };
     if let Some(v) = max_tokens {
-        inference.insert("maxTokens".into(), v);
+        inference.put("maxTokens", v);
     }
     if let Some(v) = body.remove("temperature").filter(|v| !v.is_null()) {
-        inference.insert("temperature".into(), v);
+        inference.put("temperature", v);
     }
     if let Some(v) = body.remove("top_p").filter(|v| !v.is_null()) {
-        inference.insert("topP".into(), v);
+        inference.put("topP", v);
     }
     match body.remove("stop") {
         Some(Value::String(s)) if !s.is_empty() => {
-            inference.insert("stopSequences".into(), json!([s]));
+            inference.put("stopSequences", serde_json::Value::from(vec![s]));
         }
         Some(Value::Array(list)) if !list.is_empty() => {
-            inference.insert("stopSequences".into(), Value::Array(list));
+            inference.put("stopSequences", Value::Array(list));
         }
         _ => {}
     }
@@ -161,15 +162,15 @@ pub fn build_body(base_model: &str, mut body: Map<String, Value>) -> Result<Valu
         if let (Some(budget), true) = (budget, anthropic) {
             additional.insert(
                 "thinking".into(),
-                json!({"type": "enabled", "budget_tokens": budget}),
+                crate::obj! {"type": "enabled", "budget_tokens": budget},
             );
             if !inference.contains_key("maxTokens") {
-                inference.insert("maxTokens".into(), json!(budget + DEFAULT_MAX_TOKENS));
+                inference.put("maxTokens", Value::from(budget + DEFAULT_MAX_TOKENS));
             }
         }
     }
     if let Some(thinking) = body.remove("thinking") {
-        additional.insert("thinking".into(), thinking);
+        additional.put("thinking", thinking);
     }
     let thinking_enabled = additional
         .get("thinking")
@@ -178,9 +179,9 @@ pub fn build_body(base_model: &str, mut body: Map<String, Value>) -> Result<Valu
         == Some("enabled");
     if let Some(k) = body.remove("top_k").or_else(|| body.remove("topK")) {
         if anthropic {
-            additional.insert("top_k".into(), k);
+            additional.put("top_k", k);
         } else if base_model.starts_with("amazon.nova") {
-            additional.insert("inferenceConfig".into(), json!({ "topK": k }));
+            additional.put("inferenceConfig", crate::obj! { "topK": k });
         }
     }
 
@@ -197,14 +198,14 @@ pub fn build_body(base_model: &str, mut body: Map<String, Value>) -> Result<Valu
     match body.remove("response_format") {
         Some(format) if !format.is_null() => {
             if let Some((schema, description)) = json_mode_schema(&format)? {
-                let spec = json!({
+                let spec = crate::obj! {
                     "name": JSON_TOOL_NAME,
                     "description": description.as_deref().unwrap_or(JSON_TOOL_NAME),
-                    "inputSchema": {"json": schema},
-                });
-                tools.push(json!({ "toolSpec": spec }));
+                    "inputSchema": crate::obj!{"json": schema},
+                };
+                tools.push(crate::obj! { "toolSpec": spec });
                 if !thinking_enabled {
-                    tool_choice = Some(json!({"tool": {"name": JSON_TOOL_NAME}}));
+                    tool_choice = Some(crate::obj! {"tool": crate::obj!{"name": JSON_TOOL_NAME}});
                 }
             }
         }
@@ -217,20 +218,20 @@ pub fn build_body(base_model: &str, mut body: Map<String, Value>) -> Result<Valu
     }
 
     let mut out = Map::new();
-    out.insert("messages".into(), Value::Array(turns));
+    out.put("messages", Value::Array(turns));
     if !system.is_empty() {
-        out.insert("system".into(), Value::Array(system));
+        out.put("system", Value::Array(system));
     }
     if !inference.is_empty() {
-        out.insert("inferenceConfig".into(), Value::Object(inference));
+        out.put("inferenceConfig", Value::Object(inference));
     }
     if !tools.is_empty() {
         let mut config = Map::new();
-        config.insert("tools".into(), Value::Array(tools));
+        config.put("tools", Value::Array(tools));
         if let Some(choice) = tool_choice.filter(|_| supports_tool_choice(base_model)) {
-            config.insert("toolChoice".into(), choice);
+            config.put("toolChoice", choice);
         }
-        out.insert("toolConfig".into(), Value::Object(config));
+        out.put("toolConfig", Value::Object(config));
     }
     for key in PASSTHROUGH {
         if let Some(v) = body.remove(*key).filter(|v| !v.is_null()) {
@@ -257,7 +258,7 @@ pub fn build_body(base_model: &str, mut body: Map<String, Value>) -> Result<Valu
 
 /// `(schema, description)` of a JSON-mode `response_format`; `None` for `{"type": "text"}`.
 fn json_mode_schema(format: &Value) -> Result<Option<(Value, Option<String>)>, LlmError> {
-    let generic = || json!({"type": "object", "additionalProperties": true, "properties": {}});
+    let generic = || crate::obj! {"type": "object", "additionalProperties": true, "properties": crate::obj!{}};
     match format.get("type").and_then(Value::as_str) {
         Some("text") => Ok(None),
         Some("json_object") => Ok(Some((
@@ -312,21 +313,21 @@ fn tool_spec(tool: &Value) -> Result<Value, LlmError> {
         .get("parameters")
         .filter(|p| p.is_object())
         .cloned()
-        .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
-    Ok(json!({
-        "toolSpec": {
+        .unwrap_or_else(|| crate::obj! {"type": "object", "properties": crate::obj!{}});
+    Ok(crate::obj! {
+        "toolSpec": crate::obj!{
             "name": name,
             "description": description,
-            "inputSchema": {"json": schema},
+            "inputSchema": crate::obj!{"json": schema},
         }
-    }))
+    })
 }
 
 fn map_tool_choice(choice: &Value) -> Result<Option<Value>, LlmError> {
     match choice {
         Value::String(s) => match s.as_str() {
-            "auto" => Ok(Some(json!({"auto": {}}))),
-            "required" => Ok(Some(json!({"any": {}}))),
+            "auto" => Ok(Some(crate::obj!{"auto": crate::obj!{}})),
+            "required" => Ok(Some(crate::obj!{"any": crate::obj!{}})),
             "none" => Ok(None),
             other => Err(bad(format!(
                 "Bedrock doesn't support tool_choice={other:?}; supported: \"auto\", \"required\", \"none\" (dropped) or a named function"
@@ -338,7 +339,7 @@ fn map_tool_choice(choice: &Value) -> Result<Option<Value>, LlmError> {
                 .and_then(|f| f.get("name"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("tool_choice object needs function.name"))?;
-            Ok(Some(json!({"tool": {"name": name}})))
+            Ok(Some(crate::obj!{"tool": crate::obj!{"name": name}}))
         }
         _ => Err(bad("tool_choice must be a string or an object")),
     }
@@ -357,7 +358,7 @@ fn history_has_tool_blocks(turns: &[Value]) -> bool {
 }
 
 fn cache_point() -> Value {
-    json!({"cachePoint": {"type": "default"}})
+    crate::obj! {"cachePoint": crate::obj!{"type": "default"}}
 }
 
 /// `(system blocks, message turns)`.
@@ -375,12 +376,14 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
         let (turn_role, mut blocks) = match role {
             "system" | "developer" => {
                 match content {
-                    Value::String(s) if !s.is_empty() => system.push(json!({ "text": s })),
+                    Value::String(s) if !s.is_empty() => {
+                        system.push(crate::obj! { "text": s.as_str() })
+                    }
                     Value::Array(parts) => {
                         for part in parts {
                             if let Some(text) = part.get("text").and_then(Value::as_str) {
                                 if !text.is_empty() {
-                                    system.push(json!({ "text": text }));
+                                    system.push(crate::obj! { "text": text });
                                     if part.get("cache_control").is_some_and(|c| !c.is_null()) {
                                         system.push(cache_point());
                                     }
@@ -421,7 +424,9 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
                 let result_content = tool_result_content(content, index)?;
                 (
                     "user",
-                    vec![json!({"toolResult": {"toolUseId": id, "content": result_content}})],
+                    vec![
+                        crate::obj! {"toolResult": crate::obj!{"toolUseId": id, "content": result_content}},
+                    ],
                 )
             }
             other => {
@@ -442,7 +447,7 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
                     existing.extend(blocks);
                 }
             }
-            _ => turns.push(json!({"role": turn_role, "content": blocks})),
+            _ => turns.push(crate::obj! {"role": turn_role, "content": blocks}),
         }
     }
     Ok((system, turns))
@@ -458,7 +463,7 @@ fn content_blocks(
     match content {
         Value::Null => Ok(Vec::new()),
         Value::String(s) if assistant && s.is_empty() => Ok(Vec::new()),
-        Value::String(s) => Ok(vec![json!({ "text": s })]),
+        Value::String(s) => Ok(vec![crate::obj! { "text": s.as_str() }]),
         Value::Array(parts) => {
             let mut blocks = Vec::new();
             for part in parts {
@@ -469,7 +474,7 @@ fn content_blocks(
                         if assistant && text.is_empty() {
                             continue;
                         }
-                        blocks.push(json!({ "text": text }));
+                        blocks.push(crate::obj!{ "text": text });
                     }
                     "image_url" => {
                         let url = part
@@ -544,7 +549,9 @@ fn media_block(
                 )))
             }
         };
-        return Ok(json!({"image": {"format": format, "source": {"bytes": data}}}));
+        return Ok(
+            crate::obj! {"image": crate::obj!{"format": format, "source": crate::obj!{"bytes": data}}},
+        );
     }
     let format = match mime.as_str() {
         "application/pdf" => "pdf",
@@ -584,7 +591,9 @@ fn media_block(
     } else {
         name
     };
-    Ok(json!({"document": {"format": format, "name": name, "source": {"bytes": data}}}))
+    Ok(
+        crate::obj! {"document": crate::obj!{"format": format, "name": name, "source": crate::obj!{"bytes": data}}},
+    )
 }
 
 fn tool_use_block(call: &Value, index: usize) -> Result<Value, LlmError> {
@@ -595,8 +604,8 @@ fn tool_use_block(call: &Value, index: usize) -> Result<Value, LlmError> {
     let function = call.get("function").unwrap_or(&Value::Null);
     let name = function.get("name").and_then(Value::as_str).unwrap_or("");
     let input = match function.get("arguments") {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::String(s)) if s.trim().is_empty() => json!({}),
+        None | Some(Value::Null) => crate::obj! {},
+        Some(Value::String(s)) if s.trim().is_empty() => crate::obj! {},
         Some(Value::String(s)) => serde_json::from_str::<Value>(s).map_err(|e| {
             bad(format!(
                 "messages[{index}]: tool call {id} has arguments that are not JSON ({e})"
@@ -604,20 +613,20 @@ fn tool_use_block(call: &Value, index: usize) -> Result<Value, LlmError> {
         })?,
         Some(other) => other.clone(),
     };
-    Ok(json!({"toolUse": {"toolUseId": id, "name": name, "input": input}}))
+    Ok(crate::obj! {"toolUse": crate::obj!{"toolUseId": id, "name": name, "input": input}})
 }
 
 fn tool_result_content(content: &Value, index: usize) -> Result<Vec<Value>, LlmError> {
     match content {
-        Value::Null => Ok(vec![json!({"text": ""})]),
-        Value::String(s) => Ok(vec![json!({ "text": s })]),
+        Value::Null => Ok(vec![crate::obj! {"text": ""}]),
+        Value::String(s) => Ok(vec![crate::obj! { "text": s.as_str() }]),
         Value::Array(parts) => {
             let mut out = Vec::new();
             for part in parts {
                 match part.get("type").and_then(Value::as_str).unwrap_or("text") {
-                    "text" => out.push(json!({
+                    "text" => out.push(crate::obj! {
                         "text": part.get("text").and_then(Value::as_str).unwrap_or("")
-                    })),
+                    }),
                     "image_url" => {
                         let url = part
                             .get("image_url")
@@ -635,7 +644,7 @@ fn tool_result_content(content: &Value, index: usize) -> Result<Vec<Value>, LlmE
             }
             Ok(out)
         }
-        other => Ok(vec![json!({ "text": other.to_string() })]),
+        other => Ok(vec![crate::obj! { "text": other.to_string() }]),
     }
 }
 
@@ -658,16 +667,16 @@ pub fn usage(usage: Option<&Value>) -> Value {
     let cache_write = n("cacheWriteInputTokens");
     let prompt = input + cache_read.unwrap_or(0) + cache_write.unwrap_or(0);
     let total = n("totalTokens").unwrap_or(prompt + output);
-    let mut out = json!({
+    let mut out = crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": output,
         "total_tokens": total,
-    });
+    };
     if cache_read.is_some() || cache_write.is_some() {
         if let Some(obj) = out.as_object_mut() {
             obj.insert(
                 "prompt_tokens_details".into(),
-                json!({"cached_tokens": cache_read.unwrap_or(0)}),
+                crate::obj! {"cached_tokens": cache_read.unwrap_or(0)},
             );
         }
     }
@@ -703,7 +712,7 @@ pub fn parse(reply: &Value, model: &str, id: String, created: i64) -> Result<Val
             reasoning.get_or_insert_with(String::new).push_str(t);
         }
         if let Some(tool) = block.get("toolUse") {
-            let input = tool.get("input").cloned().unwrap_or_else(|| json!({}));
+            let input = tool.get("input").cloned().unwrap_or_else(|| crate::obj! {});
             tool_calls.push((
                 tool.get("toolUseId")
                     .and_then(Value::as_str)
@@ -719,47 +728,47 @@ pub fn parse(reply: &Value, model: &str, id: String, created: i64) -> Result<Val
     }
     let mut finish = finish_reason(stop_reason);
     let mut out_message = Map::new();
-    out_message.insert("role".into(), json!("assistant"));
+    out_message.put("role", Value::from("assistant"));
     let json_mode = matches!(tool_calls.as_slice(), [(_, name, _)] if name == JSON_TOOL_NAME);
     if json_mode {
         let input = tool_calls
             .first()
             .map(|(_, _, input)| input.to_string())
             .unwrap_or_default();
-        out_message.insert("content".into(), Value::String(input));
+        out_message.put("content", Value::String(input));
         if finish == "tool_calls" {
             finish = "stop";
         }
     } else {
-        out_message.insert("content".into(), text.map_or(Value::Null, Value::String));
+        out_message.put("content", text.map_or(Value::Null, Value::String));
     }
     if let Some(r) = reasoning {
-        out_message.insert("reasoning_content".into(), Value::String(r));
+        out_message.put("reasoning_content", Value::String(r));
     }
     if !json_mode && !tool_calls.is_empty() {
         let calls: Vec<Value> = tool_calls
             .into_iter()
             .map(|(id, name, input)| {
-                json!({
+                crate::obj! {
                     "id": id,
                     "type": "function",
-                    "function": {"name": name, "arguments": input.to_string()},
-                })
+                    "function": crate::obj!{"name": name, "arguments": input.to_string()},
+                }
             })
             .collect();
-        out_message.insert("tool_calls".into(), Value::Array(calls));
+        out_message.put("tool_calls", Value::Array(calls));
     }
-    Ok(json!({
+    Ok(crate::obj! {
         "id": id,
         "object": "chat.completion",
         "created": created,
         "model": model,
-        "choices": [{
+        "choices": vec![crate::obj!{
             "index": 0,
             "message": Value::Object(out_message),
             "finish_reason": finish,
-            "logprobs": null,
+            "logprobs": Value::Null,
         }],
         "usage": usage(reply.get("usage")),
-    }))
+    })
 }

@@ -19,8 +19,9 @@
 
 use crate::error::LlmError;
 use crate::reliability::classify;
+use crate::types::object::Put;
 use crate::types::tokens::estimate_input_tokens;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -89,20 +90,20 @@ pub fn build_body(
                     )))
                 }
             };
-            out.insert("inputText".into(), Value::String(text));
+            out.put("inputText", Value::String(text));
             if let (Family::TitanV2, Some(d)) = (family, dimensions) {
-                out.insert("dimensions".into(), d);
+                out.put("dimensions", d);
             }
         }
         Family::Cohere => {
-            out.insert("texts".into(), json!(texts));
+            out.put("texts", Value::from(texts));
             let input_type = body
                 .remove("input_type")
                 .filter(|v| !v.is_null())
-                .unwrap_or_else(|| json!("search_document"));
-            out.insert("input_type".into(), input_type);
+                .unwrap_or_else(|| Value::from("search_document"));
+            out.put("input_type", input_type);
             if let Some(d) = dimensions {
-                out.insert("output_dimension".into(), d);
+                out.put("output_dimension", d);
             }
         }
     }
@@ -145,7 +146,7 @@ pub fn parse(reply: &Value, model: &str, family: Family) -> Result<Value, LlmErr
                 .unwrap_or_else(|| {
                     let mut echo = Map::new();
                     if let Some(texts) = reply.get("texts") {
-                        echo.insert("input".into(), texts.clone());
+                        echo.put("input", texts.clone());
                     }
                     estimate_input_tokens(&echo)
                 });
@@ -155,12 +156,12 @@ pub fn parse(reply: &Value, model: &str, family: Family) -> Result<Value, LlmErr
     let data: Vec<Value> = vectors
         .into_iter()
         .enumerate()
-        .map(|(index, embedding)| json!({"object": "embedding", "index": index, "embedding": embedding}))
+        .map(|(index, embedding)| crate::obj!{"object": "embedding", "index": index, "embedding": embedding})
         .collect();
-    Ok(json!({
+    Ok(crate::obj! {
         "object": "list",
         "data": data,
         "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }))
+        "usage": crate::obj!{"prompt_tokens": tokens, "total_tokens": tokens},
+    })
 }

@@ -4,7 +4,8 @@
 
 use crate::error::LlmError;
 use crate::reliability::classify;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// The `modelArn` for a model id: an ARN as is, else the region's foundation-model ARN
 /// (LiteLLM sends the model as given, so it needs the ARN; a bare id is a convenience here).
@@ -36,31 +37,31 @@ pub fn build_body(model_arn: &str, body: &Map<String, Value>) -> Result<Value, L
     let sources: Vec<Value> = documents
         .iter()
         .map(|doc| match doc {
-            Value::String(text) => json!({
+            Value::String(text) => crate::obj!{
                 "type": "INLINE",
-                "inlineDocumentSource": { "type": "TEXT", "textDocument": { "text": text } },
-            }),
-            other => json!({
+                "inlineDocumentSource": crate::obj!{ "type": "TEXT", "textDocument": crate::obj!{ "text": text.as_str() } },
+            },
+            other => crate::obj!{
                 "type": "INLINE",
-                "inlineDocumentSource": { "type": "JSON", "jsonDocument": other },
-            }),
+                "inlineDocumentSource": crate::obj!{ "type": "JSON", "jsonDocument": other.clone() },
+            },
         })
         .collect();
     let results = body
         .get("top_n")
         .and_then(Value::as_u64)
         .unwrap_or(documents.len() as u64);
-    Ok(json!({
-        "queries": [{ "type": "TEXT", "textQuery": { "text": query } }],
-        "rerankingConfiguration": {
+    Ok(crate::obj! {
+        "queries": vec![crate::obj!{ "type": "TEXT", "textQuery": crate::obj!{ "text": query } }],
+        "rerankingConfiguration": crate::obj!{
             "type": "BEDROCK_RERANKING_MODEL",
-            "bedrockRerankingConfiguration": {
+            "bedrockRerankingConfiguration": crate::obj!{
                 "numberOfResults": results,
-                "modelConfiguration": { "modelArn": model_arn },
+                "modelConfiguration": crate::obj!{ "modelArn": model_arn },
             },
         },
         "sources": sources,
-    }))
+    })
 }
 
 /// `{results: [{index, relevanceScore, document?}]}` in Cohere's shape; one search unit per
@@ -80,13 +81,13 @@ pub fn parse(reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
             ));
         };
         let mut r = Map::new();
-        r.insert("index".into(), index.into());
-        r.insert("relevance_score".into(), json!(score));
+        r.put("index", index.into());
+        r.put("relevance_score", Value::from(score));
         match item.get("document") {
             Some(doc) if doc.pointer("/textDocument/text").is_some() => {
                 r.insert(
                     "document".into(),
-                    json!({ "text": doc.pointer("/textDocument/text") }),
+                    crate::obj! { "text": doc.pointer("/textDocument/text").cloned() },
                 );
             }
             Some(doc) if doc.get("jsonDocument").is_some() => {
@@ -102,10 +103,10 @@ pub fn parse(reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
     let billed = reply
         .get("usage")
         .cloned()
-        .unwrap_or_else(|| json!({ "search_units": 1 }));
-    Ok(json!({
+        .unwrap_or_else(|| crate::obj! { "search_units": 1 });
+    Ok(crate::obj! {
         "id": super::super::rerank::derived_id(raw),
         "results": results,
-        "meta": { "billed_units": billed },
-    }))
+        "meta": crate::obj!{ "billed_units": billed },
+    })
 }

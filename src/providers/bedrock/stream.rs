@@ -30,7 +30,8 @@ use crate::error::{ErrorKind, LlmError};
 use crate::stream::eventstream::{EventStreamDecoder, Message};
 use crate::stream::StreamDecoder;
 use crate::stream::{chat_chunk, cut_short, deliver, malformed_event, usage_chunk, StreamContext};
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 const PROVIDER: &str = "bedrock";
 
@@ -69,8 +70,8 @@ impl ConverseStream {
         } else {
             self.started = true;
             let mut first = Map::new();
-            first.insert("role".into(), json!("assistant"));
-            first.insert("content".into(), json!(""));
+            first.put("role", Value::from("assistant"));
+            first.put("content", Value::from(""));
             first.extend(delta);
             first
         };
@@ -88,7 +89,7 @@ impl ConverseStream {
             return;
         }
         let mut delta = Map::new();
-        delta.insert(key.into(), json!(text));
+        delta.insert(key.into(), Value::from(text));
         out.push(self.chunk(delta, None));
     }
 
@@ -105,7 +106,7 @@ impl ConverseStream {
         }
         let event = message.header_str(":event-type").unwrap_or_default();
         let payload: Value = if message.payload.is_empty() {
-            json!({})
+            crate::obj! {}
         } else {
             serde_json::from_slice(&message.payload)
                 .map_err(|e| malformed_event(PROVIDER, format_args!("{event}: {e}")))?
@@ -141,11 +142,11 @@ impl ConverseStream {
                 let mut delta = Map::new();
                 delta.insert(
                     "tool_calls".into(),
-                    json!([{
+                    Value::from(vec![crate::obj! {
                         "index": index,
                         "id": id,
                         "type": "function",
-                        "function": {"name": name, "arguments": ""},
+                        "function": crate::obj!{"name": name, "arguments": ""},
                     }]),
                 );
                 out.push(self.chunk(delta, None));
@@ -175,7 +176,7 @@ impl ConverseStream {
                                 let mut d = Map::new();
                                 d.insert(
                                     "tool_calls".into(),
-                                    json!([{"index": index, "function": {"arguments": input}}]),
+                                    serde_json::Value::from(vec![crate::obj!{"index": index, "function": crate::obj!{"arguments": input}}]),
                                 );
                                 out.push(self.chunk(d, None));
                             }

@@ -60,8 +60,9 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
 use crate::stream::{StreamContext, StreamDecoder};
+use crate::types::object::Put;
 use crate::types::Endpoint;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub const DEFAULT_API_BASE: &str = "https://api.cohere.com";
 
@@ -221,13 +222,13 @@ fn chat_body(
     stream: bool,
 ) -> Result<Map<String, Value>, LlmError> {
     let mut out = Map::new();
-    out.insert("model".into(), Value::String(model.to_string()));
+    out.put("model", Value::String(model.to_string()));
     let messages = match body.get("messages") {
         Some(Value::Array(list)) => list.iter().map(message).collect::<Vec<_>>(),
         _ => return Err(LlmError::bad_request("messages must be a list of messages")),
     };
-    out.insert("messages".into(), Value::Array(messages));
-    out.insert("stream".into(), Value::Bool(stream));
+    out.put("messages", Value::Array(messages));
+    out.put("stream", Value::Bool(stream));
     let mut max_tokens = None;
     let mut max_completion_tokens = None;
     for (key, value) in body {
@@ -239,14 +240,14 @@ fn chat_body(
             "max_tokens" => max_tokens = Some(value),
             "max_completion_tokens" => max_completion_tokens = Some(value),
             "top_p" => {
-                out.insert("p".into(), value);
+                out.put("p", value);
             }
             "stop" => {
                 let list = match value {
                     Value::String(s) => Value::Array(vec![Value::String(s)]),
                     other => other,
                 };
-                out.insert("stop_sequences".into(), list);
+                out.put("stop_sequences", list);
             }
             "n" => {
                 if value.as_f64() != Some(1.0) {
@@ -257,19 +258,19 @@ fn chat_body(
             }
             "tools" => {
                 let (tools, strict) = tools(value);
-                out.insert("tools".into(), tools);
+                out.put("tools", tools);
                 if strict {
                     out.entry("strict_tools").or_insert(Value::Bool(true));
                 }
             }
             "tool_choice" => {
                 if let Some(choice) = tool_choice(&value) {
-                    out.insert("tool_choice".into(), Value::String(choice.into()));
+                    out.put("tool_choice", Value::String(choice.into()));
                 }
             }
             "response_format" => {
                 if let Some(format) = response_format(value) {
-                    out.insert("response_format".into(), format);
+                    out.put("response_format", format);
                 }
             }
             _ => {
@@ -278,7 +279,7 @@ fn chat_body(
         }
     }
     if let Some(v) = max_completion_tokens.or(max_tokens) {
-        out.insert("max_tokens".into(), v);
+        out.put("max_tokens", v);
     }
     Ok(out)
 }
@@ -300,7 +301,7 @@ fn message(m: &Value) -> Value {
         _ => return m.clone(),
     };
     let mut out = Map::new();
-    out.insert("role".into(), Value::String(role.to_string()));
+    out.put("role", Value::String(role.to_string()));
     for key in keep {
         match obj.get(*key) {
             None | Some(Value::Null) => {}
@@ -377,14 +378,14 @@ fn tool_choice(value: &Value) -> Option<&'static str> {
 
 fn response_format(value: Value) -> Option<Value> {
     match value.get("type").and_then(Value::as_str) {
-        Some("json_object") => Some(json!({"type": "json_object"})),
+        Some("json_object") => Some(crate::obj! {"type": "json_object"}),
         Some("json_schema") => {
-            let mut out = json!({"type": "json_object"});
+            let mut out = crate::obj! {"type": "json_object"};
             if let (Some(obj), Some(schema)) = (
                 out.as_object_mut(),
                 value.pointer("/json_schema/schema").cloned(),
             ) {
-                obj.insert("json_schema".into(), schema);
+                obj.put("json_schema", schema);
             }
             Some(out)
         }
@@ -412,15 +413,15 @@ fn chat_usage(usage: Option<&Value>) -> Value {
     let completion = count("/tokens/output_tokens")
         .or_else(|| count("/billed_units/output_tokens"))
         .unwrap_or(0.0) as u64;
-    let mut out = json!({
+    let mut out = crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-    });
+    };
     if let (Some(cached), Some(u)) = (count("/cached_tokens"), out.as_object_mut()) {
         u.insert(
             "prompt_tokens_details".into(),
-            json!({"cached_tokens": cached as u64}),
+            crate::obj! {"cached_tokens": cached as u64},
         );
     }
     out
@@ -448,31 +449,31 @@ fn chat_response(model: &str, v: &Value) -> Result<Value, LlmError> {
         .map(|calls| calls.iter().map(tool_call).collect())
         .unwrap_or_default();
     let mut msg = Map::new();
-    msg.insert("role".into(), Value::String("assistant".into()));
+    msg.put("role", Value::String("assistant".into()));
     let content = if text.is_empty() && !tool_calls.is_empty() {
         Value::Null
     } else {
         Value::String(text)
     };
-    msg.insert("content".into(), content);
+    msg.put("content", content);
     if !tool_calls.is_empty() {
-        msg.insert("tool_calls".into(), Value::Array(tool_calls));
+        msg.put("tool_calls", Value::Array(tool_calls));
     }
     let finish = finish_reason(v.get("finish_reason").and_then(Value::as_str));
     let usage = chat_usage(v.get("usage"));
-    Ok(json!({
+    Ok(crate::obj! {
         "id": v.get("id").cloned().unwrap_or(Value::Null),
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [{
+        "choices": vec![crate::obj!{
             "index": 0,
             "message": Value::Object(msg),
             "finish_reason": finish,
-            "logprobs": null,
+            "logprobs": Value::Null,
         }],
         "usage": usage,
-    }))
+    })
 }
 
 fn embed_body(model: &str, body: Map<String, Value>) -> Result<Map<String, Value>, LlmError> {
@@ -495,19 +496,19 @@ fn embed_body(model: &str, body: Map<String, Value>) -> Result<Map<String, Value
     };
     let images = inputs.iter().all(|i| i.starts_with("data:image/"));
     let mut out = Map::new();
-    out.insert("model".into(), Value::String(model.to_string()));
+    out.put("model", Value::String(model.to_string()));
     let inputs = Value::Array(inputs.into_iter().map(Value::String).collect());
     if images {
-        out.insert("images".into(), inputs);
-        out.insert("input_type".into(), Value::String("image".into()));
+        out.put("images", inputs);
+        out.put("input_type", Value::String("image".into()));
     } else {
-        out.insert("texts".into(), inputs);
+        out.put("texts", inputs);
         out.insert(
             "input_type".into(),
             Value::String(DEFAULT_EMBEDDING_INPUT_TYPE.into()),
         );
     }
-    out.insert("embedding_types".into(), json!(["float"]));
+    out.put("embedding_types", serde_json::Value::from(vec!["float"]));
     for (key, value) in body {
         if value.is_null() {
             continue;
@@ -519,10 +520,10 @@ fn embed_body(model: &str, body: Map<String, Value>) -> Result<Map<String, Value
                     Value::Array(list) => Value::Array(list),
                     other => Value::Array(vec![other]),
                 };
-                out.insert("embedding_types".into(), types);
+                out.put("embedding_types", types);
             }
             "dimensions" => {
-                out.insert("output_dimension".into(), value);
+                out.put("output_dimension", value);
             }
             _ => {
                 out.insert(key, value);
@@ -547,7 +548,7 @@ fn embed_response(model: &str, v: &Value) -> Result<Value, LlmError> {
         .iter()
         .enumerate()
         .map(|(index, embedding)| {
-            json!({"object": "embedding", "index": index, "embedding": embedding})
+            crate::obj! {"object": "embedding", "index": index, "embedding": embedding.clone()}
         })
         .collect();
     let tokens = v
@@ -557,10 +558,10 @@ fn embed_response(model: &str, v: &Value) -> Result<Value, LlmError> {
         + v.pointer("/meta/billed_units/images")
             .and_then(Value::as_f64)
             .unwrap_or(0.0) as u64;
-    Ok(json!({
+    Ok(crate::obj! {
         "object": "list",
         "data": data,
         "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }))
+        "usage": crate::obj!{"prompt_tokens": tokens, "total_tokens": tokens},
+    })
 }

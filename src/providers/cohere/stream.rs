@@ -19,7 +19,7 @@ use crate::ports::HttpResponse;
 use crate::stream::sse::SseDecoder;
 use crate::stream::{chat_chunk, feed_events, finish_events, malformed_event, usage_chunk};
 use crate::stream::{SseEvents, StreamContext, StreamDecoder};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const PROVIDER: &str = "cohere";
 
@@ -70,7 +70,7 @@ impl CohereStream {
     fn start(&mut self, out: &mut Vec<Value>) {
         if !self.started {
             self.started = true;
-            out.push(self.chunk(json!({"role": "assistant", "content": ""}), None));
+            out.push(self.chunk(crate::obj! {"role": "assistant", "content": ""}, None));
         }
     }
 
@@ -127,15 +127,15 @@ impl CohereStream {
                 let index = index_of(&event)?;
                 let tool = self.tools.len();
                 self.tools.push((index, tool));
-                let delta = json!({"tool_calls": [{
+                let delta = crate::obj! {"tool_calls": vec![crate::obj!{
                     "index": tool,
                     "id": text("/tool_calls/id"),
                     "type": "function",
-                    "function": {
+                    "function": crate::obj!{
                         "name": text("/tool_calls/function/name"),
                         "arguments": text("/tool_calls/function/arguments"),
                     },
-                }]});
+                }]};
                 self.emit(delta, out);
             }
             Some("tool-call-delta") => {
@@ -151,10 +151,10 @@ impl CohereStream {
                     })?;
                 let fragment = text("/tool_calls/function/arguments");
                 if !fragment.is_empty() {
-                    let delta = json!({"tool_calls": [{
+                    let delta = crate::obj! {"tool_calls": vec![crate::obj!{
                         "index": tool,
-                        "function": {"arguments": fragment},
-                    }]});
+                        "function": crate::obj!{"arguments": fragment},
+                    }]};
                     self.emit(delta, out);
                 }
             }
@@ -165,7 +165,7 @@ impl CohereStream {
                     .and_then(Value::as_str);
                 let finish = finish_reason(reason);
                 self.start(out);
-                out.push(self.chunk(json!({}), Some(finish)));
+                out.push(self.chunk(crate::obj! {}, Some(finish)));
                 if let Some(usage) = event.pointer("/delta/usage").filter(|u| u.is_object()) {
                     out.push(usage_chunk(
                         &self.ctx,
@@ -193,8 +193,8 @@ impl CohereStream {
                 .filter(|t| !t.is_empty())
         };
         match content {
-            Content::Text => field("text").map(|t| json!({"content": t})),
-            Content::Thinking => field("thinking").map(|t| json!({"reasoning_content": t})),
+            Content::Text => field("text").map(|t| crate::obj! {"content": t}),
+            Content::Thinking => field("thinking").map(|t| crate::obj! {"reasoning_content": t}),
         }
     }
 }
@@ -223,7 +223,7 @@ fn stream_error(event: &Value) -> LlmError {
     let reply = HttpResponse {
         status,
         headers: Vec::new(),
-        body: serde_json::to_vec(&json!({ "message": message })).unwrap_or_default(),
+        body: serde_json::to_vec(&crate::obj! { "message": message }).unwrap_or_default(),
     };
     error(&reply)
 }

@@ -4,7 +4,8 @@ use super::response::json_body;
 use crate::error::LlmError;
 use crate::ports::HttpResponse;
 use crate::reliability::classify;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// Builds the `batchEmbedContents` body: one request per input text.
 pub fn request_body(model: &str, body: &Map<String, Value>) -> Result<Value, LlmError> {
@@ -24,7 +25,7 @@ pub fn request_body(model: &str, body: &Map<String, Value>) -> Result<Value, Llm
     };
     let mut options = Map::new();
     if let Some(d) = body.get("dimensions").filter(|v| !v.is_null()) {
-        options.insert("outputDimensionality".into(), d.clone());
+        options.put("outputDimensionality", d.clone());
     }
     for (from, to) in [
         ("outputDimensionality", "outputDimensionality"),
@@ -40,13 +41,16 @@ pub fn request_body(model: &str, body: &Map<String, Value>) -> Result<Value, Llm
         .into_iter()
         .map(|text| {
             let mut r = Map::new();
-            r.insert("model".into(), Value::String(format!("models/{model}")));
-            r.insert("content".into(), json!({"parts": [{"text": text}]}));
+            r.put("model", Value::String(format!("models/{model}")));
+            r.put(
+                "content",
+                crate::obj! {"parts": vec![crate::obj!{"text": text}]},
+            );
             r.extend(options.clone());
             Value::Object(r)
         })
         .collect();
-    Ok(json!({ "requests": requests }))
+    Ok(crate::obj! { "requests": requests })
 }
 
 /// The OpenAI embedding list from a `batchEmbedContents` reply.
@@ -62,16 +66,16 @@ pub fn parse(model: &str, response: &HttpResponse) -> Result<Value, LlmError> {
             .get("values")
             .filter(|v| v.is_array())
             .ok_or_else(|| classify::malformed_body("an embedding has no `values` array"))?;
-        data.push(json!({"object": "embedding", "index": index, "embedding": values}));
+        data.push(crate::obj! {"object": "embedding", "index": index, "embedding": values.clone()});
     }
     let prompt = value
         .pointer("/usageMetadata/promptTokenCount")
         .and_then(Value::as_u64)
         .unwrap_or(0);
-    Ok(json!({
+    Ok(crate::obj! {
         "object": "list",
         "data": data,
         "model": model,
-        "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
-    }))
+        "usage": crate::obj!{"prompt_tokens": prompt, "total_tokens": prompt},
+    })
 }

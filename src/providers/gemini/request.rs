@@ -2,7 +2,8 @@
 
 use super::schema;
 use crate::error::LlmError;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// Separates a generated tool-call id from the Gemini thought signature it carries (LiteLLM's
@@ -68,35 +69,35 @@ pub fn chat_body(model: &str, mut body: Map<String, Value>) -> Result<Value, Llm
     };
     let (system, contents) = translate_messages(&messages)?;
     let mut out = Map::new();
-    out.insert("contents".into(), Value::Array(contents));
+    out.put("contents", Value::Array(contents));
     if !system.is_empty() {
-        out.insert("systemInstruction".into(), json!({ "parts": system }));
+        out.put("systemInstruction", crate::obj! { "parts": system });
     }
 
     let mut config = Map::new();
     let mut take = |key: &str| non_null(body.remove(key));
     if let Some(v) = take("temperature") {
-        config.insert("temperature".into(), v);
+        config.put("temperature", v);
     }
     if let Some(v) = take("top_p") {
-        config.insert("topP".into(), v);
+        config.put("topP", v);
     }
     let max_tokens = take("max_tokens");
     if let Some(v) = take("max_completion_tokens").or(max_tokens) {
-        config.insert("maxOutputTokens".into(), v);
+        config.put("maxOutputTokens", v);
     }
     match take("stop") {
         Some(Value::String(s)) => {
-            config.insert("stopSequences".into(), json!([s]));
+            config.put("stopSequences", serde_json::Value::from(vec![s]));
         }
         Some(v @ Value::Array(_)) => {
-            config.insert("stopSequences".into(), v);
+            config.put("stopSequences", v);
         }
         Some(_) => return Err(bad("'stop' must be a string or an array of strings")),
         None => {}
     }
     if let Some(v) = take("n") {
-        config.insert("candidateCount".into(), v);
+        config.put("candidateCount", v);
     }
     for (from, to) in [
         ("seed", "seed"),
@@ -123,7 +124,7 @@ pub fn chat_body(model: &str, mut body: Map<String, Value>) -> Result<Value, Llm
             })
             .map(|s| Value::String(s.into()))
             .collect();
-        config.insert("responseModalities".into(), Value::Array(mapped));
+        config.put("responseModalities", Value::Array(mapped));
     }
     if let Some(format) = take("response_format") {
         response_format(&format, &mut config)?;
@@ -135,7 +136,7 @@ pub fn chat_body(model: &str, mut body: Map<String, Value>) -> Result<Value, Llm
         );
     }
     if let Some(thinking) = take("thinking") {
-        config.insert("thinkingConfig".into(), thinking_from_anthropic(&thinking));
+        config.put("thinkingConfig", thinking_from_anthropic(&thinking));
     }
     for (snake, camel) in GENERATION_FIELDS {
         for key in [*snake, *camel] {
@@ -146,7 +147,7 @@ pub fn chat_body(model: &str, mut body: Map<String, Value>) -> Result<Value, Llm
     }
     for key in ["response_schema", "responseSchema"] {
         if let Some(v) = take(key) {
-            config.insert("responseSchema".into(), schema::convert(&v, true)?);
+            config.put("responseSchema", schema::convert(&v, true)?);
             config
                 .entry("responseMimeType")
                 .or_insert_with(|| Value::String("application/json".into()));
@@ -162,14 +163,14 @@ pub fn chat_body(model: &str, mut body: Map<String, Value>) -> Result<Value, Llm
     if let Some(Value::Object(_)) = take("web_search_options") {
         tool_entry
             .entry("googleSearch")
-            .or_insert_with(|| json!({}));
+            .or_insert_with(|| crate::obj! {});
     }
     if !tool_entry.is_empty() {
-        out.insert("tools".into(), json!([tool_entry]));
+        out.put("tools", serde_json::Value::from(vec![tool_entry]));
     }
     let choice = take("tool_choice").or_else(|| take("function_call"));
     if let Some(choice) = choice {
-        out.insert("toolConfig".into(), tool_config(&choice)?);
+        out.put("toolConfig", tool_config(&choice)?);
     }
     for (from, to) in [
         ("safety_settings", "safetySettings"),
@@ -180,7 +181,7 @@ pub fn chat_body(model: &str, mut body: Map<String, Value>) -> Result<Value, Llm
         }
     }
     if !config.is_empty() {
-        out.insert("generationConfig".into(), Value::Object(config));
+        out.put("generationConfig", Value::Object(config));
     }
 
     // Whatever is left and not an OpenAI parameter Gemini lacks came from extra_body (or is
@@ -210,7 +211,7 @@ pub fn chat_body(model: &str, mut body: Map<String, Value>) -> Result<Value, Llm
 fn response_format(format: &Value, config: &mut Map<String, Value>) -> Result<(), LlmError> {
     let kind = format.get("type").and_then(Value::as_str);
     let mime = |c: &mut Map<String, Value>, m: &str| {
-        c.insert("responseMimeType".into(), Value::String(m.into()));
+        c.put("responseMimeType", Value::String(m.into()));
     };
     match kind {
         Some("json_object") => mime(config, "application/json"),
@@ -218,14 +219,14 @@ fn response_format(format: &Value, config: &mut Map<String, Value>) -> Result<()
         Some("json_schema") => {
             mime(config, "application/json");
             if let Some(s) = format.pointer("/json_schema/schema") {
-                config.insert("responseSchema".into(), schema::convert(s, true)?);
+                config.put("responseSchema", schema::convert(s, true)?);
             }
         }
         _ => {}
     }
     if let Some(s) = format.get("response_schema") {
         mime(config, "application/json");
-        config.insert("responseSchema".into(), schema::convert(s, true)?);
+        config.put("responseSchema", schema::convert(s, true)?);
     }
     if kind.is_none() && format.get("response_schema").is_none() {
         return Err(bad(
@@ -253,7 +254,7 @@ fn thinking_for_effort(model: &str, effort: &str) -> Result<Value, LlmError> {
             "none" | "disable" => ("low", false),
             _ => return Err(invalid()),
         };
-        return Ok(json!({"thinkingLevel": level, "includeThoughts": thoughts}));
+        return Ok(crate::obj! {"thinkingLevel": level, "includeThoughts": thoughts});
     }
     let budget = match effort {
         "minimal" if model.contains("gemini-2.5-flash-lite") => 512,
@@ -262,10 +263,12 @@ fn thinking_for_effort(model: &str, effort: &str) -> Result<Value, LlmError> {
         "low" => 1024,
         "medium" => 2048,
         "high" => 4096,
-        "none" | "disable" => return Ok(json!({"thinkingBudget": 0, "includeThoughts": false})),
+        "none" | "disable" => {
+            return Ok(crate::obj! {"thinkingBudget": 0, "includeThoughts": false})
+        }
         _ => return Err(invalid()),
     };
-    Ok(json!({"thinkingBudget": budget, "includeThoughts": true}))
+    Ok(crate::obj! {"thinkingBudget": budget, "includeThoughts": true})
 }
 
 /// Anthropic-style `thinking: {type, budget_tokens}` → `thinkingConfig`.
@@ -274,10 +277,10 @@ fn thinking_from_anthropic(thinking: &Value) -> Value {
     let budget = thinking.get("budget_tokens").and_then(Value::as_i64);
     let mut config = Map::new();
     if enabled && budget != Some(0) {
-        config.insert("includeThoughts".into(), Value::Bool(true));
+        config.put("includeThoughts", Value::Bool(true));
     }
     if let Some(b) = budget {
-        config.insert("thinkingBudget".into(), b.into());
+        config.put("thinkingBudget", b.into());
     }
     Value::Object(config)
 }
@@ -312,14 +315,14 @@ fn add_tools(tools: &Value, entry: &mut Map<String, Value>) -> Result<(), LlmErr
             .and_then(Value::as_str)
             .ok_or_else(|| bad(format!("tools[{i}].function.name must be a string")))?;
         let mut decl = Map::new();
-        decl.insert("name".into(), Value::String(name.into()));
+        decl.put("name", Value::String(name.into()));
         if let Some(Value::String(d)) = function.get("description") {
-            decl.insert("description".into(), Value::String(d.clone()));
+            decl.put("description", Value::String(d.clone()));
         }
         if let Some(params @ Value::Object(_)) = function.get("parameters") {
             let converted = schema::convert(params, false)?;
             if !schema::is_empty_object(&converted) {
-                decl.insert("parameters".into(), converted);
+                decl.put("parameters", converted);
             }
         }
         match entry
@@ -336,9 +339,9 @@ fn add_tools(tools: &Value, entry: &mut Map<String, Value>) -> Result<(), LlmErr
 fn tool_config(choice: &Value) -> Result<Value, LlmError> {
     let config = match choice {
         Value::String(s) => match s.as_str() {
-            "auto" => json!({"mode": "AUTO"}),
-            "none" => json!({"mode": "NONE"}),
-            "required" | "any" => json!({"mode": "ANY"}),
+            "auto" => crate::obj!{"mode": "AUTO"},
+            "none" => crate::obj!{"mode": "NONE"},
+            "required" | "any" => crate::obj!{"mode": "ANY"},
             other => {
                 return Err(bad(format!(
                     "Gemini doesn't support tool_choice={other:?} (supported: \"auto\", \"none\", \"required\" or {{\"type\": \"function\", \"function\": {{\"name\": …}}}})"
@@ -352,11 +355,11 @@ fn tool_config(choice: &Value) -> Result<Value, LlmError> {
                 .or_else(|| o.get("name"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("tool_choice must name a function: {\"type\": \"function\", \"function\": {\"name\": …}}"))?;
-            json!({"mode": "ANY", "allowedFunctionNames": [name]})
+            crate::obj!{"mode": "ANY", "allowedFunctionNames": vec![name]}
         }
         _ => return Err(bad("tool_choice must be a string or an object")),
     };
-    Ok(json!({ "functionCallingConfig": config }))
+    Ok(crate::obj! { "functionCallingConfig": config })
 }
 
 /// Which turn a content entry is: tool results get a turn of their own.
@@ -385,7 +388,7 @@ impl Contents {
             .into_iter()
             .map(|(turn, parts)| {
                 let role = if turn == Turn::Model { "model" } else { "user" };
-                json!({"role": role, "parts": parts})
+                crate::obj! {"role": role, "parts": parts}
             })
             .collect()
     }
@@ -407,7 +410,7 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
             "system" | "developer" => {
                 let text = joined_text(content, i)?;
                 if !text.is_empty() {
-                    system.push(json!({ "text": text }));
+                    system.push(crate::obj!{ "text": text });
                 }
             }
             "user" => contents.push(Turn::User, user_parts(content, i)?),
@@ -416,7 +419,7 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
                 if !content.is_null() {
                     let text = joined_text(content, i)?;
                     if !text.is_empty() {
-                        parts.push(json!({ "text": text }));
+                        parts.push(crate::obj!{ "text": text });
                     }
                 }
                 if let Some(Value::Array(calls)) = message.get("tool_calls") {
@@ -428,7 +431,7 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
                         parts.push(part);
                     }
                 } else if let Some(call @ Value::Object(_)) = message.get("function_call") {
-                    let wrapped = json!({ "function": call });
+                    let wrapped = crate::obj!{ "function": call.clone() };
                     parts.push(function_call_part(&wrapped, i, 0)?.0);
                 }
                 contents.push(Turn::Model, parts);
@@ -452,11 +455,11 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
                 let text = joined_text(content, i)?;
                 let response = match serde_json::from_str::<Value>(text.trim()) {
                     Ok(obj @ Value::Object(_)) => obj,
-                    _ => json!({ "content": text }),
+                    _ => crate::obj!{ "content": text },
                 };
                 contents.push(
                     Turn::ToolResults,
-                    vec![json!({"functionResponse": {"name": name, "response": response}})],
+                    vec![crate::obj!{"functionResponse": crate::obj!{"name": name, "response": response}}],
                 );
             }
             other => {
@@ -469,7 +472,7 @@ fn translate_messages(messages: &[Value]) -> Result<(Vec<Value>, Vec<Value>), Ll
     let mut contents = contents.into_values();
     if contents.is_empty() {
         // Gemini rejects empty contents; LiteLLM sends a blank user turn.
-        contents.push(json!({"role": "user", "parts": [{"text": " "}]}));
+        contents.push(crate::obj! {"role": "user", "parts": vec![crate::obj!{"text": " "}]});
     }
     Ok((system, contents))
 }
@@ -507,8 +510,8 @@ fn function_call_part(
             ))
         })?;
     let args = match function.get("arguments") {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::String(s)) if s.trim().is_empty() => json!({}),
+        None | Some(Value::Null) => crate::obj! {},
+        Some(Value::String(s)) if s.trim().is_empty() => crate::obj! {},
         Some(Value::String(s)) => serde_json::from_str::<Value>(s).map_err(|e| {
             bad(format!(
                 "messages[{i}].tool_calls[{j}].function.arguments is not valid JSON ({e})"
@@ -518,13 +521,13 @@ fn function_call_part(
     };
     let id = call.get("id").and_then(Value::as_str).map(str::to_string);
     let mut part = Map::new();
-    part.insert("functionCall".into(), json!({"name": name, "args": args}));
+    part.put("functionCall", crate::obj! {"name": name, "args": args});
     if let Some((_, signature)) = id
         .as_deref()
         .and_then(|id| id.split_once(THOUGHT_SIGNATURE_SEPARATOR))
     {
         if !signature.is_empty() {
-            part.insert("thoughtSignature".into(), Value::String(signature.into()));
+            part.put("thoughtSignature", Value::String(signature.into()));
         }
     }
     Ok((Value::Object(part), id, name.to_string()))
@@ -535,7 +538,7 @@ fn user_parts(content: &Value, i: usize) -> Result<Vec<Value>, LlmError> {
     match content {
         Value::Null => Ok(Vec::new()),
         Value::String(s) if s.is_empty() => Ok(Vec::new()),
-        Value::String(s) => Ok(vec![json!({ "text": s })]),
+        Value::String(s) => Ok(vec![crate::obj! { "text": s.as_str() }]),
         Value::Array(parts) => {
             let mut out = Vec::with_capacity(parts.len());
             for (j, part) in parts.iter().enumerate() {
@@ -544,7 +547,7 @@ fn user_parts(content: &Value, i: usize) -> Result<Vec<Value>, LlmError> {
                     "text" => {
                         if let Some(t) = part.get("text").and_then(Value::as_str) {
                             if !t.is_empty() {
-                                out.push(json!({ "text": t }));
+                                out.push(crate::obj!{ "text": t });
                             }
                         }
                     }
@@ -576,7 +579,7 @@ fn user_parts(content: &Value, i: usize) -> Result<Vec<Value>, LlmError> {
                         } else {
                             format!("audio/{format}")
                         };
-                        out.push(json!({"inlineData": {"mimeType": mime, "data": data}}));
+                        out.push(crate::obj!{"inlineData": crate::obj!{"mimeType": mime, "data": data}});
                     }
                     "file" => {
                         let file = part.get("file");
@@ -619,7 +622,7 @@ fn media_part(url: &str, format: Option<&str>, i: usize, j: usize) -> Result<Val
             .or_else(|| mime.split(';').next())
             .filter(|m| !m.is_empty())
             .unwrap_or("application/octet-stream");
-        return Ok(json!({"inlineData": {"mimeType": mime, "data": data}}));
+        return Ok(crate::obj! {"inlineData": crate::obj!{"mimeType": mime, "data": data}});
     }
     let is_uri = ["https://", "http://", "gs://"]
         .iter()
@@ -631,10 +634,10 @@ fn media_part(url: &str, format: Option<&str>, i: usize, j: usize) -> Result<Val
     }
     let mut file = Map::new();
     if let Some(mime) = format.filter(|f| !f.is_empty()).or_else(|| guess_mime(url)) {
-        file.insert("mimeType".into(), Value::String(mime.into()));
+        file.put("mimeType", Value::String(mime.into()));
     }
-    file.insert("fileUri".into(), Value::String(url.into()));
-    Ok(json!({ "fileData": file }))
+    file.put("fileUri", Value::String(url.into()));
+    Ok(crate::obj! { "fileData": file })
 }
 
 /// The MIME type of a media URL from its extension (query and fragment ignored).
@@ -668,6 +671,7 @@ pub fn guess_mime(url: &str) -> Option<&'static str> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use serde_json::json;
 
     fn body(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

@@ -6,7 +6,8 @@ use crate::error::{ErrorKind, LlmError};
 use crate::hash::sha256_hex;
 use crate::ports::HttpResponse;
 use crate::reliability::classify;
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// Finish reasons that mean the candidate was filtered (LiteLLM's flagged list).
 const FLAGGED: &[&str] = &[
@@ -140,8 +141,8 @@ pub fn usage(meta: Option<&Value>) -> Value {
         }
     }
     let mut usage = Map::new();
-    usage.insert("prompt_tokens".into(), prompt.into());
-    usage.insert("completion_tokens".into(), completion.into());
+    usage.put("prompt_tokens", prompt.into());
+    usage.put("completion_tokens", completion.into());
     usage.insert(
         "total_tokens".into(),
         total.unwrap_or(prompt + completion).into(),
@@ -149,13 +150,13 @@ pub fn usage(meta: Option<&Value>) -> Value {
     if let Some(cached) = meta.get("cachedContentTokenCount").and_then(Value::as_u64) {
         usage.insert(
             "prompt_tokens_details".into(),
-            json!({ "cached_tokens": cached }),
+            crate::obj! { "cached_tokens": cached },
         );
     }
     if let Some(t) = thoughts {
         usage.insert(
             "completion_tokens_details".into(),
-            json!({ "reasoning_tokens": t }),
+            crate::obj! { "reasoning_tokens": t },
         );
     }
     Value::Object(usage)
@@ -187,11 +188,11 @@ fn logprobs(result: Option<&Value>) -> Value {
         .and_then(|r| r.get("topCandidates"))
         .and_then(Value::as_array);
     let token = |c: &Value| {
-        json!({
+        crate::obj! {
             "token": c.get("token").and_then(Value::as_str).unwrap_or(""),
-            "logprob": c.get("logProbability").cloned().unwrap_or(json!(0.0)),
-            "bytes": null
-        })
+            "logprob": c.get("logProbability").cloned().unwrap_or(Value::from(0.0)),
+            "bytes": Value::Null
+        }
     };
     let content: Vec<Value> = chosen
         .iter()
@@ -205,12 +206,12 @@ fn logprobs(result: Option<&Value>) -> Value {
                 .unwrap_or_default();
             let mut entry = token(c);
             if let Value::Object(o) = &mut entry {
-                o.insert("top_logprobs".into(), Value::Array(alternatives));
+                o.put("top_logprobs", Value::Array(alternatives));
             }
             entry
         })
         .collect();
-    json!({ "content": content })
+    crate::obj! { "content": content }
 }
 
 /// `createTime` (RFC 3339, UTC) → Unix seconds.
@@ -266,7 +267,7 @@ pub fn tool_call_id(seed: &str, index: u64, part: usize, signature: Option<&str>
 /// A `functionCall` part's name and JSON-text arguments.
 pub fn function_call(call: &Value) -> (&str, String) {
     let name = call.get("name").and_then(Value::as_str).unwrap_or("");
-    let args = call.get("args").cloned().unwrap_or_else(|| json!({}));
+    let args = call.get("args").cloned().unwrap_or_else(|| crate::obj! {});
     let arguments = serde_json::to_string(&args).unwrap_or_else(|_| "{}".into());
     (name, arguments)
 }
@@ -330,11 +331,11 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
                 let (name, arguments) = function_call(call);
                 let signature = part.get("thoughtSignature").and_then(Value::as_str);
                 let id = tool_call_id(&seed, index, p, signature);
-                tool_calls.push(json!({
+                tool_calls.push(crate::obj! {
                     "id": id,
                     "type": "function",
-                    "function": {"name": name, "arguments": arguments}
-                }));
+                    "function": crate::obj!{"name": name, "arguments": arguments}
+                });
                 continue;
             }
             let Some(piece) = part_text(part) else {
@@ -351,28 +352,28 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
             target.get_or_insert_with(String::new).push_str(&piece);
         }
         let mut message = Map::new();
-        message.insert("role".into(), json!("assistant"));
+        message.put("role", Value::from("assistant"));
         let finish = if flagged {
-            message.insert("content".into(), Value::Null);
+            message.put("content", Value::Null);
             "content_filter"
         } else {
-            message.insert("content".into(), text.map_or(Value::Null, Value::String));
+            message.put("content", text.map_or(Value::Null, Value::String));
             if let Some(t) = thoughts {
-                message.insert("reasoning_content".into(), Value::String(t));
+                message.put("reasoning_content", Value::String(t));
             }
             if tool_calls.is_empty() {
                 finish_reason(reason)
             } else {
-                message.insert("tool_calls".into(), Value::Array(tool_calls));
+                message.put("tool_calls", Value::Array(tool_calls));
                 "tool_calls"
             }
         };
-        choices.push(json!({
+        choices.push(crate::obj! {
             "index": index,
             "message": message,
             "finish_reason": finish,
             "logprobs": logprobs(candidate.get("logprobsResult")),
-        }));
+        });
     }
     let id = response_id
         .map(str::to_string)
@@ -382,20 +383,21 @@ pub fn parse_chat(model: &str, response: &HttpResponse) -> Result<Value, LlmErro
         .and_then(Value::as_str)
         .and_then(unix_seconds)
         .unwrap_or(0);
-    Ok(json!({
+    Ok(crate::obj! {
         "id": id,
         "object": "chat.completion",
         "created": created,
         "model": model,
         "choices": choices,
         "usage": usage(value.get("usageMetadata")),
-    }))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn rfc3339_create_time_to_unix_seconds() {

@@ -5,6 +5,7 @@
 //! `$schema`, `const`, …) removed.
 
 use crate::error::LlmError;
+use crate::types::object::Put;
 use serde_json::{Map, Value};
 
 /// Deeper schemas (or `$ref` chains) are refused rather than recursed into.
@@ -121,7 +122,7 @@ fn node(
                 obj.remove("type");
             }
             [one] => {
-                obj.insert("type".into(), one.clone());
+                obj.put("type", one.clone());
             }
             many => {
                 obj.remove("type");
@@ -129,7 +130,7 @@ fn node(
                     .iter()
                     .map(|t| Value::Object(Map::from_iter([("type".to_string(), t.clone())])))
                     .collect();
-                obj.insert("anyOf".into(), Value::Array(members));
+                obj.put("anyOf", Value::Array(members));
             }
         }
     }
@@ -166,11 +167,11 @@ fn node(
                 if nullable {
                     for m in converted.iter_mut() {
                         if let Value::Object(o) = m {
-                            o.insert("nullable".into(), Value::Bool(true));
+                            o.put("nullable", Value::Bool(true));
                         }
                     }
                 }
-                obj.insert("anyOf".into(), Value::Array(converted));
+                obj.put("anyOf", Value::Array(converted));
             }
         }
     }
@@ -187,17 +188,17 @@ fn node(
         }
         if ordering && !obj.contains_key("propertyOrdering") && !out.is_empty() {
             let order = out.keys().cloned().map(Value::String).collect();
-            obj.insert("propertyOrdering".into(), Value::Array(order));
+            obj.put("propertyOrdering", Value::Array(order));
         }
-        obj.insert("properties".into(), Value::Object(out));
-        obj.insert("type".into(), Value::String("object".into()));
+        obj.put("properties", Value::Object(out));
+        obj.put("type", Value::String("object".into()));
     }
     match obj.remove("items") {
         Some(Value::Object(items)) if items.is_empty() => {
-            obj.insert("items".into(), serde_json::json!({"type": "object"}));
+            obj.put("items", crate::obj! {"type": "object"});
         }
         Some(items @ Value::Object(_)) => {
-            obj.insert("items".into(), node(&items, defs, ordering, depth + 1)?);
+            obj.put("items", node(&items, defs, ordering, depth + 1)?);
         }
         _ => {}
     }
@@ -209,7 +210,7 @@ fn node(
         obj.remove("format");
     }
     if obj.get("anyOf").is_none() && nullable && !obj.is_empty() {
-        obj.insert("nullable".into(), Value::Bool(true));
+        obj.put("nullable", Value::Bool(true));
     }
     obj.retain(|k, _| ALLOWED.contains(&k.as_str()));
     if obj.get("anyOf").is_some() {

@@ -25,7 +25,8 @@ use crate::stream::sse::SseDecoder;
 use crate::stream::{
     chat_chunk, cut_short, deliver, malformed_event, usage_chunk, StreamContext, StreamDecoder,
 };
-use serde_json::{json, Map, Value};
+use crate::types::object::Put;
+use serde_json::{Map, Value};
 
 /// Decodes a `streamGenerateContent?alt=sse` reply body.
 pub struct GeminiStream {
@@ -87,8 +88,8 @@ impl GeminiStream {
         } else {
             c.started = true;
             let mut first = Map::new();
-            first.insert("role".into(), json!("assistant"));
-            first.insert("content".into(), json!(""));
+            first.put("role", Value::from("assistant"));
+            first.put("content", Value::from(""));
             first.extend(delta);
             first
         };
@@ -100,7 +101,7 @@ impl GeminiStream {
             finish,
         );
         if let Some(choice) = chunk.pointer_mut("/choices/0") {
-            choice["index"] = json!(c.index);
+            choice["index"] = Value::from(c.index);
         }
         chunk
     }
@@ -143,11 +144,11 @@ impl GeminiStream {
                 let mut delta = Map::new();
                 delta.insert(
                     "tool_calls".into(),
-                    json!([{
+                    Value::from(vec![crate::obj! {
                         "index": c.tool_calls,
                         "id": id,
                         "type": "function",
-                        "function": {"name": name, "arguments": arguments},
+                        "function": crate::obj!{"name": name, "arguments": arguments},
                     }]),
                 );
                 c.tool_calls += 1;

@@ -2,8 +2,6 @@
 //! PEM → DER, the RS256 JWT's signing input, and `application/x-www-form-urlencoded` bodies.
 //! Signing itself happens in the host (`Ports.signer`, WebCrypto in wasm).
 
-use serde_json::json;
-
 /// The OAuth scope every Vertex AI call needs.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// Lifetime asked for in the assertion (Google's maximum).
@@ -115,14 +113,14 @@ pub fn is_pkcs8_pem(pem: &str) -> bool {
 /// access token: `iss` = the account, `scope` = cloud-platform, `aud` = the token endpoint,
 /// `iat` = now, `exp` = an hour later.
 pub fn signing_input(client_email: &str, token_uri: &str, issued_at_s: u64) -> String {
-    let header = json!({"alg": "RS256", "typ": "JWT"});
-    let claims = json!({
+    let header = crate::obj! {"alg": "RS256", "typ": "JWT"};
+    let claims = crate::obj! {
         "iss": client_email,
         "scope": SCOPE,
         "aud": token_uri,
         "iat": issued_at_s,
         "exp": issued_at_s + ASSERTION_LIFETIME_S,
-    });
+    };
     format!(
         "{}.{}",
         base64url(header.to_string().as_bytes()),
@@ -165,6 +163,7 @@ pub fn form_encode(pairs: &[(&str, &str)]) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+    use serde_json::json;
     use serde_json::Value;
 
     #[test]

@@ -75,9 +75,10 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::{HttpRequest, HttpResponse, LocalFuture, Ports};
 use crate::reliability::classify;
 use crate::stream::{StreamContext, StreamDecoder};
+use crate::types::object::Put;
 use crate::types::Endpoint;
 use auth::Credentials;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// The region used when `vertex_location` is not set (LiteLLM's default).
 pub const DEFAULT_LOCATION: &str = "us-central1";
@@ -190,16 +191,16 @@ fn claude_body(
 ) -> Result<Value, LlmError> {
     let has = |k: &str| body.get(k).is_some_and(|v| !v.is_null());
     if !has("max_tokens") && !has("max_completion_tokens") {
-        body.insert("max_tokens".into(), json!(claude_max_tokens(&d.model)));
+        body.put("max_tokens", Value::from(claude_max_tokens(&d.model)));
     }
     let request = Anthropic.build_request(d, Endpoint::ChatCompletion, body, ctx)?;
     let mut value: Value = serde_json::from_str(request.body.as_deref().unwrap_or("{}"))
         .map_err(|e| LlmError::bad_request(format!("request is not serialisable: {e}")))?;
     if let Some(obj) = value.as_object_mut() {
         obj.remove("model");
-        obj.insert("anthropic_version".into(), json!(ANTHROPIC_VERSION));
+        obj.put("anthropic_version", Value::from(ANTHROPIC_VERSION));
         if ctx.stream {
-            obj.insert("stream".into(), json!(true));
+            obj.put("stream", Value::from(true));
         }
     }
     Ok(value)
@@ -239,12 +240,12 @@ fn embedding_body(body: &Map<String, Value>) -> Result<Value, LlmError> {
         .iter()
         .map(|text| {
             let mut instance = Map::new();
-            instance.insert("content".into(), json!(text));
+            instance.put("content", Value::from(*text));
             if let Some(t) = &task_type {
-                instance.insert("task_type".into(), t.clone());
+                instance.put("task_type", t.clone());
             }
             if let Some(t) = &title {
-                instance.insert("title".into(), t.clone());
+                instance.put("title", t.clone());
             }
             Value::Object(instance)
         })
@@ -255,15 +256,15 @@ fn embedding_body(body: &Map<String, Value>) -> Result<Value, LlmError> {
         "output_dimensionality",
         "outputDimensionality",
     ]) {
-        parameters.insert("outputDimensionality".into(), d);
+        parameters.put("outputDimensionality", d);
     }
     if let Some(t) = get(&["auto_truncate", "autoTruncate"]) {
-        parameters.insert("autoTruncate".into(), t);
+        parameters.put("autoTruncate", t);
     }
     let mut out = Map::new();
-    out.insert("instances".into(), Value::Array(instances));
+    out.put("instances", Value::Array(instances));
     if !parameters.is_empty() {
-        out.insert("parameters".into(), Value::Object(parameters));
+        out.put("parameters", Value::Object(parameters));
     }
     Ok(Value::Object(out))
 }
@@ -289,14 +290,14 @@ fn parse_embedding(model: &str, response: &HttpResponse) -> Result<Value, LlmErr
             .pointer("/embeddings/statistics/token_count")
             .and_then(Value::as_f64)
             .map_or(0, |n| n.max(0.0) as u64);
-        data.push(json!({"object": "embedding", "index": index, "embedding": values}));
+        data.push(crate::obj! {"object": "embedding", "index": index, "embedding": values.clone()});
     }
-    Ok(json!({
+    Ok(crate::obj! {
         "object": "list",
         "data": data,
         "model": model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }))
+        "usage": crate::obj!{"prompt_tokens": tokens, "total_tokens": tokens},
+    })
 }
 
 /// True when a reply body is Google's error format rather than Anthropic's.
@@ -445,7 +446,7 @@ impl Provider for VertexAi {
                 }
                 let mut value = Anthropic.parse_response(d, Endpoint::ChatCompletion, response)?;
                 if let Some(obj) = value.as_object_mut() {
-                    obj.insert("model".into(), json!(d.model));
+                    obj.put("model", Value::from(d.model.clone()));
                 }
                 Ok(value)
             }
@@ -465,7 +466,7 @@ impl ClaudeStream {
     fn stamp(&self, mut chunks: Vec<Value>) -> Vec<Value> {
         for chunk in &mut chunks {
             if let Some(obj) = chunk.as_object_mut() {
-                obj.insert("model".into(), json!(self.model));
+                obj.put("model", Value::from(self.model.clone()));
             }
         }
         chunks
