@@ -287,7 +287,9 @@ describe("affinity", () => {
   );
 
   it("deployment_affinity through the gateway: each key keeps its deployment", T, async () => {
-    const keys = ["sk-k1", "sk-k2", "sk-k3", "sk-k4", "sk-k5"];
+    // Twelve keys over three deployments: all first picks landing on one deployment (what
+    // the last assertion rules out) has a chance of 3 / 3^12, not the 1 in 81 of five keys.
+    const keys = Array.from({ length: 12 }, (_, i) => `sk-k${i + 1}`);
     const router = new Router({
       model_list: three(),
       optional_pre_call_checks: ["deployment_affinity"],
