@@ -3,9 +3,7 @@
 
 import { BadRequestError } from "./errors.js";
 import { FILES_CALL } from "./adapters.js";
-
-/** The largest upload `createFile` takes (README, "Files and batches"). */
-export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+import { uploadBytes } from "./wire.js";
 
 function requestOf(request, method) {
   if (request === null || typeof request !== "object" || Array.isArray(request)) {
@@ -16,31 +14,7 @@ function requestOf(request, method) {
 
 /** The bytes, name and type of a `Blob | File | ArrayBuffer | Uint8Array | string` to upload. */
 async function uploadOf(file, filename) {
-  let bytes;
-  let name = filename;
-  let type;
-  if (typeof file === "string") {
-    bytes = new TextEncoder().encode(file);
-  } else if (typeof Blob !== "undefined" && file instanceof Blob) {
-    bytes = new Uint8Array(await file.arrayBuffer());
-    name ??= typeof file.name === "string" && file.name ? file.name : undefined;
-    type = file.type || undefined;
-  } else if (file instanceof ArrayBuffer) {
-    bytes = new Uint8Array(file);
-  } else if (ArrayBuffer.isView(file)) {
-    bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
-  } else {
-    throw new BadRequestError(
-      "createFile(): `file` must be a Blob, File, ArrayBuffer, Uint8Array or string",
-      { status: 400 },
-    );
-  }
-  if (bytes.byteLength > MAX_UPLOAD_BYTES) {
-    throw new BadRequestError(
-      `createFile(): \`file\` is ${bytes.byteLength} bytes, more than the ${MAX_UPLOAD_BYTES} llmux uploads`,
-      { status: 400 },
-    );
-  }
+  const { bytes, name, type } = await uploadBytes(file, filename, "createFile", { text: true });
   return { bytes, name: name ?? "file.jsonl", type: type ?? "application/jsonl" };
 }
 

@@ -13,6 +13,7 @@ import {
   headerPairs,
   sleep,
   tooLarge,
+  uploadBytes,
 } from "./wire.js";
 import { openHostStream } from "./host-stream.js";
 import { LOGGING_OPTIONS, OBSERVE, Observers, observersOf } from "./logging.js";
@@ -135,22 +136,7 @@ function sniffAudio(bytes) {
 
 /** The bytes, file name and content type of a `Blob | File | ArrayBuffer | Uint8Array`. */
 async function uploadOf(file, filename) {
-  let bytes;
-  let name = filename;
-  let type;
-  if (typeof Blob !== "undefined" && file instanceof Blob) {
-    bytes = new Uint8Array(await file.arrayBuffer());
-    name ??= typeof file.name === "string" && file.name ? file.name : undefined;
-    type = file.type || undefined;
-  } else if (file instanceof ArrayBuffer) {
-    bytes = new Uint8Array(file);
-  } else if (ArrayBuffer.isView(file)) {
-    bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
-  } else {
-    throw new BadRequestError("`file` must be a Blob, File, ArrayBuffer or Uint8Array", {
-      status: 400,
-    });
-  }
+  const { bytes, name, type } = await uploadBytes(file, filename, "transcription");
   const [ext, sniffed] = sniffAudio(bytes);
   return { bytes, name: name ?? `audio.${ext}`, type: type ?? sniffed };
 }

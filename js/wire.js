@@ -1,6 +1,8 @@
 // What the host loops share (js/router.js, js/host-stream.js): timer bounds, sleeps, and
 // what the core is told about a reply or a failed fetch.
 
+import { BadRequestError } from "./errors.js";
+
 /** setTimeout's ceiling (ms); longer timeouts would fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
@@ -42,3 +44,42 @@ export const tooLarge = (max) =>
 
 export const sleep = (ms) =>
   new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)));
+
+/**
+ * The largest file llmux uploads (`transcription`, `createFile`): the bytes are copied into the
+ * core's memory once (wasm memory never shrinks), so one call may not grow it without bound.
+ */
+export const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+/**
+ * The bytes, name and content type of an upload: a `Blob | File | ArrayBuffer | Uint8Array`,
+ * or a string when `text`; at most `MAX_UPLOAD_BYTES`. `method` names the call in errors.
+ */
+export async function uploadBytes(file, filename, method, { text = false } = {}) {
+  let bytes;
+  let name = filename;
+  let type;
+  if (text && typeof file === "string") {
+    bytes = new TextEncoder().encode(file);
+  } else if (typeof Blob !== "undefined" && file instanceof Blob) {
+    bytes = new Uint8Array(await file.arrayBuffer());
+    name ??= typeof file.name === "string" && file.name ? file.name : undefined;
+    type = file.type || undefined;
+  } else if (file instanceof ArrayBuffer) {
+    bytes = new Uint8Array(file);
+  } else if (ArrayBuffer.isView(file)) {
+    bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  } else {
+    const kinds = text
+      ? "Blob, File, ArrayBuffer, Uint8Array or string"
+      : "Blob, File, ArrayBuffer or Uint8Array";
+    throw new BadRequestError(`${method}(): \`file\` must be a ${kinds}`, { status: 400 });
+  }
+  if (bytes.byteLength > MAX_UPLOAD_BYTES) {
+    throw new BadRequestError(
+      `${method}(): \`file\` is ${bytes.byteLength} bytes, more than the ${MAX_UPLOAD_BYTES} llmux uploads`,
+      { status: 400 },
+    );
+  }
+  return { bytes, name, type };
+}

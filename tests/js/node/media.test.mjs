@@ -192,6 +192,16 @@ describe("transcription and speech", () => {
     assert.equal(mock.callsTo("whisper").length, 0);
   });
 
+  it("an upload over 100 MiB is a BadRequestError before any upstream call", T, async () => {
+    // The bytes would be copied into the core's memory, which never shrinks.
+    const big = new Uint8Array(100 * 1024 * 1024 + 1);
+    await assert.rejects(
+      whisper().transcription({ model: "stt", file: big }),
+      (e) => e instanceof errors.BadRequestError && /more than the 104857600/.test(e.message),
+    );
+    assert.equal(mock.callsTo("whisper").length, 0);
+  });
+
   it("speech resolves to a Response whose body is the audio", T, async () => {
     const router = new Router({
       model_list: [
