@@ -311,7 +311,7 @@ fn spend_is_shared_through_the_state_store() {
     let fakes = Fakes::new(9);
     let store: Rc<dyn StateStore> = Rc::new(MemoryStore::new(fakes.clock.clone()));
     let spawner = Rc::new(QueueSpawner::default());
-    let options = json!({"state_first_sync_timeout_ms": 0, "num_retries": 0, "model_list": [
+    let options = json!({"num_retries": 0, "model_list": [
         deployment("d1", "chat", json!({"weight": 1_000_000, "max_budget": 10, "budget_duration": "1h"})),
         deployment("d2", "chat", json!({"weight": 1})),
     ]});
