@@ -3,19 +3,13 @@
 // Loaded with them, on first use.
 
 import { InternalServerError } from "./errors.js";
+import { attachHidden } from "./wire.js";
 
 export const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** Sets `_hidden_params` on `target` as every answer has it: not enumerable, not serialised. */
 export function withHidden(target, hidden) {
-  if (hidden !== undefined)
-    Object.defineProperty(target, "_hidden_params", {
-      value: hidden,
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
-  return target;
+  return hidden === undefined ? target : attachHidden(target, hidden);
 }
 
 /**

@@ -3,6 +3,7 @@
 // accounting apply to every one of them.
 
 import { BadRequestError } from "./errors.js";
+import { attachHidden } from "./wire.js";
 
 /** Most calls one batch may start; bigger batches throw BadRequestError. */
 export const MAX_BATCH = 64;
@@ -119,13 +120,7 @@ const methods = {
       for await (const chunk of s) chunks.push(chunk);
       if (won) throw new Error("lost the race");
       const answer = this.constructor[ASSEMBLE](chunks);
-      Object.defineProperty(answer, "_hidden_params", {
-        value: { ...s._hidden_params },
-        enumerable: false,
-        writable: true,
-        configurable: true,
-      });
-      return answer;
+      return attachHidden(answer, { ...s._hidden_params });
     };
     return new Promise((resolve, reject) => {
       let pending = list.length;

@@ -3,7 +3,7 @@
 
 import { BadRequestError } from "./errors.js";
 import { FILES_CALL } from "./adapters.js";
-import { uploadBytes } from "./wire.js";
+import { attachHidden, uploadBytes, withHiddenParams } from "./wire.js";
 
 function requestOf(request, method) {
   if (request === null || typeof request !== "object" || Array.isArray(request)) {
@@ -18,22 +18,11 @@ async function uploadOf(file, filename) {
   return { bytes, name: name ?? "file.jsonl", type: type ?? "application/jsonl" };
 }
 
-function withHidden(text) {
-  const { hidden, body } = JSON.parse(text);
-  Object.defineProperty(body, "_hidden_params", {
-    value: hidden,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
-  return body;
-}
-
 /** `createFile({ model, file, purpose, filename? })`: uploads to a deployment of `model`. */
 export async function createFile(router, request, options) {
   const { file, filename, ...rest } = requestOf(request, "createFile");
   const upload = await uploadOf(file, filename);
-  return withHidden(await router[FILES_CALL]("createFile", rest, upload, options));
+  return withHiddenParams(await router[FILES_CALL]("createFile", rest, upload, options));
 }
 
 /** `fileContent({ file_id })`: a `Response` with the file's bytes (e.g. a batch's output). */
@@ -48,31 +37,25 @@ export async function fileContent(router, request, options) {
     status: 200,
     headers: { "content-type": out.contentType },
   });
-  Object.defineProperty(response, "_hidden_params", {
-    value: JSON.parse(out.hidden),
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
-  return response;
+  return attachHidden(response, JSON.parse(out.hidden));
 }
 
 /** `createBatch({ input_file_id, endpoint, completion_window, metadata? })`. */
 export async function createBatch(router, request, options) {
   const body = requestOf(request, "createBatch");
-  return withHidden(await router[FILES_CALL]("createBatch", body, undefined, options));
+  return withHiddenParams(await router[FILES_CALL]("createBatch", body, undefined, options));
 }
 
 /** `retrieveBatch({ batch_id })`. */
 export async function retrieveBatch(router, request, options) {
   const body = requestOf(request, "retrieveBatch");
-  return withHidden(await router[FILES_CALL]("retrieveBatch", body, undefined, options));
+  return withHiddenParams(await router[FILES_CALL]("retrieveBatch", body, undefined, options));
 }
 
 /** `cancelBatch({ batch_id })`. */
 export async function cancelBatch(router, request, options) {
   const body = requestOf(request, "cancelBatch");
-  return withHidden(await router[FILES_CALL]("cancelBatch", body, undefined, options));
+  return withHiddenParams(await router[FILES_CALL]("cancelBatch", body, undefined, options));
 }
 
 /** `listBatches({ model, limit? })`: the batches of every OpenAI/Azure deployment of `model`. */
@@ -84,5 +67,5 @@ export async function listBatches(router, request, options) {
       { status: 400 },
     );
   }
-  return withHidden(await router[FILES_CALL]("listBatches", body, undefined, options));
+  return withHiddenParams(await router[FILES_CALL]("listBatches", body, undefined, options));
 }

@@ -14,6 +14,8 @@ import {
   sleep,
   tooLarge,
   uploadBytes,
+  attachHidden,
+  withHiddenParams,
 } from "./wire.js";
 import { openHostStream } from "./host-stream.js";
 import { LOGGING_OPTIONS, OBSERVE, Observers, observersOf } from "./logging.js";
@@ -269,21 +271,6 @@ function withCallId(request, callId) {
   if (callId === undefined || request === null || typeof request !== "object") return request;
   if (request.litellm_call_id === callId) return request;
   return { ...request, litellm_call_id: callId };
-}
-
-function attachHidden(body, hidden) {
-  Object.defineProperty(body, "_hidden_params", {
-    value: hidden,
-    enumerable: false,
-    writable: true,
-    configurable: true,
-  });
-  return body;
-}
-
-function withHiddenParams(text) {
-  const { hidden, body } = JSON.parse(text);
-  return attachHidden(body, hidden);
 }
 
 const METRIC_COLUMNS = [
@@ -991,13 +978,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
         status: 200,
         headers: { "content-type": out.contentType },
       });
-      Object.defineProperty(response, "_hidden_params", {
-        value: JSON.parse(out.hidden),
-        enumerable: false,
-        writable: true,
-        configurable: true,
-      });
-      return response;
+      return attachHidden(response, JSON.parse(out.hidden));
     }
 
     /** The deployments, with every credential replaced by "***". */

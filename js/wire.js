@@ -83,3 +83,20 @@ export async function uploadBytes(file, filename, method, { text = false } = {})
   }
   return { bytes, name, type };
 }
+
+/** `body` with the router's metadata as a non-enumerable `_hidden_params` (LiteLLM's name). */
+export function attachHidden(body, hidden) {
+  Object.defineProperty(body, "_hidden_params", {
+    value: hidden,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  return body;
+}
+
+/** The core's `{ hidden, body }` envelope (JSON text) as the body with `_hidden_params`. */
+export function withHiddenParams(text) {
+  const { hidden, body } = JSON.parse(text);
+  return attachHidden(body, hidden);
+}
