@@ -258,18 +258,20 @@ impl Router {
             };
             match outcome {
                 Err(e) if e.retryable() && local_retries < d.max_retries => {
-                    let delay = backoff::retry_delay_ms(
-                        local_retries,
-                        e.retry_after_ms,
-                        0,
-                        self.inner.ports.rng.next_f64(),
-                    );
-                    self.inner.ports.sleeper.sleep(delay).await;
+                    self.local_backoff(local_retries, &e).await;
                     local_retries += 1;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// Waits before retry `n` (from 0) of one deployment's own `max_retries`, honouring the
+    /// error's `retry-after`.
+    pub(super) async fn local_backoff(&self, n: u32, e: &LlmError) {
+        let delay =
+            backoff::retry_delay_ms(n, e.retry_after_ms, 0, self.inner.ports.rng.next_f64());
+        self.inner.ports.sleeper.sleep(delay).await;
     }
 
     /// Opens `request` through the transport (a 2xx body arrives as a `ByteStream`); a

@@ -395,13 +395,7 @@ impl Router {
             };
             match outcome {
                 Err(e) if e.retryable() && local_retries < d.max_retries => {
-                    let delay = crate::reliability::backoff::retry_delay_ms(
-                        local_retries,
-                        e.retry_after_ms,
-                        0,
-                        self.inner.ports.rng.next_f64(),
-                    );
-                    self.inner.ports.sleeper.sleep(delay).await;
+                    self.local_backoff(local_retries, &e).await;
                     local_retries += 1;
                 }
                 other => return other,
