@@ -191,3 +191,27 @@ test("rerank in the browser: Cohere's /v2/rerank answered, priced per search uni
   assert.equal(s.calls, 1);
   assert.equal(mock.callsTo("br-rerank")[0].path, "/br-rerank/v2/rerank");
 });
+
+test("a custom routing strategy chooses among candidates in the browser, cooldowns respected (#21)", () => {
+  const s = scenario("custom_strategy");
+  assert.deepEqual(s.answered, ["br-cs-b", "br-cs-b", "br-cs-b"]);
+  // First pick: every deployment; c answers 429 and cools down, so the retry and the two
+  // later calls are offered a and b only.
+  assert.deepEqual(
+    s.asked.map((a) => a.ids),
+    [
+      ["br-cs-a", "br-cs-b", "br-cs-c"],
+      ["br-cs-a", "br-cs-b"],
+      ["br-cs-a", "br-cs-b"],
+      ["br-cs-a", "br-cs-b"],
+    ],
+  );
+  assert.ok(s.asked.every((a) => a.model === "pick" && a.user === "hi"));
+  assert.ok(
+    s.asked.every((a) => a.keys.every((k) => k !== "sk-browser-test")),
+    "candidates are redacted",
+  );
+  assert.equal(s.calls_c, 1);
+  assert.equal(s.calls_a + s.calls_b, 4, "three strategy picks plus one after its removal");
+  assert.ok(["br-cs-a", "br-cs-b"].includes(s.without));
+});
