@@ -335,12 +335,15 @@ impl<T> PartialEq for Memo<T> {
 impl Deployment {
     /// Parses `entry` (already env-resolved, defaults merged) at `path` (`model_list[3]`).
     pub fn parse(entry: &Value, path: &str) -> Result<Deployment, LlmError> {
-        Deployment::parse_in(entry, path, &HashMap::new())
+        let mut d = Deployment::parse_in(entry, path, &HashMap::new())?;
+        d.source = SourceEntry(entry.clone());
+        Ok(d)
     }
 
     /// [`parse`](Self::parse), with the settings the provider reads from the environment
     /// (`OPENAI_API_KEY`, `AWS_REGION_NAME`, …; [`super::credentials`]) filled from `env`
-    /// where the entry leaves them unset. The id and the listing are the entry's own.
+    /// where the entry leaves them unset. The id and the listing are the entry's own. The
+    /// caller sets `source` (the entry as given, before defaults are merged).
     pub fn parse_in(
         entry: &Value,
         path: &str,
@@ -606,7 +609,7 @@ impl Deployment {
             model_info,
             litellm_params_redacted: redact_params(given),
             priced: Memo::default(),
-            source: SourceEntry(entry.clone()),
+            source: SourceEntry::default(),
             wildcard,
             warnings,
         };
@@ -741,15 +744,29 @@ type Span = Option<(usize, usize)>;
 
 /// The userinfo and the query of a URL, as byte ranges, when present.
 fn url_parts(url: &str) -> (Span, Span) {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+    // Byte searches for ASCII delimiters (so every index is a char boundary): `str::find`
+    // with a pattern costs several times as much on these short strings, once per deployment,
+    // and memchr's searchers would add kilobytes to the module.
+    let bytes = url.as_bytes();
+    let Some(scheme_end) = bytes.windows(3).position(|w| w == b"://").map(|i| i + 3) else {
         return (None, None);
     };
-    let rest = url.get(scheme_end..).unwrap_or_default();
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = bytes.get(scheme_end..).unwrap_or_default();
+    let authority_len = rest
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
     let authority = rest.get(..authority_len).unwrap_or_default();
-    let userinfo = authority.rfind('@').map(|at| (scheme_end, scheme_end + at));
-    let query = url.find('?').map(|q| {
-        let end = url.find('#').filter(|h| *h > q).unwrap_or(url.len());
+    let userinfo = authority
+        .iter()
+        .rposition(|b| *b == b'@')
+        .map(|at| (scheme_end, scheme_end + at));
+    let query = bytes.iter().position(|b| *b == b'?').map(|q| {
+        let end = bytes
+            .iter()
+            .position(|b| *b == b'#')
+            .filter(|h| *h > q)
+            .unwrap_or(url.len());
         (q + 1, end)
     });
     (userinfo, query)

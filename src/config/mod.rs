@@ -275,7 +275,15 @@ impl std::fmt::Debug for EnvMap {
 impl RouterConfig {
     /// Parses the constructor options; `env` resolves `"os.environ/NAME"` references.
     pub fn parse(options: &Value, env: &HashMap<String, String>) -> Result<RouterConfig, LlmError> {
-        let mut options = options.clone();
+        RouterConfig::parse_owned(options.clone(), env)
+    }
+
+    /// [`parse`](Self::parse) of options the caller no longer needs (the wasm constructor's,
+    /// just parsed from JSON text): env references are resolved in place, not in a copy.
+    pub fn parse_owned(
+        mut options: Value,
+        env: &HashMap<String, String>,
+    ) -> Result<RouterConfig, LlmError> {
         resolve_env_refs(&mut options, "", env)?;
         let obj = options
             .as_object()
