@@ -4,9 +4,10 @@
 use super::credentials;
 use super::fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms, Child};
 use super::litellm_params::{self, Class};
+use super::provider_names::split_model;
 use super::wildcard::{self, WildcardModel};
+use super::ProviderCheck;
 use crate::error::LlmError;
-use crate::providers;
 use crate::types::object::Put;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -333,21 +334,17 @@ impl<T> PartialEq for Memo<T> {
 }
 
 impl Deployment {
-    /// Parses `entry` (already env-resolved, defaults merged) at `path` (`model_list[3]`).
-    pub fn parse(entry: &Value, path: &str) -> Result<Deployment, LlmError> {
-        let mut d = Deployment::parse_in(entry, path, &HashMap::new())?;
-        d.source = SourceEntry(entry.clone());
-        Ok(d)
-    }
-
-    /// [`parse`](Self::parse), with the settings the provider reads from the environment
-    /// (`OPENAI_API_KEY`, `AWS_REGION_NAME`, …; [`super::credentials`]) filled from `env`
-    /// where the entry leaves them unset. The id and the listing are the entry's own. The
-    /// caller sets `source` (the entry as given, before defaults are merged).
+    /// Parses `entry` (already env-resolved, defaults merged) at `path` (`model_list[3]`),
+    /// with the settings the provider reads from the environment (`OPENAI_API_KEY`,
+    /// `AWS_REGION_NAME`, …; [`super::credentials`]) filled from `env` where the entry leaves
+    /// them unset, and `check` (the provider's own checks) applied. The id and the listing are
+    /// the entry's own. The caller sets `source` (the entry as given, before defaults are
+    /// merged). `Deployment::parse` (in `providers::validate`) is the short form.
     pub fn parse_in(
         entry: &Value,
         path: &str,
         env: &HashMap<String, String>,
+        check: ProviderCheck,
     ) -> Result<Deployment, LlmError> {
         let obj = entry.as_object().ok_or_else(|| {
             LlmError::config(path, "must be an object with model_name and litellm_params")
@@ -502,7 +499,7 @@ impl Deployment {
                 .map_err(|msg| LlmError::config(field("model"), msg))?;
             (p, m, Some(w))
         } else {
-            let (p, m) = providers::split_model(&full_model, explicit_provider.as_deref())
+            let (p, m) = split_model(&full_model, explicit_provider.as_deref())
                 .map_err(|msg| LlmError::config(field("model"), msg))?;
             (p, m, None)
         };
@@ -631,15 +628,16 @@ impl Deployment {
                     ));
                 }
             }
-            _ => providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?,
+            _ => check(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?,
         }
         Ok(deployment)
     }
 
     /// The deployment that serves a request whose model the group's pattern matched with
     /// `segment`: the same deployment (same id, cooldowns and counters) with the `*` of its
-    /// `model` filled in and, for `model: "*"`, the provider inferred from the result.
-    pub fn for_match(&self, segment: &str) -> Result<Deployment, String> {
+    /// `model` filled in and, for `model: "*"`, the provider inferred from the result (and
+    /// `check`ed, as a parsed deployment is).
+    pub fn for_match(&self, segment: &str, check: ProviderCheck) -> Result<Deployment, String> {
         let Some(w) = &self.wildcard else {
             return Ok(self.clone());
         };
@@ -649,7 +647,7 @@ impl Deployment {
         d.model = model;
         d.wildcard = None;
         if w.inferred {
-            providers::validate(&d)?;
+            check(&d)?;
         }
         Ok(d)
     }
