@@ -5,7 +5,14 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { MODEL_GROUP_OF, LISTED_MODELS, REMAINING_USAGE, parseGateway } from "./gateway-config.js";
 import { batchAliases, installBatch } from "./batch.js";
-import { FILES_CALL, NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
+import {
+  FILES_CALL,
+  FILES_GROUP_OF,
+  FORM_CALL,
+  NATIVE_CALL,
+  adapterAliases,
+  installAdapters,
+} from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -916,6 +923,33 @@ export function defineRouter(RouterCore, hostStores = {}) {
         if (signal?.aborted) throw abortReason(signal);
         throw toError(e);
       }
+    }
+
+    /**
+     * One call whose files stay in JS (js/images.js validates and shapes): `blobs` (images,
+     * then the mask) and `names` go to the core's transport as a `FormData`, never into wasm.
+     */
+    [FORM_CALL](endpoint, request, blobs, names, images, options) {
+      return this.#observed(endpoint, request, false, async (callId) => {
+        const signal = callerSignal(options);
+        if (signal?.aborted) throw abortReason(signal);
+        const json = requestJson(withCallId(request, callId));
+        try {
+          return withHiddenParams(
+            await cancellable(signal, (cancel) =>
+              this.#core.callForm(endpoint, json, blobs, names, images, cancel),
+            ),
+          );
+        } catch (e) {
+          if (signal?.aborted) throw abortReason(signal);
+          throw toError(e);
+        }
+      });
+    }
+
+    /** The model group holding the file or batch a signed id names, or undefined. */
+    [FILES_GROUP_OF](id) {
+      return typeof id === "string" ? this.#core.filesGroupOf(id) : undefined;
     }
 
     /** Image generation (`/images/generations`). */

@@ -134,6 +134,12 @@ impl Router {
         } else {
             call.endpoint
         };
+        if endpoint == Endpoint::ImageEdit && !provider.supports(endpoint) {
+            return Err(LlmError::bad_request(format!(
+                "imageEdit() is served by OpenAI and Azure OpenAI deployments; deployment {} of {} is provider {} (its image edit API is not supported)",
+                d.id, d.model_group, d.provider
+            )));
+        }
         if !provider.supports(endpoint) {
             return Err(LlmError::bad_request(format!(
                 "provider {} does not serve {}()",
@@ -199,6 +205,9 @@ impl Router {
             entropy: self.inner.ports.rng.next_u64(),
         };
         let body = std::mem::take(&mut plan.body);
+        if let Some(form) = &call.form {
+            return plan.provider.build_form(d, plan.endpoint, body, form, &ctx);
+        }
         match &call.upload {
             Some(upload) => plan
                 .provider

@@ -8,7 +8,7 @@ use super::{annotate, CallOptions, Routed, Router};
 use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::reliability::classify;
-use crate::types::audio::{Audio, Upload};
+use crate::types::audio::{Audio, FormUpload, Upload};
 use crate::types::object::Put;
 use crate::types::{usage::token_usage, Endpoint};
 use serde_json::{Map, Value};
@@ -26,6 +26,8 @@ pub(super) struct Call {
     pub(super) input_tokens: Option<u64>,
     /// The file of a `transcription()` call.
     pub(super) upload: Option<Upload>,
+    /// The images of an `imageEdit()` call, held by the host.
+    pub(super) form: Option<FormUpload>,
     /// A mid-stream continuation: only deployments that take an assistant prefill serve it.
     pub(super) prefill_only: bool,
     /// A files or batches call (`files.rs`): its operation and the upstream id it names.
@@ -46,6 +48,7 @@ impl Call {
             fallback_model_group: None,
             input_tokens: None,
             upload: None,
+            form: None,
             prefill_only: false,
             files_op: None,
             files_upstream_id: None,
@@ -135,6 +138,29 @@ impl Router {
             Some(plan) => self.call_cached(call, plan, started).await,
             None => self.call_upstream(call, started).await,
         }
+    }
+
+    /// Serves one request whose files the host holds (`imageEdit()`): routed, retried,
+    /// failed over and booked as any call; never cached.
+    pub async fn call_with_form(
+        &self,
+        endpoint: Endpoint,
+        mut body: Map<String, Value>,
+        form: FormUpload,
+    ) -> Result<Routed, LlmError> {
+        self.await_first_sync().await;
+        let started = self.now();
+        self.state_tick();
+        let opts = CallOptions::extract(&mut body)?;
+        if opts.stream {
+            return Err(LlmError::bad_request(format!(
+                "{}() does not stream",
+                endpoint.method()
+            )));
+        }
+        let mut call = Call::new(endpoint, body, opts);
+        call.form = Some(form);
+        self.call_upstream(call, started).await
     }
 
     /// Routes a call upstream (retries, fallbacks) and books its outcome.

@@ -10,9 +10,10 @@ mod state;
 
 use crate::config::RouterConfig;
 use crate::error::LlmError;
+use crate::ports::HostParts;
 use crate::ports::{FirstUseSeeded, Ports};
 use crate::router::{ChunkStream, Routed, Router, StreamAbort};
-use crate::types::audio::{AudioBody, Upload};
+use crate::types::audio::{AudioBody, FormUpload, Upload};
 use crate::types::Endpoint;
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
@@ -197,6 +198,48 @@ impl RouterCore {
         })
     }
 
+    /// Serves one request whose files stay in JS (`imageEdit`): `blobs` are the file parts
+    /// (`Blob`s; `images` images, then the mask if there is one more), `names` their
+    /// filenames. The transport builds a `FormData` from them: no byte enters wasm memory.
+    /// Resolves to `{"hidden":{…},"body":{…}}` as JSON text; rejects with an error object.
+    #[wasm_bindgen(js_name = callForm)]
+    pub fn call_form(
+        &self,
+        endpoint: &str,
+        request: String,
+        blobs: js_sys::Array,
+        names: Vec<String>,
+        images: u32,
+        cancel: Option<js_sys::Promise>,
+    ) -> js_sys::Promise {
+        let router = self.router.clone();
+        let endpoint = endpoint_of(endpoint);
+        let len = blobs.length() as usize;
+        let images = images as usize;
+        let form = FormUpload {
+            parts: HostParts {
+                handle: Rc::new(fetch::JsParts { blobs, names }),
+                len,
+            },
+            images,
+            mask: len > images,
+        };
+        wasm_bindgen_futures::future_to_promise(async move {
+            let endpoint =
+                endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
+            let body = request_object(&request)?;
+            let routed = or_cancelled(
+                async { Ok(router.call_with_form(endpoint, body, form).await) },
+                cancel,
+            )
+            .await?;
+            match routed {
+                Ok(routed) => Ok(JsValue::from_str(&envelope(&routed))),
+                Err(e) => Err(js_error(&e)),
+            }
+        })
+    }
+
     /// Serves a `stream: true` request; resolves (once the first chunk has arrived) to a
     /// `StreamCore`, or rejects with an error object.
     pub fn stream(
@@ -223,6 +266,13 @@ impl RouterCore {
             .await?;
             Ok(StreamCore::new(stream).into())
         })
+    }
+
+    /// The model group holding the file or batch a signed id names, or `undefined` (not an
+    /// id this router issued): the gateway's key check before a files call.
+    #[wasm_bindgen(js_name = filesGroupOf)]
+    pub fn files_group_of(&self, id: &str) -> Option<String> {
+        self.router.files_group_of(id)
     }
 
     /// The deployments as JSON text, credentials redacted.
@@ -481,6 +531,7 @@ fn endpoint_of(name: &str) -> Option<Endpoint> {
         "text" => Endpoint::TextCompletion,
         "embedding" => Endpoint::Embedding,
         "image" => Endpoint::ImageGeneration,
+        "imageEdit" => Endpoint::ImageEdit,
         "moderation" => Endpoint::Moderation,
         "transcription" => Endpoint::Transcription,
         "speech" => Endpoint::Speech,
