@@ -181,6 +181,8 @@ test(
       [{ model: "edit", image: "not bytes", prompt: "p" }, /must be a Blob/],
       [{ model: "edit", image: Array(17).fill(PNG), prompt: "p" }, /1 to 16 images/],
       [{ model: "edit", image: [], prompt: "p" }, /1 to 16 images/],
+      [{ model: "edit", image: PNG, prompt: "p", stream: true }, /does not stream/],
+      [{ model: "edit", image: PNG, prompt: "p", api_base: "http://evil.test" }, /api_base/],
     ]) {
       const e = await rejection(router.imageEdit(request));
       assert.ok(e instanceof errors.BadRequestError, e.message);
