@@ -134,12 +134,6 @@ impl Router {
         } else {
             call.endpoint
         };
-        if endpoint == Endpoint::ImageEdit && !provider.supports(endpoint) {
-            return Err(LlmError::bad_request(format!(
-                "imageEdit() is served by OpenAI and Azure OpenAI deployments; deployment {} of {} is provider {} (its image edit API is not supported)",
-                d.id, d.model_group, d.provider
-            )));
-        }
         if !provider.supports(endpoint) {
             return Err(LlmError::bad_request(format!(
                 "provider {} does not serve {}()",

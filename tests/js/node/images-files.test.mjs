@@ -158,7 +158,7 @@ test(
 );
 
 test(
-  "other providers, bad inputs and uploads over 100 MiB are refused before any call",
+  "other providers are skipped or refused; bad inputs and uploads over 100 MiB make no call",
   T,
   async () => {
     const router = new Router({
@@ -171,6 +171,23 @@ test(
         },
       ],
     });
+    // In a mixed group the Gemini deployment is skipped: every edit goes to the OpenAI one.
+    const mixed = new Router({
+      model_list: [
+        deployment(mock, "mix", "a"),
+        {
+          model_name: "mix",
+          litellm_params: { model: "gemini/imagen-3.0-generate-001", api_key: "gem-key-123" },
+          model_info: { id: "g" },
+        },
+      ],
+    });
+    for (let i = 0; i < 6; i++) {
+      const res = await mixed.imageEdit({ model: "mix", image: PNG, prompt: "p" });
+      assert.equal(res._hidden_params.model_id, "a");
+    }
+    assert.equal(edits().length, 6);
+    mock.reset();
     const gem = await rejection(router.imageEdit({ model: "gem", image: PNG, prompt: "p" }));
     assert.ok(gem instanceof errors.BadRequestError, gem.message);
     assert.match(gem.message, /OpenAI and Azure.*provider gemini/);
