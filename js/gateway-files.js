@@ -114,6 +114,8 @@ async function imageEdit(c) {
     });
   const body = { ...fields };
   if (typeof body.n === "string" && /^\d+$/.test(body.n)) body.n = Number(body.n);
+  // Form fields are text: `stream=true` is the boolean the router refuses (no partial images).
+  if (body.stream === "true") body.stream = true;
   c.h.checkRequest(body, c.principal, c.gw, c.router);
   const mask = files.mask?.[0];
   const request = { ...body, image: images.length === 1 ? images[0] : images };

@@ -814,7 +814,7 @@ export interface BatchList extends WithHiddenParams {
   has_more: boolean;
 }
 
-export interface FileList extends WithHiddenParams {
+export interface FileObjectList extends WithHiddenParams {
   object: "list";
   data: FileObject[];
   first_id: string | null;
@@ -1461,8 +1461,8 @@ export declare class Router {
    * @example
    * const { data } = await router.listFiles({ model: "batch", purpose: "batch" });
    */
-  listFiles(request: ListFilesRequest, options?: CallOptions): Promise<FileList>;
-  afile_list(request: ListFilesRequest, options?: CallOptions): Promise<FileList>;
+  listFiles(request: ListFilesRequest, options?: CallOptions): Promise<FileObjectList>;
+  afile_list(request: ListFilesRequest, options?: CallOptions): Promise<FileObjectList>;
   /**
    * A file object, from the deployment that holds it.
    * @example

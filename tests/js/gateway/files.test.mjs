@@ -135,6 +135,11 @@ describe("POST /v1/images/edits", () => {
         .catch((e) => e);
       assert.ok(forbidden instanceof OpenAI.BadRequestError, String(forbidden));
       assert.equal(forbidden.code, "forbidden_parameter");
+      const streamed = await clientOf(base, MASTER)
+        .images.edit({ model: "img", image: png, prompt: "p", stream: true })
+        .catch((e) => e);
+      assert.ok(streamed instanceof OpenAI.BadRequestError, String(streamed));
+      assert.match(streamed.message, /does not stream/);
       const big = await toFile(new Uint8Array(MAX_BODY + 1), "big.png", { type: "image/png" });
       const tooLarge = await clientOf(base, MASTER)
         .images.edit({ model: "img", image: big, prompt: "p" })
