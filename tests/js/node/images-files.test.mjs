@@ -75,6 +75,20 @@ test(
         sha256: sha(PNG),
       },
     ]);
+    // Per image when the price data prices the model so (here 0.009 per 1024x1024 image).
+    const sized = new Router({
+      model_list: [
+        deployment(
+          mock,
+          "sized",
+          "s",
+          { model: "openai/gpt-image-1.5" },
+          { base_model: "1024-x-1024/gpt-image-1.5" },
+        ),
+      ],
+    });
+    const two = await sized.imageEdit({ model: "sized", image: PNG, prompt: "p", n: 2 });
+    assert.ok(Math.abs(two._hidden_params.response_cost - 0.018) < 1e-12);
     // The LiteLLM names are the same method.
     assert.equal(router.aimage_edit, router.imageEdit);
     assert.equal(router.image_edit, router.imageEdit);
