@@ -937,7 +937,17 @@ export function defineRouter(RouterCore, hostStores = {}) {
         try {
           return withHiddenParams(
             await cancellable(signal, (cancel) =>
-              this.#core.callForm(endpoint, json, blobs, names, images, cancel),
+              this.#core.call(
+                endpoint,
+                json,
+                undefined,
+                undefined,
+                undefined,
+                cancel,
+                blobs,
+                names,
+                images,
+              ),
             ),
           );
         } catch (e) {

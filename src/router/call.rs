@@ -120,47 +120,39 @@ impl Router {
     pub async fn call_with_upload(
         &self,
         endpoint: Endpoint,
+        body: Map<String, Value>,
+        upload: Option<Upload>,
+    ) -> Result<Routed, LlmError> {
+        self.call_with_files(endpoint, body, upload, None).await
+    }
+
+    /// Serves one request with its files: an upload copied into the core (`transcription()`),
+    /// or form parts the host holds (`imageEdit()`: never cached, never streamed).
+    pub async fn call_with_files(
+        &self,
+        endpoint: Endpoint,
         mut body: Map<String, Value>,
         upload: Option<Upload>,
+        form: Option<FormUpload>,
     ) -> Result<Routed, LlmError> {
         self.await_first_sync().await;
         let started = self.now();
         self.state_tick();
         let opts = CallOptions::extract(&mut body)?;
         if opts.stream {
-            return Err(LlmError::bad_request(
-                "stream: true is served by the streaming entry point (completion/textCompletion return a stream)",
-            ));
+            return Err(LlmError::bad_request(if form.is_some() {
+                format!("{}() does not stream", endpoint.method())
+            } else {
+                "stream: true is served by the streaming entry point (completion/textCompletion return a stream)".to_string()
+            }));
         }
         let mut call = Call::new(endpoint, body, opts);
         call.upload = upload;
+        call.form = form;
         match self.cache_plan(&call) {
             Some(plan) => self.call_cached(call, plan, started).await,
             None => self.call_upstream(call, started).await,
         }
-    }
-
-    /// Serves one request whose files the host holds (`imageEdit()`): routed, retried,
-    /// failed over and booked as any call; never cached.
-    pub async fn call_with_form(
-        &self,
-        endpoint: Endpoint,
-        mut body: Map<String, Value>,
-        form: FormUpload,
-    ) -> Result<Routed, LlmError> {
-        self.await_first_sync().await;
-        let started = self.now();
-        self.state_tick();
-        let opts = CallOptions::extract(&mut body)?;
-        if opts.stream {
-            return Err(LlmError::bad_request(format!(
-                "{}() does not stream",
-                endpoint.method()
-            )));
-        }
-        let mut call = Call::new(endpoint, body, opts);
-        call.form = Some(form);
-        self.call_upstream(call, started).await
     }
 
     /// Routes a call upstream (retries, fallbacks) and books its outcome.

@@ -135,7 +135,10 @@ impl RouterCore {
     /// with an error object. `file`, `filename`, `content_type`: the upload of a
     /// transcription (or `createFile`). `endpoint` may name a files or batches operation
     /// (`createFile`, `fileContent`, …). A speech answer or file content resolves to
-    /// `{ hidden, contentType, bytes }` instead.
+    /// `{ hidden, contentType, bytes }` instead. `blobs`, `names`, `images`: the file parts
+    /// of an `imageEdit` (JS `Blob`s, `images` images then the mask if one more) and their
+    /// filenames; the transport sends them in a `FormData`, so no byte enters wasm memory.
+    #[allow(clippy::too_many_arguments)]
     pub fn call(
         &self,
         endpoint: &str,
@@ -144,6 +147,9 @@ impl RouterCore {
         filename: Option<String>,
         content_type: Option<String>,
         cancel: Option<js_sys::Promise>,
+        blobs: Option<js_sys::Array>,
+        names: Option<Vec<String>>,
+        images: Option<u32>,
     ) -> js_sys::Promise {
         let router = self.router.clone();
         let files_op = crate::providers::files::FilesOp::parse(endpoint);
@@ -153,6 +159,19 @@ impl RouterCore {
             filename: filename.unwrap_or_else(|| "audio".into()),
             content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
         });
+        let form = blobs.map(|blobs| {
+            let len = blobs.length() as usize;
+            let images = images.unwrap_or(0) as usize;
+            let names = names.unwrap_or_default();
+            FormUpload {
+                parts: HostParts {
+                    handle: Rc::new(fetch::JsParts { blobs, names }),
+                    len,
+                },
+                images,
+                mask: len > images,
+            }
+        });
         wasm_bindgen_futures::future_to_promise(async move {
             let body = request_object(&request)?;
             let routed = match (files_op, endpoint) {
@@ -161,7 +180,7 @@ impl RouterCore {
                 }
                 (None, Some(endpoint)) => {
                     or_cancelled(
-                        async { Ok(router.call_with_upload(endpoint, body, upload).await) },
+                        async { Ok(router.call_with_files(endpoint, body, upload, form).await) },
                         cancel,
                     )
                     .await?
@@ -192,48 +211,6 @@ impl RouterCore {
                     }
                     Ok(out.into())
                 }
-                Ok(routed) => Ok(JsValue::from_str(&envelope(&routed))),
-                Err(e) => Err(js_error(&e)),
-            }
-        })
-    }
-
-    /// Serves one request whose files stay in JS (`imageEdit`): `blobs` are the file parts
-    /// (`Blob`s; `images` images, then the mask if there is one more), `names` their
-    /// filenames. The transport builds a `FormData` from them: no byte enters wasm memory.
-    /// Resolves to `{"hidden":{…},"body":{…}}` as JSON text; rejects with an error object.
-    #[wasm_bindgen(js_name = callForm)]
-    pub fn call_form(
-        &self,
-        endpoint: &str,
-        request: String,
-        blobs: js_sys::Array,
-        names: Vec<String>,
-        images: u32,
-        cancel: Option<js_sys::Promise>,
-    ) -> js_sys::Promise {
-        let router = self.router.clone();
-        let endpoint = endpoint_of(endpoint);
-        let len = blobs.length() as usize;
-        let images = images as usize;
-        let form = FormUpload {
-            parts: HostParts {
-                handle: Rc::new(fetch::JsParts { blobs, names }),
-                len,
-            },
-            images,
-            mask: len > images,
-        };
-        wasm_bindgen_futures::future_to_promise(async move {
-            let endpoint =
-                endpoint.ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
-            let body = request_object(&request)?;
-            let routed = or_cancelled(
-                async { Ok(router.call_with_form(endpoint, body, form).await) },
-                cancel,
-            )
-            .await?;
-            match routed {
                 Ok(routed) => Ok(JsValue::from_str(&envelope(&routed))),
                 Err(e) => Err(js_error(&e)),
             }
