@@ -86,24 +86,7 @@ pub fn multipart(
     upload: &Upload,
     entropy: u64,
 ) -> Result<(String, Vec<u8>), LlmError> {
-    let mut parts: Vec<(String, String)> = Vec::new();
-    for (name, value) in fields {
-        if name.contains(['"', '\r', '\n']) {
-            return Err(LlmError::bad_request(
-                "a form field name cannot contain quotes or line breaks",
-            ));
-        }
-        match value {
-            Value::Null => {}
-            Value::String(s) => parts.push((name.clone(), s.clone())),
-            Value::Array(items) => {
-                for item in items {
-                    parts.push((format!("{name}[]"), text_of(item)));
-                }
-            }
-            other => parts.push((name.clone(), text_of(other))),
-        }
-    }
+    let parts = form_fields(fields)?;
     let filename = escape(&upload.filename);
     let content_type = if upload.content_type.contains(['\r', '\n']) {
         "application/octet-stream"
