@@ -15,9 +15,6 @@ export const FILES_CALL = Symbol.for("llmux.filesCall");
 /** The Router method that sends a call whose files stay in JS (`imageEdit`); not public API. */
 export const FORM_CALL = Symbol.for("llmux.formCall");
 
-/** The model group of the deployment a signed file or batch id names (the gateway's check). */
-export const FILES_GROUP_OF = Symbol.for("llmux.filesGroupOf");
-
 const files = () => import("./files.js");
 
 /** Router method -> [module loader, exported function]. */

@@ -4,7 +4,6 @@
 // route that names a model group checks it like any call, and a route that names a signed
 // file or batch id checks the group of the deployment the id names, before any upstream call.
 
-import { FILES_GROUP_OF } from "./adapters.js";
 import { HttpError } from "./gateway-config.js";
 
 /** Fields `POST /v1/batches` forwards (everything else in the body is ignored, as OpenAI does). */
@@ -64,6 +63,27 @@ function modelOf(c, given) {
 }
 
 /**
+ * The model group of the deployment a llmux id names (`llmux-file-` / `llmux-batch-` +
+ * base64url of `{deployment id}\n{upstream id}` + `.` + tag), or undefined. Not verified
+ * here: the router checks the signature on the call itself, so a forged id gets past this
+ * check only when it names a group the key may use anyway, and is then a 404.
+ */
+function groupOf(router, id) {
+  const m = /^llmux-(?:file|batch)-([A-Za-z0-9_-]+)\./.exec(id);
+  if (!m || id.length > 1024) return undefined;
+  let payload;
+  try {
+    const text = atob(m[1].replace(/-/g, "+").replace(/_/g, "/"));
+    const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+    payload = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const info = router.getModelInfo?.(payload.split("\n")[0]);
+  return typeof info?.model_name === "string" ? info.model_name : undefined;
+}
+
+/**
  * A signed id from the path or body, once the key may use the group holding it. A restricted
  * key gets the same 404 for another group's id as for an unknown one (nothing is revealed);
  * for an unrestricted key the router itself refuses ids it did not issue (also a 404).
@@ -78,7 +98,7 @@ function idOf(c, raw, what) {
     });
   }
   if (c.principal.models !== null) {
-    const group = c.router[FILES_GROUP_OF]?.(id);
+    const group = groupOf(c.router, id);
     if (typeof group !== "string" || !c.h.allows(c.principal, group, c.router))
       throw new HttpError(404, `No such ${what}: ${id.slice(0, 64)}`, { code: "not_found" });
   }

@@ -5,14 +5,7 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { MODEL_GROUP_OF, LISTED_MODELS, REMAINING_USAGE, parseGateway } from "./gateway-config.js";
 import { batchAliases, installBatch } from "./batch.js";
-import {
-  FILES_CALL,
-  FILES_GROUP_OF,
-  FORM_CALL,
-  NATIVE_CALL,
-  adapterAliases,
-  installAdapters,
-} from "./adapters.js";
+import { FILES_CALL, FORM_CALL, NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -955,11 +948,6 @@ export function defineRouter(RouterCore, hostStores = {}) {
           throw toError(e);
         }
       });
-    }
-
-    /** The model group holding the file or batch a signed id names, or undefined. */
-    [FILES_GROUP_OF](id) {
-      return typeof id === "string" ? this.#core.filesGroupOf(id) : undefined;
     }
 
     /** Image generation (`/images/generations`). */

@@ -195,22 +195,6 @@ impl Router {
         Ok(routed)
     }
 
-    /// The group of the deployment holding the object a signed id names (a file or a batch,
-    /// by its prefix); `None` for an id this router did not issue or without `files_secret`.
-    /// The gateway checks a key's model access with it before any call.
-    pub fn files_group_of(&self, id: &str) -> Option<String> {
-        let secret = self.inner.config.files_secret.as_ref()?;
-        let kind = if id.starts_with(Kind::Batch.prefix()) {
-            Kind::Batch
-        } else {
-            Kind::File
-        };
-        let (deployment, _) = decode_id(secret.expose().as_bytes(), kind, id)?;
-        let table = self.table();
-        let d = table.deployments().iter().find(|d| d.id == deployment)?;
-        Some(d.model_group.clone())
-    }
-
     /// Every batch (`listBatches`) or file (`listFiles`) of the `model` group's OpenAI and
     /// Azure deployments, ids signed; `limit` (default 20, at most 100) applies per deployment.
     async fn list(

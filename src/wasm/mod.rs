@@ -245,13 +245,6 @@ impl RouterCore {
         })
     }
 
-    /// The model group holding the file or batch a signed id names, or `undefined` (not an
-    /// id this router issued): the gateway's key check before a files call.
-    #[wasm_bindgen(js_name = filesGroupOf)]
-    pub fn files_group_of(&self, id: &str) -> Option<String> {
-        self.router.files_group_of(id)
-    }
-
     /// The deployments as JSON text, credentials redacted.
     #[wasm_bindgen(js_name = deploymentsJson)]
     pub fn deployments_json(&self) -> String {
