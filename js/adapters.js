@@ -12,6 +12,9 @@ export const NATIVE_CALL = Symbol.for("llmux.nativeCall");
 /** The Router method that runs one files or batches operation in the core; not public API. */
 export const FILES_CALL = Symbol.for("llmux.filesCall");
 
+/** The Router method that sends a call whose files stay in JS (`imageEdit`); not public API. */
+export const FORM_CALL = Symbol.for("llmux.formCall");
+
 const files = () => import("./files.js");
 
 /** Router method -> [module loader, exported function]. */
@@ -22,6 +25,10 @@ const ADAPTERS = {
   retrieveBatch: [files, "retrieveBatch"],
   cancelBatch: [files, "cancelBatch"],
   listBatches: [files, "listBatches"],
+  listFiles: [files, "listFiles"],
+  retrieveFile: [files, "retrieveFile"],
+  deleteFile: [files, "deleteFile"],
+  imageEdit: [() => import("./images.js"), "imageEdit"],
   generateContent: [() => import("./gemini.js"), "generateContent"],
   generateContentStream: [() => import("./gemini.js"), "generateContentStream"],
   messages: [() => import("./messages.js"), "messages"],
@@ -45,6 +52,10 @@ export const adapterAliases = {
   aretrieve_batch: "retrieveBatch",
   acancel_batch: "cancelBatch",
   alist_batches: "listBatches",
+  afile_list: "listFiles",
+  afile_delete: "deleteFile",
+  aimage_edit: "imageEdit",
+  image_edit: "imageEdit",
 };
 
 /** Adds the adapter methods to a Router class; each resolves once its module has loaded. */

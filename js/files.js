@@ -69,3 +69,27 @@ export async function listBatches(router, request, options) {
   }
   return withHiddenParams(await router[FILES_CALL]("listBatches", body, undefined, options));
 }
+
+/** `listFiles({ model, purpose?, limit? })`: the files of every OpenAI/Azure deployment of `model`. */
+export async function listFiles(router, request, options) {
+  const body = requestOf(request, "listFiles");
+  if (body.after !== undefined) {
+    throw new BadRequestError(
+      "listFiles(): `after` is not supported (the list merges several deployments); use `limit`",
+      { status: 400 },
+    );
+  }
+  return withHiddenParams(await router[FILES_CALL]("listFiles", body, undefined, options));
+}
+
+/** `retrieveFile({ file_id })`: the file object, from the deployment that holds it. */
+export async function retrieveFile(router, request, options) {
+  const body = requestOf(request, "retrieveFile");
+  return withHiddenParams(await router[FILES_CALL]("retrieveFile", body, undefined, options));
+}
+
+/** `deleteFile({ file_id })`: deletes it on the deployment that holds it. */
+export async function deleteFile(router, request, options) {
+  const body = requestOf(request, "deleteFile");
+  return withHiddenParams(await router[FILES_CALL]("deleteFile", body, undefined, options));
+}

@@ -585,6 +585,9 @@ const ROUTES = {
   "/messages/count_tokens": ["POST", (c) => c.countTokens()],
 };
 
+/** Image edits, files and batches: served by js/gateway-files.js, loaded on first use. */
+const FILES_PATH = /^\/(?:images\/edits|(?:files|batches)(?:\/[^/]+(?:\/[a-z]+)?)?)$/;
+
 const HEALTH = new Set(["/health", "/health/liveness", "/health/liveliness"]);
 
 /**
@@ -783,6 +786,11 @@ async function serve(router, gw, request, env) {
   }
   const options = request.signal ? { signal: request.signal } : undefined;
   if (gemini) return serveGemini({ router, gw, principal, request, options }, gemini, url);
+  if (FILES_PATH.test(path)) {
+    const { serveFiles } = await import("./gateway-files.js");
+    const h = { readBody, jsonBody, checkRequest, allows, resultResponse, routerHeaders };
+    return serveFiles({ router, gw, principal, request, options, url, path, h });
+  }
   const route = ROUTES[path];
   if (!route)
     throw new HttpError(404, `no route ${request.method} ${url.pathname}`, { code: "not_found" });

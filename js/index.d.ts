@@ -242,7 +242,8 @@ export interface RouterOptions {
   /**
    * The key (at least 16 characters; `"os.environ/NAME"` works) that signs the file and batch
    * ids llmux returns, so each reaches the deployment that holds it. Required by `createFile`,
-   * `createBatch`, `retrieveBatch`, `cancelBatch`, `fileContent` and `listBatches`. Never printed.
+   * `createBatch`, `retrieveBatch`, `cancelBatch`, `fileContent`, `listBatches`, `listFiles`,
+   * `retrieveFile` and `deleteFile`. Never printed.
    */
   files_secret?: string;
   /** Key namespace of the shared state: keys are `llmux:<state_prefix>:…`. Default "default". */
@@ -811,6 +812,49 @@ export interface BatchList extends WithHiddenParams {
   first_id: string | null;
   last_id: string | null;
   has_more: boolean;
+}
+
+export interface FileObjectList extends WithHiddenParams {
+  object: "list";
+  data: FileObject[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+export interface ListFilesRequest extends CallOptions {
+  /** The model group whose OpenAI and Azure deployments are listed (each, in order). */
+  model: string;
+  purpose?: string;
+  /** Files asked of each deployment: default 20, 1 to 100. (`after` is refused.) */
+  limit?: number;
+}
+
+/** OpenAI's reply to a file deletion; `id` is llmux's signed id. */
+export interface FileDeleted extends WithHiddenParams {
+  id: string;
+  object: "file";
+  deleted: boolean;
+}
+
+/** One image (or mask) to upload: its bytes stay in JS, never copied into wasm memory. */
+export type ImageInput = Blob | ArrayBuffer | ArrayBufferView;
+
+export interface ImageEditRequest extends CallOptions {
+  model: string;
+  /** One image, or 1 to 16 (sent as `image[]`); PNG, JPEG or WebP. 100 MiB in all, mask included. */
+  image: ImageInput | ImageInput[];
+  prompt: string;
+  mask?: ImageInput;
+  n?: number;
+  size?: string;
+  quality?: string;
+  response_format?: "url" | "b64_json";
+  background?: string;
+  output_format?: string;
+  input_fidelity?: string;
+  user?: string;
+  [openAiParam: string]: unknown;
 }
 
 export interface RerankRequest extends CallOptions {
@@ -1412,6 +1456,36 @@ export declare class Router {
     request: { model: string; limit?: number },
     options?: CallOptions,
   ): Promise<BatchList>;
+  /**
+   * The files of every OpenAI/Azure deployment of `model`, ids signed (`limit` per deployment).
+   * @example
+   * const { data } = await router.listFiles({ model: "batch", purpose: "batch" });
+   */
+  listFiles(request: ListFilesRequest, options?: CallOptions): Promise<FileObjectList>;
+  afile_list(request: ListFilesRequest, options?: CallOptions): Promise<FileObjectList>;
+  /**
+   * A file object, from the deployment that holds it.
+   * @example
+   * const { bytes, status } = await router.retrieveFile({ file_id: file.id });
+   */
+  retrieveFile(request: { file_id: string }, options?: CallOptions): Promise<FileObject>;
+  /**
+   * Deletes a file on the deployment that holds it (also after a restart).
+   * @example
+   * const { deleted } = await router.deleteFile({ file_id: file.id });
+   */
+  deleteFile(request: { file_id: string }, options?: CallOptions): Promise<FileDeleted>;
+  afile_delete(request: { file_id: string }, options?: CallOptions): Promise<FileDeleted>;
+  /**
+   * Edits images (`/images/edits`, multipart) on an OpenAI or Azure deployment of `model`,
+   * routed, retried and failed over like every call.
+   * @example
+   * const png = await (await fetch("https://example.com/cat.png")).blob();
+   * const { data } = await router.imageEdit({ model: "gpt-image-1", image: png, prompt: "add a hat" });
+   */
+  imageEdit(request: ImageEditRequest, options?: CallOptions): Promise<ImageGenerationResponse>;
+  image_edit(request: ImageEditRequest, options?: CallOptions): Promise<ImageGenerationResponse>;
+  aimage_edit(request: ImageEditRequest, options?: CallOptions): Promise<ImageGenerationResponse>;
   /** Rerank `documents` against `query` (Cohere's `/rerank`), routed like every call. */
   rerank(request: RerankRequest, options?: CallOptions): Promise<RerankResponse>;
   arerank(request: RerankRequest, options?: CallOptions): Promise<RerankResponse>;

@@ -25,6 +25,7 @@ const CALL_TYPES = {
   text: "atext_completion",
   embedding: "aembedding",
   image: "aimage_generation",
+  imageEdit: "aimage_edit",
   moderation: "amoderation",
   transcription: "atranscription",
   speech: "aspeech",

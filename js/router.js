@@ -5,7 +5,7 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { MODEL_GROUP_OF, LISTED_MODELS, REMAINING_USAGE, parseGateway } from "./gateway-config.js";
 import { batchAliases, installBatch } from "./batch.js";
-import { FILES_CALL, NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
+import { FILES_CALL, FORM_CALL, NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -916,6 +916,38 @@ export function defineRouter(RouterCore, hostStores = {}) {
         if (signal?.aborted) throw abortReason(signal);
         throw toError(e);
       }
+    }
+
+    /**
+     * One call whose files stay in JS (js/images.js validates and shapes): `blobs` (images,
+     * then the mask) and `names` go to the core's transport as a `FormData`, never into wasm.
+     */
+    [FORM_CALL](endpoint, request, blobs, names, images, options) {
+      return this.#observed(endpoint, request, false, async (callId) => {
+        const signal = callerSignal(options);
+        if (signal?.aborted) throw abortReason(signal);
+        const json = requestJson(withCallId(request, callId));
+        try {
+          return withHiddenParams(
+            await cancellable(signal, (cancel) =>
+              this.#core.call(
+                endpoint,
+                json,
+                undefined,
+                undefined,
+                undefined,
+                cancel,
+                blobs,
+                names,
+                images,
+              ),
+            ),
+          );
+        } catch (e) {
+          if (signal?.aborted) throw abortReason(signal);
+          throw toError(e);
+        }
+      });
     }
 
     /** Image generation (`/images/generations`). */

@@ -16,8 +16,42 @@ pub struct HttpRequest {
     pub body: Option<String>,
     /// A binary body (multipart uploads), sent instead of `body`; shared, not copied, on retries.
     pub binary_body: Option<Rc<Vec<u8>>>,
+    /// A multipart/form-data body whose file parts the host holds (`imageEdit()`): sent
+    /// instead of `body`; the host encodes it (and its boundary) itself.
+    pub form: Option<Rc<HostForm>>,
     /// Abort the whole exchange (headers and body) after this many milliseconds.
     pub timeout_ms: Option<u64>,
+}
+
+/// A multipart/form-data body planned by the core and encoded by the host: the text fields,
+/// then each file part as (form field name, index into the host's `parts`). The file bytes stay
+/// in the host (JS `Blob`s) and are never copied into the core's memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostForm {
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<(String, usize)>,
+    pub parts: HostParts,
+}
+
+/// The host's file parts of a [`HostForm`] (a JS array of `Blob`s and their names), opaque to
+/// the core.
+#[derive(Clone)]
+pub struct HostParts {
+    pub handle: BodyHandle,
+    /// How many parts the host holds.
+    pub len: usize,
+}
+
+impl std::fmt::Debug for HostParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HostParts({} parts)", self.len)
+    }
+}
+
+impl PartialEq for HostParts {
+    fn eq(&self, other: &HostParts) -> bool {
+        Rc::ptr_eq(&self.handle, &other.handle)
+    }
 }
 
 impl HttpRequest {

@@ -77,6 +77,7 @@ async fn control(method: &'static str, path: &str, body: Option<Value>) -> Value
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.map(|b| b.to_string()),
             binary_body: None,
+            form: None,
             timeout_ms: Some(5_000),
         })
         .await

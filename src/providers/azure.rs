@@ -51,7 +51,7 @@ use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse};
 use crate::reliability::classify;
 use crate::stream::{StreamContext, StreamDecoder};
-use crate::types::audio::{Audio, Upload};
+use crate::types::audio::{Audio, FormUpload, Upload};
 use crate::types::object::Put;
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
@@ -92,6 +92,7 @@ impl Provider for Azure {
                 | Endpoint::TextCompletion
                 | Endpoint::Embedding
                 | Endpoint::ImageGeneration
+                | Endpoint::ImageEdit
                 | Endpoint::Transcription
                 | Endpoint::Speech
                 | Endpoint::Responses
@@ -130,6 +131,33 @@ impl Provider for Azure {
             d,
             body,
             upload,
+            ctx,
+        )
+    }
+
+    /// Image edits: `/openai/deployments/{deployment}/images/edits?api-version=…` with the
+    /// deployment's `api-key` (or Entra token), the form encoded by the host.
+    fn build_form(
+        &self,
+        d: &Deployment,
+        endpoint: Endpoint,
+        body: Map<String, Value>,
+        form: &FormUpload,
+        ctx: &RequestContext,
+    ) -> Result<HttpRequest, LlmError> {
+        let target = build_azure_openai(d, endpoint, Map::new(), ctx)?;
+        let auth = target
+            .headers
+            .into_iter()
+            .filter(|(k, _)| k == "api-key" || k == "authorization")
+            .collect();
+        super::openai::build_form(
+            &target.url,
+            deployment_name(&d.model),
+            auth,
+            d,
+            body,
+            form,
             ctx,
         )
     }
@@ -355,6 +383,7 @@ fn build_azure_ai(
         Endpoint::Embedding => "/embeddings",
         Endpoint::TextCompletion
         | Endpoint::ImageGeneration
+        | Endpoint::ImageEdit
         | Endpoint::Moderation
         | Endpoint::Transcription
         | Endpoint::Speech

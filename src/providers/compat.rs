@@ -777,6 +777,7 @@ impl Provider for Preset {
             Endpoint::Responses => {}
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
+            | Endpoint::ImageEdit
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech => {}
@@ -854,6 +855,7 @@ impl Provider for Preset {
             | Endpoint::Responses
             | Endpoint::TextCompletion
             | Endpoint::ImageGeneration
+            | Endpoint::ImageEdit
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech => {}
@@ -952,7 +954,7 @@ fn error_in_success(endpoint: Endpoint, response: &HttpResponse) -> Option<HttpR
     let v: Value = serde_json::from_slice(&response.body).ok()?;
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
-        Endpoint::Embedding | Endpoint::ImageGeneration => "data",
+        Endpoint::Embedding | Endpoint::ImageGeneration | Endpoint::ImageEdit => "data",
         Endpoint::Moderation | Endpoint::Rerank => "results",
         Endpoint::Responses => "output",
         // Audio replies are not JSON lists; their errors come with error statuses.

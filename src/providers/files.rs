@@ -13,6 +13,9 @@ use serde_json::{Map, Value};
 pub enum FilesOp {
     CreateFile,
     FileContent,
+    ListFiles,
+    RetrieveFile,
+    DeleteFile,
     CreateBatch,
     RetrieveBatch,
     CancelBatch,
@@ -24,6 +27,9 @@ impl FilesOp {
         Some(match name {
             "createFile" => FilesOp::CreateFile,
             "fileContent" => FilesOp::FileContent,
+            "listFiles" => FilesOp::ListFiles,
+            "retrieveFile" => FilesOp::RetrieveFile,
+            "deleteFile" => FilesOp::DeleteFile,
             "createBatch" => FilesOp::CreateBatch,
             "retrieveBatch" => FilesOp::RetrieveBatch,
             "cancelBatch" => FilesOp::CancelBatch,
@@ -37,6 +43,9 @@ impl FilesOp {
         match self {
             FilesOp::CreateFile => "createFile",
             FilesOp::FileContent => "fileContent",
+            FilesOp::ListFiles => "listFiles",
+            FilesOp::RetrieveFile => "retrieveFile",
+            FilesOp::DeleteFile => "deleteFile",
             FilesOp::CreateBatch => "createBatch",
             FilesOp::RetrieveBatch => "retrieveBatch",
             FilesOp::CancelBatch => "cancelBatch",
@@ -82,15 +91,23 @@ pub fn build(
     let (method, mut path) = match op {
         FilesOp::CreateFile => ("POST", "/files".to_string()),
         FilesOp::FileContent => ("GET", format!("/files/{}/content", id())),
+        FilesOp::ListFiles => ("GET", "/files".to_string()),
+        FilesOp::RetrieveFile => ("GET", format!("/files/{}", id())),
+        FilesOp::DeleteFile => ("DELETE", format!("/files/{}", id())),
         FilesOp::CreateBatch => ("POST", "/batches".to_string()),
         FilesOp::RetrieveBatch => ("GET", format!("/batches/{}", id())),
         FilesOp::CancelBatch => ("POST", format!("/batches/{}/cancel", id())),
         FilesOp::ListBatches => ("GET", "/batches".to_string()),
     };
-    if op == FilesOp::ListBatches {
+    if matches!(op, FilesOp::ListBatches | FilesOp::ListFiles) {
         let mut query = Vec::new();
         if let Some(limit) = body.get("limit").and_then(Value::as_u64) {
             query.push(format!("limit={limit}"));
+        }
+        if op == FilesOp::ListFiles {
+            if let Some(Value::String(purpose)) = body.get("purpose") {
+                query.push(format!("purpose={}", encode_segment(purpose)));
+            }
         }
         if !query.is_empty() {
             path = format!("{path}?{}", query.join("&"));
@@ -121,6 +138,7 @@ pub fn build(
         headers: Vec::new(),
         body: None,
         binary_body: None,
+        form: None,
         timeout_ms: Some(ctx.timeout_ms),
     };
     match op {
@@ -233,5 +251,49 @@ mod tests {
         let a = deployment(json!({"model": "anthropic/claude-3-5-haiku-latest", "api_key": "k"}));
         let e = build(&a, FilesOp::CreateBatch, None, &Map::new(), None, &ctx());
         assert!(e.is_err_and(|e| e.message.contains("OpenAI and Azure")));
+    }
+
+    #[test]
+    fn files_are_listed_with_their_filters_retrieved_and_deleted_by_id() {
+        let d = deployment(json!({"model": "openai/gpt-4o", "api_key": "sk"}));
+        let body = json!({"purpose": "batch output", "limit": 5});
+        let body = body.as_object().cloned().unwrap_or_default();
+        let list = build(&d, FilesOp::ListFiles, None, &body, None, &ctx());
+        let list = list.unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            (list.method, list.url.as_str()),
+            (
+                "GET",
+                "https://api.openai.com/v1/files?limit=5&purpose=batch%20output"
+            )
+        );
+        let del = build(
+            &d,
+            FilesOp::DeleteFile,
+            Some("file-1"),
+            &Map::new(),
+            None,
+            &ctx(),
+        );
+        let del = del.unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            (del.method, del.url.as_str()),
+            ("DELETE", "https://api.openai.com/v1/files/file-1")
+        );
+        let az = deployment(json!({"model": "azure/gpt", "api_key": "azk",
+            "api_base": "https://r.openai.azure.com", "api_version": "2024-10-21"}));
+        let get = build(
+            &az,
+            FilesOp::RetrieveFile,
+            Some("file-2"),
+            &Map::new(),
+            None,
+            &ctx(),
+        );
+        let get = get.unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(
+            get.url,
+            "https://r.openai.azure.com/openai/files/file-2?api-version=2024-10-21"
+        );
     }
 }

@@ -19,7 +19,7 @@ use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::ports::{HttpRequest, HttpResponse, LocalFuture, Ports};
 use crate::stream::{StreamContext, StreamDecoder};
-use crate::types::audio::{Audio, Upload};
+use crate::types::audio::{Audio, FormUpload, Upload};
 use crate::types::Endpoint;
 use serde_json::{Map, Value};
 
@@ -75,6 +75,19 @@ pub trait Provider {
         endpoint: Endpoint,
         _body: Map<String, Value>,
         _upload: &Upload,
+        _ctx: &RequestContext,
+    ) -> Result<HttpRequest, LlmError> {
+        Err(unsupported(self.name(), endpoint))
+    }
+
+    /// A multipart request whose file parts the host holds (`imageEdit()`); providers
+    /// without one refuse.
+    fn build_form(
+        &self,
+        _deployment: &Deployment,
+        endpoint: Endpoint,
+        _body: Map<String, Value>,
+        _form: &FormUpload,
         _ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
         Err(unsupported(self.name(), endpoint))
@@ -146,6 +159,7 @@ pub fn post_json<T: serde::Serialize + ?Sized>(
         headers,
         body: Some(body),
         binary_body: None,
+        form: None,
         timeout_ms: Some(ctx.timeout_ms),
     })
 }

@@ -5,11 +5,13 @@
 use super::{error_message, join_url, Provider, RequestContext};
 use crate::config::Deployment;
 use crate::error::LlmError;
-use crate::ports::{HttpRequest, HttpResponse};
+use crate::ports::{HostForm, HttpRequest, HttpResponse};
 use crate::reliability::classify;
 use crate::stream::sse::{SseDecoder, SseEvent};
 use crate::stream::{Chunk, StreamContext, StreamDecoder};
-use crate::types::audio::{multipart, Audio, AudioBody, Upload};
+use crate::types::audio::{
+    form_fields, multipart, Audio, AudioBody, FormUpload, Upload, MAX_EDIT_IMAGES,
+};
 use crate::types::object::Put;
 use crate::types::Endpoint;
 use serde::de::IgnoredAny;
@@ -32,6 +34,7 @@ impl Provider for OpenAi {
                 | Endpoint::TextCompletion
                 | Endpoint::Embedding
                 | Endpoint::ImageGeneration
+                | Endpoint::ImageEdit
                 | Endpoint::Moderation
                 | Endpoint::Transcription
                 | Endpoint::Speech
@@ -83,6 +86,26 @@ impl Provider for OpenAi {
         )
     }
 
+    fn build_form(
+        &self,
+        d: &Deployment,
+        endpoint: Endpoint,
+        body: Map<String, Value>,
+        form: &FormUpload,
+        ctx: &RequestContext,
+    ) -> Result<HttpRequest, LlmError> {
+        let base = d.api_base.as_deref().unwrap_or(DEFAULT_API_BASE);
+        build_form(
+            &join_url(base, endpoint.path()),
+            &d.model,
+            auth(d),
+            d,
+            body,
+            form,
+            ctx,
+        )
+    }
+
     fn parse_audio(&self, _d: &Deployment, response: &HttpResponse) -> Result<Audio, LlmError> {
         parse_audio(response)
     }
@@ -107,6 +130,63 @@ pub(crate) fn auth(d: &Deployment) -> Vec<(String, String)> {
         auth.push(("openai-organization".into(), org.clone()));
     }
     auth
+}
+
+/// A multipart/form-data POST of an image edit to `url` (OpenAI's `/images/edits`, shared
+/// with Azure): the request's fields as text parts, then `image` (one image) or `image[]`
+/// (several, as OpenAI documents), then `mask`. The host encodes the form from its own
+/// `Blob`s (`HostForm`): the image bytes never enter the core.
+pub fn build_form(
+    url: &str,
+    model: &str,
+    auth: Vec<(String, String)>,
+    d: &Deployment,
+    mut body: Map<String, Value>,
+    form: &FormUpload,
+    ctx: &RequestContext,
+) -> Result<HttpRequest, LlmError> {
+    if form.images == 0 || form.images > MAX_EDIT_IMAGES {
+        return Err(LlmError::bad_request(format!(
+            "imageEdit() takes 1 to {MAX_EDIT_IMAGES} images (got {})",
+            form.images
+        )));
+    }
+    let needed = form.images + usize::from(form.mask);
+    if form.parts.len != needed {
+        return Err(LlmError::bad_request(format!(
+            "imageEdit(): the host holds {} file parts, the request names {needed}",
+            form.parts.len
+        )));
+    }
+    body.put("model", Value::String(model.to_string()));
+    body.remove("image");
+    body.remove("mask");
+    let fields = form_fields(&body)?;
+    let image = if form.images > 1 { "image[]" } else { "image" };
+    let mut files: Vec<(String, usize)> =
+        (0..form.images).map(|i| (image.to_string(), i)).collect();
+    if form.mask {
+        files.push(("mask".to_string(), form.images));
+    }
+    let mut headers = auth;
+    headers.extend(
+        d.headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().to_string())),
+    );
+    Ok(HttpRequest {
+        method: "POST",
+        url: url.to_string(),
+        headers,
+        body: None,
+        binary_body: None,
+        form: Some(std::rc::Rc::new(HostForm {
+            fields,
+            files,
+            parts: form.parts.clone(),
+        })),
+        timeout_ms: Some(ctx.timeout_ms),
+    })
 }
 
 /// A multipart/form-data POST of `upload` and the request's fields to `url` (OpenAI's
@@ -136,6 +216,7 @@ pub fn build_upload(
         headers,
         body: None,
         binary_body: Some(std::rc::Rc::new(bytes)),
+        form: None,
         timeout_ms: Some(ctx.timeout_ms),
     })
 }
@@ -228,7 +309,7 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
     let value: Value = classify::json_body(&response.body)?;
     let expected = match endpoint {
         Endpoint::ChatCompletion | Endpoint::TextCompletion => "choices",
-        Endpoint::Embedding | Endpoint::ImageGeneration => "data",
+        Endpoint::Embedding | Endpoint::ImageGeneration | Endpoint::ImageEdit => "data",
         Endpoint::Moderation | Endpoint::Rerank => "results",
         Endpoint::Responses => "output",
         Endpoint::Transcription | Endpoint::Speech => {
@@ -733,5 +814,87 @@ impl StreamDecoder for OpenAiStream {
             out.push(chunk);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RouterConfig;
+    use crate::ports::HostParts;
+    use serde_json::json;
+    use std::rc::Rc;
+
+    fn deployment(params: Value) -> Deployment {
+        let options = json!({"model_list": [{"model_name": "g", "litellm_params": params}]});
+        RouterConfig::parse(&options, &Default::default())
+            .ok()
+            .and_then(|c| c.deployments.into_iter().next())
+            .unwrap_or_else(|| unreachable!("the test config parses"))
+    }
+
+    fn form(len: usize, images: usize, mask: bool) -> FormUpload {
+        FormUpload {
+            parts: HostParts {
+                handle: Rc::new(()),
+                len,
+            },
+            images,
+            mask,
+        }
+    }
+
+    #[test]
+    fn an_image_edit_is_a_host_form_of_text_fields_then_image_parts_then_the_mask() {
+        let d = deployment(json!({"model": "openai/gpt-image-1", "api_key": "sk"}));
+        let ctx = RequestContext {
+            timeout_ms: 1000,
+            ..Default::default()
+        };
+        let body = json!({"prompt": "hat", "n": 2, "user": null, "image": "dropped"});
+        let body = body.as_object().cloned().unwrap_or_default();
+        let r = OpenAi.build_form(
+            &d,
+            Endpoint::ImageEdit,
+            body.clone(),
+            &form(3, 2, true),
+            &ctx,
+        );
+        let r = r.unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(r.url, "https://api.openai.com/v1/images/edits");
+        assert_eq!(r.header("authorization"), Some("Bearer sk"));
+        // fetch sets the multipart content type (and boundary) from the FormData.
+        assert_eq!(r.header("content-type"), None);
+        assert!(r.body.is_none() && r.binary_body.is_none());
+        let f = r.form.unwrap_or_else(|| unreachable!("a form"));
+        assert_eq!(
+            f.fields,
+            vec![
+                ("prompt".to_string(), "hat".to_string()),
+                ("n".to_string(), "2".to_string()),
+                ("model".to_string(), "gpt-image-1".to_string()),
+            ]
+        );
+        assert_eq!(
+            f.files,
+            vec![
+                ("image[]".to_string(), 0),
+                ("image[]".to_string(), 1),
+                ("mask".to_string(), 2)
+            ]
+        );
+        let one = OpenAi.build_form(
+            &d,
+            Endpoint::ImageEdit,
+            body.clone(),
+            &form(1, 1, false),
+            &ctx,
+        );
+        let one = one.ok().and_then(|r| r.form).map(|f| f.files.clone());
+        assert_eq!(one, Some(vec![("image".to_string(), 0)]));
+        for bad in [form(2, 1, false), form(0, 0, false), form(17, 17, false)] {
+            let e = OpenAi.build_form(&d, Endpoint::ImageEdit, body.clone(), &bad, &ctx);
+            assert!(e.is_err());
+        }
     }
 }

@@ -199,6 +199,9 @@ impl Router {
             entropy: self.inner.ports.rng.next_u64(),
         };
         let body = std::mem::take(&mut plan.body);
+        if let Some(form) = &call.form {
+            return plan.provider.build_form(d, plan.endpoint, body, form, &ctx);
+        }
         match &call.upload {
             Some(upload) => plan
                 .provider

@@ -139,6 +139,21 @@ pub(super) fn response_cost(
                 .map_or(0, |a| a.len() as u64);
             crate::cost::image_cost(&cost, images)
         }
+        // Per image when the price data prices the model so; else per token from the
+        // reply's `usage` (`input_tokens`/`output_tokens`, gpt-image-1); else unpriced.
+        Endpoint::ImageEdit => {
+            let images = body
+                .get("data")
+                .and_then(Value::as_array)
+                .map_or(0, |a| a.len() as u64);
+            crate::cost::image_cost(&cost, images).or_else(|| {
+                let usage = body.get("usage")?;
+                let tokens = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0) as f64;
+                let input = cost.input_cost_per_token? * tokens("input_tokens");
+                let output = cost.output_cost_per_token.unwrap_or(0.0) * tokens("output_tokens");
+                Some(input + output)
+            })
+        }
         Endpoint::Moderation => Some(0.0),
         // Per second of audio, when the reply says how long it was (`verbose_json`).
         Endpoint::Transcription => body

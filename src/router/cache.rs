@@ -163,7 +163,7 @@ impl Router {
     pub(super) fn cache_plan(&self, call: &Call) -> Option<Plan> {
         let cache = self.response_cache()?;
         let name = self.cacheable(&cache.config, call.endpoint, &call.opts)?;
-        if call.upload.is_some() {
+        if call.upload.is_some() || call.form.is_some() {
             return None;
         }
         let fields = cache::answer_fields(&call.body);

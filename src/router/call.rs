@@ -8,7 +8,7 @@ use super::{annotate, CallOptions, Routed, Router};
 use crate::config::Deployment;
 use crate::error::LlmError;
 use crate::reliability::classify;
-use crate::types::audio::{Audio, Upload};
+use crate::types::audio::{Audio, FormUpload, Upload};
 use crate::types::object::Put;
 use crate::types::{usage::token_usage, Endpoint};
 use serde_json::{Map, Value};
@@ -26,6 +26,8 @@ pub(super) struct Call {
     pub(super) input_tokens: Option<u64>,
     /// The file of a `transcription()` call.
     pub(super) upload: Option<Upload>,
+    /// The images of an `imageEdit()` call, held by the host.
+    pub(super) form: Option<FormUpload>,
     /// A mid-stream continuation: only deployments that take an assistant prefill serve it.
     pub(super) prefill_only: bool,
     /// A files or batches call (`files.rs`): its operation and the upstream id it names.
@@ -46,6 +48,7 @@ impl Call {
             fallback_model_group: None,
             input_tokens: None,
             upload: None,
+            form: None,
             prefill_only: false,
             files_op: None,
             files_upstream_id: None,
@@ -117,20 +120,35 @@ impl Router {
     pub async fn call_with_upload(
         &self,
         endpoint: Endpoint,
+        body: Map<String, Value>,
+        upload: Option<Upload>,
+    ) -> Result<Routed, LlmError> {
+        self.call_with_files(endpoint, body, upload, None).await
+    }
+
+    /// Serves one request with its files: an upload copied into the core (`transcription()`),
+    /// or form parts the host holds (`imageEdit()`: never cached, never streamed).
+    pub async fn call_with_files(
+        &self,
+        endpoint: Endpoint,
         mut body: Map<String, Value>,
         upload: Option<Upload>,
+        form: Option<FormUpload>,
     ) -> Result<Routed, LlmError> {
         self.await_first_sync().await;
         let started = self.now();
         self.state_tick();
         let opts = CallOptions::extract(&mut body)?;
         if opts.stream {
-            return Err(LlmError::bad_request(
-                "stream: true is served by the streaming entry point (completion/textCompletion return a stream)",
-            ));
+            return Err(LlmError::bad_request(if form.is_some() {
+                format!("{}() does not stream", endpoint.method())
+            } else {
+                "stream: true is served by the streaming entry point (completion/textCompletion return a stream)".to_string()
+            }));
         }
         let mut call = Call::new(endpoint, body, opts);
         call.upload = upload;
+        call.form = form;
         match self.cache_plan(&call) {
             Some(plan) => self.call_cached(call, plan, started).await,
             None => self.call_upstream(call, started).await,

@@ -14,6 +14,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::LogLevel;
 use crate::reliability::backoff;
 use crate::reliability::policy::RetryPolicy;
+use crate::types::Endpoint;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -536,8 +537,18 @@ impl Router {
                 call.files_op
                     .is_none_or(|op| crate::providers::files::check_provider(d, op).is_ok())
             })
+            .filter(|d| call.endpoint != Endpoint::ImageEdit || edits_images(d))
             .cloned()
             .collect();
+        if serving.is_empty() && call.endpoint == Endpoint::ImageEdit {
+            let providers: Vec<&str> = members.iter().map(|d| d.provider.as_str()).collect();
+            let mut e = LlmError::bad_request(format!(
+                "imageEdit() is served by OpenAI and Azure OpenAI deployments; model group {group:?} has none (provider {})",
+                providers.join(", ")
+            ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
         if let (true, Some(op)) = (serving.is_empty(), call.files_op) {
             let mut e = LlmError::bad_request(format!(
                 "{}() is for OpenAI and Azure deployments; model group {group:?} has none",
@@ -787,4 +798,9 @@ impl Router {
         };
         Phase::FallingBack { last: err, targets }
     }
+}
+
+/// Whether `d`'s provider edits images (OpenAI and Azure OpenAI; the others are skipped).
+fn edits_images(d: &Deployment) -> bool {
+    crate::providers::lookup(&d.provider).is_some_and(|p| p.supports(Endpoint::ImageEdit))
 }

@@ -148,8 +148,11 @@ impl Router {
         self.await_first_sync().await;
         let (kind, field) = match op {
             FilesOp::CreateFile => return self.create_file(&secret, body, upload).await,
-            FilesOp::ListBatches => return self.list_batches(&secret, body).await,
-            FilesOp::CreateBatch | FilesOp::FileContent => (Kind::File, op_field(op)),
+            FilesOp::ListBatches | FilesOp::ListFiles => return self.list(&secret, op, body).await,
+            FilesOp::CreateBatch
+            | FilesOp::FileContent
+            | FilesOp::RetrieveFile
+            | FilesOp::DeleteFile => (Kind::File, op_field(op)),
             FilesOp::RetrieveBatch | FilesOp::CancelBatch => (Kind::Batch, "batch_id"),
         };
         let (d, upstream) = self.holder(&secret, kind, &body, field)?;
@@ -162,8 +165,12 @@ impl Router {
         let mut routed = self
             .on_deployment(&d, op, upstream.as_deref(), body)
             .await?;
-        if op != FilesOp::FileContent {
-            sign_batch(&secret, &d.id, &mut routed.body);
+        match op {
+            FilesOp::FileContent => {}
+            FilesOp::RetrieveFile | FilesOp::DeleteFile => {
+                sign(&secret, Kind::File, &d.id, routed.body.get_mut("id"));
+            }
+            _ => sign_batch(&secret, &d.id, &mut routed.body),
         }
         Ok(routed)
     }
@@ -188,11 +195,12 @@ impl Router {
         Ok(routed)
     }
 
-    /// Every batch of the `model` group's OpenAI and Azure deployments, ids signed; `limit`
-    /// (default 20, at most 100) applies per deployment.
-    async fn list_batches(
+    /// Every batch (`listBatches`) or file (`listFiles`) of the `model` group's OpenAI and
+    /// Azure deployments, ids signed; `limit` (default 20, at most 100) applies per deployment.
+    async fn list(
         &self,
         secret: &[u8],
+        op: FilesOp,
         mut body: Map<String, Value>,
     ) -> Result<Routed, LlmError> {
         let opts = CallOptions::extract(&mut body)?;
@@ -207,13 +215,16 @@ impl Router {
         let deployments: Vec<Rc<Deployment>> = table
             .group(&group)
             .iter()
-            .filter(|d| files::check_provider(d, FilesOp::ListBatches).is_ok())
+            .filter(|d| files::check_provider(d, op).is_ok())
             .cloned()
             .collect();
         let Some(first) = deployments.first().cloned() else {
             return Err(LlmError::new(
                 ErrorKind::NoDeploymentsAvailableError,
-                format!("model group {group} has no OpenAI or Azure deployment for listBatches()"),
+                format!(
+                    "model group {group} has no OpenAI or Azure deployment for {}()",
+                    op.method()
+                ),
             )
             .with_status(404));
         };
@@ -221,14 +232,16 @@ impl Router {
         let mut has_more = false;
         let mut last = None;
         for d in &deployments {
-            let routed = self
-                .on_deployment(d, FilesOp::ListBatches, None, body.clone())
-                .await?;
+            let routed = self.on_deployment(d, op, None, body.clone()).await?;
             has_more |= routed.body.get("has_more").and_then(Value::as_bool) == Some(true);
             if let Some(Value::Array(items)) = routed.body.get("data") {
                 for item in items {
                     let mut item = item.clone();
-                    sign_batch(secret, &d.id, &mut item);
+                    if op == FilesOp::ListFiles {
+                        sign(secret, Kind::File, &d.id, item.get_mut("id"));
+                    } else {
+                        sign_batch(secret, &d.id, &mut item);
+                    }
                     data.push(item);
                 }
             }
@@ -386,7 +399,8 @@ impl Router {
                     body: AudioBody::Bytes(r.body),
                 })),
                 Ok(r) => classify::json_body(&r.body).and_then(|v| {
-                    if v.get("id").is_some_and(Value::is_string) || op == FilesOp::ListBatches {
+                    let list = matches!(op, FilesOp::ListBatches | FilesOp::ListFiles);
+                    if v.get("id").is_some_and(Value::is_string) || list {
                         Ok(Reply::Json(v))
                     } else {
                         Err(classify::malformed_body("no `id` in the reply"))

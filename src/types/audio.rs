@@ -14,6 +14,41 @@ pub struct Upload {
     pub content_type: String,
 }
 
+/// The images (and mask) of an `imageEdit()` call, held by the host and never copied into the
+/// core: `parts` holds `images` image parts, then the mask when `mask`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormUpload {
+    pub parts: crate::ports::HostParts,
+    pub images: usize,
+    pub mask: bool,
+}
+
+/// The most images one `imageEdit()` call sends (OpenAI's own limit for `gpt-image-1`).
+pub const MAX_EDIT_IMAGES: usize = 16;
+
+/// Every request field as a form text field (`null` dropped, arrays as repeated `name[]`,
+/// objects as JSON text), for a form the host encodes. A name with a quote, CR or LF is refused.
+pub fn form_fields(fields: &Map<String, Value>) -> Result<Vec<(String, String)>, LlmError> {
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        if name.contains(['"', '\r', '\n']) {
+            return Err(LlmError::bad_request(
+                "a form field name cannot contain quotes or line breaks",
+            ));
+        }
+        match value {
+            Value::Null => {}
+            Value::Array(items) => {
+                for item in items {
+                    out.push((format!("{name}[]"), text_of(item)));
+                }
+            }
+            other => out.push((name.clone(), text_of(other))),
+        }
+    }
+    Ok(out)
+}
+
 /// Audio from `/audio/speech`: read into memory, or the upstream body left unread for the
 /// host to stream to its caller.
 #[derive(Clone)]
@@ -51,24 +86,7 @@ pub fn multipart(
     upload: &Upload,
     entropy: u64,
 ) -> Result<(String, Vec<u8>), LlmError> {
-    let mut parts: Vec<(String, String)> = Vec::new();
-    for (name, value) in fields {
-        if name.contains(['"', '\r', '\n']) {
-            return Err(LlmError::bad_request(
-                "a form field name cannot contain quotes or line breaks",
-            ));
-        }
-        match value {
-            Value::Null => {}
-            Value::String(s) => parts.push((name.clone(), s.clone())),
-            Value::Array(items) => {
-                for item in items {
-                    parts.push((format!("{name}[]"), text_of(item)));
-                }
-            }
-            other => parts.push((name.clone(), text_of(other))),
-        }
-    }
+    let parts = form_fields(fields)?;
     let filename = escape(&upload.filename);
     let content_type = if upload.content_type.contains(['\r', '\n']) {
         "application/octet-stream"

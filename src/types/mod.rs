@@ -16,6 +16,8 @@ pub enum Endpoint {
     TextCompletion,
     Embedding,
     ImageGeneration,
+    /// `/images/edits`: a multipart upload of the images (and mask) the host holds.
+    ImageEdit,
     Moderation,
     Transcription,
     Speech,
@@ -33,6 +35,7 @@ impl Endpoint {
             Endpoint::TextCompletion => "/completions",
             Endpoint::Embedding => "/embeddings",
             Endpoint::ImageGeneration => "/images/generations",
+            Endpoint::ImageEdit => "/images/edits",
             Endpoint::Moderation => "/moderations",
             Endpoint::Transcription => "/audio/transcriptions",
             Endpoint::Speech => "/audio/speech",
@@ -48,6 +51,7 @@ impl Endpoint {
             Endpoint::TextCompletion => "textCompletion",
             Endpoint::Embedding => "embedding",
             Endpoint::ImageGeneration => "imageGeneration",
+            Endpoint::ImageEdit => "imageEdit",
             Endpoint::Moderation => "moderation",
             Endpoint::Transcription => "transcription",
             Endpoint::Speech => "speech",
@@ -63,7 +67,9 @@ impl Endpoint {
             (Endpoint::ChatCompletion, Some(m)) => m == Mode::Chat,
             (Endpoint::TextCompletion, Some(m)) => m == Mode::Completion || m == Mode::Chat,
             (Endpoint::Embedding, Some(m)) => m == Mode::Embedding,
-            (Endpoint::ImageGeneration, Some(m)) => m == Mode::ImageGeneration,
+            (Endpoint::ImageGeneration | Endpoint::ImageEdit, Some(m)) => {
+                m == Mode::ImageGeneration
+            }
             (Endpoint::Moderation, Some(m)) => m == Mode::Moderation,
             (Endpoint::Transcription, Some(m)) => m == Mode::AudioTranscription,
             (Endpoint::Speech, Some(m)) => m == Mode::AudioSpeech,

@@ -2,8 +2,8 @@
 //! enforced by an `AbortController`: a timed-out or dropped request is really cancelled.
 
 use crate::ports::{
-    BodyHandle, ByteStream, HttpRequest, HttpResponse, LocalFuture, OpenBody, OpenResponse,
-    Transport, TransportError,
+    BodyHandle, ByteStream, HostForm, HttpRequest, HttpResponse, LocalFuture, OpenBody,
+    OpenResponse, Transport, TransportError,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -57,6 +57,36 @@ impl FetchTransport {
         self.max_body = bytes;
         self
     }
+}
+
+/// The file parts of a [`HostForm`]: JS `Blob`s and their filenames, never read by the core.
+pub struct JsParts {
+    pub blobs: js_sys::Array,
+    pub names: Vec<String>,
+}
+
+/// A `FormData` of `form`'s text fields, then its file parts from the host's `Blob`s; `fetch`
+/// encodes it (and picks its boundary) itself.
+fn form_data(form: &HostForm) -> Result<JsValue, JsValue> {
+    let parts = form
+        .parts
+        .handle
+        .downcast_ref::<JsParts>()
+        .ok_or_else(|| JsValue::from_str("the form's file parts are not JS Blobs"))?;
+    let data = web_sys::FormData::new()?;
+    for (name, value) in &form.fields {
+        data.append_with_str(name, value)?;
+    }
+    for (name, index) in &form.files {
+        let blob: web_sys::Blob = parts
+            .blobs
+            .get(u32::try_from(*index).unwrap_or(u32::MAX))
+            .dyn_into()
+            .map_err(|_| JsValue::from_str("a form file part is not a Blob"))?;
+        let filename = parts.names.get(*index).map_or("file", String::as_str);
+        data.append_with_blob_and_filename(name, &blob, filename)?;
+    }
+    Ok(data.into())
 }
 
 /// Aborts the fetch when dropped before completion (caller cancelled or timed out).
@@ -274,7 +304,9 @@ async fn send(
     let init = RequestInit::new();
     init.set_method(request.method);
     init.set_headers(&headers);
-    if let Some(bytes) = &request.binary_body {
+    if let Some(form) = &request.form {
+        init.set_body(&form_data(form).map_err(|e| TransportError::Connection(describe(&e)))?);
+    } else if let Some(bytes) = &request.binary_body {
         init.set_body(&js_sys::Uint8Array::from(bytes.as_slice()));
     } else if let Some(body) = &request.body {
         init.set_body(&JsValue::from_str(body));

@@ -10,9 +10,10 @@ mod state;
 
 use crate::config::RouterConfig;
 use crate::error::LlmError;
+use crate::ports::HostParts;
 use crate::ports::{FirstUseSeeded, Ports};
 use crate::router::{ChunkStream, Routed, Router, StreamAbort};
-use crate::types::audio::{AudioBody, Upload};
+use crate::types::audio::{AudioBody, FormUpload, Upload};
 use crate::types::Endpoint;
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
@@ -134,7 +135,10 @@ impl RouterCore {
     /// with an error object. `file`, `filename`, `content_type`: the upload of a
     /// transcription (or `createFile`). `endpoint` may name a files or batches operation
     /// (`createFile`, `fileContent`, …). A speech answer or file content resolves to
-    /// `{ hidden, contentType, bytes }` instead.
+    /// `{ hidden, contentType, bytes }` instead. `blobs`, `names`, `images`: the file parts
+    /// of an `imageEdit` (JS `Blob`s, `images` images then the mask if one more) and their
+    /// filenames; the transport sends them in a `FormData`, so no byte enters wasm memory.
+    #[allow(clippy::too_many_arguments)]
     pub fn call(
         &self,
         endpoint: &str,
@@ -143,6 +147,9 @@ impl RouterCore {
         filename: Option<String>,
         content_type: Option<String>,
         cancel: Option<js_sys::Promise>,
+        blobs: Option<js_sys::Array>,
+        names: Option<Vec<String>>,
+        images: Option<u32>,
     ) -> js_sys::Promise {
         let router = self.router.clone();
         let files_op = crate::providers::files::FilesOp::parse(endpoint);
@@ -152,6 +159,19 @@ impl RouterCore {
             filename: filename.unwrap_or_else(|| "audio".into()),
             content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
         });
+        let form = blobs.map(|blobs| {
+            let len = blobs.length() as usize;
+            let images = images.unwrap_or(0) as usize;
+            let names = names.unwrap_or_default();
+            FormUpload {
+                parts: HostParts {
+                    handle: Rc::new(fetch::JsParts { blobs, names }),
+                    len,
+                },
+                images,
+                mask: len > images,
+            }
+        });
         wasm_bindgen_futures::future_to_promise(async move {
             let body = request_object(&request)?;
             let routed = match (files_op, endpoint) {
@@ -160,7 +180,7 @@ impl RouterCore {
                 }
                 (None, Some(endpoint)) => {
                     or_cancelled(
-                        async { Ok(router.call_with_upload(endpoint, body, upload).await) },
+                        async { Ok(router.call_with_files(endpoint, body, upload, form).await) },
                         cancel,
                     )
                     .await?
@@ -481,6 +501,7 @@ fn endpoint_of(name: &str) -> Option<Endpoint> {
         "text" => Endpoint::TextCompletion,
         "embedding" => Endpoint::Embedding,
         "image" => Endpoint::ImageGeneration,
+        "imageEdit" => Endpoint::ImageEdit,
         "moderation" => Endpoint::Moderation,
         "transcription" => Endpoint::Transcription,
         "speech" => Endpoint::Speech,

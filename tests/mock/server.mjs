@@ -8,6 +8,7 @@
  * HTTP under `/__mock/*`. CLI: `node tests/mock/server.mjs [--port N] [--host H] [--seed N]
  * [--static DIR]` prints `MOCK_URL=http://127.0.0.1:PORT` once listening.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -65,7 +66,7 @@ import { fileURLToPath } from "node:url";
 const CORS = {
   "access-control-allow-origin": "*",
   "access-control-allow-headers": "*, authorization, content-type, openai-organization, x-custom",
-  "access-control-allow-methods": "GET,POST,OPTIONS",
+  "access-control-allow-methods": "GET,POST,DELETE,OPTIONS",
   "access-control-expose-headers": "*",
 };
 const ENDPOINTS = new Map([
@@ -254,16 +255,19 @@ const write = (res, data) =>
     res.write(data, done);
   });
 
-/** @param {http.IncomingMessage} req @returns {Promise<string>} */
-const readBody = (req) =>
+/** @param {http.IncomingMessage} req @returns {Promise<Buffer>} */
+const readBytes = (req) =>
   new Promise((resolve, reject) => {
     /** @type {Buffer[]} */
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
     req.on("close", () => reject(new Error("request closed before its body was read")));
   });
+
+/** @param {http.IncomingMessage} req @returns {Promise<string>} */
+const readBody = async (req) => (await readBytes(req)).toString("utf8");
 
 /**
  * OpenAI's Responses API reply: one `message` output item with the content as `output_text`;
@@ -696,6 +700,29 @@ export async function startMockServer(options = {}) {
         return sendJson(ctx, 400, errorBody("purpose and file are required"));
       return sendJson(ctx, 200, addFile(file.filename, fields.purpose, file.content));
     }
+    if (rest[0] === "files" && rest.length === 1 && method === "GET") {
+      const purpose = query.get("purpose");
+      const limit = Number(query.get("limit") ?? 10000);
+      const all = [...store.files.values()]
+        .map((f) => f.object)
+        .filter((o) => !purpose || o.purpose === purpose)
+        .reverse();
+      const data = all.slice(0, limit);
+      return sendJson(ctx, 200, {
+        object: "list",
+        data,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+        has_more: all.length > data.length,
+      });
+    }
+    if (rest[0] === "files" && rest.length === 2 && (method === "GET" || method === "DELETE")) {
+      const f = store.files.get(rest[1]);
+      if (!f) return notFound("file");
+      if (method === "GET") return sendJson(ctx, 200, f.object);
+      store.files.delete(rest[1]);
+      return sendJson(ctx, 200, { id: rest[1], object: "file", deleted: true });
+    }
     if (rest[0] === "files" && rest[2] === "content" && method === "GET") {
       const f = store.files.get(rest[1]);
       if (!f) return notFound("file");
@@ -783,6 +810,93 @@ export async function startMockServer(options = {}) {
     return notFound("route");
   }
 
+  /**
+   * OpenAI's `POST /v1/images/edits` (Azure's `/openai/deployments/{d}/images/edits`): the
+   * multipart body parsed for real (fields, `image` or `image[]` parts, `mask`), checked as
+   * OpenAI does (model, prompt, at least one image, `image[]` for several, PNG/JPEG/WebP
+   * parts), recorded on the call as `form` (each file's field, filename, type, size, sha256),
+   * and answered in OpenAI's `ImagesResponse` shape; each `b64_json` decodes to JSON naming
+   * the deployment and the sha256 of every image and of the mask.
+   * @param {Ctx} ctx @param {string} name @param {Buffer} bytes @param {any} call
+   */
+  async function imageEditRoute(ctx, name, bytes, call) {
+    const type = ctx.req.headers["content-type"] ?? "";
+    if (!/^multipart\/form-data/i.test(type))
+      return sendJson(ctx, 400, errorBody("images/edits takes multipart/form-data"));
+    let form;
+    try {
+      form = await new Response(bytes, { headers: { "content-type": type } }).formData();
+    } catch {
+      return sendJson(ctx, 400, errorBody("the multipart body could not be parsed"));
+    }
+    /** @type {Record<string, string>} */
+    const fields = {};
+    const parts = [];
+    for (const [field, value] of form.entries()) {
+      if (typeof value === "string") {
+        fields[field] = value;
+        continue;
+      }
+      const buf = Buffer.from(await value.arrayBuffer());
+      const sha256 = createHash("sha256").update(buf).digest("hex");
+      parts.push({ field, filename: value.name, type: value.type, size: buf.length, sha256 });
+    }
+    call.form = { fields, files: parts };
+    const images = parts.filter((p) => p.field === "image" || p.field === "image[]");
+    const mask = parts.find((p) => p.field === "mask");
+    if (!fields.model || !fields.prompt)
+      return sendJson(
+        ctx,
+        400,
+        errorBody("model and prompt are required", INVALID, null, "prompt"),
+      );
+    if (images.length === 0)
+      return sendJson(ctx, 400, errorBody("image is required", INVALID, null, "image"));
+    if (images.length > 1 && images.some((p) => p.field === "image"))
+      return sendJson(
+        ctx,
+        400,
+        errorBody("send several images as image[]", INVALID, null, "image"),
+      );
+    for (const p of parts)
+      if (!/^image\/(png|jpeg|webp)$/.test(p.type) || p.size === 0)
+        return sendJson(
+          ctx,
+          400,
+          errorBody(
+            `Invalid file '${p.field}': unsupported mimetype ('${p.type}'). Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.`,
+            INVALID,
+            "invalid_image_format",
+            p.field,
+          ),
+        );
+    const n = Math.min(Math.max(Number(fields.n ?? 1) || 1, 1), 10);
+    const data = Array.from({ length: n }, (_, i) =>
+      fields.response_format === "url"
+        ? { url: `https://images.mock.invalid/${name}/${i}.png` }
+        : {
+            b64_json: Buffer.from(
+              JSON.stringify({
+                deployment: name,
+                images: images.map((p) => p.sha256),
+                mask: mask?.sha256 ?? null,
+                i,
+              }),
+            ).toString("base64"),
+          },
+    );
+    return sendJson(ctx, 200, {
+      created: Math.floor(Date.now() / 1000),
+      data,
+      usage: {
+        input_tokens: 50,
+        output_tokens: 100,
+        total_tokens: 150,
+        input_tokens_details: { text_tokens: 10, image_tokens: 40 },
+      },
+    });
+  }
+
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
   async function handle(req, res) {
     const url = req.url ?? "/";
@@ -810,7 +924,8 @@ export async function startMockServer(options = {}) {
       stats.open--;
       if (!res.writableFinished && !ctx.killed && !closing) stats.aborted++;
     });
-    const raw = await readBody(req);
+    const bytes = await readBytes(req);
+    const raw = bytes.toString("utf8");
     /** @type {any} */
     let body;
     try {
@@ -834,6 +949,10 @@ export async function startMockServer(options = {}) {
     );
     if ((rest[0] === "files" || rest[0] === "batches") && !(scripts.get(name)?.length ?? 0))
       return filesRoute(ctx, name, rest, raw, query);
+    if (pathname.endsWith("/images/edits") && req.method === "POST") {
+      if (scripts.get(name)?.length) return respond(ctx, nextStep(name), name, "raw", body);
+      return imageEditRoute(ctx, name, bytes, calls[calls.length - 1]);
+    }
     const endpoint = ENDPOINTS.get((segs[1] === "v1" ? segs.slice(2) : segs.slice(1)).join("/"));
     // Any other provider's path (Anthropic, Gemini, Azure, Bedrock, …) is answered by the
     // deployment's scripted steps, which carry that provider's real payloads.

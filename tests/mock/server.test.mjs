@@ -191,6 +191,78 @@ describe("healthy replies", () => {
   });
 });
 
+describe("image edits and files", () => {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2]);
+  const edit = (form) => fetch(`${mock.base("ie")}/images/edits`, { method: "POST", body: form });
+
+  it("parses the multipart edit and answers OpenAI's ImagesResponse", async () => {
+    const form = new FormData();
+    form.append("model", "gpt-image-1");
+    form.append("prompt", "hat");
+    form.append("n", "2");
+    form.append("image[]", new Blob([png], { type: "image/png" }), "a.png");
+    form.append("image[]", new Blob([png], { type: "image/webp" }), "b.webp");
+    const r = await edit(form);
+    assert.equal(r.status, 200);
+    const body = await r.json();
+    assert.equal(body.data.length, 2);
+    assert.equal(typeof body.created, "number");
+    assert.equal(body.usage.total_tokens, 150);
+    const made = JSON.parse(Buffer.from(body.data[0].b64_json, "base64").toString());
+    assert.equal(made.deployment, "ie");
+    assert.equal(made.images.length, 2);
+    const [call] = mock.callsTo("ie");
+    assert.deepEqual(
+      call.form.files.map((f) => [f.field, f.filename, f.type, f.size]),
+      [
+        ["image[]", "a.png", "image/png", 6],
+        ["image[]", "b.webp", "image/webp", 6],
+      ],
+    );
+  });
+
+  it("refuses what OpenAI refuses: no image, a non-image type, several `image` parts", async () => {
+    const base = () => {
+      const form = new FormData();
+      form.append("model", "gpt-image-1");
+      form.append("prompt", "hat");
+      return form;
+    };
+    const none = await edit(base());
+    assert.equal(none.status, 400);
+    assert.equal((await none.json()).error.param, "image");
+    const text = base();
+    text.append("image", new Blob([png], { type: "text/plain" }), "a.txt");
+    const bad = await (await edit(text)).json();
+    assert.equal(bad.error.code, "invalid_image_format");
+    const two = base();
+    two.append("image", new Blob([png], { type: "image/png" }), "a.png");
+    two.append("image", new Blob([png], { type: "image/png" }), "b.png");
+    assert.equal((await edit(two)).status, 400);
+  });
+
+  it("lists, retrieves and deletes files per deployment", async () => {
+    const form = new FormData();
+    form.append("purpose", "batch");
+    form.append("file", new Blob(["{}"]), "in.jsonl");
+    const made = await (
+      await fetch(`${mock.base("fl")}/files`, { method: "POST", body: form })
+    ).json();
+    const list = await (await fetch(`${mock.base("fl")}/files?purpose=batch`)).json();
+    assert.deepEqual(
+      list.data.map((f) => f.id),
+      [made.id],
+    );
+    const other = await (await fetch(`${mock.base("fl2")}/files`)).json();
+    assert.deepEqual(other.data, []);
+    const got = await (await fetch(`${mock.base("fl")}/files/${made.id}`)).json();
+    assert.equal(got.filename, "in.jsonl");
+    const del = await fetch(`${mock.base("fl")}/files/${made.id}`, { method: "DELETE" });
+    assert.deepEqual(await del.json(), { id: made.id, object: "file", deleted: true });
+    assert.equal((await fetch(`${mock.base("fl")}/files/${made.id}`)).status, 404);
+  });
+});
+
 describe("scripts and modes", () => {
   it("consumes scripted steps in order, then the mode applies", async () => {
     mock.script("q", { error: "rate_limit", headers: { "Retry-After": "1" } }, { reply: "second" });
@@ -403,7 +475,7 @@ describe("control, static, CORS, lifecycle", () => {
     assert.equal(r.headers["access-control-allow-origin"], "*");
     assert.match(r.headers["access-control-allow-headers"], /authorization/);
     assert.match(r.headers["access-control-allow-headers"], /openai-organization/);
-    assert.equal(r.headers["access-control-allow-methods"], "GET,POST,OPTIONS");
+    assert.equal(r.headers["access-control-allow-methods"], "GET,POST,DELETE,OPTIONS");
     assert.equal(r.headers["access-control-expose-headers"], "*");
     assert.equal(mock.calls.length, 0);
   });

@@ -105,6 +105,33 @@ export async function filesAndBatches(): Promise<string> {
   return content.text();
 }
 
+export async function filesListDelete(): Promise<boolean> {
+  const files = await router.listFiles({ model: "batch", purpose: "batch", limit: 10 });
+  const first = files.data[0];
+  const bytes: number | undefined = first?.bytes;
+  void bytes;
+  const got = await router.retrieveFile({ file_id: String(first?.id) });
+  const gone = await router.afile_delete({ file_id: got.id });
+  // @ts-expect-error deleteFile needs a file_id
+  await router.deleteFile({ id: got.id });
+  return gone.deleted;
+}
+
+export async function imageEdits(): Promise<string | undefined> {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+  const one = await router.imageEdit({ model: "img", image: png, prompt: "hat", n: 1 });
+  const many = await router.aimage_edit({
+    model: "img",
+    image: [new Blob([png]), png.buffer],
+    mask: png,
+    prompt: "merge",
+    size: "1024x1024",
+  });
+  // @ts-expect-error imageEdit needs a prompt
+  await router.image_edit({ model: "img", image: png });
+  return one.data[0]?.b64_json ?? many.data[0]?.url;
+}
+
 export function routingChoices(): void {
   router.setCustomRoutingStrategy({
     async getAvailableDeployment(model, request, candidates) {

@@ -340,6 +340,7 @@ impl Provider for Bedrock {
             headers,
             body: Some(body),
             binary_body: None,
+            form: None,
             timeout_ms: Some(ctx.timeout_ms),
         })
     }

@@ -125,6 +125,7 @@ impl Provider for Cohere {
             Endpoint::Embedding => ("v2/embed", embed_body(&d.model, body)?),
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
+            | Endpoint::ImageEdit
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech
@@ -178,6 +179,7 @@ impl Provider for Cohere {
             Endpoint::Rerank => rerank::parse(rerank::Api::CohereV2, &value, &response.body),
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
+            | Endpoint::ImageEdit
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech

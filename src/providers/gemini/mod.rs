@@ -159,6 +159,7 @@ impl Provider for Gemini {
             Endpoint::Embedding => ("batchEmbedContents", embedding::request_body(model, &body)?),
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
+            | Endpoint::ImageEdit
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech
@@ -207,6 +208,7 @@ impl Provider for Gemini {
                 response::parse_chat(&d.model, response)
             }
             Endpoint::ImageGeneration
+            | Endpoint::ImageEdit
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech

@@ -313,6 +313,7 @@ async fn fetch_token(
         ],
         body: Some(body),
         binary_body: None,
+        form: None,
         timeout_ms: Some(timeout_ms),
     };
     let response = ports.transport.send(request).await.map_err(|e| {

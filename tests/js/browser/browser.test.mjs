@@ -215,3 +215,17 @@ test("a custom routing strategy chooses among candidates in the browser, cooldow
   assert.equal(s.calls_a + s.calls_b, 4, "three strategy picks plus one after its removal");
   assert.ok(["br-cs-a", "br-cs-b"].includes(s.without));
 });
+
+test("imageEdit in the browser: a canvas Blob and bytes go as image[] parts of a FormData", () => {
+  const s = scenario("image_edit");
+  assert.equal(s.hidden.model_id, "br-img");
+  assert.equal(s.made.deployment, "br-img");
+  assert.equal(s.made.images.length, 2);
+  assert.deepEqual(
+    s.files.map((f) => [f.field, f.type, f.size]),
+    [
+      ["image[]", "image/png", s.sizes[0]],
+      ["image[]", "image/png", s.sizes[1]],
+    ],
+  );
+});

@@ -258,3 +258,47 @@ Deno.test(
     assertEquals((await callsTo("cs-c")).length, 1, "calls to the cooled-down deployment");
   },
 );
+
+Deno.test(
+  "imageEdit sends Deno Blobs as a FormData; files list and delete by signed id",
+  async () => {
+    const router = new Router({
+      model_list: [
+        deployment("img", "deno-img", "deno-img-1", { model: "openai/gpt-image-1" }),
+        deployment("batch", "deno-files", "deno-files-1"),
+      ],
+      files_secret: "deno-files-secret-0123",
+    });
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 3, 3]);
+    const out: any = await router.imageEdit({
+      model: "img",
+      image: [png, new File([png], "b.png", { type: "image/png" })],
+      mask: new Blob([png], { type: "image/png" }),
+      prompt: "in deno",
+    });
+    const made = JSON.parse(atob(out.data[0].b64_json));
+    assertEquals(made.deployment, "deno-img", "the deployment that edited");
+    assertEquals(made.images.length, 2, "both images arrived");
+    const [call] = (await callsTo("deno-img")) as any[];
+    assertEquals(
+      call.form.files.map((f: any) => [f.field, f.filename, f.size]),
+      [
+        ["image[]", "image.png", png.length],
+        ["image[]", "b.png", png.length],
+        ["mask", "mask.png", png.length],
+      ],
+      "the multipart parts",
+    );
+    const file: any = await router.createFile({ model: "batch", file: "{}", purpose: "batch" });
+    const list: any = await router.listFiles({ model: "batch" });
+    assertEquals(
+      list.data.map((f: any) => f.id),
+      [file.id],
+      "listed with the signed id",
+    );
+    const gone: any = await router.deleteFile({ file_id: file.id });
+    assertEquals(gone.deleted, true, "deleted");
+    const e = await rejection(router.deleteFile({ file_id: "file-deno-files-1" }));
+    assert(e instanceof errors.NotFoundError, `a made-up id is a NotFoundError, got ${e}`);
+  },
+);

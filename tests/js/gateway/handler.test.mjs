@@ -332,7 +332,12 @@ describe("requests", () => {
     }
     assert.equal((await call(router, "/llm/v1/models/", { key: MASTER })).status, 200);
     await errorOf(await call(router, "/v1/models", { key: MASTER }), 404);
-    await errorOf(await call(router, "/llm/v1/files", { key: MASTER }), 404);
+    await errorOf(await call(router, "/llm/v1/assistants", { key: MASTER }), 404);
+    // /files is a route now (GET lists; without a model group named, a 400).
+    assert.equal(
+      (await errorOf(await call(router, "/llm/v1/files", { key: MASTER }), 400)).param,
+      "model",
+    );
     const res = await call(router, "/llm/v1/chat/completions", { key: MASTER });
     assert.equal((await errorOf(res, 405)).code, "method_not_allowed");
     assert.equal(res.headers.get("allow"), "POST");
