@@ -305,6 +305,51 @@ impl Router {
                 }
             };
         }
+        self.stream_feed_counted(hs, bytes)
+    }
+
+    /// The identity of a live stream's plain chunks while the host may read them itself
+    /// (README, "Architecture": an OpenAI-format stream's chunks that need no change are
+    /// parsed once, by the host, and only their numbers come in through
+    /// `stream_plain_read`); `None`: feed every event.
+    pub fn stream_plain_identity<'a>(
+        &self,
+        hs: &'a HostStream,
+    ) -> Option<crate::stream::PlainIdentity<'a>> {
+        match &hs.state {
+            State::Live(live) => live.plain_identity(),
+            _ => None,
+        }
+    }
+
+    /// The host read a piece of `bytes` bytes and handed out its plain chunks itself
+    /// (`chars` characters of content; `finished`: one had a `finish_reason`; `tool_calls`:
+    /// one had tool-call deltas). The ceilings count the piece; `Some`: the stream's error
+    /// (booked; it is over).
+    pub fn stream_plain_read(
+        &self,
+        hs: &mut HostStream,
+        bytes: usize,
+        chars: usize,
+        finished: bool,
+        tool_calls: bool,
+    ) -> Option<LlmError> {
+        let now = self.now();
+        let State::Live(live) = &mut hs.state else {
+            return Some(LlmError::bad_request(
+                "the stream is not live: its body cannot be read by the host",
+            ));
+        };
+        if let Err(e) = hs.limits.read(bytes, now) {
+            return Some(live.broke_for_good(e));
+        }
+        live.plain_read(chars, finished, tool_calls);
+        None
+    }
+
+    /// `stream_feed` for bytes the ceilings counted already (`stream_plain_read`): the
+    /// events of a piece the host did not read itself.
+    pub fn stream_feed_counted(&self, hs: &mut HostStream, bytes: &[u8]) -> Fed {
         match &mut hs.state {
             State::Live(live) => match live.feed(bytes) {
                 Ok(chunks) => Fed::Chunks(chunks),
