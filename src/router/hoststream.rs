@@ -334,17 +334,39 @@ impl Router {
         finished: bool,
         tool_calls: bool,
     ) -> Option<LlmError> {
-        let now = self.now();
+        match self.stream_plain_count(hs, bytes, chars, finished, tool_calls) {
+            Ok(()) => None,
+            Err(e) => Some(self.stream_plain_failed(hs, e)),
+        }
+    }
+
+    /// `stream_plain_read` up to its failure, which it returns unbooked: it calls nothing
+    /// outside the core (no event, no log), so the host may run it with its stream table
+    /// borrowed.
+    pub fn stream_plain_count(
+        &self,
+        hs: &mut HostStream,
+        bytes: usize,
+        chars: usize,
+        finished: bool,
+        tool_calls: bool,
+    ) -> Result<(), LlmError> {
         let State::Live(live) = &mut hs.state else {
-            return Some(LlmError::bad_request(
+            return Err(LlmError::bad_request(
                 "the stream is not live: its body cannot be read by the host",
             ));
         };
-        if let Err(e) = hs.limits.read(bytes, now) {
-            return Some(live.broke_for_good(e));
-        }
+        hs.limits.read(bytes, self.now())?;
         live.plain_read(chars, finished, tool_calls);
-        None
+        Ok(())
+    }
+
+    /// Books the failure `stream_plain_count` returned: a ceiling passed ends the stream.
+    pub fn stream_plain_failed(&self, hs: &mut HostStream, e: LlmError) -> LlmError {
+        match &mut hs.state {
+            State::Live(live) => live.broke_for_good(e),
+            _ => e,
+        }
     }
 
     /// `stream_feed` for bytes the ceilings counted already (`stream_plain_read`): the

@@ -4,16 +4,16 @@
 
 use super::{endpoint_of, js_error, request_object, RouterCore};
 use crate::error::LlmError;
+use crate::hash::FxHashMap;
 use crate::router::{Fed, HostStream, StreamStep};
 use crate::stream::Chunk;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 
 /// Host-driven streams in progress, by handle.
 #[derive(Default)]
 pub struct HostStreams {
-    streams: RefCell<HashMap<u32, HostStream>>,
+    streams: RefCell<FxHashMap<u32, HostStream>>,
     next: Cell<u32>,
 }
 
@@ -181,19 +181,27 @@ impl RouterCore {
     /// bit 1: one had tool-call deltas. `undefined`, or the stream's error (booked; over).
     #[wasm_bindgen(js_name = streamPlainRead)]
     pub fn stream_plain_read(&self, handle: u32, bytes: u32, chars: u32, flags: u32) -> JsValue {
-        self.with_stream(handle, |hs| {
-            self.router.stream_plain_read(
+        // Counted in place (once per read: no move out of the table and back); only a
+        // failure, which books and may call out, takes the stream out of the table.
+        let counted = {
+            let mut streams = self.streams.streams.borrow_mut();
+            let Some(hs) = streams.get_mut(&handle) else {
+                return missing(handle);
+            };
+            self.router.stream_plain_count(
                 hs,
                 bytes as usize,
                 chars as usize,
                 flags & 1 != 0,
                 flags & 2 != 0,
             )
-        })
-        .map_or_else(
-            || missing(handle),
-            |e| e.map_or(JsValue::UNDEFINED, |e| js_error(&e)),
-        )
+        };
+        match counted {
+            Ok(()) => JsValue::UNDEFINED,
+            Err(e) => self
+                .with_stream(handle, |hs| self.router.stream_plain_failed(hs, e))
+                .map_or_else(|| missing(handle), |e| js_error(&e)),
+        }
     }
 
     /// Whole events of a piece `streamPlainRead` counted already: as `streamFeed`.
