@@ -71,10 +71,7 @@ class GapTimer {
 
 const noop = () => {};
 
-/**
- * Bytes of a partial event the host holds while it reads a stream's events itself; a longer
- * one is handed to the core's decoder, which has its own line and event ceilings.
- */
+/** Bytes of a partial event the host holds; a longer one goes to the core's decoder. */
 const MAX_HELD_EVENT_BYTES = 64 * 1024;
 
 /** Strict UTF-8 (as the core's decoder): an invalid event takes the core's path. */
@@ -103,10 +100,8 @@ const strChars = (v) =>
   v === undefined || v === null ? 0 : typeof v === "string" ? utf8Length(v) : -1;
 
 /**
- * The content characters of a parsed chunk the core would pass through unchanged (the same
- * test as `OpenAiStream::plain_chars` in src/providers/openai.rs, never looser): carrying the
- * stream's identity `idn`, with choices, no usage, no error. -1: the core must see it.
- * `flags` receives bit 0 for a `finish_reason`, bit 1 for tool-call deltas.
+ * Content characters of a chunk the core would pass through unchanged (`plain_chars` in
+ * src/providers/openai.rs, never looser), or -1. `flags.v`: 1 finish_reason, 2 tool calls.
  */
 function plainChars(o, idn, flags) {
   if (
@@ -162,10 +157,7 @@ function plainChars(o, idn, flags) {
   return chars;
 }
 
-/**
- * One `data: {…}` event in `buf[start, end)` (a single line) read by the host: the chunk
- * and its JSON text, or null when the core must decode it.
- */
+/** One `data: {…}` line `buf[start, end)` into `out`; false: the core must decode it. */
 function plainEvent(buf, start, end, idn, flags, out) {
   // "data:" then an optional space, then the object.
   if (
@@ -187,8 +179,11 @@ function plainEvent(buf, start, end, idn, flags, out) {
   } catch {
     return false;
   }
-  const chars = plainChars(chunk, idn, flags);
+  // A refused chunk's flags are the core's to record.
+  const own = { v: 0 };
+  const chars = plainChars(chunk, idn, own);
   if (chars < 0) return false;
+  flags.v |= own.v;
   out.chunks.push(chunk);
   out.raw.push(text);
   out.chars += chars;
@@ -226,20 +221,13 @@ class HostStreamSource {
   #live = false;
   /** Stops a continuation's attempts (`abort()`). */
   #stop = null;
-  /**
-   * While the host reads the events itself (an OpenAI-format stream's plain chunks): the
-   * identity `[id, model, object, created]` they carry (`streamPlain`); null: the core
-   * decodes every piece.
-   */
+  /** `[id, model, object, created]` while the host reads the events (`streamPlain`). */
   #plain = null;
-  /** The start of an event not complete yet, while the host reads the events. */
+  /** An incomplete event's bytes, while the host reads. */
   #rest = null;
   /** The rest of a piece for the core to decode, after the chunks before it. */
   #deferred = null;
-  /**
-   * The JSON text of each chunk of the last batch `next()` returned, where it is the
-   * upstream's own (`toReadableStream()` writes it as it came); null for the others.
-   */
+  /** The upstream's JSON text of each chunk `next()` last returned (null: none). */
   raw = null;
 
   constructor(core, handle, send) {
@@ -326,10 +314,8 @@ class HostStreamSource {
   }
 
   /**
-   * One read: the chunks it completes (an array), null (none yet) or `undefined` (retry).
-   * The core decodes it (`streamFeed`), or, while it allows (`#plain`), the host splits the
-   * events itself and parses each once, handing the core only the numbers it books
-   * (`streamPlainRead`) and the events it must decode (`streamFeedCounted`).
+   * One read: its chunks (an array), null (none yet) or `undefined` (retry). Decoded by the
+   * core (`streamFeed`), or by the host while `#plain` allows (README, "Architecture").
    */
   async #pull() {
     if (this.#deferred !== null) {
@@ -353,7 +339,8 @@ class HostStreamSource {
       throw this.#failed(error);
     }
     this.#gap.stop();
-    if (!piece.done && this.#plain !== null) return this.#hostRead(piece.value);
+    if (!piece.done && this.#plain !== null && piece.value instanceof Uint8Array)
+      return this.#hostRead(piece.value);
     let out;
     if (piece.done) {
       this.#ended = true;
@@ -428,9 +415,8 @@ class HostStreamSource {
       this.raw = out.raw;
       return out.chunks;
     }
-    // From the first event it must decode, the core reads the rest of the piece (and what
-    // follows, until its decoder is between events again at the end of a piece): right away,
-    // or after the chunks before it are handed out, so that its failure never drops them.
+    // The core decodes the rest of the piece from there: after the chunks before it are
+    // handed out, so that its failure never drops them.
     this.#plain = null;
     if (out.chunks.length === 0) return this.#feedCounted(buf.subarray(slow));
     this.#deferred = buf.subarray(slow);

@@ -4,7 +4,7 @@
 
 use super::{endpoint_of, js_error, request_object, RouterCore};
 use crate::error::LlmError;
-use crate::hash::FxHashMap;
+use std::collections::HashMap;
 use crate::router::{Fed, HostStream, StreamStep};
 use crate::stream::Chunk;
 use std::cell::{Cell, RefCell};
@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 /// Host-driven streams in progress, by handle.
 #[derive(Default)]
 pub struct HostStreams {
-    streams: RefCell<FxHashMap<u32, HostStream>>,
+    streams: RefCell<HashMap<u32, HostStream>>,
     next: Cell<u32>,
 }
 
