@@ -428,7 +428,8 @@ class HostStreamSource {
   #feedCounted(bytes) {
     const fed = this.#core.streamFeedCounted(this.#handle, bytes);
     if (typeof fed !== "string") return this.#fedOther(fed);
-    this.#plainCheck();
+    // Asked again once a piece gives chunks (not after the usage chunk or `[DONE]`).
+    if (fed !== "") this.#plainCheck();
     return this.#chunks(fed, "");
   }
 
