@@ -4,10 +4,10 @@
 
 use super::{endpoint_of, js_error, request_object, RouterCore};
 use crate::error::LlmError;
-use std::collections::HashMap;
 use crate::router::{Fed, HostStream, StreamStep};
 use crate::stream::Chunk;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 
 /// Host-driven streams in progress, by handle.
