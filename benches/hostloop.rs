@@ -4,6 +4,8 @@
 //!
 //! `cargo bench --bench hostloop -- N` runs N calls (default 100,000) and prints the time;
 //! `-- stream N` runs N host-driven streams of 103 OpenAI chunks each (the per-chunk figure);
+//! `-- stream host N` the same with the host reading the plain chunks itself
+//! (`stream_plain_identity` / `stream_plain_read`, as js/host-stream.js does);
 //! `-- cache N` serves N in-memory cache hits as `cachedAnswer` does (request text in);
 //! `-- construct` builds a 1,000-deployment Router.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -76,7 +78,7 @@ mod native {
     }
 
     /// `stream`: `n` host-driven streams (begin → step → feed each event → end).
-    fn streams(n: u64) {
+    fn streams(n: u64, host: bool) {
         let options = json!({"model_list": [
             {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": "http://a.test/v1", "api_key": "sk-bench"}},
         ]});
@@ -97,8 +99,35 @@ mod native {
                 StreamStep::Send(..) => {}
                 _ => panic!("expected an attempt"),
             }
-            for event in &events {
-                match router.stream_feed(&mut hs, event) {
+            for (i, event) in events.iter().enumerate() {
+                // The host reads a plain chunk itself (the bench knows which are: every one
+                // between the first and the finish); the core decodes the others.
+                let plain = host && i > 0 && i + 2 < events.len();
+                if plain && router.stream_plain_identity(&hs).is_some() {
+                    let finished = i + 3 == events.len();
+                    let chars = if finished { 0 } else { 6 };
+                    if router
+                        .stream_plain_read(&mut hs, event.len(), chars, finished, false)
+                        .is_some()
+                    {
+                        panic!("the stream failed");
+                    }
+                    chunks += 1;
+                    continue;
+                }
+                let fed = if host && i > 0 {
+                    // As the host: the piece counted, then its events decoded by the core.
+                    if router
+                        .stream_plain_read(&mut hs, event.len(), 0, false, false)
+                        .is_some()
+                    {
+                        panic!("the stream failed");
+                    }
+                    router.stream_feed_counted(&mut hs, event)
+                } else {
+                    router.stream_feed(&mut hs, event)
+                };
+                match fed {
                     Fed::Chunks(c) => chunks += c.len() as u64,
                     _ => panic!("the stream failed"),
                 }
@@ -159,7 +188,7 @@ mod native {
             return;
         }
         if std::env::args().any(|a| a == "stream") {
-            streams(n.unwrap_or(1_000));
+            streams(n.unwrap_or(1_000), std::env::args().any(|a| a == "host"));
             return;
         }
         let n = n.unwrap_or(100_000);

@@ -71,6 +71,132 @@ class GapTimer {
 
 const noop = () => {};
 
+/** Bytes of a partial event the host holds; a longer one goes to the core's decoder. */
+const MAX_HELD_EVENT_BYTES = 64 * 1024;
+
+/** Strict UTF-8 (as the core's decoder): an invalid event takes the core's path. */
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** UTF-8 bytes of `s` (the core counts content in bytes); -1 for a lone surrogate. */
+function utf8Length(s) {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      const d = s.charCodeAt(i + 1);
+      if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) return -1;
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+/** Characters of an optional string field; -1 when it is neither absent, null nor a string. */
+const strChars = (v) =>
+  v === undefined || v === null ? 0 : typeof v === "string" ? utf8Length(v) : -1;
+
+/**
+ * Content characters of a chunk the core would pass through unchanged (`plain_chars` in
+ * src/providers/openai.rs, never looser), or -1. `flags.v`: 1 finish_reason, 2 tool calls.
+ */
+function plainChars(o, idn, flags) {
+  if (
+    !isObj(o) ||
+    o.id !== idn[0] ||
+    o.model !== idn[1] ||
+    o.object !== idn[2] ||
+    o.created !== idn[3] ||
+    (o.usage !== undefined && o.usage !== null) ||
+    (o.error !== undefined && o.error !== null) ||
+    (o.x_groq !== undefined && o.x_groq !== null)
+  )
+    return -1;
+  const choices = o.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return -1;
+  const chat = o.object === "chat.completion.chunk";
+  let chars = 0;
+  for (const c of choices) {
+    if (!isObj(c)) return -1;
+    const text = strChars(c.text);
+    if (text < 0) return -1;
+    chars += text;
+    const fr = c.finish_reason;
+    if (fr !== undefined && fr !== null) {
+      if (typeof fr !== "string" || fr === "") return -1;
+      flags.v |= 1;
+    }
+    const d = c.delta;
+    if (d === undefined || d === null) {
+      if (chat) return -1;
+      continue;
+    }
+    if (!isObj(d)) return -1;
+    const content = strChars(d.content);
+    const reasoning = strChars(d.reasoning_content);
+    if (content < 0 || reasoning < 0) return -1;
+    chars += content + reasoning;
+    const calls = d.tool_calls;
+    if (calls === undefined || calls === null) continue;
+    if (!Array.isArray(calls)) return -1;
+    flags.v |= 2;
+    for (const call of calls) {
+      if (!isObj(call)) return -1;
+      const f = call.function;
+      if (f === undefined || f === null) continue;
+      if (!isObj(f)) return -1;
+      const name = strChars(f.name);
+      const args = strChars(f.arguments);
+      if (name < 0 || args < 0) return -1;
+      chars += name + args;
+    }
+  }
+  return chars;
+}
+
+/** One `data: {…}` line `buf[start, end)` into `out`; false: the core must decode it. */
+function plainEvent(buf, start, end, idn, flags, out) {
+  // "data:" then an optional space, then the object.
+  if (
+    buf[start] !== 100 ||
+    buf[start + 1] !== 97 ||
+    buf[start + 2] !== 116 ||
+    buf[start + 3] !== 97 ||
+    buf[start + 4] !== 58
+  )
+    return false;
+  let at = start + 5;
+  if (buf[at] === 32) at++;
+  if (buf[at] !== 123) return false;
+  let text;
+  let chunk;
+  try {
+    text = utf8.decode(buf.subarray(at, end));
+    chunk = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  // A refused chunk's flags are the core's to record.
+  const own = { v: 0 };
+  const chars = plainChars(chunk, idn, own);
+  if (chars < 0) return false;
+  flags.v |= own.v;
+  out.chunks.push(chunk);
+  out.raw.push(text);
+  out.chars += chars;
+  return true;
+}
+
+function concat(a, b) {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
 /**
  * One host-driven stream, as `LlmuxStream` reads it: `hidden()`, `next()` (the next chunks
  * as JSON text of an array, or `undefined` at the end; throws the typed error that ended
@@ -95,6 +221,14 @@ class HostStreamSource {
   #live = false;
   /** Stops a continuation's attempts (`abort()`). */
   #stop = null;
+  /** `[id, model, object, created]` while the host reads the events (`streamPlain`). */
+  #plain = null;
+  /** An incomplete event's bytes, while the host reads. */
+  #rest = null;
+  /** The rest of a piece for the core to decode, after the chunks before it. */
+  #deferred = null;
+  /** The upstream's JSON text of each chunk `next()` last returned (null: none). */
+  raw = null;
 
   constructor(core, handle, send) {
     this.#core = core;
@@ -160,6 +294,9 @@ class HostStreamSource {
     }
     gap.stop();
     this.#signal = signal;
+    this.#plain = null;
+    this.#rest = null;
+    this.#deferred = null;
     this.#reader = res.body.getReader();
     for (;;) {
       const out = await this.#pull();
@@ -167,7 +304,7 @@ class HostStreamSource {
         this.#drop();
         return false;
       }
-      if (out !== "") {
+      if (out !== null) {
         this.#pending = out;
         this.#live = true;
         return true;
@@ -176,8 +313,16 @@ class HostStreamSource {
     }
   }
 
-  /** One read, fed to the core: chunks text, `""` (none yet) or `undefined` (retry). */
+  /**
+   * One read: its chunks (an array), null (none yet) or `undefined` (retry). Decoded by the
+   * core (`streamFeed`), or by the host while `#plain` allows (README, "Architecture").
+   */
   async #pull() {
+    if (this.#deferred !== null) {
+      const bytes = this.#deferred;
+      this.#deferred = null;
+      return this.#feedCounted(bytes);
+    }
     let piece;
     this.#gap.start();
     try {
@@ -194,16 +339,98 @@ class HostStreamSource {
       throw this.#failed(error);
     }
     this.#gap.stop();
+    if (!piece.done && this.#plain !== null && piece.value instanceof Uint8Array)
+      return this.#hostRead(piece.value);
     let out;
     if (piece.done) {
       this.#ended = true;
+      if (this.#rest !== null) {
+        // A partial event held by the host: the core decodes it with the end.
+        const rest = this.#rest;
+        this.#rest = null;
+        this.#plain = null;
+        const fed = this.#core.streamFeedCounted(this.#handle, rest);
+        if (typeof fed !== "string") return this.#fedOther(fed);
+        const end = this.#core.streamEnd(this.#handle);
+        if (typeof end !== "string") return this.#fedOther(end);
+        return this.#chunks(fed, end);
+      }
       out = this.#core.streamEnd(this.#handle);
     } else {
       out = this.#core.streamFeed(this.#handle, piece.value);
     }
-    if (typeof out === "string") return out;
+    if (typeof out !== "string") return this.#fedOther(out);
+    if (out !== "") this.#plainCheck();
+    return this.#chunks(out, "");
+  }
+
+  /** A feed's result other than chunks: retry (`undefined`) or the stream's error. */
+  #fedOther(out) {
     if (out === undefined) return this.#live ? this.#resume() : undefined;
     throw this.#failed(out);
+  }
+
+  /** Chunks from the core's text results (JSON arrays or `""`), as one array or null. */
+  #chunks(a, b) {
+    this.raw = null;
+    const first = a === "" ? null : JSON.parse(a);
+    const second = b === "" ? null : JSON.parse(b);
+    if (first === null) return second;
+    if (second !== null) first.push(...second);
+    return first;
+  }
+
+  /** Asks the core whether the host may read the next events itself. */
+  #plainCheck() {
+    if (this.#ended || this.#hidden !== null) return;
+    const identity = this.#core.streamPlain(this.#handle);
+    this.#plain = identity === undefined ? null : JSON.parse(identity);
+  }
+
+  /** A piece read by the host itself (`#plain` set; the core's decoder holds nothing). */
+  #hostRead(value) {
+    let buf = this.#rest === null ? value : concat(this.#rest, value);
+    this.#rest = null;
+    const out = { chunks: [], raw: [], chars: 0 };
+    const flags = { v: 0 };
+    let at = 0;
+    let slow = -1;
+    // A `\r` may end lines: the core splits such a stream.
+    if (value.indexOf(13) >= 0) slow = 0;
+    while (slow < 0) {
+      const nl = buf.indexOf(10, at);
+      if (nl < 0 || nl + 1 >= buf.length) break;
+      if (buf[nl + 1] !== 10 || !plainEvent(buf, at, nl, this.#plain, flags, out)) {
+        slow = at;
+        break;
+      }
+      at = nl + 2;
+    }
+    if (slow < 0 && buf.length - at > MAX_HELD_EVENT_BYTES) slow = at;
+    const error = this.#core.streamPlainRead(this.#handle, value.byteLength, out.chars, flags.v);
+    if (error !== undefined) throw this.#failed(error);
+    if (slow < 0) {
+      if (at < buf.length) this.#rest = buf.slice(at);
+      if (out.chunks.length === 0) return null;
+      this.raw = out.raw;
+      return out.chunks;
+    }
+    // The core decodes the rest of the piece from there: after the chunks before it are
+    // handed out, so that its failure never drops them.
+    this.#plain = null;
+    if (out.chunks.length === 0) return this.#feedCounted(buf.subarray(slow));
+    this.#deferred = buf.subarray(slow);
+    this.raw = out.raw;
+    return out.chunks;
+  }
+
+  /** Events the core decodes, of a piece counted already. */
+  #feedCounted(bytes) {
+    const fed = this.#core.streamFeedCounted(this.#handle, bytes);
+    if (typeof fed !== "string") return this.#fedOther(fed);
+    // Asked again once a piece gives chunks (not after the usage chunk or `[DONE]`).
+    if (fed !== "") this.#plainCheck();
+    return this.#chunks(fed, "");
   }
 
   /**
@@ -253,7 +480,7 @@ class HostStreamSource {
     while (!this.#ended && this.#hidden === null) {
       const out = await this.#pull();
       if (out === undefined) break;
-      if (out !== "") return out;
+      if (out !== null) return out;
     }
     this.#close();
     return undefined;

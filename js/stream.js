@@ -21,6 +21,8 @@ export class LlmuxStream {
   #core;
   /** Chunks received from the core and not yet handed out. */
   #buffer = [];
+  /** The upstream's own JSON text of each buffered chunk, where the source kept it. */
+  #raw = null;
   #index = 0;
   #done = false;
   #consumed = false;
@@ -43,25 +45,35 @@ export class LlmuxStream {
     this._hidden_params = JSON.parse(this.#core.hidden());
   }
 
-  /** The next chunk, or `undefined` at the end; throws the typed error that ended it. */
-  async #next() {
+  /**
+   * Refills the buffer from the source: its next chunks (JSON text of an array, or the array
+   * itself from the host stream, which may keep each chunk's own text in `raw`). False at
+   * the end; throws the typed error that ended the stream.
+   */
+  async #fill() {
     while (this.#index >= this.#buffer.length) {
-      if (this.#done) return undefined;
-      let text;
+      if (this.#done) return false;
+      let out;
       try {
-        text = await this.#core.next();
+        out = await this.#core.next();
       } catch (e) {
         this.#end();
         throw toError(e);
       }
-      if (text === undefined) {
+      if (out === undefined) {
         this.#end();
-        return undefined;
+        return false;
       }
-      this.#buffer = JSON.parse(text);
+      if (typeof out === "string") {
+        this.#buffer = JSON.parse(out);
+        this.#raw = null;
+      } else {
+        this.#buffer = out;
+        this.#raw = this.#core.raw ?? null;
+      }
       this.#index = 0;
     }
-    return this.#buffer[this.#index++];
+    return true;
   }
 
   #claim() {
@@ -73,10 +85,9 @@ export class LlmuxStream {
     this.#claim();
     return {
       next: async () => {
-        const chunk = await this.#next();
-        return chunk === undefined
-          ? { done: true, value: undefined }
-          : { done: false, value: chunk };
+        if (this.#index >= this.#buffer.length && !(await this.#fill()))
+          return { done: true, value: undefined };
+        return { done: false, value: this.#buffer[this.#index++] };
       },
       return: async () => {
         this.abort();
@@ -98,20 +109,24 @@ export class LlmuxStream {
     return new ReadableStream(
       {
         pull: async (controller) => {
-          let chunk;
+          let more;
           try {
-            chunk = await this.#next();
+            more = this.#index < this.#buffer.length || (await this.#fill());
           } catch (e) {
             controller.enqueue(encoder.encode(`data: ${JSON.stringify(openAiErrorBody(e))}\n\n`));
             controller.close();
             return;
           }
-          if (chunk === undefined) {
+          if (!more) {
             controller.enqueue(encoder.encode("data: [DONE]\n\n"));
             controller.close();
-          } else {
-            controller.enqueue(encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`));
+            return;
           }
+          // An OpenAI-format upstream's chunk that needed no change is written as its own text.
+          const i = this.#index++;
+          const raw = this.#raw?.[i];
+          const text = typeof raw === "string" ? raw : JSON.stringify(this.#buffer[i]);
+          controller.enqueue(encoder.encode(`data: ${text}\n\n`));
         },
         cancel: () => this.abort(),
       },
@@ -124,6 +139,7 @@ export class LlmuxStream {
     if (this.#done) return;
     this.#core.abort();
     this.#buffer = [];
+    this.#raw = null;
     this.#index = 0;
     this.#end();
   }

@@ -395,3 +395,61 @@ fn chunks_that_need_no_change_pass_through_as_their_text_and_the_rest_are_normal
         "estimated from the 5 characters delivered"
     );
 }
+
+/// Plain chunks the host reads itself (`stream_plain_read`): their bytes count against the
+/// reply ceilings (virtual time too) and end the stream with the typed error, booked; the
+/// host may read only while the stream is live and keeps no chunk text of its own.
+#[test]
+fn host_read_pieces_count_against_the_ceilings_and_only_live_streams_allow_them() {
+    let (r, f) = router(json!({"model_list": [deployment("chat", A, "a")],
+        "max_response_bytes": 400, "max_stream_duration": 60}));
+    let body = sse(&["x"; 20]);
+    let events: Vec<&str> = body.split_inclusive("\n\n").collect();
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    send(&r, &mut hs);
+    assert!(r.stream_plain_identity(&hs).is_none(), "not live yet");
+    assert!(r.stream_plain_read(&mut hs, 1, 0, false, false).is_some());
+    chunks(r.stream_feed(&mut hs, events[0].as_bytes()));
+    let id = r.stream_plain_identity(&hs).expect("live, between events");
+    assert_eq!(id.id, "chatcmpl-s");
+    let mut fed = events[0].len();
+    let mut failed = None;
+    for e in &events[1..] {
+        fed += e.len();
+        if let Some(e) = r.stream_plain_read(&mut hs, e.len(), 1, false, false) {
+            failed = Some(e);
+            break;
+        }
+    }
+    let e = failed.expect("the host-read pieces exceeded 400 bytes");
+    assert!(fed > 400);
+    assert_eq!(e.kind, ErrorKind::APIConnectionError);
+    assert!(e.message.contains("max_response_bytes"), "{}", e.message);
+    assert!(r.stream_plain_identity(&hs).is_none(), "the stream is over");
+    // Longer than max_stream_duration.
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    send(&r, &mut hs);
+    chunks(r.stream_feed(&mut hs, events[0].as_bytes()));
+    assert!(r.stream_plain_read(&mut hs, 10, 1, false, false).is_none());
+    f.clock.advance(60_001.0);
+    let e = r
+        .stream_plain_read(&mut hs, 10, 1, false, false)
+        .expect("too long");
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    // A stream that may be continued on a fallback keeps its text: the core decodes it all.
+    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a")],
+        "enable_mid_stream_fallback_continuation": true}));
+    let mut hs = r
+        .begin_host_stream(Endpoint::ChatCompletion, request(json!({})))
+        .unwrap();
+    send(&r, &mut hs);
+    chunks(r.stream_feed(&mut hs, events[0].as_bytes()));
+    assert!(
+        r.stream_plain_identity(&hs).is_none(),
+        "continuable streams are decoded by the core"
+    );
+}

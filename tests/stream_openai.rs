@@ -380,3 +380,38 @@ fn streaming_requests_ask_for_usage_in_the_stream() {
         );
     }
 }
+
+/// The host reads plain chunks itself only while the decoder says so (`plain_identity`): once
+/// a chunk gave the stream its identity and no event is part-read; never after `[DONE]`.
+/// `plain_read` records a finish as `feed_chunks` would: the stream then ends without
+/// `cut_short`.
+#[test]
+fn plain_identity_allows_host_reads_only_between_events() {
+    let mut d = decoder_for(&openai(), Endpoint::ChatCompletion);
+    assert!(d.plain_identity().is_none(), "no chunk yet");
+    let first = br#"data: {"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}"#;
+    d.feed_chunks(first).unwrap();
+    assert!(d.plain_identity().is_none(), "the event is not complete");
+    assert_eq!(d.feed_chunks(b"\n\n").unwrap().len(), 1);
+    let id = d.plain_identity().expect("between events, identity known");
+    assert_eq!(
+        (id.id, id.model, id.object, id.created),
+        ("c1", "m", "chat.completion.chunk", 7)
+    );
+    d.feed_chunks(b"data: {\"id\"").unwrap();
+    assert!(d.plain_identity().is_none(), "an event part-read");
+    let mut d = decoder_for(&openai(), Endpoint::ChatCompletion);
+    d.feed_chunks(&[first.as_slice(), b"\n\n"].concat())
+        .unwrap();
+    // The host read the finishing chunk itself: the end is not a cut.
+    d.plain_read(true, false);
+    d.feed_chunks(b"data: [DONE]\n\n").unwrap();
+    assert!(d.plain_identity().is_none(), "after [DONE]");
+    d.finish().unwrap();
+    // Without the finish (and without [DONE]) the same end is a cut stream.
+    let mut d = decoder_for(&openai(), Endpoint::ChatCompletion);
+    d.feed_chunks(&[first.as_slice(), b"\n\n"].concat())
+        .unwrap();
+    d.plain_read(false, true);
+    assert_eq!(d.finish().unwrap_err().kind, ErrorKind::APIConnectionError);
+}

@@ -785,6 +785,30 @@ impl StreamDecoder for OpenAiStream {
         crate::stream::deliver(out, result, &mut self.failed)
     }
 
+    fn plain_identity(&self) -> Option<crate::stream::PlainIdentity<'_>> {
+        if self.done
+            || !self.held.is_empty()
+            || self.failed.is_some()
+            || self.id.is_empty()
+            || self.model.is_empty()
+            || self.created == 0
+            || !self.sse.idle()
+        {
+            return None;
+        }
+        Some(crate::stream::PlainIdentity {
+            id: &self.id,
+            model: &self.model,
+            object: self.object.as_deref().filter(|o| !o.is_empty())?,
+            created: self.created,
+        })
+    }
+
+    fn plain_read(&mut self, finished: bool, tool_calls: bool) {
+        self.finished_choice |= finished;
+        self.tool_calls |= tool_calls;
+    }
+
     fn finish(&mut self) -> Result<Vec<Value>, LlmError> {
         if let Some(e) = self.failed.take() {
             return Err(e);

@@ -305,6 +305,73 @@ impl Router {
                 }
             };
         }
+        self.stream_feed_counted(hs, bytes)
+    }
+
+    /// The identity of a live stream's plain chunks while the host may read them itself
+    /// (README, "Architecture": an OpenAI-format stream's chunks that need no change are
+    /// parsed once, by the host, and only their numbers come in through
+    /// `stream_plain_read`); `None`: feed every event.
+    pub fn stream_plain_identity<'a>(
+        &self,
+        hs: &'a HostStream,
+    ) -> Option<crate::stream::PlainIdentity<'a>> {
+        match &hs.state {
+            State::Live(live) => live.plain_identity(),
+            _ => None,
+        }
+    }
+
+    /// The host read a piece of `bytes` bytes and handed out its plain chunks itself
+    /// (`chars` characters of content; `finished`: one had a `finish_reason`; `tool_calls`:
+    /// one had tool-call deltas). The ceilings count the piece; `Some`: the stream's error
+    /// (booked; it is over).
+    pub fn stream_plain_read(
+        &self,
+        hs: &mut HostStream,
+        bytes: usize,
+        chars: usize,
+        finished: bool,
+        tool_calls: bool,
+    ) -> Option<LlmError> {
+        match self.stream_plain_count(hs, bytes, chars, finished, tool_calls) {
+            Ok(()) => None,
+            Err(e) => Some(self.stream_plain_failed(hs, e)),
+        }
+    }
+
+    /// `stream_plain_read` up to its failure, which it returns unbooked: it calls nothing
+    /// outside the core (no event, no log), so the host may run it with its stream table
+    /// borrowed.
+    pub fn stream_plain_count(
+        &self,
+        hs: &mut HostStream,
+        bytes: usize,
+        chars: usize,
+        finished: bool,
+        tool_calls: bool,
+    ) -> Result<(), LlmError> {
+        let State::Live(live) = &mut hs.state else {
+            return Err(LlmError::bad_request(
+                "the stream is not live: its body cannot be read by the host",
+            ));
+        };
+        hs.limits.read(bytes, self.now())?;
+        live.plain_read(chars, finished, tool_calls);
+        Ok(())
+    }
+
+    /// Books the failure `stream_plain_count` returned: a ceiling passed ends the stream.
+    pub fn stream_plain_failed(&self, hs: &mut HostStream, e: LlmError) -> LlmError {
+        match &mut hs.state {
+            State::Live(live) => live.broke_for_good(e),
+            _ => e,
+        }
+    }
+
+    /// `stream_feed` for bytes the ceilings counted already (`stream_plain_read`): the
+    /// events of a piece the host did not read itself.
+    pub fn stream_feed_counted(&self, hs: &mut HostStream, bytes: &[u8]) -> Fed {
         match &mut hs.state {
             State::Live(live) => match live.feed(bytes) {
                 Ok(chunks) => Fed::Chunks(chunks),

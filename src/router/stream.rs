@@ -620,6 +620,24 @@ impl LiveStream {
         }
     }
 
+    /// The identity plain chunks must carry for the host to read them itself
+    /// (`Router::stream_plain_identity`): only while every plain chunk would pass through
+    /// as its text (no conversion for `textCompletion`, no cache entry or continuation text
+    /// to keep) and the decoder allows it.
+    pub(super) fn plain_identity(&self) -> Option<crate::stream::PlainIdentity<'_>> {
+        if self.finished || self.open.via_chat || self.cache_key.is_some() || self.continuable {
+            return None;
+        }
+        self.open.decoder.plain_identity()
+    }
+
+    /// The host read plain chunks itself: what `deliver_chunks` books for raw chunks (their
+    /// characters) and what the decoder records (a finish, tool calls).
+    pub(super) fn plain_read(&mut self, chars: usize, finished: bool, tool_calls: bool) {
+        self.completion_chars = self.completion_chars.saturating_add(chars);
+        self.open.decoder.plain_read(finished, tool_calls);
+    }
+
     /// The host reached the end of the body: the last chunks; the stream is booked.
     pub(super) fn end(&mut self) -> Result<Vec<Chunk>, LlmError> {
         if self.finished {

@@ -67,6 +67,28 @@ pub trait StreamDecoder {
     /// The body ended: returns the last chunks, or an error when the stream was cut short
     /// (no terminal event). Called once.
     fn finish(&mut self) -> Result<Vec<Value>, LlmError>;
+
+    /// The identity a plain chunk must carry for the host to read it itself (README,
+    /// "Architecture": streams), or `None` when every event must be fed: only decoders that
+    /// pass plain chunks through unchanged, holding no partial event and no held chunk.
+    fn plain_identity(&self) -> Option<PlainIdentity<'_>> {
+        None
+    }
+
+    /// The host read plain chunks itself (each matching [`Self::plain_identity`]): `finished`
+    /// when one of them carried a `finish_reason`, `tool_calls` when one carried tool-call
+    /// deltas. Records what `feed_chunks` would have.
+    fn plain_read(&mut self, _finished: bool, _tool_calls: bool) {}
+}
+
+/// What every chunk of a stream read by the host must carry unchanged: its `id`, `model`,
+/// `object` and `created`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PlainIdentity<'a> {
+    pub id: &'a str,
+    pub model: &'a str,
+    pub object: &'a str,
+    pub created: u64,
 }
 
 /// An OpenAI `chat.completion.chunk` with one choice.

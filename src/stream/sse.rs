@@ -51,6 +51,16 @@ impl SseDecoder {
         SseDecoder::default()
     }
 
+    /// Whether no part of an event is pending: the next byte starts a new line of a new
+    /// event.
+    pub fn idle(&self) -> bool {
+        self.line.is_empty()
+            && !self.after_cr
+            && self.event.is_none()
+            && !self.has_data
+            && self.failed.is_none()
+    }
+
     /// Consumes `bytes`; returns the events they complete, in order. An error after
     /// complete events in the same piece: those are returned, and the error on the next call.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, LlmError> {

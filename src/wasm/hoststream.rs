@@ -167,6 +167,52 @@ impl RouterCore {
         }
     }
 
+    /// While the host may read a live stream's plain chunks itself: the identity they must
+    /// carry, as JSON text `[id, model, object, created]`; `undefined`: feed every event.
+    #[wasm_bindgen(js_name = streamPlain)]
+    pub fn stream_plain(&self, handle: u32) -> Option<String> {
+        let streams = self.streams.streams.borrow();
+        let id = self.router.stream_plain_identity(streams.get(&handle)?)?;
+        serde_json::to_string(&(id.id, id.model, id.object, id.created)).ok()
+    }
+
+    /// The host read a piece of `bytes` bytes whose chunks were all plain and handed them
+    /// out itself: `chars` characters of content; `flags` bit 0: one had a `finish_reason`,
+    /// bit 1: one had tool-call deltas. `undefined`, or the stream's error (booked; over).
+    #[wasm_bindgen(js_name = streamPlainRead)]
+    pub fn stream_plain_read(&self, handle: u32, bytes: u32, chars: u32, flags: u32) -> JsValue {
+        // Counted in place (once per read: no move out of the table and back); only a
+        // failure, which books and may call out, takes the stream out of the table.
+        let counted = {
+            let mut streams = self.streams.streams.borrow_mut();
+            let Some(hs) = streams.get_mut(&handle) else {
+                return missing(handle);
+            };
+            self.router.stream_plain_count(
+                hs,
+                bytes as usize,
+                chars as usize,
+                flags & 1 != 0,
+                flags & 2 != 0,
+            )
+        };
+        match counted {
+            Ok(()) => JsValue::UNDEFINED,
+            Err(e) => self
+                .with_stream(handle, |hs| self.router.stream_plain_failed(hs, e))
+                .map_or_else(|| missing(handle), |e| js_error(&e)),
+        }
+    }
+
+    /// Whole events of a piece `streamPlainRead` counted already: as `streamFeed`.
+    #[wasm_bindgen(js_name = streamFeedCounted)]
+    pub fn stream_feed_counted(&self, handle: u32, bytes: &[u8]) -> JsValue {
+        match self.with_stream(handle, |hs| self.router.stream_feed_counted(hs, bytes)) {
+            Some(fed) => self.fed(fed),
+            None => missing(handle),
+        }
+    }
+
     /// The body ended: as `streamFeed`; after a string the stream is over and booked.
     #[wasm_bindgen(js_name = streamEnd)]
     pub fn stream_end(&self, handle: u32) -> JsValue {
