@@ -359,7 +359,8 @@ fn build_azure_ai(
         | Endpoint::Transcription
         | Endpoint::Speech
         | Endpoint::Rerank
-        | Endpoint::Responses => return Err(crate::providers::unsupported("azure_ai", endpoint)),
+        | Endpoint::Responses
+        | Endpoint::Realtime => return Err(crate::providers::unsupported("azure_ai", endpoint)),
     };
     if let Some(version) = &d.api_version {
         if !query.iter().any(|(k, _)| k == "api-version") {

@@ -14,6 +14,7 @@ use crate::error::{ErrorKind, LlmError};
 use crate::ports::LogLevel;
 use crate::reliability::backoff;
 use crate::reliability::policy::RetryPolicy;
+use crate::types::Endpoint;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -536,8 +537,26 @@ impl Router {
                 call.files_op
                     .is_none_or(|op| crate::providers::files::check_provider(d, op).is_ok())
             })
+            .filter(|d| {
+                call.endpoint != Endpoint::Realtime || crate::providers::realtime::supports(d)
+            })
             .cloned()
             .collect();
+        if serving.is_empty() && call.endpoint == Endpoint::Realtime {
+            let mut providers: Vec<&str> = members.iter().map(|d| d.provider.as_str()).collect();
+            providers.dedup();
+            let mut e = match providers.as_slice() {
+                [one] if !crate::providers::realtime::PROVIDERS.contains(one) => {
+                    crate::providers::realtime::unsupported(one)
+                }
+                _ => LlmError::bad_request(format!(
+                    "realtime(): model group {group:?} has no openai or azure deployment with a realtime mode (its providers: {})",
+                    providers.join(", ")
+                )),
+            };
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
         if let (true, Some(op)) = (serving.is_empty(), call.files_op) {
             let mut e = LlmError::bad_request(format!(
                 "{}() is for OpenAI and Azure deployments; model group {group:?} has none",

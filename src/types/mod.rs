@@ -23,6 +23,9 @@ pub enum Endpoint {
     Rerank,
     /// OpenAI's Responses API (`/responses`), passed through to OpenAI and Azure as is.
     Responses,
+    /// A realtime WebSocket session (`/realtime`): the core plans the upgrade, the host
+    /// opens and relays the socket (README, "Realtime").
+    Realtime,
 }
 
 impl Endpoint {
@@ -38,6 +41,7 @@ impl Endpoint {
             Endpoint::Speech => "/audio/speech",
             Endpoint::Rerank => "/rerank",
             Endpoint::Responses => "/responses",
+            Endpoint::Realtime => "/realtime",
         }
     }
 
@@ -53,6 +57,7 @@ impl Endpoint {
             Endpoint::Speech => "speech",
             Endpoint::Rerank => "rerank",
             Endpoint::Responses => "responses",
+            Endpoint::Realtime => "realtime",
         }
     }
 
@@ -69,6 +74,9 @@ impl Endpoint {
             (Endpoint::Speech, Some(m)) => m == Mode::AudioSpeech,
             (Endpoint::Rerank, Some(m)) => m == Mode::Rerank,
             (Endpoint::Responses, Some(m)) => m == Mode::Chat,
+            // LiteLLM's realtime models are listed as `mode: realtime` (chat ones also work
+            // when the upstream model has a realtime API).
+            (Endpoint::Realtime, Some(m)) => m == Mode::Realtime || m == Mode::Chat,
         }
     }
 }
