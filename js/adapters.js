@@ -12,6 +12,9 @@ export const NATIVE_CALL = Symbol.for("llmux.nativeCall");
 /** The Router method that runs one files or batches operation in the core; not public API. */
 export const FILES_CALL = Symbol.for("llmux.filesCall");
 
+/** The Router method that opens a realtime socket (js/realtime.js); not public API. */
+export const REALTIME_CALL = Symbol.for("llmux.realtimeCall");
+
 const files = () => import("./files.js");
 
 /** Router method -> [module loader, exported function]. */
@@ -27,6 +30,7 @@ const ADAPTERS = {
   messages: [() => import("./messages.js"), "messages"],
   countMessageTokens: [() => import("./messages.js"), "countMessageTokens"],
   responses: [() => import("./responses.js"), "responses"],
+  realtime: [() => import("./realtime.js"), "realtime"],
 };
 
 /** LiteLLM's names of the adapter methods. */
@@ -45,6 +49,7 @@ export const adapterAliases = {
   aretrieve_batch: "retrieveBatch",
   acancel_batch: "cancelBatch",
   alist_batches: "listBatches",
+  arealtime: "realtime",
 };
 
 /** Adds the adapter methods to a Router class; each resolves once its module has loaded. */

@@ -58,19 +58,6 @@ fn ws_scheme(base: &str) -> Result<String, LlmError> {
     }
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `base` (its query and fragment dropped) with `path` appended once and `query` added.
 fn url(base: &str, path: &str, query: &[(&str, &str)]) -> Result<String, LlmError> {
     let base = base.split(['?', '#']).next().unwrap_or(base);
@@ -84,7 +71,7 @@ fn url(base: &str, path: &str, query: &[(&str, &str)]) -> Result<String, LlmErro
         out.push(if i == 0 { '?' } else { '&' });
         out.push_str(k);
         out.push('=');
-        out.push_str(&encode(v));
+        out.push_str(&azure::encode(v));
     }
     Ok(out)
 }
@@ -157,7 +144,7 @@ mod tests {
         let d = deployment(serde_json::json!({
             "model": "openai/gpt-4o-realtime-preview", "api_key": "sk-secret"
         }));
-        let p = plan(&d).expect("plan");
+        let p = plan(&d).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(
             p.url,
             "wss://api.openai.com/v1/realtime?model=gpt-4o-realtime-preview"
@@ -189,10 +176,16 @@ mod tests {
             let d = deployment(serde_json::json!({
                 "model": "openai/m/x", "api_key": "k", "api_base": base
             }));
-            assert_eq!(plan(&d).expect("plan").url, want, "{base}");
+            assert_eq!(
+                plan(&d).unwrap_or_else(|e| unreachable!("{e}")).url,
+                want,
+                "{base}"
+            );
         }
         assert_eq!(
-            ws_scheme("wss://h/v1").expect("kept").as_str(),
+            ws_scheme("wss://h/v1")
+                .unwrap_or_else(|e| unreachable!("{e}"))
+                .as_str(),
             "wss://h/v1"
         );
         assert!(ws_scheme("ftp://h/v1").is_err());
@@ -204,7 +197,7 @@ mod tests {
             "model": "azure/my-realtime", "api_key": "az-secret",
             "api_base": "https://res.openai.azure.com/", "api_version": "2024-12-17"
         }));
-        let p = plan(&d).expect("plan");
+        let p = plan(&d).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(
             p.url,
             "wss://res.openai.azure.com/openai/realtime?api-version=2024-12-17&deployment=my-realtime"
@@ -214,7 +207,7 @@ mod tests {
             "model": "azure/dep", "api_key": "k", "api_base": "https://res.openai.azure.com/openai"
         }));
         assert_eq!(
-            plan(&d).expect("plan").url,
+            plan(&d).unwrap_or_else(|e| unreachable!("{e}")).url,
             format!("wss://res.openai.azure.com/openai/realtime?api-version={AZURE_DEFAULT_API_VERSION}&deployment=dep")
         );
     }
@@ -225,7 +218,9 @@ mod tests {
             "model": "anthropic/claude-3-5-haiku-latest", "api_key": "k"
         }));
         assert!(!supports(&d));
-        let e = plan(&d).expect_err("refused");
+        let Err(e) = plan(&d) else {
+            unreachable!("anthropic is refused")
+        };
         assert_eq!(e.kind, crate::error::ErrorKind::BadRequestError);
         assert!(e.message.contains("anthropic"), "{}", e.message);
     }

@@ -320,12 +320,6 @@ impl RouterCore {
         drop(socket);
     }
 
-    /// How many realtime sockets are open on this router.
-    #[wasm_bindgen(js_name = openSockets)]
-    pub fn open_sockets(&self) -> u32 {
-        self.hosts.sockets.borrow().len() as u32
-    }
-
     /// The attempt got a reply the host does not take as an answer: the provider classifies
     /// it. Returns the envelope `{hidden, body}` as JSON text when it is an answer after
     /// all (the call ends), else undefined (ask `next`).
