@@ -262,3 +262,96 @@ test("without a WebSocket option Node 20 throws a ConfigError saying what to pas
   assert.equal(a.log.upgrades.length, upgrades, "no upgrade attempted");
   assert.throws(() => new Router({ model_list: [], WebSocket: "ws" }), errors.ConfigError);
 });
+
+/** A WebSocket-shaped EventTarget that records what it was sent and how it was closed. */
+class FakeSocket extends EventTarget {
+  constructor(readyState = 1) {
+    super();
+    this.readyState = readyState;
+    this.bufferedAmount = 0;
+    this.sent = [];
+    this.closedWith = null;
+  }
+  send(data) {
+    this.sent.push(data);
+  }
+  close(code, reason) {
+    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999))
+      throw new DOMException("invalid code", "InvalidAccessError");
+    this.closedWith = { code, reason };
+    this.readyState = 3;
+  }
+  receive(data) {
+    this.dispatchEvent(new MessageEvent("message", { data }));
+  }
+}
+
+test(
+  "the relay keeps order, holds while connecting, and closes both past its byte ceiling",
+  T,
+  async () => {
+    const { relay, MAX_RELAY_BUFFER_BYTES } = await import("../../../js/realtime.js");
+    assert.equal(MAX_RELAY_BUFFER_BYTES, 4 * 1024 * 1024);
+    const client = new FakeSocket(0);
+    const upstream = new FakeSocket(1);
+    const ended = relay(client, upstream, 1000);
+    upstream.receive("a");
+    upstream.receive(new Uint8Array([1]).buffer);
+    assert.deepEqual(client.sent, [], "held while the client connects");
+    client.readyState = 1;
+    client.dispatchEvent(new Event("open"));
+    upstream.receive("b");
+    assert.equal(client.sent.length, 3);
+    assert.equal(client.sent[0], "a");
+    assert.ok(client.sent[1] instanceof ArrayBuffer, "binary stays binary");
+    assert.equal(client.sent[2], "b");
+    client.receive("up");
+    assert.deepEqual(upstream.sent, ["up"]);
+    // The client stops reading: its bufferedAmount passes the ceiling.
+    client.bufferedAmount = 990;
+    upstream.receive("0123456789abcdef");
+    await ended;
+    // 1009 where the host takes it; the fake (like browsers and Deno) takes 1000/3000–4999 only.
+    assert.equal(client.closedWith.code, 4009);
+    assert.equal(upstream.closedWith.code, 4009);
+    assert.match(client.closedWith.reason, /more than 1000 bytes/);
+  },
+);
+
+test("a close on one side closes the other with the same code and reason", T, async () => {
+  const { relay } = await import("../../../js/realtime.js");
+  const client = new FakeSocket(1);
+  const upstream = new FakeSocket(1);
+  const ended = relay(client, upstream);
+  upstream.dispatchEvent(Object.assign(new Event("close"), { code: 4321, reason: "upstream bye" }));
+  await ended;
+  assert.deepEqual(client.closedWith, { code: 4321, reason: "upstream bye" });
+});
+
+test(
+  "the gateway in Node: auth and model access first, then a 501 saying the host cannot upgrade",
+  T,
+  async () => {
+    const r = new Router({
+      model_list: [entry(a, "rt-a", "a"), { ...entry(a, "rt-a", "p"), model_name: "private" }],
+      WebSocket,
+      gateway: { keys: { "sk-gw-node": { models: ["voice"] } } },
+    });
+    routers.push(r);
+    const get = (model, headers) =>
+      r.fetch(new Request(`http://gw.test/v1/realtime?model=${model}`, { headers }));
+    assert.equal((await get("voice", { upgrade: "websocket" })).status, 401);
+    const denied = await get("private", {
+      upgrade: "websocket",
+      authorization: "Bearer sk-gw-node",
+    });
+    assert.equal(denied.status, 403);
+    const plain = await get("voice", { authorization: "Bearer sk-gw-node" });
+    assert.equal(plain.status, 426);
+    const upgrades = a.log.upgrades.length;
+    const res = await get("voice", { upgrade: "websocket", authorization: "Bearer sk-gw-node" });
+    assert.equal(res.status, 501);
+    assert.match((await res.json()).error.message, /cannot upgrade/);
+    assert.equal(a.log.upgrades.length, upgrades, "no upstream socket opened for a 501");
+  },
+);

@@ -59,7 +59,12 @@ export default {
       const first = await nextMessage(socket);
       socket.send(JSON.stringify({ type: "response.create" }));
       const echo = await nextMessage(socket);
+      // The close handshake ends inside this request (a socket outliving it would be cut).
+      const closed = new Promise((resolve) =>
+        socket.addEventListener("close", resolve, { once: true }),
+      );
       socket.close(1000, "done");
+      await closed;
       const busy = r.getDeploymentStatus().find((d) => d.id === "busy")?.status;
       return Response.json({ model_id: socket._hidden_params.model_id, first, echo, busy });
     } catch (e) {
