@@ -543,16 +543,16 @@ impl Router {
             .cloned()
             .collect();
         if serving.is_empty() && call.endpoint == Endpoint::Realtime {
-            let mut providers: Vec<&str> = members.iter().map(|d| d.provider.as_str()).collect();
-            providers.dedup();
-            let mut e = match providers.as_slice() {
-                [one] if !crate::providers::realtime::PROVIDERS.contains(one) => {
-                    crate::providers::realtime::unsupported(one)
-                }
-                _ => LlmError::bad_request(format!(
-                    "realtime(): model group {group:?} has no openai or azure deployment with a realtime mode (its providers: {})",
-                    providers.join(", ")
-                )),
+            // Named by the first provider without a realtime socket (or the mode that excluded
+            // an OpenAI/Azure one).
+            let mut e = match members
+                .iter()
+                .find(|d| !crate::providers::realtime::supports(d))
+            {
+                Some(d) => crate::providers::realtime::unsupported(&d.provider),
+                None => LlmError::bad_request(
+                    "realtime(): the group's openai/azure deployments have a model_info.mode other than realtime or chat",
+                ),
             };
             e.model_group = Some(group.to_string());
             return Err(e);

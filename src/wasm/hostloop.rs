@@ -171,7 +171,7 @@ impl RouterCore {
         if endpoint == Endpoint::Realtime && hosts.sockets.borrow().len() >= MAX_OPEN_SOCKETS {
             return Err(js_error(&LlmError::new(
                 crate::error::ErrorKind::RateLimitError,
-                format!("{MAX_OPEN_SOCKETS} realtime sockets are already open on this router"),
+                "16384 realtime sockets (MAX_OPEN_SOCKETS) are already open on this router",
             )));
         }
         if hosts.calls.borrow().len() >= MAX_OPEN_CALLS {
