@@ -73,6 +73,9 @@ test(
     const socket = await r.realtime("voice");
     assert.equal(socket._hidden_params.model_id, "a");
     assert.equal(socket._hidden_params.model_group, "voice");
+  assert.equal(socket._hidden_params.attempts, 1);
+  assert.equal(socket._hidden_params.response_cost, null, "session tokens are not priced");
+  assert.ok(!JSON.stringify(socket._hidden_params).includes(KEY));
     assert.ok(!Object.keys(socket).includes("_hidden_params"), "_hidden_params is not enumerable");
     const upgrade = a.log.upgrades[first];
     assert.equal(upgrade.url, "/v1/realtime?model=rt-a");
