@@ -1,6 +1,7 @@
 // A local realtime provider for the tests: OpenAI's (`/v1/realtime?model=…`, `Authorization:
 // Bearer`, `OpenAI-Beta: realtime=v1`) or Azure's (`/openai/realtime?api-version=…&deployment=…`,
-// `api-key`) WebSocket upgrade over real loopback HTTP. It checks the URL and the auth, answers
+// `api-key`) WebSocket upgrade over real loopback HTTP (a browser's key may come as OpenAI's
+// `openai-insecure-api-key.<key>` subprotocol). It checks the URL and the auth, answers
 // `session.created` on connect, echoes every event (text as `{ type: "echo", event }`, binary
 // as the same bytes) and closes with the code a `{ type: "test.close", code, reason }` asks for.
 // `refuse: status` answers the upgrade with that HTTP status; `hang: true` never answers it.
@@ -13,7 +14,11 @@ import { WebSocketServer } from "ws";
  */
 export async function startRealtimeProvider(options) {
   const log = { upgrades: [], open: 0, opened: 0, closes: [], messages: [] };
-  const wss = new WebSocketServer({ noServer: true });
+  // Browsers send the key as OpenAI's subprotocols; the server answers with "realtime".
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) => (protocols.has("realtime") ? "realtime" : false),
+  });
   const held = new Set();
   const server = createServer((req, res) => {
     res.writeHead(426, { "content-type": "application/json" });
@@ -44,9 +49,16 @@ export async function startRealtimeProvider(options) {
       entry.model = url.searchParams.get("deployment");
     } else {
       if (url.pathname !== "/v1/realtime") return refuse(socket, 404, `no route ${url.pathname}`);
-      if (req.headers.authorization !== `Bearer ${options.key}`)
+      const protocols = (req.headers["sec-websocket-protocol"] ?? "")
+        .split(",")
+        .map((p) => p.trim());
+      entry.subprotocolAuth = protocols.includes(`openai-insecure-api-key.${options.key}`);
+      if (req.headers.authorization !== `Bearer ${options.key}` && !entry.subprotocolAuth)
         return refuse(socket, 401, "Incorrect API key provided");
-      if (req.headers["openai-beta"] !== "realtime=v1")
+      if (
+        req.headers["openai-beta"] !== "realtime=v1" &&
+        !protocols.includes("openai-beta.realtime-v1")
+      )
         return refuse(socket, 400, "missing OpenAI-Beta: realtime=v1");
       entry.model = url.searchParams.get("model");
     }
