@@ -73,9 +73,9 @@ test(
     const socket = await r.realtime("voice");
     assert.equal(socket._hidden_params.model_id, "a");
     assert.equal(socket._hidden_params.model_group, "voice");
-  assert.equal(socket._hidden_params.attempts, 1);
-  assert.equal(socket._hidden_params.response_cost, null, "session tokens are not priced");
-  assert.ok(!JSON.stringify(socket._hidden_params).includes(KEY));
+    assert.equal(socket._hidden_params.attempts, 1);
+    assert.equal(socket._hidden_params.response_cost, null, "session tokens are not priced");
+    assert.ok(!JSON.stringify(socket._hidden_params).includes(KEY));
     assert.ok(!Object.keys(socket).includes("_hidden_params"), "_hidden_params is not enumerable");
     const upgrade = a.log.upgrades[first];
     assert.equal(upgrade.url, "/v1/realtime?model=rt-a");
@@ -356,5 +356,24 @@ test(
     assert.equal(res.status, 501);
     assert.match((await res.json()).error.message, /cannot upgrade/);
     assert.equal(a.log.upgrades.length, upgrades, "no upstream socket opened for a 501");
+  },
+);
+
+test(
+  "max_parallel_requests bounds a deployment's open sockets; a close makes room",
+  T,
+  async () => {
+    const r = router([entry(a, "rt-a", "a", { max_parallel_requests: 1 })], { timeout: 0.5 });
+    const first = await r.realtime("voice");
+    const upgrades = a.log.upgrades.length;
+    await assert.rejects(r.realtime("voice"), (e) => {
+      assert.ok(e instanceof errors.Timeout, `${e.constructor.name}: ${e.message}`);
+      return true;
+    });
+    assert.equal(a.log.upgrades.length, upgrades, "no upgrade while the slot is held");
+    first.close();
+    const second = await r.realtime("voice");
+    assert.equal(second._hidden_params.model_id, "a");
+    second.close();
   },
 );
