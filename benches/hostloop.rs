@@ -36,10 +36,13 @@ mod native {
             })
             .collect();
         let options = json!({"model_list": model_list, "num_retries": 2, "allowed_fails": 3, "cooldown_time": 30});
+        // As the wasm constructor does: the options arrive as JSON text.
+        let text = options.to_string();
         let started = std::time::Instant::now();
         for _ in 0..n {
             let fakes = Fakes::new(7);
-            let config = RouterConfig::parse(&options, &HashMap::new()).expect("valid config");
+            let options = serde_json::from_str(&text).expect("valid JSON");
+            let config = RouterConfig::parse_owned(options, &HashMap::new()).expect("valid config");
             drop(Router::new(config, fakes.ports.clone()));
         }
         println!(

@@ -11,7 +11,7 @@
 
 mod common;
 
-use llmux::config::Deployment;
+use llmux::config::{provider_names, Deployment};
 use llmux::error::{ErrorKind, LlmError};
 use llmux::ports::{HttpRequest, HttpResponse};
 use llmux::providers::{self, Provider, RequestContext};
@@ -92,16 +92,16 @@ fn chat_error(status: u16, fixture_name: &str) -> LlmError {
 fn bare_gemini_model_names_resolve_through_the_price_data() {
     // LiteLLM's price data files bare `gemini-2.5-flash` under vertex_ai-language-models, so
     // without a prefix it is a Vertex AI model; `gemini/…` is Google AI Studio.
-    let (provider, model) = providers::split_model("gemini/gemini-2.5-flash", None).unwrap();
+    let (provider, model) = provider_names::split_model("gemini/gemini-2.5-flash", None).unwrap();
     assert_eq!(
         (provider.as_str(), model.as_str()),
         ("gemini", "gemini-2.5-flash")
     );
-    match providers::split_model("gemini-2.5-flash", None) {
+    match provider_names::split_model("gemini-2.5-flash", None) {
         Ok((provider, _)) => assert_eq!(provider, "vertex_ai"),
         Err(e) => assert!(e.contains("\"vertex_ai\""), "bare gemini-2.5-flash: {e}"),
     }
-    let explicit = providers::split_model("gemini-2.5-flash", Some("gemini")).unwrap();
+    let explicit = provider_names::split_model("gemini-2.5-flash", Some("gemini")).unwrap();
     assert_eq!(explicit.0, "gemini");
 }
 

@@ -155,39 +155,10 @@ pub fn defaults(provider: &str) -> &'static [Default] {
     }
 }
 
-/// Every provider llmux speaks, for [`variable_names`].
-const PROVIDERS: &[&str] = &[
-    "openai",
-    "azure",
-    "azure_ai",
-    "anthropic",
-    "gemini",
-    "vertex_ai",
-    "cohere",
-    "bedrock",
-    "mistral",
-    "groq",
-    "deepseek",
-    "together_ai",
-    "fireworks_ai",
-    "openrouter",
-    "xai",
-    "perplexity",
-    "deepinfra",
-    "cerebras",
-    "ollama",
-    "hosted_vllm",
-    "lm_studio",
-    "cloudflare",
-    "voyage",
-    "jina_ai",
-    "infinity",
-];
-
 /// Every variable any provider reads (the JS host hands these in with the `env` option's
 /// and the host environment's values, besides those the options reference).
 pub fn variable_names() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = PROVIDERS
+    let mut names: Vec<&'static str> = super::provider_names::SUPPORTED
         .iter()
         .flat_map(|p| defaults(p).iter())
         .flat_map(|(_, vars)| vars.iter().copied())

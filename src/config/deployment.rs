@@ -4,9 +4,10 @@
 use super::credentials;
 use super::fields::{opt_bool, opt_f64, opt_str, opt_u64, seconds_to_ms, Child};
 use super::litellm_params::{self, Class};
+use super::provider_names::split_model;
 use super::wildcard::{self, WildcardModel};
+use super::ProviderCheck;
 use crate::error::LlmError;
-use crate::providers;
 use crate::types::object::Put;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -338,18 +339,17 @@ impl<T> PartialEq for Memo<T> {
 }
 
 impl Deployment {
-    /// Parses `entry` (already env-resolved, defaults merged) at `path` (`model_list[3]`).
-    pub fn parse(entry: &Value, path: &str) -> Result<Deployment, LlmError> {
-        Deployment::parse_in(entry, path, &HashMap::new())
-    }
-
-    /// [`parse`](Self::parse), with the settings the provider reads from the environment
-    /// (`OPENAI_API_KEY`, `AWS_REGION_NAME`, …; [`super::credentials`]) filled from `env`
-    /// where the entry leaves them unset. The id and the listing are the entry's own.
+    /// Parses `entry` (already env-resolved, defaults merged) at `path` (`model_list[3]`),
+    /// with the settings the provider reads from the environment (`OPENAI_API_KEY`,
+    /// `AWS_REGION_NAME`, …; [`super::credentials`]) filled from `env` where the entry leaves
+    /// them unset, and `check` (the provider's own checks) applied. The id and the listing are
+    /// the entry's own. The caller sets `source` (the entry as given, before defaults are
+    /// merged). `Deployment::parse` (in `providers::validate`) is the short form.
     pub fn parse_in(
         entry: &Value,
         path: &str,
         env: &HashMap<String, String>,
+        check: ProviderCheck,
     ) -> Result<Deployment, LlmError> {
         let obj = entry.as_object().ok_or_else(|| {
             LlmError::config(path, "must be an object with model_name and litellm_params")
@@ -504,7 +504,7 @@ impl Deployment {
                 .map_err(|msg| LlmError::config(field("model"), msg))?;
             (p, m, Some(w))
         } else {
-            let (p, m) = providers::split_model(&full_model, explicit_provider.as_deref())
+            let (p, m) = split_model(&full_model, explicit_provider.as_deref())
                 .map_err(|msg| LlmError::config(field("model"), msg))?;
             (p, m, None)
         };
@@ -611,7 +611,7 @@ impl Deployment {
             model_info,
             litellm_params_redacted: redact_params(given),
             priced: Memo::default(),
-            source: SourceEntry(entry.clone()),
+            source: SourceEntry::default(),
             wildcard,
             warnings,
         };
@@ -633,15 +633,16 @@ impl Deployment {
                     ));
                 }
             }
-            _ => providers::validate(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?,
+            _ => check(&deployment).map_err(|msg| LlmError::config(&lp_path, msg))?,
         }
         Ok(deployment)
     }
 
     /// The deployment that serves a request whose model the group's pattern matched with
     /// `segment`: the same deployment (same id, cooldowns and counters) with the `*` of its
-    /// `model` filled in and, for `model: "*"`, the provider inferred from the result.
-    pub fn for_match(&self, segment: &str) -> Result<Deployment, String> {
+    /// `model` filled in and, for `model: "*"`, the provider inferred from the result (and
+    /// `check`ed, as a parsed deployment is).
+    pub fn for_match(&self, segment: &str, check: ProviderCheck) -> Result<Deployment, String> {
         let Some(w) = &self.wildcard else {
             return Ok(self.clone());
         };
@@ -651,7 +652,7 @@ impl Deployment {
         d.model = model;
         d.wildcard = None;
         if w.inferred {
-            providers::validate(&d)?;
+            check(&d)?;
         }
         Ok(d)
     }
@@ -746,15 +747,29 @@ type Span = Option<(usize, usize)>;
 
 /// The userinfo and the query of a URL, as byte ranges, when present.
 fn url_parts(url: &str) -> (Span, Span) {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+    // Byte searches for ASCII delimiters (so every index is a char boundary): `str::find`
+    // with a pattern costs several times as much on these short strings, once per deployment,
+    // and memchr's searchers would add kilobytes to the module.
+    let bytes = url.as_bytes();
+    let Some(scheme_end) = bytes.windows(3).position(|w| w == b"://").map(|i| i + 3) else {
         return (None, None);
     };
-    let rest = url.get(scheme_end..).unwrap_or_default();
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let rest = bytes.get(scheme_end..).unwrap_or_default();
+    let authority_len = rest
+        .iter()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
     let authority = rest.get(..authority_len).unwrap_or_default();
-    let userinfo = authority.rfind('@').map(|at| (scheme_end, scheme_end + at));
-    let query = url.find('?').map(|q| {
-        let end = url.find('#').filter(|h| *h > q).unwrap_or(url.len());
+    let userinfo = authority
+        .iter()
+        .rposition(|b| *b == b'@')
+        .map(|at| (scheme_end, scheme_end + at));
+    let query = bytes.iter().position(|b| *b == b'?').map(|q| {
+        let end = bytes
+            .iter()
+            .position(|b| *b == b'#')
+            .filter(|h| *h > q)
+            .unwrap_or(url.len());
         (q + 1, end)
     });
     (userinfo, query)

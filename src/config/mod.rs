@@ -7,6 +7,7 @@ mod deployment;
 mod env;
 pub(crate) mod fields;
 mod litellm_params;
+pub mod provider_names;
 pub mod routing_groups;
 pub mod selection;
 pub mod wildcard;
@@ -272,10 +273,22 @@ impl std::fmt::Debug for EnvMap {
     }
 }
 
+/// The provider-specific checks of a parsed deployment (a message; the caller adds the
+/// path). Config parses shapes and names; the providers know their own requirements, so the
+/// entry points that build a `RouterConfig` pass [`crate::providers::validate`] in.
+pub type ProviderCheck = fn(&Deployment) -> Result<(), String>;
+
 impl RouterConfig {
     /// Parses the constructor options; `env` resolves `"os.environ/NAME"` references.
-    pub fn parse(options: &Value, env: &HashMap<String, String>) -> Result<RouterConfig, LlmError> {
-        let mut options = options.clone();
+    /// `check` is the provider-specific check of each parsed deployment (config does not
+    /// know the providers: `RouterConfig::parse` / `parse_owned`, in `providers::validate`,
+    /// pass theirs). The options are owned: env references are resolved in place, not in a
+    /// copy.
+    pub fn parse_with(
+        mut options: Value,
+        env: &HashMap<String, String>,
+        check: ProviderCheck,
+    ) -> Result<RouterConfig, LlmError> {
         resolve_env_refs(&mut options, "", env)?;
         let obj = options
             .as_object()
@@ -303,7 +316,7 @@ impl RouterConfig {
             deployments,
             skipped: skipped_deployments,
             warnings,
-        } = parse_model_list(obj.get("model_list"), &defaults, ignore_invalid, env)?;
+        } = parse_model_list(obj.get("model_list"), &defaults, ignore_invalid, env, check)?;
 
         let routing_strategy = parse_strategy(obj)?;
 
@@ -636,6 +649,7 @@ pub fn parse_model_list(
     defaults: &Map<String, Value>,
     ignore_invalid: bool,
     env: &HashMap<String, String>,
+    check: ProviderCheck,
 ) -> Result<ModelList, LlmError> {
     let items = match value {
         None | Some(Value::Null) => return Ok(ModelList::default()),
@@ -654,7 +668,7 @@ pub fn parse_model_list(
     let mut ids: HashMap<String, usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("model_list[{i}]");
-        match parse_entry(item, &path, defaults, env) {
+        match parse_entry(item, &path, defaults, env, check) {
             Ok(mut d) => {
                 if let Some(&first) = ids.get(&d.id) {
                     let same = list
@@ -697,9 +711,10 @@ pub fn parse_entry(
     path: &str,
     defaults: &Map<String, Value>,
     env: &HashMap<String, String>,
+    check: ProviderCheck,
 ) -> Result<Deployment, LlmError> {
     let mut deployment = if defaults.is_empty() {
-        Deployment::parse_in(item, path, env)?
+        Deployment::parse_in(item, path, env, check)?
     } else {
         let mut merged = item.clone();
         if let Some(Value::Object(params)) = merged.get_mut("litellm_params") {
@@ -707,7 +722,7 @@ pub fn parse_entry(
                 params.entry(k.clone()).or_insert_with(|| v.clone());
             }
         }
-        Deployment::parse_in(&merged, path, env)?
+        Deployment::parse_in(&merged, path, env, check)?
     };
     deployment.source = SourceEntry(item.clone());
     Ok(deployment)

@@ -2,7 +2,7 @@
 //! the catch-all `"*"`) serves every requested model it matches, and the part the `*`
 //! matched replaces the `*` of the deployment's `litellm_params.model`.
 
-use crate::providers;
+use super::provider_names::split_model;
 
 /// A wildcard `model_name`, compiled: the literal text before and after its one `*`.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +123,7 @@ impl WildcardModel {
         let slash = template.find('/');
         let fixed = explicit_provider.is_some() || slash.is_some_and(|s| s < star);
         let (provider, model, inferred) = if fixed {
-            let (p, m) = providers::split_model(template, explicit_provider)?;
+            let (p, m) = split_model(template, explicit_provider)?;
             (p, m, false)
         } else {
             (String::new(), template.to_string(), true)
@@ -142,7 +142,7 @@ impl WildcardModel {
     /// `(provider, upstream model)` for the part of the requested model the pattern matched.
     pub fn resolve(&self, segment: &str) -> Result<(String, String), String> {
         let full = self.template.replacen('*', segment, 1);
-        providers::split_model(&full, self.explicit_provider.as_deref())
+        split_model(&full, self.explicit_provider.as_deref())
     }
 }
 

@@ -34,7 +34,13 @@ impl Router {
         let mut entry = entry.clone();
         let env = &self.inner.config.env.0;
         resolve_env_refs(&mut entry, path, env)?;
-        let mut d = parse_entry(&entry, path, &self.inner.config.default_litellm_params, env)?;
+        let mut d = parse_entry(
+            &entry,
+            path,
+            &self.inner.config.default_litellm_params,
+            env,
+            crate::providers::CHECK,
+        )?;
         self.warn(std::mem::take(&mut d.warnings));
         Ok(d)
     }

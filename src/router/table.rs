@@ -109,7 +109,7 @@ impl DeploymentTable {
         let mut made = Vec::with_capacity(members.len());
         for d in members {
             if d.is_wildcard() {
-                let made_one = d.for_match(segment).map_err(|msg| {
+                let made_one = d.for_match(segment, providers::CHECK).map_err(|msg| {
                     Unresolved::Invalid(format!(
                         "{name:?} matches model_name {:?}, whose deployment cannot serve it: {msg}",
                         pattern.name
@@ -152,7 +152,7 @@ impl DeploymentTable {
             return Some(found);
         }
         // "gpt-4.1" also matches "openai/*": LiteLLM retries with the inferred provider.
-        let (provider, _) = providers::split_model(name, None).ok()?;
+        let (provider, _) = crate::config::provider_names::split_model(name, None).ok()?;
         if name.starts_with(&format!("{provider}/")) {
             return None;
         }

@@ -148,6 +148,14 @@ pub struct GroupUsage {
     pub latency_histogram: LatencyHistogram,
 }
 
+/// Requested model names counted one by one (`getUsageStats().model_groups`, the metrics'
+/// `model_group` label). A caller chooses the name, so past this many the calls naming a
+/// name not yet counted are counted together under [`OTHER_GROUPS`].
+pub const MAX_GROUPS: usize = 1024;
+
+/// The entry that counts the calls of every requested name past [`MAX_GROUPS`].
+pub const OTHER_GROUPS: &str = "__other__";
+
 #[derive(Debug, Default)]
 pub struct UsageBook {
     by_deployment: FxHashMap<String, DeploymentUsage>,
@@ -253,9 +261,20 @@ impl UsageBook {
         self.entry(id, group).cooldowns += 1;
     }
 
+    /// The counters of the requested name `group`, or the shared [`OTHER_GROUPS`] ones when
+    /// [`MAX_GROUPS`] names are counted already.
+    fn group_entry(&mut self, group: &str) -> &mut GroupUsage {
+        let name = if self.by_group.contains_key(group) || self.by_group.len() < MAX_GROUPS {
+            group
+        } else {
+            OTHER_GROUPS
+        };
+        self.by_group.entry(name.to_string()).or_default()
+    }
+
     /// Records a finished router call against the requested group.
     pub fn call_finished(&mut self, outcome: CallOutcome<'_>) {
-        let g = self.by_group.entry(outcome.group.to_string()).or_default();
+        let g = self.group_entry(outcome.group);
         g.requests += 1;
         g.retries += u64::from(outcome.retries);
         g.latency.push(outcome.latency_ms);
@@ -283,10 +302,7 @@ impl UsageBook {
     /// the table, the deployment that produced the cached answer.
     /// `deployment`: `(id, its model group)`.
     pub fn cache_hit(&mut self, group: &str, deployment: Option<(&str, &str)>) {
-        self.by_group
-            .entry(group.to_string())
-            .or_default()
-            .cache_hits += 1;
+        self.group_entry(group).cache_hits += 1;
         if let Some((id, deployment_group)) = deployment {
             self.entry(id, deployment_group).cache_hits += 1;
         }
@@ -372,6 +388,35 @@ impl UsageBook {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn requested_names_past_the_ceiling_are_counted_together() {
+        let mut book = UsageBook::default();
+        fn outcome(group: &str) -> CallOutcome<'_> {
+            CallOutcome {
+                group,
+                error_kind: Some("bad_request"),
+                retries: 0,
+                fell_back: false,
+                usage: None,
+                cost: None,
+                latency_ms: 1.0,
+            }
+        }
+        for i in 0..MAX_GROUPS + 10 {
+            book.call_finished(outcome(&format!("nope-{i}")));
+        }
+        book.cache_hit("nope-new", None);
+        book.call_finished(outcome("nope-0"));
+        assert_eq!(book.groups().len(), MAX_GROUPS + 1);
+        assert_eq!(book.groups()[OTHER_GROUPS].requests, 10);
+        assert_eq!(book.groups()[OTHER_GROUPS].cache_hits, 1);
+        assert_eq!(
+            book.groups()["nope-0"].requests,
+            2,
+            "a counted name keeps its own entry"
+        );
+    }
 
     #[test]
     fn percentiles_use_nearest_rank() {

@@ -106,7 +106,7 @@ impl RouterCore {
         let options: Value = serde_json::from_str(options)
             .map_err(|e| js_error(&LlmError::config("options", format!("not valid JSON: {e}"))))?;
         let env: HashMap<String, String> = serde_json::from_str(env).unwrap_or_default();
-        let config = RouterConfig::parse(&options, &env).map_err(|e| js_error(&e))?;
+        let config = RouterConfig::parse_owned(options, &env).map_err(|e| js_error(&e))?;
         let transport = fetch::FetchTransport::new(fetch)
             .map_err(|m| js_error(&LlmError::config("fetch", m)))?
             .with_max_body(config.max_response_bytes);

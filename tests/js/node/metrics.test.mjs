@@ -5,7 +5,15 @@ import assert from "node:assert/strict";
 import { after, beforeEach, describe, it } from "node:test";
 
 import { escapeLabelValue, OTHER_GROUP } from "../../../js/metrics.js";
-import { T, chatRequest, errors, keyOf, routerOver, startMockServer } from "./fixture.mjs";
+import {
+  T,
+  chatRequest,
+  errors,
+  keyOf,
+  rejection,
+  routerOver,
+  startMockServer,
+} from "./fixture.mjs";
 
 const mock = await startMockServer();
 after(() => mock.close());
@@ -125,6 +133,24 @@ describe("router.metrics()", () => {
     );
     assert.equal(one(p, "litellm_request_total_latency_metric_count", { model_group: "chat" }), 1);
     for (const name of ["a", "b"]) assert.equal(text.includes(keyOf(name)), false);
+  });
+
+  it("counts at most 1,024 requested names in getUsageStats, the rest together", T, async () => {
+    const router = routerOver(mock, { chat: ["a"] });
+    await router.completion(chatRequest("chat"));
+    // 1,100 names no group serves: each call fails before any upstream call.
+    for (let i = 0; i < 1100; i++) {
+      const e = await rejection(router.completion(chatRequest(`nope-${i}`)));
+      assert.ok(e instanceof errors.BadRequestError, String(e));
+    }
+    const stats = await router.getUsageStats();
+    const names = Object.keys(stats.model_groups);
+    assert.equal(names.length, 1025, "1,024 names, then one entry for the rest");
+    assert.equal(stats.model_groups.chat.requests, 1);
+    assert.equal(stats.model_groups[OTHER_GROUP].requests, 1100 - 1023);
+    assert.equal(stats.model_groups["nope-0"].requests, 1);
+    assert.equal(stats.model_groups["nope-1099"], undefined);
+    assert.equal(mock.calls.length, 1);
   });
 
   it("escapes label values per the format", T, async () => {
