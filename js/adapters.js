@@ -15,6 +15,9 @@ export const FILES_CALL = Symbol.for("llmux.filesCall");
 /** The Router method that sends a call whose files stay in JS (`imageEdit`); not public API. */
 export const FORM_CALL = Symbol.for("llmux.formCall");
 
+/** The Router method that opens a realtime socket (js/realtime.js); not public API. */
+export const REALTIME_CALL = Symbol.for("llmux.realtimeCall");
+
 const files = () => import("./files.js");
 
 /** Router method -> [module loader, exported function]. */
@@ -34,6 +37,7 @@ const ADAPTERS = {
   messages: [() => import("./messages.js"), "messages"],
   countMessageTokens: [() => import("./messages.js"), "countMessageTokens"],
   responses: [() => import("./responses.js"), "responses"],
+  realtime: [() => import("./realtime.js"), "realtime"],
 };
 
 /** LiteLLM's names of the adapter methods. */
@@ -56,6 +60,7 @@ export const adapterAliases = {
   afile_delete: "deleteFile",
   aimage_edit: "imageEdit",
   image_edit: "imageEdit",
+  arealtime: "realtime",
 };
 
 /** Adds the adapter methods to a Router class; each resolves once its module has loaded. */

@@ -583,10 +583,19 @@ const ROUTES = {
   "/responses": ["POST", (c) => c.generate("responses")],
   "/messages": ["POST", (c) => c.messages()],
   "/messages/count_tokens": ["POST", (c) => c.countTokens()],
+  "/realtime": ["GET", (c) => c.realtime()],
 };
 
 /** Image edits, files and batches: served by js/gateway-files.js, loaded on first use. */
 const FILES_PATH = /^\/(?:images\/edits|(?:files|batches)(?:\/[^/]+(?:\/[a-z]+)?)?)$/;
+
+/** The key a browser client sends as OpenAI's `openai-insecure-api-key.<key>` subprotocol. */
+function subprotocolKey(request) {
+  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",");
+  const prefix = "openai-insecure-api-key.";
+  const key = offered.map((p) => p.trim()).find((p) => p.startsWith(prefix));
+  return key === undefined ? null : key.slice(prefix.length);
+}
 
 const HEALTH = new Set(["/health", "/health/liveness", "/health/liveliness"]);
 
@@ -733,6 +742,8 @@ function withHeaders(response, extra) {
     for (const [k, v] of Object.entries(extra)) response.headers.set(k, v);
     return response;
   } catch {
+    // A WebSocket upgrade (101) cannot be rebuilt: it goes out as the host made it.
+    if (response.status === 101) return response;
     const headers = new Headers(response.headers);
     for (const [k, v] of Object.entries(extra)) headers.set(k, v);
     return new Response(response.body, { status: response.status, headers });
@@ -768,7 +779,13 @@ async function serve(router, gw, request, env) {
     return serveMetrics(router, gw, request, env);
   const gemini = geminiRoute(path);
   // Google's clients may send the key as `?key=`; only the Gemini routes read it.
-  const principal = authenticate(gw, request, env, gemini ? url.searchParams.get("key") : null);
+  // Browser WebSockets cannot send headers: `/realtime` also reads OpenAI's key subprotocol.
+  const principal = authenticate(
+    gw,
+    request,
+    env,
+    gemini ? url.searchParams.get("key") : path === "/realtime" ? subprotocolKey(request) : null,
+  );
   if (path === null) throw new HttpError(404, `no route ${url.pathname}`, { code: "not_found" });
   const modelPath = /^\/models\/(.+)$/.exec(path);
   if (modelPath && request.method === "GET") {
@@ -847,6 +864,28 @@ async function serve(router, gw, request, env) {
     },
     async speech() {
       return speechResponse(await router.speech(await c.body(), options), router);
+    },
+    async realtime() {
+      // README, "Realtime": the key and its model access are checked before any upgrade.
+      if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket")
+        throw new HttpError(
+          426,
+          "GET /v1/realtime upgrades to a WebSocket: send Upgrade: websocket",
+          {
+            code: "upgrade_required",
+          },
+        );
+      const model = url.searchParams.get("model");
+      checkRequest({ model: model ?? undefined }, principal, gw, router);
+      const { upgrade } = await import("./realtime.js");
+      const response = await upgrade(router, request, model);
+      if (response === null)
+        throw new HttpError(
+          501,
+          "this host cannot upgrade router.fetch's Request to a WebSocket (workerd and Deno can); in Node, accept the client with the ws package and relay it to router.realtime()",
+          { type: "server_error", code: "not_implemented" },
+        );
+      return response;
     },
     async transcription() {
       const body = await formBody(request, gw);

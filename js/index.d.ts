@@ -175,6 +175,12 @@ export interface RouterOptions {
   env?: Record<string, string | undefined>;
   /** A fetch to use instead of `globalThis.fetch` (a Workers service binding, a test double). */
   fetch?: typeof globalThis.fetch;
+  /**
+   * The WebSocket constructor `realtime()` opens upstream sockets with: one that accepts
+   * `(url, { headers })`, e.g. the `ws` package's (`(await import("ws")).default`). Needed in
+   * Node; workerd, Deno and browsers have their own way (README, "Realtime").
+   */
+  WebSocket?: RealtimeWebSocketConstructor;
   /** Where log lines go (default `console`); lines never contain credentials. */
   logger?: Logger;
   /** Exact input-token count for pre-call context-window checks (default: an estimate). */
@@ -407,6 +413,43 @@ export interface CallOptions {
    * call rejects with the signal's reason.
    */
   signal?: AbortSignal;
+}
+
+/** A WebSocket constructor that can send headers (the `ws` package, Deno's, undici's). */
+export type RealtimeWebSocketConstructor = new (
+  url: string,
+  options: { headers: Record<string, string> },
+) => unknown;
+
+/** `realtime()`'s options. */
+export interface RealtimeOptions {
+  /** Cancels the upgrade (no further attempt); an open socket is closed with `close()`. */
+  signal?: AbortSignal;
+  /** Seconds for each upgrade attempt (at most the deployment's / router's `timeout`). */
+  timeout?: number;
+}
+
+/**
+ * The connected upstream socket `realtime()` resolves to: the host's WebSocket (the `ws`
+ * package's object with the `WebSocket` option), with `_hidden_params` naming the deployment.
+ */
+export interface RealtimeSocket extends WithHiddenParams {
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string | ArrayBuffer | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(
+    type: "message",
+    listener: (event: MessageEvent) => void,
+    options?: unknown,
+  ): void;
+  addEventListener(type: "close", listener: (event: CloseEvent) => void, options?: unknown): void;
+  addEventListener(
+    type: "open" | "error",
+    listener: (event: Event) => void,
+    options?: unknown,
+  ): void;
+  removeEventListener(type: string, listener: (event: never) => void): void;
 }
 
 /** The `ctx` of a Workers fetch handler (only `waitUntil` is used). */
@@ -1402,6 +1445,17 @@ export declare class Router {
   ): Promise<TextCompletion>;
   embedding(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
   aembedding(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  /**
+   * A realtime session (README, "Realtime"): a deployment of `model` picked by the router's
+   * rules (cooldowns, retries, fallbacks; open sockets count as in flight for least-busy), its
+   * WebSocket opened with the provider's auth (OpenAI and Azure). Resolves once connected.
+   * @example
+   * const socket = await router.realtime("voice");
+   * socket.addEventListener("message", (e) => console.log(JSON.parse(e.data).type));
+   * socket.send(JSON.stringify({ type: "response.create" }));
+   */
+  realtime(model: string, options?: RealtimeOptions): Promise<RealtimeSocket>;
+  arealtime(model: string, options?: RealtimeOptions): Promise<RealtimeSocket>;
   /**
    * Uploads a file to an OpenAI or Azure deployment of `model` (needs `files_secret`).
    * @example

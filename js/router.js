@@ -5,7 +5,14 @@ import { ConfigError, BadRequestError, toError } from "./errors.js";
 import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { MODEL_GROUP_OF, LISTED_MODELS, REMAINING_USAGE, parseGateway } from "./gateway-config.js";
 import { batchAliases, installBatch } from "./batch.js";
-import { FILES_CALL, FORM_CALL, NATIVE_CALL, adapterAliases, installAdapters } from "./adapters.js";
+import {
+  FILES_CALL,
+  FORM_CALL,
+  NATIVE_CALL,
+  REALTIME_CALL,
+  adapterAliases,
+  installAdapters,
+} from "./adapters.js";
 import {
   MAX_TIMER_MS,
   abortReason,
@@ -28,7 +35,16 @@ const ENV_PREFIX = "os.environ/";
 const TIMED_OUT = Symbol("timed out");
 
 /** Host-provided options that are JS values, not JSON. */
-const JS_OPTIONS = ["fetch", "logger", "env", "tokenizer", "on", "gateway", ...LOGGING_OPTIONS];
+const JS_OPTIONS = [
+  "fetch",
+  "logger",
+  "env",
+  "tokenizer",
+  "on",
+  "gateway",
+  "WebSocket",
+  ...LOGGING_OPTIONS,
+];
 
 /** LiteLLM's Redis options: the JS entry turns them into a `state` store. */
 const REDIS_OPTIONS = [
@@ -420,6 +436,13 @@ export function defineRouter(RouterCore, hostStores = {}) {
           );
         }
       }
+      if (options.WebSocket !== undefined && typeof options.WebSocket !== "function") {
+        throw new ConfigError(
+          'WebSocket: must be a WebSocket constructor that accepts (url, { headers }), e.g. (await import("ws")).default',
+          { field: "WebSocket" },
+        );
+      }
+      this.#webSocket = options.WebSocket;
       if (options.env !== undefined && (options.env === null || typeof options.env !== "object")) {
         throw new ConfigError("env: must be an object of variable names to strings", {
           field: "env",
@@ -948,6 +971,60 @@ export function defineRouter(RouterCore, hostStores = {}) {
           throw toError(e);
         }
       });
+    }
+
+    /** The `WebSocket` option: a constructor taking `(url, { headers })` (realtime). */
+    #webSocket;
+
+    /**
+     * The realtime host loop (js/realtime.js): the core picks the deployment and plans the
+     * upgrade; `portFor(WebSocket, fetch)` opens it; a failed upgrade is reported as a failed
+     * attempt (cooldowns, retries, fallbacks). `connected(socket, hidden, onClose)` makes the
+     * answer; `onClose` releases the deployment's in-flight count, once.
+     */
+    async [REALTIME_CALL](model, options, portFor, connected) {
+      const signal = callerSignal(options);
+      if (signal?.aborted) throw abortReason(signal);
+      const open = portFor(this.#webSocket, this.#fetch);
+      if (this.#warming) await this.#warm();
+      const core = this.#core;
+      const handle = this.#sync(() => core.begin("realtime", model, undefined));
+      const callerMs = options?.timeout === undefined ? Infinity : options.timeout * 1000;
+      try {
+        for (;;) {
+          if (signal?.aborted) throw abortReason(signal);
+          const step = core.next(handle);
+          if (step === 0.5) {
+            await this.#chooseFor(handle, { model });
+          } else if (step > 0) {
+            const wire = this.#sync(() => this.#wire(step, handle));
+            const timeoutMs = Math.max(1, Math.min(wire.timeout_ms, callerMs));
+            const out = await open(wire.url, wire.headers, timeoutMs, signal);
+            if (out.socket) {
+              const hidden = JSON.parse(this.#sync(() => core.opened(handle)));
+              return connected(out.socket, hidden, () => core.closed(handle));
+            }
+            if (out.aborted) throw abortReason(signal);
+            if (out.refused) throw out.refused;
+            if (out.status !== undefined) {
+              // An error status: the provider classifies it (401, 429 + retry-after, …).
+              core.replied(handle, out.status, out.text, out.headers);
+            } else {
+              core.unreachable(handle, out.timedOut === true, out.error ?? "no socket");
+            }
+          } else if (step === -1) {
+            throw toError(core.fail(handle));
+          } else if (step <= -2) {
+            await sleep(-step - 2);
+          } else {
+            throw new BadRequestError("realtime(): the core asked for an exchange it cannot make", {
+              status: 500,
+            });
+          }
+        }
+      } finally {
+        core.release(handle);
+      }
     }
 
     /** Image generation (`/images/generations`). */

@@ -54,13 +54,15 @@ pub enum Mode {
     AudioSpeech,
     Moderation,
     Rerank,
+    /// `realtime`: served by `realtime()` only.
+    Realtime,
     /// A mode LiteLLM knows and llmux serves no endpoint for (`batch`, `responses`,
-    /// `realtime`, `ocr`, …; the name stays in `model_info.mode`): answers no call.
+    /// `ocr`, …; the name stays in `model_info.mode`): answers no call.
     Other,
 }
 
 impl Mode {
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "chat",
         "completion",
         "embedding",
@@ -69,6 +71,7 @@ impl Mode {
         "audio_speech",
         "moderation",
         "rerank",
+        "realtime",
     ];
 
     pub fn parse(s: &str) -> Option<Mode> {
@@ -81,6 +84,7 @@ impl Mode {
             "audio_speech" => Mode::AudioSpeech,
             "moderation" => Mode::Moderation,
             "rerank" => Mode::Rerank,
+            "realtime" => Mode::Realtime,
             _ => return None,
         })
     }
@@ -95,6 +99,7 @@ impl Mode {
             Mode::AudioSpeech => "audio_speech",
             Mode::Moderation => "moderation",
             Mode::Rerank => "rerank",
+            Mode::Realtime => "realtime",
             Mode::Other => "other",
         }
     }

@@ -388,7 +388,8 @@ fn build_azure_ai(
         | Endpoint::Transcription
         | Endpoint::Speech
         | Endpoint::Rerank
-        | Endpoint::Responses => return Err(crate::providers::unsupported("azure_ai", endpoint)),
+        | Endpoint::Responses
+        | Endpoint::Realtime => return Err(crate::providers::unsupported("azure_ai", endpoint)),
     };
     if let Some(version) = &d.api_version {
         if !query.iter().any(|(k, _)| k == "api-version") {
@@ -671,7 +672,7 @@ pub fn add_path(base: &str, ending: &str) -> String {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

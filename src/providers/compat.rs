@@ -774,6 +774,7 @@ impl Provider for Preset {
             Endpoint::ChatCompletion => self.adapt_chat(&mut body),
             Endpoint::Embedding => apply_params(&self.embedding, &mut body),
             Endpoint::Rerank => return self.rerank_request(d, body, ctx),
+            Endpoint::Realtime => return Err(super::unsupported(self.name, endpoint)),
             Endpoint::Responses => {}
             Endpoint::TextCompletion
             | Endpoint::ImageGeneration
@@ -858,7 +859,8 @@ impl Provider for Preset {
             | Endpoint::ImageEdit
             | Endpoint::Moderation
             | Endpoint::Transcription
-            | Endpoint::Speech => {}
+            | Endpoint::Speech
+            | Endpoint::Realtime => {}
         }
         Ok(value)
     }
@@ -958,7 +960,7 @@ fn error_in_success(endpoint: Endpoint, response: &HttpResponse) -> Option<HttpR
         Endpoint::Moderation | Endpoint::Rerank => "results",
         Endpoint::Responses => "output",
         // Audio replies are not JSON lists; their errors come with error statuses.
-        Endpoint::Transcription | Endpoint::Speech => return None,
+        Endpoint::Transcription | Endpoint::Speech | Endpoint::Realtime => return None,
     };
     if v.get(expected).is_some_and(Value::is_array) {
         return None;

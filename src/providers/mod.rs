@@ -9,6 +9,7 @@ pub mod compat;
 pub mod files;
 pub mod gemini;
 pub mod openai;
+pub mod realtime;
 pub mod rerank;
 pub mod responses;
 mod validate;

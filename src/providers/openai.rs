@@ -312,6 +312,7 @@ pub fn parse(endpoint: Endpoint, response: &HttpResponse) -> Result<Value, LlmEr
         Endpoint::Embedding | Endpoint::ImageGeneration | Endpoint::ImageEdit => "data",
         Endpoint::Moderation | Endpoint::Rerank => "results",
         Endpoint::Responses => "output",
+        Endpoint::Realtime => return Err(super::unsupported("openai", endpoint)),
         Endpoint::Transcription | Endpoint::Speech => {
             return Err(LlmError::bad_request(
                 "audio replies are parsed by parse_audio",

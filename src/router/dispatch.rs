@@ -538,6 +538,9 @@ impl Router {
                     .is_none_or(|op| crate::providers::files::check_provider(d, op).is_ok())
             })
             .filter(|d| call.endpoint != Endpoint::ImageEdit || edits_images(d))
+            .filter(|d| {
+                call.endpoint != Endpoint::Realtime || crate::providers::realtime::supports(d)
+            })
             .cloned()
             .collect();
         if serving.is_empty() && call.endpoint == Endpoint::ImageEdit {
@@ -546,6 +549,21 @@ impl Router {
                 "imageEdit() is served by OpenAI and Azure OpenAI deployments; model group {group:?} has none (provider {})",
                 providers.join(", ")
             ));
+            e.model_group = Some(group.to_string());
+            return Err(e);
+        }
+        if serving.is_empty() && call.endpoint == Endpoint::Realtime {
+            // Named by the first provider without a realtime socket (or the mode that excluded
+            // an OpenAI/Azure one).
+            let mut e = match members
+                .iter()
+                .find(|d| !crate::providers::realtime::supports(d))
+            {
+                Some(d) => crate::providers::realtime::unsupported(&d.provider),
+                None => LlmError::bad_request(
+                    "realtime(): the group's openai/azure deployments have a model_info.mode other than realtime or chat",
+                ),
+            };
             e.model_group = Some(group.to_string());
             return Err(e);
         }

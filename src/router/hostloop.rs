@@ -31,6 +31,12 @@ pub struct Wire {
     pub timeout_ms: u64,
 }
 
+/// An open realtime socket's hold on its deployment: counted in flight (least-busy,
+/// `max_parallel_requests`) until this is dropped, exactly once.
+pub struct OpenSocket {
+    _in_flight: super::InFlight,
+}
+
 /// One call the host is driving.
 pub struct HostCall {
     call: Call,
@@ -148,6 +154,10 @@ impl Router {
     /// Whether the host sends `endpoint` to `d` itself: OpenAI's own API, whose body is the
     /// caller's with `model` replaced and whose reply is already the answer.
     fn passthrough(d: &Deployment, endpoint: Endpoint) -> bool {
+        // A realtime socket is always opened by the host (the core plans its upgrade).
+        if endpoint == Endpoint::Realtime {
+            return true;
+        }
         d.provider == "openai"
             && d.max_retries == 0
             && matches!(
@@ -174,6 +184,16 @@ impl Router {
 
     /// How the host sends to `d` (a passthrough deployment).
     pub fn wire(&self, d: &Deployment, endpoint: Endpoint) -> Result<Wire, LlmError> {
+        if endpoint == Endpoint::Realtime {
+            let plan = providers::realtime::plan(d)?;
+            return Ok(Wire {
+                url: plan.url,
+                headers: plan.headers,
+                model: d.model.clone(),
+                defaults: None,
+                timeout_ms: d.timeout_ms.unwrap_or(self.inner.config.timeout_ms),
+            });
+        }
         let ctx = providers::RequestContext {
             timeout_ms: d.timeout_ms.unwrap_or(self.inner.config.timeout_ms),
             now_ms: self.now(),
@@ -221,6 +241,33 @@ impl Router {
             latency_ms,
             settled.attempt_ms,
             None,
+        ))
+    }
+
+    /// The host's realtime upgrade succeeded (101): books the success (a request, its
+    /// upgrade latency, no tokens) and returns `_hidden_params` with the deployment's
+    /// in-flight count, which the open socket holds until it is dropped (on close).
+    pub fn opened_host(&self, hc: &mut HostCall) -> Option<(HiddenParams, OpenSocket)> {
+        let settled = self.settle(&mut hc.call, &mut hc.dispatch, Ok(()))?;
+        let d = settled.deployment;
+        let latency_ms = self.now() - hc.started;
+        self.state_tick();
+        let group = hc.call.opts.model.clone();
+        let hidden = self.book_success(
+            &group,
+            &hc.call,
+            &d,
+            None,
+            None,
+            latency_ms,
+            settled.attempt_ms,
+            None,
+        );
+        Some((
+            hidden,
+            OpenSocket {
+                _in_flight: settled.in_flight,
+            },
         ))
     }
 
@@ -296,5 +343,91 @@ impl Router {
         self.state_tick();
         let group = hc.call.opts.model.clone();
         self.book_failure(&group, &hc.call, e, latency_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RouterConfig;
+    use crate::error::ErrorKind;
+    use crate::testing::Fakes;
+
+    fn router(options: Value) -> Router {
+        let config = RouterConfig::parse(&options, &Default::default())
+            .unwrap_or_else(|e| unreachable!("config: {e}"));
+        Router::new(config, Fakes::new(7).ports)
+    }
+
+    fn sent(r: &Router, hc: &mut HostCall) -> Rc<Deployment> {
+        match r.step_host(hc) {
+            HostStep::Send(d) => d,
+            _ => unreachable!("a realtime call is sent by the host"),
+        }
+    }
+
+    #[test]
+    fn an_open_socket_counts_in_flight_until_dropped_and_least_busy_avoids_it() {
+        let r = router(serde_json::json!({
+            "routing_strategy": "least-busy",
+            "model_list": [
+                {"model_name": "rt", "litellm_params": {"model": "openai/a", "api_key": "k"}, "model_info": {"id": "a"}},
+                {"model_name": "rt", "litellm_params": {"model": "openai/b", "api_key": "k"}, "model_info": {"id": "b"}},
+            ]
+        }));
+        let mut first = r.begin_host(Endpoint::Realtime, "rt");
+        let d1 = sent(&r, &mut first);
+        let wire = r
+            .wire(&d1, Endpoint::Realtime)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(wire
+            .url
+            .starts_with("wss://api.openai.com/v1/realtime?model="));
+        let (hidden, socket) = r.opened_host(&mut first).unwrap_or_else(|| unreachable!());
+        assert_eq!(hidden.model_id, d1.id);
+        assert_eq!(r.usage(&d1.id).map(|u| u.in_flight), Some(1));
+        // The next three sockets avoid the busy one while it stays open.
+        for _ in 0..3 {
+            let mut next = r.begin_host(Endpoint::Realtime, "rt");
+            let d = sent(&r, &mut next);
+            assert_ne!(d.id, d1.id);
+            r.unreachable_host(&mut next, false, "refused");
+        }
+        drop(socket);
+        assert_eq!(r.usage(&d1.id).map(|u| u.in_flight), Some(0));
+    }
+
+    #[test]
+    fn a_failed_upgrade_moves_to_the_next_deployment_and_other_providers_are_refused() {
+        let r = router(serde_json::json!({
+            "num_retries": 1,
+            "allowed_fails": 0,
+            "model_list": [
+                {"model_name": "rt", "litellm_params": {"model": "openai/a", "api_key": "k"}, "model_info": {"id": "a"}},
+                {"model_name": "rt", "litellm_params": {"model": "openai/b", "api_key": "k"}, "model_info": {"id": "b"}},
+                {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-3-5-haiku-latest", "api_key": "k"}},
+            ]
+        }));
+        let mut hc = r.begin_host(Endpoint::Realtime, "rt");
+        let first = sent(&r, &mut hc);
+        r.unreachable_host(&mut hc, true, "upgrade timed out");
+        // A failed upgrade counts against allowed_fails as a failed call does.
+        assert!(r.cooling_until(&first.id).is_some());
+        let d = loop {
+            match r.step_host(&mut hc) {
+                HostStep::Send(d) => break d,
+                HostStep::Wait(_) => continue,
+                _ => unreachable!("the next deployment is tried"),
+            }
+        };
+        assert_ne!(d.id, first.id);
+        let mut refused = r.begin_host(Endpoint::Realtime, "claude");
+        match r.step_host(&mut refused) {
+            HostStep::Fail(e) => {
+                assert_eq!(e.kind, ErrorKind::BadRequestError);
+                assert!(e.message.contains("anthropic"), "{}", e.message);
+            }
+            _ => unreachable!("anthropic has no realtime socket"),
+        }
     }
 }

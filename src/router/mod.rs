@@ -26,7 +26,7 @@ mod table;
 mod usage;
 
 pub use eligible::{Selector, MAX_PINS};
-pub use hostloop::{Choosing, HostCall, HostStep, Wire};
+pub use hostloop::{Choosing, HostCall, HostStep, OpenSocket, Wire};
 pub use hoststream::{Fed, HostStream, StreamStep};
 pub use manage::deep_merge;
 pub use request::{router_keys, CallOptions, MAX_CALL_ID_BYTES};

@@ -25,6 +25,9 @@ pub enum Endpoint {
     Rerank,
     /// OpenAI's Responses API (`/responses`), passed through to OpenAI and Azure as is.
     Responses,
+    /// A realtime WebSocket session (`/realtime`): the core plans the upgrade, the host
+    /// opens and relays the socket (README, "Realtime").
+    Realtime,
 }
 
 impl Endpoint {
@@ -41,6 +44,7 @@ impl Endpoint {
             Endpoint::Speech => "/audio/speech",
             Endpoint::Rerank => "/rerank",
             Endpoint::Responses => "/responses",
+            Endpoint::Realtime => "/realtime",
         }
     }
 
@@ -57,6 +61,7 @@ impl Endpoint {
             Endpoint::Speech => "speech",
             Endpoint::Rerank => "rerank",
             Endpoint::Responses => "responses",
+            Endpoint::Realtime => "realtime",
         }
     }
 
@@ -75,6 +80,9 @@ impl Endpoint {
             (Endpoint::Speech, Some(m)) => m == Mode::AudioSpeech,
             (Endpoint::Rerank, Some(m)) => m == Mode::Rerank,
             (Endpoint::Responses, Some(m)) => m == Mode::Chat,
+            // LiteLLM's realtime models are listed as `mode: realtime` (chat ones also work
+            // when the upstream model has a realtime API).
+            (Endpoint::Realtime, Some(m)) => m == Mode::Realtime || m == Mode::Chat,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::config::Deployment;
 use crate::cost::TokenUsage;
 use crate::error::LlmError;
 use crate::ports::HttpResponse;
-use crate::router::{HostCall, HostStep};
+use crate::router::{HostCall, HostStep, OpenSocket};
 use crate::types::Endpoint;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -26,6 +26,9 @@ pub struct HostCalls {
     /// being reused while its id is known; cleared when the deployment table changes.
     wires: RefCell<WireIds>,
     next_wire: Cell<u32>,
+    /// Open realtime sockets by the handle of the call that opened them: each holds its
+    /// deployment's in-flight count until `closed`.
+    sockets: RefCell<HashMap<u32, OpenSocket>>,
 }
 
 struct Slot {
@@ -41,6 +44,10 @@ struct Slot {
 /// How many host-driven calls may be open at once: a host that loses handles cannot grow
 /// the table without bound (each call also holds an in-flight count).
 const MAX_OPEN_CALLS: usize = 1 << 16;
+
+/// How many realtime sockets may be open at once on one router (each holds an in-flight
+/// count; a host that never reports `closed` cannot grow the table without bound).
+pub const MAX_OPEN_SOCKETS: usize = 1 << 14;
 
 /// How many wire ids are remembered at once.
 const MAX_WIRE_IDS: usize = 4096;
@@ -154,9 +161,19 @@ impl RouterCore {
     ) -> Result<u32, JsValue> {
         let call_id =
             call_id.filter(|id| !id.is_empty() && id.len() <= crate::router::MAX_CALL_ID_BYTES);
-        let endpoint = endpoint_of(endpoint)
-            .ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
+        // Realtime is host-driven only (the core's own paths have no socket).
+        let endpoint = match endpoint {
+            "realtime" => Some(Endpoint::Realtime),
+            other => endpoint_of(other),
+        }
+        .ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
         let hosts = &self.hosts;
+        if endpoint == Endpoint::Realtime && hosts.sockets.borrow().len() >= MAX_OPEN_SOCKETS {
+            return Err(js_error(&LlmError::new(
+                crate::error::ErrorKind::RateLimitError,
+                "16384 realtime sockets (MAX_OPEN_SOCKETS) are already open on this router",
+            )));
+        }
         if hosts.calls.borrow().len() >= MAX_OPEN_CALLS {
             return Err(js_error(&LlmError::bad_request(
                 "too many calls in progress on this router",
@@ -281,6 +298,26 @@ impl RouterCore {
             .answered_host(&mut slot.call, usage)
             .ok_or_else(|| missing(handle))?;
         serde_json::to_string(&hidden).map_err(|e| js_error(&LlmError::bad_request(e.to_string())))
+    }
+
+    /// The realtime upgrade `next` asked for succeeded: books it and returns `_hidden_params`
+    /// as JSON text; the call ends and its socket counts in flight on the deployment until
+    /// `closed(handle)`.
+    pub fn opened(&self, handle: u32) -> Result<String, JsValue> {
+        let mut slot = self.hosts.take(handle).ok_or_else(|| missing(handle))?;
+        let (hidden, socket) = self
+            .router
+            .opened_host(&mut slot.call)
+            .ok_or_else(|| missing(handle))?;
+        self.hosts.sockets.borrow_mut().insert(handle, socket);
+        serde_json::to_string(&hidden).map_err(|e| js_error(&LlmError::bad_request(e.to_string())))
+    }
+
+    /// The realtime socket `opened(handle)` returned closed (either side, or an error): its
+    /// in-flight count is released. Idempotent: a second report does nothing.
+    pub fn closed(&self, handle: u32) {
+        let socket = self.hosts.sockets.borrow_mut().remove(&handle);
+        drop(socket);
     }
 
     /// The attempt got a reply the host does not take as an answer: the provider classifies

@@ -150,3 +150,21 @@ export function routingChoices(): void {
   // @ts-expect-error routing_groups need a routing_strategy
   new Router({ model_list: [], routing_groups: [{ group_name: "g", models: ["chat"] }] });
 }
+
+export async function realtimeSession(): Promise<string> {
+  const withWs = new Router({
+    model_list: [],
+    WebSocket: class {
+      constructor(_url: string, _options: { headers: Record<string, string> }) {}
+    },
+  });
+  const socket = await withWs.realtime("voice", { timeout: 10 });
+  socket.addEventListener("message", (e) => console.log(e.data));
+  socket.addEventListener("close", (e) => console.log(e.code, e.reason));
+  socket.send(JSON.stringify({ type: "response.create" }));
+  socket.close(1000, "done");
+  const other = await withWs.arealtime("voice");
+  // @ts-expect-error the model is a group name
+  await withWs.realtime({ model: 1 });
+  return String(socket._hidden_params.model_id) + other.readyState;
+}

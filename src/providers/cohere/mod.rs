@@ -130,7 +130,8 @@ impl Provider for Cohere {
             | Endpoint::Transcription
             | Endpoint::Speech
             | Endpoint::Rerank
-            | Endpoint::Responses => return Err(crate::providers::unsupported("cohere", endpoint)),
+            | Endpoint::Responses
+            | Endpoint::Realtime => return Err(crate::providers::unsupported("cohere", endpoint)),
         };
         let mut headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
@@ -183,7 +184,8 @@ impl Provider for Cohere {
             | Endpoint::Moderation
             | Endpoint::Transcription
             | Endpoint::Speech
-            | Endpoint::Responses => Err(crate::providers::unsupported("cohere", endpoint)),
+            | Endpoint::Responses
+            | Endpoint::Realtime => Err(crate::providers::unsupported("cohere", endpoint)),
         }
     }
 }

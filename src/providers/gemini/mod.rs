@@ -164,7 +164,8 @@ impl Provider for Gemini {
             | Endpoint::Transcription
             | Endpoint::Speech
             | Endpoint::Rerank
-            | Endpoint::Responses => return Err(crate::providers::unsupported("gemini", endpoint)),
+            | Endpoint::Responses
+            | Endpoint::Realtime => return Err(crate::providers::unsupported("gemini", endpoint)),
         };
         let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
         if let Some(key) = &d.api_key {
@@ -213,7 +214,8 @@ impl Provider for Gemini {
             | Endpoint::Transcription
             | Endpoint::Speech
             | Endpoint::Rerank
-            | Endpoint::Responses => Err(crate::providers::unsupported("gemini", endpoint)),
+            | Endpoint::Responses
+            | Endpoint::Realtime => Err(crate::providers::unsupported("gemini", endpoint)),
         }
     }
 }

@@ -9,6 +9,7 @@ import path from "node:path";
 import { build } from "esbuild";
 import { chromium } from "playwright-core";
 import { startMockServer } from "../../mock/server.mjs";
+import { startRealtimeProvider } from "../../mock/realtime.mjs";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -16,6 +17,8 @@ const root = fileURLToPath(new URL("../../../", import.meta.url));
 let mock;
 /** @type {import("playwright-core").Browser} */
 let browser;
+/** The realtime provider the page's `realtime` scenario connects to. */
+let realtime;
 /** What page.html observed, per scenario. */
 let result;
 const pageErrors = [];
@@ -31,6 +34,7 @@ before(async () => {
     logLevel: "error",
   });
   mock = await startMockServer({ port: 0, staticRoot: root });
+  realtime = await startRealtimeProvider({ key: "sk-browser-realtime", model: "rt-a" });
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: [
@@ -54,7 +58,9 @@ before(async () => {
     pageErrors.push(String(err));
     console.error(`[page error] ${err.stack ?? err}`);
   });
-  await page.goto(`${mock.url}/__static/tests/js/browser/page.html`);
+  await page.goto(
+    `${mock.url}/__static/tests/js/browser/page.html?realtime=${encodeURIComponent(realtime.base)}`,
+  );
   await page.waitForSelector("#result[data-done]", { state: "attached", timeout: 20_000 });
   result = JSON.parse(await page.textContent("#result"));
 });
@@ -62,6 +68,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await mock?.close();
+  await realtime?.close();
 });
 
 /** One scenario's observations; fails with the page's error when the scenario threw. */
@@ -228,4 +235,19 @@ test("imageEdit in the browser: a canvas Blob and bytes go as image[] parts of a
       ["image[]", "image/png", s.sizes[1]],
     ],
   );
+});
+
+test("realtime in the browser: the key as OpenAI's subprotocol, events both ways, Azure refused (#21)", () => {
+  const s = scenario("realtime");
+  assert.equal(s.model_id, "br-rt");
+  assert.equal(s.protocol, "realtime");
+  assert.equal(s.first.type, "session.created");
+  assert.deepEqual(s.echo.event, { type: "response.create" });
+  const upgrade = realtime.log.upgrades.at(-1);
+  assert.equal(upgrade.url, "/v1/realtime?model=rt-a");
+  assert.equal(upgrade.subprotocolAuth, true, "the key came as the subprotocol");
+  assert.equal(upgrade.headers.authorization, undefined, "a browser sends no auth header");
+  assert.equal(s.refused.name, "BadRequestError");
+  assert.match(s.refused.message, /api-key header/);
+  assert.ok(!s.refused.message.includes("sk-browser-realtime"));
 });
