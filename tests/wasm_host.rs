@@ -159,7 +159,7 @@ async fn core_call(core: &RouterCore, endpoint: &str, request: String) -> Result
     within(
         10_000,
         "RouterCore.call",
-        JsFuture::from(core.call(endpoint, request, None, None, None, None)),
+        JsFuture::from(core.call(endpoint, request, None, None, None, None, None, None, None)),
     )
     .await
 }

@@ -346,7 +346,8 @@ impl Router {
     }
 }
 
-#[cfg(test)]
+// The fakes (`crate::testing`) are native only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::config::RouterConfig;
