@@ -819,20 +819,41 @@ export function defineRouter(RouterCore, hostStores = {}) {
     }
 
     #call(endpoint, request, options) {
+      let json;
+      if (
+        this.#syncCache &&
+        this.#obs === null &&
+        !this.#warming &&
+        (endpoint === "chat" || endpoint === "text")
+      ) {
+        // An in-memory hit of a call with no observer is answered here, without the async
+        // call path (README, "Architecture"); a miss hands its JSON on to it.
+        let hit;
+        try {
+          const signal = callerSignal(options);
+          if (signal?.aborted) return Promise.reject(abortReason(signal));
+          json = requestJson(request);
+          hit = this.#core.cachedAnswer(endpoint, json);
+        } catch (e) {
+          return Promise.reject(toError(e));
+        }
+        if (hit !== undefined) return Promise.resolve(withHiddenParams(hit));
+      }
       return this.#observed(endpoint, request, false, (id) =>
-        this.#callOnce(endpoint, request, options, id),
+        this.#callOnce(endpoint, request, options, id, json),
       );
     }
 
-    async #callOnce(endpoint, request, options, callId) {
+    /** `tried`: the request's JSON when `#call` already asked the in-memory cache (a miss). */
+    async #callOnce(endpoint, request, options, callId, tried) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
       if (this.#warming) await this.#warm();
       if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request, routerKeys)) {
         return this.#drive(endpoint, request, signal, callId);
       }
-      const json = requestJson(withCallId(request, callId));
-      if (this.#syncCache && (endpoint === "chat" || endpoint === "text")) {
+      const json = tried ?? requestJson(withCallId(request, callId));
+      if (tried === undefined && this.#syncCache && (endpoint === "chat" || endpoint === "text")) {
         // An in-memory hit is served synchronously (README, "Architecture"); anything else
         // (a miss, an identical request in flight) takes the core's path below.
         let hit;

@@ -31,14 +31,15 @@ fn compress(h: &mut [u32; 8], block: &[u8]) {
     let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = *h;
     for (k, wi) in K.iter().zip(w.iter()) {
         let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
-        let ch = (e & f) ^ (!e & g);
+        // Ch and Maj in their shorter equivalent forms (one operation fewer each).
+        let ch = g ^ (e & (f ^ g));
         let t1 = hh
             .wrapping_add(s1)
             .wrapping_add(ch)
             .wrapping_add(*k)
             .wrapping_add(*wi);
         let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
-        let maj = (a & b) ^ (a & c) ^ (b & c);
+        let maj = (a & b) | (c & (a | b));
         let t2 = s0.wrapping_add(maj);
         hh = g;
         g = f;

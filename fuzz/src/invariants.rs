@@ -803,9 +803,12 @@ fn respell(v: &Value) -> Value {
 
 /// The cache key: canonical JSON is valid JSON and a fixed point; key order and number
 /// spelling never change the key; ignored fields and stated defaults never change the
-/// key; `answer_fields` is idempotent; the key is `namespace:` plus 64 hex digits.
+/// key; `answer_fields` is idempotent; the key written from the body is the key of its
+/// answer fields; the key is `namespace:` plus 64 hex digits.
 pub fn check_cache_key(data: &[u8]) {
-    use llmux::cache::{answer_fields, canonical_json, storage_key, IGNORED_FIELDS};
+    use llmux::cache::{
+        answer_fields, canonical_json, storage_key, storage_key_of_fields, IGNORED_FIELDS,
+    };
     let Some(([call], body)) = header::<1>(data) else {
         return;
     };
@@ -843,6 +846,12 @@ pub fn check_cache_key(data: &[u8]) {
     assert!(fields.values().all(|v| !v.is_null()), "null kept");
 
     let key = storage_key(Some("ns"), call, "group", &fields);
+    assert_eq!(
+        storage_key(Some("ns"), call, "group", &request),
+        storage_key_of_fields(Some("ns"), call, "group", &fields),
+        "the key written from the body differs from the key of its answer fields"
+    );
+    assert_eq!(key, storage_key(Some("ns"), call, "group", &request));
     let hash = key.strip_prefix("ns:").expect("namespace prefix");
     assert!(
         hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),

@@ -81,37 +81,84 @@ pub fn call_name(endpoint: Endpoint) -> Option<&'static str> {
 /// The answer-changing fields of a request body, canonicalised: ignored fields, `null`s,
 /// defaults and empty `tools`/`functions`/`stop` removed; `stop: "x"` made `["x"]`;
 /// `tool_choice` dropped when it is the default (`"auto"` with tools, `"none"` without).
+/// (The key is written from the body in place by [`storage_key`]; this map is its reference,
+/// for tests and the fuzz invariants.)
 pub fn answer_fields(body: &Map<String, Value>) -> Map<String, Value> {
-    let has_tools = ["tools", "functions"].iter().any(|k| {
+    let tools = has_tools(body);
+    let mut out = Map::new();
+    for (k, v) in body {
+        if !kept(k, v, tools) {
+            continue;
+        }
+        let v = match (k.as_str(), v) {
+            ("stop", Value::String(s)) => Value::Array(vec![Value::String(s.clone())]),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), v);
+    }
+    out
+}
+
+/// Whether the request has a non-empty `tools` or `functions` list.
+fn has_tools(body: &Map<String, Value>) -> bool {
+    ["tools", "functions"].iter().any(|k| {
         body.get(*k)
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty())
-    });
-    let mut out = Map::new();
-    for (k, v) in body {
-        let k = k.as_str();
-        if v.is_null() || IGNORED_FIELDS.contains(&k) {
-            continue;
-        }
-        if DEFAULT_VALUES
-            .iter()
-            .any(|(name, d)| *name == k && d.matches(v))
-        {
-            continue;
-        }
-        let v = match (k, v) {
-            ("tools" | "functions" | "stop", Value::Array(a)) if a.is_empty() => continue,
-            ("stop", Value::String(s)) => Value::Array(vec![Value::String(s.clone())]),
-            ("tool_choice" | "function_call", Value::String(s))
-                if (has_tools && s == "auto") || (!has_tools && s == "none") =>
-            {
-                continue
-            }
-            _ => v.clone(),
-        };
-        out.insert(k.to_string(), v);
+    })
+}
+
+/// Whether field `k` of a request is part of its key ([`answer_fields`]'s rules).
+fn kept(k: &str, v: &Value, has_tools: bool) -> bool {
+    if v.is_null() || IGNORED_FIELDS.contains(&k) {
+        return false;
     }
-    out
+    if DEFAULT_VALUES
+        .iter()
+        .any(|(name, d)| *name == k && d.matches(v))
+    {
+        return false;
+    }
+    !match (k, v) {
+        ("tools" | "functions" | "stop", Value::Array(a)) => a.is_empty(),
+        ("tool_choice" | "function_call", Value::String(s)) => {
+            (has_tools && s == "auto") || (!has_tools && s == "none")
+        }
+        _ => false,
+    }
+}
+
+/// The canonical JSON of `answer_fields(body)`, written from the body in place (no copy of
+/// its values): the same text `write_canonical_map(&answer_fields(body), out)` writes.
+fn write_answer_fields(body: &Map<String, Value>, out: &mut String) {
+    write_map(body, Some(has_tools(body)), out);
+}
+
+/// `m` with its keys sorted; with `answer = Some(has_tools)`, only its answer fields
+/// ([`kept`]), `stop: "x"` written as `["x"]`.
+fn write_map(m: &Map<String, Value>, answer: Option<bool>, out: &mut String) {
+    let mut entries: Vec<(&String, &Value)> = m
+        .iter()
+        .filter(|(k, v)| answer.is_none_or(|tools| kept(k, v, tools)))
+        .collect();
+    crate::sort::sort_by(&mut entries, |a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_str(k, out);
+        out.push(':');
+        match (answer, k.as_str(), v) {
+            (Some(_), "stop", Value::String(s)) => {
+                out.push('[');
+                write_json_str(s, out);
+                out.push(']');
+            }
+            _ => write_canonical(v, out),
+        }
+    }
+    out.push('}');
 }
 
 /// JSON with object keys sorted at every level and integral floats written as integers, so
@@ -123,18 +170,7 @@ pub fn canonical_json(value: &Value) -> String {
 }
 
 fn write_canonical_map(m: &Map<String, Value>, out: &mut String) {
-    let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-    crate::sort::sort_by(&mut entries, |a, b| a.0.cmp(b.0));
-    out.push('{');
-    for (i, (k, v)) in entries.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_json_str(k, out);
-        out.push(':');
-        write_canonical(v, out);
-    }
-    out.push('}');
+    write_map(m, None, out);
 }
 
 fn write_canonical(value: &Value, out: &mut String) {
@@ -200,13 +236,37 @@ fn write_json_str(s: &str, out: &mut String) {
 
 /// The storage key: `<namespace>:<sha256 hex>` (the bare hash without a namespace) of the
 /// canonical JSON of `{ v, call, group, request }`. `group` is the model group, or its
-/// caching group's name; `fields` come from `answer_fields`. Credentials never enter it:
-/// they live on deployments, and per-request `api_key`/`api_base` are refused.
+/// caching group's name; `request` is the answer fields of `body` (a request with its router
+/// kwargs removed; see [`kept`]), written from the body in place with no copy of its values.
+/// Credentials never enter it: they live on deployments, and per-request `api_key`/`api_base`
+/// are refused.
 pub fn storage_key(
     namespace: Option<&str>,
     call: &str,
     group: &str,
+    body: &Map<String, Value>,
+) -> String {
+    key_of(namespace, call, group, |out| write_answer_fields(body, out))
+}
+
+/// The key of answer fields already picked: the recipe before 2026-12-04, kept as the
+/// reference [`storage_key`] is checked against (tests, fuzz invariants).
+pub fn storage_key_of_fields(
+    namespace: Option<&str>,
+    call: &str,
+    group: &str,
     fields: &Map<String, Value>,
+) -> String {
+    key_of(namespace, call, group, |out| {
+        write_canonical_map(fields, out)
+    })
+}
+
+fn key_of(
+    namespace: Option<&str>,
+    call: &str,
+    group: &str,
+    request: impl FnOnce(&mut String),
 ) -> String {
     // The canonical JSON of the object, written directly (keys in sorted order).
     let mut material = String::with_capacity(256);
@@ -215,7 +275,7 @@ pub fn storage_key(
     material.push_str(",\"group\":");
     write_json_str(group, &mut material);
     material.push_str(",\"request\":");
-    write_canonical_map(fields, &mut material);
+    request(&mut material);
     material.push_str(&format!(",\"v\":{FORMAT_VERSION}}}"));
     let hash = crate::hash::sha256_hex(material.as_bytes());
     match namespace {
@@ -479,6 +539,30 @@ mod tests {
     }
 
     #[test]
+    fn the_key_written_from_the_body_is_the_key_of_its_answer_fields() {
+        let bodies = [
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi \"there\"\n"}]}),
+            json!({"model": "m", "messages": [], "temperature": 1, "top_p": 0.5, "n": 1.0,
+                   "stop": "x", "user": "u", "stream": false, "seed": null, "z": {"b": 1.0, "a": [2.5, "s"]}}),
+            json!({"model": "m", "tools": [{"type": "function", "function": {"name": "f"}}],
+                   "tool_choice": "auto", "stop": [], "functions": [], "logprobs": false, "echo": true}),
+            json!({"model": "m", "tools": [], "tool_choice": "none", "function_call": "auto",
+                   "stop": ["a", "b"], "encoding_format": "base64", "parallel_tool_calls": true}),
+            json!({"prompt": "p", "max_tokens": 16, "best_of": 2, "presence_penalty": 0.0}),
+        ];
+        for body in bodies {
+            let body = obj(body);
+            for ns in [None, Some("team")] {
+                assert_eq!(
+                    storage_key(ns, "completion", "g", &body),
+                    storage_key_of_fields(ns, "completion", "g", &answer_fields(&body)),
+                    "{body:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
         for s in [
             "plain",
@@ -509,19 +593,21 @@ mod tests {
             "temperature": 1, "top_p": 1.0, "n": 1, "user": "u-1", "stream": true,
             "stop": [], "tool_choice": "none", "seed": null, "stream_options": {"include_usage": true}
         }));
-        let k = |b: &Map<String, Value>| storage_key(None, "completion", "g", &answer_fields(b));
+        let k = |b: &Map<String, Value>| {
+            storage_key_of_fields(None, "completion", "g", &answer_fields(b))
+        };
         assert_eq!(k(&plain), k(&spelled));
         let hot = obj(
             json!({"model": "g", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.2}),
         );
         assert_ne!(k(&plain), k(&hot));
         assert_ne!(
-            storage_key(None, "completion", "g", &answer_fields(&plain)),
-            storage_key(None, "completion", "h", &answer_fields(&plain))
+            storage_key_of_fields(None, "completion", "g", &answer_fields(&plain)),
+            storage_key_of_fields(None, "completion", "h", &answer_fields(&plain))
         );
         assert_ne!(
-            storage_key(None, "completion", "g", &answer_fields(&plain)),
-            storage_key(None, "text_completion", "g", &answer_fields(&plain))
+            storage_key_of_fields(None, "completion", "g", &answer_fields(&plain)),
+            storage_key_of_fields(None, "text_completion", "g", &answer_fields(&plain))
         );
         let stop_str = obj(json!({"messages": [], "stop": "x"}));
         let stop_arr = obj(json!({"messages": [], "stop": ["x"]}));
@@ -531,11 +617,11 @@ mod tests {
     #[test]
     fn keys_are_namespaced_hex() {
         let fields = obj(json!({"messages": []}));
-        let bare = storage_key(None, "completion", "g", &fields);
+        let bare = storage_key_of_fields(None, "completion", "g", &fields);
         assert_eq!(bare.len(), 64);
         assert!(bare.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(
-            storage_key(Some("ns"), "completion", "g", &fields),
+            storage_key_of_fields(Some("ns"), "completion", "g", &fields),
             format!("ns:{bare}")
         );
     }

@@ -131,7 +131,7 @@ impl Router {
     ) -> Option<String> {
         let cache = self.response_cache()?;
         let call = self.cacheable(&cache.config, endpoint, opts)?;
-        Some(self.key_for(&cache.config, call, opts, &cache::answer_fields(body)))
+        Some(self.key_for(&cache.config, call, opts, body))
     }
 
     fn cacheable(
@@ -152,12 +152,12 @@ impl Router {
         config: &CacheConfig,
         call: &str,
         opts: &CallOptions,
-        fields: &Map<String, Value>,
+        body: &Map<String, Value>,
     ) -> String {
         let group = config.key_group(&self.resolve_alias(&opts.model));
         let namespace =
             cache::nested_namespace(config.namespace.as_deref(), opts.cache.namespace.as_deref());
-        cache::storage_key(namespace.as_deref(), call, &group, fields)
+        cache::storage_key(namespace.as_deref(), call, &group, body)
     }
 
     pub(super) fn cache_plan(&self, call: &Call) -> Option<Plan> {
@@ -166,22 +166,22 @@ impl Router {
         if call.upload.is_some() || call.form.is_some() {
             return None;
         }
-        let fields = cache::answer_fields(&call.body);
         if call.endpoint != Endpoint::Embedding {
             return Some(Plan::Whole(self.key_for(
                 &cache.config,
                 name,
                 &call.opts,
-                &fields,
+                &call.body,
             )));
         }
         let items = embedding_items(call.body.get("input"))?;
+        // One copy of the body for all items: each item's key is the body's with its `input`.
+        let mut body = call.body.clone();
         let keys = items
             .iter()
             .map(|item| {
-                let mut f = fields.clone();
-                f.put("input", item.clone());
-                self.key_for(&cache.config, name, &call.opts, &f)
+                body.put("input", item.clone());
+                self.key_for(&cache.config, name, &call.opts, &body)
             })
             .collect();
         Some(Plan::Embedding { keys, items })

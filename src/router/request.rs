@@ -102,11 +102,21 @@ impl CallOptions {
                 ))
             }
         };
-        for key in FORBIDDEN {
-            if body.contains_key(*key) {
-                return Err(LlmError::bad_request(format!(
-                    "`{key}` cannot be set per request; configure it on the deployment in model_list"
-                )));
+        // A plain OpenAI body (no router key at all: the common case) has nothing to check
+        // or remove: one pass of string compares over its keys instead of ~30 hashed map
+        // lookups. Every option then holds its default, as the removals below would leave it.
+        let plain = !body.keys().any(|k| {
+            [FORBIDDEN, STRIPPED, OPTIONS]
+                .iter()
+                .any(|l| l.contains(&k.as_str()))
+        });
+        if !plain {
+            for key in FORBIDDEN {
+                if body.contains_key(*key) {
+                    return Err(LlmError::bad_request(format!(
+                        "`{key}` cannot be set per request; configure it on the deployment in model_list"
+                    )));
+                }
             }
         }
         let selector = super::Selector::from_request(body);
@@ -121,8 +131,10 @@ impl CallOptions {
             )))
             }
         };
-        for key in STRIPPED {
-            body.remove(*key);
+        if !plain {
+            for key in STRIPPED {
+                body.remove(*key);
+            }
         }
         let mut opts = CallOptions {
             model,
@@ -131,6 +143,9 @@ impl CallOptions {
             cache: CacheControls::parse(body.remove("cache"), body.remove("caching"))?,
             ..CallOptions::default()
         };
+        if plain {
+            return Ok(opts);
+        }
         opts.stream = match body.remove("stream") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => b,
@@ -271,6 +286,23 @@ mod tests {
         }
         let mut none = body(Value::Null);
         assert_eq!(CallOptions::extract(&mut none).unwrap().call_id, None);
+    }
+
+    #[test]
+    fn a_plain_body_gets_the_options_the_general_path_gives() {
+        let plain: Map<String, Value> = serde_json::from_str(
+            r#"{"model":"chat","messages":[{"role":"user","content":"hi"}],"temperature":0.2}"#,
+        )
+        .unwrap();
+        let mut fast = plain.clone();
+        let fast_opts = CallOptions::extract(&mut fast).unwrap();
+        // The same body with a router key set to null takes the general path.
+        let mut general = plain.clone();
+        general.insert("num_retries".into(), Value::Null);
+        let general_opts = CallOptions::extract(&mut general).unwrap();
+        assert_eq!(fast, plain, "nothing removed from a plain body");
+        assert_eq!(general, plain);
+        assert_eq!(format!("{fast_opts:?}"), format!("{general_opts:?}"));
     }
 
     #[test]

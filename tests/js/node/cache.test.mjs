@@ -55,6 +55,31 @@ describe("response caching", () => {
     assert.equal(stats.deployments.a.requests, 1);
   });
 
+  it(
+    "a hit honours options.signal as a call does, and a bad request is a rejection",
+    T,
+    async () => {
+      const router = cached();
+      await router.completion(chatRequest());
+      const live = new AbortController();
+      const hit = await router.completion(chatRequest(), { signal: live.signal });
+      assert.equal(hit._hidden_params.cache_hit, true);
+      const gone = new AbortController();
+      gone.abort("caller left");
+      await assert.rejects(router.completion(chatRequest(), { signal: gone.signal }), (e) => {
+        assert.equal(e, "caller left", "the signal's own reason, as on every call");
+        return true;
+      });
+      await assert.rejects(router.completion(chatRequest(), { signal: {} }), TypeError);
+      const bad = router.completion(null);
+      assert.ok(bad instanceof Promise, "a rejection, not a synchronous throw");
+      await assert.rejects(bad, errors.BadRequestError);
+      assert.equal(mock.callsTo("a").length, 1, "only the priming call went upstream");
+      const stats = await router.getUsageStats();
+      assert.equal(stats.model_groups.chat.cache_hits, 1, "only the live-signal call was a hit");
+    },
+  );
+
   it("another temperature is a call; user and metadata are not part of the key", T, async () => {
     const router = cached();
     await router.completion(chatRequest("chat", { temperature: 0.2 }));
