@@ -15,6 +15,12 @@ export const FILES_CALL = Symbol.for("llmux.filesCall");
 /** The Router method that sends a call whose files stay in JS (`imageEdit`); not public API. */
 export const FORM_CALL = Symbol.for("llmux.formCall");
 
+/**
+ * A per-call option key: the id the call's events carry when the request names none (the
+ * gateway passes the id of its `x-litellm-call-id` header); not public API.
+ */
+export const CALL_ID = Symbol.for("llmux.callId");
+
 /** The Router method that opens a realtime socket (js/realtime.js); not public API. */
 export const REALTIME_CALL = Symbol.for("llmux.realtimeCall");
 

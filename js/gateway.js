@@ -7,7 +7,7 @@
 
 import { LlmuxError } from "./errors.js";
 import { httpStatus, openAiErrorBody } from "./openai-error.js";
-import { geminiErrorBody, messagesErrorBody } from "./adapters.js";
+import { CALL_ID, geminiErrorBody, messagesErrorBody } from "./adapters.js";
 import {
   ENV_PREFIX,
   HttpError,
@@ -750,7 +750,17 @@ function withHeaders(response, extra) {
   }
 }
 
-async function serve(router, gw, request, env) {
+/**
+ * The request names its own call id (`litellm_call_id`, a non-empty string): the response's
+ * `x-litellm-call-id` echoes it, as the call's events carry it.
+ */
+function adoptCallId(body, call) {
+  const own = body?.litellm_call_id;
+  if (typeof own === "string" && own !== "") call.id = own;
+}
+
+/** `call.id`: the call's id, named in the response's `x-litellm-call-id` and its events. */
+async function serve(router, gw, request, env, call) {
   const url = new URL(request.url);
   const path = routePath(gw, url.pathname);
   const noKeys = gw.entries.length === 0;
@@ -801,7 +811,7 @@ async function serve(router, gw, request, env) {
       throw new HttpError(404, `The model \`${id}\` does not exist`, { code: "model_not_found" });
     return jsonResponse(modelObject(gw, id));
   }
-  const options = request.signal ? { signal: request.signal } : undefined;
+  const options = { signal: request.signal ?? undefined, [CALL_ID]: call.id };
   if (gemini) return serveGemini({ router, gw, principal, request, options }, gemini, url);
   if (FILES_PATH.test(path)) {
     const { serveFiles } = await import("./gateway-files.js");
@@ -830,6 +840,7 @@ async function serve(router, gw, request, env) {
       checkRequest(body, principal, gw, router);
       await scopeCache(body, principal, gw);
       await stampCallerKey(body, principal, gw);
+      adoptCallId(body, call);
       return body;
     },
     async call(name) {
@@ -890,6 +901,7 @@ async function serve(router, gw, request, env) {
     async transcription() {
       const body = await formBody(request, gw);
       checkRequest(body, principal, gw, router);
+      adoptCallId(body, call);
       return transcriptionResponse(
         await router.transcription(body, options),
         body.response_format,
@@ -905,7 +917,7 @@ async function serve(router, gw, request, env) {
  * `"os.environ/NAME"` keys first; `ctx.waitUntil` receives the router's post-response work.
  */
 export async function handleFetch(router, gw, request, env, ctx) {
-  const callId = globalThis.crypto?.randomUUID?.() ?? String(Date.now());
+  const call = { id: globalThis.crypto?.randomUUID?.() ?? String(Date.now()) };
   const cors = corsHeaders(gw, request);
   let response;
   if (
@@ -916,7 +928,7 @@ export async function handleFetch(router, gw, request, env, ctx) {
     response = preflight(request, cors);
   } else {
     try {
-      response = await serve(router, gw, request, env);
+      response = await serve(router, gw, request, env, call);
     } catch (e) {
       response = errorResponse(e);
     }
@@ -937,5 +949,5 @@ export async function handleFetch(router, gw, request, env, ctx) {
       // waitUntil outside a request context: nothing to keep alive.
     }
   }
-  return withHeaders(response, { "x-litellm-call-id": callId, ...cors });
+  return withHeaders(response, { "x-litellm-call-id": call.id, ...cors });
 }

@@ -181,13 +181,13 @@ export class Observers {
   }
 
   /**
-   * A call starts: returns its id (the request's `litellm_call_id`, else a new UUID) and
-   * emits `start`. `defer`: the caller reports the answer with `end`, so `success` waits for
-   * the response object.
+   * A call starts: returns its id (the request's `litellm_call_id`, else `fallbackId`, else a
+   * new UUID) and emits `start`. `defer`: the caller reports the answer with `end`, so
+   * `success` waits for the response object.
    */
-  begin(endpoint, request, stream, defer) {
+  begin(endpoint, request, stream, defer, fallbackId) {
     const given = request?.litellm_call_id;
-    const id = typeof given === "string" && given !== "" ? given : randomId();
+    const id = typeof given === "string" && given !== "" ? given : (fallbackId ?? randomId());
     if (this.#open.size >= MAX_TRACKED_CALLS) this.#open.delete(this.#open.keys().next().value);
     const call = { endpoint, request, startMs: Date.now(), stream, defer, pending: null };
     this.#open.set(id, call);

@@ -6,6 +6,7 @@ import { LlmuxStream, defineChunkBuilder } from "./stream.js";
 import { MODEL_GROUP_OF, LISTED_MODELS, REMAINING_USAGE, parseGateway } from "./gateway-config.js";
 import { batchAliases, installBatch } from "./batch.js";
 import {
+  CALL_ID,
   FILES_CALL,
   FORM_CALL,
   NATIVE_CALL,
@@ -799,14 +800,20 @@ export function defineRouter(RouterCore, hostStores = {}) {
       this.#warming = false;
     }
 
-    /** `run(callId)` observed as one call (js/logging.js); plain `run()` when nothing listens. */
-    #observed(endpoint, request, stream, run) {
+    /**
+     * `run(callId)` observed as one call (js/logging.js); plain `run(callId)` when nothing
+     * listens. The id: the request's own `litellm_call_id`, else `options[CALL_ID]` (the
+     * gateway's), else one the observers or the core make.
+     */
+    #observed(endpoint, request, stream, run, options) {
       const obs = this.#obs;
-      return obs === null ? run(undefined) : this.#track(obs, endpoint, request, stream, run);
+      const own = request?.litellm_call_id;
+      const given = typeof own === "string" && own !== "" ? undefined : options?.[CALL_ID];
+      return obs === null ? run(given) : this.#track(obs, endpoint, request, stream, run, given);
     }
 
-    async #track(obs, endpoint, request, stream, run) {
-      const id = obs.begin(endpoint, request, stream, !stream);
+    async #track(obs, endpoint, request, stream, run, given) {
+      const id = obs.begin(endpoint, request, stream, !stream, given);
       let result;
       try {
         result = await run(id);
@@ -839,8 +846,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
         }
         if (hit !== undefined) return Promise.resolve(withHiddenParams(hit));
       }
-      return this.#observed(endpoint, request, false, (id) =>
-        this.#callOnce(endpoint, request, options, id, json),
+      return this.#observed(
+        endpoint,
+        request,
+        false,
+        (id) => this.#callOnce(endpoint, request, options, id, json),
+        options,
       );
     }
 
@@ -852,7 +863,11 @@ export function defineRouter(RouterCore, hostStores = {}) {
       if (this.#hostLoop && HOST_ENDPOINTS.has(endpoint) && plainRequest(request, routerKeys)) {
         return this.#drive(endpoint, request, signal, callId);
       }
-      const json = tried ?? requestJson(withCallId(request, callId));
+      // `tried`: the JSON `#call` already asked the cache with (a miss); it lacks a given id.
+      const json =
+        tried !== undefined && callId === undefined
+          ? tried
+          : requestJson(withCallId(request, callId));
       if (tried === undefined && this.#syncCache && (endpoint === "chat" || endpoint === "text")) {
         // An in-memory hit is served synchronously (README, "Architecture"); anything else
         // (a miss, an identical request in flight) takes the core's path below.
@@ -877,8 +892,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
     }
 
     #stream(endpoint, request, options) {
-      return this.#observed(endpoint, request, true, (id) =>
-        this.#streamOnce(endpoint, request, options, id),
+      return this.#observed(
+        endpoint,
+        request,
+        true,
+        (id) => this.#streamOnce(endpoint, request, options, id),
+        options,
       );
     }
 
@@ -967,31 +986,37 @@ export function defineRouter(RouterCore, hostStores = {}) {
      * then the mask) and `names` go to the core's transport as a `FormData`, never into wasm.
      */
     [FORM_CALL](endpoint, request, blobs, names, images, options) {
-      return this.#observed(endpoint, request, false, async (callId) => {
-        const signal = callerSignal(options);
-        if (signal?.aborted) throw abortReason(signal);
-        const json = requestJson(withCallId(request, callId));
-        try {
-          return withHiddenParams(
-            await cancellable(signal, (cancel) =>
-              this.#core.call(
-                endpoint,
-                json,
-                undefined,
-                undefined,
-                undefined,
-                cancel,
-                blobs,
-                names,
-                images,
-              ),
-            ),
-          );
-        } catch (e) {
+      return this.#observed(
+        endpoint,
+        request,
+        false,
+        async (callId) => {
+          const signal = callerSignal(options);
           if (signal?.aborted) throw abortReason(signal);
-          throw toError(e);
-        }
-      });
+          const json = requestJson(withCallId(request, callId));
+          try {
+            return withHiddenParams(
+              await cancellable(signal, (cancel) =>
+                this.#core.call(
+                  endpoint,
+                  json,
+                  undefined,
+                  undefined,
+                  undefined,
+                  cancel,
+                  blobs,
+                  names,
+                  images,
+                ),
+              ),
+            );
+          } catch (e) {
+            if (signal?.aborted) throw abortReason(signal);
+            throw toError(e);
+          }
+        },
+        options,
+      );
     }
 
     /** The `WebSocket` option: a constructor taking `(url, { headers })` (realtime). */
@@ -1062,8 +1087,12 @@ export function defineRouter(RouterCore, hostStores = {}) {
     transcription(request, options) {
       if (request === null || typeof request !== "object")
         return this.#call("transcription", request, options);
-      return this.#observed("transcription", request, false, (id) =>
-        this.#transcribe(request, options, id),
+      return this.#observed(
+        "transcription",
+        request,
+        false,
+        (id) => this.#transcribe(request, options, id),
+        options,
       );
     }
 
@@ -1087,7 +1116,13 @@ export function defineRouter(RouterCore, hostStores = {}) {
 
     /** Text to speech (`/audio/speech`): a `Response` whose body streams the upstream audio. */
     speech(request, options) {
-      return this.#observed("speech", request, false, (id) => this.#speak(request, options, id));
+      return this.#observed(
+        "speech",
+        request,
+        false,
+        (id) => this.#speak(request, options, id),
+        options,
+      );
     }
 
     async #speak(request, options, callId) {

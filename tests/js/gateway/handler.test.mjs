@@ -698,3 +698,71 @@ describe("caller-set router options stay within the operator's", () => {
     assert.equal(mock.calls.length, 0);
   });
 });
+
+describe("x-litellm-call-id", () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  it("names the id the call's events carry, streamed or not", T, async () => {
+    const seen = [];
+    const on = Object.fromEntries(
+      ["start", "success", "attempt"].map((event) => [
+        event,
+        (e) => seen.push([event, e.id ?? e.call_id]),
+      ]),
+    );
+    const router = gatewayRouter({ master_key: MASTER }, { on });
+    const plain = await call(router, "/v1/chat/completions", {
+      key: MASTER,
+      body: { model: "chat", messages },
+    });
+    assert.equal(plain.status, 200);
+    await plain.json();
+    const id = plain.headers.get("x-litellm-call-id");
+    assert.match(id, UUID);
+    assert.ok(seen.length >= 3, JSON.stringify(seen));
+    assert.deepEqual(new Set(seen.map(([, e]) => e)), new Set([id]));
+
+    seen.length = 0;
+    const streamed = await call(router, "/v1/chat/completions", {
+      key: MASTER,
+      body: { model: "chat", messages, stream: true },
+    });
+    await streamed.text();
+    const streamId = streamed.headers.get("x-litellm-call-id");
+    assert.match(streamId, UUID);
+    assert.notEqual(streamId, id, "one id per request");
+    assert.ok(seen.length >= 2, JSON.stringify(seen));
+    assert.deepEqual(new Set(seen.map(([, e]) => e)), new Set([streamId]));
+  });
+
+  it("echoes the request's own litellm_call_id", T, async () => {
+    const ids = [];
+    const router = gatewayRouter(
+      { master_key: MASTER },
+      { on: { success: (e) => ids.push(e.id ?? e.call_id) } },
+    );
+    const res = await call(router, "/v1/chat/completions", {
+      key: MASTER,
+      body: { model: "chat", messages, litellm_call_id: "req-42" },
+    });
+    assert.equal(res.status, 200);
+    await res.json();
+    assert.equal(res.headers.get("x-litellm-call-id"), "req-42");
+    assert.deepEqual(ids, ["req-42"]);
+  });
+
+  it("is a fresh id on a router with no listener, and on errors", T, async () => {
+    const router = gatewayRouter({ master_key: MASTER });
+    const ok = await call(router, "/v1/chat/completions", {
+      key: MASTER,
+      body: { model: "chat", messages },
+    });
+    await ok.json();
+    assert.match(ok.headers.get("x-litellm-call-id"), UUID);
+    const denied = await call(router, "/v1/chat/completions", {
+      body: { model: "chat", messages },
+    });
+    assert.equal(denied.status, 401);
+    assert.match(denied.headers.get("x-litellm-call-id"), UUID);
+  });
+});
