@@ -118,21 +118,8 @@ impl Provider for Azure {
         upload: &Upload,
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
-        let target = build_azure_openai(d, endpoint, Map::new(), ctx)?;
-        let auth = target
-            .headers
-            .into_iter()
-            .filter(|(k, _)| k == "api-key" || k == "authorization")
-            .collect();
-        super::openai::build_upload(
-            &target.url,
-            deployment_name(&d.model),
-            auth,
-            d,
-            body,
-            upload,
-            ctx,
-        )
+        let (url, auth) = multipart_target(d, endpoint, ctx)?;
+        super::openai::build_upload(&url, deployment_name(&d.model), auth, d, body, upload, ctx)
     }
 
     /// Image edits: `/openai/deployments/{deployment}/images/edits?api-version=…` with the
@@ -145,21 +132,8 @@ impl Provider for Azure {
         form: &FormUpload,
         ctx: &RequestContext,
     ) -> Result<HttpRequest, LlmError> {
-        let target = build_azure_openai(d, endpoint, Map::new(), ctx)?;
-        let auth = target
-            .headers
-            .into_iter()
-            .filter(|(k, _)| k == "api-key" || k == "authorization")
-            .collect();
-        super::openai::build_form(
-            &target.url,
-            deployment_name(&d.model),
-            auth,
-            d,
-            body,
-            form,
-            ctx,
-        )
+        let (url, auth) = multipart_target(d, endpoint, ctx)?;
+        super::openai::build_form(&url, deployment_name(&d.model), auth, d, body, form, ctx)
     }
 
     fn parse_audio(&self, _d: &Deployment, response: &HttpResponse) -> Result<Audio, LlmError> {
@@ -286,6 +260,22 @@ fn is_reasoning_deployment(model: &str) -> bool {
 
 fn missing_base(d: &Deployment) -> LlmError {
     LlmError::bad_request(format!("{} deployment has no api_base", d.provider))
+}
+
+/// A multipart call's URL and auth (`api-key` or the Entra token): those of any Azure OpenAI
+/// call to `endpoint`; the body is the caller's form.
+fn multipart_target(
+    d: &Deployment,
+    endpoint: Endpoint,
+    ctx: &RequestContext,
+) -> Result<(String, Vec<(String, String)>), LlmError> {
+    let target = build_azure_openai(d, endpoint, Map::new(), ctx)?;
+    let auth = target
+        .headers
+        .into_iter()
+        .filter(|(k, _)| k == "api-key" || k == "authorization")
+        .collect();
+    Ok((target.url, auth))
 }
 
 fn build_azure_openai(
