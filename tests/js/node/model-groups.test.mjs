@@ -88,6 +88,10 @@ describe("getRemainingModelGroupUsage", () => {
     const r = new Router({
       model_list: [deployment(mock, "solo", "s", { rpm: 4, tpm: 500 })],
     });
+    // The counters are per clock minute (a request is counted when it starts, its tokens when
+    // it ends): two calls straddling a minute boundary would land in two windows.
+    const msLeft = 60_000 - (Date.now() % 60_000);
+    if (msLeft < 3_000) await new Promise((resolve) => setTimeout(resolve, msLeft + 50));
     let tokens = 0;
     for (let i = 0; i < 2; i++) {
       const out = await r.completion({ model: "solo", messages: MESSAGES });
