@@ -261,6 +261,26 @@ impl PerSecondPrices {
     }
 }
 
+/// A deployment's body defaults. `Debug` shows only their names: a forwarded object may
+/// hold a value an `os.environ/` reference resolved to a credential.
+#[derive(Clone, Default, PartialEq)]
+pub struct BodyDefaults(pub Map<String, Value>);
+
+impl fmt::Debug for BodyDefaults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("BodyDefaults")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl std::ops::Deref for BodyDefaults {
+    type Target = Map<String, Value>;
+    fn deref(&self) -> &Map<String, Value> {
+        &self.0
+    }
+}
+
 /// A validated deployment: one provider endpoint serving a model group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Deployment {
@@ -298,7 +318,7 @@ pub struct Deployment {
     /// Provider-specific settings (`PROVIDER_FIELDS`), strings as given, other JSON as text.
     pub provider_params: Vec<(String, Secret)>,
     /// Request defaults (OpenAI parameters and `extra_body`), merged under the request.
-    pub request_defaults: Map<String, Value>,
+    pub request_defaults: BodyDefaults,
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
     pub per_second: PerSecondPrices,
@@ -596,7 +616,7 @@ impl Deployment {
                     (k.clone(), Secret::new(text))
                 })
                 .collect(),
-            request_defaults,
+            request_defaults: BodyDefaults(request_defaults),
             input_cost_per_token: opt_f64(
                 params,
                 "input_cost_per_token",
@@ -687,13 +707,14 @@ impl Deployment {
                 .filter(|(k, _)| is_secret_field(k))
                 .map(|(_, v)| v.expose()),
         );
-        // Body defaults with a credential's name (a provider field forwarded as given).
-        out.extend(
-            self.request_defaults
-                .iter()
-                .filter(|(k, _)| is_secret_field(k))
-                .filter_map(|(_, v)| v.as_str()),
-        );
+        // Body defaults with a credential's name (a provider field forwarded as given), at
+        // any depth of a forwarded object.
+        for (k, v) in self.request_defaults.iter() {
+            match v {
+                Value::String(s) if is_secret_field(k) => out.push(s),
+                other => nested_secrets(other, &mut out),
+            }
+        }
         if let Some(base) = &self.api_base {
             out.extend(url_secrets(base));
         }
@@ -738,8 +759,44 @@ fn redact_params(params: &Map<String, Value>) -> Map<String, Value> {
                 *url = redact_url(url);
             }
         }
+        redact_nested(value);
     }
     params
+}
+
+/// Secret-named string values inside `value`'s objects and arrays, as `"***"`: a forwarded
+/// body object may hold one an `os.environ/` reference resolved. (Depth: the config's JSON,
+/// which serde_json parses at most 128 levels deep.)
+fn redact_nested(value: &mut Value) {
+    match value {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if is_secret_field(k) && v.is_string() {
+                    *v = Value::String("***".into());
+                } else {
+                    redact_nested(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_nested),
+        _ => {}
+    }
+}
+
+/// The secret-named string values inside `value`'s objects and arrays (see [`redact_nested`]).
+fn nested_secrets<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match v {
+                    Value::String(s) if is_secret_field(k) => out.push(s),
+                    other => nested_secrets(other, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| nested_secrets(v, out)),
+        _ => {}
+    }
 }
 
 /// A byte range of a URL.

@@ -141,7 +141,7 @@ impl Router {
                 call.endpoint.method()
             )));
         }
-        let mut body = d.request_defaults.clone();
+        let mut body = d.request_defaults.0.clone();
         body.extend(call.body.iter().map(|(k, v)| (k.clone(), v.clone())));
         if via_chat {
             body = text_completion::to_chat_request(body)?;

@@ -210,7 +210,7 @@ impl Router {
             url: request.url,
             headers: request.headers,
             model: d.model.clone(),
-            defaults: (!d.request_defaults.is_empty()).then(|| d.request_defaults.clone()),
+            defaults: (!d.request_defaults.is_empty()).then(|| d.request_defaults.0.clone()),
             timeout_ms: ctx.timeout_ms,
         })
     }
