@@ -1029,7 +1029,7 @@ fn parse_model_info(
             return Err(LlmError::config(field(key), "must be a number"));
         }
     }
-    Ok(ModelInfo {
+    let mut info = ModelInfo {
         id,
         mode,
         input_cost_per_token: opt_f64(
@@ -1047,7 +1047,17 @@ fn parse_model_info(
         max_input_tokens: opt_u64(&raw, "max_input_tokens", &field("max_input_tokens"))?,
         max_output_tokens: opt_u64(&raw, "max_output_tokens", &field("max_output_tokens"))?,
         raw,
-    })
+    };
+    // A secret-named string (an `os.environ/` reference resolves anywhere in the options) is
+    // kept as `***`: model_info is shown by getDeployments(), getModelInfo() and Debug.
+    for (key, value) in info.raw.iter_mut() {
+        if is_secret_field(key) && value.is_string() {
+            *value = Value::String("***".into());
+        } else {
+            redact_nested(value);
+        }
+    }
+    Ok(info)
 }
 
 /// A deployment id derived from its group and params, as LiteLLM does (a hash over the

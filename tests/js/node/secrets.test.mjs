@@ -88,6 +88,36 @@ const echo401 = (key) => ({
 });
 
 describe("secrets stay secret", () => {
+  it(
+    "an os.environ/ secret nested in model_info or a forwarded object shows as ***",
+    T,
+    async () => {
+      const router = new Router({
+        model_list: [
+          {
+            model_name: "chat",
+            litellm_params: {
+              model: "openai/gpt-4o-mini",
+              api_base: mock.base("a"),
+              api_key: "os.environ/K",
+              extra_body: { auth: { api_key: "os.environ/K" } },
+            },
+            model_info: { id: "a", api_key: "os.environ/K", nested: [{ token: "os.environ/K" }] },
+          },
+        ],
+        env: { K: SECRET },
+      });
+      const [d] = router.getDeployments();
+      assert.equal(d.model_info.api_key, "***");
+      assert.equal(d.model_info.nested[0].token, "***");
+      assert.equal(d.litellm_params.extra_body.auth.api_key, "***");
+      assert.equal(JSON.stringify(router.getModelInfo("a")).includes(SECRET), false);
+      // The forwarded object still goes upstream as configured.
+      await router.completion(chatRequest());
+      assert.equal(mock.callsTo("a")[0].body.auth.api_key, SECRET);
+    },
+  );
+
   it("the key is sent upstream, and appears nowhere in a successful answer", T, async () => {
     const { router, lines } = secretRouter();
     const res = await router.completion(chatRequest());
