@@ -25,16 +25,7 @@ function methodNotAllowed(method, allow) {
 
 /** The multipart body: text fields, and the file parts by field name (`name[]` kept as is). */
 async function formOf(c) {
-  const type = c.request.headers.get("content-type") ?? "";
-  if (!/^multipart\/form-data/i.test(type))
-    throw new HttpError(400, "this endpoint takes multipart/form-data");
-  const bytes = await c.h.readBody(c.request, c.gw.max_body_bytes);
-  let form;
-  try {
-    form = await new Response(bytes, { headers: { "content-type": type } }).formData();
-  } catch {
-    throw new HttpError(400, "the multipart body could not be parsed");
-  }
+  const form = await c.h.readForm(c.request, c.gw, "");
   const fields = {};
   const files = {};
   for (const [name, value] of form.entries()) {

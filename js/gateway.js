@@ -365,18 +365,25 @@ async function jsonBody(request, gw) {
   return body;
 }
 
-/** Multipart fields (`name[]` repeated -> an array) and the uploaded `file`. */
-async function formBody(request, gw) {
+/**
+ * A multipart/form-data request body, read within `max_body_bytes` and parsed; `expects`
+ * ends the message of a 400 for another content type.
+ */
+async function readForm(request, gw, expects) {
   const type = request.headers.get("content-type") ?? "";
   if (!/^multipart\/form-data/i.test(type))
-    throw new HttpError(400, "this endpoint takes multipart/form-data with a `file` part");
+    throw new HttpError(400, `this endpoint takes multipart/form-data${expects}`);
   const bytes = await readBody(request, gw.max_body_bytes);
-  let form;
   try {
-    form = await new Response(bytes, { headers: { "content-type": type } }).formData();
+    return await new Response(bytes, { headers: { "content-type": type } }).formData();
   } catch {
     throw new HttpError(400, "the multipart body could not be parsed");
   }
+}
+
+/** Multipart fields (`name[]` repeated -> an array) and the uploaded `file`. */
+async function formBody(request, gw) {
+  const form = await readForm(request, gw, " with a `file` part");
   const body = {};
   for (const [name, value] of form.entries()) {
     if (name === "file") {
@@ -815,7 +822,7 @@ async function serve(router, gw, request, env, call) {
   if (gemini) return serveGemini({ router, gw, principal, request, options }, gemini, url);
   if (FILES_PATH.test(path)) {
     const { serveFiles } = await import("./gateway-files.js");
-    const h = { readBody, jsonBody, checkRequest, allows, resultResponse, routerHeaders };
+    const h = { readForm, jsonBody, checkRequest, allows, resultResponse, routerHeaders };
     return serveFiles({ router, gw, principal, request, options, url, path, h });
   }
   const route = ROUTES[path];
