@@ -709,12 +709,7 @@ impl Deployment {
         );
         // Body defaults with a credential's name (a provider field forwarded as given), at
         // any depth of a forwarded object.
-        for (k, v) in self.request_defaults.iter() {
-            match v {
-                Value::String(s) if is_secret_field(k) => out.push(s),
-                other => nested_secrets(other, &mut out),
-            }
-        }
+        secrets_in(&self.request_defaults, &mut out);
         if let Some(base) = &self.api_base {
             out.extend(url_secrets(base));
         }
@@ -769,32 +764,38 @@ fn redact_params(params: &Map<String, Value>) -> Map<String, Value> {
 /// which serde_json parses at most 128 levels deep.)
 fn redact_nested(value: &mut Value) {
     match value {
-        Value::Object(m) => {
-            for (k, v) in m.iter_mut() {
-                if is_secret_field(k) && v.is_string() {
-                    *v = Value::String("***".into());
-                } else {
-                    redact_nested(v);
-                }
-            }
-        }
+        Value::Object(m) => redact_secret_strings(m),
         Value::Array(items) => items.iter_mut().for_each(redact_nested),
         _ => {}
     }
 }
 
-/// The secret-named string values inside `value`'s objects and arrays (see [`redact_nested`]).
-fn nested_secrets<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
-    match value {
-        Value::Object(m) => {
-            for (k, v) in m {
-                match v {
-                    Value::String(s) if is_secret_field(k) => out.push(s),
-                    other => nested_secrets(other, out),
-                }
-            }
+/// [`redact_nested`] of an object's members.
+fn redact_secret_strings(m: &mut Map<String, Value>) {
+    for (k, v) in m.iter_mut() {
+        if is_secret_field(k) && v.is_string() {
+            *v = Value::String("***".into());
+        } else {
+            redact_nested(v);
         }
-        Value::Array(items) => items.iter().for_each(|v| nested_secrets(v, out)),
+    }
+}
+
+/// The secret-named string values of `m` and of its objects and arrays, at any depth (what
+/// [`redact_secret_strings`] hides).
+fn secrets_in<'a>(m: &'a Map<String, Value>, out: &mut Vec<&'a str>) {
+    for (k, v) in m {
+        match v {
+            Value::String(s) if is_secret_field(k) => out.push(s),
+            other => secrets_in_value(other, out),
+        }
+    }
+}
+
+fn secrets_in_value<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(m) => secrets_in(m, out),
+        Value::Array(items) => items.iter().for_each(|v| secrets_in_value(v, out)),
         _ => {}
     }
 }
@@ -1050,13 +1051,7 @@ fn parse_model_info(
     };
     // A secret-named string (an `os.environ/` reference resolves anywhere in the options) is
     // kept as `***`: model_info is shown by getDeployments(), getModelInfo() and Debug.
-    for (key, value) in info.raw.iter_mut() {
-        if is_secret_field(key) && value.is_string() {
-            *value = Value::String("***".into());
-        } else {
-            redact_nested(value);
-        }
-    }
+    redact_secret_strings(&mut info.raw);
     Ok(info)
 }
 

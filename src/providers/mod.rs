@@ -14,7 +14,7 @@ pub mod rerank;
 pub mod responses;
 mod validate;
 pub mod vertex;
-pub use validate::{validate, CHECK};
+pub use validate::validate;
 
 use crate::config::Deployment;
 use crate::error::LlmError;

@@ -1,9 +1,9 @@
 //! The provider checks of a parsed deployment, and the config entry points that apply them:
-//! `config` parses without knowing the providers ([`ProviderCheck`]), so what builds a
+//! `config` parses without knowing the providers ([`crate::config::ProviderCheck`]), so what builds a
 //! Router from options goes through here.
 
 use super::{azure, bedrock, compat, lookup, vertex};
-use crate::config::{Deployment, ProviderCheck, RouterConfig, SourceEntry};
+use crate::config::{Deployment, RouterConfig, SourceEntry};
 use crate::error::LlmError;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -23,13 +23,10 @@ pub fn validate(deployment: &Deployment) -> Result<(), String> {
     }
 }
 
-/// [`validate`] as config's [`ProviderCheck`].
-pub const CHECK: ProviderCheck = validate;
-
 impl RouterConfig {
     /// Parses the constructor options; `env` resolves `"os.environ/NAME"` references.
     pub fn parse(options: &Value, env: &HashMap<String, String>) -> Result<RouterConfig, LlmError> {
-        RouterConfig::parse_with(options.clone(), env, CHECK)
+        RouterConfig::parse_with(options.clone(), env, validate)
     }
 
     /// [`parse`](Self::parse) of options the caller no longer needs (the wasm constructor's,
@@ -38,14 +35,14 @@ impl RouterConfig {
         options: Value,
         env: &HashMap<String, String>,
     ) -> Result<RouterConfig, LlmError> {
-        RouterConfig::parse_with(options, env, CHECK)
+        RouterConfig::parse_with(options, env, validate)
     }
 }
 
 impl Deployment {
     /// Parses `entry` (already env-resolved, defaults merged) at `path` (`model_list[3]`).
     pub fn parse(entry: &Value, path: &str) -> Result<Deployment, LlmError> {
-        let mut d = Deployment::parse_in(entry, path, &HashMap::new(), CHECK)?;
+        let mut d = Deployment::parse_in(entry, path, &HashMap::new(), validate)?;
         d.source = SourceEntry(entry.clone());
         Ok(d)
     }

@@ -39,7 +39,7 @@ impl Router {
             path,
             &self.inner.config.default_litellm_params,
             env,
-            crate::providers::CHECK,
+            crate::providers::validate,
         )?;
         self.warn(std::mem::take(&mut d.warnings));
         Ok(d)

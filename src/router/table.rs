@@ -109,7 +109,7 @@ impl DeploymentTable {
         let mut made = Vec::with_capacity(members.len());
         for d in members {
             if d.is_wildcard() {
-                let made_one = d.for_match(segment, providers::CHECK).map_err(|msg| {
+                let made_one = d.for_match(segment, providers::validate).map_err(|msg| {
                     Unresolved::Invalid(format!(
                         "{name:?} matches model_name {:?}, whose deployment cannot serve it: {msg}",
                         pattern.name
