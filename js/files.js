@@ -40,56 +40,43 @@ export async function fileContent(router, request, options) {
   return attachHidden(response, JSON.parse(out.hidden));
 }
 
-/** `createBatch({ input_file_id, endpoint, completion_window, metadata? })`. */
-export async function createBatch(router, request, options) {
-  const body = requestOf(request, "createBatch");
-  return withHiddenParams(await router[FILES_CALL]("createBatch", body, undefined, options));
+/** The operation `name` (also the method's name), whose request is its JSON body. */
+function jsonOp(name) {
+  return async (router, request, options) =>
+    withHiddenParams(await router[FILES_CALL](name, requestOf(request, name), undefined, options));
 }
+
+/** A list merged from several deployments: it takes `limit`, but no `after` cursor. */
+function listOp(name) {
+  const list = jsonOp(name);
+  return async (router, request, options) => {
+    if (requestOf(request, name).after !== undefined) {
+      throw new BadRequestError(
+        `${name}(): \`after\` is not supported (the list merges several deployments); use \`limit\``,
+        { status: 400 },
+      );
+    }
+    return list(router, request, options);
+  };
+}
+
+/** `createBatch({ input_file_id, endpoint, completion_window, metadata? })`. */
+export const createBatch = jsonOp("createBatch");
 
 /** `retrieveBatch({ batch_id })`. */
-export async function retrieveBatch(router, request, options) {
-  const body = requestOf(request, "retrieveBatch");
-  return withHiddenParams(await router[FILES_CALL]("retrieveBatch", body, undefined, options));
-}
+export const retrieveBatch = jsonOp("retrieveBatch");
 
 /** `cancelBatch({ batch_id })`. */
-export async function cancelBatch(router, request, options) {
-  const body = requestOf(request, "cancelBatch");
-  return withHiddenParams(await router[FILES_CALL]("cancelBatch", body, undefined, options));
-}
+export const cancelBatch = jsonOp("cancelBatch");
 
 /** `listBatches({ model, limit? })`: the batches of every OpenAI/Azure deployment of `model`. */
-export async function listBatches(router, request, options) {
-  const body = requestOf(request, "listBatches");
-  if (body.after !== undefined) {
-    throw new BadRequestError(
-      "listBatches(): `after` is not supported (the list merges several deployments); use `limit`",
-      { status: 400 },
-    );
-  }
-  return withHiddenParams(await router[FILES_CALL]("listBatches", body, undefined, options));
-}
+export const listBatches = listOp("listBatches");
 
 /** `listFiles({ model, purpose?, limit? })`: the files of every OpenAI/Azure deployment of `model`. */
-export async function listFiles(router, request, options) {
-  const body = requestOf(request, "listFiles");
-  if (body.after !== undefined) {
-    throw new BadRequestError(
-      "listFiles(): `after` is not supported (the list merges several deployments); use `limit`",
-      { status: 400 },
-    );
-  }
-  return withHiddenParams(await router[FILES_CALL]("listFiles", body, undefined, options));
-}
+export const listFiles = listOp("listFiles");
 
 /** `retrieveFile({ file_id })`: the file object, from the deployment that holds it. */
-export async function retrieveFile(router, request, options) {
-  const body = requestOf(request, "retrieveFile");
-  return withHiddenParams(await router[FILES_CALL]("retrieveFile", body, undefined, options));
-}
+export const retrieveFile = jsonOp("retrieveFile");
 
 /** `deleteFile({ file_id })`: deletes it on the deployment that holds it. */
-export async function deleteFile(router, request, options) {
-  const body = requestOf(request, "deleteFile");
-  return withHiddenParams(await router[FILES_CALL]("deleteFile", body, undefined, options));
-}
+export const deleteFile = jsonOp("deleteFile");
