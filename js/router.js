@@ -271,6 +271,26 @@ function attemptSignal(deadline, signal) {
   return controller.signal;
 }
 
+/**
+ * An answer's `_hidden_params`: the deployment's identity (kept with its wire) and the numbers
+ * `core.answered` returns (`[cost or NaN, attempts, retries, latency_ms, fell back]`), in the
+ * core's field order.
+ */
+function answeredHidden(identity, n, core) {
+  return {
+    model_id: identity.model_id,
+    model_group: identity.model_group,
+    custom_llm_provider: identity.custom_llm_provider,
+    api_base: identity.api_base,
+    response_cost: Number.isNaN(n[0]) ? null : n[0],
+    cache_hit: false,
+    attempts: n[1],
+    retries: n[2],
+    fallback_model_group: n[4] === 1 ? (core.answeredFallback() ?? null) : null,
+    latency_ms: n[3],
+  };
+}
+
 /** The parsed body of a 2xx OpenAI reply when it is an answer, else undefined. */
 function openAiAnswer(text, endpoint) {
   let json;
@@ -631,6 +651,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
           model: raw.model,
           defaults: raw.defaults,
           timeout_ms: Math.min(raw.timeout_ms, MAX_TIMER_MS),
+          identity: raw.identity,
         };
         if (this.#wires.size >= MAX_WIRES) this.#wires.clear();
         this.#wires.set(id, wire);
@@ -696,7 +717,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
               if (json !== undefined) {
                 if (!json.created && json.choices) json.created = Math.floor(Date.now() / 1000);
                 const u = json.usage;
-                const hidden =
+                const numbers =
                   u !== null && typeof u === "object"
                     ? core.answered(
                         handle,
@@ -710,7 +731,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
                         ) || 0,
                       )
                     : core.answered(handle, false, 0, 0, 0, 0);
-                return attachHidden(json, JSON.parse(hidden));
+                return attachHidden(json, answeredHidden(wire.identity, numbers, core));
               }
             }
             const envelope = core.replied(handle, status, text, headerPairs(res.headers, status));

@@ -292,3 +292,43 @@ impl std::hash::Hasher for FxHasher {
 
 /// A `HashMap` with [`FxHasher`].
 pub type FxHashMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// `f` applied to the value under `key`, which `make` inserts when it is absent. The key is
+/// copied into the map only on that insert: the router's counters are looked up on every
+/// call, and `entry(key.to_string())` would allocate (and free) a `String` each time. One
+/// lookup on a hit; `dyn` so that each value type has one copy of the map code, not one
+/// per call site.
+pub fn with_slot<V, S: std::hash::BuildHasher>(
+    map: &mut std::collections::HashMap<String, V, S>,
+    key: &str,
+    make: &dyn Fn() -> V,
+    f: &mut dyn FnMut(&mut V),
+) {
+    if let Some(value) = map.get_mut(key) {
+        return f(value);
+    }
+    f(map.entry(key.to_owned()).or_insert_with(make))
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    #[test]
+    fn with_slot_inserts_once_then_updates_in_place() {
+        let mut map: FxHashMap<String, u32> = FxHashMap::default();
+        let made = std::cell::Cell::new(0);
+        let make = || {
+            made.set(made.get() + 1);
+            10
+        };
+        for _ in 0..3 {
+            with_slot(&mut map, "a", &make, &mut |v| *v += 1);
+        }
+        assert_eq!(made.get(), 1);
+        assert_eq!(map.get("a"), Some(&13));
+        with_slot(&mut map, "b", &|| 0, &mut |_| {});
+        assert_eq!(map.get("b"), Some(&0));
+        assert_eq!(map.len(), 2);
+    }
+}

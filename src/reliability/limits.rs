@@ -1,7 +1,7 @@
 //! Per-deployment capacity: requests and tokens in the current minute (for `rpm`/`tpm`
 //! pre-call checks) and a wake-up signal for requests waiting on `max_parallel_requests`.
 
-use crate::hash::FxHashMap;
+use crate::hash::{with_slot, FxHashMap};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -27,24 +27,27 @@ fn minute_of(now_ms: f64) -> i64 {
 }
 
 impl MinuteUsage {
-    fn window(&mut self, id: &str, now_ms: f64) -> &mut Window {
+    /// `f` applied to the deployment's window for the minute of `now_ms` (a new minute
+    /// starts it from zero).
+    fn update(&mut self, id: &str, now_ms: f64, f: &mut dyn FnMut(&mut Window)) {
         let minute = minute_of(now_ms);
-        let w = self.windows.entry(id.to_string()).or_default();
-        if w.minute != minute {
-            *w = Window {
-                minute,
-                ..Window::default()
-            };
-        }
-        w
+        with_slot(&mut self.windows, id, &Window::default, &mut |w| {
+            if w.minute != minute {
+                *w = Window {
+                    minute,
+                    ..Window::default()
+                };
+            }
+            f(w)
+        });
     }
 
     pub fn record_request(&mut self, id: &str, now_ms: f64) {
-        self.window(id, now_ms).requests += 1;
+        self.update(id, now_ms, &mut |w| w.requests += 1);
     }
 
     pub fn record_tokens(&mut self, id: &str, tokens: u64, now_ms: f64) {
-        self.window(id, now_ms).tokens += tokens;
+        self.update(id, now_ms, &mut |w| w.tokens += tokens);
     }
 
     /// `(requests, tokens)` of the deployment in the minute containing `now_ms`.

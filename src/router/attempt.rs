@@ -13,6 +13,7 @@ use crate::stream::{StreamContext, StreamDecoder};
 use crate::types::audio::{Audio, AudioBody};
 use crate::types::{text_completion, Endpoint};
 use serde_json::{Map, Value};
+use std::rc::Rc;
 
 /// One attempt with a deployment, planned without I/O (`Router::plan_attempt`).
 pub(super) struct Plan {
@@ -338,12 +339,11 @@ impl Router {
 /// Counts a request in flight for as long as it lives, even if its future is dropped.
 pub(super) struct InFlight {
     router: Router,
-    id: String,
-    group: String,
+    deployment: Rc<Deployment>,
 }
 
 impl InFlight {
-    pub(super) fn start(router: &Router, d: &Deployment) -> InFlight {
+    pub(super) fn start(router: &Router, d: Rc<Deployment>) -> InFlight {
         router
             .inner
             .usage
@@ -357,18 +357,18 @@ impl InFlight {
         router.share_request(&d.id, router.now());
         InFlight {
             router: router.clone(),
-            id: d.id.clone(),
-            group: d.model_group.clone(),
+            deployment: d,
         }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        let d = &self.deployment;
         if let Ok(mut usage) = self.router.inner.usage.try_borrow_mut() {
-            usage.finished(&self.id, &self.group);
+            usage.finished(&d.id, &d.model_group);
         }
-        self.router.share_request_end(&self.id);
+        self.router.share_request_end(&d.id);
         self.router.inner.slots.notify();
     }
 }

@@ -27,6 +27,32 @@ impl Router {
         deployment_ms: f64,
         ttft_ms: Option<f64>,
     ) -> HiddenParams {
+        self.book_answer(
+            group,
+            call,
+            d,
+            usage,
+            response_cost,
+            latency_ms,
+            deployment_ms,
+            ttft_ms,
+        );
+        self.hidden_params(call, d, response_cost, latency_ms)
+    }
+
+    /// [`Router::book_success`] without building the `_hidden_params`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn book_answer(
+        &self,
+        group: &str,
+        call: &Call,
+        d: &Deployment,
+        usage: Option<TokenUsage>,
+        response_cost: Option<f64>,
+        latency_ms: f64,
+        deployment_ms: f64,
+        ttft_ms: Option<f64>,
+    ) {
         self.inner.usage.borrow_mut().call_finished(CallOutcome {
             group,
             error_kind: None,
@@ -65,7 +91,6 @@ impl Router {
                 .record_tokens(&d.id, tokens, self.now());
             self.share_tokens(&d.id, tokens, self.now());
         }
-        self.hidden_params(call, d, response_cost, latency_ms)
     }
 
     pub(super) fn hidden_params(
@@ -75,18 +100,14 @@ impl Router {
         response_cost: Option<f64>,
         latency_ms: f64,
     ) -> HiddenParams {
-        HiddenParams {
-            model_id: d.id.clone(),
-            model_group: d.model_group.clone(),
-            custom_llm_provider: d.provider.clone(),
-            api_base: d.api_base_shown.clone(),
+        HiddenParams::of(
+            d,
             response_cost,
-            cache_hit: false,
-            attempts: call.attempts,
-            retries: call.retries,
-            fallback_model_group: call.fallback_model_group.clone(),
+            call.attempts,
+            call.retries,
+            call.fallback_model_group.clone(),
             latency_ms,
-        }
+        )
     }
 
     /// Books a failed call (counters and the `failure` event); returns the error with the

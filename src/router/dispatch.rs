@@ -41,7 +41,8 @@ pub enum Step {
 
 /// A group being tried within a call.
 struct Frame {
-    group: String,
+    /// Shared, not copied: the step loop reads it on every pick.
+    group: Rc<str>,
     depth: u32,
     phase: Phase,
 }
@@ -157,7 +158,7 @@ impl Dispatch {
     pub fn new(group: &str) -> Dispatch {
         Dispatch {
             frames: vec![Frame {
-                group: group.to_string(),
+                group: Rc::from(group),
                 depth: 0,
                 phase: Phase::Enter,
             }],
@@ -184,7 +185,7 @@ impl Router {
         let phase = self.fall_back(call, &visited, depth, group, err);
         Dispatch {
             frames: vec![Frame {
-                group: group.to_string(),
+                group: Rc::from(group),
                 depth,
                 phase,
             }],
@@ -206,15 +207,17 @@ impl Router {
             };
             match &mut frame.phase {
                 Phase::Enter => {
-                    let group = self.resolve_alias(&frame.group);
-                    frame.group = group.clone();
-                    dispatch.visited.push(group.clone());
+                    if let Some(target) = self.alias_target(&frame.group) {
+                        frame.group = Rc::from(target);
+                    }
+                    let group = Rc::clone(&frame.group);
+                    dispatch.visited.push(group.to_string());
                     frame.phase = if call.opts.mock_testing_fallbacks && frame.depth == 0 {
                         let mut e = LlmError::new(
                             ErrorKind::InternalServerError,
                             format!("This is a mock exception for model={group}, to trigger a fallback (mock_testing_fallbacks)"),
                         );
-                        e.model_group = Some(group);
+                        e.model_group = Some(group.to_string());
                         self.fall_back(call, &dispatch.visited, frame.depth, &frame.group, e)
                     } else {
                         match self.enter(call, &group) {
@@ -235,7 +238,7 @@ impl Router {
                             ErrorKind::ServiceUnavailableError,
                             format!("the request reached llmux's ceiling of {MAX_ATTEMPTS_PER_REQUEST} upstream attempts"),
                         );
-                        e.model_group = Some(frame.group.clone());
+                        e.model_group = Some(frame.group.to_string());
                         dispatch.ceiling_reached = true;
                         frame.phase = Phase::FallingBack {
                             last: e,
@@ -243,7 +246,7 @@ impl Router {
                         };
                         continue;
                     }
-                    let group = frame.group.clone();
+                    let group = Rc::clone(&frame.group);
                     if r.tiers.as_ref().is_some_and(|t| t.current.is_none()) {
                         self.first_tier(r);
                     }
@@ -262,12 +265,12 @@ impl Router {
                     } else {
                         match self.pick(call, r.eligible(), &r.tried, &group) {
                             Ok(Picked::Choose(candidates)) => {
-                                return Step::Choose(group, candidates);
+                                return Step::Choose(group.to_string(), candidates);
                             }
                             Ok(Picked::One(d)) => {
                                 r.slot_deadline = None;
                                 r.ticket = None;
-                                let in_flight = InFlight::start(self, &d);
+                                let in_flight = InFlight::start(self, Rc::clone(&d));
                                 dispatch.current = Some((Rc::clone(&d), self.now(), in_flight));
                                 return Step::Attempt(d);
                             }
@@ -319,7 +322,7 @@ impl Router {
                             ),
                         )
                     };
-                    e.model_group = Some(group.clone());
+                    e.model_group = Some(group.to_string());
                     if !self.next_tier(call, frame.depth, r, &group, &e) {
                         frame.phase =
                             self.fall_back(call, &dispatch.visited, frame.depth, &group, e);
@@ -328,7 +331,7 @@ impl Router {
                 Phase::FallingBack { last, targets } => {
                     match targets.pop_front().filter(|_| !dispatch.ceiling_reached) {
                         Some(target) if !dispatch.visited.contains(&target) => {
-                            let from = frame.group.clone();
+                            let from = Rc::clone(&frame.group);
                             let depth = frame.depth + 1;
                             self.log(LogLevel::Info, || {
                                 format!(
@@ -340,13 +343,13 @@ impl Router {
                             let call_id = call.opts.call_id.as_deref();
                             self.emit("fallback", || {
                                 crate::obj! {
-                                    "from": from, "to": target.clone(), "error": error,
+                                    "from": &*from, "to": target.clone(), "error": error,
                                     "status": last.status, "call_id": call_id,
                                 }
                             });
                             call.fallback_model_group = Some(target.clone());
                             dispatch.frames.push(Frame {
-                                group: target,
+                                group: Rc::from(target),
                                 depth,
                                 phase: Phase::Enter,
                             });
@@ -402,7 +405,7 @@ impl Router {
         let Phase::Trying(r) = &mut frame.phase else {
             return None;
         };
-        let group = frame.group.clone();
+        let group = Rc::clone(&frame.group);
         // A timeout shorter than the operator's says nothing about the deployment.
         let caller_timeout = err.kind == ErrorKind::Timeout
             && call.opts.timeout_ms.is_some_and(|t| {
@@ -469,7 +472,7 @@ impl Router {
         let retry_number = r.retries_done + 1;
         self.emit("retry", || {
             crate::obj! {
-                "model_group": group, "model_id": deployment.id.clone(), "error": err.kind.name(),
+                "model_group": &*group, "model_id": deployment.id.clone(), "error": err.kind.name(),
                 "status": err.status, "retry": retry_number, "delay_ms": delay,
                 "call_id": call.opts.call_id.clone(),
             }
@@ -613,7 +616,7 @@ impl Router {
                 .or_else(|| {
                     resolved
                         .wildcard
-                        .then(|| cfg.model_group_retry_policy.get(&resolved.group))
+                        .then(|| cfg.model_group_retry_policy.get(&*resolved.group))
                         .flatten()
                 })
                 .or(cfg.retry_policy.as_ref())
@@ -645,7 +648,7 @@ impl Router {
             })
             .unwrap_or_default();
         super::table::Resolved {
-            group: group.to_string(),
+            group: Rc::from(group),
             wildcard: false,
             members: members.into(),
         }

@@ -6,12 +6,16 @@ use crate::error::{ErrorKind, LlmError};
 
 impl Router {
     pub(super) fn resolve_alias(&self, group: &str) -> String {
+        self.alias_target(group).unwrap_or(group).to_string()
+    }
+
+    /// The group `group` is an alias of (`model_group_alias`), if it is one.
+    pub(super) fn alias_target(&self, group: &str) -> Option<&str> {
         self.inner
             .config
             .model_group_alias
             .get(group)
-            .cloned()
-            .unwrap_or_else(|| group.to_string())
+            .map(String::as_str)
     }
 
     /// The fallback groups for `err` in `group`: the specific list for context-window and

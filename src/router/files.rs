@@ -342,18 +342,7 @@ impl Router {
     }
 
     fn bare_hidden(&self, d: &Deployment, attempts: u32) -> super::HiddenParams {
-        super::HiddenParams {
-            model_id: d.id.clone(),
-            model_group: d.model_group.clone(),
-            custom_llm_provider: d.provider.clone(),
-            api_base: d.api_base_shown.clone(),
-            response_cost: None,
-            cache_hit: false,
-            attempts,
-            retries: 0,
-            fallback_model_group: None,
-            latency_ms: 0.0,
-        }
+        super::HiddenParams::of(d, None, attempts, 0, None, 0.0)
     }
 
     /// One files or batches exchange with `d` (the attempt of `Router::exchange`).

@@ -29,6 +29,55 @@ pub struct Wire {
     /// Request defaults from `litellm_params` (the caller's fields win), or null.
     pub defaults: Option<Map<String, Value>>,
     pub timeout_ms: u64,
+    /// The deployment as `_hidden_params` shows it (no credentials): the host keeps it with
+    /// the wire and adds the numbers `answer_host` returns.
+    pub identity: WireIdentity,
+}
+
+/// The constant part of an answer's `_hidden_params`, per deployment.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WireIdentity {
+    pub model_id: String,
+    pub model_group: String,
+    pub custom_llm_provider: String,
+    pub api_base: Option<String>,
+}
+
+impl WireIdentity {
+    fn of(d: &Deployment) -> WireIdentity {
+        WireIdentity {
+            model_id: d.id.clone(),
+            model_group: d.model_group.clone(),
+            custom_llm_provider: d.provider.clone(),
+            api_base: d.api_base_shown.clone(),
+        }
+    }
+}
+
+/// A host call answered, in numbers: what `_hidden_params` adds to the answering
+/// deployment's [`WireIdentity`]. No string is copied unless the call fell back.
+#[derive(Debug, Clone)]
+pub struct HostAnswer {
+    pub deployment: Rc<Deployment>,
+    pub response_cost: Option<f64>,
+    pub attempts: u32,
+    pub retries: u32,
+    pub fallback_model_group: Option<String>,
+    pub latency_ms: f64,
+}
+
+impl HostAnswer {
+    /// The `_hidden_params` these numbers and the deployment make.
+    pub fn hidden(&self) -> HiddenParams {
+        HiddenParams::of(
+            &self.deployment,
+            self.response_cost,
+            self.attempts,
+            self.retries,
+            self.fallback_model_group.clone(),
+            self.latency_ms,
+        )
+    }
 }
 
 /// An open realtime socket's hold on its deployment: counted in flight (least-busy,
@@ -192,6 +241,7 @@ impl Router {
                 model: d.model.clone(),
                 defaults: None,
                 timeout_ms: d.timeout_ms.unwrap_or(self.inner.config.timeout_ms),
+                identity: WireIdentity::of(d),
             });
         }
         let ctx = providers::RequestContext {
@@ -212,6 +262,7 @@ impl Router {
             model: d.model.clone(),
             defaults: (!d.request_defaults.is_empty()).then(|| d.request_defaults.0.clone()),
             timeout_ms: ctx.timeout_ms,
+            identity: WireIdentity::of(d),
         })
     }
 
@@ -222,6 +273,12 @@ impl Router {
         hc: &mut HostCall,
         usage: Option<TokenUsage>,
     ) -> Option<HiddenParams> {
+        self.answer_host(hc, usage).map(|a| a.hidden())
+    }
+
+    /// [`Router::answered_host`] in numbers, for a host that keeps each deployment's
+    /// [`WireIdentity`] (the JS host loop: nothing is serialised per call).
+    pub fn answer_host(&self, hc: &mut HostCall, usage: Option<TokenUsage>) -> Option<HostAnswer> {
         let settled = self.settle(&mut hc.call, &mut hc.dispatch, Ok(()))?;
         let d = settled.deployment;
         let latency_ms = self.now() - hc.started;
@@ -231,17 +288,25 @@ impl Router {
             usage.as_ref(),
             settled.attempt_ms,
         );
-        let group = hc.call.opts.model.clone();
-        Some(self.book_success(
-            &group,
-            &hc.call,
+        let call = &hc.call;
+        self.book_answer(
+            &call.opts.model,
+            call,
             &d,
             usage,
             cost,
             latency_ms,
             settled.attempt_ms,
             None,
-        ))
+        );
+        Some(HostAnswer {
+            response_cost: cost,
+            attempts: call.attempts,
+            retries: call.retries,
+            fallback_model_group: call.fallback_model_group.clone(),
+            latency_ms,
+            deployment: d,
+        })
     }
 
     /// The host's realtime upgrade succeeded (101): books the success (a request, its

@@ -26,7 +26,7 @@ mod table;
 mod usage;
 
 pub use eligible::{Selector, MAX_PINS};
-pub use hostloop::{Choosing, HostCall, HostStep, OpenSocket, Wire};
+pub use hostloop::{Choosing, HostAnswer, HostCall, HostStep, OpenSocket, Wire, WireIdentity};
 pub use hoststream::{Fed, HostStream, StreamStep};
 pub use manage::deep_merge;
 pub use request::{router_keys, CallOptions, MAX_CALL_ID_BYTES};
@@ -39,7 +39,7 @@ use attempt::{annotate, InFlight, Plan};
 use book::response_cost;
 use call::{Answer, Call};
 
-use crate::config::RouterConfig;
+use crate::config::{Deployment, RouterConfig};
 use crate::ports::{EventSink, LogLevel, Ports};
 use crate::reliability::cooldown::CooldownBook;
 use crate::reliability::limits::{MinuteUsage, SlotSignal};
@@ -69,6 +69,31 @@ pub struct HiddenParams {
     /// The fallback group that answered, when the requested group did not.
     pub fallback_model_group: Option<String>,
     pub latency_ms: f64,
+}
+
+impl HiddenParams {
+    /// An answer of deployment `d` (not from the cache).
+    pub(crate) fn of(
+        d: &Deployment,
+        response_cost: Option<f64>,
+        attempts: u32,
+        retries: u32,
+        fallback_model_group: Option<String>,
+        latency_ms: f64,
+    ) -> HiddenParams {
+        HiddenParams {
+            model_id: d.id.clone(),
+            model_group: d.model_group.clone(),
+            custom_llm_provider: d.provider.clone(),
+            api_base: d.api_base_shown.clone(),
+            response_cost,
+            cache_hit: false,
+            attempts,
+            retries,
+            fallback_model_group,
+            latency_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

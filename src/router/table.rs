@@ -16,7 +16,7 @@ const MAX_MATCHED: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct Resolved {
     /// The configured `model_name` that matched: the name itself, or a wildcard pattern.
-    pub group: String,
+    pub group: Rc<str>,
     /// Whether `group` is a wildcard pattern.
     pub wildcard: bool,
     pub members: Rc<[Rc<Deployment>]>,
@@ -36,7 +36,7 @@ pub enum Unresolved {
 #[derive(Debug, Default)]
 pub struct DeploymentTable {
     deployments: Vec<Rc<Deployment>>,
-    groups: HashMap<String, Rc<[Rc<Deployment>]>>,
+    groups: HashMap<Rc<str>, Rc<[Rc<Deployment>]>>,
     /// Group names in first-seen order.
     group_names: Vec<String>,
     /// Wildcard groups, most specific first (LiteLLM's order), with their deployments.
@@ -64,7 +64,10 @@ impl DeploymentTable {
                 .push(Rc::clone(&d));
             table.deployments.push(d);
         }
-        table.groups = groups.into_iter().map(|(k, v)| (k, v.into())).collect();
+        table.groups = groups
+            .into_iter()
+            .map(|(k, v)| (Rc::from(k), v.into()))
+            .collect();
         for name in &table.group_names {
             if !wildcard::is_pattern(name) {
                 continue;
@@ -73,7 +76,7 @@ impl DeploymentTable {
             if let Ok(p) = Pattern::parse(name) {
                 let members = table
                     .groups
-                    .get(name)
+                    .get(name.as_str())
                     .map(|m| m.to_vec())
                     .unwrap_or_default();
                 table.patterns.push((p, members));
@@ -88,12 +91,12 @@ impl DeploymentTable {
     /// most specific wildcard pattern matching `name`; else the most specific one matching
     /// `provider/name` with the provider the price data names for `name` (as LiteLLM).
     pub fn resolve(&self, name: &str) -> Result<Resolved, Unresolved> {
-        if let Some(members) = self.groups.get(name) {
+        if let Some((group, members)) = self.groups.get_key_value(name) {
             if wildcard::is_pattern(name) {
                 return Err(Unresolved::Pattern);
             }
             return Ok(Resolved {
-                group: name.to_string(),
+                group: Rc::clone(group),
                 wildcard: false,
                 members: Rc::clone(members),
             });
@@ -121,7 +124,7 @@ impl DeploymentTable {
             }
         }
         let resolved = Resolved {
-            group: pattern.name.clone(),
+            group: Rc::from(pattern.name.as_str()),
             wildcard: true,
             members: made.into(),
         };
@@ -137,7 +140,7 @@ impl DeploymentTable {
     /// matching it), without making deployments.
     pub fn group_of(&self, name: &str) -> Option<&str> {
         if let Some((key, _)) = self.groups.get_key_value(name) {
-            return Some(key.as_str());
+            return Some(key);
         }
         self.matching(name).map(|(p, _, _)| p.name.as_str())
     }

@@ -2,7 +2,7 @@
 //! fallbacks, tokens, cost, in-flight requests and latency percentiles.
 
 use crate::cost::TokenUsage;
-use crate::hash::FxHashMap;
+use crate::hash::{with_slot, FxHashMap};
 use crate::types::object::Put;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -156,6 +156,11 @@ pub const MAX_GROUPS: usize = 1024;
 /// The entry that counts the calls of every requested name past [`MAX_GROUPS`].
 pub const OTHER_GROUPS: &str = "__other__";
 
+/// One more failure of class `kind`.
+fn count_kind(by_kind: &mut HashMap<String, u64>, kind: &str) {
+    with_slot(by_kind, kind, &u64::default, &mut |n| *n += 1);
+}
+
 #[derive(Debug, Default)]
 pub struct UsageBook {
     by_deployment: FxHashMap<String, DeploymentUsage>,
@@ -174,32 +179,35 @@ pub struct CallOutcome<'a> {
 }
 
 impl UsageBook {
-    fn entry(&mut self, id: &str, group: &str) -> &mut DeploymentUsage {
-        self.by_deployment
-            .entry(id.to_string())
-            .or_insert_with(|| DeploymentUsage {
-                model_group: group.to_string(),
-                ..DeploymentUsage::default()
-            })
+    /// `f` applied to the deployment's counters (made, under `group`, on its first use).
+    fn update(&mut self, id: &str, group: &str, f: &mut dyn FnMut(&mut DeploymentUsage)) {
+        let make = || DeploymentUsage {
+            model_group: group.to_string(),
+            ..DeploymentUsage::default()
+        };
+        with_slot(&mut self.by_deployment, id, &make, f);
     }
 
     pub fn started(&mut self, id: &str, group: &str) {
-        let u = self.entry(id, group);
-        u.requests += 1;
-        u.in_flight += 1;
+        self.update(id, group, &mut |u| {
+            u.requests += 1;
+            u.in_flight += 1;
+        });
     }
 
     /// A stream's first chunk arrived `ttft_ms` after its request.
     pub fn first_chunk(&mut self, id: &str, group: &str, ttft_ms: f64) {
-        let u = self.entry(id, group);
-        u.streams += 1;
-        u.ttft.push(ttft_ms);
-        u.ttft_histogram.observe_ms(ttft_ms);
+        self.update(id, group, &mut |u| {
+            u.streams += 1;
+            u.ttft.push(ttft_ms);
+            u.ttft_histogram.observe_ms(ttft_ms);
+        });
     }
 
     pub fn finished(&mut self, id: &str, group: &str) {
-        let u = self.entry(id, group);
-        u.in_flight = u.in_flight.saturating_sub(1);
+        self.update(id, group, &mut |u| {
+            u.in_flight = u.in_flight.saturating_sub(1);
+        });
     }
 
     pub fn succeeded(
@@ -210,16 +218,17 @@ impl UsageBook {
         cost: Option<f64>,
         latency_ms: f64,
     ) {
-        let u = self.entry(id, group);
-        u.successes += 1;
-        u.total_latency_ms += latency_ms;
-        u.latency.push(latency_ms);
-        u.latency_histogram.observe_ms(latency_ms);
-        if let Some(t) = usage {
-            u.prompt_tokens += t.prompt_tokens;
-            u.completion_tokens += t.completion_tokens;
-        }
-        u.cost += cost.unwrap_or(0.0);
+        self.update(id, group, &mut |u| {
+            u.successes += 1;
+            u.total_latency_ms += latency_ms;
+            u.latency.push(latency_ms);
+            u.latency_histogram.observe_ms(latency_ms);
+            if let Some(t) = usage {
+                u.prompt_tokens += t.prompt_tokens;
+                u.completion_tokens += t.completion_tokens;
+            }
+            u.cost += cost.unwrap_or(0.0);
+        });
     }
 
     /// Adds a latency sample for latency-based routing, keeping the last `cap`.
@@ -231,11 +240,12 @@ impl UsageBook {
         latency_ms: f64,
         cap: usize,
     ) {
-        let u = self.entry(id, group);
-        while u.recent.len() >= cap.max(1) {
-            u.recent.pop_front();
-        }
-        u.recent.push_back((at_ms, latency_ms));
+        self.update(id, group, &mut |u| {
+            while u.recent.len() >= cap.max(1) {
+                u.recent.pop_front();
+            }
+            u.recent.push_back((at_ms, latency_ms));
+        });
     }
 
     /// Average of the deployment's samples taken within `ttl_ms` of `now_ms`.
@@ -251,60 +261,62 @@ impl UsageBook {
     }
 
     pub fn failed(&mut self, id: &str, group: &str, kind: &str) {
-        let u = self.entry(id, group);
-        u.failures += 1;
-        *u.failures_by_kind.entry(kind.to_string()).or_default() += 1;
+        self.update(id, group, &mut |u| {
+            u.failures += 1;
+            count_kind(&mut u.failures_by_kind, kind);
+        });
     }
 
     /// The deployment entered a cooldown.
     pub fn cooled_down(&mut self, id: &str, group: &str) {
-        self.entry(id, group).cooldowns += 1;
+        self.update(id, group, &mut |u| u.cooldowns += 1);
     }
 
     /// The counters of the requested name `group`, or the shared [`OTHER_GROUPS`] ones when
     /// [`MAX_GROUPS`] names are counted already.
-    fn group_entry(&mut self, group: &str) -> &mut GroupUsage {
-        let name = if self.by_group.contains_key(group) || self.by_group.len() < MAX_GROUPS {
+    fn update_group(&mut self, group: &str, f: &mut dyn FnMut(&mut GroupUsage)) {
+        let name = if self.by_group.len() < MAX_GROUPS || self.by_group.contains_key(group) {
             group
         } else {
             OTHER_GROUPS
         };
-        self.by_group.entry(name.to_string()).or_default()
+        with_slot(&mut self.by_group, name, &GroupUsage::default, f);
     }
 
     /// Records a finished router call against the requested group.
     pub fn call_finished(&mut self, outcome: CallOutcome<'_>) {
-        let g = self.group_entry(outcome.group);
-        g.requests += 1;
-        g.retries += u64::from(outcome.retries);
-        g.latency.push(outcome.latency_ms);
-        match outcome.error_kind {
-            None => {
-                g.successes += 1;
-                g.latency_histogram.observe_ms(outcome.latency_ms);
+        self.update_group(outcome.group, &mut |g| {
+            g.requests += 1;
+            g.retries += u64::from(outcome.retries);
+            g.latency.push(outcome.latency_ms);
+            match outcome.error_kind {
+                None => {
+                    g.successes += 1;
+                    g.latency_histogram.observe_ms(outcome.latency_ms);
+                }
+                Some(kind) => {
+                    g.failures += 1;
+                    count_kind(&mut g.failures_by_kind, kind);
+                }
             }
-            Some(kind) => {
-                g.failures += 1;
-                *g.failures_by_kind.entry(kind.to_string()).or_default() += 1;
+            if outcome.fell_back {
+                g.fallbacks += 1;
             }
-        }
-        if outcome.fell_back {
-            g.fallbacks += 1;
-        }
-        if let Some(t) = outcome.usage {
-            g.prompt_tokens += t.prompt_tokens;
-            g.completion_tokens += t.completion_tokens;
-        }
-        g.cost += outcome.cost.unwrap_or(0.0);
+            if let Some(t) = outcome.usage {
+                g.prompt_tokens += t.prompt_tokens;
+                g.completion_tokens += t.completion_tokens;
+            }
+            g.cost += outcome.cost.unwrap_or(0.0);
+        });
     }
 
     /// Counts a call answered from the cache against its group and, when it is still in
     /// the table, the deployment that produced the cached answer.
     /// `deployment`: `(id, its model group)`.
     pub fn cache_hit(&mut self, group: &str, deployment: Option<(&str, &str)>) {
-        self.group_entry(group).cache_hits += 1;
+        self.update_group(group, &mut |g| g.cache_hits += 1);
         if let Some((id, deployment_group)) = deployment {
-            self.entry(id, deployment_group).cache_hits += 1;
+            self.update(id, deployment_group, &mut |u| u.cache_hits += 1);
         }
     }
 

@@ -29,6 +29,8 @@ pub struct HostCalls {
     /// Open realtime sockets by the handle of the call that opened them: each holds its
     /// deployment's in-flight count until `closed`.
     sockets: RefCell<HashMap<u32, OpenSocket>>,
+    /// The fallback group of the last call `answered` ended, until `answeredFallback`.
+    fallback: RefCell<Option<String>>,
 }
 
 struct Slot {
@@ -269,7 +271,9 @@ impl RouterCore {
     }
 
     /// The attempt answered with a valid body; `has_usage` and the token counts are its
-    /// `usage`. Returns `_hidden_params` as JSON text and ends the call.
+    /// `usage`. Ends the call and returns what `_hidden_params` adds to the wire's
+    /// `identity`, as numbers: `[response_cost (NaN: none), attempts, retries, latency_ms,
+    /// fell back (1: ask answeredFallback for the group, else 0)]`.
     pub fn answered(
         &self,
         handle: u32,
@@ -278,7 +282,7 @@ impl RouterCore {
         completion_tokens: f64,
         cached_prompt_tokens: f64,
         cache_creation_tokens: f64,
-    ) -> Result<String, JsValue> {
+    ) -> Result<Box<[f64]>, JsValue> {
         let mut slot = self.hosts.take(handle).ok_or_else(|| missing(handle))?;
         let n = |v: f64| {
             if v.is_finite() && v > 0.0 {
@@ -293,11 +297,25 @@ impl RouterCore {
             cached_prompt_tokens: n(cached_prompt_tokens),
             cache_creation_tokens: n(cache_creation_tokens),
         });
-        let hidden = self
+        let answer = self
             .router
-            .answered_host(&mut slot.call, usage)
+            .answer_host(&mut slot.call, usage)
             .ok_or_else(|| missing(handle))?;
-        serde_json::to_string(&hidden).map_err(|e| js_error(&LlmError::bad_request(e.to_string())))
+        let fell_back = answer.fallback_model_group.is_some();
+        *self.hosts.fallback.borrow_mut() = answer.fallback_model_group;
+        Ok(Box::new([
+            answer.response_cost.unwrap_or(f64::NAN),
+            f64::from(answer.attempts),
+            f64::from(answer.retries),
+            answer.latency_ms,
+            if fell_back { 1.0 } else { 0.0 },
+        ]))
+    }
+
+    /// The fallback group that answered the call `answered` last ended, when it said one did.
+    #[wasm_bindgen(js_name = answeredFallback)]
+    pub fn answered_fallback(&self) -> Option<String> {
+        self.hosts.fallback.borrow_mut().take()
     }
 
     /// The realtime upgrade `next` asked for succeeded: books it and returns `_hidden_params`
