@@ -781,6 +781,12 @@ export declare class LlmuxStream<Chunk> implements AsyncIterable<Chunk> {
   [Symbol.asyncIterator](): AsyncIterator<Chunk>;
   /** OpenAI SSE bytes: `data: {chunk}\n\n` … `data: [DONE]\n\n`, pulled as the reader reads. */
   toReadableStream(): ReadableStream<Uint8Array>;
+  /**
+   * openai-node's `Stream#toReadableStream()` format: `JSON.stringify(chunk) + "\n"` per chunk,
+   * no `[DONE]`; read it back with the `openai` package's `Stream.fromReadableStream`. A
+   * failure after the first chunk errors the ReadableStream with the typed error.
+   */
+  toNDJSONReadableStream(): ReadableStream<Uint8Array>;
   /** Stops the stream and closes the upstream connection. */
   abort(): void;
 }

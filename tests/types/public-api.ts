@@ -39,6 +39,9 @@ export async function calls(signal: AbortSignal): Promise<void> {
     const delta: string | null | undefined = chunk.choices[0]?.delta.content;
     void delta;
   }
+  const streamed = await router.completion({ model: "chat", messages: [], stream: true });
+  const ndjson: ReadableStream<Uint8Array> = streamed.toNDJSONReadableStream();
+  void ndjson;
   // @ts-expect-error the request needs a model
   await router.completion({ messages: [] });
   // @ts-expect-error the second argument is { signal }, not a signal

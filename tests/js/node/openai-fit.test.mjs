@@ -195,3 +195,69 @@ test("batchCompletionFastestResponse and messages() take { signal } too", T, asy
   await assert.rejects(msg, /left/);
   assert.ok(await waitFor(() => mock.stats.aborted === 1, 3000));
 });
+
+/** Every byte of a ReadableStream, as text. */
+async function readAll(readable) {
+  return new Response(readable).text();
+}
+
+test(
+  "toNDJSONReadableStream is openai-node's toReadableStream format; toReadableStream stays SSE",
+  T,
+  async () => {
+    const { Stream } = await import("openai/streaming");
+    const router = routerOver(mock, { chat: ["a"] });
+    mock.script("a", { reply: "one two three" });
+    const request = { model: "chat", messages, stream: true };
+    const ndjson = await readAll((await router.completion(request)).toNDJSONReadableStream());
+    assert.ok(ndjson.endsWith("\n") && !ndjson.includes("[DONE]") && !ndjson.includes("data:"));
+    const lines = ndjson
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    assert.ok(lines.length > 1 && lines.every((c) => c.object === "chat.completion.chunk"));
+    const text = (chunks) => chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    assert.equal(text(lines), "one two three");
+    // openai-node reads it back: Stream.fromReadableStream, as a browser would after a fetch.
+    mock.script("a", { reply: "one two three" });
+    const back = Stream.fromReadableStream(
+      (await router.completion(request)).toNDJSONReadableStream(),
+      new AbortController(),
+    );
+    const chunks = [];
+    for await (const chunk of back) chunks.push(chunk);
+    assert.equal(text(chunks), "one two three");
+    // The SSE method keeps its name and format.
+    mock.script("a", { reply: "one two three" });
+    const sse = await readAll((await router.completion(request)).toReadableStream());
+    assert.ok(sse.startsWith("data: {") && sse.endsWith("data: [DONE]\n\n"));
+    // One consumer: a stream read as NDJSON cannot also be iterated.
+    mock.script("a", { reply: "x" });
+    const once = await router.completion(request);
+    once.toNDJSONReadableStream().cancel();
+    assert.throws(() => once.toReadableStream(), TypeError);
+    assert.equal(mock.calls.length, 4);
+  },
+);
+
+test(
+  "toNDJSONReadableStream: a reset after the first chunk errors the stream with the typed error",
+  T,
+  async () => {
+    const { Stream } = await import("openai/streaming");
+    const router = routerOver(mock, { chat: ["a"] }, { num_retries: 0 });
+    mock.script("a", { reply: "one two three four five", reset: "mid_body" });
+    const stream = await router.completion({ model: "chat", messages, stream: true });
+    const back = Stream.fromReadableStream(stream.toNDJSONReadableStream(), new AbortController());
+    const seen = [];
+    const e = await rejection(
+      (async () => {
+        for await (const chunk of back) seen.push(chunk);
+      })(),
+    );
+    assert.ok(e instanceof errors.APIConnectionError, `${e?.name}: ${e?.message}`);
+    assert.equal(e.deployment_id, "a");
+    assert.ok(seen.length > 0, "the chunks before the reset were delivered");
+    assert.equal(mock.calls.length, 1, "no retry after the first chunk");
+  },
+);
