@@ -1168,12 +1168,18 @@ export interface RedisStoreOptions {
 }
 
 /**
- * An existing Redis client: node-redis v4+ (`sendCommand(["SET", "k", "v"])`) or ioredis
- * (`call("SET", "k", "v")`). Replies as those clients give them (strings, numbers, null, arrays).
+ * An existing Redis client: ioredis's `Redis` or `Cluster` (`call("SET", "k", "v")`), node-redis
+ * v4+'s `createClient()` (`sendCommand(["SET", "k", "v"])`) or `createCluster()`
+ * (`sendCommand(firstKey, isReadonly, args)`, told apart by its `getSlotMaster`). Replies as
+ * those clients give them (strings, numbers, null, arrays).
  */
 export type RedisClientLike =
-  | { sendCommand(args: string[]): Promise<unknown> }
-  | { call(command: string, ...args: string[]): Promise<unknown> };
+  | { call(command: string, ...args: string[]): Promise<unknown> }
+  | {
+      sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>;
+      getSlotMaster(slot: number): unknown;
+    }
+  | { sendCommand(args: string[]): Promise<unknown> };
 
 /** Redis over TCP (Node, Deno; RESP2, pipelined) or Upstash REST for an `https://` url. */
 export declare function redisStore(options: RedisStoreOptions): KvStateStore;

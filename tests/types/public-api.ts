@@ -3,6 +3,8 @@
 import { Router, errors, redisStore, type ChatCompletion, type LlmuxError } from "llmux";
 import { createLlmux } from "llmux/ai-sdk";
 import { embed, generateText, streamText } from "ai";
+import IORedis from "ioredis";
+import { createClient, createCluster } from "redis";
 
 const router = new Router({
   model_list: [
@@ -72,6 +74,11 @@ export async function calls(signal: AbortSignal): Promise<void> {
   redisStore({ url: "rediss://redis.example:6380", tls: { ca: "-----BEGIN CERTIFICATE-----" } });
   redisStore({ client: { sendCommand: async (args: string[]) => args.length } });
   redisStore({ client: { call: async (command: string) => command } });
+  // The real clients' own types.
+  redisStore({ client: new IORedis.Redis() });
+  redisStore({ client: new IORedis.Cluster([{ host: "127.0.0.1", port: 7000 }]) });
+  redisStore({ client: createClient() });
+  redisStore({ client: createCluster({ rootNodes: [{ url: "redis://127.0.0.1:7000" }] }) });
   // @ts-expect-error a client needs sendCommand or call
   redisStore({ client: { send: async () => 1 } });
 }
