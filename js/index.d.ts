@@ -1744,10 +1744,11 @@ export declare class Router {
   enableDeployment(id: string): boolean;
   /**
    * An OpenAI-compatible HTTP handler: `export default { fetch: (r, e, c) => router.fetch(r, e,
-   * c) }` is a whole Worker. `env` resolves `"os.environ/NAME"` gateway keys first. Bound to
-   * the router: `Deno.serve(router.fetch)` works.
+   * c) }` is a whole Worker. `env` (any object: a Worker's bindings, Deno.serve's handler
+   * info, …) resolves `"os.environ/NAME"` gateway keys first. Bound to the router:
+   * `Deno.serve(router.fetch)` and Hono's `app.mount("/v1", router.fetch)` work.
    */
-  fetch(request: Request, env?: Record<string, unknown>, ctx?: GatewayContext): Promise<Response>;
+  fetch(request: Request, env?: object, ctx?: GatewayContext): Promise<Response>;
   /** Logs (info) and returns an aligned table of per-deployment metrics. */
   printDeploymentMetrics(): string;
   /** The usage counters in Prometheus' text exposition format 0.0.4 (LiteLLM's metric names). */

@@ -3,6 +3,7 @@
 import { Router, errors, redisStore, type ChatCompletion, type LlmuxError } from "llmux";
 import { createLlmux } from "llmux/ai-sdk";
 import { embed, generateText, streamText } from "ai";
+import { Hono } from "hono";
 import IORedis from "ioredis";
 import { createClient, createCluster } from "redis";
 
@@ -25,6 +26,11 @@ const router = new Router({
 new Router({ model_list: [], num_retries: "two" });
 // @ts-expect-error redis_ssl is a boolean
 new Router({ model_list: [], redis_ssl: "yes" });
+
+interface ServeInfo {
+  remoteAddr: { hostname: string; port: number };
+  completed: Promise<void>;
+}
 
 export async function calls(signal: AbortSignal): Promise<void> {
   const res: ChatCompletion = await router.completion(
@@ -53,6 +59,11 @@ export async function calls(signal: AbortSignal): Promise<void> {
   // router.fetch detached: Deno.serve(router.fetch) / app.mount("/v1", router.fetch).
   const handler: (request: Request) => Promise<Response> = router.fetch;
   void handler;
+  new Hono().mount("/v1", router.fetch);
+  // Deno.serve's handler gets (request, info: an interface, no index signature): any object
+  // is accepted as `env`.
+  const denoStyle: (request: Request, info: ServeInfo) => Promise<Response> = router.fetch;
+  void denoStyle;
 
   try {
     await router.completion({ model: "chat", messages: [] });
