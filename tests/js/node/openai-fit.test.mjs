@@ -261,3 +261,75 @@ test(
     assert.equal(mock.calls.length, 1, "no retry after the first chunk");
   },
 );
+
+test(
+  "every request method takes { signal }: an aborted signal rejects with its reason, nothing sent",
+  T,
+  async () => {
+    const router = new Router({
+      model_list: [
+        deployment(mock, "chat", "a"),
+        deployment(mock, "emb", "e", {}, { mode: "embedding" }),
+      ],
+      num_retries: 0,
+    });
+    const msgs = [{ role: "user", content: "hi" }];
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+    const contents = [{ role: "user", parts: [{ text: "hi" }] }];
+    const requests = {
+      completion: { model: "chat", messages: msgs },
+      acompletion: { model: "chat", messages: msgs, stream: true },
+      textCompletion: { model: "chat", prompt: "hi" },
+      embedding: { model: "emb", input: "x" },
+      imageGeneration: { model: "chat", prompt: "x" },
+      imageEdit: { model: "chat", image: png, prompt: "x" },
+      moderation: { model: "chat", input: "x" },
+      transcription: { model: "chat", file: new Blob([png]) },
+      speech: { model: "chat", input: "x", voice: "alloy" },
+      rerank: { model: "chat", query: "q", documents: ["a"] },
+      responses: { model: "chat", input: "hi" },
+      messages: { model: "chat", messages: msgs, max_tokens: 5 },
+      generateContent: { model: "chat", contents },
+      generateContentStream: { model: "chat", contents },
+      createFile: { model: "chat", file: "{}\n", purpose: "batch" },
+      createBatch: {
+        input_file_id: "file-x",
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h",
+      },
+      retrieveBatch: { batch_id: "batch-x" },
+      cancelBatch: { batch_id: "batch-x" },
+      listBatches: { model: "chat" },
+      retrieveFile: { file_id: "file-x" },
+      deleteFile: { file_id: "file-x" },
+      fileContent: { file_id: "file-x" },
+      listFiles: { model: "chat" },
+      batchCompletionFastestResponse: { models: ["chat"], messages: msgs },
+      realtime: "chat",
+    };
+    for (const [method, request] of Object.entries(requests)) {
+      const c = new AbortController();
+      const reason = new Error(`caller left ${method}`);
+      c.abort(reason);
+      const e = await rejection(router[method](request, { signal: c.signal }));
+      assert.equal(e, reason, `${method}: ${e}`);
+      const bad = await rejection(router[method](request, { signal: "not a signal" }));
+      assert.ok(bad instanceof TypeError, `${method} refuses a non-signal: ${bad}`);
+    }
+    // The per-model batch methods answer one result a model, as LiteLLM does: each the reason.
+    for (const [method, request] of [
+      ["batchCompletion", { models: ["chat", "emb"], messages: msgs }],
+      ["batchCompletionOneModelMultipleRequests", { model: "chat", messages: [msgs, msgs] }],
+    ]) {
+      const c = new AbortController();
+      c.abort(new Error("caller left"));
+      const results = await router[method](request, { signal: c.signal });
+      assert.deepEqual(
+        results.map((r) => r.message),
+        ["caller left", "caller left"],
+        method,
+      );
+    }
+    assert.equal(mock.calls.length, 0, "no upstream request was made");
+  },
+);
