@@ -442,3 +442,36 @@ describe("payload shapes", () => {
     assert.equal(r.of("cooldown")[0].id, null);
   });
 });
+
+describe("cost and cache hits in the payload", () => {
+  it("a priced answer carries its cost; a cache hit says so, with no tokens", T, async () => {
+    const r = recorder();
+    const kwargsSeen = [];
+    const router = routerOver(
+      mock,
+      { chat: [["a", { input_cost_per_token: 0.001, output_cost_per_token: 0.002 }]] },
+      { on: r.on, cache_responses: true, success_callback: [(kw) => kwargsSeen.push(kw)] },
+    );
+    const res = await router.completion(chatRequest("chat", { user: "u-c" }));
+    const hit = await router.completion(chatRequest("chat", { user: "u-c" }));
+    assert.equal(hit._hidden_params.cache_hit, true);
+    assert.equal(mock.callsTo("a").length, 1, "the second answer came from the cache");
+    const [fresh, cached] = r.of("success");
+    const cost = res.usage.prompt_tokens * 0.001 + res.usage.completion_tokens * 0.002;
+    assert.ok(Math.abs(fresh.response_cost - cost) < 1e-9, `${fresh.response_cost} ≠ ${cost}`);
+    assert.equal(fresh.cache_hit, false);
+    assert.equal(cached.cache_hit, true);
+    assert.equal(cached.prompt_tokens, 0);
+    assert.equal(cached.completion_tokens, 0);
+    assert.equal(cached.end_user, "u-c");
+    assert.equal(cached.id, r.of("start")[1].id);
+    assert.deepEqual(
+      kwargsSeen.map((kw) => [kw.cache_hit, kw.standard_logging_object.cache_hit]),
+      [
+        [false, false],
+        [true, true],
+      ],
+    );
+    assert.ok(Math.abs(kwargsSeen[0].response_cost - cost) < 1e-9);
+  });
+});
