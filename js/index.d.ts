@@ -183,8 +183,11 @@ export interface RouterOptions {
   WebSocket?: RealtimeWebSocketConstructor;
   /** Where log lines go (default `console`); lines never contain credentials. */
   logger?: Logger;
-  /** Exact input-token count for pre-call context-window checks (default: an estimate). */
-  tokenizer?: (request: Record<string, unknown>, model: string) => number;
+  /**
+   * Exact input-token count for pre-call context-window checks and `countTokens` (default: an
+   * estimate). Anything but a number (`undefined`, say), or a throw, falls back to the estimate.
+   */
+  tokenizer?: (request: Record<string, unknown>, model: string) => number | null | undefined;
   /** Event callbacks; payloads never contain credentials. A throwing callback is ignored. */
   on?: RouterEvents;
   /** LiteLLM-style success callbacks (README, "Logging callbacks"); strings are refused. */

@@ -126,3 +126,13 @@ export async function perRequest(signal: AbortSignal): Promise<void> {
   // @ts-expect-error no-cache is a boolean
   await cached.completion({ model: "chat", messages: [], cache: { "no-cache": "yes" } });
 }
+
+// The README's gpt-tokenizer recipe returns undefined for a request it does not count.
+export const counted = new Router({
+  model_list: [],
+  enable_pre_call_checks: true,
+  tokenizer: (request) =>
+    Array.isArray(request.messages) ? JSON.stringify(request.messages).length : undefined,
+});
+// @ts-expect-error a tokenizer returns a count, not a string
+new Router({ model_list: [], tokenizer: () => "many" });
