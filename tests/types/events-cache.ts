@@ -1,8 +1,11 @@
 // Compiled by `npx tsc -p tests/types/tsconfig.json` (lint tier), never run: the event
-// payloads, logging callbacks and cache options in js/index.d.ts, as the code emits them
+// payloads, logging callbacks and cache options in js/index.d.ts, as the code emits them, and
+// llmux/otel's options
 // (tests/js/node/logging.test.mjs, "every event carries the fields index.d.ts declares",
 // checks the same fields at run time). Each `@ts-expect-error` proves a misuse fails.
+import { metrics, trace } from "@opentelemetry/api";
 import { Router, type CacheControls, type CacheKwargs, type CacheStore } from "llmux";
+import { instrument } from "llmux/otel";
 
 const seen: unknown[] = [];
 
@@ -136,3 +139,17 @@ export const counted = new Router({
 });
 // @ts-expect-error a tokenizer returns a count, not a string
 new Router({ model_list: [], tokenizer: () => "many" });
+
+// llmux/otel over @opentelemetry/api's own types.
+export function observed(): () => void {
+  const stop = instrument(counted, {
+    tracer: trace.getTracer("app"),
+    meter: metrics.getMeter("app"),
+    captureContent: false,
+  });
+  // @ts-expect-error captureContent is a boolean
+  instrument(counted, { captureContent: "yes" });
+  // @ts-expect-error a tracer is an OpenTelemetry Tracer
+  instrument(counted, { tracer: {} });
+  return stop;
+}
