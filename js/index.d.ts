@@ -1171,16 +1171,21 @@ export interface RedisStoreOptions {
 }
 
 /**
- * An existing Redis client: ioredis's `Redis` or `Cluster` (`call("SET", "k", "v")`), node-redis
- * v4+'s `createClient()` (`sendCommand(["SET", "k", "v"])`) or `createCluster()`
- * (`sendCommand(firstKey, isReadonly, args)`, told apart by its `getSlotMaster`). Replies as
- * those clients give them (strings, numbers, null, arrays).
+ * An existing Redis client: ioredis's `Redis` (Sentinels included) or `Cluster`
+ * (`call("SET", "k", "v")`), node-redis v4+'s `createClient()` (`sendCommand(["SET", "k",
+ * "v"])`), `createCluster()` (`sendCommand(firstKey, isReadonly, args)`, told apart by its
+ * `getSlotMaster`) or `createSentinel()` (`sendCommand(isReadonly, args)`, told apart by its
+ * `getMasterNode`). Replies as those clients give them (strings, numbers, null, arrays).
  */
 export type RedisClientLike =
   | { call(command: string, ...args: string[]): Promise<unknown> }
   | {
       sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>;
       getSlotMaster(slot: number): unknown;
+    }
+  | {
+      sendCommand(isReadonly: boolean, args: string[]): Promise<unknown>;
+      getMasterNode(): unknown;
     }
   | { sendCommand(args: string[]): Promise<unknown> };
 

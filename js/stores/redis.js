@@ -570,6 +570,12 @@ class ForeignClient {
       // node-redis's Cluster: sendCommand(firstKey, isReadonly, args). Every command the store
       // sends has its key first; reads go to the master, as writes do.
       this.#send = (args) => client.sendCommand(String(args[1]), false, args.map(String));
+    } else if (
+      typeof client?.sendCommand === "function" &&
+      typeof client.getMasterNode === "function"
+    ) {
+      // node-redis's Sentinel: sendCommand(isReadonly, args), always on the master.
+      this.#send = (args) => client.sendCommand(false, args.map(String));
     } else if (typeof client?.sendCommand === "function") {
       this.#send = (args) => client.sendCommand(args.map(String));
     } else {

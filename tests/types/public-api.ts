@@ -5,7 +5,7 @@ import { createLlmux } from "llmux/ai-sdk";
 import { embed, generateText, streamText } from "ai";
 import { Hono } from "hono";
 import IORedis from "ioredis";
-import { createClient, createCluster } from "redis";
+import { createClient, createCluster, createSentinel } from "redis";
 
 const router = new Router({
   model_list: [
@@ -90,6 +90,12 @@ export async function calls(signal: AbortSignal): Promise<void> {
   redisStore({ client: new IORedis.Cluster([{ host: "127.0.0.1", port: 7000 }]) });
   redisStore({ client: createClient() });
   redisStore({ client: createCluster({ rootNodes: [{ url: "redis://127.0.0.1:7000" }] }) });
+  redisStore({
+    client: createSentinel({ name: "m", sentinelRootNodes: [{ host: "127.0.0.1", port: 26379 }] }),
+  });
+  redisStore({
+    client: new IORedis.Redis({ sentinels: [{ host: "127.0.0.1", port: 26379 }], name: "m" }),
+  });
   // @ts-expect-error a client needs sendCommand or call
   redisStore({ client: { send: async () => 1 } });
 }

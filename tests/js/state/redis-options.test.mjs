@@ -1,6 +1,6 @@
 // LiteLLM's redis_username and redis_ssl against a real redis-server (an ACL user; TLS with a
 // self-signed certificate made here by openssl), and redisStore({ client }) over the real ioredis and
-// node-redis clients (plain and TLS) as both the state store and the response cache.
+// node-redis clients (plain, TLS, Cluster, Sentinel) as both the state store and the response cache.
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createClient, createCluster } from "redis";
+import { createClient, createCluster, createSentinel } from "redis";
 import IORedis from "ioredis";
 import { Router, deployment, errors, startMockServer } from "../node/fixture.mjs";
 import { RedisClient, redisStore } from "../../../js/stores/redis.js";
@@ -540,6 +540,119 @@ test(
       }
     } finally {
       await cluster.stop();
+    }
+  },
+);
+
+/** A master redis-server and one Sentinel monitoring it as `llmux-master` (quorum 1). */
+async function redisSentinel() {
+  const master = await redisServer([]);
+  const port = await freePort();
+  const conf = path.join(dir, `sentinel-${port}.conf`);
+  writeFileSync(
+    conf,
+    `port ${port}\nbind 127.0.0.1\nsentinel monitor llmux-master 127.0.0.1 ${master.port} 1\n`,
+  );
+  const child = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await exited;
+    await master.stop();
+  };
+  for (let i = 0; ; i++) {
+    const answer = await run("redis-cli", [
+      "-p",
+      String(port),
+      "sentinel",
+      "get-master-addr-by-name",
+      "llmux-master",
+    ]).then(
+      ({ stdout }) => stdout,
+      () => "",
+    );
+    if (answer.includes(String(master.port))) break;
+    if (i === 100) {
+      await stop();
+      throw new Error("the Sentinel did not come up");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, stop };
+}
+
+const SENTINEL_CLIENTS = {
+  async "ioredis (sentinels option)"(port) {
+    const client = new IORedis.Redis({
+      sentinels: [{ host: "127.0.0.1", port }],
+      name: "llmux-master",
+      sentinelRetryStrategy: () => null,
+    });
+    client.on("error", () => {});
+    return { client, close: () => client.quit() };
+  },
+  async "node-redis createSentinel"(port) {
+    const client = createSentinel({
+      name: "llmux-master",
+      sentinelRootNodes: [{ host: "127.0.0.1", port }],
+    });
+    client.on("error", () => {});
+    await client.connect();
+    return { client, close: () => client.close() };
+  },
+};
+
+test(
+  "redisStore({ client }) through Redis Sentinel (ioredis sentinels, node-redis createSentinel): state and the cache",
+  { timeout: 60_000 },
+  async () => {
+    const sentinel = await redisSentinel();
+    try {
+      for (const [name, connect] of Object.entries(SENTINEL_CLIENTS)) {
+        const one = await connect(sentinel.port);
+        const two = await connect(sentinel.port);
+        try {
+          const id = name.replace(/\W+/g, "-");
+          const list = () => [
+            deployment(mock, "chat", `${id}-a`, { weight: 1_000_000 }),
+            deployment(mock, "chat", `${id}-b`, { weight: 1 }),
+          ];
+          const warnings = [];
+          const logger = {
+            warn: (m) => warnings.push(String(m)),
+            info() {},
+            error() {},
+            debug() {},
+          };
+          const options = (client) => ({
+            model_list: list(),
+            state: redisStore({ client }),
+            cache_responses: true,
+            cache: redisStore({ client }),
+            logger,
+          });
+          const first = new Router(options(one.client));
+          const second = new Router(options(two.client));
+          mock.script(`${id}-a`, { error: "rate_limit" });
+          await first.completion({ model: "chat", messages: [{ role: "user", content: id }] });
+          await first.syncState();
+          await second.syncState();
+          const r = await second.completion({ model: "chat", messages, caching: false });
+          assert.equal(r._hidden_params.model_id, `${id}-b`, `${name}: the cooldown came through`);
+          assert.equal(mock.callsTo(`${id}-a`).length, 1);
+          const ask = { model: "chat", messages: [{ role: "user", content: `cache ${id}` }] };
+          const fresh = await first.completion(ask);
+          const hit = await second.completion(ask);
+          assert.equal(hit._hidden_params.cache_hit, true, name);
+          assert.equal(hit.id, fresh.id);
+          assert.deepEqual(warnings, [], name);
+        } finally {
+          await one.close().catch(() => {});
+          await two.close().catch(() => {});
+        }
+      }
+    } finally {
+      await sentinel.stop();
     }
   },
 );
