@@ -183,8 +183,11 @@ export interface RouterOptions {
   WebSocket?: RealtimeWebSocketConstructor;
   /** Where log lines go (default `console`); lines never contain credentials. */
   logger?: Logger;
-  /** Exact input-token count for pre-call context-window checks (default: an estimate). */
-  tokenizer?: (request: Record<string, unknown>, model: string) => number;
+  /**
+   * Exact input-token count for pre-call context-window checks and `countTokens` (default: an
+   * estimate). Anything but a number (`undefined`, say), or a throw, falls back to the estimate.
+   */
+  tokenizer?: (request: Record<string, unknown>, model: string) => number | null | undefined;
   /** Event callbacks; payloads never contain credentials. A throwing callback is ignored. */
   on?: RouterEvents;
   /** LiteLLM-style success callbacks (README, "Logging callbacks"); strings are refused. */
@@ -478,6 +481,8 @@ export interface RouterEvents {
   }): void;
   success?(
     event: StandardLoggingPayload & {
+      status: "success";
+      call_id: string;
       model_group: string;
       model_id: string;
       answered_by_group: string;
@@ -491,20 +496,30 @@ export interface RouterEvents {
       cache_hit?: boolean;
       /** The answering exchange alone, ms (absent for a cache hit). */
       deployment_latency_ms?: number;
+      /** A stream's time to its first chunk, ms; null otherwise (absent for a cache hit). */
+      time_to_first_token_ms?: number | null;
+      /** The answer's usage (absent for a cache hit). */
+      usage?: Record<string, unknown>;
     },
   ): void;
   failure?(
     event: StandardLoggingPayload & {
+      /** `"failure"` (the payload's); the HTTP status is `error_information.error_code`. */
+      status: "failure";
       model_group: string;
+      /** The error class, e.g. `"RateLimitError"`. */
       error: string;
-      status: number;
       message: string;
+      llm_provider: string | null;
       deployment_id: string | null;
       attempts: number;
       latency_ms: number;
     },
   ): void;
   retry?(event: {
+    /** The call id (as `call_id`). */
+    id: string | null;
+    call_id: string | null;
     model_group: string;
     model_id: string;
     error: string;
@@ -512,8 +527,18 @@ export interface RouterEvents {
     retry: number;
     delay_ms: number;
   }): void;
-  fallback?(event: { from: string; to: string; error: string }): void;
+  fallback?(event: {
+    id: string | null;
+    call_id: string | null;
+    from: string;
+    to: string;
+    /** The error class that caused the fallback. */
+    error: string;
+    status: number | null;
+  }): void;
   cooldown?(event: {
+    /** Always null: a cooldown belongs to the deployment, not to a call. */
+    id: null;
     model_id: string;
     model_group: string;
     until_ms: number;
@@ -525,13 +550,16 @@ export interface RouterEvents {
 
 /** `cache_kwargs`: how answers are cached. */
 export interface CacheKwargs {
-  /** `"local"` (the in-memory LRU, default). `"redis"` is not wired yet (ConfigError). */
-  type?: "local";
+  /**
+   * `"local"`: the in-memory LRU (the default without `redis_*`). `"redis"`: the Router's
+   * `redis_*` store (the default with `redis_*`; without them a ConfigError).
+   */
+  type?: "local" | "redis";
   /** Seconds an answer stays cached. Default 600. */
   ttl?: number;
   /** Prefix of every key (`<namespace>:<sha256>`). */
   namespace?: string;
-  /** Bound of the in-memory cache in bytes (keys + entries). Default 64 MiB. */
+  /** Bound of the in-memory cache in bytes (keys + entries). Default 4 MiB (4194304). */
   max_size_bytes?: number;
   /** Default: every cacheable call type. */
   supported_call_types?: Array<
@@ -582,8 +610,11 @@ export interface CacheControls {
   "s-maxage"?: number;
 }
 
-/** LiteLLM per-call kwargs accepted next to the OpenAI parameters. */
-export interface CallOptions {
+/**
+ * LiteLLM per-call kwargs accepted in the request, next to the OpenAI parameters (not in the
+ * second argument, which is `CallOptions`: `{ signal }`).
+ */
+export interface RouterKwargs {
   /** Per-request cache controls (with `cache_responses: true`). */
   cache?: CacheControls;
   /** `false`: neither read nor write the cache for this call. */
@@ -625,7 +656,7 @@ export interface ToolCall {
   function: { name: string; arguments: string };
 }
 
-export interface ChatCompletionRequest extends CallOptions {
+export interface ChatCompletionRequest extends RouterKwargs {
   model: string;
   messages: ChatMessage[];
   temperature?: number;
@@ -753,6 +784,12 @@ export declare class LlmuxStream<Chunk> implements AsyncIterable<Chunk> {
   [Symbol.asyncIterator](): AsyncIterator<Chunk>;
   /** OpenAI SSE bytes: `data: {chunk}\n\n` … `data: [DONE]\n\n`, pulled as the reader reads. */
   toReadableStream(): ReadableStream<Uint8Array>;
+  /**
+   * openai-node's `Stream#toReadableStream()` format: `JSON.stringify(chunk) + "\n"` per chunk,
+   * no `[DONE]`; read it back with the `openai` package's `Stream.fromReadableStream`. A
+   * failure after the first chunk errors the ReadableStream with the typed error.
+   */
+  toNDJSONReadableStream(): ReadableStream<Uint8Array>;
   /** Stops the stream and closes the upstream connection. */
   abort(): void;
 }
@@ -771,7 +808,7 @@ export declare function streamChunkBuilder(
 /** Alias of `streamChunkBuilder` (LiteLLM's name). */
 export declare const stream_chunk_builder: typeof streamChunkBuilder;
 
-export interface TextCompletionRequest extends CallOptions {
+export interface TextCompletionRequest extends RouterKwargs {
   model: string;
   prompt: string | string[];
   max_tokens?: number;
@@ -788,7 +825,7 @@ export interface TextCompletion extends WithHiddenParams {
   usage?: Usage;
 }
 
-export interface EmbeddingRequest extends CallOptions {
+export interface EmbeddingRequest extends RouterKwargs {
   model: string;
   input: string | string[] | number[] | number[][];
   encoding_format?: "float" | "base64";
@@ -815,7 +852,7 @@ export interface FileObject extends WithHiddenParams {
   [key: string]: unknown;
 }
 
-export interface CreateFileRequest extends CallOptions {
+export interface CreateFileRequest extends RouterKwargs {
   /** The model group whose OpenAI or Azure deployment receives the file. */
   model: string;
   /** The content (JSONL text for `purpose: "batch"`); at most 100 MiB. */
@@ -840,7 +877,7 @@ export interface Batch extends WithHiddenParams {
   [key: string]: unknown;
 }
 
-export interface CreateBatchRequest extends CallOptions {
+export interface CreateBatchRequest extends RouterKwargs {
   /** An id `createFile` returned; the batch is created on that file's deployment. */
   input_file_id: string;
   endpoint: "/v1/chat/completions" | "/v1/embeddings" | "/v1/completions" | (string & {});
@@ -865,7 +902,7 @@ export interface FileObjectList extends WithHiddenParams {
   has_more: boolean;
 }
 
-export interface ListFilesRequest extends CallOptions {
+export interface ListFilesRequest extends RouterKwargs {
   /** The model group whose OpenAI and Azure deployments are listed (each, in order). */
   model: string;
   purpose?: string;
@@ -883,7 +920,7 @@ export interface FileDeleted extends WithHiddenParams {
 /** One image (or mask) to upload: its bytes stay in JS, never copied into wasm memory. */
 export type ImageInput = Blob | ArrayBuffer | ArrayBufferView;
 
-export interface ImageEditRequest extends CallOptions {
+export interface ImageEditRequest extends RouterKwargs {
   model: string;
   /** One image, or 1 to 16 (sent as `image[]`); PNG, JPEG or WebP. 100 MiB in all, mask included. */
   image: ImageInput | ImageInput[];
@@ -900,7 +937,7 @@ export interface ImageEditRequest extends CallOptions {
   [openAiParam: string]: unknown;
 }
 
-export interface RerankRequest extends CallOptions {
+export interface RerankRequest extends RouterKwargs {
   model: string;
   query: string;
   /** 1 to 10,000 documents: strings, or objects (with `rank_fields` where the API takes them). */
@@ -930,7 +967,7 @@ export interface RerankResponse extends WithHiddenParams {
   };
 }
 
-export interface ImageGenerationRequest extends CallOptions {
+export interface ImageGenerationRequest extends RouterKwargs {
   model: string;
   prompt: string;
   n?: number;
@@ -948,7 +985,7 @@ export interface ImageGenerationResponse extends WithHiddenParams {
   usage?: Record<string, unknown>;
 }
 
-export interface ModerationRequest extends CallOptions {
+export interface ModerationRequest extends RouterKwargs {
   model: string;
   input: string | string[] | Array<Record<string, unknown>>;
 }
@@ -964,7 +1001,7 @@ export interface ModerationResponse extends WithHiddenParams {
   }>;
 }
 
-export interface TranscriptionRequest extends CallOptions {
+export interface TranscriptionRequest extends RouterKwargs {
   model: string;
   /** The audio. A Blob/File gives its name and type; raw bytes are sniffed (wav, mp3, flac, ogg, webm, m4a). */
   file: Blob | ArrayBuffer | Uint8Array;
@@ -984,7 +1021,7 @@ export interface TranscriptionResponse extends WithHiddenParams {
   [key: string]: unknown;
 }
 
-export interface SpeechRequest extends CallOptions {
+export interface SpeechRequest extends RouterKwargs {
   model: string;
   input: string;
   voice: string;
@@ -1134,12 +1171,23 @@ export interface RedisStoreOptions {
 }
 
 /**
- * An existing Redis client: node-redis v4+ (`sendCommand(["SET", "k", "v"])`) or ioredis
- * (`call("SET", "k", "v")`). Replies as those clients give them (strings, numbers, null, arrays).
+ * An existing Redis client: ioredis's `Redis` (Sentinels included) or `Cluster`
+ * (`call("SET", "k", "v")`), node-redis v4+'s `createClient()` (`sendCommand(["SET", "k",
+ * "v"])`), `createCluster()` (`sendCommand(firstKey, isReadonly, args)`, told apart by its
+ * `getSlotMaster`) or `createSentinel()` (`sendCommand(isReadonly, args)`, told apart by its
+ * `getMasterNode`). Replies as those clients give them (strings, numbers, null, arrays).
  */
 export type RedisClientLike =
-  | { sendCommand(args: string[]): Promise<unknown> }
-  | { call(command: string, ...args: string[]): Promise<unknown> };
+  | { call(command: string, ...args: string[]): Promise<unknown> }
+  | {
+      sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>;
+      getSlotMaster(slot: number): unknown;
+    }
+  | {
+      sendCommand(isReadonly: boolean, args: string[]): Promise<unknown>;
+      getMasterNode(): unknown;
+    }
+  | { sendCommand(args: string[]): Promise<unknown> };
 
 /** Redis over TCP (Node, Deno; RESP2, pipelined) or Upstash REST for an `https://` url. */
 export declare function redisStore(options: RedisStoreOptions): KvStateStore;
@@ -1704,10 +1752,11 @@ export declare class Router {
   enableDeployment(id: string): boolean;
   /**
    * An OpenAI-compatible HTTP handler: `export default { fetch: (r, e, c) => router.fetch(r, e,
-   * c) }` is a whole Worker. `env` resolves `"os.environ/NAME"` gateway keys first. Bound to
-   * the router: `Deno.serve(router.fetch)` works.
+   * c) }` is a whole Worker. `env` (any object: a Worker's bindings, Deno.serve's handler
+   * info, …) resolves `"os.environ/NAME"` gateway keys first. Bound to the router:
+   * `Deno.serve(router.fetch)` and Hono's `app.mount("/v1", router.fetch)` work.
    */
-  fetch(request: Request, env?: Record<string, unknown>, ctx?: GatewayContext): Promise<Response>;
+  fetch(request: Request, env?: object, ctx?: GatewayContext): Promise<Response>;
   /** Logs (info) and returns an aligned table of per-deployment metrics. */
   printDeploymentMetrics(): string;
   /** The usage counters in Prometheus' text exposition format 0.0.4 (LiteLLM's metric names). */

@@ -1,5 +1,6 @@
 // Streams of OpenAI chunks: an AsyncIterable over the wasm core's StreamCore, with
-// toReadableStream() (OpenAI SSE bytes for a Response) and abort().
+// toReadableStream() (OpenAI SSE bytes for a Response), toNDJSONReadableStream() (openai-node's
+// newline-delimited JSON) and abort().
 
 import { toError } from "./errors.js";
 import { openAiErrorBody } from "./openai-error.js";
@@ -127,6 +128,36 @@ export class LlmuxStream {
           const raw = this.#raw?.[i];
           const text = typeof raw === "string" ? raw : JSON.stringify(this.#buffer[i]);
           controller.enqueue(encoder.encode(`data: ${text}\n\n`));
+        },
+        cancel: () => this.abort(),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /**
+   * openai-node's `Stream#toReadableStream()` format: one chunk's JSON and `\n` per chunk, no
+   * `[DONE]` (read back by `Stream.fromReadableStream` of the `openai` package). Pulled from
+   * upstream only as the reader reads; a failure after the first chunk errors the
+   * ReadableStream with the typed error, as openai-node's does.
+   */
+  toNDJSONReadableStream() {
+    this.#claim();
+    return new ReadableStream(
+      {
+        pull: async (controller) => {
+          let more;
+          try {
+            more = this.#index < this.#buffer.length || (await this.#fill());
+          } catch (e) {
+            controller.error(toError(e));
+            return;
+          }
+          if (!more) {
+            controller.close();
+            return;
+          }
+          controller.enqueue(encoder.encode(`${JSON.stringify(this.#buffer[this.#index++])}\n`));
         },
         cancel: () => this.abort(),
       },

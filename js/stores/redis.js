@@ -542,8 +542,9 @@ export function incrCommands(ops) {
 }
 
 /**
- * An existing Redis client as the store's connection. Duck-typed: node-redis (v4 and later)
- * `sendCommand(args)`, else ioredis `call(command, ...args)`. The commands of one pipeline are
+ * An existing Redis client as the store's connection. Duck-typed: ioredis `call(command,
+ * ...args)` (checked first: ioredis's own `sendCommand` takes Command objects), else node-redis
+ * (v4 and later) `sendCommand(args)`. The commands of one pipeline are
  * issued together (both clients pipeline them); the client is the caller's: `close()` leaves it.
  */
 /** A client's reply as RedisClient's: bytes as text, arrays element by element. */
@@ -556,11 +557,27 @@ const plain = (reply) =>
 
 class ForeignClient {
   #send;
+  /** Set once a Cluster refused an MGET across slots: later reads are one GET a key. */
+  #split = false;
   constructor(client) {
-    if (typeof client?.sendCommand === "function") {
-      this.#send = (args) => client.sendCommand(args.map(String));
-    } else if (typeof client?.call === "function") {
+    // ioredis first: it also has a sendCommand, which takes its own Command objects.
+    if (typeof client?.call === "function") {
       this.#send = ([command, ...rest]) => client.call(String(command), ...rest.map(String));
+    } else if (
+      typeof client?.sendCommand === "function" &&
+      typeof client.getSlotMaster === "function"
+    ) {
+      // node-redis's Cluster: sendCommand(firstKey, isReadonly, args). Every command the store
+      // sends has its key first; reads go to the master, as writes do.
+      this.#send = (args) => client.sendCommand(String(args[1]), false, args.map(String));
+    } else if (
+      typeof client?.sendCommand === "function" &&
+      typeof client.getMasterNode === "function"
+    ) {
+      // node-redis's Sentinel: sendCommand(isReadonly, args), always on the master.
+      this.#send = (args) => client.sendCommand(false, args.map(String));
+    } else if (typeof client?.sendCommand === "function") {
+      this.#send = (args) => client.sendCommand(args.map(String));
     } else {
       throw new TypeError(
         "redis client: must have sendCommand(args) (node-redis) or call(command, ...args) (ioredis)",
@@ -587,6 +604,22 @@ class ForeignClient {
     const [reply] = await this.pipeline([args]);
     if (reply instanceof RedisError) throw reply;
     return reply;
+  }
+
+  /**
+   * MGET, or, on a Cluster whose keys live in several slots (CROSSSLOT), one GET a key in one
+   * pipeline (the client routes each to its node).
+   */
+  async mget(keys) {
+    if (!this.#split) {
+      try {
+        return await this.command("MGET", ...keys);
+      } catch (e) {
+        if (!/CROSSSLOT/.test(e?.message ?? "")) throw e;
+        this.#split = true;
+      }
+    }
+    return check(await this.pipeline(keys.map((key) => ["GET", key])));
   }
 
   close() {}
@@ -621,7 +654,7 @@ export function redisStore(options = {}) {
     async get(keys) {
       if (Array.isArray(keys)) {
         if (keys.length === 0) return [];
-        return client.command("MGET", ...keys);
+        return client.mget ? client.mget(keys) : client.command("MGET", ...keys);
       }
       return client.command("GET", keys);
     },

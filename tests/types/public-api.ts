@@ -3,6 +3,9 @@
 import { Router, errors, redisStore, type ChatCompletion, type LlmuxError } from "llmux";
 import { createLlmux } from "llmux/ai-sdk";
 import { embed, generateText, streamText } from "ai";
+import { Hono } from "hono";
+import IORedis from "ioredis";
+import { createClient, createCluster, createSentinel } from "redis";
 
 const router = new Router({
   model_list: [
@@ -24,6 +27,11 @@ new Router({ model_list: [], num_retries: "two" });
 // @ts-expect-error redis_ssl is a boolean
 new Router({ model_list: [], redis_ssl: "yes" });
 
+interface ServeInfo {
+  remoteAddr: { hostname: string; port: number };
+  completed: Promise<void>;
+}
+
 export async function calls(signal: AbortSignal): Promise<void> {
   const res: ChatCompletion = await router.completion(
     { model: "chat", messages: [{ role: "user", content: "hi" }] },
@@ -39,6 +47,9 @@ export async function calls(signal: AbortSignal): Promise<void> {
     const delta: string | null | undefined = chunk.choices[0]?.delta.content;
     void delta;
   }
+  const streamed = await router.completion({ model: "chat", messages: [], stream: true });
+  const ndjson: ReadableStream<Uint8Array> = streamed.toNDJSONReadableStream();
+  void ndjson;
   // @ts-expect-error the request needs a model
   await router.completion({ messages: [] });
   // @ts-expect-error the second argument is { signal }, not a signal
@@ -48,6 +59,11 @@ export async function calls(signal: AbortSignal): Promise<void> {
   // router.fetch detached: Deno.serve(router.fetch) / app.mount("/v1", router.fetch).
   const handler: (request: Request) => Promise<Response> = router.fetch;
   void handler;
+  new Hono().mount("/v1", router.fetch);
+  // Deno.serve's handler gets (request, info: an interface, no index signature): any object
+  // is accepted as `env`.
+  const denoStyle: (request: Request, info: ServeInfo) => Promise<Response> = router.fetch;
+  void denoStyle;
 
   try {
     await router.completion({ model: "chat", messages: [] });
@@ -69,6 +85,17 @@ export async function calls(signal: AbortSignal): Promise<void> {
   redisStore({ url: "rediss://redis.example:6380", tls: { ca: "-----BEGIN CERTIFICATE-----" } });
   redisStore({ client: { sendCommand: async (args: string[]) => args.length } });
   redisStore({ client: { call: async (command: string) => command } });
+  // The real clients' own types.
+  redisStore({ client: new IORedis.Redis() });
+  redisStore({ client: new IORedis.Cluster([{ host: "127.0.0.1", port: 7000 }]) });
+  redisStore({ client: createClient() });
+  redisStore({ client: createCluster({ rootNodes: [{ url: "redis://127.0.0.1:7000" }] }) });
+  redisStore({
+    client: createSentinel({ name: "m", sentinelRootNodes: [{ host: "127.0.0.1", port: 26379 }] }),
+  });
+  redisStore({
+    client: new IORedis.Redis({ sentinels: [{ host: "127.0.0.1", port: 26379 }], name: "m" }),
+  });
   // @ts-expect-error a client needs sendCommand or call
   redisStore({ client: { send: async () => 1 } });
 }

@@ -272,3 +272,206 @@ describe("secrets", () => {
     assert.equal(all.includes("sk-test-"), false);
   });
 });
+
+/**
+ * The fields js/index.d.ts's RouterEvents declares, with the `typeof` each may have
+ * (tests/types/events-cache.ts compiles the same fields against the .d.ts).
+ */
+const DECLARED = {
+  start: {
+    id: "string",
+    call_type: "string",
+    stream: "boolean",
+    model_group: "string",
+    startTime: "number",
+    metadata: "object",
+    end_user: "string|null",
+    request_tags: "object",
+    model_parameters: "object",
+  },
+  attempt: {
+    id: "string",
+    call_id: "string",
+    model_group: "string",
+    model_id: "string",
+    custom_llm_provider: "string",
+    model: "string",
+    attempt: "number",
+    duration_ms: "number",
+    ok: "boolean",
+    error: "string|null",
+    status: "number|null",
+    message: "string|null",
+    stream: "boolean",
+  },
+  retry: {
+    id: "string",
+    call_id: "string",
+    model_group: "string",
+    model_id: "string",
+    error: "string",
+    status: "number",
+    retry: "number",
+    delay_ms: "number",
+  },
+  fallback: {
+    id: "string",
+    call_id: "string",
+    from: "string",
+    to: "string",
+    error: "string",
+    status: "number|null",
+  },
+  cooldown: {
+    id: "null",
+    model_id: "string",
+    model_group: "string",
+    until_ms: "number",
+    cooldown_ms: "number",
+    error: "string",
+    status: "number",
+  },
+  success: {
+    id: "string",
+    call_id: "string",
+    litellm_call_id: "string",
+    trace_id: "string",
+    status: "string",
+    model_group: "string",
+    model_id: "string",
+    answered_by_group: "string",
+    custom_llm_provider: "string",
+    latency_ms: "number",
+    response_cost: "number",
+    attempts: "number",
+    retries: "number",
+    fallback_model_group: "string|null",
+    startTime: "number",
+    endTime: "number",
+    completionStartTime: "number",
+    prompt_tokens: "number",
+    completion_tokens: "number",
+    total_tokens: "number",
+    cache_read_input_tokens: "number",
+    cache_creation_input_tokens: "number",
+    cache_hit: "boolean",
+    metadata: "object",
+    end_user: "string|null",
+    error_str: "null",
+    error_information: "null",
+  },
+  failure: {
+    id: "string",
+    status: "string",
+    model_group: "string",
+    error: "string",
+    message: "string",
+    deployment_id: "string|null",
+    llm_provider: "string|null",
+    attempts: "number",
+    latency_ms: "number",
+    error_str: "string",
+    error_information: "object",
+    metadata: "object",
+    prompt_tokens: "number",
+    response_cost: "number",
+  },
+};
+const kind = (v) => (v === null ? "null" : typeof v);
+
+describe("payload shapes", () => {
+  it("every event carries the fields index.d.ts declares, cache tokens included", T, async () => {
+    const r = recorder();
+    const router = routerOver(
+      mock,
+      { chat: ["a", "a2"], backup: ["b"], bad: ["c"] },
+      {
+        on: r.on,
+        num_retries: 1,
+        retry_after: 0,
+        allowed_fails: 0,
+        fallbacks: [{ chat: ["backup"] }],
+        routing_strategy: "simple-shuffle",
+      },
+    );
+    mock.script("a", { error: "server" }, { error: "server" });
+    mock.script("a2", { error: "server" }, { error: "server" });
+    // The fallback's answer reports cached prompt tokens, as OpenAI's usage does.
+    mock.script("b", {
+      body: {
+        id: "chatcmpl-b",
+        object: "chat.completion",
+        created: 1,
+        model: "mock-b",
+        choices: [
+          { index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" },
+        ],
+        usage: {
+          prompt_tokens: 50,
+          completion_tokens: 2,
+          total_tokens: 52,
+          prompt_tokens_details: { cached_tokens: 40 },
+        },
+      },
+    });
+    await router.completion(chatRequest("chat", { metadata: { k: 1 }, user: "u-1" }));
+    mock.script("c", { error: "auth" });
+    await assert.rejects(router.completion(chatRequest("bad")), errors.AuthenticationError);
+    for (const [name, fields] of Object.entries(DECLARED)) {
+      const events = r.of(name);
+      assert.ok(events.length > 0, `a ${name} event was seen`);
+      for (const ev of events)
+        for (const [field, types] of Object.entries(fields))
+          assert.ok(
+            types.split("|").includes(kind(ev[field])),
+            `${name}.${field}: ${kind(ev[field])}, declared ${types}`,
+          );
+    }
+    const [success] = r.of("success");
+    assert.equal(success.status, "success");
+    assert.equal(success.model_id, "b");
+    assert.equal(success.fallback_model_group, "backup");
+    assert.equal(success.prompt_tokens, 50);
+    assert.equal(success.cache_read_input_tokens, 40);
+    assert.equal(success.end_user, "u-1");
+    assert.equal(success.metadata.k, 1);
+    const [failure] = r.of("failure");
+    assert.equal(failure.status, "failure");
+    assert.equal(failure.error, "AuthenticationError");
+    assert.equal(failure.error_information.error_code, "401");
+    assert.equal(r.of("cooldown")[0].id, null);
+  });
+});
+
+describe("cost and cache hits in the payload", () => {
+  it("a priced answer carries its cost; a cache hit says so, with no tokens", T, async () => {
+    const r = recorder();
+    const kwargsSeen = [];
+    const router = routerOver(
+      mock,
+      { chat: [["a", { input_cost_per_token: 0.001, output_cost_per_token: 0.002 }]] },
+      { on: r.on, cache_responses: true, success_callback: [(kw) => kwargsSeen.push(kw)] },
+    );
+    const res = await router.completion(chatRequest("chat", { user: "u-c" }));
+    const hit = await router.completion(chatRequest("chat", { user: "u-c" }));
+    assert.equal(hit._hidden_params.cache_hit, true);
+    assert.equal(mock.callsTo("a").length, 1, "the second answer came from the cache");
+    const [fresh, cached] = r.of("success");
+    const cost = res.usage.prompt_tokens * 0.001 + res.usage.completion_tokens * 0.002;
+    assert.ok(Math.abs(fresh.response_cost - cost) < 1e-9, `${fresh.response_cost} ≠ ${cost}`);
+    assert.equal(fresh.cache_hit, false);
+    assert.equal(cached.cache_hit, true);
+    assert.equal(cached.prompt_tokens, 0);
+    assert.equal(cached.completion_tokens, 0);
+    assert.equal(cached.end_user, "u-c");
+    assert.equal(cached.id, r.of("start")[1].id);
+    assert.deepEqual(
+      kwargsSeen.map((kw) => [kw.cache_hit, kw.standard_logging_object.cache_hit]),
+      [
+        [false, false],
+        [true, true],
+      ],
+    );
+    assert.ok(Math.abs(kwargsSeen[0].response_cost - cost) < 1e-9);
+  });
+});

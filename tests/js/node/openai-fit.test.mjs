@@ -195,3 +195,141 @@ test("batchCompletionFastestResponse and messages() take { signal } too", T, asy
   await assert.rejects(msg, /left/);
   assert.ok(await waitFor(() => mock.stats.aborted === 1, 3000));
 });
+
+/** Every byte of a ReadableStream, as text. */
+async function readAll(readable) {
+  return new Response(readable).text();
+}
+
+test(
+  "toNDJSONReadableStream is openai-node's toReadableStream format; toReadableStream stays SSE",
+  T,
+  async () => {
+    const { Stream } = await import("openai/streaming");
+    const router = routerOver(mock, { chat: ["a"] });
+    mock.script("a", { reply: "one two three" });
+    const request = { model: "chat", messages, stream: true };
+    const ndjson = await readAll((await router.completion(request)).toNDJSONReadableStream());
+    assert.ok(ndjson.endsWith("\n") && !ndjson.includes("[DONE]") && !ndjson.includes("data:"));
+    const lines = ndjson
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    assert.ok(lines.length > 1 && lines.every((c) => c.object === "chat.completion.chunk"));
+    const text = (chunks) => chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("");
+    assert.equal(text(lines), "one two three");
+    // openai-node reads it back: Stream.fromReadableStream, as a browser would after a fetch.
+    mock.script("a", { reply: "one two three" });
+    const back = Stream.fromReadableStream(
+      (await router.completion(request)).toNDJSONReadableStream(),
+      new AbortController(),
+    );
+    const chunks = [];
+    for await (const chunk of back) chunks.push(chunk);
+    assert.equal(text(chunks), "one two three");
+    // The SSE method keeps its name and format.
+    mock.script("a", { reply: "one two three" });
+    const sse = await readAll((await router.completion(request)).toReadableStream());
+    assert.ok(sse.startsWith("data: {") && sse.endsWith("data: [DONE]\n\n"));
+    // One consumer: a stream read as NDJSON cannot also be iterated.
+    mock.script("a", { reply: "x" });
+    const once = await router.completion(request);
+    once.toNDJSONReadableStream().cancel();
+    assert.throws(() => once.toReadableStream(), TypeError);
+    assert.equal(mock.calls.length, 4);
+  },
+);
+
+test(
+  "toNDJSONReadableStream: a reset after the first chunk errors the stream with the typed error",
+  T,
+  async () => {
+    const { Stream } = await import("openai/streaming");
+    const router = routerOver(mock, { chat: ["a"] }, { num_retries: 0 });
+    mock.script("a", { reply: "one two three four five", reset: "mid_body" });
+    const stream = await router.completion({ model: "chat", messages, stream: true });
+    const back = Stream.fromReadableStream(stream.toNDJSONReadableStream(), new AbortController());
+    const seen = [];
+    const e = await rejection(
+      (async () => {
+        for await (const chunk of back) seen.push(chunk);
+      })(),
+    );
+    assert.ok(e instanceof errors.APIConnectionError, `${e?.name}: ${e?.message}`);
+    assert.equal(e.deployment_id, "a");
+    assert.ok(seen.length > 0, "the chunks before the reset were delivered");
+    assert.equal(mock.calls.length, 1, "no retry after the first chunk");
+  },
+);
+
+test(
+  "every request method takes { signal }: an aborted signal rejects with its reason, nothing sent",
+  T,
+  async () => {
+    const router = new Router({
+      model_list: [
+        deployment(mock, "chat", "a"),
+        deployment(mock, "emb", "e", {}, { mode: "embedding" }),
+      ],
+      num_retries: 0,
+    });
+    const msgs = [{ role: "user", content: "hi" }];
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+    const contents = [{ role: "user", parts: [{ text: "hi" }] }];
+    const requests = {
+      completion: { model: "chat", messages: msgs },
+      acompletion: { model: "chat", messages: msgs, stream: true },
+      textCompletion: { model: "chat", prompt: "hi" },
+      embedding: { model: "emb", input: "x" },
+      imageGeneration: { model: "chat", prompt: "x" },
+      imageEdit: { model: "chat", image: png, prompt: "x" },
+      moderation: { model: "chat", input: "x" },
+      transcription: { model: "chat", file: new Blob([png]) },
+      speech: { model: "chat", input: "x", voice: "alloy" },
+      rerank: { model: "chat", query: "q", documents: ["a"] },
+      responses: { model: "chat", input: "hi" },
+      messages: { model: "chat", messages: msgs, max_tokens: 5 },
+      generateContent: { model: "chat", contents },
+      generateContentStream: { model: "chat", contents },
+      createFile: { model: "chat", file: "{}\n", purpose: "batch" },
+      createBatch: {
+        input_file_id: "file-x",
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h",
+      },
+      retrieveBatch: { batch_id: "batch-x" },
+      cancelBatch: { batch_id: "batch-x" },
+      listBatches: { model: "chat" },
+      retrieveFile: { file_id: "file-x" },
+      deleteFile: { file_id: "file-x" },
+      fileContent: { file_id: "file-x" },
+      listFiles: { model: "chat" },
+      batchCompletionFastestResponse: { models: ["chat"], messages: msgs },
+      realtime: "chat",
+    };
+    for (const [method, request] of Object.entries(requests)) {
+      const c = new AbortController();
+      const reason = new Error(`caller left ${method}`);
+      c.abort(reason);
+      const e = await rejection(router[method](request, { signal: c.signal }));
+      assert.equal(e, reason, `${method}: ${e}`);
+      const bad = await rejection(router[method](request, { signal: "not a signal" }));
+      assert.ok(bad instanceof TypeError, `${method} refuses a non-signal: ${bad}`);
+    }
+    // The per-model batch methods answer one result a model, as LiteLLM does: each the reason.
+    for (const [method, request] of [
+      ["batchCompletion", { models: ["chat", "emb"], messages: msgs }],
+      ["batchCompletionOneModelMultipleRequests", { model: "chat", messages: [msgs, msgs] }],
+    ]) {
+      const c = new AbortController();
+      c.abort(new Error("caller left"));
+      const results = await router[method](request, { signal: c.signal });
+      assert.deepEqual(
+        results.map((r) => r.message),
+        ["caller left", "caller left"],
+        method,
+      );
+    }
+    assert.equal(mock.calls.length, 0, "no upstream request was made");
+  },
+);

@@ -1,8 +1,13 @@
 // llmux/otel end to end against the mock over real HTTP, recorded by the OpenTelemetry SDK's
 // in-memory exporters: the span tree, GenAI attributes, retry and fallback events, an error
-// span, streams, and the gen_ai.client.* histograms.
+// span, streams, and the gen_ai.client.* histograms; and Deno's built-in OpenTelemetry
+// (OTEL_DENO=true) exporting the same spans and histograms over OTLP to a loopback receiver.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { after, beforeEach, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
@@ -20,6 +25,7 @@ import {
 import { instrument } from "../../../js/otel.js";
 import { T, chatRequest, errors, routerOver, startMockServer } from "./fixture.mjs";
 
+const run = promisify(execFile);
 const mock = await startMockServer();
 after(() => mock.close());
 
@@ -238,4 +244,127 @@ describe("examples/otel-node-server.mjs", () => {
       await gw.close();
     }
   });
+});
+
+/** An OTLP/HTTP JSON receiver on a loopback port: every body POSTed to /v1/{traces,metrics}. */
+async function otlpReceiver() {
+  const http = await import("node:http");
+  const got = { traces: [], metrics: [] };
+  const server = http.createServer((req, res) => {
+    const parts = [];
+    req.on("data", (d) => parts.push(d));
+    req.on("end", () => {
+      const kind = req.url?.replace(/^\/v1\//, "");
+      if (kind === "traces" || kind === "metrics")
+        got[kind].push(JSON.parse(Buffer.concat(parts).toString("utf8")));
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end("{}");
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    got,
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/** OTLP JSON attributes ([{ key, value: { stringValue | intValue | … } }]) as an object. */
+const attrs = (list = []) =>
+  Object.fromEntries(
+    list.map(({ key, value }) => {
+      const v = value.stringValue ?? value.boolValue ?? value.doubleValue ?? value.intValue;
+      return [key, value.intValue !== undefined ? Number(v) : v];
+    }),
+  );
+
+const denoBin = new URL("../../../node_modules/.bin/deno", import.meta.url);
+
+describe("Deno's built-in OpenTelemetry (OTEL_DENO=true)", () => {
+  it(
+    "instrument(router) with no tracer or meter exports the call and attempt spans and both histograms over OTLP",
+    { timeout: 60_000, skip: !existsSync(denoBin) && "deno is not installed" },
+    async () => {
+      const receiver = await otlpReceiver();
+      try {
+        mock.script("deno-otel-a", { error: "rate_limit" });
+        const { stdout } = await run(
+          denoBin.pathname,
+          [
+            "run",
+            "--no-lock",
+            "--allow-net=127.0.0.1",
+            "--allow-env",
+            "--allow-read",
+            fileURLToPath(new URL("./deno-otel-app.mjs", import.meta.url)),
+          ],
+          {
+            cwd: fileURLToPath(new URL("../../../", import.meta.url)),
+            timeout: 45_000,
+            env: {
+              ...process.env,
+              NO_COLOR: "1",
+              OTEL_DENO: "true",
+              OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+              OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+              OTEL_SERVICE_NAME: "llmux-deno-test",
+              MOCK_BASE: mock.url,
+            },
+          },
+        );
+        const answer = JSON.parse(stdout.trim().split("\n").at(-1));
+        assert.equal(answer.model_id, "deno-otel-b");
+        assert.equal(mock.callsTo("deno-otel-a").length, 1);
+        assert.equal(mock.callsTo("deno-otel-b").length, 1);
+        const spans = receiver.got.traces.flatMap((t) =>
+          t.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
+        );
+        const call = spans.find((s) => s.name === "chat chat");
+        assert.ok(call, `the call span among ${spans.map((s) => s.name)}`);
+        assert.equal(call.kind, 3, "SpanKind CLIENT (OTLP 3)");
+        const a = attrs(call.attributes);
+        assert.equal(a["gen_ai.operation.name"], "chat");
+        assert.equal(a["gen_ai.request.model"], "chat");
+        assert.equal(a["gen_ai.provider.name"], "openai");
+        assert.equal(a["gen_ai.response.model"], "mock-deno-otel-b");
+        assert.equal(a["gen_ai.usage.input_tokens"], answer.usage.prompt_tokens);
+        assert.equal(a["gen_ai.usage.output_tokens"], answer.usage.completion_tokens);
+        assert.equal(a["llmux.fallback_model_group"], "backup");
+        const fallback = call.events.find((e) => e.name === "llmux.fallback");
+        assert.ok(fallback, "the fallback event");
+        assert.equal(attrs(fallback.attributes)["error.type"], "RateLimitError");
+        const children = spans.filter((s) => s.parentSpanId === call.spanId);
+        assert.deepEqual(children.map((s) => s.name).sort(), [
+          "chat mock-deno-otel-a",
+          "chat mock-deno-otel-b",
+        ]);
+        const failed = children.find((s) => s.name === "chat mock-deno-otel-a");
+        assert.equal(attrs(failed.attributes)["error.type"], "RateLimitError");
+        assert.equal(attrs(failed.attributes)["http.response.status_code"], 429);
+        assert.equal(failed.status.code, 2, "status ERROR (OTLP 2)");
+        for (const s of children) assert.equal(s.traceId, call.traceId);
+        const metrics = receiver.got.metrics.flatMap((m) =>
+          m.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)),
+        );
+        const duration = metrics.find((m) => m.name === "gen_ai.client.operation.duration");
+        assert.ok(duration, `the duration histogram among ${metrics.map((m) => m.name)}`);
+        assert.equal(duration.unit, "s");
+        const point = duration.histogram.dataPoints[0];
+        assert.equal(Number(point.count), 1);
+        assert.equal(attrs(point.attributes)["gen_ai.request.model"], "chat");
+        const tokens = metrics.find((m) => m.name === "gen_ai.client.token.usage");
+        assert.ok(tokens, "the token histogram");
+        const byType = Object.fromEntries(
+          tokens.histogram.dataPoints.map((p) => [attrs(p.attributes)["gen_ai.token.type"], p]),
+        );
+        assert.equal(Number(byType.input.sum), answer.usage.prompt_tokens);
+        assert.equal(Number(byType.output.sum), answer.usage.completion_tokens);
+        const all = JSON.stringify(receiver.got);
+        assert.equal(all.includes("sk-deno-otel-secret"), false, "no key in any export");
+        assert.equal(all.includes('"hi"'), false, "no prompt content by default");
+      } finally {
+        await receiver.close();
+      }
+    },
+  );
 });

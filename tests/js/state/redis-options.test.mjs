@@ -1,5 +1,6 @@
 // LiteLLM's redis_username and redis_ssl against a real redis-server (an ACL user; TLS with a
-// self-signed certificate made here by openssl), and redisStore({ client }) over node-redis.
+// self-signed certificate made here by openssl), and redisStore({ client }) over the real ioredis and
+// node-redis clients (plain, TLS, Cluster, Sentinel) as both the state store and the response cache.
 import assert from "node:assert/strict";
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
@@ -8,7 +9,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createClient } from "redis";
+import { createClient, createCluster, createSentinel } from "redis";
+import IORedis from "ioredis";
 import { Router, deployment, errors, startMockServer } from "../node/fixture.mjs";
 import { RedisClient, redisStore } from "../../../js/stores/redis.js";
 import { freePort, hasDeno, redisRaw, startInstance } from "./harness.mjs";
@@ -304,36 +306,360 @@ test(
   },
 );
 
-test(
-  "redisStore({ client }) shares state through node-redis or an ioredis-style call()",
-  T,
-  async () => {
-    const redis = await redisServer([]);
-    const client = createClient({ url: `redis://127.0.0.1:${redis.port}` });
+/** The caller's own clients, connected to `port` with `options` (TLS: `tls` = node:tls options). */
+const CLIENTS = {
+  async ioredis(port, { tls } = {}) {
+    const client = new IORedis.Redis({
+      host: "127.0.0.1",
+      port,
+      tls,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+    });
     client.on("error", () => {});
     await client.connect();
+    return { client, keys: (p) => client.keys(p), close: () => client.quit() };
+  },
+  async "node-redis"(port, { tls } = {}) {
+    const client = createClient({
+      socket: {
+        host: "127.0.0.1",
+        port,
+        reconnectStrategy: false,
+        ...(tls ? { tls: true, ...tls } : {}),
+      },
+    });
+    client.on("error", () => {});
+    await client.connect();
+    return { client, keys: (p) => client.keys(p), close: () => client.quit() };
+  },
+};
+
+for (const [name, connect] of Object.entries(CLIENTS)) {
+  test(
+    `redisStore({ client }) over a real ${name} client: shared state and the response cache`,
+    T,
+    async () => {
+      const redis = await redisServer([]);
+      const one = await connect(redis.port);
+      const two = await connect(redis.port);
+      try {
+        // Two Routers (two instances), each over its own client of one Redis.
+        const list = () => [
+          deployment(mock, "chat", `${name}-a`, { weight: 1_000_000 }),
+          deployment(mock, "chat", `${name}-b`, { weight: 1 }),
+        ];
+        const options = (client) => ({
+          model_list: list(),
+          state: redisStore({ client }),
+          cache_responses: true,
+          cache: redisStore({ client }),
+        });
+        const first = new Router(options(one.client));
+        const second = new Router(options(two.client));
+        // State: a 429 cools deployment a in the first Router; the second, after a sync, skips it.
+        mock.script(`${name}-a`, { error: "rate_limit" });
+        const r1 = await first.completion({
+          model: "chat",
+          messages: [{ role: "user", content: "1" }],
+        });
+        assert.equal(r1._hidden_params.model_id, `${name}-b`);
+        await first.syncState();
+        await second.syncState();
+        for (let i = 0; i < 3; i++) {
+          const r = await second.completion({
+            model: "chat",
+            messages: [{ role: "user", content: `state ${i}` }],
+            caching: false,
+          });
+          assert.equal(r._hidden_params.model_id, `${name}-b`, "the cooldown came through Redis");
+        }
+        assert.equal(mock.callsTo(`${name}-a`).length, 1, "only the first Router reached a");
+        assert.ok((await one.keys("llmux:default:cooldown:*")).length > 0);
+        // Cache: the first Router's answer is stored through its client; the second hits it.
+        const ask = { model: "chat", messages: [{ role: "user", content: "cache me" }] };
+        const before = mock.calls.length;
+        const fresh = await first.completion(ask);
+        const hit = await second.completion(ask);
+        assert.equal(mock.calls.length, before + 1, "the second Router's answer came from Redis");
+        assert.equal(hit._hidden_params.cache_hit, true);
+        assert.equal(hit.id, fresh.id);
+        const stored = (await two.keys("*")).filter((k) => !k.startsWith("llmux:default:"));
+        assert.ok(stored.length > 0, `a cache entry in Redis: ${stored}`);
+        // The store's primitives over this client, and close() leaves the client open.
+        const store = redisStore({ client: two.client });
+        assert.deepEqual(await store.incr([{ key: "llmux:c:n", by: 3, ttl_ms: 60_000 }]), [3]);
+        assert.deepEqual(await store.get(["llmux:c:n", "llmux:c:missing"]), ["3", null]);
+        store.close();
+        assert.equal(await two.client.ping(), "PONG", "close() leaves the caller's client open");
+      } finally {
+        await one.close().catch(() => {});
+        await two.close().catch(() => {});
+        await redis.stop();
+      }
+    },
+  );
+
+  test(
+    `redisStore({ client }): a ${name} client with TLS options talks TLS to redis-server`,
+    T,
+    async () => {
+      const { ca, cert, key } = selfSigned();
+      const redis = await redisServer(
+        [
+          "--tls-cert-file",
+          cert,
+          "--tls-key-file",
+          key,
+          "--tls-ca-cert-file",
+          ca,
+          "--tls-auth-clients",
+          "no",
+        ],
+        { tls: true },
+      );
+      const tls = { ca: readFileSync(ca) };
+      const c = await connect(redis.port, { tls });
+      try {
+        const router = new Router({
+          model_list: model_list(),
+          state: redisStore({ client: c.client }),
+          cache_responses: true,
+          cache: redisStore({ client: c.client }),
+        });
+        const res = await router.completion({ model: "chat", messages });
+        assert.equal(res._hidden_params.model_id, "a");
+        await router.syncState();
+        assert.ok((await c.keys("llmux:*")).length > 0, "state written over TLS");
+        const again = await router.completion({ model: "chat", messages });
+        assert.equal(again._hidden_params.cache_hit, true);
+        // Without the CA the same client options are refused: TLS is really verified.
+        // (node-redis reports the certificate error; ioredis closes the connection.)
+        await assert.rejects(connect(redis.port, { tls: {} }), /certificate|connection is closed/i);
+      } finally {
+        await c.close().catch(() => {});
+        await redis.stop();
+      }
+    },
+  );
+}
+
+/** A three-master redis-server Cluster on free loopback ports (redis-cli --cluster create). */
+async function redisCluster() {
+  const nodes = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const conf = path.join(dir, `nodes-${Date.now()}-${i}.conf`);
+      nodes.push(await redisServer(["--cluster-enabled", "yes", "--cluster-config-file", conf]));
+    }
+    await run(
+      "redis-cli",
+      ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-yes"],
+      { timeout: 20_000 },
+    );
+    for (let i = 0; ; i++) {
+      const { stdout } = await run("redis-cli", ["-p", String(nodes[0].port), "cluster", "info"]);
+      if (/cluster_state:ok/.test(stdout)) break;
+      if (i === 100) throw new Error("the cluster did not come up");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw e;
+  }
+  return { port: nodes[0].port, stop: () => Promise.all(nodes.map((n) => n.stop())) };
+}
+
+const CLUSTER_CLIENTS = {
+  async "ioredis Cluster"(port) {
+    const client = new IORedis.Cluster([{ host: "127.0.0.1", port }], {
+      clusterRetryStrategy: () => null,
+    });
+    client.on("error", () => {});
+    return { client, close: () => client.quit() };
+  },
+  async "node-redis createCluster"(port) {
+    const client = createCluster({ rootNodes: [{ url: `redis://127.0.0.1:${port}` }] });
+    client.on("error", () => {});
+    await client.connect();
+    return { client, close: () => client.quit() };
+  },
+};
+
+test(
+  "redisStore({ client }) over a Redis Cluster (ioredis Cluster, node-redis createCluster): state across slots and the cache",
+  { timeout: 60_000 },
+  async () => {
+    const cluster = await redisCluster();
     try {
-      const router = new Router({ model_list: model_list(), state: redisStore({ client }) });
-      await router.completion({ model: "chat", messages });
-      await router.syncState();
-      const keys = await client.keys("llmux:*");
-      assert.ok(keys.length > 0, "state written through the caller's client");
-      // ioredis's shape: call(command, ...args), here over the same connection.
-      const callStyle = { call: (command, ...args) => client.sendCommand([command, ...args]) };
-      const store = redisStore({ client: callStyle });
-      assert.deepEqual(await store.incr([{ key: "llmux:c:n", by: 3, ttl_ms: 60_000 }]), [3]);
-      assert.deepEqual(await store.get(["llmux:c:n", "llmux:c:missing"]), ["3", null]);
-      await store.set("llmux:c:v", { a: 1 }, { ttl: 60 });
-      assert.equal(await store.get("llmux:c:v"), '{"a":1}');
-      store.close();
-      assert.equal(await client.ping(), "PONG", "close() leaves the caller's client open");
-      assert.throws(() => redisStore({ client: {} }), /sendCommand|call/);
+      for (const [name, connect] of Object.entries(CLUSTER_CLIENTS)) {
+        const one = await connect(cluster.port);
+        const two = await connect(cluster.port);
+        try {
+          const id = name.replace(/\W+/g, "-");
+          const list = () => [
+            deployment(mock, "chat", `${id}-a`, { weight: 1_000_000 }),
+            deployment(mock, "chat", `${id}-b`, { weight: 1 }),
+          ];
+          const warnings = [];
+          const logger = {
+            warn: (m) => warnings.push(String(m)),
+            info() {},
+            error() {},
+            debug() {},
+          };
+          const options = (client) => ({
+            model_list: list(),
+            state: redisStore({ client }),
+            cache_responses: true,
+            cache: redisStore({ client }),
+            logger,
+          });
+          const first = new Router(options(one.client));
+          const second = new Router(options(two.client));
+          mock.script(`${id}-a`, { error: "rate_limit" });
+          await first.completion({ model: "chat", messages: [{ role: "user", content: id }] });
+          await first.syncState();
+          await second.syncState();
+          // The snapshot's keys live in several slots: read without a CROSSSLOT MGET.
+          const r = await second.completion({ model: "chat", messages, caching: false });
+          assert.equal(r._hidden_params.model_id, `${id}-b`, `${name}: the cooldown came through`);
+          assert.equal(mock.callsTo(`${id}-a`).length, 1);
+          const ask = { model: "chat", messages: [{ role: "user", content: `cache ${id}` }] };
+          const fresh = await first.completion(ask);
+          const hit = await second.completion(ask);
+          assert.equal(hit._hidden_params.cache_hit, true, name);
+          assert.equal(hit.id, fresh.id);
+          assert.deepEqual(warnings, [], name);
+          assert.equal((await second.getUsageStats()).state.store_down, false);
+        } finally {
+          await one.close().catch(() => {});
+          await two.close().catch(() => {});
+        }
+      }
     } finally {
-      await client.quit().catch(() => {});
-      await redis.stop();
+      await cluster.stop();
     }
   },
 );
+
+/** A master redis-server and one Sentinel monitoring it as `llmux-master` (quorum 1). */
+async function redisSentinel() {
+  const master = await redisServer([]);
+  const port = await freePort();
+  const conf = path.join(dir, `sentinel-${port}.conf`);
+  writeFileSync(
+    conf,
+    `port ${port}\nbind 127.0.0.1\nsentinel monitor llmux-master 127.0.0.1 ${master.port} 1\n`,
+  );
+  const child = spawn("redis-server", [conf, "--sentinel"], { stdio: "ignore" });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    await exited;
+    await master.stop();
+  };
+  for (let i = 0; ; i++) {
+    const answer = await run("redis-cli", [
+      "-p",
+      String(port),
+      "sentinel",
+      "get-master-addr-by-name",
+      "llmux-master",
+    ]).then(
+      ({ stdout }) => stdout,
+      () => "",
+    );
+    if (answer.includes(String(master.port))) break;
+    if (i === 100) {
+      await stop();
+      throw new Error("the Sentinel did not come up");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, stop };
+}
+
+const SENTINEL_CLIENTS = {
+  async "ioredis (sentinels option)"(port) {
+    const client = new IORedis.Redis({
+      sentinels: [{ host: "127.0.0.1", port }],
+      name: "llmux-master",
+      sentinelRetryStrategy: () => null,
+    });
+    client.on("error", () => {});
+    return { client, close: () => client.quit() };
+  },
+  async "node-redis createSentinel"(port) {
+    const client = createSentinel({
+      name: "llmux-master",
+      sentinelRootNodes: [{ host: "127.0.0.1", port }],
+    });
+    client.on("error", () => {});
+    await client.connect();
+    return { client, close: () => client.close() };
+  },
+};
+
+test(
+  "redisStore({ client }) through Redis Sentinel (ioredis sentinels, node-redis createSentinel): state and the cache",
+  { timeout: 60_000 },
+  async () => {
+    const sentinel = await redisSentinel();
+    try {
+      for (const [name, connect] of Object.entries(SENTINEL_CLIENTS)) {
+        const one = await connect(sentinel.port);
+        const two = await connect(sentinel.port);
+        try {
+          const id = name.replace(/\W+/g, "-");
+          const list = () => [
+            deployment(mock, "chat", `${id}-a`, { weight: 1_000_000 }),
+            deployment(mock, "chat", `${id}-b`, { weight: 1 }),
+          ];
+          const warnings = [];
+          const logger = {
+            warn: (m) => warnings.push(String(m)),
+            info() {},
+            error() {},
+            debug() {},
+          };
+          const options = (client) => ({
+            model_list: list(),
+            state: redisStore({ client }),
+            cache_responses: true,
+            cache: redisStore({ client }),
+            logger,
+          });
+          const first = new Router(options(one.client));
+          const second = new Router(options(two.client));
+          mock.script(`${id}-a`, { error: "rate_limit" });
+          await first.completion({ model: "chat", messages: [{ role: "user", content: id }] });
+          await first.syncState();
+          await second.syncState();
+          const r = await second.completion({ model: "chat", messages, caching: false });
+          assert.equal(r._hidden_params.model_id, `${id}-b`, `${name}: the cooldown came through`);
+          assert.equal(mock.callsTo(`${id}-a`).length, 1);
+          const ask = { model: "chat", messages: [{ role: "user", content: `cache ${id}` }] };
+          const fresh = await first.completion(ask);
+          const hit = await second.completion(ask);
+          assert.equal(hit._hidden_params.cache_hit, true, name);
+          assert.equal(hit.id, fresh.id);
+          assert.deepEqual(warnings, [], name);
+        } finally {
+          await one.close().catch(() => {});
+          await two.close().catch(() => {});
+        }
+      }
+    } finally {
+      await sentinel.stop();
+    }
+  },
+);
+
+test("redisStore({ client }) refuses an object that is no Redis client", () => {
+  assert.throws(() => redisStore({ client: {} }), /sendCommand|call/);
+});
 
 test("redis_username with an Upstash REST URL is refused, not ignored", () => {
   assert.throws(
