@@ -281,6 +281,83 @@ describe("gateway /v1/messages under @anthropic-ai/sdk", () => {
     assert.equal(final.stop_reason, "end_turn");
   });
 
+  it(
+    "messages.stream with a tool: input_json deltas, then a tool_result round trip",
+    T,
+    async () => {
+      const chunk = (delta, finish_reason = null) => ({
+        id: "chatcmpl-s",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "mock-a",
+        choices: [{ index: 0, delta, finish_reason }],
+      });
+      const call = { index: 0, id: "call_s1", type: "function" };
+      mock.script(
+        "a",
+        {
+          sse: [
+            chunk({ role: "assistant", content: "Checking." }),
+            chunk({ tool_calls: [{ ...call, function: { name: "get_weather", arguments: "" } }] }),
+            ...['{"loca', 'tion":"Os', 'lo"}'].map((a) =>
+              chunk({ tool_calls: [{ index: 0, function: { arguments: a } }] }),
+            ),
+            chunk({}, "tool_calls"),
+            { ...chunk({}), choices: [], usage: toolReply.usage },
+          ],
+        },
+        { reply: "It is 5°C in Oslo." },
+      );
+      const tools = [{ name: "get_weather", input_schema: { type: "object", properties: {} } }];
+      const question = { role: "user", content: "Weather in Oslo?" };
+      const stream = client().messages.stream({
+        model: "chat",
+        max_tokens: 50,
+        messages: [question],
+        tools,
+      });
+      let json = "";
+      stream.on("inputJson", (delta) => (json += delta));
+      const first = await stream.finalMessage();
+      assert.equal(json, '{"location":"Oslo"}');
+      assert.equal(first.stop_reason, "tool_use");
+      assert.deepEqual(first.content, [
+        { type: "text", text: "Checking." },
+        { type: "tool_use", id: "call_s1", name: "get_weather", input: { location: "Oslo" } },
+      ]);
+      assert.equal(first.usage.output_tokens, 9);
+      const again = client().messages.stream({
+        model: "chat",
+        max_tokens: 50,
+        tools,
+        messages: [
+          question,
+          { role: "assistant", content: first.content },
+          {
+            role: "user",
+            content: [{ type: "tool_result", tool_use_id: "call_s1", content: "5°C" }],
+          },
+        ],
+      });
+      assert.equal((await again.finalMessage()).content[0].text, "It is 5°C in Oslo.");
+      const sent = mock.callsTo("a");
+      assert.equal(sent.length, 2);
+      assert.equal(sent[0].body.tools[0].function.name, "get_weather");
+      assert.deepEqual(sent[1].body.messages.at(-2).tool_calls, [
+        {
+          id: "call_s1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"location":"Oslo"}' },
+        },
+      ]);
+      assert.deepEqual(sent[1].body.messages.at(-1), {
+        role: "tool",
+        tool_call_id: "call_s1",
+        content: "5°C",
+      });
+    },
+  );
+
   it("count_tokens says whether it estimated", T, async () => {
     const res = await client().messages.countTokens({
       model: "chat",
