@@ -353,13 +353,20 @@ export class MessagesStream {
           delta: { type: "thinking_delta", thinking: delta.reasoning_content },
         };
       }
-      for (const t of delta.thinking_blocks ?? [])
-        if (block?.kind === "thinking" && typeof t?.signature === "string" && t.signature)
+      for (const t of delta.thinking_blocks ?? []) {
+        // A redacted block arrives whole, as Anthropic streams it: a start with its `data`, a
+        // stop. The caller replays it in the next turn, so it is never dropped.
+        if (t?.type === "redacted_thinking" && typeof t.data === "string") {
+          if (block) yield close();
+          yield open("redacted", { type: "redacted_thinking", data: t.data });
+          yield close();
+        } else if (block?.kind === "thinking" && typeof t?.signature === "string" && t.signature)
           yield {
             type: "content_block_delta",
             index: block.index,
             delta: { type: "signature_delta", signature: t.signature },
           };
+      }
       if (typeof delta.content === "string" && delta.content !== "") {
         if (block?.kind !== "text") {
           if (block) yield close();

@@ -394,7 +394,8 @@ export class ResponsesStream {
           arguments: item.arguments,
         });
       }
-      item.status = "completed";
+      // Reasoning items carry no status (as in the non-streamed answer and OpenAI's).
+      if (item.status !== undefined) item.status = "completed";
       yield ev("response.output_item.done", { output_index: index, item });
       open = null;
     }

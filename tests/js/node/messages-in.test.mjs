@@ -195,6 +195,43 @@ describe("router.messages", () => {
     assert.ok(delta.usage.output_tokens > 0);
   });
 
+  it(
+    "streams an Anthropic deployment's thinking, signature and redacted_thinking blocks",
+    T,
+    async () => {
+      const sse = readFileSync(
+        new URL("../../fixtures/anthropic/stream/thinking.sse", import.meta.url),
+        "utf8",
+      ).split(/(?<=\n\n)/);
+      mock.script("anthropic", { sse, done: false });
+      const router = new Router({
+        model_list: [nativeDeployment(mock, "anthropic", "claude", "c1")],
+        num_retries: 0,
+      });
+      const stream = await router.messages({
+        model: "claude",
+        max_tokens: 2048,
+        thinking: { type: "enabled", budget_tokens: 1024 },
+        stream: true,
+        messages: [{ role: "user", content: "27 * 453?" }],
+      });
+      const starts = [];
+      let signature = null;
+      for await (const e of stream) {
+        if (e.type === "content_block_start") starts.push(e.content_block);
+        if (e.delta?.type === "signature_delta") signature = e.delta.signature;
+      }
+      assert.deepEqual(
+        starts.map((b) => b.type),
+        ["thinking", "redacted_thinking", "text"],
+      );
+      assert.match(starts[1].data, /^EmwKAhgBEgy3va3pzix/);
+      assert.match(signature, /^EqQBCgIYAhIM/);
+      const sent = mock.callsTo("anthropic")[0].body;
+      assert.deepEqual(sent.thinking, { type: "enabled", budget_tokens: 1024 });
+    },
+  );
+
   it("counts tokens with the tokenizer option when given, else estimates", T, async () => {
     const request = { model: "chat", messages: [{ role: "user", content: "a".repeat(400) }] };
     const estimated = new Router({ model_list: [deployment(mock, "chat", "a")] });
