@@ -299,9 +299,13 @@ export function messageOf(response, requestedModel) {
 export class MessagesStream {
   #chat;
   #model;
-  constructor(chat, model) {
+  #signal;
+  #stopped = false;
+  /** `signal`: the call's; once it fires (or `abort()` is called) no terminal event is made. */
+  constructor(chat, model, signal) {
     this.#chat = chat;
     this.#model = model;
+    this.#signal = signal;
     withHidden(this, chat._hidden_params);
   }
 
@@ -401,7 +405,8 @@ export class MessagesStream {
       }
       if (choice.finish_reason) stop = STOP_REASONS[choice.finish_reason] ?? "end_turn";
     }
-    if (!started) return;
+    // A cancelled stream just ends: no message_delta claims a stop reason it never had.
+    if (!started || this.#stopped || this.#signal?.aborted) return;
     if (block) yield close();
     const u = usageOf(usage);
     yield {
@@ -419,6 +424,7 @@ export class MessagesStream {
 
   /** Stops the upstream stream. */
   abort() {
+    this.#stopped = true;
     this.#chat.abort?.();
   }
 
@@ -443,7 +449,11 @@ export async function messages(router, request, options) {
   const chat = chatRequestOf(request, { native: nativeGroup(router, request?.model) });
   if (chat.stream) {
     chat.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
-    return new MessagesStream(await router.completion(chat, options), request.model);
+    return new MessagesStream(
+      await router.completion(chat, options),
+      request.model,
+      options?.signal,
+    );
   }
   return messageOf(await router.completion(chat, options), request.model);
 }
