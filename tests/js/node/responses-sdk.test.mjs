@@ -271,4 +271,58 @@ describe("openai client responses.create / .stream, function-tool round trip", (
       sentToolTurn(sent[1].body, calls);
     });
   }
+
+  it(
+    "text.format and reasoning.effort reach Anthropic and Gemini in their own format",
+    T,
+    async () => {
+      const client = clientOf(router());
+      const schema = {
+        type: "object",
+        properties: { name: { type: "string" }, age: { type: "integer" } },
+        required: ["name", "age"],
+      };
+      const format = { type: "json_schema", name: "person", schema, strict: true };
+      mock.script("anthropic", { body: fixture("anthropic/responses/json_tool.anthropic.json") });
+      const structured = await client.responses.create({
+        model: "claude",
+        input: "Jane Doe is 31.",
+        text: { format },
+      });
+      // Anthropic's JSON mode: a forced tool whose input is the answer's text.
+      assert.deepEqual(JSON.parse(structured.output_text), { name: "Jane Doe", age: 31 });
+      const [json] = mock.callsTo("anthropic");
+      assert.deepEqual(json.body.tool_choice, { type: "tool", name: "json_tool_call" });
+      assert.deepEqual(json.body.tools.at(-1).input_schema, schema);
+
+      mock.script("anthropic", { body: fixture("anthropic/responses/thinking.anthropic.json") });
+      const reasoned = await client.responses.create({
+        model: "claude",
+        input: "27 * 453?",
+        reasoning: { effort: "medium" },
+      });
+      assert.deepEqual(mock.callsTo("anthropic")[1].body.thinking, {
+        type: "enabled",
+        budget_tokens: 2048,
+      });
+      assert.equal(reasoned.output[0].type, "reasoning", "Claude's thinking as a reasoning item");
+
+      mock.script(
+        "gemini",
+        { body: fixture("gemini/response_text.json") },
+        {
+          body: fixture("gemini/response_text.json"),
+        },
+      );
+      await client.responses.create({ model: "gem", input: "Jane Doe is 31.", text: { format } });
+      await client.responses.create({ model: "gem", input: "hi", reasoning: { effort: "low" } });
+      const [g1, g2] = mock.callsTo("gemini");
+      assert.equal(g1.body.generationConfig.responseMimeType, "application/json");
+      assert.ok(
+        g1.body.generationConfig.responseSchema ?? g1.body.generationConfig.responseJsonSchema,
+        JSON.stringify(g1.body.generationConfig),
+      );
+      assert.ok(g2.body.generationConfig.thinkingConfig, JSON.stringify(g2.body.generationConfig));
+    },
+  );
 });
