@@ -170,6 +170,43 @@ describe("router.messages", () => {
     assert.ok(out.content.some((b) => b.type === "tool_use"));
   });
 
+  it(
+    "images (URL and base64) reach an OpenAI deployment as image_url parts, Claude as image blocks",
+    T,
+    async () => {
+      // Anthropic's reference vision request: a URL image, a base64 image, text around them.
+      const request = { ...fixture("requests/vision.anthropic.json"), max_tokens: 100 };
+      const user = request.messages[0].content;
+      mock.script("a", { reply: "Two ants." });
+      mock.script("anthropic", { body: fixture("responses/text.anthropic.json") });
+      const router = new Router({
+        model_list: [
+          deployment(mock, "gpt", "a"),
+          nativeDeployment(mock, "anthropic", "claude", "c1"),
+        ],
+        num_retries: 0,
+      });
+      const out = await router.messages({ ...request, model: "gpt" });
+      assert.equal(out.content[0].text, "Two ants.");
+      const parts = mock.callsTo("a")[0].body.messages[0].content;
+      assert.deepEqual(
+        parts.filter((p) => p.type === "image_url").map((p) => p.image_url.url),
+        [user[1].source.url, `data:image/png;base64,${user[2].source.data}`],
+      );
+      assert.deepEqual(
+        parts.filter((p) => p.type === "text").map((p) => p.text),
+        ["Compare these two images.", "Answer in one sentence."],
+      );
+      await router.messages({ ...request, model: "claude" });
+      const sent = mock.callsTo("anthropic")[0].body.messages[0].content;
+      assert.deepEqual(
+        sent.filter((b) => b.type === "image").map((b) => b.source),
+        [user[1].source, user[2].source],
+      );
+      assert.deepEqual(sent[0].cache_control, { type: "ephemeral" }, "kept for Claude");
+    },
+  );
+
   it("streams Anthropic's event sequence with usage at the end", T, async () => {
     mock.script("a", { reply: "Hello there friend" });
     const router = new Router({ model_list: [deployment(mock, "chat", "a")] });
