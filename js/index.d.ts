@@ -1246,18 +1246,26 @@ export interface ModelCost {
   [flag: `supports_${string}`]: boolean | undefined;
 }
 
-/** An OpenAI Responses API request (`responses`). */
+/**
+ * An OpenAI Responses API request (`responses`). A group of only OpenAI/Azure deployments gets
+ * it as is (hosted tools, `previous_response_id`, `store`, `include` work there); any other
+ * group gets it translated to chat, where those are a `BadRequestError` naming the field.
+ */
 export interface ResponsesRequest {
   model: string;
   input: string | Array<Record<string, unknown>>;
   instructions?: string;
-  tools?: Array<{
-    type: "function";
-    name: string;
-    description?: string;
-    parameters?: Record<string, unknown>;
-    strict?: boolean;
-  }>;
+  tools?: Array<
+    | {
+        type: "function";
+        name: string;
+        description?: string;
+        parameters?: Record<string, unknown>;
+        strict?: boolean;
+      }
+    /** OpenAI's hosted tools (`web_search`, `file_search`, MCP, …): OpenAI/Azure groups only. */
+    | ({ type: string } & Record<string, unknown>)
+  >;
   tool_choice?: "auto" | "required" | "none" | { type: "function"; name: string };
   text?: { format?: Record<string, unknown> & { type: "text" | "json_object" | "json_schema" } };
   reasoning?: { effort?: string };
@@ -1265,8 +1273,12 @@ export interface ResponsesRequest {
   temperature?: number;
   top_p?: number;
   stream?: boolean;
-  /** Refused: llmux keeps no responses. */
-  previous_response_id?: never;
+  /**
+   * Passed through to OpenAI/Azure groups (the provider keeps the conversation); elsewhere a
+   * `BadRequestError`: llmux keeps no responses.
+   */
+  previous_response_id?: string;
+  store?: boolean;
   [field: string]: unknown;
 }
 
@@ -1275,7 +1287,8 @@ export interface ResponseObject extends WithHiddenParams {
   id: string;
   object: "response";
   created_at: number;
-  status: "completed" | "incomplete";
+  /** Translated answers are `completed` or `incomplete`; a passed-through one is OpenAI's. */
+  status: "completed" | "incomplete" | "failed" | "in_progress" | "cancelled" | "queued";
   model: string;
   output: Array<Record<string, unknown> & { type: "message" | "function_call" | "reasoning" }>;
   /** The text of the message items (not serialised). */
@@ -1287,8 +1300,9 @@ export interface ResponseObject extends WithHiddenParams {
     output_tokens_details: { reasoning_tokens: number };
     total_tokens: number;
   } | null;
-  incomplete_details: { reason: "max_output_tokens" } | null;
-  store: false;
+  incomplete_details: { reason: string } | null;
+  /** `false` when translated (llmux keeps nothing); the provider's value when passed through. */
+  store: boolean;
   [field: string]: unknown;
 }
 

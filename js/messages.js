@@ -299,9 +299,13 @@ export function messageOf(response, requestedModel) {
 export class MessagesStream {
   #chat;
   #model;
-  constructor(chat, model) {
+  #signal;
+  #stopped = false;
+  /** `signal`: the call's; once it fires (or `abort()` is called) no terminal event is made. */
+  constructor(chat, model, signal) {
     this.#chat = chat;
     this.#model = model;
+    this.#signal = signal;
     withHidden(this, chat._hidden_params);
   }
 
@@ -353,13 +357,20 @@ export class MessagesStream {
           delta: { type: "thinking_delta", thinking: delta.reasoning_content },
         };
       }
-      for (const t of delta.thinking_blocks ?? [])
-        if (block?.kind === "thinking" && typeof t?.signature === "string" && t.signature)
+      for (const t of delta.thinking_blocks ?? []) {
+        // A redacted block arrives whole, as Anthropic streams it: a start with its `data`, a
+        // stop. The caller replays it in the next turn, so it is never dropped.
+        if (t?.type === "redacted_thinking" && typeof t.data === "string") {
+          if (block) yield close();
+          yield open("redacted", { type: "redacted_thinking", data: t.data });
+          yield close();
+        } else if (block?.kind === "thinking" && typeof t?.signature === "string" && t.signature)
           yield {
             type: "content_block_delta",
             index: block.index,
             delta: { type: "signature_delta", signature: t.signature },
           };
+      }
       if (typeof delta.content === "string" && delta.content !== "") {
         if (block?.kind !== "text") {
           if (block) yield close();
@@ -394,7 +405,8 @@ export class MessagesStream {
       }
       if (choice.finish_reason) stop = STOP_REASONS[choice.finish_reason] ?? "end_turn";
     }
-    if (!started) return;
+    // A cancelled stream just ends: no message_delta claims a stop reason it never had.
+    if (!started || this.#stopped || this.#signal?.aborted) return;
     if (block) yield close();
     const u = usageOf(usage);
     yield {
@@ -412,6 +424,7 @@ export class MessagesStream {
 
   /** Stops the upstream stream. */
   abort() {
+    this.#stopped = true;
     this.#chat.abort?.();
   }
 
@@ -436,7 +449,11 @@ export async function messages(router, request, options) {
   const chat = chatRequestOf(request, { native: nativeGroup(router, request?.model) });
   if (chat.stream) {
     chat.stream_options = { ...(chat.stream_options ?? {}), include_usage: true };
-    return new MessagesStream(await router.completion(chat, options), request.model);
+    return new MessagesStream(
+      await router.completion(chat, options),
+      request.model,
+      options?.signal,
+    );
   }
   return messageOf(await router.completion(chat, options), request.model);
 }

@@ -339,9 +339,13 @@ export function responseOfChat(chat, request) {
 export class ResponsesStream {
   #chat;
   #request;
-  constructor(chat, request) {
+  #signal;
+  #stopped = false;
+  /** `signal`: the call's; once it fires (or `abort()` is called) no terminal event is made. */
+  constructor(chat, request, signal) {
     this.#chat = chat;
     this.#request = request;
+    this.#signal = signal;
     withHidden(this, chat._hidden_params);
   }
 
@@ -394,7 +398,8 @@ export class ResponsesStream {
           arguments: item.arguments,
         });
       }
-      item.status = "completed";
+      // Reasoning items carry no status (as in the non-streamed answer and OpenAI's).
+      if (item.status !== undefined) item.status = "completed";
       yield ev("response.output_item.done", { output_index: index, item });
       open = null;
     }
@@ -484,7 +489,8 @@ export class ResponsesStream {
       }
       if (choice.finish_reason) finish = choice.finish_reason;
     }
-    if (!begun) return;
+    // A cancelled stream just ends: it did not complete, so it says nothing more.
+    if (!begun || this.#stopped || this.#signal?.aborted) return;
     yield* close();
     const done = finish === "length" ? "incomplete" : "completed";
     yield ev(done === "completed" ? "response.completed" : "response.incomplete", {
@@ -494,6 +500,7 @@ export class ResponsesStream {
 
   /** Stops the upstream stream. */
   abort() {
+    this.#stopped = true;
     this.#chat.abort?.();
   }
 
@@ -553,7 +560,7 @@ export async function responses(router, request, options) {
   const chat = chatRequestOf(request);
   if (chat.stream) {
     chat.stream_options = { include_usage: true };
-    return new ResponsesStream(await router.completion(chat, options), request);
+    return new ResponsesStream(await router.completion(chat, options), request, options?.signal);
   }
   return responseOfChat(await router.completion(chat, options), request);
 }

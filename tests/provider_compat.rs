@@ -231,6 +231,15 @@ const TABLE: &[Row] = &[
         "http://infinity.internal:7997/embeddings",
         "BAAI/bge-small-en-v1.5",
     ),
+    // TEI serves rerank only, and its body names no model ("" below).
+    (
+        "huggingface",
+        "huggingface/BAAI/bge-reranker-base",
+        Some("http://tei.internal:8080"),
+        Endpoint::Rerank,
+        "http://tei.internal:8080/rerank",
+        "",
+    ),
 ];
 
 #[test]
@@ -256,6 +265,7 @@ fn every_preset_posts_to_its_default_url_with_bearer_auth_and_the_upstream_model
         assert!(p.supports(*endpoint), "{name}");
         let body = match endpoint {
             Endpoint::Embedding => json!({"model": "group", "input": ["a"]}),
+            Endpoint::Rerank => json!({"model": "group", "query": "q", "documents": ["a"]}),
             _ => json!({"model": "group", "messages": hi()}),
         };
         let r = build(&d, *endpoint, body);
@@ -268,7 +278,11 @@ fn every_preset_posts_to_its_default_url_with_bearer_auth_and_the_upstream_model
         );
         assert_eq!(r.header("content-type"), Some("application/json"), "{name}");
         assert_eq!(r.timeout_ms, Some(12_000), "{name}");
-        assert_eq!(sent_body(&r)["model"], json!(upstream), "{name}");
+        if upstream.is_empty() {
+            assert_eq!(sent_body(&r).get("model"), None, "{name}");
+        } else {
+            assert_eq!(sent_body(&r)["model"], json!(upstream), "{name}");
+        }
     }
 }
 
@@ -284,6 +298,7 @@ fn presets_serve_only_their_endpoints() {
     };
     assert_eq!(serves("mistral"), (true, false, true));
     assert_eq!(serves("groq"), (true, false, false));
+    assert_eq!(serves("huggingface"), (false, false, false));
     assert_eq!(serves("deepseek"), (true, true, false));
     assert_eq!(serves("together_ai"), (true, true, true));
     assert_eq!(serves("fireworks_ai"), (true, true, true));

@@ -401,3 +401,93 @@ fn azure_ai_sends_cohere_v1_rerank_with_its_key_and_prices_per_query() {
         .unwrap();
     assert_eq!(rerank_cost(price, &reply), Some(0.0025));
 }
+
+#[test]
+fn huggingface_sends_tei_texts_and_reads_its_scored_list() {
+    let d = deployment(
+        json!({"model": "huggingface/BAAI/bge-reranker-base", "api_base": "http://127.0.0.1:8080"}),
+    );
+    let mut with_group = request();
+    with_group.insert("model".into(), json!("rerank"));
+    let r = build(&d, with_group);
+    assert_eq!(r.url, "http://127.0.0.1:8080/rerank");
+    assert_eq!(header(&r, "authorization"), None, "no key, no auth header");
+    // LiteLLM's HuggingFaceRerankConfig body: documents → texts, return_documents →
+    // return_text, TEI's defaults, no model.
+    assert_eq!(
+        common::sent_json(&r),
+        json!({
+            "query": "What is the capital of the United States?",
+            "texts": [
+                "Carson City is the capital city of the American state of Nevada.",
+                "Washington, D.C. is the capital of the United States."
+            ],
+            "top_n": 2,
+            "return_text": true,
+            "raw_scores": false,
+            "truncate": false,
+            "truncation_direction": "Right",
+        })
+    );
+    // An object document ranks by its `text`; a caller's truncate wins over the default.
+    let mut body = request();
+    body.insert(
+        "documents".into(),
+        json!([{"text": "a", "title": "t"}, "b"]),
+    );
+    body.insert("truncate".into(), json!(true));
+    let keyed = deployment(json!({
+        "model": "huggingface/BAAI/bge-reranker-base",
+        "api_base": "https://tei.example.com/rerank",
+        "api_key": KEY,
+    }));
+    let r = build(&keyed, body);
+    assert_eq!(r.url, "https://tei.example.com/rerank");
+    assert_eq!(header(&r, "authorization"), Some(&*format!("Bearer {KEY}")));
+    let sent = common::sent_json(&r);
+    assert_eq!(sent["texts"], json!(["a", "b"]));
+    assert_eq!(sent["truncate"], true);
+    // A document with no text cannot be ranked by TEI: refused before any call.
+    let mut body = request();
+    body.insert("documents".into(), json!(["a", {"title": "no text"}]));
+    let err = providers::lookup("huggingface")
+        .unwrap()
+        .build_request(&d, Endpoint::Rerank, body, &CTX)
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadRequestError);
+    assert!(err.message.contains("documents[1]"), "{}", err.message);
+
+    let reply = parse(&d, "tei_response.json");
+    assert_eq!(reply["results"][0]["index"], 1);
+    assert_eq!(reply["results"][0]["relevance_score"], 0.9976404);
+    assert_eq!(
+        reply["results"][0]["document"]["text"],
+        "Washington, D.C. is the capital of the United States."
+    );
+    assert_eq!(reply["results"][1]["index"], 0);
+    assert_eq!(reply["meta"]["billed_units"]["search_units"], 1);
+    assert_eq!(reply["id"].as_str().map(str::len), Some(36));
+    // Not a list, or a result without a score: a malformed reply.
+    for body in [r#"{"results": []}"#, r#"[{"index": 0}]"#] {
+        let reply = common::reply(200, &[], body.to_string());
+        let err = providers::lookup("huggingface")
+            .unwrap()
+            .parse_response(&d, Endpoint::Rerank, &reply)
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InternalServerError, "{body}");
+    }
+    // TEI serves rerank only; and needs its server's URL.
+    assert!(!providers::lookup("huggingface")
+        .unwrap()
+        .supports(Endpoint::ChatCompletion));
+    let err = Deployment::parse(
+        &json!({"model_name": "r", "litellm_params": {"model": "huggingface/BAAI/bge-reranker-base"}}),
+        "model_list[0]",
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("Text Embeddings Inference"),
+        "{}",
+        err.message
+    );
+}

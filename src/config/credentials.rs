@@ -151,6 +151,10 @@ pub fn defaults(provider: &str) -> &'static [Default] {
             ("api_key", &["INFINITY_API_KEY"]),
             ("api_base", &["INFINITY_API_BASE"]),
         ],
+        "huggingface" => &[
+            ("api_key", &["HUGGINGFACE_API_KEY"]),
+            ("api_base", &["HF_API_BASE", "HUGGINGFACE_API_BASE"]),
+        ],
         _ => &[],
     }
 }

@@ -31,6 +31,7 @@ pub const SUPPORTED: &[&str] = &[
     "voyage",
     "jina_ai",
     "infinity",
+    "huggingface",
     "anthropic",
     "azure",
     "azure_ai",
@@ -39,7 +40,6 @@ pub const SUPPORTED: &[&str] = &[
 
 /// Providers LiteLLM knows that llmux does not speak yet (a clear error, not "unknown").
 pub const NOT_YET: &[&str] = &[
-    "huggingface",
     "replicate",
     "sagemaker",
     "databricks",

@@ -20,6 +20,7 @@
 //! | `cloudflare` | none: `api_base` required (`https://api.cloudflare.com/client/v4/accounts/<account_id>`, `/ai/v1` appended; LiteLLM-style `…/ai/run` becomes `…/ai/v1`) | chat, embeddings | Workers AI's OpenAI-compatible endpoints (LiteLLM uses the native `/ai/run/<model>`); `max_completion_tokens`→`max_tokens`; `{errors: [{code, message}]}` error bodies |
 //! | `jina_ai` | `https://api.jina.ai/v1` | embeddings, rerank (`/v1/rerank`) | key required (`JINA_AI_API_KEY`) |
 //! | `infinity` | none: `api_base` required | embeddings, rerank (`/rerank`) | no key needed |
+//! | `huggingface` | none: `api_base` required (a Text Embeddings Inference server) | rerank only (`/rerank`, TEI's `texts` / `return_text`; the reply's list of `{index, score}`) | no key needed (`HUGGINGFACE_API_KEY` when set) |
 //! | `voyage` | `https://api.voyageai.com/v1` | embeddings, rerank (`/v1/rerank`) | `dimensions`→`output_dimension`; `encoding_format: "float"` and `user` dropped; `usage.prompt_tokens` filled from `total_tokens` |
 //!
 //! Auth is `Authorization: Bearer <api_key>`. Cloud presets require `api_key` (or an
@@ -537,6 +538,14 @@ pub static PRESETS: &[Preset] = &[
         rerank: Some(RerankApi::Infinity),
         ..BASE
     },
+    // Hugging Face Text Embeddings Inference (a self-hosted server or an Inference Endpoint):
+    // rerank only, as LiteLLM's `huggingface/` rerank; its chat goes to other providers.
+    Preset {
+        name: "huggingface",
+        endpoints: &[Endpoint::Rerank],
+        rerank: Some(RerankApi::Tei),
+        ..BASE
+    },
 ];
 
 /// The preset called `name`, if any.
@@ -556,6 +565,7 @@ pub fn validate(d: &Deployment) -> Result<(), String> {
     };
     if p.api_base.is_none() && d.api_base.is_none() {
         return Err(match p.name {
+            "huggingface" => "provider \"huggingface\" serves rerank() from a Text Embeddings Inference server: set api_base to its URL (e.g. http://localhost:8080; llmux appends /rerank)".to_string(),
             "cloudflare" => "provider \"cloudflare\" needs api_base: https://api.cloudflare.com/client/v4/accounts/<account_id> (llmux appends /ai/v1, Workers AI's OpenAI-compatible endpoint)".to_string(),
             name => format!("provider {name:?} needs api_base: the URL of your server's OpenAI-compatible API (e.g. http://localhost:8000/v1)"),
         });

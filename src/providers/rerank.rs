@@ -38,6 +38,9 @@ pub enum Api {
     Vllm,
     /// Infinity's `POST /rerank`.
     Infinity,
+    /// Hugging Face Text Embeddings Inference's `POST /rerank` (`texts`, `return_text`; the
+    /// reply is a bare list of `{index, score, text?}`), as LiteLLM's `huggingface/` rerank.
+    Tei,
 }
 
 /// The caller's fields each API takes (everything not in [`KNOWN`] passes through).
@@ -62,7 +65,7 @@ fn accepted(api: Api) -> &'static [&'static str] {
             "return_documents",
             "max_tokens_per_doc",
         ],
-        Api::Infinity => &["top_n", "return_documents"],
+        Api::Infinity | Api::Tei => &["top_n", "return_documents"],
     }
 }
 
@@ -155,7 +158,50 @@ pub fn body(api: Api, model: &str, mut body: Map<String, Value>) -> Result<Value
             body.put("top_k", n);
         }
     }
+    if api == Api::Tei {
+        return tei_body(body);
+    }
     body.put("model", Value::String(model.to_string()));
+    Ok(Value::Object(body))
+}
+
+/// TEI's body, as LiteLLM's `HuggingFaceRerankConfig` sends it: `documents` as `texts` (a
+/// string, or an object's `text`; TEI ranks text only), `return_documents` as `return_text`,
+/// `raw_scores: false`, `truncate: false`, `truncation_direction: "Right"` unless the caller set
+/// them; no `model` (the server serves one). `top_n` is sent as LiteLLM sends it; TEI ranks
+/// every text.
+fn tei_body(mut body: Map<String, Value>) -> Result<Value, LlmError> {
+    body.remove("model");
+    let mut texts = Vec::new();
+    if let Some(Value::Array(docs)) = body.remove("documents") {
+        for (i, doc) in docs.into_iter().enumerate() {
+            match doc {
+                Value::String(s) => texts.push(Value::String(s)),
+                Value::Object(mut o) => match o.remove("text") {
+                    Some(Value::String(s)) => texts.push(Value::String(s)),
+                    _ => {
+                        return Err(bad(format!(
+                            "rerank: `documents[{i}]` has no string `text`; Text Embeddings Inference ranks text documents only"
+                        )))
+                    }
+                },
+                _ => return Err(bad(format!("rerank: `documents[{i}]` must be a string or an object"))),
+            }
+        }
+    }
+    if let Some(r) = body.remove("return_documents") {
+        body.put("return_text", r);
+    }
+    body.put("texts", Value::Array(texts));
+    for (key, default) in [
+        ("raw_scores", Value::Bool(false)),
+        ("truncate", Value::Bool(false)),
+        ("truncation_direction", Value::String("Right".into())),
+    ] {
+        if !body.contains_key(key) {
+            body.put(key, default);
+        }
+    }
     Ok(Value::Object(body))
 }
 
@@ -218,7 +264,7 @@ pub fn url(api: Api, base: Option<&str>, default: &str) -> String {
                 join_url(base, "rerank")
             }
         }
-        Api::Infinity => ensure_route(base.unwrap_or(default), "rerank"),
+        Api::Infinity | Api::Tei => ensure_route(base.unwrap_or(default), "rerank"),
     }
 }
 
@@ -254,6 +300,9 @@ fn document(doc: &Value) -> Value {
 
 /// The 2xx reply of `api` in Cohere's shape. `id` is the reply's, else derived from its bytes.
 pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
+    if api == Api::Tei {
+        return tei_parse(reply, raw);
+    }
     let list_key = if api == Api::Voyage {
         "data"
     } else {
@@ -302,6 +351,8 @@ pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
                 "tokens": crate::obj!{ "input_tokens": prompt, "output_tokens": total.saturating_sub(prompt) },
             }
         }
+        // Answered above; kept exhaustive.
+        Api::Tei => crate::obj! {},
         Api::Voyage | Api::Jina | Api::Vllm => {
             let total = reply
                 .pointer("/usage/total_tokens")
@@ -320,6 +371,36 @@ pub fn parse(api: Api, reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
         .map(str::to_string)
         .unwrap_or_else(|| derived_id(raw));
     Ok(crate::obj! { "id": id, "results": results, "meta": meta })
+}
+
+/// TEI's reply, a list of `{index, score, text?}` (best first), in Cohere's shape. TEI reports
+/// no usage: one search unit a call, as LiteLLM bills it.
+fn tei_parse(reply: &Value, raw: &[u8]) -> Result<Value, LlmError> {
+    let list = reply
+        .as_array()
+        .ok_or_else(|| classify::malformed_body("TEI rerank reply is not a list"))?;
+    let mut results = Vec::with_capacity(list.len());
+    for item in list {
+        let index = item.get("index").and_then(Value::as_u64);
+        let score = item.get("score").and_then(Value::as_f64);
+        let (Some(index), Some(score)) = (index, score) else {
+            return Err(classify::malformed_body(
+                "TEI rerank result without a numeric `index` and `score`",
+            ));
+        };
+        let mut r = Map::new();
+        r.put("index", index.into());
+        r.put("relevance_score", Value::from(score));
+        if let Some(text) = item.get("text").and_then(Value::as_str) {
+            r.put("document", crate::obj! { "text": text });
+        }
+        results.push(Value::Object(r));
+    }
+    Ok(crate::obj! {
+        "id": derived_id(raw),
+        "results": results,
+        "meta": crate::obj! { "billed_units": crate::obj! { "search_units": 1 } },
+    })
 }
 
 /// A stable id for a reply that has none: a hex digest of its bytes, shaped like a UUID.

@@ -195,3 +195,56 @@ export async function realtimeSession(): Promise<string> {
   await withWs.realtime({ model: 1 });
   return String(socket._hidden_params.model_id) + other.readyState;
 }
+
+// Issue #18's request kinds: Responses (translated, or passed through with what only OpenAI's
+// API keeps), Anthropic Messages in, count_tokens and rerank.
+export async function otherApis(): Promise<number> {
+  const res = await router.responses({ model: "chat", input: "hi", max_output_tokens: 8 });
+  const text: string = res.output_text;
+  const passed = await router.responses({
+    model: "gpt",
+    input: "next",
+    previous_response_id: "resp_1",
+    store: true,
+    tools: [{ type: "web_search" }, { type: "function", name: "f", parameters: {} }],
+  });
+  const stored: boolean = passed.store;
+  for await (const e of await router.responses({ model: "chat", input: "hi", stream: true })) {
+    const seq: number = e.sequence_number;
+    void seq;
+  }
+  // @ts-expect-error the Responses API takes `input`, not chat `messages`
+  await router.responses({ model: "chat", messages: [] }).then((r) => r.output_text.length);
+  const msg = await router.messages({
+    model: "chat",
+    max_tokens: 64,
+    messages: [{ role: "user", content: "hi" }],
+    tools: [{ name: "get_weather", input_schema: { type: "object" } }],
+  });
+  const stop: "end_turn" | "max_tokens" | "tool_use" | "refusal" = msg.stop_reason;
+  const stream = await router.messages({
+    model: "chat",
+    max_tokens: 64,
+    stream: true,
+    messages: [{ role: "user", content: "hi" }],
+  });
+  const body: ReadableStream<Uint8Array> = stream.toReadableStream();
+  // @ts-expect-error max_tokens is required, as Anthropic requires it
+  await router.messages({ model: "chat", messages: [{ role: "user", content: "hi" }] });
+  const counted = await router.countMessageTokens({
+    model: "chat",
+    messages: [{ role: "user", content: "hi" }],
+  });
+  const exact: boolean = counted.exact;
+  const ranked = await router.rerank({
+    model: "rerank",
+    query: "q",
+    documents: ["a", "b"],
+    top_n: 1,
+  });
+  const score: number | undefined = ranked.results[0]?.relevance_score;
+  // @ts-expect-error documents are strings or objects
+  await router.rerank({ model: "rerank", query: "q", documents: [1] });
+  void [text, stored, stop, body, exact];
+  return (score ?? 0) + counted.input_tokens;
+}

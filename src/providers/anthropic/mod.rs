@@ -26,10 +26,13 @@
 //!   as the message content (not forced when `thinking` is on).
 //! - Anthropic-native parameters (`top_k`, `thinking`, `service_tier` auto/standard_only, ...)
 //!   and unknown ones pass through.
+//! - `reasoning_effort` -> `thinking` with a budget of 1024 (minimal, low), 2048 (medium) or
+//!   4096 (high) tokens unless `thinking` is given (`none`: no thinking); a default
+//!   `max_tokens` at or below the budget becomes budget + 4096.
 //!
 //! Dropped (no Anthropic equivalent): `presence_penalty`, `frequency_penalty`, `logit_bias`,
 //! `logprobs`, `top_logprobs`, `seed`, `n` (1), `stream: false`, `stream_options`, `store`,
-//! `modalities`, `audio`, `prediction`, `reasoning_effort` (pass `thinking` instead),
+//! `modalities`, `audio`, `prediction`,
 //! `web_search_options`, `verbosity`, `safety_identifier`, `prompt_cache_key`, OpenAI's
 //! `service_tier` values, and `response_format` `text` / `json_object` (no schema).
 //! `n > 1` is a BadRequestError, as LiteLLM's UnsupportedParamsError.

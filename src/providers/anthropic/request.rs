@@ -48,6 +48,19 @@ pub fn translate(
         _ => return Err(bad("`messages` must be an array of chat messages")),
     };
     check_n(body.get("n"))?;
+    // `reasoning_effort` → extended thinking, as LiteLLM maps it (a `thinking` given wins).
+    let effort_budget = thinking_budget(body.remove("reasoning_effort").as_ref())?;
+    let max_given = ["max_tokens", "max_completion_tokens"]
+        .iter()
+        .any(|k| body.get(*k).is_some_and(|v| !v.is_null()));
+    if let Some(budget) = effort_budget {
+        if !body.contains_key("thinking") {
+            body.put(
+                "thinking",
+                crate::obj! { "type": "enabled", "budget_tokens": budget },
+            );
+        }
+    }
     for key in DROPPED {
         body.remove(*key);
     }
@@ -60,7 +73,13 @@ pub fn translate(
     }
     body.remove("model");
 
-    let max_tokens = max_tokens(&mut body, model)?;
+    let mut max_tokens = max_tokens(&mut body, model)?;
+    // Anthropic wants max_tokens above the thinking budget; a default below it is raised.
+    if let (Some(budget), false) = (effort_budget, max_given) {
+        if max_tokens <= budget {
+            max_tokens = budget + 4096;
+        }
+    }
     let stop = body.remove("stop");
     let user = body.remove("user");
     let tools = body.remove("tools");
@@ -138,6 +157,23 @@ pub fn translate(
         out.entry(k).or_insert(v);
     }
     Ok(out)
+}
+
+/// The thinking budget of a `reasoning_effort`: 1024 (minimal, low), 2048 (medium), 4096
+/// (high) tokens, as for Claude on Bedrock; none for `"none"` or no effort.
+fn thinking_budget(effort: Option<&Value>) -> Result<Option<u64>, LlmError> {
+    match effort {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_str() {
+            Some("none") => Ok(None),
+            Some("minimal" | "low") => Ok(Some(1024)),
+            Some("medium") => Ok(Some(2048)),
+            Some("high") => Ok(Some(4096)),
+            _ => Err(bad(format!(
+                "reasoning_effort must be one of none, minimal, low, medium, high (got {v})"
+            ))),
+        },
+    }
 }
 
 fn check_n(n: Option<&Value>) -> Result<(), LlmError> {
@@ -716,6 +752,53 @@ mod tests {
         );
         assert!(parse_data_url("data:image/png,raw", "x").is_err());
         assert!(parse_data_url("data:;base64,abc", "x").is_err());
+    }
+
+    #[test]
+    fn reasoning_effort_enables_thinking_unless_thinking_is_given() {
+        let hi = || json!([{"role": "user", "content": "hi"}]);
+        let body = |extra: Value| {
+            let mut b = json!({"messages": hi()});
+            if let (Some(b), Value::Object(e)) = (b.as_object_mut(), extra) {
+                b.extend(e);
+            }
+            b.as_object().cloned().unwrap_or_default()
+        };
+        let out = translate(
+            "claude-unknown-model",
+            body(json!({"reasoning_effort": "high"})),
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            out["thinking"],
+            json!({"type": "enabled", "budget_tokens": 4096})
+        );
+        assert_eq!(
+            out["max_tokens"], 8192,
+            "the 4096 default is raised above the budget"
+        );
+        assert!(!out.contains_key("reasoning_effort"));
+        let out = translate(
+            "claude-haiku-4-5",
+            body(json!({"reasoning_effort": "low", "max_tokens": 3000})),
+        )
+        .unwrap_or_default();
+        assert_eq!(out["thinking"]["budget_tokens"], 1024);
+        assert_eq!(out["max_tokens"], 3000);
+        let own = json!({"type": "enabled", "budget_tokens": 5000});
+        let out = translate(
+            "claude-haiku-4-5",
+            body(json!({"reasoning_effort": "medium", "thinking": own.clone()})),
+        )
+        .unwrap_or_default();
+        assert_eq!(out["thinking"], own);
+        let out = translate(
+            "claude-haiku-4-5",
+            body(json!({"reasoning_effort": "none"})),
+        )
+        .unwrap_or_default();
+        assert!(!out.contains_key("thinking"));
+        assert!(translate("claude-haiku-4-5", body(json!({"reasoning_effort": "max"}))).is_err());
     }
 
     #[test]

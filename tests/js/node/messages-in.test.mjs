@@ -170,6 +170,43 @@ describe("router.messages", () => {
     assert.ok(out.content.some((b) => b.type === "tool_use"));
   });
 
+  it(
+    "images (URL and base64) reach an OpenAI deployment as image_url parts, Claude as image blocks",
+    T,
+    async () => {
+      // Anthropic's reference vision request: a URL image, a base64 image, text around them.
+      const request = { ...fixture("requests/vision.anthropic.json"), max_tokens: 100 };
+      const user = request.messages[0].content;
+      mock.script("a", { reply: "Two ants." });
+      mock.script("anthropic", { body: fixture("responses/text.anthropic.json") });
+      const router = new Router({
+        model_list: [
+          deployment(mock, "gpt", "a"),
+          nativeDeployment(mock, "anthropic", "claude", "c1"),
+        ],
+        num_retries: 0,
+      });
+      const out = await router.messages({ ...request, model: "gpt" });
+      assert.equal(out.content[0].text, "Two ants.");
+      const parts = mock.callsTo("a")[0].body.messages[0].content;
+      assert.deepEqual(
+        parts.filter((p) => p.type === "image_url").map((p) => p.image_url.url),
+        [user[1].source.url, `data:image/png;base64,${user[2].source.data}`],
+      );
+      assert.deepEqual(
+        parts.filter((p) => p.type === "text").map((p) => p.text),
+        ["Compare these two images.", "Answer in one sentence."],
+      );
+      await router.messages({ ...request, model: "claude" });
+      const sent = mock.callsTo("anthropic")[0].body.messages[0].content;
+      assert.deepEqual(
+        sent.filter((b) => b.type === "image").map((b) => b.source),
+        [user[1].source, user[2].source],
+      );
+      assert.deepEqual(sent[0].cache_control, { type: "ephemeral" }, "kept for Claude");
+    },
+  );
+
   it("streams Anthropic's event sequence with usage at the end", T, async () => {
     mock.script("a", { reply: "Hello there friend" });
     const router = new Router({ model_list: [deployment(mock, "chat", "a")] });
@@ -194,6 +231,43 @@ describe("router.messages", () => {
     assert.equal(delta.delta.stop_reason, "end_turn");
     assert.ok(delta.usage.output_tokens > 0);
   });
+
+  it(
+    "streams an Anthropic deployment's thinking, signature and redacted_thinking blocks",
+    T,
+    async () => {
+      const sse = readFileSync(
+        new URL("../../fixtures/anthropic/stream/thinking.sse", import.meta.url),
+        "utf8",
+      ).split(/(?<=\n\n)/);
+      mock.script("anthropic", { sse, done: false });
+      const router = new Router({
+        model_list: [nativeDeployment(mock, "anthropic", "claude", "c1")],
+        num_retries: 0,
+      });
+      const stream = await router.messages({
+        model: "claude",
+        max_tokens: 2048,
+        thinking: { type: "enabled", budget_tokens: 1024 },
+        stream: true,
+        messages: [{ role: "user", content: "27 * 453?" }],
+      });
+      const starts = [];
+      let signature = null;
+      for await (const e of stream) {
+        if (e.type === "content_block_start") starts.push(e.content_block);
+        if (e.delta?.type === "signature_delta") signature = e.delta.signature;
+      }
+      assert.deepEqual(
+        starts.map((b) => b.type),
+        ["thinking", "redacted_thinking", "text"],
+      );
+      assert.match(starts[1].data, /^EmwKAhgBEgy3va3pzix/);
+      assert.match(signature, /^EqQBCgIYAhIM/);
+      const sent = mock.callsTo("anthropic")[0].body;
+      assert.deepEqual(sent.thinking, { type: "enabled", budget_tokens: 1024 });
+    },
+  );
 
   it("counts tokens with the tokenizer option when given, else estimates", T, async () => {
     const request = { model: "chat", messages: [{ role: "user", content: "a".repeat(400) }] };
@@ -280,6 +354,83 @@ describe("gateway /v1/messages under @anthropic-ai/sdk", () => {
     assert.equal(final.content[0].text, "streamed reply");
     assert.equal(final.stop_reason, "end_turn");
   });
+
+  it(
+    "messages.stream with a tool: input_json deltas, then a tool_result round trip",
+    T,
+    async () => {
+      const chunk = (delta, finish_reason = null) => ({
+        id: "chatcmpl-s",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "mock-a",
+        choices: [{ index: 0, delta, finish_reason }],
+      });
+      const call = { index: 0, id: "call_s1", type: "function" };
+      mock.script(
+        "a",
+        {
+          sse: [
+            chunk({ role: "assistant", content: "Checking." }),
+            chunk({ tool_calls: [{ ...call, function: { name: "get_weather", arguments: "" } }] }),
+            ...['{"loca', 'tion":"Os', 'lo"}'].map((a) =>
+              chunk({ tool_calls: [{ index: 0, function: { arguments: a } }] }),
+            ),
+            chunk({}, "tool_calls"),
+            { ...chunk({}), choices: [], usage: toolReply.usage },
+          ],
+        },
+        { reply: "It is 5°C in Oslo." },
+      );
+      const tools = [{ name: "get_weather", input_schema: { type: "object", properties: {} } }];
+      const question = { role: "user", content: "Weather in Oslo?" };
+      const stream = client().messages.stream({
+        model: "chat",
+        max_tokens: 50,
+        messages: [question],
+        tools,
+      });
+      let json = "";
+      stream.on("inputJson", (delta) => (json += delta));
+      const first = await stream.finalMessage();
+      assert.equal(json, '{"location":"Oslo"}');
+      assert.equal(first.stop_reason, "tool_use");
+      assert.deepEqual(first.content, [
+        { type: "text", text: "Checking." },
+        { type: "tool_use", id: "call_s1", name: "get_weather", input: { location: "Oslo" } },
+      ]);
+      assert.equal(first.usage.output_tokens, 9);
+      const again = client().messages.stream({
+        model: "chat",
+        max_tokens: 50,
+        tools,
+        messages: [
+          question,
+          { role: "assistant", content: first.content },
+          {
+            role: "user",
+            content: [{ type: "tool_result", tool_use_id: "call_s1", content: "5°C" }],
+          },
+        ],
+      });
+      assert.equal((await again.finalMessage()).content[0].text, "It is 5°C in Oslo.");
+      const sent = mock.callsTo("a");
+      assert.equal(sent.length, 2);
+      assert.equal(sent[0].body.tools[0].function.name, "get_weather");
+      assert.deepEqual(sent[1].body.messages.at(-2).tool_calls, [
+        {
+          id: "call_s1",
+          type: "function",
+          function: { name: "get_weather", arguments: '{"location":"Oslo"}' },
+        },
+      ]);
+      assert.deepEqual(sent[1].body.messages.at(-1), {
+        role: "tool",
+        tool_call_id: "call_s1",
+        content: "5°C",
+      });
+    },
+  );
 
   it("count_tokens says whether it estimated", T, async () => {
     const res = await client().messages.countTokens({

@@ -117,6 +117,101 @@ describe("router.rerank", () => {
     assert.ok(Math.abs(res._hidden_params.response_cost - 26 * 5e-8) < 1e-15);
   });
 
+  it(
+    "Jina, vLLM and TEI (huggingface/) over HTTP: each API's route and body, Cohere's shape back, priced",
+    T,
+    async () => {
+      mock.script("v1", { body: rerankFixture("jina_response.json") });
+      mock.script("vl", { body: rerankFixture("vllm_response.json") });
+      mock.script("tei", { body: rerankFixture("tei_response.json") });
+      const router = new Router({
+        model_list: [
+          {
+            model_name: "jina",
+            // Jina keeps api_base's scheme and host only (LiteLLM's rule): the mock's /v1/rerank.
+            litellm_params: {
+              model: "jina_ai/jina-reranker-v2-base-multilingual",
+              api_base: `${mock.url}/ignored/path`,
+              api_key: "jina-key-0123456789",
+            },
+            model_info: { id: "jina-1" },
+          },
+          {
+            model_name: "vllm",
+            litellm_params: {
+              model: "hosted_vllm/BAAI/bge-reranker-base",
+              api_base: mock.base("vl"),
+              input_cost_per_token: 1e-6,
+            },
+            model_info: { id: "vllm-1" },
+          },
+          {
+            model_name: "tei",
+            litellm_params: {
+              model: "huggingface/BAAI/bge-reranker-base",
+              api_base: `${mock.url}/tei`,
+            },
+            model_info: { id: "tei-1" },
+          },
+        ],
+        num_retries: 0,
+      });
+      const request = {
+        query: QUERY,
+        documents: DOCS.slice(0, 2),
+        top_n: 2,
+        return_documents: true,
+      };
+
+      const jina = await router.rerank({ ...request, model: "jina" });
+      const [jc] = mock.callsTo("v1");
+      assert.equal(jc.path, "/v1/rerank");
+      assert.equal(jc.headers.authorization, "Bearer jina-key-0123456789");
+      assert.equal(jc.body.model, "jina-reranker-v2-base-multilingual");
+      assert.equal(jina._hidden_params.model_id, "jina-1");
+      assert.equal(jina.meta.billed_units.total_tokens, 815);
+      // The bundled price of jina-reranker-v2-base-multilingual: 5e-8 a token.
+      assert.ok(Math.abs(jina._hidden_params.response_cost - 815 * 5e-8) < 1e-15);
+
+      const vllm = await router.rerank({ ...request, model: "vllm" });
+      const [vc] = mock.callsTo("vl");
+      assert.equal(vc.path, "/vl/v1/rerank");
+      assert.equal(vc.body.model, "BAAI/bge-reranker-base");
+      assert.equal(vc.headers.authorization, undefined, "a local server without a key");
+      assert.deepEqual(
+        vllm.results.map((r) => r.index),
+        [1, 0],
+      );
+      // Priced per token at the deployment's own price, from the reply's usage.
+      assert.ok(Math.abs(vllm._hidden_params.response_cost - 56 * 1e-6) < 1e-12);
+
+      const tei = await router.rerank({ ...request, model: "tei" });
+      const [tc] = mock.callsTo("tei");
+      assert.equal(tc.path, "/tei/rerank");
+      assert.deepEqual(tc.body.texts, DOCS.slice(0, 2));
+      assert.equal(tc.body.return_text, true);
+      assert.equal(tc.body.documents, undefined);
+      assert.equal(tc.body.model, undefined);
+      assert.deepEqual(tei.results, [
+        { index: 1, relevance_score: 0.9976404, document: { text: DOCS[1] } },
+        { index: 0, relevance_score: 0.0034652292, document: { text: DOCS[0] } },
+      ]);
+      assert.equal(tei._hidden_params.model_id, "tei-1");
+      // TEI reports no usage: one search unit, as LiteLLM bills it; the price data has no
+      // huggingface/ rerank model, so the call is unpriced (null), as any unpriced call.
+      assert.equal(tei.meta.billed_units.search_units, 1);
+      assert.equal(tei._hidden_params.response_cost, null);
+      assert.equal(mock.calls.length, 3);
+
+      // TEI serves rerank only: a chat call is refused before any upstream call.
+      const e = await rejection(
+        router.completion({ model: "tei", messages: [{ role: "user", content: "hi" }] }),
+      );
+      assert.ok(e instanceof errors.BadRequestError, String(e));
+      assert.equal(mock.calls.length, 3);
+    },
+  );
+
   it("cools a failing deployment down and routes the next call to the other", T, async () => {
     mock.mode("co-a", { kind: "down", error: "rate_limit" });
     const router = new Router({

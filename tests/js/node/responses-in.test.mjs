@@ -128,6 +128,15 @@ describe("Responses request translation", () => {
     assert.equal(chat.max_tokens, 99);
   });
 
+  it("translates OpenAI's reference function-calling turn to the chat request", T, () => {
+    // The Responses API reference's function-calling conversation (tool defined, the model's
+    // call, the caller's output), and the chat request it means.
+    assert.deepEqual(
+      chatRequestOf(fixture("openai/responses/function_call_request.json")),
+      fixture("openai/responses/function_call_request.chat.json"),
+    );
+  });
+
   it("refuses what needs a stored response or a hosted tool", T, () => {
     const bad = (patch, param) =>
       assert.throws(

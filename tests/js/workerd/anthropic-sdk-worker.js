@@ -4,6 +4,8 @@
 //   GET /create → { message }   (messages.create)
 //   GET /stream → { text, final } (messages.stream, finalMessage)
 //   GET /error  → { status, type, message } (a model the gateway does not know)
+//   GET /tools  → { first, second } (messages.create with a tool: tool_use, then tool_result)
+//   GET /tools-stream → { json, final } (messages.stream with a tool: input_json deltas)
 import { Router } from "../../../js/workerd.js";
 import Anthropic from "../../.tmp/anthropic-sdk.js";
 
@@ -40,6 +42,14 @@ const request = {
   messages: [{ role: "user", content: "Hi" }],
 };
 
+const tools = [
+  {
+    name: "get_weather",
+    description: "Current weather of a place",
+    input_schema: { type: "object", properties: { location: { type: "string" } } },
+  },
+];
+
 export default {
   async fetch(req, env) {
     const { pathname } = new URL(req.url);
@@ -51,6 +61,30 @@ export default {
       stream.on("text", (t) => (text += t));
       const final = await stream.finalMessage();
       return json({ text, final });
+    }
+    if (pathname === "/tools") {
+      const first = await client.messages.create({ ...request, tools });
+      const use = first.content.find((b) => b.type === "tool_use");
+      const second = await client.messages.create({
+        ...request,
+        tools,
+        messages: [
+          ...request.messages,
+          { role: "assistant", content: first.content },
+          {
+            role: "user",
+            content: [{ type: "tool_result", tool_use_id: use?.id, content: "5°C" }],
+          },
+        ],
+      });
+      return json({ first, second });
+    }
+    if (pathname === "/tools-stream") {
+      const stream = client.messages.stream({ ...request, tools });
+      let partial = "";
+      stream.on("inputJson", (delta) => (partial += delta));
+      const final = await stream.finalMessage();
+      return json({ json: partial, final });
     }
     if (pathname === "/error") {
       try {

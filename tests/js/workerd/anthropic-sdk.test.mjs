@@ -75,6 +75,84 @@ test("messages.stream in workerd: text events and the final message", async () =
   assert.equal(mock.callsTo("wd-sdk")[0].body.stream, true);
 });
 
+/** OpenAI's chat reply calling get_weather (the wire format the OpenAI deployment speaks). */
+const toolCall = { id: "call_wd1", type: "function", function: { name: "get_weather" } };
+const toolReply = {
+  id: "chatcmpl-wd",
+  object: "chat.completion",
+  created: 1,
+  model: "mock-wd-sdk",
+  choices: [
+    {
+      index: 0,
+      message: {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          { ...toolCall, function: { ...toolCall.function, arguments: '{"location":"Oslo"}' } },
+        ],
+      },
+      finish_reason: "tool_calls",
+    },
+  ],
+  usage: { prompt_tokens: 30, completion_tokens: 7, total_tokens: 37 },
+};
+/** The same call streamed, its arguments in three pieces, usage in the last chunk. */
+const toolStream = () => {
+  const chunk = (delta, finish_reason = null, usage) => ({
+    id: "chatcmpl-wd",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: "mock-wd-sdk",
+    choices: [{ index: 0, delta, finish_reason }],
+    ...(usage ? { usage } : {}),
+  });
+  return [
+    chunk({
+      role: "assistant",
+      tool_calls: [{ index: 0, ...toolCall, function: { ...toolCall.function, arguments: "" } }],
+    }),
+    ...['{"loc', 'ation":"Os', 'lo"}'].map((a) =>
+      chunk({ tool_calls: [{ index: 0, function: { arguments: a } }] }),
+    ),
+    chunk({}, "tool_calls"),
+    { ...chunk({}), choices: [], usage: toolReply.usage },
+  ];
+};
+
+test("messages.create in workerd with a tool: tool_use, then the tool_result round trip", async () => {
+  mock.reset();
+  mock.script("wd-sdk", { body: toolReply }, { reply: "It is 5°C in Oslo." });
+  const { first, second } = await get("/tools");
+  assert.equal(first.stop_reason, "tool_use");
+  assert.deepEqual(
+    first.content.filter((b) => b.type === "tool_use"),
+    [{ type: "tool_use", id: "call_wd1", name: "get_weather", input: { location: "Oslo" } }],
+  );
+  assert.equal(second.content[0].text, "It is 5°C in Oslo.");
+  const calls = mock.callsTo("wd-sdk");
+  assert.equal(calls.length, 2);
+  assert.equal(calls[0].body.tools[0].function.name, "get_weather");
+  assert.deepEqual(calls[1].body.messages.at(-1), {
+    role: "tool",
+    tool_call_id: "call_wd1",
+    content: "5°C",
+  });
+});
+
+test("messages.stream in workerd with a tool: input_json deltas and a tool_use message", async () => {
+  mock.reset();
+  mock.script("wd-sdk", { sse: toolStream() });
+  const { json, final } = await get("/tools-stream");
+  assert.equal(json, '{"location":"Oslo"}');
+  assert.equal(final.stop_reason, "tool_use");
+  assert.deepEqual(final.content, [
+    { type: "tool_use", id: "call_wd1", name: "get_weather", input: { location: "Oslo" } },
+  ]);
+  assert.equal(final.usage.output_tokens, 7);
+  assert.equal(mock.callsTo("wd-sdk").length, 1);
+});
+
 test("an unknown model is an Anthropic-shaped error the SDK types", async () => {
   mock.reset();
   const e = await get("/error");
