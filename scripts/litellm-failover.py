@@ -53,7 +53,8 @@ def model_list(url, entries):
         base = "http://127.0.0.1:9/v1" if e.get("closed") else f"{url}/{e['mock']}/v1"
         params = {"model": e.get("model", "openai/mock-model"), "api_base": base, "api_key": f"sk-test-{e['mock']}"}
         params.update(e.get("params", {}))
-        out.append({"model_name": e["model_name"], "litellm_params": params, "model_info": {"id": e["mock"]}})
+        info = {"id": e["mock"], **e.get("info", {})}
+        out.append({"model_name": e["model_name"], "litellm_params": params, "model_info": info})
     return out
 
 
@@ -64,6 +65,7 @@ async def one(router, url, req):
     entry = {"model": req["model"]}
     kwargs = dict(req.get("kwargs", {}))
     messages = req.get("messages", [{"role": "user", "content": "hi"}])
+    text = None
     try:
         if req.get("stream"):
             res = await router.acompletion(model=req["model"], messages=messages, stream=True, **kwargs)
@@ -79,6 +81,8 @@ async def one(router, url, req):
         entry["error"] = None
     except Exception as e:  # the class is the result
         entry.setdefault("model_id", None)
+        if text:  # a stream that failed after delivering text: what the caller had seen
+            entry["text"] = text
         entry["error"] = type(e).__name__
         entry["message"] = str(e)[:300]
     calls = control(url, "calls")["calls"][seen:]
