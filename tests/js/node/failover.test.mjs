@@ -191,6 +191,8 @@ for (const path of ["host loop", "core path"]) {
         for (const [i, req] of s.requests.entries()) {
           const got = await run(router, req, path === "core path", s.router?.num_retries ?? 2);
           const { model: _m, message: _e, bodies, ...theirs } = expected[i];
+          // LiteLLM's name for llmux's NoDeploymentsAvailableError (a RateLimitError, 429).
+          if (theirs.error === "RouterRateLimitError") theirs.error = "NoDeploymentsAvailableError";
           if (bodies) theirs.continuations = continuations(bodies);
           if (!("text" in got)) delete theirs.text;
           else if (theirs.model_id === null) theirs.model_id = got.model_id;
