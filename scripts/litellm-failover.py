@@ -8,7 +8,9 @@ tests/js/node/failover.test.mjs runs the same scenarios through llmux and compar
 
 `FIXTURES=selection` runs tests/fixtures/selection/ instead (tag routing, affinity, budgets;
 replayed by tests/js/node/selection-differential.test.mjs). A request may be a control step
-between requests: `{"script": {name: [steps]}}`, `{"mode": {name: spec}}`, `{"sleep_ms": n}`;
+between requests: `{"script": {name: [steps]}}`, `{"mode": {name: spec}}`, `{"sleep_ms": n}`,
+`{"health": {id: is_healthy}}` (health-check results, as LiteLLM's proxy stores them; llmux's
+replay runs `healthCheck()` against the mock with the unhealthy ones down);
 it has no entry in the results. Each selection scenario runs in its own Python process
 (`ISOLATE=1`, the default for `FIXTURES=selection`): LiteLLM keeps affinity pins and budget spend
 in process-wide caches that outlive a Router, so one scenario's spend or pin would steer the
@@ -106,6 +108,12 @@ async def run(url, scenario):
                 control(url, "script", {"name": name, "steps": steps})
             for name, spec in req.get("mode", {}).items():
                 control(url, "mode", {"name": name, "spec": spec})
+            if req.get("health"):
+                # What the proxy's background health check hands the Router (llmux: a probe).
+                import time
+
+                states = {i: {"is_healthy": ok, "timestamp": time.time(), "reason": ""} for i, ok in req["health"].items()}
+                router.health().health_checks.set_deployment_health_states(states)
             if req.get("sleep_ms"):
                 await asyncio.sleep(req["sleep_ms"] / 1000)
             continue

@@ -1,4 +1,4 @@
-// Tag routing, affinity and budgets (issue #17) against LiteLLM 1.110.2: the scenarios of
+// Tag routing, affinity, budgets and health-check routing (issue #17) against LiteLLM 1.110.2: the scenarios of
 // tests/fixtures/selection/scenarios.json, run through LiteLLM's Router by
 // `FIXTURES=selection scripts/litellm-failover.py` (results in litellm-results.json) and here
 // through llmux, against the same mock over real HTTP, on the host loop and on the core's path.
@@ -101,7 +101,7 @@ it("the LiteLLM results were recorded with 1.110.2, one per scenario", () => {
 });
 
 for (const path of ["host loop", "core path"]) {
-  describe(`tags, affinity and budgets as LiteLLM 1.110.2 (${path})`, () => {
+  describe(`tags, affinity, budgets and health routing as LiteLLM 1.110.2 (${path})`, () => {
     fixedSeed();
     for (const s of scenarios) {
       it(s.name, { timeout: 30_000 }, async () => {
@@ -119,6 +119,14 @@ for (const path of ["host loop", "core path"]) {
             for (const [name, steps] of Object.entries(req.script ?? {}))
               mock.script(name, ...steps);
             for (const [name, spec] of Object.entries(req.mode ?? {})) mock.mode(name, spec);
+            if (req.health) {
+              // LiteLLM's proxy stores its probes' results; llmux probes itself: the
+              // unhealthy ones answer 500 to this healthCheck(), then every one is healthy.
+              for (const [id, ok] of Object.entries(req.health))
+                mock.mode(id, ok ? { kind: "healthy" } : { kind: "down", error: "server" });
+              await router.healthCheck();
+              for (const id of Object.keys(req.health)) mock.mode(id, { kind: "healthy" });
+            }
             if (req.sleep_ms) await sleep(req.sleep_ms);
             continue;
           }
