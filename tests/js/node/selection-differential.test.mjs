@@ -46,6 +46,13 @@ const DIFFERENCES = {
   "tags: the only tagged deployment cooling down": {
     1: { model_id: null, error: "BadRequestError", calls: [] },
   },
+  // LiteLLM checks the rpm after its pick: the heavy deployment a, at its rpm, fails the request
+  // with a RateLimitError though b has room (the next request, a now cooling down, goes to b).
+  // llmux drops a full deployment before the pick, so b answers; only when every deployment is
+  // at its limit is it a RateLimitError with no upstream call (the next scenario: as LiteLLM).
+  "enforce_model_rate_limits: a deployment at its rpm is skipped": {
+    1: { model_id: "b", error: null, calls: ["b"] },
+  },
   // LiteLLM raises a ValueError ("No deployments available - crossed budget"); llmux a
   // NoDeploymentsAvailableError (429) with the same words and a retry_after_ms.
   "budgets: every deployment spent": {
