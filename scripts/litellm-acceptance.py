@@ -10,7 +10,7 @@ entry's top-level rpm, an exact repeat of an entry, an entry without litellm_par
 litellm_params key, `region_name` on an OpenAI entry, per-second prices. Each case's result
 is what a caller can observe: the constructor's error class, the deployments listed, and for a
 call the Authorization header / URL path / body keys the mock received (for per-second prices,
-the response cost over rate × the call's time).
+the rate billed: cost / the call's time).
 """
 
 import asyncio
@@ -127,16 +127,22 @@ async def cases(url):
     r["call"] = await call(url, router, "region")
     out["region_name on an OpenAI entry"] = r
 
-    router, r = construct([entry(url, "persec", api_key="sk-test", input_cost_per_second=0.5)])
-    control(url, "reset", {})
-    control(url, "script", {"name": "persec", "steps": [{"delay_ms": 300}]})
-    started = time.monotonic()
-    res = await router.acompletion(model="chat", messages=MESSAGES)
-    elapsed = time.monotonic() - started
-    cost = res._hidden_params.get("response_cost")
-    # The cost per second of the call as the caller timed it (LiteLLM times the request itself).
-    r["cost_over_rate_times_elapsed"] = round(cost / (0.5 * elapsed), 1) if cost else cost
-    out["input_cost_per_second"] = r
+    for name, prices in [
+        ("input_cost_per_second", {"input_cost_per_second": 0.5}),
+        # Both rates set: LiteLLM bills one rate (cost_per_second, else input, else output).
+        ("input and output_cost_per_second", {"input_cost_per_second": 0.5, "output_cost_per_second": 2}),
+    ]:
+        router, r = construct([entry(url, "persec", api_key="sk-test", **prices)])
+        control(url, "reset", {})
+        control(url, "script", {"name": "persec", "steps": [{"delay_ms": 300}]})
+        started = time.monotonic()
+        res = await router.acompletion(model="chat", messages=MESSAGES)
+        elapsed = time.monotonic() - started
+        per_s = (res._hidden_params.get("response_cost") or 0) / elapsed
+        # Which rate was billed: the one of 0.5 (input), 2 (output), 2.5 (both) nearest to the
+        # cost per second of the call as the caller timed it (LiteLLM times the request itself).
+        r["rate_billed"] = min([0.5, 2, 2.5], key=lambda rate: abs(rate - per_s))
+        out[name] = r
     return out
 
 
