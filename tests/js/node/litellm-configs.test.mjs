@@ -58,6 +58,13 @@ const fake = (name) =>
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
+// Which configs LiteLLM 1.110.2's own Router constructs (scripts/litellm-configs.py).
+const litellm = JSON.parse(
+  readFileSync(new URL("../../fixtures/acceptance/litellm-configs.json", import.meta.url), "utf8"),
+);
+// The one config LiteLLM constructs and llmux refuses on purpose: its auto router.
+const DELIBERATE = ["example_config_yaml__adaptive_router_example.json"];
+
 it("LiteLLM 1.110.2's example configs construct through new Router, except the three listed", () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith(".json"));
   assert.equal(files.length, 27);
@@ -89,4 +96,12 @@ it("LiteLLM 1.110.2's example configs construct through new Router, except the t
     built.push(file);
   }
   assert.equal(built.length, 24);
+  // Compared with LiteLLM: every config its Router constructs, llmux does too, except the auto
+  // router; the two others llmux refuses, LiteLLM's Router refuses as well.
+  assert.equal(litellm.litellm, "1.110.2");
+  assert.deepEqual(Object.keys(litellm.results).sort(), [...files].sort());
+  const theirs = files.filter((f) => litellm.results[f] === null && !DELIBERATE.includes(f));
+  assert.deepEqual(built.sort(), theirs.sort());
+  for (const f of Object.keys(REFUSED).filter((f) => !DELIBERATE.includes(f)))
+    assert.notEqual(litellm.results[f], null, `${f}: LiteLLM refuses it too`);
 });
