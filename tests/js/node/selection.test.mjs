@@ -192,7 +192,7 @@ describe("health-check routing", () => {
       const router = new Router({
         model_list: [deployment(mock, "chat", "a"), deployment(mock, "chat", "b")],
         enable_health_check_routing: true,
-        health_check_staleness_threshold: 1,
+        health_check_staleness_threshold: 2,
       });
       mock.mode("a", { kind: "down", error: "server" });
       await router.healthCheck("chat");
@@ -201,7 +201,7 @@ describe("health-check routing", () => {
       for (let i = 0; i < 10; i++) assert.equal(idOf(await router.completion(chatRequest())), "b");
       assert.equal(mock.callsTo("a").length, probes, "a fresh failed check keeps a out");
       // No new probe: past the threshold the old result is ignored and a is back in rotation.
-      await sleep(1300);
+      await sleep(2300);
       for (let i = 0; i < 30; i++) await router.completion(chatRequest());
       assert.ok(mock.callsTo("a").length > probes, "a stale result is ignored");
     },
@@ -354,7 +354,7 @@ describe("affinity", () => {
         optional_pre_call_checks: ["deployment_affinity"],
       };
       const md = { metadata: { user_api_key_hash: "key-1" } };
-      for (const ttl of [1, undefined]) {
+      for (const ttl of [2, undefined]) {
         mock.reset();
         const router = new Router({ ...options, deployment_affinity_ttl_seconds: ttl });
         mock.script("a", { delay_ms: 800 });
@@ -364,8 +364,8 @@ describe("affinity", () => {
         assert.equal(idOf(await slow), "a");
         for (let i = 0; i < 3; i++)
           assert.equal(idOf(await router.completion(chatRequest("chat", md))), "b");
-        await sleep(1300);
-        // ttl 1 s: the pin expired and the weights pick a; the default 3600 s: still b.
+        await sleep(2300);
+        // ttl 2 s: the pin expired and the weights pick a; the default 3600 s: still b.
         assert.equal(idOf(await router.completion(chatRequest("chat", md))), ttl ? "a" : "b");
       }
     },
