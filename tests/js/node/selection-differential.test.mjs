@@ -78,7 +78,7 @@ async function run(router, req, core, numRetries) {
   try {
     const res = await router.completion({
       model: r.model,
-      messages: [{ role: "user", content: "hi" }],
+      messages: r.messages ?? [{ role: "user", content: "hi" }],
       ...r.kwargs,
       // A neutral router kwarg (the router's own num_retries) sends the call down the core's path.
       ...(core ? { num_retries: numRetries } : {}),
