@@ -5,6 +5,9 @@ export interface DeploymentConfig {
   model_name: string;
   litellm_params: LiteLLMParams;
   model_info?: ModelInfo;
+  /** LiteLLM's entry-level limits: copied into `litellm_params` unless set there. */
+  rpm?: number;
+  tpm?: number;
 }
 
 export interface LiteLLMParams {
@@ -264,6 +267,16 @@ export interface RouterOptions {
    * shared state, in ms (fail-open after it). Default 250, at most 5000; 0 does not wait.
    */
   state_first_sync_timeout_ms?: number;
+  /**
+   * LiteLLM's `RouterGeneralSettings`: `async_only_mode` is accepted (llmux is async only);
+   * `pass_through_all_models: true` is a ConfigError (use a `"*"` wildcard deployment).
+   */
+  router_general_settings?: { async_only_mode?: boolean; pass_through_all_models?: false };
+  /**
+   * Deliberately not in llmux: LiteLLM's routing plugins are Python objects; anything but
+   * null/[] is a ConfigError. Use `setCustomRoutingStrategy` (alias `registerPlugin`).
+   */
+  plugins?: null | [];
   /** A spending limit per provider (`custom_llm_provider`), in USD per `time_period` window. */
   provider_budget_config?: Record<string, { budget_limit: number; time_period: string }>;
   /** LiteLLM's Redis options: make a Redis `state` store (https:// = Upstash REST). */

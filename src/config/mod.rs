@@ -129,7 +129,7 @@ const OPTIONS: &[(&str, Support)] = &[
     ("tag_routing_prefix", Support::Supported),
     (
         "plugins",
-        Support::Refused("routing plugins are Python objects run inside LiteLLM's router; llmux routes with routing_strategy and reports through the `on` callbacks"),
+        Support::Refused("LiteLLM's routing plugins are Python objects whose async run(context) narrows context.candidate_models before each pick, which a config cannot carry; in JS, router.setCustomRoutingStrategy(fn) (alias registerPlugin) is handed the eligible candidates of every pick and chooses among them"),
     ),
     ("retry_after", Support::Supported),
     ("retry_policy", Support::Supported),

@@ -85,10 +85,6 @@ pub struct Selection {
 /// `optional_pre_call_checks` names llmux refuses, with the reason.
 const REFUSED_CHECKS: &[(&str, &str)] = &[
     (
-        "router_budget_limiting",
-        "is enabled by provider_budget_config in LiteLLM's Router; set that option instead",
-    ),
-    (
         "responses_api_deployment_check",
         "pins a previous_response_id to the deployment that stored that response; llmux serves the Responses API by translation to chat and stores no responses (previous_response_id is a BadRequestError), so there is nothing to pin",
     ),
@@ -191,13 +187,17 @@ impl Selection {
                         "session_affinity" => sel.affinity.session = true,
                         "enforce_model_rate_limits" => sel.enforce_model_rate_limits = true,
                         "prompt_caching" => sel.prompt_caching = true,
+                        // LiteLLM's budget limiter, which its Router also adds by itself for
+                        // `max_budget` or `provider_budget_config`: llmux's budgets apply
+                        // whenever those are set, so naming it changes nothing.
+                        "router_budget_limiting" => {}
                         _ => {
                             let why = REFUSED_CHECKS
                                 .iter()
                                 .find(|(n, _)| *n == name)
                                 .map(|(_, why)| format!("{name:?} {why}"))
                                 .unwrap_or_else(|| {
-                                    format!("unknown check {name:?} (expected deployment_affinity, session_affinity, enforce_model_rate_limits, prompt_caching)")
+                                    format!("unknown check {name:?} (expected deployment_affinity, session_affinity, enforce_model_rate_limits, prompt_caching, router_budget_limiting)")
                                 });
                             return Err(LlmError::config(path, why));
                         }

@@ -176,6 +176,15 @@ export function routingChoices(): void {
   });
   // @ts-expect-error routing_groups need a routing_strategy
   new Router({ model_list: [], routing_groups: [{ group_name: "g", models: ["chat"] }] });
+  new Router({
+    model_list: [{ model_name: "chat", litellm_params: { model: "openai/gpt-4o-mini" }, rpm: 60 }],
+    router_general_settings: { async_only_mode: true },
+    plugins: [],
+  });
+  // @ts-expect-error pass_through_all_models: true is refused (a wildcard deployment does it)
+  new Router({ model_list: [], router_general_settings: { pass_through_all_models: true } });
+  // @ts-expect-error routing plugins are refused (use setCustomRoutingStrategy)
+  new Router({ model_list: [], plugins: [{ run: async (context: unknown) => context }] });
 }
 
 export async function realtimeSession(): Promise<string> {

@@ -302,3 +302,51 @@ Deno.test(
     assert(e instanceof errors.NotFoundError, `a made-up id is a NotFoundError, got ${e}`);
   },
 );
+
+Deno.test(
+  "background_health_check_model_groups probes on a Deno timer; the failing deployment leaves rotation; close() stops it",
+  async () => {
+    await getJson("/__mock/mode", {
+      method: "POST",
+      body: JSON.stringify({ name: "deno-hc-a", spec: { kind: "down", error: "server" } }),
+    });
+    const router = new Router({
+      model_list: [
+        deployment("hc", "deno-hc-a", "deno-hc-a"),
+        deployment("hc", "deno-hc-b", "deno-hc-b"),
+      ],
+      enable_health_check_routing: true,
+      background_health_check_model_groups: ["hc"],
+      health_check_interval: 1,
+    });
+    try {
+      assertEquals((await callsTo("deno-hc-a")).length, 0, "no probe at construction");
+      const deadline = Date.now() + 5000;
+      while (
+        (await callsTo("deno-hc-a")).length === 0 ||
+        (await callsTo("deno-hc-b")).length === 0
+      ) {
+        assert(Date.now() < deadline, "a background probe of both deployments ran");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // The probe's result is booked once its reply has been read.
+      await new Promise((r) => setTimeout(r, 300));
+      const probes = (await callsTo("deno-hc-a")).length;
+      for (let i = 0; i < 10; i++) {
+        const res = await router.completion({ model: "hc", messages });
+        assertEquals(res._hidden_params.model_id, "deno-hc-b", `request ${i}`);
+      }
+      const served = (await callsTo("deno-hc-a")).slice(probes);
+      assert(
+        served.every((c) => (c.body as any)?.messages?.[0]?.content === "ping"),
+        "only probes reached the unhealthy deployment",
+      );
+    } finally {
+      router.close();
+    }
+    const total = (await callsTo("deno-hc-a")).length + (await callsTo("deno-hc-b")).length;
+    await new Promise((r) => setTimeout(r, 1300));
+    const later = (await callsTo("deno-hc-a")).length + (await callsTo("deno-hc-b")).length;
+    assertEquals(later, total, "no probe after close()");
+  },
+);

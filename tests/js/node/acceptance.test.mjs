@@ -137,6 +137,47 @@ describe("LiteLLM settings llmux does not implement", () => {
     }
   });
 
+  it("plugins -> ConfigError at plugins, saying why and what to use instead", () => {
+    // A JS object with a run() method is what a LiteLLM RoutingPlugin would look like here.
+    const plugin = { run: async (context) => context };
+    for (const plugins of [[plugin], [{ name: "x" }]]) {
+      try {
+        new Router({ model_list: [], plugins });
+        assert.fail("expected a ConfigError");
+      } catch (e) {
+        assert.ok(e instanceof errors.ConfigError, `${e.name}: ${e.message}`);
+        assert.equal(e.field, "plugins");
+        assert.match(e.message, /not supported by llmux: .*Python objects/);
+        assert.match(e.message, /setCustomRoutingStrategy/);
+      }
+    }
+    // The default (none) is accepted, as every refused option's.
+    for (const plugins of [null, []]) new Router({ model_list: [], plugins });
+  });
+
+  it("router_general_settings: async_only_mode accepted, pass_through_all_models refused", () => {
+    for (const async_only_mode of [true, false])
+      new Router({ model_list: [], router_general_settings: { async_only_mode } });
+    new Router({ model_list: [], router_general_settings: { pass_through_all_models: false } });
+    const refused = (settings, field, why) => {
+      try {
+        new Router({ model_list: [], router_general_settings: settings });
+        assert.fail("expected a ConfigError");
+      } catch (e) {
+        assert.ok(e instanceof errors.ConfigError, `${e.name}: ${e.message}`);
+        assert.equal(e.field, field);
+        assert.match(e.message, why);
+      }
+    };
+    refused(
+      { pass_through_all_models: true },
+      "router_general_settings.pass_through_all_models",
+      /wildcard deployment/,
+    );
+    refused({ nope: 1 }, "router_general_settings.nope", /unknown setting/);
+    refused("yes", "router_general_settings", /must be an object/);
+  });
+
   it("a repeated entry is skipped with a warning", () => {
     const logger = recordingLogger();
     const entry = {

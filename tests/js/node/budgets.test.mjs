@@ -77,6 +77,8 @@ describe("budgets", () => {
       const router = new Router({
         num_retries: 0,
         provider_budget_config: { openai: { budget_limit: 10, time_period: "1d" } },
+        // LiteLLM configs often name the budget limiter too: accepted, the same budgets apply.
+        optional_pre_call_checks: ["router_budget_limiting"],
         model_list: [
           deployment(mock, "chat", "o1", { ...PRICES, weight: 1_000_000 }),
           deployment(mock, "chat", "o2", { ...PRICES, weight: 1_000 }),

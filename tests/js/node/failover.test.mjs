@@ -25,7 +25,7 @@ function entry(e) {
       api_key: keyOf(e.mock),
       ...e.params,
     },
-    model_info: { id: e.mock },
+    model_info: { id: e.mock, ...e.info },
   };
 }
 
@@ -101,6 +101,33 @@ const DIFFERENCES = {
   "order: unordered deployment after a cooldown": {
     0: { model_id: "u", error: null, calls: ["a", "u"] },
   },
+  // A continuation's max_tokens is reduced by the tokens already emitted: LiteLLM counts them
+  // with its tokenizer ("The quick": 2, so 50 -> 48); llmux has none in the core and, when the
+  // cut stream reported no usage, estimates one token per 4 bytes rounded up (3, so 47), which
+  // keeps the two legs together within the caller's max_tokens. Everything else is identical.
+  ...Object.fromEntries(
+    [
+      ["mid-stream: continues on the fallback with the text so far", "f", "The quickHello from f"],
+      ["mid-stream: the continuation fails", null, "The quick", "f"],
+      ["mid-stream: a fallback without prefill support is skipped", "f2", "The quickHello from f2"],
+    ].map(([name, id, text, called = id]) => [
+      name,
+      {
+        0: {
+          model_id: id,
+          error: id ? null : "APIConnectionError",
+          text,
+          calls: ["a", called],
+          continuations: [
+            {
+              prefill: { role: "assistant", content: "The quick", prefix: true },
+              max_tokens: 47,
+            },
+          ],
+        },
+      },
+    ]),
+  ),
 };
 
 /** Runs one request of a scenario; `core` adds a neutral router kwarg (the core's path). */
@@ -109,10 +136,10 @@ async function run(router, req, core, numRetries) {
   const extra = { ...r.kwargs, ...(core ? { num_retries: numRetries } : {}) };
   const seen = mock.calls.length;
   let got;
+  let text = "";
   try {
     if (r.stream) {
       const stream = await router.completion(chatRequest(r.model, { ...extra, stream: true }));
-      let text = "";
       for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
       got = { model_id: stream._hidden_params?.model_id ?? null, error: null, text };
     } else {
@@ -120,11 +147,19 @@ async function run(router, req, core, numRetries) {
       got = { model_id: res._hidden_params.model_id, error: null };
     }
   } catch (e) {
-    got = { model_id: null, error: e.name };
+    // A stream that failed after delivering text: what the caller had seen (as the script).
+    got = { model_id: null, error: e.name, ...(text ? { text } : {}) };
   }
   got.calls = mock.calls.slice(seen).map((c) => c.name);
+  if (r.stream) got.continuations = continuations(mock.calls.slice(seen).map((c) => c.body));
   return got;
 }
+
+/** A mid-stream continuation's request: its assistant prefill and its reduced max_tokens. */
+const continuations = (bodies) =>
+  bodies
+    .filter((b) => b?.messages?.at(-1)?.role === "assistant")
+    .map((b) => ({ prefill: b.messages.at(-1), max_tokens: b.max_tokens }));
 
 /**
  * Fixes the seed each Router draws at its first pick (`FirstUseSeeded` reads it from
@@ -155,7 +190,10 @@ for (const path of ["host loop", "core path"]) {
         assert.equal(expected.length, s.requests.length);
         for (const [i, req] of s.requests.entries()) {
           const got = await run(router, req, path === "core path", s.router?.num_retries ?? 2);
-          const { model: _m, message: _e, bodies: _b, ...theirs } = expected[i];
+          const { model: _m, message: _e, bodies, ...theirs } = expected[i];
+          // LiteLLM's name for llmux's NoDeploymentsAvailableError (a RateLimitError, 429).
+          if (theirs.error === "RouterRateLimitError") theirs.error = "NoDeploymentsAvailableError";
+          if (bodies) theirs.continuations = continuations(bodies);
           if (!("text" in got)) delete theirs.text;
           else if (theirs.model_id === null) theirs.model_id = got.model_id;
           const want = DIFFERENCES[s.name]?.[i] ?? theirs;

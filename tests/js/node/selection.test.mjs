@@ -186,6 +186,28 @@ describe("health-check routing", () => {
   });
 
   it(
+    "health_check_staleness_threshold: a failed check older than it no longer counts",
+    T,
+    async () => {
+      const router = new Router({
+        model_list: [deployment(mock, "chat", "a"), deployment(mock, "chat", "b")],
+        enable_health_check_routing: true,
+        health_check_staleness_threshold: 2,
+      });
+      mock.mode("a", { kind: "down", error: "server" });
+      await router.healthCheck("chat");
+      mock.mode("a", { kind: "healthy" });
+      const probes = mock.callsTo("a").length;
+      for (let i = 0; i < 10; i++) assert.equal(idOf(await router.completion(chatRequest())), "b");
+      assert.equal(mock.callsTo("a").length, probes, "a fresh failed check keeps a out");
+      // No new probe: past the threshold the old result is ignored and a is back in rotation.
+      await sleep(2300);
+      for (let i = 0; i < 30; i++) await router.completion(chatRequest());
+      assert.ok(mock.callsTo("a").length > probes, "a stale result is ignored");
+    },
+  );
+
+  it(
     "background_health_check_model_groups probes every health_check_interval; close() stops it",
     T,
     async () => {
@@ -315,6 +337,57 @@ describe("affinity", () => {
       seen.add(first);
     }
     assert.ok(seen.size > 1);
+  });
+
+  it(
+    "deployment_affinity_ttl_seconds: a pin lasts its TTL, then the strategy picks again",
+    T,
+    async () => {
+      // a weighs a million times b: a pin on b shows only through affinity. The key's first
+      // request arrives while a is full (max_parallel_requests 1, held by a slow request), so it
+      // is pinned to b (LiteLLM pins the deployment it picked, before the call).
+      const options = {
+        model_list: [
+          deployment(mock, "chat", "a", { weight: 1_000_000, max_parallel_requests: 1 }),
+          deployment(mock, "chat", "b", { weight: 1 }),
+        ],
+        optional_pre_call_checks: ["deployment_affinity"],
+      };
+      const md = { metadata: { user_api_key_hash: "key-1" } };
+      for (const ttl of [2, undefined]) {
+        mock.reset();
+        const router = new Router({ ...options, deployment_affinity_ttl_seconds: ttl });
+        mock.script("a", { delay_ms: 800 });
+        const slow = router.completion(chatRequest());
+        assert.ok(await waitFor(() => mock.callsTo("a").length === 1, 2000));
+        assert.equal(idOf(await router.completion(chatRequest("chat", md))), "b");
+        assert.equal(idOf(await slow), "a");
+        for (let i = 0; i < 3; i++)
+          assert.equal(idOf(await router.completion(chatRequest("chat", md))), "b");
+        await sleep(2300);
+        // ttl 2 s: the pin expired and the weights pick a; the default 3600 s: still b.
+        assert.equal(idOf(await router.completion(chatRequest("chat", md))), ttl ? "a" : "b");
+      }
+    },
+  );
+
+  it("model_group_affinity_config: affinity for the groups it names only", T, async () => {
+    const router = new Router({
+      model_list: [...three(), ...["d", "e", "f"].map((n) => deployment(mock, "other", n))],
+      model_group_affinity_config: { chat: ["session_affinity"] },
+    });
+    const md = { metadata: { session_id: "s" } };
+    const first = idOf(await router.completion(chatRequest("chat", md)));
+    for (let i = 0; i < 10; i++)
+      assert.equal(idOf(await router.completion(chatRequest("chat", md))), first);
+    // `other` has no affinity: the same session spreads over its deployments.
+    const seen = new Set();
+    for (let i = 0; i < 30; i++) seen.add(idOf(await router.completion(chatRequest("other", md))));
+    assert.ok(seen.size > 1, [...seen].join());
+    assert.throws(
+      () => new Router({ model_list: three(), model_group_affinity_config: { chat: ["nope"] } }),
+      (e) => e instanceof errors.ConfigError && /model_group_affinity_config/.test(e.field),
+    );
   });
 });
 

@@ -95,3 +95,46 @@ for (const store of ["do", "kv"]) {
     },
   );
 }
+
+for (const store of ["do", "kv"]) {
+  test(
+    `a Worker whose Router starts after another's cooldown and spend avoids both from its first call (${store === "do" ? "Durable Object" : "Workers KV"})`,
+    T,
+    async () => {
+      mock.reset();
+      const p = (n) => `cold-${store}-${n}`;
+      // 4 prompt + 3 completion tokens at 1 USD each: 7 USD per answer, over the 5 USD budget.
+      const prices = { input_cost_per_token: 1, output_cost_per_token: 1 };
+      const options = {
+        // Generous for a loaded machine; the default is 250 ms (README, "Shared state").
+        state_first_sync_timeout_ms: 3000,
+        model_list: [
+          deployment(mock, "cold", p("c1"), { weight: 1_000_000 }),
+          deployment(mock, "cold", p("c2"), { weight: 1 }),
+          deployment(mock, "spend", p("s1"), {
+            ...prices,
+            weight: 1_000_000,
+            max_budget: 5,
+            budget_duration: "1d",
+          }),
+          deployment(mock, "spend", p("s2"), { ...prices, weight: 1 }),
+        ],
+      };
+      // Worker a cools c1 down (a 429) and spends s1's budget, and writes both to the store.
+      assert.deepEqual(await call("a", "init", { options }), { ok: true });
+      mock.script(p("c1"), { error: "rate_limit", headers: { "retry-after": "60" } });
+      assert.equal((await call("a", "chat", { store, model: "cold" })).id, p("c2"));
+      assert.equal((await call("a", "chat", { store, model: "spend" })).id, p("s1"));
+      await call("a", "sync", { store });
+      // Worker b builds its Routers only now (a cold isolate) and routes at once, with no
+      // syncState() of its own: the snapshot loaded before its first decision keeps it away.
+      assert.deepEqual(await call("b", "init", { options }), { ok: true });
+      assert.equal((await call("b", "chat", { store, model: "cold" })).id, p("c2"));
+      assert.equal((await call("b", "chat", { store, model: "spend" })).id, p("s2"));
+      assert.equal(mock.callsTo(p("c1")).length, 1, "only a's call reached the cooled deployment");
+      assert.equal(mock.callsTo(p("s1")).length, 1, "only a's call reached the spent deployment");
+      const { warnings } = await call("b", "stats", { store });
+      assert.deepEqual(warnings, []);
+    },
+  );
+}
