@@ -106,32 +106,17 @@ export class LlmuxStream {
    * OpenAI's SDKs raise as an APIError) and ends the stream.
    */
   toReadableStream() {
-    this.#claim();
-    return new ReadableStream(
-      {
-        pull: async (controller) => {
-          let more;
-          try {
-            more = this.#index < this.#buffer.length || (await this.#fill());
-          } catch (e) {
-            controller.enqueue(encoder.encode(`data: ${JSON.stringify(openAiErrorBody(e))}\n\n`));
-            controller.close();
-            return;
-          }
-          if (!more) {
-            controller.enqueue(encoder.encode("data: [DONE]\n\n"));
-            controller.close();
-            return;
-          }
-          // An OpenAI-format upstream's chunk that needed no change is written as its own text.
-          const i = this.#index++;
-          const raw = this.#raw?.[i];
-          const text = typeof raw === "string" ? raw : JSON.stringify(this.#buffer[i]);
-          controller.enqueue(encoder.encode(`data: ${text}\n\n`));
-        },
-        cancel: () => this.abort(),
+    return this.#readable(
+      (i) => {
+        // An OpenAI-format upstream's chunk that needed no change is written as its own text.
+        const raw = this.#raw?.[i];
+        return `data: ${typeof raw === "string" ? raw : JSON.stringify(this.#buffer[i])}\n\n`;
       },
-      { highWaterMark: 0 },
+      "data: [DONE]\n\n",
+      (controller, e) => {
+        controller.enqueue(encoder.encode(`data: ${JSON.stringify(openAiErrorBody(e))}\n\n`));
+        controller.close();
+      },
     );
   }
 
@@ -142,6 +127,19 @@ export class LlmuxStream {
    * ReadableStream with the typed error, as openai-node's does.
    */
   toNDJSONReadableStream() {
+    return this.#readable(
+      (i) => `${JSON.stringify(this.#buffer[i])}\n`,
+      "",
+      (controller, e) => controller.error(toError(e)),
+    );
+  }
+
+  /**
+   * The chunks as a byte stream, pulled from upstream only as the reader reads (one consumer):
+   * `frame(i)` is chunk `i`'s text, `end` the text written after the last chunk, and
+   * `failed(controller, error)` ends the stream after a failure.
+   */
+  #readable(frame, end, failed) {
     this.#claim();
     return new ReadableStream(
       {
@@ -150,14 +148,15 @@ export class LlmuxStream {
           try {
             more = this.#index < this.#buffer.length || (await this.#fill());
           } catch (e) {
-            controller.error(toError(e));
+            failed(controller, e);
             return;
           }
           if (!more) {
+            if (end) controller.enqueue(encoder.encode(end));
             controller.close();
             return;
           }
-          controller.enqueue(encoder.encode(`${JSON.stringify(this.#buffer[this.#index++])}\n`));
+          controller.enqueue(encoder.encode(frame(this.#index++)));
         },
         cancel: () => this.abort(),
       },
