@@ -12,37 +12,11 @@ use std::rc::Rc;
 
 impl Router {
     /// Books an answered call: usage and cost counters, tokens per minute and the `success`
-    /// event; returns its `_hidden_params`. `deployment_ms`: the answering exchange alone
-    /// (for a stream, from its request to its last chunk); `ttft_ms`: a stream's time to its
-    /// first chunk.
+    /// event (`hidden_params` then makes its `_hidden_params`). `deployment_ms`: the answering
+    /// exchange alone (for a stream, from its request to its last chunk); `ttft_ms`: a
+    /// stream's time to its first chunk.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn book_success(
-        &self,
-        group: &str,
-        call: &Call,
-        d: &Deployment,
-        usage: Option<TokenUsage>,
-        response_cost: Option<f64>,
-        latency_ms: f64,
-        deployment_ms: f64,
-        ttft_ms: Option<f64>,
-    ) -> HiddenParams {
-        self.book_answer(
-            group,
-            call,
-            d,
-            usage,
-            response_cost,
-            latency_ms,
-            deployment_ms,
-            ttft_ms,
-        );
-        self.hidden_params(call, d, response_cost, latency_ms)
-    }
-
-    /// [`Router::book_success`] without building the `_hidden_params`.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn book_answer(
         &self,
         group: &str,
         call: &Call,

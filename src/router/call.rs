@@ -180,7 +180,7 @@ impl Router {
         let d = answer.deployment;
         let usage = token_usage(&body);
         let response_cost = response_cost(&call, &d, &body, usage, answer.attempt_ms);
-        let hidden = self.book_success(
+        self.book_success(
             &group,
             &call,
             &d,
@@ -190,6 +190,7 @@ impl Router {
             answer.attempt_ms,
             None,
         );
+        let hidden = self.hidden_params(&call, &d, response_cost, latency_ms);
         Ok(Routed {
             hidden,
             body,

@@ -289,7 +289,7 @@ impl Router {
             settled.attempt_ms,
         );
         let call = &hc.call;
-        self.book_answer(
+        self.book_success(
             &call.opts.model,
             call,
             &d,
@@ -318,7 +318,7 @@ impl Router {
         let latency_ms = self.now() - hc.started;
         self.state_tick();
         let group = hc.call.opts.model.clone();
-        let hidden = self.book_success(
+        self.book_success(
             &group,
             &hc.call,
             &d,
@@ -328,6 +328,7 @@ impl Router {
             settled.attempt_ms,
             None,
         );
+        let hidden = self.hidden_params(&hc.call, &d, None, latency_ms);
         Some((
             hidden,
             OpenSocket {

@@ -992,16 +992,18 @@ impl LiveStream {
             usage,
             now - self.exchange_started_ms,
         );
-        self.hidden = self.router.book_success(
+        let latency_ms = now - self.started_ms;
+        self.router.book_success(
             &self.group,
             &self.call,
             &d,
             usage,
             cost,
-            now - self.started_ms,
+            latency_ms,
             now - self.exchange_started_ms,
             Some(self.ttft_ms),
         );
+        self.hidden = self.router.hidden_params(&self.call, &d, cost, latency_ms);
         self.open.in_flight = None;
     }
 
