@@ -5,7 +5,8 @@
 //! `cargo bench --bench hostloop -- N` runs N calls (default 100,000) and prints the time;
 //! `-- stream N` runs N host-driven streams of 103 OpenAI chunks each (the per-chunk figure);
 //! `-- stream host N` the same with the host reading the plain chunks itself
-//! (`stream_plain_identity` / `stream_plain_read`, as js/host-stream.js does);
+//! (`stream_plain_identity` / `stream_plain_read`, as js/host-stream.js does); `-- stream
+//! wire N` the same on the wire path (`begin_wire_stream`: the host builds the request);
 //! `-- cache N` serves N in-memory cache hits as `cachedAnswer` does (request text in);
 //! `-- construct` builds a 1,000-deployment Router.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -78,7 +79,7 @@ mod native {
     }
 
     /// `stream`: `n` host-driven streams (begin → step → feed each event → end).
-    fn streams(n: u64, host: bool) {
+    fn streams(n: u64, host: bool, wire: bool) {
         let options = json!({"model_list": [
             {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": "http://a.test/v1", "api_key": "sk-bench"}},
         ]});
@@ -88,15 +89,24 @@ mod native {
         let router = Router::new(config, fakes.ports.clone());
         let events = openai_events();
         let request = json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+        let text = request.to_string();
         let request = request.as_object().cloned().expect("an object");
         let started = std::time::Instant::now();
         let mut chunks = 0u64;
         for _ in 0..n {
-            let mut hs = router
-                .begin_host_stream(Endpoint::ChatCompletion, request.clone())
-                .expect("a stream");
+            let mut hs = if wire {
+                // The wire path: the request's text, parsed only if the core needs it.
+                router
+                    .begin_wire_stream(Endpoint::ChatCompletion, "chat", false, None, text.clone())
+                    .expect("a stream")
+            } else {
+                router
+                    .begin_host_stream(Endpoint::ChatCompletion, request.clone())
+                    .expect("a stream")
+            };
             match router.stream_step(&mut hs) {
-                StreamStep::Send(..) => {}
+                StreamStep::Send(..) if !wire => {}
+                StreamStep::Wire(..) if wire => {}
                 _ => panic!("expected an attempt"),
             }
             for (i, event) in events.iter().enumerate() {
@@ -188,7 +198,12 @@ mod native {
             return;
         }
         if std::env::args().any(|a| a == "stream") {
-            streams(n.unwrap_or(1_000), std::env::args().any(|a| a == "host"));
+            let wire = std::env::args().any(|a| a == "wire");
+            streams(
+                n.unwrap_or(1_000),
+                wire || std::env::args().any(|a| a == "host"),
+                wire,
+            );
             return;
         }
         let n = n.unwrap_or(100_000);

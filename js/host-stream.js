@@ -190,6 +190,46 @@ function plainEvent(buf, start, end, idn, flags, out) {
   return true;
 }
 
+/** What a stream on the wire path asks of an OpenAI upstream (`OpenAi::build_request`). */
+const INCLUDE_USAGE = Object.freeze({ include_usage: true });
+
+/**
+ * A `streamNext` step as the attempt to make: the request (`{method, url, headers, body,
+ * timeout_ms}`), a wait in ms (a number), or throws the call's typed error. A wire id is
+ * sent as the deployment's cached wire describes, with the body built from the caller's
+ * object (`wire.request`): the core never parses it (README, "Architecture").
+ */
+function attemptOf(step, handle, wire) {
+  if (typeof step === "string") return JSON.parse(step);
+  if (typeof step !== "number") throw toError(step);
+  if (step <= -2) return -step - 2;
+  if (wire === null) throw toError(new Error(`unexpected stream step ${step}`));
+  let w;
+  try {
+    w = wire.of(step, handle);
+  } catch (e) {
+    throw toError(e);
+  }
+  const request = wire.request;
+  return {
+    method: "POST",
+    url: w.url,
+    headers: w.headers,
+    body: JSON.stringify(
+      w.defaults === null
+        ? { ...request, model: w.model, stream: true, stream_options: INCLUDE_USAGE }
+        : {
+            ...w.defaults,
+            ...request,
+            model: w.model,
+            stream: true,
+            stream_options: INCLUDE_USAGE,
+          },
+    ),
+    timeout_ms: w.stream_timeout_ms,
+  };
+}
+
 function concat(a, b) {
   const out = new Uint8Array(a.byteLength + b.byteLength);
   out.set(a, 0);
@@ -230,10 +270,14 @@ class HostStreamSource {
   /** The upstream's JSON text of each chunk `next()` last returned (null: none). */
   raw = null;
 
-  constructor(core, handle, send) {
+  /** The wire path's request and wire lookup (`openHostStream`), or null. */
+  #wire;
+
+  constructor(core, handle, send, wire) {
     this.#core = core;
     this.#handle = handle;
     this.#send = send;
+    this.#wire = wire;
   }
 
   /**
@@ -449,14 +493,18 @@ class HostStreamSource {
     else caller?.addEventListener("abort", () => stop.abort(), { once: true });
     for (;;) {
       if (stop.signal.aborted || this.#hidden !== null) return undefined;
-      const step = this.#core.streamNext(this.#handle);
-      if (typeof step === "number") {
-        await sleep(step);
+      let request;
+      try {
+        request = attemptOf(this.#core.streamNext(this.#handle), this.#handle, this.#wire);
+      } catch (e) {
+        throw this.#failed(e);
+      }
+      if (typeof request === "number") {
+        await sleep(request);
         continue;
       }
-      if (typeof step !== "string") throw this.#failed(step);
       this.#ended = false;
-      const opened = await this.attempt(this.#send, JSON.parse(step), stop.signal);
+      const opened = await this.attempt(this.#send, request, stop.signal);
       if (stop.signal.aborted || this.#hidden !== null) return undefined;
       if (opened) {
         this.#live = true;
@@ -513,8 +561,7 @@ class HostStreamSource {
   #close() {
     if (this.#hidden !== null) return;
     this.#gap?.clear();
-    this.#hidden = this.#core.streamHidden(this.#handle) ?? "{}";
-    this.#core.streamRelease(this.#handle);
+    this.#hidden = this.#core.streamClose(this.#handle) ?? "{}";
   }
 }
 
@@ -523,10 +570,19 @@ class HostStreamSource {
  * one delivers its first chunks. Resolves to the source for `LlmuxStream`; rejects with
  * the typed error of a call that failed before any chunk.
  */
-export async function openHostStream(core, send, endpoint, json, signal) {
+export async function openHostStream(core, send, endpoint, json, signal, wire = null) {
   let handle;
   try {
-    handle = core.beginStream(endpoint, json);
+    handle =
+      wire === null
+        ? core.beginStream(endpoint, json)
+        : core.beginWireStream(
+            endpoint,
+            wire.request.model,
+            wire.request.stream_options?.include_usage === true,
+            wire.callId,
+            json,
+          );
   } catch (e) {
     throw toError(e);
   }
@@ -534,14 +590,13 @@ export async function openHostStream(core, send, endpoint, json, signal) {
     for (;;) {
       // A caller's abort ends the call as it is: nothing booked, no deployment blamed.
       if (signal?.aborted) throw abortReason(signal);
-      const step = core.streamNext(handle);
-      if (typeof step === "number") {
-        await sleep(step);
+      const request = attemptOf(core.streamNext(handle), handle, wire);
+      if (typeof request === "number") {
+        await sleep(request);
         continue;
       }
-      if (typeof step !== "string") throw toError(step);
-      const source = new HostStreamSource(core, handle, send);
-      const opened = await source.attempt(send, JSON.parse(step), signal);
+      const source = new HostStreamSource(core, handle, send, wire);
+      const opened = await source.attempt(send, request, signal);
       if (signal?.aborted) {
         source.abort();
         throw abortReason(signal);

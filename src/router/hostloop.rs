@@ -29,6 +29,9 @@ pub struct Wire {
     /// Request defaults from `litellm_params` (the caller's fields win), or null.
     pub defaults: Option<Map<String, Value>>,
     pub timeout_ms: u64,
+    /// A stream's attempt timeout (`stream_timeout`, else `timeout`): for the headers, then
+    /// for each later piece of the body.
+    pub stream_timeout_ms: u64,
 }
 
 /// An open realtime socket's hold on its deployment: counted in flight (least-busy,
@@ -192,6 +195,7 @@ impl Router {
                 model: d.model.clone(),
                 defaults: None,
                 timeout_ms: d.timeout_ms.unwrap_or(self.inner.config.timeout_ms),
+                stream_timeout_ms: 0,
             });
         }
         let ctx = providers::RequestContext {
@@ -212,6 +216,11 @@ impl Router {
             model: d.model.clone(),
             defaults: (!d.request_defaults.is_empty()).then(|| d.request_defaults.0.clone()),
             timeout_ms: ctx.timeout_ms,
+            // As `plan_attempt` for a stream without a per-request `stream_timeout`.
+            stream_timeout_ms: d
+                .stream_timeout_ms
+                .or(self.inner.config.stream_timeout_ms)
+                .unwrap_or(ctx.timeout_ms),
         })
     }
 

@@ -967,7 +967,14 @@ impl LiveStream {
             .as_ref()
             .and_then(|u| token_usage(&crate::obj! { "usage": u.clone() }));
         reported.or_else(|| {
-            let prompt_tokens = estimate_input_tokens(&self.call.body);
+            // A wire-path stream's request is parsed only now, when its usage is estimated.
+            let prompt_tokens = match &self.call.raw_body {
+                Some(raw) => match serde_json::from_str::<Value>(raw) {
+                    Ok(Value::Object(body)) => estimate_input_tokens(&body),
+                    _ => 0,
+                },
+                None => estimate_input_tokens(&self.call.body),
+            };
             let completion_tokens = self.completion_chars.div_ceil(4) as u64;
             token_usage(&crate::obj! {"usage": crate::obj!{
                 "prompt_tokens": prompt_tokens,

@@ -57,7 +57,7 @@ impl HostCalls {
         self.wires.borrow_mut().clear();
     }
 
-    fn wire_id(&self, d: &Rc<Deployment>, endpoint: Endpoint) -> u32 {
+    pub(super) fn wire_id(&self, d: &Rc<Deployment>, endpoint: Endpoint) -> u32 {
         let key = (Rc::as_ptr(d) as usize, endpoint as u8);
         let mut wires = self.wires.borrow_mut();
         if let Some((id, _)) = wires.get(&key) {
