@@ -962,10 +962,7 @@ impl LiveStream {
 
     /// Usage as reported, else estimated from the prompt and the delivered content.
     fn usage_now(&self) -> Option<crate::cost::TokenUsage> {
-        let reported = self
-            .usage
-            .as_ref()
-            .and_then(|u| token_usage(&crate::obj! { "usage": u.clone() }));
+        let reported = self.usage.as_ref().map(crate::types::usage::usage_counts);
         reported.or_else(|| {
             // A wire-path stream's request is parsed only now, when its usage is estimated.
             let prompt_tokens = match &self.call.raw_body {
