@@ -427,8 +427,7 @@ class HostStreamSource {
   /** Asks the core whether the host may read the next events itself. */
   #plainCheck() {
     if (this.#ended || this.#hidden !== null) return;
-    const identity = this.#core.streamPlain(this.#handle);
-    this.#plain = identity === undefined ? null : JSON.parse(identity);
+    this.#plain = this.#core.streamPlain(this.#handle) ?? null;
   }
 
   /** A piece read by the host itself (`#plain` set; the core's decoder holds nothing). */

@@ -223,12 +223,18 @@ impl RouterCore {
     }
 
     /// While the host may read a live stream's plain chunks itself: the identity they must
-    /// carry, as JSON text `[id, model, object, created]`; `undefined`: feed every event.
+    /// carry, `[id, model, object, created]` (an array of three strings and a number: no
+    /// JSON text to write and parse); `undefined`: feed every event.
     #[wasm_bindgen(js_name = streamPlain)]
-    pub fn stream_plain(&self, handle: u32) -> Option<String> {
+    pub fn stream_plain(&self, handle: u32) -> Option<Vec<JsValue>> {
         let streams = self.streams.streams.borrow();
         let id = self.router.stream_plain_identity(streams.get(&handle)?)?;
-        serde_json::to_string(&(id.id, id.model, id.object, id.created)).ok()
+        Some(vec![
+            JsValue::from_str(id.id),
+            JsValue::from_str(id.model),
+            JsValue::from_str(id.object),
+            JsValue::from_f64(id.created as f64),
+        ])
     }
 
     /// The host read a piece of `bytes` bytes whose chunks were all plain and handed them
