@@ -272,12 +272,39 @@ class HostStreamSource {
 
   /** The wire path's request and wire lookup (`openHostStream`), or null. */
   #wire;
+  /**
+   * Plain reads counted by the host and not yet told to the core (`streamPlainCaughtUp`):
+   * a read is told at once (`streamPlainRead`, which checks the ceilings) only when a
+   * ceiling could be passed at it — more bytes read than `max_response_bytes`, or less than
+   * a second left of `max_stream_duration` — and the sum of the others before the core's
+   * next call for the stream. One call a stream instead of one a chunk.
+   */
+  #untold = { bytes: 0, chars: 0, flags: 0 };
+  /** Bytes of the body read in all (every piece, whoever decodes it). */
+  #seen = 0;
+  /** When the stream's first attempt began (no later than the core's clock for it). */
+  #started;
+  #maxBytes;
+  #maxMs;
 
-  constructor(core, handle, send, wire) {
+  constructor(core, handle, send, wire, started) {
     this.#core = core;
     this.#handle = handle;
     this.#send = send;
     this.#wire = wire;
+    this.#started = started;
+    this.#maxBytes = core.maxResponseBytes();
+    this.#maxMs = core.maxStreamDurationMs();
+  }
+
+  /** Tells the core the plain reads it has not been told of (before any other call). */
+  #catchUp() {
+    const u = this.#untold;
+    if (u.bytes === 0 && u.chars === 0 && u.flags === 0) return;
+    this.#core.streamPlainCaughtUp(this.#handle, u.bytes, u.chars, u.flags);
+    u.bytes = 0;
+    u.chars = 0;
+    u.flags = 0;
   }
 
   /**
@@ -367,6 +394,7 @@ class HostStreamSource {
       this.#deferred = null;
       return this.#feedCounted(bytes);
     }
+
     let piece;
     this.#gap.start();
     try {
@@ -374,6 +402,7 @@ class HostStreamSource {
     } catch (e) {
       this.#gap.stop();
       if (this.#signal?.aborted) return undefined;
+      this.#catchUp();
       const error = this.#core.streamUnreachable(
         this.#handle,
         this.#gap.timedOut,
@@ -383,8 +412,10 @@ class HostStreamSource {
       throw this.#failed(error);
     }
     this.#gap.stop();
+    if (!piece.done) this.#seen += piece.value?.byteLength ?? 0;
     if (!piece.done && this.#plain !== null && piece.value instanceof Uint8Array)
       return this.#hostRead(piece.value);
+    this.#catchUp();
     let out;
     if (piece.done) {
       this.#ended = true;
@@ -450,8 +481,16 @@ class HostStreamSource {
       at = nl + 2;
     }
     if (slow < 0 && buf.length - at > MAX_HELD_EVENT_BYTES) slow = at;
-    const error = this.#core.streamPlainRead(this.#handle, value.byteLength, out.chars, flags.v);
-    if (error !== undefined) throw this.#failed(error);
+    if (this.#seen > this.#maxBytes || Date.now() - this.#started >= this.#maxMs - 1000) {
+      this.#catchUp();
+      const error = this.#core.streamPlainRead(this.#handle, value.byteLength, out.chars, flags.v);
+      if (error !== undefined) throw this.#failed(error);
+    } else {
+      const u = this.#untold;
+      u.bytes += value.byteLength;
+      u.chars += out.chars;
+      u.flags |= flags.v;
+    }
     if (slow < 0) {
       if (at < buf.length) this.#rest = buf.slice(at);
       if (out.chunks.length === 0) return null;
@@ -469,6 +508,7 @@ class HostStreamSource {
 
   /** Events the core decodes, of a piece counted already. */
   #feedCounted(bytes) {
+    this.#catchUp();
     const fed = this.#core.streamFeedCounted(this.#handle, bytes);
     if (typeof fed !== "string") return this.#fedOther(fed);
     // Asked again once a piece gives chunks (not after the usage chunk or `[DONE]`).
@@ -537,6 +577,7 @@ class HostStreamSource {
     if (this.#hidden !== null) return;
     this.#stop?.abort();
     this.#drop();
+    this.#catchUp();
     this.#core.streamAbort(this.#handle);
     this.#close();
   }
@@ -560,6 +601,7 @@ class HostStreamSource {
   #close() {
     if (this.#hidden !== null) return;
     this.#gap?.clear();
+    this.#catchUp();
     this.#hidden = this.#core.streamClose(this.#handle) ?? "{}";
   }
 }
@@ -585,6 +627,8 @@ export async function openHostStream(core, send, endpoint, json, signal, wire = 
   } catch (e) {
     throw toError(e);
   }
+  // No later than the core's clock when it plans the first attempt (`#untold`).
+  const started = Date.now();
   try {
     for (;;) {
       // A caller's abort ends the call as it is: nothing booked, no deployment blamed.
@@ -594,7 +638,7 @@ export async function openHostStream(core, send, endpoint, json, signal, wire = 
         await sleep(request);
         continue;
       }
-      const source = new HostStreamSource(core, handle, send, wire);
+      const source = new HostStreamSource(core, handle, send, wire, started);
       const opened = await source.attempt(send, request, signal);
       if (signal?.aborted) {
         source.abort();

@@ -482,6 +482,26 @@ impl Router {
         Ok(())
     }
 
+    /// Plain reads the host counted itself and reports late, in one sum (`bytes` of the
+    /// body, `chars` of content, a finish, tool calls): it reads one call a stream instead
+    /// of one a chunk, and counts each read here only when no ceiling could have been
+    /// passed at it (the bytes below `max_response_bytes`, the time over a second short of
+    /// `max_stream_duration`; reads nearer a ceiling go through `stream_plain_read`, which
+    /// checks them). Never fails; does nothing unless the stream is live.
+    pub fn stream_plain_caught_up(
+        &self,
+        hs: &mut HostStream,
+        bytes: usize,
+        chars: usize,
+        finished: bool,
+        tool_calls: bool,
+    ) {
+        if let State::Live(live) = &mut hs.state {
+            hs.limits.add(bytes);
+            live.plain_read(chars, finished, tool_calls);
+        }
+    }
+
     /// Books the failure `stream_plain_count` returned: a ceiling passed ends the stream.
     pub fn stream_plain_failed(&self, hs: &mut HostStream, e: LlmError) -> LlmError {
         match &mut hs.state {

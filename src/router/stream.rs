@@ -63,6 +63,12 @@ impl ReplyLimits {
         self.read > self.max_bytes || now_ms - self.sent_at > self.max_ms as f64
     }
 
+    /// `n` more bytes were read, counted without checking the ceilings: the host checked
+    /// them when it read those bytes (`Router::stream_plain_caught_up`).
+    pub(super) fn add(&mut self, n: usize) {
+        self.read = self.read.saturating_add(n as u64);
+    }
+
     /// `n` more bytes were read at `now_ms`: the typed error once a ceiling is passed.
     pub(super) fn read(&mut self, n: usize, now_ms: f64) -> Result<(), LlmError> {
         self.read = self.read.saturating_add(n as u64);

@@ -120,6 +120,13 @@ impl RouterCore {
         self.router.host_loop_allowed()
     }
 
+    /// `max_stream_duration` in ms: the host counts a stream's plain reads itself until a
+    /// second short of it (`streamPlainCaughtUp`).
+    #[wasm_bindgen(js_name = maxStreamDurationMs)]
+    pub fn max_stream_duration_ms(&self) -> f64 {
+        self.router.config().max_stream_duration_ms as f64
+    }
+
     /// `max_response_bytes`: the host refuses larger replies before reading them.
     #[wasm_bindgen(js_name = maxResponseBytes)]
     pub fn max_response_bytes(&self) -> f64 {

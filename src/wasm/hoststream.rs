@@ -265,6 +265,29 @@ impl RouterCore {
         }
     }
 
+    /// Plain reads the host counted without asking (`Router::stream_plain_caught_up`), as one
+    /// sum: `bytes`, `chars` and `flags` as for `streamPlainRead`. Never fails.
+    #[wasm_bindgen(js_name = streamPlainCaughtUp)]
+    pub fn stream_plain_caught_up(&self, handle: u32, bytes: f64, chars: f64, flags: u32) {
+        let n = |v: f64| {
+            if v.is_finite() && v > 0.0 {
+                v as usize
+            } else {
+                0
+            }
+        };
+        let mut streams = self.streams.streams.borrow_mut();
+        if let Some(hs) = streams.get_mut(&handle) {
+            self.router.stream_plain_caught_up(
+                hs,
+                n(bytes),
+                n(chars),
+                flags & 1 != 0,
+                flags & 2 != 0,
+            );
+        }
+    }
+
     /// Whole events of a piece `streamPlainRead` counted already: as `streamFeed`.
     #[wasm_bindgen(js_name = streamFeedCounted)]
     pub fn stream_feed_counted(&self, handle: u32, bytes: &[u8]) -> JsValue {

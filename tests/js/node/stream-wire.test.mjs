@@ -135,6 +135,42 @@ describe("streams on the wire path", () => {
     assert.ok(stats.prompt_tokens >= 400, `estimated ${stats.prompt_tokens} prompt tokens`);
   });
 
+  it("book the plain reads the host counted itself when the stream is stopped", T, async () => {
+    // One event per read, as a real upstream often sends them: after the first chunk the
+    // host reads the plain chunks itself and tells the core their sum only when it must.
+    const encoder = new TextEncoder();
+    const perEvent = async (url, init) => {
+      const res = await fetch(url, init);
+      const events = (await res.text()).split(/(?<=\n\n)/).map((e) => encoder.encode(e));
+      let i = 0;
+      return new Response(
+        new ReadableStream({
+          pull(c) {
+            if (i < events.length) c.enqueue(events[i++]);
+            else c.close();
+          },
+        }),
+        { status: res.status, headers: res.headers },
+      );
+    };
+    const words = Array.from({ length: 40 }, (_, i) => `w${i}`).join(" ");
+    mock.script("a", { reply: words });
+    const router = routerOver(mock, { chat: ["a"] }, { fetch: perEvent });
+    const stream = await router.completion(chatRequest("chat", { stream: true }));
+    let chars = 0;
+    let n = 0;
+    for await (const c of stream) {
+      chars += (c.choices[0]?.delta?.content ?? "").length;
+      if (++n === 12) break;
+    }
+    assert.ok(chars > 8, `${chars} characters delivered`);
+    const stats = (await router.getUsageStats()).deployments.a;
+    assert.equal(stats.in_flight, 0);
+    // No usage came: the completion is estimated from every character delivered (4 a token).
+    assert.equal(stats.completion_tokens, Math.ceil(chars / 4));
+    assert.equal(stream._hidden_params.model_id, "a");
+  });
+
   it("keep a request with its own router kwargs on the parsed path", T, async () => {
     mock.script("a", { reply: "kw" });
     const router = routerOver(mock, { chat: ["a"] });
