@@ -5,7 +5,9 @@
 //! `cargo bench --bench hostloop -- N` runs N calls (default 100,000) and prints the time;
 //! `-- stream N` runs N host-driven streams of 103 OpenAI chunks each (the per-chunk figure);
 //! `-- stream host N` the same with the host reading the plain chunks itself
-//! (`stream_plain_identity` / `stream_plain_read`, as js/host-stream.js does);
+//! (`stream_plain_identity` / `stream_plain_read`, as js/host-stream.js does); `-- stream
+//! wire N` the same on the wire path (`begin_wire_stream`: the host builds the request, and
+//! tells the core its plain reads in one sum, `stream_plain_caught_up`);
 //! `-- cache N` serves N in-memory cache hits as `cachedAnswer` does (request text in);
 //! `-- construct` builds a 1,000-deployment Router.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -78,7 +80,7 @@ mod native {
     }
 
     /// `stream`: `n` host-driven streams (begin → step → feed each event → end).
-    fn streams(n: u64, host: bool) {
+    fn streams(n: u64, host: bool, wire: bool) {
         let options = json!({"model_list": [
             {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": "http://a.test/v1", "api_key": "sk-bench"}},
         ]});
@@ -88,17 +90,27 @@ mod native {
         let router = Router::new(config, fakes.ports.clone());
         let events = openai_events();
         let request = json!({"model": "chat", "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+        let text = request.to_string();
         let request = request.as_object().cloned().expect("an object");
         let started = std::time::Instant::now();
         let mut chunks = 0u64;
         for _ in 0..n {
-            let mut hs = router
-                .begin_host_stream(Endpoint::ChatCompletion, request.clone())
-                .expect("a stream");
+            let mut hs = if wire {
+                // The wire path: the request's text, parsed only if the core needs it.
+                router
+                    .begin_wire_stream(Endpoint::ChatCompletion, "chat", false, None, text.clone())
+                    .expect("a stream")
+            } else {
+                router
+                    .begin_host_stream(Endpoint::ChatCompletion, request.clone())
+                    .expect("a stream")
+            };
             match router.stream_step(&mut hs) {
-                StreamStep::Send(..) => {}
+                StreamStep::Send(..) if !wire => {}
+                StreamStep::Wire(..) if wire => {}
                 _ => panic!("expected an attempt"),
             }
+            let mut untold = (0usize, 0usize, false);
             for (i, event) in events.iter().enumerate() {
                 // The host reads a plain chunk itself (the bench knows which are: every one
                 // between the first and the finish); the core decodes the others.
@@ -106,6 +118,16 @@ mod native {
                 if plain && router.stream_plain_identity(&hs).is_some() {
                     let finished = i + 3 == events.len();
                     let chars = if finished { 0 } else { 6 };
+                    if wire {
+                        // As the host far from a ceiling: counted, told in one sum later.
+                        untold = (
+                            untold.0 + event.len(),
+                            untold.1 + chars,
+                            untold.2 | finished,
+                        );
+                        chunks += 1;
+                        continue;
+                    }
                     if router
                         .stream_plain_read(&mut hs, event.len(), chars, finished, false)
                         .is_some()
@@ -114,6 +136,10 @@ mod native {
                     }
                     chunks += 1;
                     continue;
+                }
+                if untold != (0, 0, false) {
+                    router.stream_plain_caught_up(&mut hs, untold.0, untold.1, untold.2, false);
+                    untold = (0, 0, false);
                 }
                 let fed = if host && i > 0 {
                     // As the host: the piece counted, then its events decoded by the core.
@@ -188,7 +214,12 @@ mod native {
             return;
         }
         if std::env::args().any(|a| a == "stream") {
-            streams(n.unwrap_or(1_000), std::env::args().any(|a| a == "host"));
+            let wire = std::env::args().any(|a| a == "wire");
+            streams(
+                n.unwrap_or(1_000),
+                wire || std::env::args().any(|a| a == "host"),
+                wire,
+            );
             return;
         }
         let n = n.unwrap_or(100_000);

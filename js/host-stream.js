@@ -190,6 +190,46 @@ function plainEvent(buf, start, end, idn, flags, out) {
   return true;
 }
 
+/** What a stream on the wire path asks of an OpenAI upstream (`OpenAi::build_request`). */
+const INCLUDE_USAGE = Object.freeze({ include_usage: true });
+
+/**
+ * A `streamNext` step as the attempt to make: the request (`{method, url, headers, body,
+ * timeout_ms}`), a wait in ms (a number), or throws the call's typed error. A wire id is
+ * sent as the deployment's cached wire describes, with the body built from the caller's
+ * object (`wire.request`): the core never parses it (README, "Architecture").
+ */
+function attemptOf(step, handle, wire) {
+  if (typeof step === "string") return JSON.parse(step);
+  if (typeof step !== "number") throw toError(step);
+  if (step <= -2) return -step - 2;
+  if (wire === null) throw toError(new Error(`unexpected stream step ${step}`));
+  let w;
+  try {
+    w = wire.of(step, handle);
+  } catch (e) {
+    throw toError(e);
+  }
+  const request = wire.request;
+  return {
+    method: "POST",
+    url: w.url,
+    headers: w.headers,
+    body: JSON.stringify(
+      w.defaults === null
+        ? { ...request, model: w.model, stream: true, stream_options: INCLUDE_USAGE }
+        : {
+            ...w.defaults,
+            ...request,
+            model: w.model,
+            stream: true,
+            stream_options: INCLUDE_USAGE,
+          },
+    ),
+    timeout_ms: w.stream_timeout_ms,
+  };
+}
+
 function concat(a, b) {
   const out = new Uint8Array(a.byteLength + b.byteLength);
   out.set(a, 0);
@@ -230,10 +270,41 @@ class HostStreamSource {
   /** The upstream's JSON text of each chunk `next()` last returned (null: none). */
   raw = null;
 
-  constructor(core, handle, send) {
+  /** The wire path's request and wire lookup (`openHostStream`), or null. */
+  #wire;
+  /**
+   * Plain reads counted by the host and not yet told to the core (`streamPlainCaughtUp`):
+   * a read is told at once (`streamPlainRead`, which checks the ceilings) only when a
+   * ceiling could be passed at it — more bytes read than `max_response_bytes`, or less than
+   * a second left of `max_stream_duration` — and the sum of the others before the core's
+   * next call for the stream. One call a stream instead of one a chunk.
+   */
+  #untold = { bytes: 0, chars: 0, flags: 0 };
+  /** Bytes of the body read in all (every piece, whoever decodes it). */
+  #seen = 0;
+  /** When the stream's first attempt began (no later than the core's clock for it). */
+  #started;
+  #maxBytes;
+  #maxMs;
+
+  constructor(core, handle, send, wire, started) {
     this.#core = core;
     this.#handle = handle;
     this.#send = send;
+    this.#wire = wire;
+    this.#started = started;
+    this.#maxBytes = core.maxResponseBytes();
+    this.#maxMs = core.maxStreamDurationMs();
+  }
+
+  /** Tells the core the plain reads it has not been told of (before any other call). */
+  #catchUp() {
+    const u = this.#untold;
+    if (u.bytes === 0 && u.chars === 0 && u.flags === 0) return;
+    this.#core.streamPlainCaughtUp(this.#handle, u.bytes, u.chars, u.flags);
+    u.bytes = 0;
+    u.chars = 0;
+    u.flags = 0;
   }
 
   /**
@@ -323,6 +394,7 @@ class HostStreamSource {
       this.#deferred = null;
       return this.#feedCounted(bytes);
     }
+
     let piece;
     this.#gap.start();
     try {
@@ -330,6 +402,7 @@ class HostStreamSource {
     } catch (e) {
       this.#gap.stop();
       if (this.#signal?.aborted) return undefined;
+      this.#catchUp();
       const error = this.#core.streamUnreachable(
         this.#handle,
         this.#gap.timedOut,
@@ -339,8 +412,10 @@ class HostStreamSource {
       throw this.#failed(error);
     }
     this.#gap.stop();
+    if (!piece.done) this.#seen += piece.value?.byteLength ?? 0;
     if (!piece.done && this.#plain !== null && piece.value instanceof Uint8Array)
       return this.#hostRead(piece.value);
+    this.#catchUp();
     let out;
     if (piece.done) {
       this.#ended = true;
@@ -383,8 +458,7 @@ class HostStreamSource {
   /** Asks the core whether the host may read the next events itself. */
   #plainCheck() {
     if (this.#ended || this.#hidden !== null) return;
-    const identity = this.#core.streamPlain(this.#handle);
-    this.#plain = identity === undefined ? null : JSON.parse(identity);
+    this.#plain = this.#core.streamPlain(this.#handle) ?? null;
   }
 
   /** A piece read by the host itself (`#plain` set; the core's decoder holds nothing). */
@@ -407,8 +481,16 @@ class HostStreamSource {
       at = nl + 2;
     }
     if (slow < 0 && buf.length - at > MAX_HELD_EVENT_BYTES) slow = at;
-    const error = this.#core.streamPlainRead(this.#handle, value.byteLength, out.chars, flags.v);
-    if (error !== undefined) throw this.#failed(error);
+    if (this.#seen > this.#maxBytes || Date.now() - this.#started >= this.#maxMs - 1000) {
+      this.#catchUp();
+      const error = this.#core.streamPlainRead(this.#handle, value.byteLength, out.chars, flags.v);
+      if (error !== undefined) throw this.#failed(error);
+    } else {
+      const u = this.#untold;
+      u.bytes += value.byteLength;
+      u.chars += out.chars;
+      u.flags |= flags.v;
+    }
     if (slow < 0) {
       if (at < buf.length) this.#rest = buf.slice(at);
       if (out.chunks.length === 0) return null;
@@ -426,6 +508,7 @@ class HostStreamSource {
 
   /** Events the core decodes, of a piece counted already. */
   #feedCounted(bytes) {
+    this.#catchUp();
     const fed = this.#core.streamFeedCounted(this.#handle, bytes);
     if (typeof fed !== "string") return this.#fedOther(fed);
     // Asked again once a piece gives chunks (not after the usage chunk or `[DONE]`).
@@ -449,14 +532,18 @@ class HostStreamSource {
     else caller?.addEventListener("abort", () => stop.abort(), { once: true });
     for (;;) {
       if (stop.signal.aborted || this.#hidden !== null) return undefined;
-      const step = this.#core.streamNext(this.#handle);
-      if (typeof step === "number") {
-        await sleep(step);
+      let request;
+      try {
+        request = attemptOf(this.#core.streamNext(this.#handle), this.#handle, this.#wire);
+      } catch (e) {
+        throw this.#failed(e);
+      }
+      if (typeof request === "number") {
+        await sleep(request);
         continue;
       }
-      if (typeof step !== "string") throw this.#failed(step);
       this.#ended = false;
-      const opened = await this.attempt(this.#send, JSON.parse(step), stop.signal);
+      const opened = await this.attempt(this.#send, request, stop.signal);
       if (stop.signal.aborted || this.#hidden !== null) return undefined;
       if (opened) {
         this.#live = true;
@@ -490,6 +577,7 @@ class HostStreamSource {
     if (this.#hidden !== null) return;
     this.#stop?.abort();
     this.#drop();
+    this.#catchUp();
     this.#core.streamAbort(this.#handle);
     this.#close();
   }
@@ -513,8 +601,8 @@ class HostStreamSource {
   #close() {
     if (this.#hidden !== null) return;
     this.#gap?.clear();
-    this.#hidden = this.#core.streamHidden(this.#handle) ?? "{}";
-    this.#core.streamRelease(this.#handle);
+    this.#catchUp();
+    this.#hidden = this.#core.streamClose(this.#handle) ?? "{}";
   }
 }
 
@@ -523,25 +611,35 @@ class HostStreamSource {
  * one delivers its first chunks. Resolves to the source for `LlmuxStream`; rejects with
  * the typed error of a call that failed before any chunk.
  */
-export async function openHostStream(core, send, endpoint, json, signal) {
+export async function openHostStream(core, send, endpoint, json, signal, wire = null) {
   let handle;
   try {
-    handle = core.beginStream(endpoint, json);
+    handle =
+      wire === null
+        ? core.beginStream(endpoint, json)
+        : core.beginWireStream(
+            endpoint,
+            wire.request.model,
+            wire.request.stream_options?.include_usage === true,
+            wire.callId,
+            json,
+          );
   } catch (e) {
     throw toError(e);
   }
+  // No later than the core's clock when it plans the first attempt (`#untold`).
+  const started = Date.now();
   try {
     for (;;) {
       // A caller's abort ends the call as it is: nothing booked, no deployment blamed.
       if (signal?.aborted) throw abortReason(signal);
-      const step = core.streamNext(handle);
-      if (typeof step === "number") {
-        await sleep(step);
+      const request = attemptOf(core.streamNext(handle), handle, wire);
+      if (typeof request === "number") {
+        await sleep(request);
         continue;
       }
-      if (typeof step !== "string") throw toError(step);
-      const source = new HostStreamSource(core, handle, send);
-      const opened = await source.attempt(send, JSON.parse(step), signal);
+      const source = new HostStreamSource(core, handle, send, wire, started);
+      const opened = await source.attempt(send, request, signal);
       if (signal?.aborted) {
         source.abort();
         throw abortReason(signal);

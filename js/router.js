@@ -408,6 +408,10 @@ function redisFromOptions(options, makeRedis) {
  */
 export function defineRouter(RouterCore, hostStores = {}) {
   const routerKeys = new Set(RouterCore.routerKeys());
+  /** Router kwargs but the two a stream on the wire path reads itself (`plainRequest`). */
+  const streamKeys = new Set(
+    [...routerKeys].filter((k) => k !== "stream" && k !== "stream_options"),
+  );
   const credentialVariables = RouterCore.credentialVariables();
   class Router {
     #core;
@@ -641,10 +645,11 @@ export function defineRouter(RouterCore, hostStores = {}) {
       this.#hostStream = this.#hostLoop && this.#core.hostStream();
     }
 
-    #wire(id, handle) {
+    /** The wire `id` (`stream`: named by a stream's `streamNext`, else by `next`). */
+    #wire(id, handle, stream = false) {
       let wire = this.#wires.get(id);
       if (wire === undefined) {
-        const raw = JSON.parse(this.#core.wire(handle));
+        const raw = JSON.parse(stream ? this.#core.streamWire(handle) : this.#core.wire(handle));
         wire = {
           url: raw.url,
           headers: Object.fromEntries(raw.headers),
@@ -652,6 +657,7 @@ export function defineRouter(RouterCore, hostStores = {}) {
           defaults: raw.defaults,
           timeout_ms: Math.min(raw.timeout_ms, MAX_TIMER_MS),
           identity: raw.identity,
+          stream_timeout_ms: Math.min(raw.stream_timeout_ms, MAX_TIMER_MS),
         };
         if (this.#wires.size >= MAX_WIRES) this.#wires.clear();
         this.#wires.set(id, wire);
@@ -926,13 +932,19 @@ export function defineRouter(RouterCore, hostStores = {}) {
       const signal = callerSignal(options);
       if (signal?.aborted) throw abortReason(signal);
       if (this.#warming) await this.#warm();
-      const json = requestJson(withCallId(request, callId));
       if (this.#hostStream) {
-        const source = await openHostStream(this.#core, this.#fetch, endpoint, json, signal);
+        // The wire path (README, "Architecture"): a request with no router kwargs but
+        // `stream` / `stream_options` is sent by the host, built from the caller's object.
+        const wire = plainRequest(request, streamKeys)
+          ? { request, callId, of: (id, handle) => this.#wire(id, handle, true) }
+          : null;
+        const json = requestJson(wire === null ? withCallId(request, callId) : request);
+        const source = await openHostStream(this.#core, this.#fetch, endpoint, json, signal, wire);
         const stream = new LlmuxStream(source);
         signal?.addEventListener("abort", () => stream.abort(), { once: true });
         return stream;
       }
+      const json = requestJson(withCallId(request, callId));
       let core;
       try {
         core = await cancellable(signal, (cancel) => this.#core.stream(endpoint, json, cancel));

@@ -27,23 +27,39 @@ export class LlmuxStream {
   #index = 0;
   #done = false;
   #consumed = false;
+  /** `_hidden_params`: parsed from the source's JSON text when first read (`#hidden`). */
+  #hiddenValue = undefined;
+  #hiddenText = undefined;
 
   constructor(core) {
     this.#core = core;
-    Object.defineProperty(this, "_hidden_params", {
-      value: JSON.parse(core.hidden()),
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
     abandoned?.register(this, core, this);
+  }
+
+  /**
+   * Router metadata (`model_id` and the rest once the first chunk has arrived;
+   * `response_cost` once the stream has ended). Asked of the source when first read, not
+   * for every stream: most consumers never read it.
+   */
+  get _hidden_params() {
+    if (this.#hiddenValue === undefined) {
+      this.#hiddenValue = JSON.parse(this.#hiddenText ?? this.#core.hidden());
+      this.#hiddenText = undefined;
+    }
+    return this.#hiddenValue;
+  }
+
+  set _hidden_params(value) {
+    this.#hiddenValue = value;
+    this.#hiddenText = undefined;
   }
 
   #end() {
     this.#done = true;
     abandoned?.unregister(this);
-    // Final metadata: response_cost is known once the stream has ended.
-    this._hidden_params = JSON.parse(this.#core.hidden());
+    // Final metadata: response_cost is known once the stream has ended (parsed on read).
+    this.#hiddenValue = undefined;
+    this.#hiddenText = this.#core.hidden();
   }
 
   /**

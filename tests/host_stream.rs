@@ -83,6 +83,7 @@ fn send(r: &Router, hs: &mut HostStream) -> (String, Value) {
         }
         StreamStep::Wait(ms) => panic!("unexpected wait of {ms} ms"),
         StreamStep::Fail(e) => panic!("unexpected failure: {e:?}"),
+        StreamStep::Wire(_) => panic!("a parsed request is sent as the core builds it"),
     }
 }
 
@@ -132,6 +133,7 @@ fn a_failed_status_before_the_first_chunk_retries_on_the_other_deployment() {
             StreamStep::Send(req, _) => break req.url,
             StreamStep::Wait(_) => continue,
             StreamStep::Fail(e) => panic!("{e:?}"),
+            StreamStep::Wire(_) => panic!("a parsed request is sent as the core builds it"),
         }
     };
     assert_ne!(
@@ -184,6 +186,7 @@ fn include_usage_keeps_the_usage_chunk_and_a_body_without_chunks_is_retried() {
             StreamStep::Send(req, _) => break req,
             StreamStep::Wait(_) => continue,
             StreamStep::Fail(e) => panic!("{e:?}"),
+            StreamStep::Wire(_) => panic!("a parsed request is sent as the core builds it"),
         }
     };
     let mut out = chunks(r.stream_feed(&mut hs, sse(&["ok"]).as_bytes()));
@@ -452,4 +455,118 @@ fn host_read_pieces_count_against_the_ceilings_and_only_live_streams_allow_them(
         r.stream_plain_identity(&hs).is_none(),
         "continuable streams are decoded by the core"
     );
+}
+
+/// A stream on the wire path (`begin_wire_stream`): the request's JSON text, not parsed.
+fn wire_stream(r: &Router, model: &str, include_usage: bool) -> HostStream {
+    let text = json!({"model": model, "stream": true,
+        "messages": [{"role": "user", "content": "a prompt of some forty characters, or so"}]})
+    .to_string();
+    r.begin_wire_stream(
+        Endpoint::ChatCompletion,
+        model,
+        include_usage,
+        Some("call-1".into()),
+        text,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_wire_path_lets_the_host_send_openai_attempts_and_builds_the_others_from_the_text() {
+    let (r, _f) = router(json!({
+        "model_list": [
+            deployment("chat", A, "a"),
+            {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-3-5-haiku-latest", "api_key": "sk-ant"},
+             "model_info": {"id": "c"}},
+        ],
+        "fallbacks": [{"chat": ["claude"]}],
+        "num_retries": 0,
+        "stream_timeout": 7,
+    }));
+    let mut hs = wire_stream(&r, "chat", false);
+    // The OpenAI deployment: the host sends it, as the deployment's wire describes.
+    let d = match r.stream_step(&mut hs) {
+        StreamStep::Wire(d) => d,
+        _ => panic!("an OpenAI attempt on the wire path is the host's to send"),
+    };
+    assert_eq!(d.id, "a");
+    let wire = r.wire(&d, Endpoint::ChatCompletion).unwrap();
+    assert_eq!(wire.url, format!("{A}/chat/completions"));
+    assert_eq!(wire.model, "gpt-4o-mini");
+    assert_eq!(wire.stream_timeout_ms, 7_000);
+    let (deployment, endpoint) = r.stream_deployment(&hs).unwrap();
+    assert_eq!(
+        (deployment.id.as_str(), endpoint),
+        ("a", Endpoint::ChatCompletion)
+    );
+    r.stream_replied(
+        &mut hs,
+        HttpResponse {
+            status: 500,
+            headers: vec![],
+            body: br#"{"error":{"message":"down"}}"#.to_vec(),
+        },
+    );
+    // The fallback translates: the core parses the request text and builds the attempt.
+    let request = loop {
+        match r.stream_step(&mut hs) {
+            StreamStep::Send(req, _) => break req,
+            StreamStep::Wait(_) => continue,
+            StreamStep::Fail(e) => panic!("{e:?}"),
+            StreamStep::Wire(_) => panic!("anthropic is not sent by the host"),
+        }
+    };
+    let (url, body): (String, Value) = (
+        request.url,
+        serde_json::from_str(request.body.as_deref().unwrap()).unwrap(),
+    );
+    assert!(url.contains("anthropic.com"), "{url}");
+    assert_eq!(
+        body["messages"][0]["content"][0]["text"],
+        json!("a prompt of some forty characters, or so")
+    );
+    assert_eq!(body["stream"], json!(true));
+}
+
+#[test]
+fn a_wire_path_stream_books_usage_and_estimates_it_from_the_text_when_stopped() {
+    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a")]}));
+    let mut hs = wire_stream(&r, "chat", true);
+    assert!(matches!(r.stream_step(&mut hs), StreamStep::Wire(_)));
+    let body = sse(&["Hel", "lo"]);
+    let mut out = chunks(r.stream_feed(&mut hs, body.as_bytes()));
+    out.extend(chunks(r.stream_end(&mut hs)));
+    assert_eq!(content(&out), "Hello");
+    // `include_usage` read by the host: the usage chunk is delivered.
+    assert_eq!(out.last().unwrap()["usage"]["prompt_tokens"], json!(9));
+    let usage = r.usage("a").unwrap();
+    assert_eq!((usage.successes, usage.prompt_tokens), (1, 9));
+
+    // Stopped before any usage: the prompt is estimated from the request's text.
+    let mut hs = wire_stream(&r, "chat", false);
+    assert!(matches!(r.stream_step(&mut hs), StreamStep::Wire(_)));
+    chunks(r.stream_feed(&mut hs, &body.as_bytes()[..body.len() / 2]));
+    r.stream_abort(&mut hs);
+    let after = r.usage("a").unwrap();
+    assert_eq!(after.successes, 2);
+    assert!(
+        after.prompt_tokens > 9,
+        "the stopped stream's prompt is estimated from its text"
+    );
+}
+
+#[test]
+fn the_wire_path_refuses_a_blank_group_and_endpoints_that_do_not_stream() {
+    let (r, _f) = router(json!({"model_list": [deployment("chat", A, "a")]}));
+    let e = r
+        .begin_wire_stream(Endpoint::ChatCompletion, "", false, None, "{}".into())
+        .err()
+        .unwrap();
+    assert!(e.message.contains("`model`"), "{}", e.message);
+    let e = r
+        .begin_wire_stream(Endpoint::Embedding, "chat", false, None, "{}".into())
+        .err()
+        .unwrap();
+    assert!(e.message.contains("stream: true"), "{}", e.message);
 }

@@ -415,3 +415,52 @@ fn plain_identity_allows_host_reads_only_between_events() {
     d.plain_read(false, true);
     assert_eq!(d.finish().unwrap_err().kind, ErrorKind::APIConnectionError);
 }
+
+/// `feed_chunks` (the host loop's decoder, with its borrowed fast paths: plain chunks, and
+/// usage-only chunks read without a `Value` of the whole chunk) decodes every usage chunk
+/// shape as `feed` (the general path) does: the same chunks, the same final usage chunk,
+/// the same errors, for each of the shapes the fast path must refuse.
+#[test]
+fn usage_only_chunks_decode_as_the_general_path_does() {
+    let first = r#"{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}"#;
+    let usage = [
+        // OpenAI's own, with details.
+        r#"{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","system_fingerprint":"fp","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":4}}}"#,
+        // A later id, model and created: the stream's identity follows them.
+        r#"{"id":"c2","object":"chat.completion.chunk","created":8,"model":"m2","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#,
+        // No identity at all, blank strings, a zero `created`.
+        r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#,
+        r#"{"id":"","model":"","object":"","created":0,"choices":[],"usage":{"prompt_tokens":3}}"#,
+        // Refused by the fast path: the general path decides.
+        r#"{"id":"c1","choices":[],"usage":null}"#,
+        r#"{"id":"c1","choices":[],"usage":{"prompt_tokens":1},"prompt_filter_results":null}"#,
+        r#"{"id":"c1","choices":[],"usage":{"prompt_tokens":1},"x_groq":{"usage":{"prompt_tokens":5}}}"#,
+        r#"{"id":"c1","choices":[],"usage":{"prompt_tokens":1},"error":{"message":"boom","code":500}}"#,
+        r#"{"id":7,"choices":[],"usage":{"prompt_tokens":1}}"#,
+        r#"{"id":"c1","created":1.5,"choices":[],"usage":{"prompt_tokens":1}}"#,
+        r#"{"id":"c1","usage":{"prompt_tokens":1}}"#,
+        r#"{"id":"c1","choices":[],"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
+        r#"{"id":"c1","choices":[],"usage":7}"#,
+    ];
+    for u in usage {
+        let body = format!("data: {first}\n\ndata: {u}\n\ndata: [DONE]\n\n");
+        let general = {
+            let mut d = decoder_for(&openai(), Endpoint::ChatCompletion);
+            d.feed(body.as_bytes())
+                .and_then(|mut out| d.finish().map(|rest| [out.split_off(0), rest].concat()))
+                .map_err(|e| (e.kind, e.message))
+        };
+        let host = {
+            let mut d = decoder_for(&openai(), Endpoint::ChatCompletion);
+            d.feed_chunks(body.as_bytes())
+                .and_then(|out| {
+                    let mut out: Vec<Value> =
+                        out.into_iter().map(|c| c.into_value().unwrap()).collect();
+                    out.extend(d.finish()?);
+                    Ok(out)
+                })
+                .map_err(|e| (e.kind, e.message))
+        };
+        assert_eq!(host, general, "usage chunk {u}");
+    }
+}

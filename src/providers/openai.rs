@@ -637,6 +637,34 @@ struct PlainChunk<'a> {
     x_groq: Option<IgnoredAny>,
 }
 
+/// A chunk that carries only usage (`choices: []`, OpenAI's last chunk with
+/// `stream_options.include_usage`), read without building a `Value` of the whole chunk: its
+/// identity is borrowed and only `usage` becomes a `Value`. Anything else (an error, Groq's
+/// `x_groq`, `prompt_filter_results` even when null, a field of another type, a duplicate
+/// field) fails the parse and the chunk takes the general path.
+#[derive(serde::Deserialize)]
+struct UsageOnlyChunk<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    object: Option<Cow<'a, str>>,
+    created: Option<u64>,
+    choices: Vec<IgnoredAny>,
+    #[serde(borrow)]
+    usage: &'a serde_json::value::RawValue,
+    error: Option<IgnoredAny>,
+    x_groq: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "present")]
+    prompt_filter_results: bool,
+}
+
+/// `true` for a field that is there, whatever its value (null included).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    <IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
+}
+
 #[derive(serde::Deserialize)]
 struct PlainChoice<'a> {
     #[serde(borrow)]
@@ -689,6 +717,48 @@ impl OpenAiStream {
             }
             None => Err(event),
         }
+    }
+
+    /// A usage-only chunk (`UsageOnlyChunk`), handled as `event` would (the stream's
+    /// identity updated, the usage kept for the final usage chunk, nothing delivered):
+    /// true when it was one.
+    fn usage_only(&mut self, event: &SseEvent) -> bool {
+        if self.done || event.name() == "error" {
+            return false;
+        }
+        let data = event.data.trim();
+        if !data.starts_with('{') {
+            return false;
+        }
+        let Ok(chunk) = serde_json::from_str::<UsageOnlyChunk>(data) else {
+            return false;
+        };
+        if !chunk.choices.is_empty()
+            || chunk.error.is_some()
+            || chunk.x_groq.is_some()
+            || chunk.prompt_filter_results
+        {
+            return false;
+        }
+        let usage = match serde_json::from_str::<Value>(chunk.usage.get()) {
+            Ok(Value::Null) | Err(_) => return false,
+            Ok(usage) => usage,
+        };
+        self.usage = Some(usage);
+        let text = |v: Option<Cow<str>>| v.filter(|s| !s.is_empty()).map(Cow::into_owned);
+        if let Some(id) = text(chunk.id) {
+            self.id = id;
+        }
+        if let Some(model) = text(chunk.model) {
+            self.model = model;
+        }
+        if let Some(object) = text(chunk.object) {
+            self.object = Some(object);
+        }
+        if let Some(created) = chunk.created.filter(|c| *c > 0) {
+            self.created = created;
+        }
+        true
     }
 
     /// The characters `event` delivers when it passes through as its text (state updated).
@@ -764,6 +834,9 @@ impl StreamDecoder for OpenAiStream {
                     }
                     Err(event) => event,
                 };
+                if self.usage_only(&event) {
+                    return Ok(());
+                }
                 let mut values = Vec::new();
                 let result = self.event(&event, &mut values);
                 out.extend(values.into_iter().map(Chunk::Value));

@@ -35,6 +35,9 @@ pub(super) struct Call {
     pub(super) files_upstream_id: Option<String>,
     /// The custom routing strategy's answer, for the pick that asked for it.
     pub(super) chosen: Option<super::select::Choice>,
+    /// A host-driven stream's request as the caller's JSON text, not parsed yet (README,
+    /// "Architecture": the wire path). Parsed into `body` only when the core needs it.
+    pub(super) raw_body: Option<String>,
 }
 
 impl Call {
@@ -53,6 +56,7 @@ impl Call {
             files_op: None,
             files_upstream_id: None,
             chosen: None,
+            raw_body: None,
         }
     }
 }

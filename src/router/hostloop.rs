@@ -29,6 +29,9 @@ pub struct Wire {
     /// Request defaults from `litellm_params` (the caller's fields win), or null.
     pub defaults: Option<Map<String, Value>>,
     pub timeout_ms: u64,
+    /// A stream's attempt timeout (`stream_timeout`, else `timeout`): for the headers, then
+    /// for each later piece of the body.
+    pub stream_timeout_ms: u64,
     /// The deployment as `_hidden_params` shows it (no credentials): the host keeps it with
     /// the wire and adds the numbers `answer_host` returns.
     pub identity: WireIdentity,
@@ -242,6 +245,7 @@ impl Router {
                 defaults: None,
                 timeout_ms: d.timeout_ms.unwrap_or(self.inner.config.timeout_ms),
                 identity: WireIdentity::of(d),
+                stream_timeout_ms: 0,
             });
         }
         let ctx = providers::RequestContext {
@@ -263,6 +267,11 @@ impl Router {
             defaults: (!d.request_defaults.is_empty()).then(|| d.request_defaults.0.clone()),
             timeout_ms: ctx.timeout_ms,
             identity: WireIdentity::of(d),
+            // As `plan_attempt` for a stream without a per-request `stream_timeout`.
+            stream_timeout_ms: d
+                .stream_timeout_ms
+                .or(self.inner.config.stream_timeout_ms)
+                .unwrap_or(ctx.timeout_ms),
         })
     }
 

@@ -62,6 +62,11 @@ pub enum StreamStep {
     /// non-2xx status) or `stream_unreachable`. `u64`: `stream_timeout` in ms (the wait for
     /// the headers, and for each later piece of the body).
     Send(HttpRequest, u64),
+    /// Send to this deployment yourself, on the wire path (README, "Architecture"): the
+    /// body is the caller's request with the deployment's `model`, `litellm_params`
+    /// defaults, `stream: true` and `stream_options.include_usage`; URL, headers and
+    /// timeout are the deployment's `Router::wire`. Report as for `Send`.
+    Wire(Rc<Deployment>),
     /// Wait this many milliseconds, then ask again.
     Wait(u64),
     /// The call failed (booked).
@@ -76,6 +81,22 @@ pub enum Fed {
     Retry,
     /// The stream failed after its first chunk (booked): it is over.
     Failed(LlmError),
+}
+
+/// Parses a wire-path stream's request text into its body (once), without the `stream`
+/// and `stream_options` the host already read (as `CallOptions::extract` removes them).
+pub(super) fn parse_raw_body(call: &mut Call) -> Result<(), LlmError> {
+    let Some(raw) = call.raw_body.take() else {
+        return Ok(());
+    };
+    let mut body = match serde_json::from_str::<Value>(&raw) {
+        Ok(Value::Object(m)) => m,
+        _ => return Err(LlmError::bad_request("the request must be a JSON object")),
+    };
+    body.remove("stream");
+    body.remove("stream_options");
+    call.body = body;
+    Ok(())
 }
 
 impl Router {
@@ -115,6 +136,87 @@ impl Router {
         })
     }
 
+    /// Starts a host-driven stream on the wire path: the caller's request has no router
+    /// kwargs but `stream` / `stream_options` (the host checked, and parsed those into
+    /// `include_usage`), so nothing is parsed here. `raw` is the request's JSON text: the
+    /// core parses it only if it needs the body (an attempt it builds itself, a usage
+    /// estimate, a mid-stream continuation).
+    pub fn begin_wire_stream(
+        &self,
+        endpoint: Endpoint,
+        model: &str,
+        include_usage: bool,
+        call_id: Option<String>,
+        raw: String,
+    ) -> Result<HostStream, LlmError> {
+        let started = self.now();
+        self.state_tick();
+        if !matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Responses
+        ) {
+            return Err(LlmError::bad_request(format!(
+                "stream: true is supported by completion() and textCompletion(), not {}()",
+                endpoint.method()
+            )));
+        }
+        if model.is_empty() {
+            return Err(LlmError::bad_request(
+                "`model` must be a non-empty string (a model group name)",
+            ));
+        }
+        let opts = super::CallOptions {
+            model: model.to_string(),
+            stream: true,
+            include_usage,
+            call_id: call_id.filter(|id| !id.is_empty() && id.len() <= super::MAX_CALL_ID_BYTES),
+            ..Default::default()
+        };
+        let mut call = Call::new(endpoint, Map::new(), opts);
+        call.raw_body = Some(raw);
+        // A continuable stream re-sends the caller's messages: parsed once, now.
+        if self.inner.config.enable_mid_stream_fallback_continuation {
+            parse_raw_body(&mut call)?;
+        }
+        Ok(HostStream {
+            state: State::Opening {
+                call: Box::new(call),
+                dispatch: Dispatch::new(model),
+                started,
+                attempt: None,
+                resuming: None,
+            },
+            limits: ReplyLimits::new(&self.inner.config, started),
+        })
+    }
+
+    /// The deployment of the attempt in flight (the one `StreamStep::Wire` named).
+    pub fn stream_deployment<'a>(
+        &self,
+        hs: &'a HostStream,
+    ) -> Option<(&'a Rc<Deployment>, Endpoint)> {
+        match &hs.state {
+            State::Opening {
+                attempt: Some(a),
+                call,
+                ..
+            } => Some((&a.deployment, call.endpoint)),
+            _ => None,
+        }
+    }
+
+    /// Whether the host sends `endpoint` to `d` itself on a stream's wire path: OpenAI's
+    /// own API (its stream body is the caller's with `model`, `stream` and
+    /// `stream_options.include_usage` set: `OpenAi::build_request`).
+    fn stream_passthrough(d: &Deployment, endpoint: Endpoint) -> bool {
+        d.provider == "openai"
+            && d.max_retries == 0
+            && matches!(
+                endpoint,
+                Endpoint::ChatCompletion | Endpoint::TextCompletion
+            )
+    }
+
     /// The next step of a stream that has not opened yet.
     pub fn stream_step(&self, hs: &mut HostStream) -> StreamStep {
         let State::Opening {
@@ -129,21 +231,34 @@ impl Router {
         };
         loop {
             match self.step(call, dispatch) {
-                Step::Attempt(d) => match self.plan_stream_attempt(call, &d) {
-                    Ok((request, next)) => {
-                        let timeout_ms = next.timeout_ms;
-                        call.attempts += 1;
-                        *attempt = Some(Box::new(next));
-                        // A continuation's legs count against the whole stream's ceilings.
-                        if resuming.is_none() {
-                            hs.limits = ReplyLimits::new(&self.inner.config, self.now());
+                Step::Attempt(d) => {
+                    let wire = call.raw_body.is_some()
+                        && resuming.is_none()
+                        && Self::stream_passthrough(&d, call.endpoint);
+                    let planned = if wire {
+                        self.plan_stream_attempt(call, &d, false)
+                    } else {
+                        parse_raw_body(call).and_then(|()| self.plan_stream_attempt(call, &d, true))
+                    };
+                    match planned {
+                        Ok((request, next)) => {
+                            let timeout_ms = next.timeout_ms;
+                            call.attempts += 1;
+                            *attempt = Some(Box::new(next));
+                            // A continuation's legs count against the whole stream's ceilings.
+                            if resuming.is_none() {
+                                hs.limits = ReplyLimits::new(&self.inner.config, self.now());
+                            }
+                            return match request {
+                                Some(request) => StreamStep::Send(request, timeout_ms),
+                                None => StreamStep::Wire(d),
+                            };
                         }
-                        return StreamStep::Send(request, timeout_ms);
+                        Err(e) => {
+                            self.settle(call, dispatch, Err(annotate(e, &d)));
+                        }
                     }
-                    Err(e) => {
-                        self.settle(call, dispatch, Err(annotate(e, &d)));
-                    }
-                },
+                }
                 // Not reached while `host_loop_allowed` holds (a custom strategy keeps streams
                 // on the core's path): the configured strategy picks.
                 Step::Choose(..) => call.chosen = Some(super::select::Choice::Declined),
@@ -177,14 +292,20 @@ impl Router {
         }
     }
 
+    /// The attempt on `d`, with the request to send when `build` (else the host builds it).
     fn plan_stream_attempt(
         &self,
         call: &mut Call,
         d: &Rc<Deployment>,
-    ) -> Result<(HttpRequest, Attempt), LlmError> {
+        build: bool,
+    ) -> Result<(Option<HttpRequest>, Attempt), LlmError> {
         let mut plan: Plan = self.plan_attempt(call, d)?;
         let decoder = plan.decoder(d, call.endpoint)?;
-        let request = self.build_attempt(call, d, &mut plan, None)?;
+        let request = if build {
+            Some(self.build_attempt(call, d, &mut plan, None)?)
+        } else {
+            None
+        };
         Ok((
             request,
             Attempt {
@@ -359,6 +480,26 @@ impl Router {
         hs.limits.read(bytes, self.now())?;
         live.plain_read(chars, finished, tool_calls);
         Ok(())
+    }
+
+    /// Plain reads the host counted itself and reports late, in one sum (`bytes` of the
+    /// body, `chars` of content, a finish, tool calls): it reads one call a stream instead
+    /// of one a chunk, and counts each read here only when no ceiling could have been
+    /// passed at it (the bytes below `max_response_bytes`, the time over a second short of
+    /// `max_stream_duration`; reads nearer a ceiling go through `stream_plain_read`, which
+    /// checks them). Never fails; does nothing unless the stream is live.
+    pub fn stream_plain_caught_up(
+        &self,
+        hs: &mut HostStream,
+        bytes: usize,
+        chars: usize,
+        finished: bool,
+        tool_calls: bool,
+    ) {
+        if let State::Live(live) = &mut hs.state {
+            hs.limits.add(bytes);
+            live.plain_read(chars, finished, tool_calls);
+        }
     }
 
     /// Books the failure `stream_plain_count` returned: a ceiling passed ends the stream.

@@ -63,6 +63,12 @@ impl ReplyLimits {
         self.read > self.max_bytes || now_ms - self.sent_at > self.max_ms as f64
     }
 
+    /// `n` more bytes were read, counted without checking the ceilings: the host checked
+    /// them when it read those bytes (`Router::stream_plain_caught_up`).
+    pub(super) fn add(&mut self, n: usize) {
+        self.read = self.read.saturating_add(n as u64);
+    }
+
     /// `n` more bytes were read at `now_ms`: the typed error once a ceiling is passed.
     pub(super) fn read(&mut self, n: usize, now_ms: f64) -> Result<(), LlmError> {
         self.read = self.read.saturating_add(n as u64);
@@ -962,12 +968,16 @@ impl LiveStream {
 
     /// Usage as reported, else estimated from the prompt and the delivered content.
     fn usage_now(&self) -> Option<crate::cost::TokenUsage> {
-        let reported = self
-            .usage
-            .as_ref()
-            .and_then(|u| token_usage(&crate::obj! { "usage": u.clone() }));
+        let reported = self.usage.as_ref().map(crate::types::usage::usage_counts);
         reported.or_else(|| {
-            let prompt_tokens = estimate_input_tokens(&self.call.body);
+            // A wire-path stream's request is parsed only now, when its usage is estimated.
+            let prompt_tokens = match &self.call.raw_body {
+                Some(raw) => match serde_json::from_str::<Value>(raw) {
+                    Ok(Value::Object(body)) => estimate_input_tokens(&body),
+                    _ => 0,
+                },
+                None => estimate_input_tokens(&self.call.body),
+            };
             let completion_tokens = self.completion_chars.div_ceil(4) as u64;
             token_usage(&crate::obj! {"usage": crate::obj!{
                 "prompt_tokens": prompt_tokens,

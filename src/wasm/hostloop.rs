@@ -59,7 +59,7 @@ impl HostCalls {
         self.wires.borrow_mut().clear();
     }
 
-    fn wire_id(&self, d: &Rc<Deployment>, endpoint: Endpoint) -> u32 {
+    pub(super) fn wire_id(&self, d: &Rc<Deployment>, endpoint: Endpoint) -> u32 {
         let key = (Rc::as_ptr(d) as usize, endpoint as u8);
         let mut wires = self.wires.borrow_mut();
         if let Some((id, _)) = wires.get(&key) {
@@ -120,6 +120,13 @@ impl RouterCore {
     #[wasm_bindgen(js_name = hostLoop)]
     pub fn host_loop(&self) -> bool {
         self.router.host_loop_allowed()
+    }
+
+    /// `max_stream_duration` in ms: the host counts a stream's plain reads itself until a
+    /// second short of it (`streamPlainCaughtUp`).
+    #[wasm_bindgen(js_name = maxStreamDurationMs)]
+    pub fn max_stream_duration_ms(&self) -> f64 {
+        self.router.config().max_stream_duration_ms as f64
     }
 
     /// `max_response_bytes`: the host refuses larger replies before reading them.

@@ -71,6 +71,13 @@ impl RouterCore {
         Some(out)
     }
 
+    fn insert_stream(&self, hs: HostStream) -> u32 {
+        let handle = self.streams.next.get().wrapping_add(1).max(1);
+        self.streams.next.set(handle);
+        self.streams.streams.borrow_mut().insert(handle, hs);
+        handle
+    }
+
     fn fed(&self, fed: Fed) -> JsValue {
         match fed {
             Fed::Chunks(chunks) => chunks_text(&chunks),
@@ -104,19 +111,67 @@ impl RouterCore {
             .router
             .begin_host_stream(endpoint, body)
             .map_err(|e| js_error(&e))?;
-        let handle = self.streams.next.get().wrapping_add(1).max(1);
-        self.streams.next.set(handle);
-        self.streams.streams.borrow_mut().insert(handle, hs);
-        Ok(handle)
+        Ok(self.insert_stream(hs))
+    }
+
+    /// Starts a host-driven stream on the wire path (README, "Architecture"): the caller's
+    /// request (`request`, JSON text) has no router kwargs but `stream: true` and
+    /// `stream_options` (`include_usage`, read by the host). Nothing is parsed unless the
+    /// core needs the body. `call_id`: its `litellm_call_id`. Returns its handle; throws a
+    /// typed error.
+    #[wasm_bindgen(js_name = beginWireStream)]
+    pub fn begin_wire_stream(
+        &self,
+        endpoint: &str,
+        model: &str,
+        include_usage: bool,
+        call_id: Option<String>,
+        request: String,
+    ) -> Result<u32, JsValue> {
+        let endpoint = endpoint_of(endpoint)
+            .ok_or_else(|| js_error(&LlmError::bad_request("unknown endpoint")))?;
+        if self.streams.streams.borrow().len() >= MAX_OPEN_STREAMS {
+            return Err(js_error(&LlmError::bad_request(
+                "too many streams in progress on this router",
+            )));
+        }
+        let hs = self
+            .router
+            .begin_wire_stream(endpoint, model, include_usage, call_id, request)
+            .map_err(|e| js_error(&e))?;
+        Ok(self.insert_stream(hs))
+    }
+
+    /// How the host sends the attempt `streamNext` named by a wire id (JSON
+    /// `{url, headers, model, defaults, timeout_ms, stream_timeout_ms}`, as `wire`).
+    #[wasm_bindgen(js_name = streamWire)]
+    pub fn stream_wire(&self, handle: u32) -> Result<String, JsValue> {
+        let streams = self.streams.streams.borrow();
+        let hs = streams.get(&handle).ok_or_else(|| missing(handle))?;
+        let (d, endpoint) = self
+            .router
+            .stream_deployment(hs)
+            .ok_or_else(|| missing(handle))?;
+        let wire = self.router.wire(d, endpoint).map_err(|e| js_error(&e))?;
+        serde_json::to_string(&wire).map_err(|e| js_error(&LlmError::bad_request(e.to_string())))
     }
 
     /// The next step of a stream that has not opened: a string is the request to send
     /// (JSON `{method, url, headers: [[name, value]…], body, timeout_ms}`, with
-    /// credentials); a number is a wait in ms, then ask again; anything else is the call's
-    /// error (booked; the stream is over).
+    /// credentials); a number `n > 0` is a wire id: send the caller's request yourself as
+    /// `streamWire` describes (cache it by `n` with the host loop's wires); `n <= -2` is a
+    /// wait of `-n - 2` ms, then ask again; anything else is the call's error (booked; the
+    /// stream is over).
     #[wasm_bindgen(js_name = streamNext)]
     pub fn stream_next(&self, handle: u32) -> JsValue {
         let step = self.with_stream(handle, |hs| match self.router.stream_step(hs) {
+            StreamStep::Wire(d) => {
+                let endpoint = self
+                    .router
+                    .stream_deployment(hs)
+                    .map_or(crate::types::Endpoint::ChatCompletion, |(_, e)| e);
+                JsValue::from_f64(f64::from(self.hosts.wire_id(&d, endpoint)))
+            }
             StreamStep::Send(request, timeout_ms) => {
                 let wire = WireRequest {
                     method: request.method,
@@ -130,7 +185,7 @@ impl RouterCore {
                     Err(e) => js_error(&LlmError::bad_request(e.to_string())),
                 }
             }
-            StreamStep::Wait(ms) => JsValue::from_f64(ms as f64),
+            StreamStep::Wait(ms) => JsValue::from_f64(-(ms as f64) - 2.0),
             StreamStep::Fail(e) => js_error(&e),
         });
         step.unwrap_or_else(|| missing(handle))
@@ -168,12 +223,18 @@ impl RouterCore {
     }
 
     /// While the host may read a live stream's plain chunks itself: the identity they must
-    /// carry, as JSON text `[id, model, object, created]`; `undefined`: feed every event.
+    /// carry, `[id, model, object, created]` (an array of three strings and a number: no
+    /// JSON text to write and parse); `undefined`: feed every event.
     #[wasm_bindgen(js_name = streamPlain)]
-    pub fn stream_plain(&self, handle: u32) -> Option<String> {
+    pub fn stream_plain(&self, handle: u32) -> Option<Vec<JsValue>> {
         let streams = self.streams.streams.borrow();
         let id = self.router.stream_plain_identity(streams.get(&handle)?)?;
-        serde_json::to_string(&(id.id, id.model, id.object, id.created)).ok()
+        Some(vec![
+            JsValue::from_str(id.id),
+            JsValue::from_str(id.model),
+            JsValue::from_str(id.object),
+            JsValue::from_f64(id.created as f64),
+        ])
     }
 
     /// The host read a piece of `bytes` bytes whose chunks were all plain and handed them
@@ -201,6 +262,29 @@ impl RouterCore {
             Err(e) => self
                 .with_stream(handle, |hs| self.router.stream_plain_failed(hs, e))
                 .map_or_else(|| missing(handle), |e| js_error(&e)),
+        }
+    }
+
+    /// Plain reads the host counted without asking (`Router::stream_plain_caught_up`), as one
+    /// sum: `bytes`, `chars` and `flags` as for `streamPlainRead`. Never fails.
+    #[wasm_bindgen(js_name = streamPlainCaughtUp)]
+    pub fn stream_plain_caught_up(&self, handle: u32, bytes: f64, chars: f64, flags: u32) {
+        let n = |v: f64| {
+            if v.is_finite() && v > 0.0 {
+                v as usize
+            } else {
+                0
+            }
+        };
+        let mut streams = self.streams.streams.borrow_mut();
+        if let Some(hs) = streams.get_mut(&handle) {
+            self.router.stream_plain_caught_up(
+                hs,
+                n(bytes),
+                n(chars),
+                flags & 1 != 0,
+                flags & 2 != 0,
+            );
         }
     }
 
@@ -234,6 +318,20 @@ impl RouterCore {
     #[wasm_bindgen(js_name = streamAbort)]
     pub fn stream_abort(&self, handle: u32) {
         self.with_stream(handle, |hs| self.router.stream_abort(hs));
+    }
+
+    /// `streamHidden` then `streamRelease`, in one call: the stream's final `_hidden_params`
+    /// as JSON text (`undefined` when unknown or it never opened), and the core forgets it.
+    #[wasm_bindgen(js_name = streamClose)]
+    pub fn stream_close(&self, handle: u32) -> Option<String> {
+        let hs = self.streams.streams.borrow_mut().remove(&handle)?;
+        let hidden = self
+            .router
+            .stream_hidden(&hs)
+            .and_then(|h| serde_json::to_string(h).ok());
+        // Dropped outside the table's borrow: a live stream books itself as stopped.
+        drop(hs);
+        hidden
     }
 
     /// Forgets a stream (booking it as stopped if it was still live); no-op when unknown.
