@@ -62,12 +62,16 @@ pub enum RoutingStrategy {
 /// accepted at their default and refused (with the reason) when set to anything else.
 enum Support {
     Supported,
-    NotYet(&'static str),
+    /// Implemented by the JS entry, which takes it off the options before the core sees
+    /// them: set here (a native caller), it is refused with where it works.
+    Host(&'static str),
     /// Deliberately not part of llmux: refused, with the reason, when set.
     Refused(&'static str),
     /// Meaningless for an in-process router on `fetch`; accepted and documented.
     NoOp,
 }
+
+const REDIS_BY_HOST: &str = "the JS Router makes its Redis state store and response cache from the redis_* options (js/stores/redis.js); the core takes a StateStore and a cache port instead";
 
 /// Every `Router.__init__` argument of LiteLLM 1.110.2 plus llmux's own, in LiteLLM's order.
 const OPTIONS: &[(&str, Support)] = &[
@@ -86,23 +90,23 @@ const OPTIONS: &[(&str, Support)] = &[
     ),
     (
         "redis_url",
-        Support::NotYet("Redis shared state and caching"),
+        Support::Host(REDIS_BY_HOST),
     ),
     (
         "redis_host",
-        Support::NotYet("Redis shared state and caching"),
+        Support::Host(REDIS_BY_HOST),
     ),
     (
         "redis_port",
-        Support::NotYet("Redis shared state and caching"),
+        Support::Host(REDIS_BY_HOST),
     ),
     (
         "redis_password",
-        Support::NotYet("Redis shared state and caching"),
+        Support::Host(REDIS_BY_HOST),
     ),
     (
         "redis_db",
-        Support::NotYet("Redis shared state and caching"),
+        Support::Host(REDIS_BY_HOST),
     ),
     ("cache_responses", Support::Supported),
     ("cache_kwargs", Support::Supported),
@@ -561,8 +565,8 @@ fn check_option_names(obj: &Map<String, Value>) -> Result<(), LlmError> {
                     "unknown Router option (see the README for the options LiteLLM's Router and llmux accept)",
                 ))
             }
-            Some((_, Support::NotYet(what))) if !is_default_value(value) => {
-                return Err(LlmError::config(key, format!("not yet supported by llmux ({what})")))
+            Some((_, Support::Host(where_))) if !is_default_value(value) => {
+                return Err(LlmError::config(key, format!("handled by the host, not the core: {where_}")))
             }
             Some((_, Support::Refused(why))) if !is_default_value(value) => {
                 return Err(LlmError::config(key, format!("not supported by llmux: {why}")))
