@@ -151,15 +151,7 @@ impl Router {
     ) -> Result<HostStream, LlmError> {
         let started = self.now();
         self.state_tick();
-        if !matches!(
-            endpoint,
-            Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Responses
-        ) {
-            return Err(LlmError::bad_request(format!(
-                "stream: true is supported by completion() and textCompletion(), not {}()",
-                endpoint.method()
-            )));
-        }
+        super::stream::streamable(endpoint)?;
         if model.is_empty() {
             return Err(LlmError::bad_request(
                 "`model` must be a non-empty string (a model group name)",

@@ -292,6 +292,21 @@ impl Router {
     }
 }
 
+/// `Ok` for the endpoints that stream (chat, text completion, Responses), else the error a
+/// `stream: true` request of another endpoint gets.
+pub(super) fn streamable(endpoint: Endpoint) -> Result<(), LlmError> {
+    if matches!(
+        endpoint,
+        Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Responses
+    ) {
+        return Ok(());
+    }
+    Err(LlmError::bad_request(format!(
+        "stream: true is supported by completion() and textCompletion(), not {}()",
+        endpoint.method()
+    )))
+}
+
 /// The router kwargs of a `stream: true` request of `endpoint` (removed from `body`), or the
 /// error of an endpoint that does not stream.
 pub(super) fn stream_options(
@@ -299,15 +314,7 @@ pub(super) fn stream_options(
     body: &mut serde_json::Map<String, Value>,
 ) -> Result<super::CallOptions, LlmError> {
     let mut opts = super::CallOptions::extract(body)?;
-    if !matches!(
-        endpoint,
-        Endpoint::ChatCompletion | Endpoint::TextCompletion | Endpoint::Responses
-    ) {
-        return Err(LlmError::bad_request(format!(
-            "stream: true is supported by completion() and textCompletion(), not {}()",
-            endpoint.method()
-        )));
-    }
+    streamable(endpoint)?;
     opts.stream = true;
     Ok(opts)
 }
