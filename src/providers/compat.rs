@@ -1026,13 +1026,19 @@ pub(crate) fn normalize_usage(usage: &mut Map<String, Value>) {
         .and_then(Value::as_u64)
         .unwrap_or(0);
     match get(usage, "total_tokens") {
-        Some(total) if reasoning > 0 && total == prompt + completion + reasoning => {
-            completion += reasoning;
+        Some(total)
+            if reasoning > 0
+                && prompt
+                    .checked_add(completion)
+                    .and_then(|n| n.checked_add(reasoning))
+                    == Some(total) =>
+        {
+            completion = completion.saturating_add(reasoning);
             usage.put("completion_tokens", completion.into());
         }
         Some(_) => {}
         None => {
-            usage.put("total_tokens", (prompt + completion).into());
+            usage.put("total_tokens", prompt.saturating_add(completion).into());
         }
     }
 }

@@ -47,7 +47,9 @@ impl MinuteUsage {
     }
 
     pub fn record_tokens(&mut self, id: &str, tokens: u64, now_ms: f64) {
-        self.update(id, now_ms, &mut |w| w.tokens += tokens);
+        self.update(id, now_ms, &mut |w| {
+            w.tokens = w.tokens.saturating_add(tokens)
+        });
     }
 
     /// `(requests, tokens)` of the deployment in the minute containing `now_ms`.

@@ -58,7 +58,7 @@ impl Router {
             deployment_ms,
         );
         if let Some(u) = usage {
-            let tokens = u.prompt_tokens + u.completion_tokens;
+            let tokens = u.prompt_tokens.saturating_add(u.completion_tokens);
             self.inner
                 .minute_usage
                 .borrow_mut()
@@ -206,7 +206,7 @@ fn resolve_model_cost(d: &Deployment) -> ModelCost {
 fn usage_json(u: crate::cost::TokenUsage) -> serde_json::Value {
     crate::obj! {
         "prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-        "total_tokens": u.prompt_tokens + u.completion_tokens,
+        "total_tokens": u.prompt_tokens.saturating_add(u.completion_tokens),
         "cache_read_input_tokens": u.cached_prompt_tokens,
         "cache_creation_input_tokens": u.cache_creation_tokens,
     }

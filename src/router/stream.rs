@@ -989,7 +989,7 @@ impl LiveStream {
             token_usage(&crate::obj! {"usage": crate::obj!{
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
+                "total_tokens": prompt_tokens.saturating_add(completion_tokens),
             }})
         })
     }

@@ -224,8 +224,8 @@ impl UsageBook {
             u.latency.push(latency_ms);
             u.latency_histogram.observe_ms(latency_ms);
             if let Some(t) = usage {
-                u.prompt_tokens += t.prompt_tokens;
-                u.completion_tokens += t.completion_tokens;
+                u.prompt_tokens = u.prompt_tokens.saturating_add(t.prompt_tokens);
+                u.completion_tokens = u.completion_tokens.saturating_add(t.completion_tokens);
             }
             u.cost += cost.unwrap_or(0.0);
         });
@@ -303,8 +303,8 @@ impl UsageBook {
                 g.fallbacks += 1;
             }
             if let Some(t) = outcome.usage {
-                g.prompt_tokens += t.prompt_tokens;
-                g.completion_tokens += t.completion_tokens;
+                g.prompt_tokens = g.prompt_tokens.saturating_add(t.prompt_tokens);
+                g.completion_tokens = g.completion_tokens.saturating_add(t.completion_tokens);
             }
             g.cost += outcome.cost.unwrap_or(0.0);
         });

@@ -136,7 +136,7 @@ pub fn usage_value(
     usage.put("completion_tokens", completion_tokens.into());
     usage.insert(
         "total_tokens".into(),
-        (prompt_tokens + completion_tokens).into(),
+        prompt_tokens.saturating_add(completion_tokens).into(),
     );
     if let Some(extra) = extra {
         usage.extend(extra);

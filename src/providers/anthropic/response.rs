@@ -209,11 +209,13 @@ pub fn usage(usage: Option<&Value>) -> Value {
     let output = n("output_tokens");
     let cache_read = n("cache_read_input_tokens");
     let cache_creation = n("cache_creation_input_tokens");
-    let prompt = input + cache_read + cache_creation;
+    let prompt = input
+        .saturating_add(cache_read)
+        .saturating_add(cache_creation);
     crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": output,
-        "total_tokens": prompt + output,
+        "total_tokens": prompt.saturating_add(output),
         "prompt_tokens_details": crate::obj!{
             "cached_tokens": cache_read,
             "cache_creation_tokens": cache_creation,

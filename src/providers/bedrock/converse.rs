@@ -665,8 +665,10 @@ pub fn usage(usage: Option<&Value>) -> Value {
     let output = n("outputTokens").unwrap_or(0);
     let cache_read = n("cacheReadInputTokens");
     let cache_write = n("cacheWriteInputTokens");
-    let prompt = input + cache_read.unwrap_or(0) + cache_write.unwrap_or(0);
-    let total = n("totalTokens").unwrap_or(prompt + output);
+    let prompt = input
+        .saturating_add(cache_read.unwrap_or(0))
+        .saturating_add(cache_write.unwrap_or(0));
+    let total = n("totalTokens").unwrap_or(prompt.saturating_add(output));
     let mut out = crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": output,

@@ -420,7 +420,7 @@ fn chat_usage(usage: Option<&Value>) -> Value {
     let mut out = crate::obj! {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
-        "total_tokens": prompt + completion,
+        "total_tokens": prompt.saturating_add(completion),
     };
     if let (Some(cached), Some(u)) = (count("/cached_tokens"), out.as_object_mut()) {
         u.insert(
@@ -555,13 +555,15 @@ fn embed_response(model: &str, v: &Value) -> Result<Value, LlmError> {
             crate::obj! {"object": "embedding", "index": index, "embedding": embedding.clone()}
         })
         .collect();
-    let tokens = v
+    let tokens = (v
         .pointer("/meta/billed_units/input_tokens")
         .and_then(Value::as_f64)
-        .unwrap_or(0.0) as u64
-        + v.pointer("/meta/billed_units/images")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0) as u64;
+        .unwrap_or(0.0) as u64)
+        .saturating_add(
+            v.pointer("/meta/billed_units/images")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0) as u64,
+        );
     Ok(crate::obj! {
         "object": "list",
         "data": data,

@@ -136,8 +136,8 @@ pub fn usage(meta: Option<&Value>) -> Value {
     let mut completion = candidates;
     if let Some(t) = thoughts.filter(|t| *t > 0) {
         // LiteLLM: candidates exclude thoughts unless prompt + candidates == total.
-        if total != Some(prompt + candidates) {
-            completion += t;
+        if total != prompt.checked_add(candidates) {
+            completion = completion.saturating_add(t);
         }
     }
     let mut usage = Map::new();
@@ -145,7 +145,7 @@ pub fn usage(meta: Option<&Value>) -> Value {
     usage.put("completion_tokens", completion.into());
     usage.insert(
         "total_tokens".into(),
-        total.unwrap_or(prompt + completion).into(),
+        total.unwrap_or(prompt.saturating_add(completion)).into(),
     );
     if let Some(cached) = meta.get("cachedContentTokenCount").and_then(Value::as_u64) {
         usage.insert(

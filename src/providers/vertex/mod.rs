@@ -286,10 +286,12 @@ fn parse_embedding(model: &str, response: &HttpResponse) -> Result<Value, LlmErr
                 "a prediction has no `embeddings.values`",
             ));
         };
-        tokens += prediction
-            .pointer("/embeddings/statistics/token_count")
-            .and_then(Value::as_f64)
-            .map_or(0, |n| n.max(0.0) as u64);
+        tokens = tokens.saturating_add(
+            prediction
+                .pointer("/embeddings/statistics/token_count")
+                .and_then(Value::as_f64)
+                .map_or(0, |n| n.max(0.0) as u64),
+        );
         data.push(crate::obj! {"object": "embedding", "index": index, "embedding": values.clone()});
     }
     Ok(crate::obj! {
