@@ -458,10 +458,26 @@ async function redisCluster() {
       ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-yes"],
       { timeout: 20_000 },
     );
-    for (let i = 0; ; i++) {
-      const { stdout } = await run("redis-cli", ["-p", String(nodes[0].port), "cluster", "info"]);
-      if (/cluster_state:ok/.test(stdout)) break;
-      if (i === 100) throw new Error("the cluster did not come up");
+    // Up means every node says so, knows the other two and agrees on all 16,384 slots: one
+    // node's `cluster_state:ok` alone can precede the others' view of the slot map, and a
+    // client reaching a node in that window gets CLUSTERDOWN or a stale MOVED.
+    const up = async () => {
+      for (const n of nodes) {
+        const { stdout } = await run("redis-cli", ["-p", String(n.port), "cluster", "info"]);
+        const ok =
+          /cluster_state:ok/.test(stdout) &&
+          /cluster_slots_ok:16384/.test(stdout) &&
+          /cluster_known_nodes:3/.test(stdout);
+        if (!ok) return false;
+      }
+      // `--cluster check` exits non-zero while the nodes disagree.
+      const check = await run("redis-cli", ["--cluster", "check", `127.0.0.1:${nodes[0].port}`])
+        .then((r) => r.stdout)
+        .catch(() => "");
+      return /All nodes agree about slots configuration/.test(check);
+    };
+    for (let i = 0; !(await up()); i++) {
+      if (i === 200) throw new Error("the cluster did not come up in 20 s");
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (e) {
