@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { createClient, createCluster, createSentinel } from "redis";
 import IORedis from "ioredis";
 import { Router, deployment, errors, startMockServer } from "../node/fixture.mjs";
-import { RedisClient, redisStore } from "../../../js/stores/redis.js";
+import { redisStore } from "../../../js/stores/redis.js";
+import { RedisClient } from "../../../js/stores/resp.js";
 import { freePort, hasDeno, redisRaw, startInstance } from "./harness.mjs";
 
 const T = { timeout: 30_000 };

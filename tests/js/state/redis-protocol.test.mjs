@@ -5,12 +5,8 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, it } from "node:test";
 
-import {
-  RedisClient,
-  RedisError,
-  RedisProtocolError,
-  RespParser,
-} from "../../../js/stores/redis.js";
+import { RedisError, RedisProtocolError } from "../../../js/stores/redis.js";
+import { RedisClient, RespParser } from "../../../js/stores/resp.js";
 
 const bytes = (s) => new TextEncoder().encode(s);
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { after, before, test } from "node:test";
 import { deployment, startMockServer } from "../node/fixture.mjs";
-import { RedisClient } from "../../../js/stores/redis.js";
+import { RedisClient } from "../../../js/stores/resp.js";
 import { redisRaw, startInstance, startRedis } from "./harness.mjs";
 
 const T = { timeout: 30_000 };
