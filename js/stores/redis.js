@@ -176,7 +176,6 @@ class LazyRespClient {
   #address;
   #client = null;
   #loading = null;
-  #closed = false;
 
   constructor(options) {
     const parts = redisOptions(options);
@@ -191,7 +190,6 @@ class LazyRespClient {
   #connect() {
     this.#loading ??= import("./resp.js").then(({ RedisClient }) => {
       this.#client = new RedisClient(this.#options);
-      if (this.#closed) this.#client.close();
       return this.#client;
     });
     return this.#loading;
@@ -205,8 +203,8 @@ class LazyRespClient {
     return (this.#client ?? (await this.#connect())).command(...args);
   }
 
+  /** Closes the connection, if one was made. */
   close() {
-    this.#closed = true;
     this.#client?.close();
   }
 }

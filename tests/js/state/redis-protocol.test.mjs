@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, it } from "node:test";
 
-import { RedisError, RedisProtocolError } from "../../../js/stores/redis.js";
+import { RedisError, RedisProtocolError, redisStore } from "../../../js/stores/redis.js";
 import { RedisClient, RespParser } from "../../../js/stores/resp.js";
 
 const bytes = (s) => new TextEncoder().encode(s);
@@ -163,6 +163,47 @@ describe("RedisClient against a misbehaving server", () => {
       assert.equal(await client.command("PING"), "OK");
     } finally {
       client.close();
+      await srv.close();
+    }
+  });
+});
+
+describe("redisStore over llmux's own client (js/stores/resp.js, loaded on first use)", () => {
+  it("checks its options when made, before any command loads the client", () => {
+    assert.throws(() => redisStore({ port: 0 }), {
+      name: "TypeError",
+      message: /redis port: must be an integer between 1 and 65535/,
+    });
+    assert.throws(() => redisStore({ url: "ftp://x" }), {
+      name: "TypeError",
+      message: /unsupported scheme ftp:/,
+    });
+    assert.throws(() => redisStore({ db: -1 }), { message: /redis db: must be a non-negative/ });
+  });
+
+  it("concurrent first commands share one connection, and answer in order", async () => {
+    const commands = [];
+    const srv = await fakeRedis((s) => {
+      let text = "";
+      s.on("data", (d) => {
+        text += d;
+        // Each command here is `*2 $3 GET $n key`: answer each GET with its key's name.
+        for (let m; (m = /^\*2\r\n\$3\r\nGET\r\n\$\d+\r\n([^\r]*)\r\n/.exec(text));) {
+          commands.push(m[1]);
+          s.write(`$${m[1].length + 2}\r\nv:${m[1]}\r\n`);
+          text = text.slice(m[0].length);
+        }
+      });
+    });
+    const store = redisStore({ url: `redis://127.0.0.1:${srv.port}` });
+    try {
+      assert.equal(srv.connections(), 0, "making the store connects nothing");
+      const replies = await Promise.all(["a", "b", "c"].map((k) => store.get(k)));
+      assert.deepEqual(replies, ["v:a", "v:b", "v:c"]);
+      assert.deepEqual(commands, ["a", "b", "c"]);
+      assert.equal(srv.connections(), 1);
+    } finally {
+      store.close();
       await srv.close();
     }
   });
