@@ -172,7 +172,8 @@ mod native {
     }
 
     /// `cache`: `n` hits of the in-memory response cache, from the request's JSON text (what
-    /// `cachedAnswer` receives) to the stored body's text and the hit's `_hidden_params`.
+    /// `cachedAnswer` receives, through `cached_text`) to the stored body's text and the hit's
+    /// `_hidden_params`.
     fn cache_hits(n: u64) {
         let options = json!({"model_list": [
             {"model_name": "chat", "litellm_params": {"model": "openai/gpt-4o-mini", "api_base": "http://a.test/v1", "api_key": "sk-bench"}},
@@ -191,7 +192,7 @@ mod native {
         let mut bytes = 0usize;
         for _ in 0..n {
             let (hidden, text) = router
-                .cached_now(Endpoint::ChatCompletion, body())
+                .cached_text(Endpoint::ChatCompletion, request)
                 .expect("a hit");
             bytes += text.len() + usize::from(hidden.cache_hit);
         }

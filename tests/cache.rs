@@ -137,6 +137,87 @@ fn cached_now_serves_an_in_memory_hit_without_awaiting_and_declines_what_it_cann
 }
 
 #[test]
+fn cached_text_keeps_what_a_hit_derived_and_still_decides_freshness_and_controls_each_time() {
+    let (router, fakes) = cached_router(json!({"cache_kwargs": {"ttl": 60}}));
+    let text = |v: Map<String, Value>| serde_json::to_string(&v).unwrap();
+    let plain = text(chat(json!({})));
+    assert!(
+        router
+            .cached_text(Endpoint::ChatCompletion, &plain)
+            .is_none(),
+        "a miss"
+    );
+    let first = complete(&router, chat(json!({})));
+    // The first hit derives the key and keeps it; the next ones of the same text use it.
+    for n in 1..=3 {
+        let (hidden, body) = router
+            .cached_text(Endpoint::ChatCompletion, &plain)
+            .expect("a hit");
+        assert!(hidden.cache_hit);
+        assert_eq!(hidden.model_id, "a");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), first.body);
+        assert_eq!(
+            router.usage_report()["model_groups"]["chat"]["cache_hits"],
+            n
+        );
+    }
+    // What the core's path decides is never answered here, however often it is sent (the
+    // entry is there and fresh).
+    for declined in [
+        text(chat(json!({"cache": {"no-cache": true}}))),
+        text(chat(json!({"stream": true}))),
+        text(chat(json!({"caching": false}))),
+        "{not json".to_string(),
+        "[1]".to_string(),
+    ] {
+        for _ in 0..2 {
+            assert!(router
+                .cached_text(Endpoint::ChatCompletion, &declined)
+                .is_none());
+        }
+    }
+    // The same text as a text completion is another key (another call type): not this hit.
+    assert!(router
+        .cached_text(Endpoint::TextCompletion, &plain)
+        .is_none());
+    assert!(router
+        .cached_text(Endpoint::ChatCompletion, &plain)
+        .is_some());
+    // Each hit carries its own call id, kept with its text.
+    let with_id = text(chat(json!({"litellm_call_id": "call-7"})));
+    for _ in 0..2 {
+        assert!(router
+            .cached_text(Endpoint::ChatCompletion, &with_id)
+            .is_some());
+        let event = fakes.events.events.borrow().last().cloned().unwrap();
+        assert_eq!(event.1["call_id"], "call-7", "{}", event.1);
+    }
+    // Freshness is decided at each hit, not kept: `s-maxage` and the TTL still apply.
+    let recent = text(chat(json!({"cache": {"s-maxage": 5}})));
+    assert!(router
+        .cached_text(Endpoint::ChatCompletion, &recent)
+        .is_some());
+    fakes.clock.advance(6_000.0);
+    assert!(
+        router
+            .cached_text(Endpoint::ChatCompletion, &recent)
+            .is_none(),
+        "stored 6 s ago, s-maxage 5 s"
+    );
+    assert!(router
+        .cached_text(Endpoint::ChatCompletion, &plain)
+        .is_some());
+    fakes.clock.advance(54_000.0);
+    assert!(
+        router
+            .cached_text(Endpoint::ChatCompletion, &plain)
+            .is_none(),
+        "past the 60 s TTL"
+    );
+    assert_eq!(fakes.transport.calls_to(A), 1);
+}
+
+#[test]
 fn answer_changing_fields_miss_and_ignored_fields_hit() {
     let (router, fakes) = cached_router(json!({}));
     complete(&router, chat(json!({"temperature": 0.5})));

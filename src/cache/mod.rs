@@ -6,10 +6,12 @@
 pub mod breaker;
 mod config;
 mod lru;
+mod memo;
 
 pub use breaker::Breaker;
 pub use config::{parse as parse_config, CacheConfig, CallTypes, DEFAULT_MAX_SIZE_BYTES};
 pub use lru::LocalCache;
+pub use memo::TextMemo;
 
 use crate::error::LlmError;
 pub use crate::ports::CacheBackend;

@@ -25,6 +25,19 @@ pub(super) struct ResponseCache {
     /// The backend answers without awaiting (the in-memory LRU): hits can be served
     /// synchronously (`Router::cached_now`).
     sync: bool,
+    /// What repeated request texts derived for a synchronous lookup (`cached_text`).
+    lookups: cache::TextMemo<Lookup>,
+}
+
+/// What an in-memory lookup of one request needs, derived from its text: the storage key and
+/// the request's own controls a hit reads.
+pub(super) struct Lookup {
+    endpoint: Endpoint,
+    key: String,
+    model: String,
+    call_id: Option<String>,
+    max_age_ms: Option<u64>,
+    no_store: bool,
 }
 
 impl ResponseCache {
@@ -46,6 +59,7 @@ impl ResponseCache {
             reported: Cell::new(false),
             flights: RefCell::new(HashMap::new()),
             sync,
+            lookups: cache::TextMemo::default(),
         }
     }
 }
@@ -342,50 +356,96 @@ impl Router {
     pub fn cached_now(
         &self,
         endpoint: Endpoint,
-        mut body: Map<String, Value>,
+        body: Map<String, Value>,
     ) -> Option<(HiddenParams, String)> {
         let started = self.now();
-        let cache = Rc::clone(self.response_cache()?);
-        if !cache.sync
-            || !matches!(
-                endpoint,
-                Endpoint::ChatCompletion | Endpoint::TextCompletion
-            )
-        {
-            return None;
+        let cache = self.sync_cache_for(endpoint)?;
+        let lookup = self.lookup_of(endpoint, body)?;
+        self.hit_now(&cache, &lookup, started)
+    }
+
+    /// [`Router::cached_now`] of the request's JSON text (what the host sends). What a hit's
+    /// text derives (its key and controls) is kept by the text ([`cache::TextMemo`]), so
+    /// the next hit of the same text neither parses nor hashes it.
+    pub fn cached_text(&self, endpoint: Endpoint, text: &str) -> Option<(HiddenParams, String)> {
+        let started = self.now();
+        let cache = self.sync_cache_for(endpoint)?;
+        if let Some(lookup) = cache.lookups.get(text).filter(|l| l.endpoint == endpoint) {
+            return self.hit_now(&cache, &lookup, started);
         }
+        let body = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            _ => return None,
+        };
+        let lookup = Rc::new(self.lookup_of(endpoint, body)?);
+        let hit = self.hit_now(&cache, &lookup, started)?;
+        // Kept only once it hit: a text that is never repeated costs the memo nothing.
+        cache.lookups.insert(text, lookup);
+        Some(hit)
+    }
+
+    /// The response cache when it answers synchronously and serves `endpoint` on this path.
+    fn sync_cache_for(&self, endpoint: Endpoint) -> Option<Rc<ResponseCache>> {
+        let cache = self.response_cache()?;
+        let served = matches!(
+            endpoint,
+            Endpoint::ChatCompletion | Endpoint::TextCompletion
+        );
+        (cache.sync && served).then(|| Rc::clone(cache))
+    }
+
+    /// What a lookup of `body` needs: `None` when the request is not to be answered from the
+    /// cache (streamed, `no-cache`, caching off for it, invalid router kwargs: the core's
+    /// path decides those).
+    fn lookup_of(&self, endpoint: Endpoint, mut body: Map<String, Value>) -> Option<Lookup> {
         let opts = CallOptions::extract(&mut body).ok()?;
         if opts.stream || opts.cache.no_cache {
             return None;
         }
         let key = self.cache_key(endpoint, &body, &opts)?;
-        let flight = cache.flights.borrow().get(&key).cloned();
+        Some(Lookup {
+            endpoint,
+            key,
+            model: opts.model,
+            call_id: opts.call_id,
+            max_age_ms: opts.cache.max_age_ms,
+            no_store: opts.cache.no_store,
+        })
+    }
+
+    /// The hit of `lookup` now, booked: from an identical request that has landed, else from
+    /// the in-memory backend if its entry is fresh enough.
+    fn hit_now(
+        &self,
+        cache: &ResponseCache,
+        lookup: &Lookup,
+        started: f64,
+    ) -> Option<(HiddenParams, String)> {
+        let flight = cache.flights.borrow().get(&lookup.key).cloned();
         match flight {
             // Its waiters are served by the core's path when it lands.
             Some(f) if !f.done.get() => return None,
-            Some(f) if !opts.cache.no_store => {
+            Some(f) if !lookup.no_store => {
                 if let Some(e) = f.answer.borrow().clone() {
                     let text = e.body.to_string();
-                    return Some((
-                        self.book_hit(&opts.model, opts.call_id.as_deref(), e.origin, started),
-                        text,
-                    ));
+                    return Some((self.book_lookup_hit(lookup, e.origin, started), text));
                 }
             }
             _ => {}
         }
         // The in-memory backend answers at once; its body text is handed on unparsed.
-        let text = cache.backend.get(&key).now_or_never()?.ok()??;
+        let text = cache.backend.get(&lookup.key).now_or_never()?.ok()??;
         let entry = cache::RawEntry::decode(&text)?;
-        if !entry.fresh(self.now(), opts.cache.max_age_ms) {
+        if !entry.fresh(self.now(), lookup.max_age_ms) {
             // Expired or too old for `s-maxage`: the core's path decides (and evicts).
             return None;
         }
         let body = entry.body.to_string();
-        Some((
-            self.book_hit(&opts.model, opts.call_id.as_deref(), entry.origin, started),
-            body,
-        ))
+        Some((self.book_lookup_hit(lookup, entry.origin, started), body))
+    }
+
+    fn book_lookup_hit(&self, lookup: &Lookup, origin: Origin, started: f64) -> HiddenParams {
+        self.book_hit(&lookup.model, lookup.call_id.as_deref(), origin, started)
     }
 
     /// The answer of an identical request in flight, if there is one and it succeeds.

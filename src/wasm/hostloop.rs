@@ -151,11 +151,7 @@ impl RouterCore {
     #[wasm_bindgen(js_name = cachedAnswer)]
     pub fn cached_answer(&self, endpoint: &str, request: &str) -> Option<String> {
         let endpoint = endpoint_of(endpoint)?;
-        let body = match serde_json::from_str::<serde_json::Value>(request) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => return None,
-        };
-        let (hidden, body) = self.router.cached_now(endpoint, body)?;
+        let (hidden, body) = self.router.cached_text(endpoint, request)?;
         let hidden = serde_json::to_string(&hidden).ok()?;
         Some(format!("{{\"hidden\":{hidden},\"body\":{body}}}"))
     }
