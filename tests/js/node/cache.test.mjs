@@ -80,6 +80,28 @@ describe("response caching", () => {
     },
   );
 
+  it(
+    "the same request text, hit again and again, still has s-maxage decided at each hit",
+    T,
+    async () => {
+      const router = cached();
+      const ask = chatRequest("chat", { cache: { "s-maxage": 1 } });
+      const first = await router.completion(ask);
+      // The second hit onwards reuses what the text derived (README, "Cache hits").
+      for (let i = 0; i < 5; i++) {
+        const hit = await router.completion(ask);
+        assert.equal(hit._hidden_params.cache_hit, true);
+        assert.equal(hit.id, first.id);
+      }
+      assert.equal(mock.callsTo("a").length, 1);
+      await new Promise((r) => setTimeout(r, 1_100));
+      const stale = await router.completion(ask);
+      assert.equal(stale._hidden_params.cache_hit, false, "stored over 1 s ago, s-maxage 1 s");
+      assert.equal(mock.callsTo("a").length, 2);
+      assert.equal((await router.getUsageStats()).model_groups.chat.cache_hits, 5);
+    },
+  );
+
   it("another temperature is a call; user and metadata are not part of the key", T, async () => {
     const router = cached();
     await router.completion(chatRequest("chat", { temperature: 0.2 }));
