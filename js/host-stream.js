@@ -387,30 +387,46 @@ class HostStreamSource {
   /**
    * One read: its chunks (an array), null (none yet) or `undefined` (retry). Decoded by the
    * core (`streamFeed`), or by the host while `#plain` allows (README, "Architecture").
+   * `next()` does the same with the body's read inlined (one async layer fewer a chunk).
    */
   async #pull() {
-    if (this.#deferred !== null) {
-      const bytes = this.#deferred;
-      this.#deferred = null;
-      return this.#feedCounted(bytes);
-    }
-
-    let piece;
+    if (this.#deferred !== null) return this.#takeDeferred();
     this.#gap.start();
+    let piece;
     try {
       piece = await this.#reader.read();
     } catch (e) {
-      this.#gap.stop();
-      if (this.#signal?.aborted) return undefined;
-      this.#catchUp();
-      const error = this.#core.streamUnreachable(
-        this.#handle,
-        this.#gap.timedOut,
-        describeFetchError(e),
-      );
-      if (error === undefined) return this.#live ? this.#resume() : undefined;
-      throw this.#failed(error);
+      return this.#readFailed(e);
     }
+    return this.#afterRead(piece);
+  }
+
+  /** The events of a piece the host read and left to the core to decode. */
+  #takeDeferred() {
+    const bytes = this.#deferred;
+    this.#deferred = null;
+    return this.#feedCounted(bytes);
+  }
+
+  /** A body read that threw: retry (`undefined`, or the continuation's promise) or throw. */
+  #readFailed(e) {
+    this.#gap.stop();
+    if (this.#signal?.aborted) return undefined;
+    this.#catchUp();
+    const error = this.#core.streamUnreachable(
+      this.#handle,
+      this.#gap.timedOut,
+      describeFetchError(e),
+    );
+    if (error === undefined) return this.#live ? this.#resume() : undefined;
+    throw this.#failed(error);
+  }
+
+  /**
+   * The chunks of one body read (`piece`, as `read()` fulfils): an array, null (none yet),
+   * `undefined` (retry), or the promise of one of those (a continuation on a fallback).
+   */
+  #afterRead(piece) {
     this.#gap.stop();
     if (!piece.done) this.#seen += piece.value?.byteLength ?? 0;
     if (!piece.done && this.#plain !== null && piece.value instanceof Uint8Array)
@@ -565,7 +581,20 @@ class HostStreamSource {
       return out;
     }
     while (!this.#ended && this.#hidden === null) {
-      const out = await this.#pull();
+      // #pull inlined: the body's read is awaited here, and its chunks found synchronously.
+      let out;
+      if (this.#deferred !== null) out = this.#takeDeferred();
+      else {
+        this.#gap.start();
+        let piece = null;
+        try {
+          piece = await this.#reader.read();
+        } catch (e) {
+          out = this.#readFailed(e);
+        }
+        if (piece !== null) out = this.#afterRead(piece);
+      }
+      if (out instanceof Promise) out = await out;
       if (out === undefined) break;
       if (out !== null) return out;
     }

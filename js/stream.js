@@ -63,13 +63,15 @@ export class LlmuxStream {
   }
 
   /**
-   * Refills the buffer from the source: its next chunks (JSON text of an array, or the array
-   * itself from the host stream, which may keep each chunk's own text in `raw`). False at
-   * the end; throws the typed error that ended the stream.
+   * The next chunk as an iterator result, refilling the buffer from the source when it is
+   * empty: its next chunks (JSON text of an array, or the array itself from the host stream,
+   * which may keep each chunk's own text in `raw`). `{ done: true }` at the end; throws the
+   * typed error that ended the stream. The iterator's `next` is this (the source is awaited
+   * here, with no async layer between them).
    */
-  async #fill() {
+  async #step() {
     while (this.#index >= this.#buffer.length) {
-      if (this.#done) return false;
+      if (this.#done) return { done: true, value: undefined };
       let out;
       try {
         out = await this.#core.next();
@@ -77,19 +79,25 @@ export class LlmuxStream {
         this.#end();
         throw toError(e);
       }
-      if (out === undefined) {
-        this.#end();
-        return false;
-      }
-      if (typeof out === "string") {
-        this.#buffer = JSON.parse(out);
-        this.#raw = null;
-      } else {
-        this.#buffer = out;
-        this.#raw = this.#core.raw ?? null;
-      }
-      this.#index = 0;
+      if (!this.#took(out)) return { done: true, value: undefined };
     }
+    return { done: false, value: this.#buffer[this.#index++] };
+  }
+
+  /** Takes what the source's `next()` fulfilled with into the buffer; false at the end. */
+  #took(out) {
+    if (out === undefined) {
+      this.#end();
+      return false;
+    }
+    if (typeof out === "string") {
+      this.#buffer = JSON.parse(out);
+      this.#raw = null;
+    } else {
+      this.#buffer = out;
+      this.#raw = this.#core.raw ?? null;
+    }
+    this.#index = 0;
     return true;
   }
 
@@ -101,11 +109,7 @@ export class LlmuxStream {
   [Symbol.asyncIterator]() {
     this.#claim();
     return {
-      next: async () => {
-        if (this.#index >= this.#buffer.length && !(await this.#fill()))
-          return { done: true, value: undefined };
-        return { done: false, value: this.#buffer[this.#index++] };
-      },
+      next: () => this.#step(),
       return: async () => {
         this.abort();
         return { done: true, value: undefined };
@@ -160,19 +164,19 @@ export class LlmuxStream {
     return new ReadableStream(
       {
         pull: async (controller) => {
-          let more;
+          let step;
           try {
-            more = this.#index < this.#buffer.length || (await this.#fill());
+            step = await this.#step();
           } catch (e) {
             failed(controller, e);
             return;
           }
-          if (!more) {
+          if (step.done) {
             if (end) controller.enqueue(encoder.encode(end));
             controller.close();
             return;
           }
-          controller.enqueue(encoder.encode(frame(this.#index++)));
+          controller.enqueue(encoder.encode(frame(this.#index - 1)));
         },
         cancel: () => this.abort(),
       },
