@@ -261,20 +261,21 @@ impl PerSecondPrices {
     }
 }
 
-/// A deployment's body defaults. `Debug` shows only their names: a forwarded object may
-/// hold a value an `os.environ/` reference resolved to a credential.
+/// An object of the operator's whose `Debug` shows only its names: a deployment's body
+/// defaults, `default_litellm_params`. Any value in them (nested in an object or an array,
+/// under any name) may be what an `os.environ/` reference resolved to a credential.
 #[derive(Clone, Default, PartialEq)]
-pub struct BodyDefaults(pub Map<String, Value>);
+pub struct NamesOnly(pub Map<String, Value>);
 
-impl fmt::Debug for BodyDefaults {
+impl fmt::Debug for NamesOnly {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("BodyDefaults")
+        f.debug_tuple("NamesOnly")
             .field(&self.0.keys().collect::<Vec<_>>())
             .finish()
     }
 }
 
-impl std::ops::Deref for BodyDefaults {
+impl std::ops::Deref for NamesOnly {
     type Target = Map<String, Value>;
     fn deref(&self) -> &Map<String, Value> {
         &self.0
@@ -318,7 +319,7 @@ pub struct Deployment {
     /// Provider-specific settings (`PROVIDER_FIELDS`), strings as given, other JSON as text.
     pub provider_params: Vec<(String, Secret)>,
     /// Request defaults (OpenAI parameters and `extra_body`), merged under the request.
-    pub request_defaults: BodyDefaults,
+    pub request_defaults: NamesOnly,
     pub input_cost_per_token: Option<f64>,
     pub output_cost_per_token: Option<f64>,
     pub per_second: PerSecondPrices,
@@ -616,7 +617,7 @@ impl Deployment {
                     (k.clone(), Secret::new(text))
                 })
                 .collect(),
-            request_defaults: BodyDefaults(request_defaults),
+            request_defaults: NamesOnly(request_defaults),
             input_cost_per_token: opt_f64(
                 params,
                 "input_cost_per_token",

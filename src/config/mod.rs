@@ -13,7 +13,7 @@ pub mod selection;
 pub mod wildcard;
 
 pub use deployment::{
-    is_secret_field, is_secret_header, Deployment, Mode, ModelInfo, Secret, SourceEntry,
+    is_secret_field, is_secret_header, Deployment, Mode, ModelInfo, NamesOnly, Secret, SourceEntry,
 };
 pub use env::{resolve_env_refs, ENV_PREFIX};
 
@@ -248,7 +248,7 @@ pub struct RouterConfig {
     /// Logged once the router exists: repeated entries skipped, settings ignored or forwarded.
     pub warnings: Vec<String>,
     /// Merged under every deployment added later (`addDeployment`, `setModelList`).
-    pub default_litellm_params: Map<String, Value>,
+    pub default_litellm_params: NamesOnly,
     /// Resolves `"os.environ/NAME"` in deployments added later.
     pub env: EnvMap,
     /// Response caching (`cache_responses: true`), else `None`.
@@ -448,7 +448,7 @@ impl RouterConfig {
             .unwrap_or(false),
             skipped_deployments,
             warnings,
-            default_litellm_params: defaults,
+            default_litellm_params: NamesOnly(defaults),
             env: EnvMap(env.clone()),
             cache: crate::cache::parse_config(obj)?,
             state: crate::state::StateOptions::parse(obj)?,
