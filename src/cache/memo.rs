@@ -2,9 +2,11 @@
 //! storage key and the controls the hit needs), kept by the text, so a repeated request's
 //! hit skips parsing, canonicalising and hashing it again.
 //!
-//! The derivation is a pure function of the text: a Router's configuration never changes
-//! after construction, and the key depends on nothing else. So an entry is never stale and
-//! nothing invalidates it; the memo only has to stay bounded.
+//! The derivation is a pure function of the text: besides the text, the key depends only on
+//! the Router's `RouterConfig` (`cache_kwargs`, `caching_groups`, `model_group_alias`), which
+//! is immutable once the Router is built (deployment changes — `addDeployment`,
+//! `setModelList` — leave it alone, and the key names the group, not a deployment). So an
+//! entry is never stale and nothing invalidates it; the memo only has to stay bounded.
 //!
 //! Bounded in time and memory: [`SLOTS`] slots, one entry each, chosen by a hash of the
 //! text. A lookup compares one stored text at most, whatever a caller sends (texts that
