@@ -699,7 +699,10 @@ mod tests {
             .map(|l| l.split('\t').next().unwrap_or_default())
             .collect();
         assert!(keys.len() > 1000);
-        assert!(keys.windows(2).all(|w| w.first() < w.get(1)), "sorted and unique");
+        assert!(
+            keys.windows(2).all(|w| w.first() < w.get(1)),
+            "sorted and unique"
+        );
     }
 
     #[test]

@@ -446,6 +446,45 @@ for (const [name, connect] of Object.entries(CLIENTS)) {
   );
 }
 
+/**
+ * Two Routers over two connections (`one`, `two`: the caller's clients of one Redis
+ * deployment, `name` their label): a cooldown the first books reaches the second after a
+ * sync (the snapshot's keys may live in several Cluster slots: read without a CROSSSLOT
+ * MGET), and the first's cached answer is the second's hit, with nothing logged.
+ */
+async function twoRoutersShare(name, one, two) {
+  const id = name.replace(/\W+/g, "-");
+  const list = () => [
+    deployment(mock, "chat", `${id}-a`, { weight: 1_000_000 }),
+    deployment(mock, "chat", `${id}-b`, { weight: 1 }),
+  ];
+  const warnings = [];
+  const logger = { warn: (m) => warnings.push(String(m)), info() {}, error() {}, debug() {} };
+  const options = (client) => ({
+    model_list: list(),
+    state: redisStore({ client }),
+    cache_responses: true,
+    cache: redisStore({ client }),
+    logger,
+  });
+  const first = new Router(options(one.client));
+  const second = new Router(options(two.client));
+  mock.script(`${id}-a`, { error: "rate_limit" });
+  await first.completion({ model: "chat", messages: [{ role: "user", content: id }] });
+  await first.syncState();
+  await second.syncState();
+  const r = await second.completion({ model: "chat", messages, caching: false });
+  assert.equal(r._hidden_params.model_id, `${id}-b`, `${name}: the cooldown came through`);
+  assert.equal(mock.callsTo(`${id}-a`).length, 1);
+  const ask = { model: "chat", messages: [{ role: "user", content: `cache ${id}` }] };
+  const fresh = await first.completion(ask);
+  const hit = await second.completion(ask);
+  assert.equal(hit._hidden_params.cache_hit, true, name);
+  assert.equal(hit.id, fresh.id);
+  assert.deepEqual(warnings, [], name);
+  assert.equal((await second.getUsageStats()).state.store_down, false, name);
+}
+
 /** A three-master redis-server Cluster on free loopback ports (redis-cli --cluster create). */
 async function redisCluster() {
   const nodes = [];
@@ -514,42 +553,7 @@ test(
         const one = await connect(cluster.port);
         const two = await connect(cluster.port);
         try {
-          const id = name.replace(/\W+/g, "-");
-          const list = () => [
-            deployment(mock, "chat", `${id}-a`, { weight: 1_000_000 }),
-            deployment(mock, "chat", `${id}-b`, { weight: 1 }),
-          ];
-          const warnings = [];
-          const logger = {
-            warn: (m) => warnings.push(String(m)),
-            info() {},
-            error() {},
-            debug() {},
-          };
-          const options = (client) => ({
-            model_list: list(),
-            state: redisStore({ client }),
-            cache_responses: true,
-            cache: redisStore({ client }),
-            logger,
-          });
-          const first = new Router(options(one.client));
-          const second = new Router(options(two.client));
-          mock.script(`${id}-a`, { error: "rate_limit" });
-          await first.completion({ model: "chat", messages: [{ role: "user", content: id }] });
-          await first.syncState();
-          await second.syncState();
-          // The snapshot's keys live in several slots: read without a CROSSSLOT MGET.
-          const r = await second.completion({ model: "chat", messages, caching: false });
-          assert.equal(r._hidden_params.model_id, `${id}-b`, `${name}: the cooldown came through`);
-          assert.equal(mock.callsTo(`${id}-a`).length, 1);
-          const ask = { model: "chat", messages: [{ role: "user", content: `cache ${id}` }] };
-          const fresh = await first.completion(ask);
-          const hit = await second.completion(ask);
-          assert.equal(hit._hidden_params.cache_hit, true, name);
-          assert.equal(hit.id, fresh.id);
-          assert.deepEqual(warnings, [], name);
-          assert.equal((await second.getUsageStats()).state.store_down, false);
+          await twoRoutersShare(name, one, two);
         } finally {
           await one.close().catch(() => {});
           await two.close().catch(() => {});
@@ -629,40 +633,7 @@ test(
         const one = await connect(sentinel.port);
         const two = await connect(sentinel.port);
         try {
-          const id = name.replace(/\W+/g, "-");
-          const list = () => [
-            deployment(mock, "chat", `${id}-a`, { weight: 1_000_000 }),
-            deployment(mock, "chat", `${id}-b`, { weight: 1 }),
-          ];
-          const warnings = [];
-          const logger = {
-            warn: (m) => warnings.push(String(m)),
-            info() {},
-            error() {},
-            debug() {},
-          };
-          const options = (client) => ({
-            model_list: list(),
-            state: redisStore({ client }),
-            cache_responses: true,
-            cache: redisStore({ client }),
-            logger,
-          });
-          const first = new Router(options(one.client));
-          const second = new Router(options(two.client));
-          mock.script(`${id}-a`, { error: "rate_limit" });
-          await first.completion({ model: "chat", messages: [{ role: "user", content: id }] });
-          await first.syncState();
-          await second.syncState();
-          const r = await second.completion({ model: "chat", messages, caching: false });
-          assert.equal(r._hidden_params.model_id, `${id}-b`, `${name}: the cooldown came through`);
-          assert.equal(mock.callsTo(`${id}-a`).length, 1);
-          const ask = { model: "chat", messages: [{ role: "user", content: `cache ${id}` }] };
-          const fresh = await first.completion(ask);
-          const hit = await second.completion(ask);
-          assert.equal(hit._hidden_params.cache_hit, true, name);
-          assert.equal(hit.id, fresh.id);
-          assert.deepEqual(warnings, [], name);
+          await twoRoutersShare(name, one, two);
         } finally {
           await one.close().catch(() => {});
           await two.close().catch(() => {});

@@ -2,49 +2,15 @@
 // (ai-sdk-worker.js) bundled by esbuild, its .wasm kept as a CompiledWasm module, against the
 // loopback mock provider: generateText with a fallback, streamText, an APICallError.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync } from "node:fs";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
 import { startMockServer } from "../../mock/server.mjs";
-
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-// The bundle keeps workerd.js's `../dist/wasm/llmux_bg.wasm` import: lay that path out here.
-const out = path.join(root, "target", "ai-sdk-workerd");
+import { startBundledWorker } from "./bundled-worker.mjs";
 
 let mock;
 let mf;
 before(async () => {
   mock = await startMockServer({ port: 0 });
-  mkdirSync(path.join(out, "dist", "wasm"), { recursive: true });
-  copyFileSync(
-    path.join(root, "dist", "wasm", "llmux_bg.wasm"),
-    path.join(out, "dist", "wasm", "llmux_bg.wasm"),
-  );
-  await build({
-    entryPoints: [fileURLToPath(new URL("ai-sdk-worker.js", import.meta.url))],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    external: ["*.wasm"],
-    outfile: path.join(out, "js", "worker.js"),
-    logLevel: "error",
-  });
-  mf = new Miniflare({
-    modules: true,
-    modulesRoot: out,
-    scriptPath: path.join(out, "js", "worker.js"),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-01",
-    bindings: { MOCK_URL: mock.url },
-  });
-  await mf.ready;
+  mf = await startBundledWorker("ai-sdk-worker.js", "ai-sdk-workerd", { MOCK_URL: mock.url });
 });
 
 after(async () => {

@@ -3,49 +3,15 @@
 // provider: the call span with the GenAI attributes, one child span per attempt, the fallback
 // event, both gen_ai.client.* histograms, for a plain call and a stream.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync } from "node:fs";
-import path from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
-import { Miniflare } from "miniflare";
 import { startMockServer } from "../../mock/server.mjs";
-
-const root = fileURLToPath(new URL("../../../", import.meta.url));
-// The bundle keeps workerd.js's `../dist/wasm/llmux_bg.wasm` import: lay that path out here.
-const out = path.join(root, "target", "otel-workerd");
+import { startBundledWorker } from "./bundled-worker.mjs";
 
 let mock;
 let mf;
 before(async () => {
   mock = await startMockServer({ port: 0 });
-  mkdirSync(path.join(out, "dist", "wasm"), { recursive: true });
-  copyFileSync(
-    path.join(root, "dist", "wasm", "llmux_bg.wasm"),
-    path.join(out, "dist", "wasm", "llmux_bg.wasm"),
-  );
-  await build({
-    entryPoints: [fileURLToPath(new URL("otel-worker.js", import.meta.url))],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    conditions: ["workerd", "worker", "browser"],
-    external: ["*.wasm"],
-    outfile: path.join(out, "js", "worker.js"),
-    logLevel: "error",
-  });
-  mf = new Miniflare({
-    modules: true,
-    modulesRoot: out,
-    scriptPath: path.join(out, "js", "worker.js"),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-01",
-    bindings: { MOCK_URL: mock.url },
-  });
-  await mf.ready;
+  mf = await startBundledWorker("otel-worker.js", "otel-workerd", { MOCK_URL: mock.url });
 });
 
 after(async () => {
