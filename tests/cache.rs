@@ -53,6 +53,11 @@ fn chat(extra: Value) -> Map<String, Value> {
     r
 }
 
+/// A request as the JSON text the host hands `cached_text`.
+fn text(req: Map<String, Value>) -> String {
+    serde_json::to_string(&req).unwrap()
+}
+
 fn complete(router: &Router, req: Map<String, Value>) -> llmux::router::Routed {
     block_on(router.call(Endpoint::ChatCompletion, req)).unwrap()
 }
@@ -98,18 +103,21 @@ fn a_repeated_request_is_answered_from_the_cache_with_no_upstream_call() {
 }
 
 #[test]
-fn cached_now_serves_an_in_memory_hit_without_awaiting_and_declines_what_it_cannot_decide() {
+fn cached_text_serves_an_in_memory_hit_without_awaiting_and_declines_what_it_cannot_decide() {
     let (router, fakes) = cached_router(json!({}));
     fakes.transport.script(A, [Step::ok_chat("first")]);
     assert!(
         router
-            .cached_now(Endpoint::ChatCompletion, chat(json!({})))
+            .cached_text(Endpoint::ChatCompletion, &text(chat(json!({}))))
             .is_none(),
         "a miss"
     );
     let first = complete(&router, chat(json!({})));
     let (hidden, body) = router
-        .cached_now(Endpoint::ChatCompletion, chat(json!({"user": "ignored"})))
+        .cached_text(
+            Endpoint::ChatCompletion,
+            &text(chat(json!({"user": "ignored"}))),
+        )
         .expect("a hit");
     assert!(hidden.cache_hit);
     assert_eq!(hidden.response_cost, Some(0.0));
@@ -131,7 +139,7 @@ fn cached_now_serves_an_in_memory_hit_without_awaiting_and_declines_what_it_cann
             request(json!({"model": "chat", "input": "hi"})),
         ),
     ] {
-        assert!(router.cached_now(endpoint, req).is_none());
+        assert!(router.cached_text(endpoint, &text(req)).is_none());
     }
     assert_eq!(fakes.transport.calls_to(A), 1);
 }
@@ -139,7 +147,6 @@ fn cached_now_serves_an_in_memory_hit_without_awaiting_and_declines_what_it_cann
 #[test]
 fn cached_text_keeps_what_a_hit_derived_and_still_decides_freshness_and_controls_each_time() {
     let (router, fakes) = cached_router(json!({"cache_kwargs": {"ttl": 60}}));
-    let text = |v: Map<String, Value>| serde_json::to_string(&v).unwrap();
     let plain = text(chat(json!({})));
     assert!(
         router

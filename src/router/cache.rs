@@ -23,7 +23,7 @@ pub(super) struct ResponseCache {
     reported: Cell<bool>,
     flights: RefCell<HashMap<String, Rc<Flight>>>,
     /// The backend answers without awaiting (the in-memory LRU): hits can be served
-    /// synchronously (`Router::cached_now`).
+    /// synchronously (`Router::cached_text`).
     sync: bool,
     /// What repeated request texts derived for a synchronous lookup (`cached_text`).
     lookups: cache::TextMemo<Lookup>,
@@ -348,25 +348,14 @@ impl Router {
         }
     }
 
-    /// A cached answer to a whole chat or text request (`body` as the caller sent it, router
-    /// kwargs included), found without awaiting anything: for the host's fast path, with the
-    /// in-memory cache only. `None` when there is none *now* — no entry, a request that must
-    /// not be served from the cache, an identical request still in flight, a backend that
-    /// awaits — and the caller takes the core's path, which decides it fully.
-    pub fn cached_now(
-        &self,
-        endpoint: Endpoint,
-        body: Map<String, Value>,
-    ) -> Option<(HiddenParams, String)> {
-        let started = self.now();
-        let cache = self.sync_cache_for(endpoint)?;
-        let lookup = self.lookup_of(endpoint, body)?;
-        self.hit_now(&cache, &lookup, started)
-    }
-
-    /// [`Router::cached_now`] of the request's JSON text (what the host sends). What a hit's
-    /// text derives (its key and controls) is kept by the text ([`cache::TextMemo`]), so
-    /// the next hit of the same text neither parses nor hashes it.
+    /// A cached answer to a whole chat or text request, given as the JSON text the host sends
+    /// (router kwargs included), found without awaiting anything: for the host's fast path,
+    /// with the in-memory cache only. `None` when there is none *now* — no entry, a request
+    /// that must not be served from the cache, an identical request still in flight, a
+    /// backend that awaits, text that is not a JSON object — and the caller takes the core's
+    /// path, which decides it fully. What a hit's text derives (its key and controls) is kept
+    /// by the text ([`cache::TextMemo`]), so the next hit of the same text neither parses nor
+    /// hashes it.
     pub fn cached_text(&self, endpoint: Endpoint, text: &str) -> Option<(HiddenParams, String)> {
         let started = self.now();
         let cache = self.sync_cache_for(endpoint)?;
