@@ -345,11 +345,11 @@ impl CostMap {
         };
         // Stable: of two equal keys the earlier line stays first, so the later one is named.
         crate::sort::sort_by(&mut index, |a, b| a.0.cmp(&b.0));
-        if let Some(pair) = index
-            .windows(2)
-            .find(|w| w.first().map(|a| &a.0) == w.get(1).map(|b| &b.0))
-        {
-            let (key, later) = pair.get(1).map_or(("", 0), |(k, i)| (k.as_ref(), *i));
+        let repeat = index.windows(2).find_map(|w| match w {
+            [(earlier, _), (key, later)] if earlier == key => Some((key, *later)),
+            _ => None,
+        });
+        if let Some((key, later)) = repeat {
             let line_no = lines.get(later).copied().unwrap_or_default();
             return Err(format!("line {line_no}: duplicate model key {key:?}"));
         }
